@@ -1,0 +1,76 @@
+"""`iga` / `python -m iga_core`: one argparse front end, one module per command family.
+
+Each module in COMMAND_MODULES exposes `register(subparsers)`; every command it adds sets
+`func(args) -> int`. Exit codes (README "CLI"): 0 ok; 1 invalid, mismatch or refused; 2 usage or I/O
+error; 3 blocked by the guard (`iga check`). An `IgaError` reaching this level is printed as one line
+(or as JSON with --json), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+from iga_core import __version__
+from iga_core.errors import IgaError
+
+# Order = order in `iga --help`.
+COMMAND_MODULES = (
+    "iga_core.cli.recipe_cmds",  # validate, migrate
+    "iga_core.cli.checkpoint_cmds",  # inspect, stamp, verify, hash, strip, extract
+    "iga_core.cli.guard_cmds",  # check, vocab
+    "iga_core.cli.image_cmds",  # read-image, reproduce
+    "iga_core.cli.authoring_cmds",  # reconstruct, registry
+    "iga_core.cli.audit_cmds",  # audit export
+    "iga_core.cli.eval_cmds",  # eval
+    "iga_core.cli.ui_cmds",  # ui
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse exits with 2 on usage errors already; keep that, but make the message say how to get help.
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for usage)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="iga", description="Integrated Generation Architecture: recipes inside checkpoints.")
+    parser.add_argument("--version", action="version", version=f"iga {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def emit(args: argparse.Namespace, human: str, data: object) -> None:
+    """Print `data` as JSON when --json was given, else the human text."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    else:
+        print(human)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except IgaError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, **exc.to_dict()}, indent=2, ensure_ascii=False))
+        else:
+            print(f"iga: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("iga: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
