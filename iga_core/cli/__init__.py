@@ -20,7 +20,8 @@ from iga_core.errors import IgaError
 COMMAND_MODULES = (
     "iga_core.cli.recipe_cmds",  # validate, migrate
     "iga_core.cli.checkpoint_cmds",  # inspect, stamp, verify, hash, strip, extract
-    "iga_core.cli.guard_cmds",  # check, vocab
+    "iga_core.cli.guard_cmds",  # check
+    "iga_core.cli.vocab_cmds",  # vocab
     "iga_core.cli.image_cmds",  # read-image, reproduce
     "iga_core.cli.authoring_cmds",  # reconstruct, registry
     "iga_core.cli.audit_cmds",  # audit export
