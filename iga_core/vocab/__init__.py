@@ -1,0 +1,52 @@
+"""Sampler and schedule names in every dialect (A1111, Forge, ComfyUI, k-diffusion, diffusers).
+
+The vocabulary is data (data/samplers.json, schedules.json, diffusers.json); this package loads it,
+resolves any name users meet to one identity, and writes an identity back in any dialect.
+"""
+
+from __future__ import annotations
+
+from iga_core.vocab.diffusers_map import from_diffusers, to_diffusers
+from iga_core.vocab.model import (
+    DIALECTS,
+    KINDS,
+    ConflictingNames,
+    SamplerInfo,
+    ScheduleInfo,
+    UnknownDialect,
+    UnknownName,
+    VocabDataError,
+)
+from iga_core.vocab.resolve import (
+    AUTOMATIC,
+    all_samplers,
+    all_schedules,
+    export_name,
+    lookup,
+    names_in,
+    normalize,
+    resolve_sampler,
+    resolve_schedule,
+)
+
+__all__ = [
+    "AUTOMATIC",
+    "DIALECTS",
+    "KINDS",
+    "ConflictingNames",
+    "SamplerInfo",
+    "ScheduleInfo",
+    "UnknownDialect",
+    "UnknownName",
+    "VocabDataError",
+    "all_samplers",
+    "all_schedules",
+    "export_name",
+    "from_diffusers",
+    "lookup",
+    "names_in",
+    "normalize",
+    "resolve_sampler",
+    "resolve_schedule",
+    "to_diffusers",
+]

@@ -1,0 +1,123 @@
+"""What a sampler or schedule name means: the records the vocabulary resolves names to, and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from iga_core.errors import IgaInvalid
+
+DIALECTS = ("a1111", "forge", "comfyui", "kdiffusion", "diffusers")
+KINDS = ("sampler", "schedule")
+MODES = ("ode", "ancestral", "sde")
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    """One sampling algorithm, whatever a dialect calls it.
+
+    `default_schedule` is what "Automatic" means for this sampler (None for timestep samplers, which
+    ignore the schedule); `explicit_default` says whether the host states it as a sampler option
+    (DPM++ 2M -> Karras) or falls back to the model's own discretisation (Euler -> Uniform).
+    """
+
+    id: str
+    label: str
+    mode: str
+    default_schedule: str | None
+    timestep_based: bool
+    explicit_default: bool
+    names: dict[str, str | None] = field(default_factory=dict, compare=False)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Dialects that have this sampler (a name to export)."""
+        return tuple(d for d in DIALECTS if self.names.get(d))
+
+    def all_names(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {self.id: None, self.label: None}
+        for d in DIALECTS:
+            if self.names.get(d):
+                seen[self.names[d]] = None
+            for a in self.aliases.get(d, ()):
+                seen[a] = None
+        return tuple(seen)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "sampler",
+            "id": self.id,
+            "label": self.label,
+            "mode": self.mode,
+            "default_schedule": self.default_schedule,
+            "explicit_default": self.explicit_default,
+            "timestep_based": self.timestep_based,
+            "hosts": list(self.hosts),
+            "names": dict(self.names),
+            "aliases": {d: list(v) for d, v in self.aliases.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """One schedule type (A1111's "Schedule type"), whatever a dialect calls it."""
+
+    id: str
+    label: str
+    names: dict[str, str | None] = field(default_factory=dict, compare=False)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    diffusers_approx: str | None = field(default=None, compare=False)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(d for d in DIALECTS if self.names.get(d))
+
+    def all_names(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {self.id: None, self.label: None}
+        for d in DIALECTS:
+            if self.names.get(d):
+                seen[self.names[d]] = None
+            for a in self.aliases.get(d, ()):
+                seen[a] = None
+        return tuple(seen)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "schedule",
+            "id": self.id,
+            "label": self.label,
+            "hosts": list(self.hosts),
+            "names": dict(self.names),
+            "aliases": {d: list(v) for d, v in self.aliases.items()},
+            "diffusers_approx": self.diffusers_approx,
+        }
+
+
+class UnknownName(IgaInvalid):
+    """A sampler or schedule name that no dialect uses. Never mapped to a fallback."""
+
+    def __init__(self, kind: str, name: object, suggestions: list[str] | tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        hint = (
+            f"did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+            if self.suggestions
+            else f"run `iga vocab --kind {kind}` to list every known {kind} name"
+        )
+        super().__init__(f"unknown {kind} name {name!r}", hint)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "kind": self.kind, "name": self.name, "suggestions": self.suggestions}
+
+
+class ConflictingNames(IgaInvalid):
+    """A combined sampler name ("DPM++ 2M Karras") names a schedule that contradicts the one given."""
+
+
+class UnknownDialect(IgaInvalid):
+    """A dialect or kind outside the fixed lists."""
+
+
+class VocabDataError(IgaInvalid):
+    """The shipped vocabulary data is inconsistent (a packaging bug, caught by the tests)."""

@@ -1,0 +1,164 @@
+"""Name -> identity, identity -> name in a dialect, and the A1111 pairing rules (combined names,
+"Automatic", timestep samplers).
+
+The hosts fall back to DPM++ 2M for any name they do not know (A1111 sd_samplers.py:100-122); this
+module never falls back: an unknown name raises `UnknownName` with the closest known names.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from iga_core.vocab.diffusers_map import from_diffusers
+from iga_core.vocab.model import (
+    DIALECTS,
+    KINDS,
+    ConflictingNames,
+    SamplerInfo,
+    ScheduleInfo,
+    UnknownDialect,
+    UnknownName,
+)
+from iga_core.vocab.table import load_table, name_key
+
+AUTOMATIC = "automatic"
+
+
+def _suggest(kind: str, name: str) -> list[str]:
+    table = load_table()
+    infos = table.samplers.values() if kind == "sampler" else table.schedules.values()
+    by_key: dict[str, str] = {}
+    for info in infos:
+        for n in info.all_names():
+            by_key.setdefault(name_key(n), n)
+    if kind == "sampler":
+        by_key.update({name_key(c): c for c in table.diffusers["classes"]})
+    close = difflib.get_close_matches(name_key(name), list(by_key), n=3, cutoff=0.6)
+    return [by_key[k] for k in close]
+
+
+def _check_name(kind: str, name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownName(kind, name, [])
+    return name
+
+
+def resolve_sampler(name: str) -> SamplerInfo:
+    """The sampler any dialect means by `name` (label, alias, ComfyUI or k-diffusion name, diffusers
+    class with its default config). Combined names ("DPM++ 2M Karras") are for `normalize`."""
+    _check_name("sampler", name)
+    table = load_table()
+    sid = table.sampler_index.get(name_key(name))
+    if sid is not None:
+        return table.samplers[sid]
+    if any(name_key(c) == name_key(name) for c in table.diffusers["classes"]):
+        return from_diffusers(name, {})[0]
+    split = _split_combined(name)
+    suggestions = [split[0].label] if split else _suggest("sampler", name)
+    raise UnknownName("sampler", name, suggestions)
+
+
+def resolve_schedule(name: str) -> ScheduleInfo:
+    """The schedule type any dialect means by `name`; "Automatic" is the id "automatic"."""
+    _check_name("schedule", name)
+    table = load_table()
+    sid = table.schedule_index.get(name_key(name))
+    if sid is None:
+        raise UnknownName("schedule", name, _suggest("schedule", name))
+    return table.schedules[sid]
+
+
+def _split_combined(name: str) -> tuple[SamplerInfo, ScheduleInfo] | None:
+    """"DPM++ 2M SDE Karras" -> (DPM++ 2M SDE, Karras): the sampler plus a trailing schedule name, as
+    A1111 <= 1.8 wrote them (and as A1111 1.10 still accepts). Longest schedule name first, so a
+    two-word schedule ("SGM Uniform") wins over a one-word one."""
+    table = load_table()
+    key = name_key(name)
+    schedule_keys = sorted(table.schedule_index, key=len, reverse=True)
+    for skey in schedule_keys:
+        if key.endswith(" " + skey):
+            sid = table.sampler_index.get(key[: -len(skey) - 1])
+            if sid is not None:
+                return table.samplers[sid], table.schedules[table.schedule_index[skey]]
+    return None
+
+
+def normalize(sampler: str, schedule: str | None = None) -> tuple[SamplerInfo, ScheduleInfo | None]:
+    """The (sampler, schedule) a host actually runs for a pasted or requested pair.
+
+    Splits combined names, resolves "Automatic" (or no schedule) to the sampler's default, and gives
+    None as the schedule for timestep samplers (DDIM, DDIM CFG++, PLMS, UniPC), which ignore it.
+    A combined name whose schedule contradicts an explicit `schedule` raises ConflictingNames.
+    """
+    _check_name("sampler", sampler)
+    table = load_table()
+    suffix: ScheduleInfo | None = None
+    sid = table.sampler_index.get(name_key(sampler))
+    if sid is not None:
+        sampler_info = table.samplers[sid]
+    else:
+        split = _split_combined(sampler)
+        if split is None:
+            sampler_info = resolve_sampler(sampler)  # diffusers class, or raises UnknownName
+        else:
+            sampler_info, suffix = split
+
+    given = None
+    if schedule is not None and str(schedule).strip():
+        given = resolve_schedule(schedule)
+    if suffix is not None and given is not None and given.id not in (AUTOMATIC, suffix.id):
+        raise ConflictingNames(
+            f"sampler {sampler!r} names the schedule {suffix.label!r} but the schedule given is {given.label!r}",
+            f"use sampler {sampler_info.label!r} with schedule {given.label!r}, or drop one of the two",
+        )
+    chosen = suffix or given
+
+    if sampler_info.timestep_based:
+        return sampler_info, None
+    if chosen is None or chosen.id == AUTOMATIC:
+        return sampler_info, table.schedules[sampler_info.default_schedule or "uniform"]
+    return sampler_info, chosen
+
+
+def _info(kind: str, id_or_name: str) -> SamplerInfo | ScheduleInfo:
+    if kind not in KINDS:
+        raise UnknownDialect(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    table = load_table()
+    direct = (table.samplers if kind == "sampler" else table.schedules).get(id_or_name)
+    if direct is not None:
+        return direct
+    return resolve_sampler(id_or_name) if kind == "sampler" else resolve_schedule(id_or_name)
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise UnknownDialect(f"unknown dialect {dialect!r}", f"use one of {', '.join(DIALECTS)}")
+
+
+def export_name(kind: str, id: str, dialect: str) -> str | None:
+    """The name `dialect` writes for a sampler or schedule (an id or any known name), or None when that
+    dialect has no such thing (e.g. Turbo on A1111, Restart in ComfyUI)."""
+    _check_dialect(dialect)
+    return _info(kind, id).names.get(dialect)
+
+
+def lookup(kind: str, name: str) -> SamplerInfo | ScheduleInfo:
+    """resolve_sampler / resolve_schedule chosen by `kind` ("sampler" | "schedule")."""
+    return _info(kind, name)
+
+
+def all_samplers() -> tuple[SamplerInfo, ...]:
+    return tuple(load_table().samplers.values())
+
+
+def all_schedules() -> tuple[ScheduleInfo, ...]:
+    return tuple(load_table().schedules.values())
+
+
+def names_in(kind: str, dialect: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(id, name, aliases) of every sampler or schedule `dialect` has, in the data's order."""
+    _check_dialect(dialect)
+    infos = all_samplers() if kind == "sampler" else all_schedules() if kind == "schedule" else None
+    if infos is None:
+        raise UnknownDialect(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
+    return [(i.id, i.names[dialect], i.aliases.get(dialect, ())) for i in infos if i.names.get(dialect)]
