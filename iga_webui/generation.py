@@ -1,0 +1,235 @@
+"""What the always-on script does to one generation, duck-typed on the host's `p` so it reads like the
+host-api.md lifecycle: `before_process` (server-side defaults, target checkpoint), `process` (guard,
+audit record, block or warn). The per-generation state lives on `p.iga_state`."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from iga_core.errors import IgaError
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate
+from iga_core.script_args import ScriptArgs, parse_script_args
+from iga_core.sources import RecipeSource
+from iga_webui import blocking, host, recipes, settings
+
+log = logging.getLogger("iga")
+
+#: the values the hosts' API request model gives a field the caller left out (host-api.md §3 and §13:
+#: Euler / 50 steps / CFG 7 / 512x512); a field still equal to these in an API request counts as omitted
+API_DEFAULTS = {"sampler_name": "Euler", "steps": 50, "cfg_scale": 7.0, "width": 512, "height": 512,
+                "distilled_cfg_scale": 3.5}
+#: p attribute -> key of `iga_core.presets.resolve_preset`'s answer
+PRESET_FIELDS = {"sampler_name": "sampler", "steps": "steps", "cfg_scale": "cfg", "width": "width",
+                 "height": "height", "distilled_cfg_scale": "distilled_cfg"}
+STATE_ATTR = "iga_state"
+
+
+@dataclass
+class IgaState:
+    args: ScriptArgs = field(default_factory=ScriptArgs)
+    checkpoint: Any = None
+    source: RecipeSource | None = None
+    policy: GuardPolicy | None = None
+    request: GuardRequest | None = None
+    verdict: Verdict | None = None
+    record: dict | None = None
+    applied: dict = field(default_factory=dict)
+    failure: dict | None = None
+
+    @property
+    def recipe(self) -> dict | None:
+        return self.source.recipe if self.source is not None else None
+
+
+def state_of(p: Any) -> IgaState | None:
+    return getattr(p, STATE_ATTR, None)
+
+
+def _say(p: Any, text: str) -> None:
+    """Visible on both hosts: the comment lands under the image in the UI and in the API `info` JSON."""
+    p.comment(f"[IGA] {text}")
+    log.info("[IGA] %s", text)
+
+
+def _fail(p: Any, st: IgaState, stage: str, exc: BaseException) -> None:
+    """The extension itself failed: generation goes on unchecked, and says so (comment + audit)."""
+    st.failure = {"message": f"{type(exc).__name__}: {exc}", "stage": stage}
+    log.error("[IGA] internal error in %s:\n%s", stage, traceback.format_exc())
+    _say(p, f"internal error in {stage}: {type(exc).__name__}: {exc}. This image was NOT checked against "
+            "its recipe; the audit record marks it. Please report this with the console log.")
+
+
+# --- before_process -------------------------------------------------------------------------------------
+
+def before_process(p: Any, raw_args: Any) -> IgaState:
+    st = IgaState()
+    setattr(p, STATE_ATTR, st)
+    try:
+        st.args = parse_script_args(raw_args)
+    except IgaError as exc:
+        # A malformed args object is the caller's mistake: refuse the request rather than guess.
+        blocking.block_sampling(p, f"{exc.message} ({exc.hint})", {"args_error": exc.to_dict()})
+        return st
+    try:
+        st.checkpoint = host.target_checkpoint(p)
+        st.source = recipes.lookup(getattr(st.checkpoint, "filename", None))
+        if getattr(p, "is_api", False) and settings.get("iga_auto_apply") and st.recipe is not None:
+            apply_api_defaults(p, st)
+    except IgaError as exc:
+        blocking.block_sampling(p, f"{exc.message} ({exc.hint})", {"error": exc.to_dict()})
+    except Exception as exc:
+        _fail(p, st, "before_process", exc)
+    return st
+
+
+def _host_name(kind: str, label: str | None) -> str | None:
+    """A recipe label in the host's own vocabulary (Forge and A1111 spell a few names differently)."""
+    if label is None:
+        return None
+    try:
+        from iga_core import vocab
+
+        info = vocab.resolve_sampler(label) if kind == "sampler" else vocab.resolve_schedule(label)
+        return vocab.export_name(kind, info.id, host.dialect()) or label
+    except (IgaError, AttributeError, ImportError):
+        return label
+
+
+def apply_api_defaults(p: Any, st: IgaState) -> None:
+    """Give API fields the caller omitted (still at the API model's defaults) the recipe's values, or the
+    values of the preset named in the args. "Custom" keeps the request as sent."""
+    if st.args.preset.lower() == "custom":
+        return
+    from iga_core.presets import resolve_preset
+
+    values = resolve_preset(st.recipe, st.args.preset)
+    for attr, key in PRESET_FIELDS.items():
+        if attr == "distilled_cfg_scale" and not host.is_forge():
+            continue
+        wanted = values.get(key)
+        if wanted is None or not hasattr(p, attr) or getattr(p, attr) != API_DEFAULTS[attr]:
+            continue
+        if attr == "sampler_name":
+            wanted = _host_name("sampler", wanted)
+        if getattr(p, attr) != wanted:
+            setattr(p, attr, wanted)
+            st.applied[attr] = wanted
+    # the schedule follows the sampler: only when the sampler itself was omitted
+    if "sampler_name" in st.applied or p.sampler_name == values.get("sampler"):
+        schedule = _host_name("schedule", values.get("schedule"))
+        if schedule and getattr(p, "scheduler", None) in (None, "Automatic") and schedule != p.scheduler:
+            p.scheduler = schedule
+            st.applied["scheduler"] = schedule
+    clip = values.get("clip_skip")
+    overrides = p.override_settings
+    if clip and "CLIP_stop_at_last_layers" not in overrides and host.clip_skip() != clip:
+        overrides["CLIP_stop_at_last_layers"] = int(clip)
+        st.applied["clip_skip"] = int(clip)
+    if st.applied:
+        listed = ", ".join(f"{k}={v}" for k, v in st.applied.items())
+        _say(p, f"applied {values.get('preset', st.args.preset)} values for fields the request omitted: {listed}")
+
+
+# --- process --------------------------------------------------------------------------------------------
+
+def request_from_p(p: Any) -> GuardRequest:
+    """The effective settings after the host applied overrides and normalised names (valid in process())."""
+    img2img = hasattr(p, "init_images")
+    return GuardRequest(
+        sampler=p.sampler_name or None,
+        schedule=getattr(p, "scheduler", None) or None,
+        steps=int(p.steps),
+        cfg=float(p.cfg_scale),
+        distilled_cfg=float(p.distilled_cfg_scale) if host.is_forge() and hasattr(p, "distilled_cfg_scale") else None,
+        vae=host.effective_vae(p),
+        clip_skip=host.clip_skip(),
+        width=int(p.width),
+        height=int(p.height),
+        denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
+    )
+
+
+def policy_for(args: ScriptArgs) -> GuardPolicy:
+    mode = args.mode or settings.get("iga_guard_mode")
+    return GuardPolicy(mode=mode, overrides=frozenset(args.overrides), override_reasons=dict(args.override_reasons))
+
+
+def _checkpoint_facts(info: Any, source: RecipeSource | None) -> dict:
+    weights = None
+    if source is not None:
+        weights = source.weights.actual or ((source.recipe or {}).get("hashes") or {}).get("weights_sha256")
+    return {"name": getattr(info, "name_for_extra", None) or getattr(info, "name", None),
+            "weights_sha256": weights, "model_hash": getattr(info, "shorthash", None)}
+
+
+def _audit_params(p: Any, request: GuardRequest | None) -> dict:
+    params = dict(request.to_dict()) if request is not None else {}
+    params.pop("prediction_type", None)
+    seeds = getattr(p, "all_seeds", None) or []
+    if seeds:
+        params["seed"] = int(seeds[0])
+        params["seeds"] = [int(s) for s in seeds]
+    return params
+
+
+def write_record(p: Any, st: IgaState) -> None:
+    from iga_core.audit import build_record, to_infotext_fields
+
+    st.record = build_record(
+        params=_audit_params(p, st.request), recipe=st.recipe, verdict=st.verdict, preset=st.args.preset,
+        policy=st.policy, host=host.host_info(), checkpoint=_checkpoint_facts(st.checkpoint, st.source),
+        source=st.source.kind if st.source is not None and st.recipe is not None else None,
+        advanced=st.args.advanced, failure=st.failure,
+    )
+    p.extra_generation_params.update(to_infotext_fields(st.record))
+
+
+def process(p: Any, raw_args: Any) -> IgaState:
+    st = state_of(p) or before_process(p, raw_args)
+    if blocking.is_blocked(p):
+        return st
+    try:
+        loaded = host.loaded_checkpoint()
+        if loaded is not None and getattr(loaded, "filename", None) != getattr(st.checkpoint, "filename", None):
+            # Forge loaded lazily, or an override switched models: judge against what actually runs
+            st.checkpoint = loaded
+            st.source = recipes.lookup(loaded.filename)
+        st.policy = policy_for(st.args)
+        st.request = request_from_p(p)
+        if st.recipe is not None and st.policy.mode != "off":
+            st.verdict = evaluate(st.recipe, st.request, st.policy)
+        write_record(p, st)
+    except Exception as exc:
+        _fail(p, st, "process", exc)
+        try:
+            write_record(p, st)
+        except Exception:
+            p.extra_generation_params["IGA"] = "error"
+        return st
+    report(p, st)
+    return st
+
+
+def report(p: Any, st: IgaState) -> None:
+    """Block, warn and log according to the verdict (the mode is already applied by the guard)."""
+    verdict = st.verdict
+    if st.source is not None and st.source.problems:
+        for problem in st.source.problems:
+            _say(p, f"recipe source: {problem}")
+    if verdict is None:
+        return
+    if not verdict.allowed:
+        message = "IGA refused this generation.\n" + verdict.message()
+        blocking.block_sampling(p, message, {"verdict": verdict.to_dict(), "audit": st.record})
+        log.warning("[IGA] %s", message)
+        return
+    prefix = "audit only, not enforced: " if verdict.mode == "audit" else ""
+    for f in verdict.warnings:
+        _say(p, f"{prefix}{f.rule_id} ({f.severity}) {f.advice()}")
+    reasons = st.policy.override_reasons if st.policy else {}
+    for f in verdict.overridden:
+        reason = reasons.get(f.rule_id) or "no reason given"
+        _say(p, f"override {f.rule_id} acknowledged ({f.field}): {reason}")

@@ -1,0 +1,65 @@
+"""The one always-on Script ("IGA") on txt2img and img2img, on A1111 v1.10.1 and Forge.
+
+Hooks (host-api.md §1.4): `before_process` fills API-omitted fields from the recipe (the model may not be
+loaded yet on Forge); `process` checks the effective settings, writes the audit record into infotext and
+blocks for real through `p.sample` when the guard refuses. The single script arg is the versioned dict of
+`iga_core.script_args`, held by one hidden component.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+from modules import scripts
+
+from iga_core.script_args import ScriptArgs
+from iga_webui import generation
+
+TITLE = "IGA"
+
+
+class IgaScript(scripts.Script):
+    sorting_priority = 5  # Forge only: keep the panel near the top of the accordions; A ignores it
+    create_group = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ui_default: Any = None
+
+    def title(self) -> str:
+        return TITLE
+
+    def show(self, is_img2img: bool):
+        return scripts.AlwaysVisible
+
+    def ui(self, is_img2img: bool):
+        # No side effects here: the API calls ui() twice more inside throwaway Blocks for default args.
+        tab = "img2img" if is_img2img else "txt2img"
+        try:
+            from iga_core.ui.panel import build_panel
+            from iga_webui.context import panel_context
+
+            panel = build_panel(tab, panel_context())
+            args, fields = panel.args, list(panel.infotext_fields)
+        except ImportError:
+            # panel not installed (core-only checkout): one hidden, typed component still carries the args
+            args = gr.Textbox(value=json.dumps(ScriptArgs().to_dict()), visible=False, elem_id=f"iga-{tab}-args")
+            fields = []
+        self._ui_default = args.value
+        self.infotext_fields = fields
+        return [args]
+
+    def _args(self, p: Any, raw: Any) -> Any:
+        # An API caller who leaves out "alwayson_scripts": {"iga": ...} gets the UI component's default,
+        # which describes the UI's state, not a choice: treat it as "not sent" (-> ScriptArgs defaults).
+        if getattr(p, "is_api", False) and raw is not None and raw == self._ui_default:
+            return None
+        return raw
+
+    def before_process(self, p, *args):
+        generation.before_process(p, self._args(p, args[0] if args else None))
+
+    def process(self, p, *args):
+        generation.process(p, self._args(p, args[0] if args else None))

@@ -1,0 +1,45 @@
+"""The "IGA" settings section (`iga_*` keys), declared in settings.json so the list stays data."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_SPEC = Path(__file__).with_name("settings.json")
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict:
+    return json.loads(_SPEC.read_text(encoding="utf-8"))
+
+
+def defaults() -> dict[str, Any]:
+    return {o["key"]: o["default"] for o in spec()["options"]}
+
+
+def get(key: str) -> Any:
+    """The current value; the registered default until the user changes it (the option may not be
+    registered yet when this runs at import time, so read `opts.data` with our own default)."""
+    from modules import shared
+
+    return shared.opts.data.get(key, defaults()[key])
+
+
+def register() -> None:
+    """on_ui_settings: add every option to the "IGA" section."""
+    import gradio as gr
+    from modules import shared
+
+    section = tuple(spec()["section"])
+    for o in spec()["options"]:
+        component, args = None, None
+        if o["component"] == "radio":
+            component, args = gr.Radio, {"choices": o["choices"]}
+        elif o["component"] == "textbox":
+            component = gr.Textbox
+        info = shared.OptionInfo(o["default"], o["label"], component, args, section=section)
+        if o.get("info"):
+            info = info.info(o["info"])
+        shared.opts.add_option(o["key"], info)

@@ -1,0 +1,123 @@
+"""Host glue for the panel: auto-apply on checkpoint change and the Advanced gate in A1111 and Forge.
+
+`scripts/iga.py` registers `on_after_component` with `script_callbacks.on_after_component`. The host calls it
+for every component it builds; this module keeps the instances it needs by element id (the host's raw
+controls, the checkpoint control, the IGA panels) and, when the page `footer` is created (the whole UI exists
+then, in both hosts: host-api.md §2.1), wires each tab's panel to them with `Panel.wire`.
+
+Pitfalls handled (host-api.md §13): A fires the checkpoint change twice (bare name, then "name [hash]") and
+again on page load: the handler is idempotent and matches by name. Forge fires nothing on page reload and
+its UI-preset radio overwrites sampler and CFG: javascript/iga.js clicks each panel's hidden re-apply button
+after the page has loaded and after that radio changes. The setting `iga_auto_apply` turns auto-apply off; a
+checkpoint without a recipe leaves the controls alone (both decided in `iga_core.ui.view.compute`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+TABS = ("txt2img", "img2img")
+#: raw control name -> host element id per tab (host-api.md §2.1)
+CONTROL_IDS = {
+    tab: {
+        "sampler": f"{tab}_sampling",
+        "schedule": f"{tab}_scheduler",
+        "steps": f"{tab}_steps",
+        "cfg": f"{tab}_cfg_scale",
+        "distilled_cfg": f"{tab}_distilled_cfg_scale",  # Forge only
+        "width": f"{tab}_width",
+        "height": f"{tab}_height",
+    }
+    for tab in TABS
+}
+A1111_CHECKPOINT_ID = "setting_sd_model_checkpoint"
+A1111_CLIP_SKIP_ID = "setting_CLIP_stop_at_last_layers"  # only when the user put it in quicksettings
+WIRE_AT = "footer"
+
+_WANTED = {elem for ids in CONTROL_IDS.values() for elem in ids.values()} | {A1111_CHECKPOINT_ID, A1111_CLIP_SKIP_ID}
+
+
+class _Capture:
+    """Components seen since the last wiring, by element id, reset after each wiring. The latest instance
+    wins: the API builds extra copies in throwaway Blocks only after the UI exists (`create_api` runs after
+    `create_ui`), so they land after a reset and are replaced when a UI reload builds the real ones again."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.by_id: dict[str, Any] = {}
+        self.forge_checkpoint = None
+        self.forge_clip_skip = None
+
+    def keep(self, component, kwargs: dict) -> None:
+        elem_id = kwargs.get("elem_id")
+        if isinstance(elem_id, str) and (elem_id in _WANTED or elem_id.startswith("iga-")):
+            self.by_id[elem_id] = component
+        # Forge's top bar has no element ids (host-api.md §2.1): its checkpoint is the "model_selection" one
+        classes = kwargs.get("elem_classes")
+        if kwargs.get("label") == "Checkpoint" and classes == ["model_selection"]:
+            self.forge_checkpoint = component
+
+
+_capture = _Capture()
+wired_tabs: list[str] = []  # the tabs wired by the latest UI build (read by tests and for the log line)
+
+
+def _log(message: str) -> None:
+    print(f"[IGA] {message}", file=sys.stderr)
+
+
+def _forge_main_entry(name: str):
+    try:
+        from modules_forge import main_entry
+    except ImportError:
+        return None
+    return getattr(main_entry, name, None)
+
+
+def _checkpoint_control():
+    return (_capture.by_id.get(A1111_CHECKPOINT_ID) or _capture.forge_checkpoint
+            or _forge_main_entry("ui_checkpoint"))
+
+
+def _clip_skip_control():
+    return _capture.by_id.get(A1111_CLIP_SKIP_ID) or _forge_main_entry("ui_clip_skip")
+
+
+def wire(ctx=None) -> list[str]:
+    """Wire every captured panel to the host controls; returns the tabs wired."""
+    from iga_core.ui.panel import Panel
+
+    if ctx is None:
+        from iga_webui.context import panel_context
+
+        ctx = panel_context()
+    checkpoint = _checkpoint_control()
+    clip_skip = _clip_skip_control()
+    done = []
+    for tab in TABS:
+        try:
+            panel = Panel.from_components(tab, ctx, _capture.by_id)
+        except KeyError:
+            continue  # the script is not shown on this tab (or the panel is not installed)
+        controls = {name: _capture.by_id.get(elem) for name, elem in CONTROL_IDS[tab].items()}
+        controls["clip_skip"] = clip_skip
+        panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint)
+        done.append(tab)
+    if checkpoint is None and done:
+        _log("checkpoint control not found: the panel follows the current checkpoint only on page load")
+    return done
+
+
+def on_after_component(component, **kwargs) -> None:
+    """Global `script_callbacks.on_after_component` callback."""
+    global wired_tabs
+    _capture.keep(component, kwargs)
+    if kwargs.get("elem_id") != WIRE_AT:
+        return
+    try:
+        wired_tabs = wire()
+    finally:
+        _capture.reset()

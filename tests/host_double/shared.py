@@ -1,0 +1,160 @@
+"""Mirror of the parts of modules/shared.py, options.py and shared_state.py the glue touches.
+
+- `OptionInfo` / `options_section`: A options.py:13-77 (same in F).
+- `Options`: A options.py:85-260 — attribute access falls back to the registered default; `set()` is what
+  `process_images` calls for `override_settings` (A processing.py:832).
+- `cmd_opts`: A shared_cmd_options.py — only the flags the glue reads (`api_auth`, `skip_install`).
+- `state`: A shared_state.py:110-160 — `interrupted`, `begin()` resets it, `interrupt()`.
+- Forge (F modules_forge/shared_options.py:7-8): `forge_preset`, `forge_additional_modules` exist only there.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import modules
+
+HOST = getattr(modules, "DOUBLE_HOST", "a1111")  # the installer picks "a1111" or "forge"
+
+
+class OptionInfo:
+    def __init__(self, default=None, label="", component=None, component_args=None, onchange=None, section=None,
+                 refresh=None, comment_before="", comment_after="", infotext=None, restrict_api=False,
+                 category_id=None):
+        self.default = default
+        self.label = label
+        self.component = component
+        self.component_args = component_args
+        self.onchange = onchange
+        self.section = section
+        self.category_id = category_id
+        self.refresh = refresh
+        self.comment_before = comment_before
+        self.comment_after = comment_after
+        self.infotext = infotext
+        self.restrict_api = restrict_api
+
+    def info(self, info):
+        self.comment_after += f"<span class='info'>({info})</span>"
+        return self
+
+    def needs_reload_ui(self):
+        self.comment_after += " <span class='info'>(requires Reload UI)</span>"
+        return self
+
+
+def options_section(section_identifier, options_dict):
+    for v in options_dict.values():
+        if len(section_identifier) == 2:
+            v.section = section_identifier
+        elif len(section_identifier) == 3:
+            v.section = section_identifier[0:2]
+            v.category_id = section_identifier[2]
+    return options_dict
+
+
+class Options:
+    def __init__(self, data_labels: dict[str, OptionInfo]):
+        object.__setattr__(self, "data_labels", data_labels)
+        object.__setattr__(self, "data", {k: v.default for k, v in data_labels.items()})
+
+    def __setattr__(self, key, value):
+        if key in self.data or key in self.data_labels:
+            self.data[key] = value
+            return
+        object.__setattr__(self, key, value)
+
+    def __getattr__(self, item):
+        data = object.__getattribute__(self, "data")
+        if item in data:
+            return data[item]
+        labels = object.__getattribute__(self, "data_labels")
+        if item in labels:
+            return labels[item].default
+        raise AttributeError(item)
+
+    def set(self, key, value, is_api=False, run_callbacks=True):
+        if key not in self.data_labels:
+            return False
+        self.data[key] = value
+        return True
+
+    def get_default(self, key):
+        info = self.data_labels.get(key)
+        return None if info is None else info.default
+
+    def add_option(self, key, info):  # A options.py:256-259
+        self.data_labels[key] = info
+        if key not in self.data:
+            self.data[key] = info.default
+
+
+def _builtin_options() -> dict[str, OptionInfo]:
+    opts = {
+        "sd_model_checkpoint": OptionInfo(None, "Stable Diffusion checkpoint", infotext="Model hash"),
+        "sd_vae": OptionInfo("Automatic", "SD VAE", infotext="VAE"),
+        "CLIP_stop_at_last_layers": OptionInfo(1, "Clip skip", infotext="Clip skip"),
+        "samples_save": OptionInfo(True, "Always save all generated images"),
+        "samples_format": OptionInfo("png", "File format for images"),
+        "grid_save": OptionInfo(True, "Always save all generated image grids"),
+        "grid_format": OptionInfo("png", "File format for grids"),
+        "grid_only_if_multiple": OptionInfo(True, "Do not save grids consisting of one picture"),
+        "return_grid": OptionInfo(True, "Show grid in gallery"),
+        "enable_pnginfo": OptionInfo(True, "Save text information about generation parameters"),
+        "jpeg_quality": OptionInfo(80, "Quality for saved jpeg and avif images"),
+        "webp_lossless": OptionInfo(False, "Use lossless compression for webp images"),
+        "outdir_txt2img_samples": OptionInfo("outputs/txt2img-images", "Output directory for txt2img images"),
+        "outdir_img2img_samples": OptionInfo("outputs/img2img-images", "Output directory for img2img images"),
+        "outdir_txt2img_grids": OptionInfo("outputs/txt2img-grids", "Output directory for txt2img grids"),
+        "outdir_samples": OptionInfo("", "Output directory for images; if empty, defaults to three directories below"),
+        "add_model_hash_to_info": OptionInfo(True, "Add model hash to infotext"),
+        "add_model_name_to_info": OptionInfo(True, "Add model name to infotext"),
+        "add_version_to_infotext": OptionInfo(True, "Add program version to infotext"),
+        "samplers_in_dropdown": OptionInfo(True, "Use dropdown for sampler selection"),
+        "infotext_skip_pasting": OptionInfo([], "Disregard fields from pasted infotext"),
+        "disable_weights_auto_swap": OptionInfo(True, "Ignore checkpoint information from pasted infotext"),
+    }
+    if HOST == "forge":
+        opts["forge_preset"] = OptionInfo("sd", "UI preset")
+        opts["forge_additional_modules"] = OptionInfo([], "VAE / Text Encoder")
+    return opts
+
+
+opts = Options(_builtin_options())
+
+cmd_opts = SimpleNamespace(api_auth=None, skip_install=False, nowebui=False, api=True, no_prompt_history=True)
+
+
+class State:
+    def __init__(self):
+        self.interrupted = False
+        self.skipped = False
+        self.stopping_generation = False
+        self.job = ""
+        self.job_count = 0
+        self.job_no = 0
+        self.sampling_step = 0
+        self.sampling_steps = 0
+        self.textinfo = None
+
+    def begin(self, job: str = "(unknown)"):
+        self.interrupted = False
+        self.skipped = False
+        self.job = job
+        self.job_count = -1
+        self.job_no = 0
+
+    def end(self):
+        self.job = ""
+        self.job_count = 0
+
+    def interrupt(self):
+        self.interrupted = True
+
+    def nextjob(self):
+        self.job_no += 1
+
+
+state = State()
+sd_model = None  # set by sd_models.load_model (A: eager; F: FakeInitialModel until the first generation)
+total_tqdm = SimpleNamespace(clear=lambda: None, updateTotal=lambda n: None)
