@@ -1,0 +1,329 @@
+"""Strict, bounded reading and writing of safetensors headers, without touching tensor bytes.
+
+Layout (huggingface/safetensors README "Format"): 8-byte little-endian header length N, N bytes of UTF-8
+JSON starting with `{` (optionally padded with trailing spaces), then the tensor data section. The reader
+checks N against the file size and a 100 MB cap *before* allocating, and checks every rule the format
+states, so a hostile or truncated file gives one typed `HeaderError` subclass and never a traceback or a
+multi-GB allocation. The writer produces what both WebUI hosts accept: compact JSON starting with `{"`,
+padded with spaces to a multiple of 8, optionally with spare room for later in-place edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from iga_core.errors import IgaInvalid, IgaIOError
+
+#: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
+MAX_HEADER_SIZE = 100_000_000
+LENGTH_PREFIX = 8
+METADATA_KEY = "__metadata__"
+
+#: bytes per element, as the format defines them (safetensors/src/tensor.rs `Dtype`)
+DTYPE_SIZES: dict[str, int] = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_NOT_SAFETENSORS_HINT = "check that this is a complete .safetensors file (re-download or re-export it)"
+
+
+class CheckpointUnreadable(IgaIOError):
+    """The file could not be opened or read at all (missing, a folder, permissions)."""
+
+
+class HeaderError(IgaInvalid):
+    """The safetensors header breaks a rule of the format. One subclass per rule."""
+
+
+class FileTooSmall(HeaderError):
+    """Shorter than the 8-byte length prefix."""
+
+
+class HeaderTooLarge(HeaderError):
+    """The length prefix exceeds the 100 MB cap."""
+
+
+class HeaderLengthBeyondFile(HeaderError):
+    """The length prefix points past the end of the file (truncated file, or not safetensors)."""
+
+
+class HeaderNotUtf8(HeaderError):
+    """The header bytes are not valid UTF-8."""
+
+
+class HeaderStartInvalid(HeaderError):
+    """The header JSON does not start with `{`."""
+
+
+class HeaderNotJson(HeaderError):
+    """The header is not a parseable JSON object (or is nested too deeply)."""
+
+
+class DuplicateKey(HeaderError):
+    """A key appears twice in the header JSON; the format forbids it."""
+
+
+class MetadataInvalid(HeaderError):
+    """`__metadata__` is not a map of strings to strings."""
+
+
+class TensorEntryInvalid(HeaderError):
+    """A tensor entry lacks dtype/shape/data_offsets or has values of the wrong type."""
+
+
+class UnknownDtype(HeaderError):
+    """A tensor's dtype is not one the format defines."""
+
+
+class TensorSizeMismatch(HeaderError):
+    """A tensor's byte range does not match its shape times its dtype size."""
+
+
+class OffsetsNotContiguous(HeaderError):
+    """Tensor byte ranges overlap, leave holes, or do not start at 0."""
+
+
+class DataSizeMismatch(HeaderError):
+    """The tensor ranges do not cover the data section exactly up to the end of the file."""
+
+
+class HeaderDoesNotFit(IgaInvalid):
+    """A new header is larger than the room reserved for it (internal to in-place edits)."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int  # offsets relative to the start of the data section
+    end: int
+
+    def to_json(self) -> dict:
+        return {"dtype": self.dtype, "shape": list(self.shape), "data_offsets": [self.begin, self.end]}
+
+
+@dataclass(frozen=True)
+class Header:
+    path: str
+    metadata: dict[str, str]
+    tensors: dict[str, TensorInfo]  # in data order
+    header_len: int  # N: JSON plus its padding
+    json_len: int  # N without trailing padding: what the JSON itself needs
+    file_size: int
+
+    @property
+    def data_start(self) -> int:
+        return LENGTH_PREFIX + self.header_len
+
+    @property
+    def data_size(self) -> int:
+        return self.file_size - self.data_start
+
+    @property
+    def spare(self) -> int:
+        """Padding bytes available for a larger header written in place."""
+        return self.header_len - self.json_len
+
+
+def open_for_read(path: str | os.PathLike):
+    """Open a file for binary reading; OS errors become `CheckpointUnreadable`."""
+    try:
+        return open(path, "rb")  # the caller owns the handle
+    except OSError as exc:
+        raise CheckpointUnreadable(
+            f"cannot open {os.fspath(path)!s}: {exc.strerror or exc}", "check the path and its permissions"
+        ) from exc
+
+
+def read_raw_header(path: str | os.PathLike) -> tuple[bytes, int]:
+    """Return (header bytes, file size) after the bounds checks, without parsing the JSON."""
+    with open_for_read(path) as fh:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            prefix = fh.read(LENGTH_PREFIX)
+            if len(prefix) < LENGTH_PREFIX:
+                raise FileTooSmall(
+                    f"{os.fspath(path)} is {size} bytes, smaller than the 8-byte safetensors length prefix",
+                    _NOT_SAFETENSORS_HINT,
+                )
+            (length,) = struct.unpack("<Q", prefix)
+            if length > MAX_HEADER_SIZE:
+                raise HeaderTooLarge(
+                    f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
+                    _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
+                )
+            if length < 2 or LENGTH_PREFIX + length > size:
+                raise HeaderLengthBeyondFile(
+                    f"header length {length} does not fit in a {size}-byte file",
+                    _NOT_SAFETENSORS_HINT,
+                )
+            raw = fh.read(length)
+        except OSError as exc:
+            raise CheckpointUnreadable(f"cannot read {os.fspath(path)}: {exc}", "check the disk and retry") from exc
+    if len(raw) != length:  # file shrank while reading
+        raise HeaderLengthBeyondFile(f"{os.fspath(path)} ended inside its header", _NOT_SAFETENSORS_HINT)
+    return raw, size
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """Read and validate the header of a safetensors file. Raises a `HeaderError` subclass on any rule break."""
+    raw, size = read_raw_header(path)
+    return parse_header(raw, size, path=os.fspath(path))
+
+
+def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header:
+    """Validate header bytes (without the length prefix) for a file of `file_size` bytes."""
+    if raw[:1] != b"{":
+        raise HeaderStartInvalid(
+            f"{path}: header JSON starts with {raw[:8]!r}, not '{{'", _NOT_SAFETENSORS_HINT
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HeaderNotUtf8(f"{path}: header is not valid UTF-8 at byte {exc.start}", _NOT_SAFETENSORS_HINT) from None
+    try:
+        obj = json.loads(text, object_pairs_hook=_no_duplicates)
+    except DuplicateKey:
+        raise
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and int-digit limits; RecursionError very deep nesting.
+        raise HeaderNotJson(f"{path}: header is not valid JSON ({str(exc)[:120]})", _NOT_SAFETENSORS_HINT) from None
+    if not isinstance(obj, dict):
+        raise HeaderNotJson(f"{path}: header JSON is not an object", _NOT_SAFETENSORS_HINT)
+    if _SURROGATE_ESCAPE.search(text):
+        # Python's json accepts a lone "\\udXXX" escape; it is not valid Unicode, and other readers refuse it.
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise HeaderNotUtf8(f"{path}: header has an unpaired surrogate escape", _NOT_SAFETENSORS_HINT) from None
+
+    metadata = _check_metadata(obj.pop(METADATA_KEY, None), path)
+    tensors = [_check_tensor(name, entry, path) for name, entry in obj.items()]
+    tensors.sort(key=lambda t: (t.begin, t.end))
+    expected = 0
+    for t in tensors:
+        if t.begin != expected:
+            what = "overlaps the previous tensor" if t.begin < expected else "leaves a hole before it"
+            raise OffsetsNotContiguous(
+                f"{path}: tensor {t.name!r} starts at {t.begin}, expected {expected} ({what})",
+                _NOT_SAFETENSORS_HINT,
+            )
+        expected = t.end
+    data_size = file_size - LENGTH_PREFIX - len(raw)
+    if expected != data_size:
+        raise DataSizeMismatch(
+            f"{path}: tensors cover {expected} bytes but the data section has {data_size}",
+            _NOT_SAFETENSORS_HINT,
+        )
+    return Header(
+        path=path,
+        metadata=metadata,
+        tensors={t.name: t for t in tensors},
+        header_len=len(raw),
+        json_len=len(raw.rstrip(b" ")),
+        file_size=file_size,
+    )
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(f"header has the key {key[:80]!r} twice", _NOT_SAFETENSORS_HINT)
+        out[key] = value
+    return out
+
+
+def _check_metadata(value: object, path: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MetadataInvalid(f"{path}: __metadata__ is a {type(value).__name__}, not a map", _NOT_SAFETENSORS_HINT)
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise MetadataInvalid(
+                f"{path}: __metadata__[{key[:80]!r}] is a {type(item).__name__}, not a string",
+                "safetensors metadata values must be strings; store JSON documents as JSON strings",
+            )
+    return dict(value)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:
+    label = f"{path}: tensor {name[:80]!r}"
+    if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
+        raise TensorEntryInvalid(f"{label} must be an object with dtype, shape and data_offsets", _NOT_SAFETENSORS_HINT)
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
+        raise UnknownDtype(f"{label} has unknown dtype {str(dtype)[:20]!r}", f"known dtypes: {', '.join(DTYPE_SIZES)}")
+    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+        raise TensorEntryInvalid(f"{label}: shape must be a list of non-negative integers", _NOT_SAFETENSORS_HINT)
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets):
+        raise TensorEntryInvalid(f"{label}: data_offsets must be [begin, end] integers", _NOT_SAFETENSORS_HINT)
+    begin, end = offsets
+    numel = 1
+    for dim in shape:
+        numel *= dim
+    if end < begin or end - begin != numel * DTYPE_SIZES[dtype]:
+        raise TensorSizeMismatch(
+            f"{label}: byte range [{begin}, {end}] does not hold {numel} x {dtype}", _NOT_SAFETENSORS_HINT
+        )
+    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), begin=begin, end=end)
+
+
+# ---- writing ----
+
+
+def encode_header(
+    metadata: dict[str, str],
+    tensors: dict[str, TensorInfo],
+    *,
+    spare: int = 0,
+    exact_len: int | None = None,
+) -> bytes:
+    """Return the length prefix plus header JSON for these tensors.
+
+    The JSON is compact and starts with `{"` (A1111/Forge assert that). It is padded with spaces to a
+    multiple of 8 after reserving `spare` extra bytes, or to exactly `exact_len` bytes when given (to
+    overwrite an existing header in place; raises `HeaderDoesNotFit` when it is too small).
+    """
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise MetadataInvalid(f"metadata {key!r} must map a string to a string", "convert the value with json.dumps")
+    doc: dict[str, object] = {}
+    if metadata or not tensors:  # `{}` alone would not start with `{"`
+        doc[METADATA_KEY] = metadata
+    for t in sorted(tensors.values(), key=lambda t: (t.begin, t.end)):
+        doc[t.name] = t.to_json()
+    body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if exact_len is not None:
+        if len(body) > exact_len:
+            raise HeaderDoesNotFit(
+                f"new header needs {len(body)} bytes, {exact_len} are available", "rewrite the file instead"
+            )
+        target = exact_len
+    else:
+        target = len(body) + spare
+        target += -target % 8
+    if target > MAX_HEADER_SIZE:
+        raise HeaderTooLarge(f"new header would be {target} bytes, over the {MAX_HEADER_SIZE}-byte cap",
+                             "store less metadata")  # fmt: skip
+    return struct.pack("<Q", target) + body + b" " * (target - len(body))
+
+
+def is_safetensors_path(path: str | os.PathLike) -> bool:
+    """True for the suffixes that carry a safetensors header (`.safetensors`, `.sft`)."""
+    return Path(path).suffix.lower() in {".safetensors", ".sft"}
