@@ -1,0 +1,69 @@
+"""The IGA recipe format: schema, typed model, canonical JSON and digest, validation, migration.
+
+The interface other parts code against (docs/architecture.md, "iga_core.recipe"):
+
+    SCHEMA_VERSION, load_schema()
+    Problem, RecipeInvalid, validate_recipe(d)
+    Recipe (+ its parts), Recipe.from_dict(d), recipe.to_dict()
+    canonical_json(obj), metadata_sha256(d), with_metadata_digest(d)
+    migrate(d) -> (dict, changes)
+"""
+
+from __future__ import annotations
+
+from iga_core.recipe.canonical import (
+    NotCanonicalizable,
+    canonical_json,
+    digest_status,
+    metadata_sha256,
+    with_metadata_digest,
+)
+from iga_core.recipe.migrate import MigrationError, detect_version, migrate
+from iga_core.recipe.model import (
+    Cfg,
+    Constraints,
+    Grid,
+    Hashes,
+    Preset,
+    Range,
+    Recipe,
+    Resolution,
+    Sampler,
+    Scheduler,
+    Size,
+    Subsample,
+    Vae,
+)
+from iga_core.recipe.problems import Problem, RecipeInvalid
+from iga_core.recipe.schema_file import SCHEMA_VERSION, load_schema
+from iga_core.recipe.validate import grid_steps, validate_recipe
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Cfg",
+    "Constraints",
+    "Grid",
+    "Hashes",
+    "MigrationError",
+    "NotCanonicalizable",
+    "Preset",
+    "Problem",
+    "Range",
+    "Recipe",
+    "RecipeInvalid",
+    "Resolution",
+    "Sampler",
+    "Scheduler",
+    "Size",
+    "Subsample",
+    "Vae",
+    "canonical_json",
+    "detect_version",
+    "digest_status",
+    "grid_steps",
+    "load_schema",
+    "metadata_sha256",
+    "migrate",
+    "validate_recipe",
+    "with_metadata_digest",
+]
