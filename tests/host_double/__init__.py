@@ -1,5 +1,141 @@
-"""A small, faithful fake of the A1111 v1.10.1 / Forge `modules` package the glue touches.
+"""A small fake of the A1111 v1.10.1 / Forge `modules` package, installed into `sys.modules` for one test.
 
-Each file mirrors one host module and cites the host file and lines it copies. Tests install this folder
-as `modules` (see the glue tests' fixture); a few mirrors (`infotext_utils`) also import standalone.
+Each file here mirrors one host module and cites the host lines it copies (`scripts.py` for
+modules/scripts.py, `processing.py`, `api.py` for modules/api/api.py, ...). `install()` makes a `modules`
+package whose `__path__` is this folder, so `from modules import shared` loads `shared.py` from here, and
+`HostDouble` drives the extension the way the host does: load `scripts/*.py`, run `on_ui_settings`, build
+both tabs' script UIs, then generate through the UI path or the API.
 """
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+_PREFIXES = ("modules", "modules_forge", "iga_webui", "launch")
+
+
+def _owned(name: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in _PREFIXES)
+
+
+def clear() -> None:
+    for name in [n for n in sys.modules if _owned(n)]:
+        del sys.modules[name]
+
+
+class HostDouble:
+    def __init__(self, host: str, root: Path):
+        self.host = host
+        self.root = Path(root)
+        self.models = self.root / "models" / "Stable-diffusion"
+        self.loras = self.root / "models" / "Lora"
+        self.outputs = self.root / "outputs"
+        self.models.mkdir(parents=True, exist_ok=True)
+        self.loras.mkdir(parents=True, exist_ok=True)
+        self.m = types.SimpleNamespace()
+        for name in ("shared", "errors", "paths", "script_callbacks", "sd_models", "sd_samplers", "extra_networks",
+                     "images", "infotext_utils", "scripts", "processing", "txt2img"):
+            setattr(self.m, name, importlib.import_module(f"modules.{name}"))
+        self.m.paths.data_path = str(self.root)
+        self.m.paths.models_path = str(self.root / "models")
+        self.m.shared.cmd_opts.lora_dir = str(self.loras)
+        opts = self.m.shared.opts
+        for key, sub in (("outdir_txt2img_samples", "txt2img-images"), ("outdir_img2img_samples", "img2img-images"),
+                         ("outdir_txt2img_grids", "txt2img-grids")):
+            opts.data[key] = str(self.outputs / sub)
+        self.api = None
+
+    # --- host lifecycle ---------------------------------------------------------------------------
+    def refresh_checkpoints(self) -> None:
+        self.m.sd_models.list_models(str(self.models))
+
+    def start(self, *, select: str | None = None):
+        """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
+        load (A eager, F FakeInitialModel), build both tabs' script UIs, app-started callbacks, API."""
+        import gradio as gr
+
+        self.refresh_checkpoints()
+        if select is not None:
+            self.select(select)
+        self.m.scripts.scripts_data.clear()
+        self.m.scripts.load_scripts_from(str(REPO))
+        self.m.script_callbacks.ui_settings_callback()
+        self.m.sd_models.initial_load()
+        self.blocks = gr.Blocks()
+        with self.blocks:
+            for runner, is_img2img in ((self.m.scripts.scripts_txt2img, False), (self.m.scripts.scripts_img2img, True)):
+                runner.initialize_scripts(is_img2img)
+                self.m.scripts.scripts_current = runner
+                runner.setup_ui()
+            self.m.scripts.scripts_current = None
+        api_module = importlib.import_module("modules.api.api")
+        self.api = api_module.Api()
+        return self
+
+    def select(self, name: str) -> None:
+        """The checkpoint dropdown: A reloads at once (opts onchange), F only records the choice."""
+        info = self.m.sd_models.get_closet_checkpoint_match(name)
+        assert info is not None, f"no checkpoint {name}"
+        self.m.shared.opts.data["sd_model_checkpoint"] = info.title
+        if self.host != "forge" and self.m.shared.sd_model is not None:
+            self.m.sd_models.reload_model_weights()
+
+    def script(self, img2img: bool = False):
+        runner = self.m.scripts.scripts_img2img if img2img else self.m.scripts.scripts_txt2img
+        return runner.script("IGA")
+
+    # --- generation ---------------------------------------------------------------------------------
+    def ui_args(self, iga_args=None, img2img: bool = False) -> list:
+        """The Generate button's script args: every component's current value, ours replaced if given."""
+        runner = self.m.scripts.scripts_img2img if img2img else self.m.scripts.scripts_txt2img
+        values = [0] + [getattr(c, "value", None) for c in runner.inputs[1:]]
+        if iga_args is not None:
+            script = self.script(img2img)
+            values[script.args_from] = iga_args
+        return values
+
+    def ui_txt2img(self, iga_args=None, **fields):
+        p = self.m.processing.StableDiffusionProcessingTxt2Img(prompt=fields.pop("prompt", "a cat"), **fields)
+        self.last_p = p
+        return self.m.txt2img.ui_generate(p, self.ui_args(iga_args))
+
+    def api_txt2img(self, body: dict):
+        return self.api.text2imgapi(body)
+
+    def api_img2img(self, body: dict):
+        return self.api.img2imgapi(body)
+
+    def saved_files(self) -> list[Path]:
+        return sorted(p for p in self.outputs.rglob("*") if p.is_file())
+
+
+def install(host: str, root: Path) -> HostDouble:
+    """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
+    clear()
+    pkg = types.ModuleType("modules")
+    pkg.__path__ = [str(HERE)]
+    pkg.__spec__ = importlib.machinery.ModuleSpec("modules", None, is_package=True)
+    pkg.DOUBLE_HOST = host
+    sys.modules["modules"] = pkg
+    api_pkg = types.ModuleType("modules.api")
+    api_pkg.__path__ = []
+    sys.modules["modules.api"] = api_pkg
+    spec = importlib.util.spec_from_file_location("modules.api.api", HERE / "api.py")
+    api_mod = importlib.util.module_from_spec(spec)
+    sys.modules["modules.api.api"] = api_mod
+    if host == "forge":
+        forge = types.ModuleType("modules_forge")
+        forge.__spec__ = importlib.machinery.ModuleSpec("modules_forge", None)
+        sys.modules["modules_forge"] = forge
+    double = HostDouble(host, root)
+    sys.modules["modules.generation_parameters_copypaste"] = double.m.infotext_utils  # A infotext_utils alias
+    spec.loader.exec_module(api_mod)
+    api_pkg.api = api_mod
+    return double
