@@ -1,0 +1,115 @@
+"""The standalone app: `python -m iga_core ui [--models DIR]`.
+
+A plain Gradio page with what a WebUI tab has (a checkpoint list and the raw sampler, schedule, steps, CFG
+and size controls), the same IGA panel the hosts show, and the Recipes tab. It generates nothing: "Check"
+shows what the guard would say at Generate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+
+from iga_core.errors import IgaError
+from iga_core.guard import GuardPolicy, evaluate
+from iga_core.ui import compat, view
+from iga_core.ui.context import PanelContext
+from iga_core.ui.ids import elem_id
+from iga_core.ui.local_models import LocalModels
+from iga_core.ui.panel import build_panel
+from iga_core.vocab import names_in
+
+ROOT = Path(__file__).resolve().parents[2]
+DIALECT = "a1111"  # the standalone app shows the names A1111 v1.10.1 shows
+
+
+def assets() -> tuple[str, str]:
+    """(css, js) of the extension, read from the repository root; empty when not shipped alongside."""
+    css_path, js_path = ROOT / "style.css", ROOT / "javascript" / "iga.js"
+    css = css_path.read_text(encoding="utf-8") if css_path.is_file() else ""
+    js = js_path.read_text(encoding="utf-8") if js_path.is_file() else ""
+    return css, js
+
+
+def make_context(models: LocalModels) -> PanelContext:
+    samplers = [name for _id, name, _aliases in names_in("sampler", DIALECT)]
+    schedules = [name for _id, name, _aliases in names_in("schedule", DIALECT)]
+    return PanelContext(
+        recipe_source=models.source,
+        samplers=lambda: samplers,
+        schedules=lambda: schedules,
+        dialect=DIALECT,
+        checkpoints=models.pairs,
+    )
+
+
+def check(ctx: PanelContext, checkpoint, args_json, values: dict) -> str:
+    """What the guard would say if Generate were pressed now (the same evaluation the WebUI runs)."""
+    try:
+        source = ctx.recipe_source(checkpoint)
+        if source is None or not source.recipe:
+            return "No recipe: the guard has nothing to check; the settings are used as they are."
+        args = json.loads(args_json or "{}")
+        policy = GuardPolicy(mode=args.get("mode") or view.effective_mode("", ctx),
+                             overrides=frozenset(args.get("overrides") or ()),
+                             override_reasons=args.get("override_reasons") or {})
+        return evaluate(source.recipe, view.guard_request(values), policy).message()
+    except IgaError as exc:
+        return f"{exc.message}\n  hint: {exc.hint}" if exc.hint else exc.message
+
+
+def raw_controls(samplers: list[str], schedules: list[str]) -> dict:
+    """The controls a WebUI tab has, with A1111's defaults and ranges."""
+    return {
+        "sampler": gr.Dropdown(choices=samplers, value="DPM++ 2M", label="Sampling method",
+                               elem_id=elem_id("app", "sampler")),
+        "schedule": gr.Dropdown(choices=schedules, value="Automatic", label="Schedule type",
+                                elem_id=elem_id("app", "schedule")),
+        "steps": gr.Slider(1, 150, value=20, step=1, label="Sampling steps", elem_id=elem_id("app", "steps")),
+        "cfg": gr.Slider(1, 30, value=7, step=0.5, label="CFG Scale", elem_id=elem_id("app", "cfg")),
+        "width": gr.Slider(64, 2048, value=512, step=8, label="Width", elem_id=elem_id("app", "width")),
+        "height": gr.Slider(64, 2048, value=512, step=8, label="Height", elem_id=elem_id("app", "height")),
+    }
+
+
+def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.Blocks:
+    models = LocalModels(models_dir)
+    ctx = ctx or make_context(models)
+    css, js = assets()
+    names = models.names()
+    samplers, schedules = list(ctx.samplers()), list(ctx.schedules())
+    with gr.Blocks(title="IGA: model recipes", css=css, analytics_enabled=False) as demo:
+        gr.Markdown("## IGA: the model's own recipe\nPick a checkpoint and a preset; open *Advanced* to edit "
+                    "the raw settings. This page checks settings, it does not generate images.")
+        with gr.Row():
+            checkpoint = gr.Dropdown(choices=names, value=names[0] if names else None, label="Checkpoint",
+                                     elem_id=elem_id("app", "checkpoint"))
+            refresh = gr.Button("Refresh list", elem_id=elem_id("app", "refresh"))
+        with gr.Tabs():
+            with gr.Tab("txt2img", elem_id=elem_id("app", "tab", "txt2img")), gr.Row():
+                with gr.Column():
+                    controls = raw_controls(samplers, schedules)
+                    check_button = gr.Button("Check (what Generate would do)", variant="primary",
+                                             elem_id=elem_id("app", "check"))
+                    check_out = gr.Textbox(label="Guard", lines=6, interactive=False,
+                                           elem_id=elem_id("app", "check-result"))
+                with gr.Column():
+                    panel = build_panel("txt2img", ctx)
+
+        reload_fn, reload_inputs, reload_outputs = panel.wire(controls, checkpoint)
+        demo.load(reload_fn, inputs=reload_inputs, outputs=reload_outputs, **compat.QUIET)
+        control_names = list(controls)
+        check_button.click(lambda ck, a, *v: check(ctx, ck, a, dict(zip(control_names, v, strict=True))),
+                           inputs=[checkpoint, panel.args, *controls.values()], outputs=[check_out])
+
+        def refreshed(current):
+            choices = models.names()
+            return compat.update(choices=choices, value=current if current in choices else
+                                 (choices[0] if choices else None))
+
+        refresh.click(refreshed, inputs=[checkpoint], outputs=[checkpoint])
+        if js:
+            compat.load_js(demo, "() => {\n" + js + "\nif (window.IGA) { window.IGA.start(); }\n}")
+    return demo

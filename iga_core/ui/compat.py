@@ -1,0 +1,70 @@
+"""Everything that differs between gradio 3.41.2 (A1111) and 4.40.0 (Forge), in one place.
+
+Build with components and keyword arguments that exist in both versions; branch here only.
+Avoided on purpose: `.style()`, `gr.Box`, `Row(scale=)`, `gr.Warning(duration=)`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+import gradio as gr
+
+
+def _major(version: str) -> int:
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return 0
+
+
+GRADIO_VERSION: str = importlib.metadata.version("gradio")
+GRADIO_MAJOR: int = _major(GRADIO_VERSION)
+IS_GRADIO_3: bool = GRADIO_MAJOR < 4
+
+
+def js_kwargs(js: str | None) -> dict[str, Any]:
+    """The keyword that runs `js` in the browser for an event: `_js=` in 3.x, `js=` in 4.x."""
+    if not js:
+        return {}
+    return {"_js": js} if IS_GRADIO_3 else {"js": js}
+
+
+def update(**props: Any) -> dict:
+    """A property update for an event output (`gr.update` exists in both versions)."""
+    return gr.update(**props)
+
+
+def no_change() -> dict:
+    """Leave an output component as it is."""
+    return gr.update()
+
+
+#: event kwargs for background refreshes (no spinner over the controls); the string form works in both
+QUIET = {"show_progress": "hidden"}
+
+
+def root_block():
+    """The Blocks currently being built (the host's root `gr.Blocks` while its UI is created), or None."""
+    from gradio.context import Context
+
+    return Context.root_block
+
+
+def load_js(blocks, js: str) -> None:
+    """Run `js` once when the page has loaded (used by the standalone app to start javascript/iga.js)."""
+    blocks.load(None, None, None, **js_kwargs(js))
+
+
+def warn(message: str) -> None:
+    """A toast; needs the queue (the hosts and the standalone app enable it). Never with `duration=`."""
+    gr.Warning(message)
+
+
+def info(message: str) -> None:
+    gr.Info(message)
+
+
+def is_update(value: Any) -> bool:
+    return isinstance(value, dict) and str(value.get("__type__", "")).endswith("update")

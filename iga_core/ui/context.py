@@ -1,0 +1,59 @@
+"""What the panel needs from its host, as plain callables (`PanelContext`).
+
+The WebUI glue, the standalone app and the tests each supply their own, so the panel never imports a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: settings the panel reads (registered by the WebUI glue; the standalone app answers with the defaults)
+SETTING_AUTO_APPLY = "iga_auto_apply"  # bool: apply the recipe/preset when the checkpoint changes
+SETTING_GATE_STYLE = "iga_advanced_gate_style"  # "hide" | "lock": what the closed Advanced gate does
+SETTING_GUARD_MODE = "iga_guard_mode"  # strict | standard | audit | off: the mode when the panel says "Setting"
+SETTING_DEFAULTS: dict[str, Any] = {
+    SETTING_AUTO_APPLY: True,
+    SETTING_GATE_STYLE: "lock",
+    SETTING_GUARD_MODE: "standard",
+}
+
+
+def _default_setting(key: str, default: Any = None) -> Any:
+    return SETTING_DEFAULTS.get(key, default)
+
+
+def _no_checkpoints() -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class PanelContext:
+    """Host lookups for the panel and the Recipes tab.
+
+    recipe_source(checkpoint) -> `iga_core.sources.RecipeSource` or None; `checkpoint` is the value of the
+        host's checkpoint control (A1111 titles look like "name.safetensors [hash]"), None for "the current one".
+    setting(key, default) -> the value of an `iga_*` setting.
+    samplers() / schedules() -> the names the host's dropdowns accept (empty: accept any name).
+    dialect: the vocabulary the host's controls speak ("a1111" or "forge"; see `iga_core.vocab.export_name`).
+    checkpoints() -> the checkpoint files the Recipes tab lists, as (title, path) pairs.
+    loaded_checkpoint() -> the path of the checkpoint loaded (memory-mapped) right now, or None.
+    refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
+    """
+
+    recipe_source: Callable[[str | None], Any]
+    setting: Callable[[str, Any], Any] = _default_setting
+    samplers: Callable[[], Sequence[str]] = _no_checkpoints
+    schedules: Callable[[], Sequence[str]] = _no_checkpoints
+    dialect: str = "a1111"
+    checkpoints: Callable[[], Sequence[tuple[str, str]]] = field(default=lambda: [])
+    loaded_checkpoint: Callable[[], str | None] = field(default=lambda: None)
+    refresh_checkpoints: Callable[[], None] = field(default=lambda: None)
+
+    def get(self, key: str) -> Any:
+        """A setting, falling back to the panel's documented default."""
+        try:
+            return self.setting(key, SETTING_DEFAULTS.get(key))
+        except Exception:  # a host settings object that misbehaves must not break the panel
+            return SETTING_DEFAULTS.get(key)

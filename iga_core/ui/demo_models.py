@@ -1,0 +1,107 @@
+"""The standalone app's demo folder: tiny checkpoints stamped from `metadata_examples/*.iga.json`.
+
+Created on first run under the user data dir (`IGA_DATA_DIR` overrides), so `python -m iga_core ui` shows
+real recipes on a fresh machine without downloading a model. The files hold a few kilobytes of made-up
+weights: enough for the panel, the guard and the Recipes tab, not for generating images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from iga_core.errors import IgaError, IgaIOError
+from iga_core.safetensors_io import TensorInfo, encode_header
+from iga_core.stamp import stamp
+
+#: a few tensor names per architecture (shapes shrunk), so reconstruction can tell them apart
+_TENSORS = {
+    "sd1": [("model.diffusion_model.input_blocks.0.0.weight", [8, 4, 3, 3]),
+            ("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight", [4, 768])],
+    "sdxl": [("model.diffusion_model.input_blocks.0.0.weight", [8, 4, 3, 3]),
+             ("conditioner.embedders.1.model.token_embedding.weight", [2, 1280])],
+    "flux": [("model.diffusion_model.double_blocks.0.img_attn.qkv.weight", [6, 3072])],
+}
+NO_RECIPE_NAME = "no-recipe-sd15.safetensors"
+
+
+class DemoFolderError(IgaIOError):
+    """The demo folder could not be created."""
+
+
+def data_dir() -> Path:
+    """Per-user data folder: $IGA_DATA_DIR, else the platform's usual place."""
+    if os.environ.get("IGA_DATA_DIR"):
+        return Path(os.environ["IGA_DATA_DIR"]).expanduser()
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "iga"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "iga"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "iga"
+
+
+def examples_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "metadata_examples"
+
+
+def write_tiny_checkpoint(path: Path, architecture: str, seed: str) -> Path:
+    """A valid safetensors file with a few small F16 tensors whose bytes derive from `seed`."""
+    tensors: dict[str, TensorInfo] = {}
+    data = bytearray()
+    for name, shape in _TENSORS.get(architecture, _TENSORS["sd1"]):
+        count = 1
+        for dim in shape:
+            count *= dim
+        nbytes = count * 2
+        block = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+        chunk = (block * (nbytes // len(block) + 1))[:nbytes]
+        tensors[name] = TensorInfo(name, "F16", tuple(shape), len(data), len(data) + nbytes)
+        data += chunk
+    blob = encode_header({}, tensors) + bytes(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".iga-demo-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _example_name(example: Path) -> str:
+    return example.name[: -len(".iga.json")] if example.name.endswith(".iga.json") else example.stem
+
+
+def ensure_demo_models(folder: Path | None = None, examples: Path | None = None) -> Path:
+    """Create the demo folder once (files that exist are kept) and return it."""
+    folder = Path(folder) if folder is not None else data_dir() / "demo-models"
+    examples = Path(examples) if examples is not None else examples_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        files = sorted(examples.glob("*.iga.json")) if examples.is_dir() else []
+        for example in files:
+            target = folder / f"{_example_name(example)}.safetensors"
+            if target.exists():
+                continue
+            try:
+                recipe = json.loads(example.read_text(encoding="utf-8"))
+                write_tiny_checkpoint(target, str(recipe.get("architecture") or "sd1"), example.name)
+                stamp(target, recipe)
+            except (IgaError, ValueError) as exc:
+                target.unlink(missing_ok=True)
+                print(f"[IGA] demo: skipped {example.name}: {exc}", file=sys.stderr)
+        plain = folder / NO_RECIPE_NAME
+        if not plain.exists():
+            write_tiny_checkpoint(plain, "sd1", "no recipe")
+    except OSError as exc:
+        raise DemoFolderError(f"cannot create the demo folder {folder}: {exc.strerror or exc}",
+                              "set IGA_DATA_DIR to a writable folder or pass --models DIR") from None
+    return folder

@@ -1,0 +1,190 @@
+"""The preset-first panel: an always-visible accordion on the txt2img and img2img tabs.
+
+`build_panel(tab, ctx)` only creates components (the host calls the script's `ui()` again inside throwaway
+Blocks for API defaults, so nothing global happens here). `Panel.wire(controls, checkpoint)` attaches the
+events that cross into the host's own controls; the standalone app calls it right away, the WebUI glue
+(`iga_webui/ui_wiring.py`) once the whole host UI exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from iga_core.ui import compat, view
+from iga_core.ui.context import SETTING_GATE_STYLE, PanelContext
+from iga_core.ui.ids import HIDDEN_CLASS, css_class, elem_id
+
+TABS = ("txt2img", "img2img")
+#: panel parts, each with element id `iga-<tab>-<part>` (javascript/iga.js finds them by these)
+PARTS = ("panel", "status", "preset", "mode", "advanced", "override-group", "overrides", "reason", "verdict",
+         "args", "reapply")
+PANEL_INPUTS = ("preset", "mode", "advanced", "overrides", "reason")
+_RULE_ID = re.compile(r"IGA-[HSI]\d{3}")
+
+
+def soft_rule_choices() -> list[tuple[str, str]]:
+    """(label, rule id) for every soft rule: the ones a user may acknowledge behind the Advanced gate."""
+    from iga_core.guard import RULES
+
+    choices = []
+    for rule_id, rule in sorted(RULES.items()):
+        if getattr(rule, "severity", None) != "soft":
+            continue
+        title = getattr(rule, "title", None) or getattr(rule, "summary", None) or ""
+        choices.append((f"{rule_id} {title}".strip(), rule_id))
+    return choices
+
+
+def _paste_preset(params: Mapping[str, Any]):
+    name = params.get("IGA preset")
+    if not name:
+        return None
+    name = str(name)
+    # the radio only accepts one of its choices; the pasted name is checked against the recipe on its change
+    return compat.update(choices=list(dict.fromkeys([view.NATIVE, name, view.CUSTOM])), value=name)
+
+
+def _paste_overrides(params: Mapping[str, Any]):
+    text = params.get("IGA overrides")
+    if not text:
+        return None
+    return sorted(set(_RULE_ID.findall(str(text))))
+
+
+@dataclass
+class Panel:
+    tab: str
+    ctx: PanelContext
+    components: dict[str, Any]
+    infotext_fields: list = field(default_factory=list)
+
+    @property
+    def args(self):
+        """The one component whose value is the script-args dict (as JSON text)."""
+        return self.components["args"]
+
+    def __getattr__(self, name: str):
+        components = self.__dict__.get("components") or {}
+        key = name.replace("_", "-")
+        if key in components:
+            return components[key]
+        raise AttributeError(name)
+
+    @classmethod
+    def from_components(cls, tab: str, ctx: PanelContext, found: Mapping[str, Any]) -> Panel:
+        """Rebuild a Panel from components captured by element id (the host glue sees them one by one)."""
+        components = {part: found[elem_id(tab, part)] for part in PARTS if elem_id(tab, part) in found}
+        missing = [p for p in PARTS if p not in components]
+        if missing:
+            raise KeyError(f"IGA panel for {tab} is missing {', '.join(missing)}")
+        return cls(tab, ctx, components)
+
+    # -- handlers: plain functions of component values, so tests can call them directly --------------
+    def inputs_for(self, values: Mapping[str, Any]) -> view.PanelInputs:
+        return view.PanelInputs(
+            checkpoint=values.get("checkpoint"),
+            preset=values.get("preset") or view.NATIVE,
+            mode=values.get("mode") or view.MODE_SETTING,
+            advanced=bool(values.get("advanced")),
+            overrides=tuple(values.get("overrides") or ()),
+            reason=values.get("reason") or "",
+            controls={k: values[k] for k in view.RAW_CONTROLS if k in values},
+        )
+
+    def control_update(self, name: str, v: view.PanelView) -> dict:
+        props: dict[str, Any] = {}
+        if name in v.apply:
+            props["value"] = v.apply[name]
+        if name in view.GATED_CONTROLS:
+            if self.ctx.get(SETTING_GATE_STYLE) == "hide":
+                props.update(visible=not v.gate_closed, interactive=True)
+            else:
+                props.update(interactive=not v.gate_closed, visible=True)
+        return compat.update(**props)
+
+    def full_updates(self, v: view.PanelView, controls: list[str]) -> list:
+        return [
+            v.status_html,
+            compat.update(choices=list(v.preset_choices), value=v.preset, interactive=v.has_recipe),
+            compat.update(value=v.advanced, interactive=v.has_recipe),
+            compat.update(visible=v.advanced and v.has_recipe),
+            v.verdict_html,
+            json.dumps(v.args),
+            *[self.control_update(name, v) for name in controls],
+        ]
+
+    @staticmethod
+    def light_updates(v: view.PanelView) -> list:
+        return [compat.update(choices=list(v.preset_choices), value=v.preset), v.verdict_html, json.dumps(v.args)]
+
+    def handle(self, trigger: str, values: Mapping[str, Any]) -> view.PanelView:
+        return view.compute(self.ctx, self.inputs_for(values), trigger)
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def wire(self, controls: Mapping[str, Any], checkpoint=None) -> tuple:
+        """Attach the events. `controls` maps raw control names (view.RAW_CONTROLS) to the host's components;
+        `checkpoint` is the host's checkpoint control (None: the ctx resolves "the current checkpoint").
+        Returns (fn, inputs, outputs) of the re-apply handler, for a page-load event."""
+        names = [n for n in view.RAW_CONTROLS if controls.get(n) is not None]
+        input_names = (["checkpoint"] if checkpoint is not None else []) + list(PANEL_INPUTS) + names
+        c = self.components
+        inputs = ([checkpoint] if checkpoint is not None else []) + [c[p] for p in PANEL_INPUTS]
+        inputs += [controls[n] for n in names]
+        full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"]]
+        full_outputs += [controls[n] for n in names]
+        light_outputs = [c["preset"], c["verdict"], c["args"]]
+
+        def full(trigger: str):
+            def fn(*values):
+                return self.full_updates(self.handle(trigger, dict(zip(input_names, values, strict=True))), names)
+
+            return fn
+
+        def light(*values):
+            return self.light_updates(self.handle("edit", dict(zip(input_names, values, strict=True))))
+
+        if checkpoint is not None:
+            checkpoint.change(full("checkpoint"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+        c["reapply"].click(full("reload"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+        c["preset"].change(full("preset"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+        for part in ("mode", "advanced", "overrides", "reason"):
+            c[part].change(full("edit"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+        for name in names:
+            controls[name].change(light, inputs=inputs, outputs=light_outputs, **compat.QUIET)
+        return full("reload"), inputs, full_outputs
+
+
+def build_panel(tab: str, ctx: PanelContext) -> Panel:
+    """Create the panel's components inside the current Blocks. No events that reach outside the panel, no
+    global state: safe to call again and again."""
+    if tab not in TABS:
+        raise ValueError(f"tab must be one of {TABS}, got {tab!r}")
+    c: dict[str, Any] = {}
+    with gr.Accordion("IGA: model recipe", open=True, elem_id=elem_id(tab, "panel"),
+                      elem_classes=[css_class("panel")]) as c["panel"]:
+        c["status"] = gr.HTML(view.render.status_html(None), elem_id=elem_id(tab, "status"))
+        c["preset"] = gr.Radio(choices=[view.CUSTOM], value=view.CUSTOM, label="IGA preset",
+                               elem_id=elem_id(tab, "preset"), interactive=False)
+        c["verdict"] = gr.HTML(view.render.verdict_html(None, has_recipe=False), elem_id=elem_id(tab, "verdict"))
+        c["mode"] = gr.Radio(choices=list(view.MODE_CHOICES), value=view.MODE_SETTING, label="Guard mode",
+                             elem_id=elem_id(tab, "mode"))
+        c["advanced"] = gr.Checkbox(value=False, label="Advanced: edit sampler, schedule, steps and CFG myself",
+                                    elem_id=elem_id(tab, "advanced"), interactive=False)
+        with gr.Group(visible=False, elem_id=elem_id(tab, "override-group")) as c["override-group"]:
+            c["overrides"] = gr.CheckboxGroup(choices=soft_rule_choices(), value=[],
+                                              label="Acknowledge these soft rules (recorded in the image)",
+                                              elem_id=elem_id(tab, "overrides"))
+            c["reason"] = gr.Textbox(value="", label="Reason (optional, recorded with the override)",
+                                     max_lines=1, elem_id=elem_id(tab, "reason"))
+        c["args"] = gr.Textbox(value=json.dumps(view.script_args(view.CUSTOM, view.MODE_SETTING, (), "", False)),
+                               visible=False, elem_id=elem_id(tab, "args"))
+        c["reapply"] = gr.Button("Re-apply recipe", elem_id=elem_id(tab, "reapply"), elem_classes=[HIDDEN_CLASS])
+    panel = Panel(tab, ctx, c)
+    panel.infotext_fields = [(c["preset"], _paste_preset), (c["overrides"], _paste_overrides)]
+    return panel

@@ -1,0 +1,171 @@
+"""HTML for the panel's status and verdict boxes.
+
+Every string that comes from a checkpoint, a recipe or an image goes through `esc` before it is placed in
+HTML: a recipe is untrusted input (its `model_id` may be `<img src=x onerror=...>`).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from iga_core.ui.ids import css_class
+
+KIND_LABELS = {
+    "embedded": "Embedded recipe",
+    "sidecar": "Sidecar recipe",
+    "registry": "Registry recipe",
+    "reconstructed": "Reconstructed recipe (not confirmed)",
+    "none": "No recipe",
+}
+HASH_LABELS = {
+    "verified": ("hashes verified", "ok"),
+    "unverified": ("hashes not checked yet", "note"),
+    "mismatch": ("hash MISMATCH: the recipe was made for other weights", "bad"),
+}
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _badge(text: str, tone: str) -> str:
+    return f'<span class="{css_class("badge")} {css_class("badge", tone)}">{esc(text)}</span>'
+
+
+def _size(d: Any) -> str:
+    if isinstance(d, dict) and "width" in d and "height" in d:
+        return f"{d['width']}×{d['height']}"
+    return ""
+
+
+def _range(d: Any) -> str:
+    if not isinstance(d, dict):
+        return ""
+    low, default, high = d.get("min"), d.get("default"), d.get("max")
+    if low is not None and high is not None and low != high:
+        return f"{default} ({low}–{high})"
+    return str(default)
+
+
+def recipe_facts(recipe: dict) -> list[tuple[str, str]]:
+    """(label, text) rows describing a recipe; the texts are NOT escaped yet."""
+    rows: list[tuple[str, str]] = []
+    sampler = recipe.get("sampler") or {}
+    scheduler = recipe.get("scheduler") or {}
+    rows.append(("Model", str(recipe.get("model_id", ""))))
+    if recipe.get("title"):
+        rows.append(("Title", str(recipe["title"])))
+    pred = str(recipe.get("prediction_type", ""))
+    if recipe.get("architecture"):
+        pred = f"{pred} · {recipe['architecture']}"
+    rows.append(("Prediction", pred))
+    rows.append(("Sampling", f"{sampler.get('name', '?')} · {scheduler.get('name', '?')}"))
+    rows.append(("Steps / CFG", f"{_range(recipe.get('steps'))} / {_range(recipe.get('cfg'))}"))
+    resolution = recipe.get("resolution") or {}
+    sizes = [_size(p) for p in resolution.get("preferred") or ()]
+    if sizes or resolution.get("max"):
+        text = ", ".join(s for s in sizes if s)
+        if _size(resolution.get("max")):
+            text += f" (max {_size(resolution['max'])})"
+        rows.append(("Resolution", text.strip()))
+    if recipe.get("notes"):
+        rows.append(("Notes", str(recipe["notes"])))
+    return rows
+
+
+def _problem_text(problem: Any) -> str:
+    message = getattr(problem, "message", None)
+    pointer = getattr(problem, "pointer", "")
+    if message is None:
+        return str(problem)
+    return f"{pointer}: {message}" if pointer else str(message)
+
+
+def status_html(source: Any, notes: list[str] | None = None, error: Exception | None = None) -> str:
+    parts = [f'<div class="{css_class("status")}">']
+    if error is not None:
+        parts.append(_badge("Recipe could not be read", "bad"))
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+        hint = getattr(error, "hint", "")
+        if hint:
+            parts.append(f'<div class="{css_class("hint")}">{esc(hint)}</div>')
+    kind = getattr(source, "kind", "none") if source is not None else "none"
+    recipe = getattr(source, "recipe", None) if source is not None else None
+    if error is None:
+        parts.append(_badge(KIND_LABELS.get(kind, kind), "none" if not recipe else "ok"))
+        if recipe:
+            text, tone = HASH_LABELS.get(getattr(source, "hash_status", ""), (getattr(source, "hash_status", ""), "note"))
+            parts.append(_badge(text, tone))
+    if recipe:
+        rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in recipe_facts(recipe))
+        parts.append(f'<table class="{css_class("facts")}">{rows}</table>')
+    elif error is None:
+        parts.append(f'<div class="{css_class("hint")}">This checkpoint carries no IGA recipe: '
+                     "the panel leaves your settings alone and nothing is hidden.</div>")
+    for problem in getattr(source, "problems", None) or ():
+        parts.append(f'<div class="{css_class("warn")}">{esc(_problem_text(problem))}</div>')
+    for note in notes or ():
+        parts.append(f'<div class="{css_class("note")}">{esc(note)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+VERDICT_STATES = ("ok", "warn", "blocked", "off", "none", "error")
+
+
+def verdict_state(verdict: Any, error: Exception | None, *, has_recipe: bool) -> str:
+    if error is not None and has_recipe:
+        return "error"
+    if verdict is None:
+        return "none"
+    if verdict.mode == "off":
+        return "off"
+    if not verdict.allowed:
+        return "blocked"
+    return "warn" if verdict.warnings else "ok"
+
+
+_HEADLINES = {
+    "ok": "Inside the recipe",
+    "warn": "Allowed, with warnings",
+    "blocked": "Blocked: Generate will refuse these settings",
+    "off": "Guard off: nothing is checked",
+    "none": "No recipe: nothing to check",
+    "error": "The guard could not check these settings",
+}
+
+
+def _finding_row(finding: Any, blocking: set[str]) -> str:
+    if finding.overridden:
+        state = "overridden"
+    elif finding.rule_id in blocking:
+        state = "blocks"
+    elif finding.severity == "info":
+        state = "note"
+    else:
+        state = "warns"
+    return (
+        f'<li class="{css_class("finding")} {css_class("finding", state)}">'
+        f'<b>{esc(finding.rule_id)}</b> <i>{esc(finding.severity)}, {esc(state)}</i> — {esc(finding.reason)}'
+        + (f'<div class="{css_class("hint")}">{esc(finding.remedy)}</div>' if finding.remedy else "")
+        + "</li>"
+    )
+
+
+def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bool = True) -> str:
+    state = verdict_state(verdict, error, has_recipe=has_recipe)
+    parts = [
+        f'<div class="{css_class("verdict")} {css_class("verdict", state)}" data-iga-state="{state}">',
+        f'<div class="{css_class("verdict-head")}">{esc(_HEADLINES[state])}</div>',
+    ]
+    if state == "error":
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+    if verdict is not None and state != "off":
+        parts.append(f'<div class="{css_class("verdict-summary")}">{esc(verdict.summary())}</div>')
+        blocking = set(verdict.blocked_ids)
+        rows = "".join(_finding_row(f, blocking) for f in verdict.findings)
+        if rows:
+            parts.append(f'<ul class="{css_class("findings")}">{rows}</ul>')
+    parts.append("</div>")
+    return "".join(parts)

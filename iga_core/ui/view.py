@@ -1,0 +1,230 @@
+"""What the panel shows and which values it applies, computed from plain inputs (no gradio here).
+
+One function, `compute`, answers every panel event: given the checkpoint, the panel's own controls and the
+host's raw controls, it returns the recipe status, the preset radio, the Advanced gate, the values to push
+into the host's controls, the live guard verdict and the script-args dict. The gradio layer (`panel.py`)
+only turns a `PanelView` into component updates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from iga_core.errors import IgaError
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate
+from iga_core.presets import CUSTOM, NATIVE, preset_names, resolve_preset
+from iga_core.script_args import ScriptArgs
+from iga_core.ui import render
+from iga_core.ui.context import SETTING_AUTO_APPLY, SETTING_GUARD_MODE, PanelContext
+from iga_core.vocab import export_name, normalize, resolve_sampler, resolve_schedule
+
+MODE_SETTING = "Setting"  # the guard-mode radio's "use the iga_guard_mode setting" choice
+MODE_CHOICES = (MODE_SETTING, "strict", "standard", "audit", "off")
+#: the host's raw controls the panel reads and drives, in a fixed order
+#: (distilled CFG exists in Forge only; clip skip only where the host shows a control for it)
+RAW_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width", "height", "clip_skip")
+#: the ones the closed Advanced gate hides or locks (size stays free: presets set it, users resize)
+GATED_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg")
+#: what triggered the computation; only "checkpoint", "reload" and "preset" may push values
+TRIGGERS = ("checkpoint", "reload", "preset", "edit")
+
+
+@dataclass(frozen=True)
+class PanelInputs:
+    checkpoint: str | None = None
+    preset: str = NATIVE
+    mode: str = MODE_SETTING
+    advanced: bool = False
+    overrides: tuple[str, ...] = ()
+    reason: str = ""
+    controls: Mapping[str, Any] = field(default_factory=dict)  # raw control name -> current value
+
+
+@dataclass(frozen=True)
+class PanelView:
+    has_recipe: bool
+    status_html: str
+    preset_choices: tuple[str, ...]
+    preset: str
+    advanced: bool
+    gate_closed: bool  # a recipe is active and the Advanced gate is shut: hide or lock GATED_CONTROLS
+    apply: dict[str, Any]  # raw control name -> value to push into the host control
+    verdict: Verdict | None
+    verdict_html: str
+    args: dict
+
+
+def preset_choices(recipe: dict | None) -> tuple[str, ...]:
+    return tuple(preset_names(recipe)) if recipe else (CUSTOM,)
+
+
+def _host_name(kind: str, name: str | None, ctx: PanelContext, notes: list[str]) -> str | None:
+    """A recipe's sampler/schedule name in the host's dialect, or None when the host cannot show it."""
+    if name is None:
+        return None
+    try:
+        info = resolve_sampler(name) if kind == "sampler" else resolve_schedule(name)
+    except IgaError as exc:
+        notes.append(exc.message)
+        return None
+    host = export_name(kind, info.id, ctx.dialect) or info.label
+    available = list((ctx.samplers if kind == "sampler" else ctx.schedules)())
+    if available and host not in available:
+        notes.append(f"The recipe's {kind} {host!r} is not available in this WebUI; left unchanged.")
+        return None
+    return host
+
+
+def preset_values(recipe: dict, preset: str, ctx: PanelContext, notes: list[str]) -> dict[str, Any]:
+    """The concrete values of a preset, named as the host's controls expect them."""
+    resolved = resolve_preset(recipe, preset)
+    out: dict[str, Any] = {}
+    sampler = _host_name("sampler", resolved.get("sampler"), ctx, notes)
+    if sampler is not None:
+        out["sampler"] = sampler
+    # no schedule: a timestep sampler ignores it, or the recipe leaves it to the sampler; both are "Automatic"
+    schedule = _host_name("schedule", resolved.get("schedule") or "Automatic", ctx, notes)
+    if schedule is not None:
+        out["schedule"] = schedule
+    for key in ("steps", "cfg", "distilled_cfg", "width", "height", "clip_skip"):
+        if resolved.get(key) is not None:
+            out[key] = resolved[key]
+    return out
+
+
+def _same_sampling(a_sampler, a_schedule, b_sampler, b_schedule) -> bool:
+    try:
+        a_s, a_k = normalize(str(a_sampler), a_schedule)
+        b_s, b_k = normalize(str(b_sampler), b_schedule)
+    except IgaError:
+        return (a_sampler, a_schedule) == (b_sampler, b_schedule)
+    return a_s.id == b_s.id and (a_k.id if a_k else None) == (b_k.id if b_k else None)
+
+
+def values_match(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """True when every control the host has holds the wanted value (names compared through the vocabulary)."""
+    for key, value in wanted.items():
+        if key not in current or key in ("sampler", "schedule"):
+            continue
+        have = current[key]
+        try:
+            if not math.isclose(float(have), float(value), rel_tol=0, abs_tol=1e-6):
+                return False
+        except (TypeError, ValueError):
+            return False
+    if "sampler" in current and "sampler" in wanted:
+        return _same_sampling(current["sampler"], current.get("schedule"), wanted["sampler"], wanted.get("schedule"))
+    return True
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return round(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def guard_request(values: Mapping[str, Any]) -> GuardRequest:
+    def text(key: str) -> str | None:
+        value = values.get(key)
+        return str(value) if value not in (None, "") else None
+
+    def positive(key: str) -> int | None:
+        number = _int(values.get(key))
+        return number if number is not None and number >= 1 else None
+
+    return GuardRequest(
+        sampler=text("sampler"), schedule=text("schedule"), steps=positive("steps"),
+        cfg=_float(values.get("cfg")), distilled_cfg=_float(values.get("distilled_cfg")),
+        width=positive("width"), height=positive("height"), clip_skip=positive("clip_skip"),
+    )
+
+
+def effective_mode(mode: str, ctx: PanelContext) -> str:
+    return mode if mode in MODE_CHOICES[1:] else str(ctx.get(SETTING_GUARD_MODE))
+
+
+def script_args(preset: str, mode: str, overrides, reason: str, advanced: bool) -> dict:
+    overrides = tuple(sorted({o for o in overrides or () if o}))
+    reason = (reason or "").strip()
+    return ScriptArgs(
+        preset=preset,
+        mode=mode if mode in MODE_CHOICES[1:] else None,
+        overrides=overrides,
+        override_reasons={rule: reason for rule in overrides} if reason else {},
+        advanced=bool(advanced),
+    ).to_dict()
+
+
+def _load(ctx: PanelContext, checkpoint: str | None):
+    try:
+        return ctx.recipe_source(checkpoint or None), None
+    except IgaError as exc:
+        return None, exc
+
+
+def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown panel trigger {trigger!r}")
+    source, load_error = _load(ctx, inputs.checkpoint)
+    recipe = getattr(source, "recipe", None) if source is not None else None
+    notes: list[str] = []
+    choices = preset_choices(recipe)
+    current = {k: v for k, v in inputs.controls.items() if k in RAW_CONTROLS}
+
+    if not recipe:
+        preset, advanced, apply = CUSTOM, bool(inputs.advanced), {}
+    else:
+        # a pasted name the recipe does not have keeps the pasted values; a new checkpoint starts Native
+        fallback = CUSTOM if trigger == "preset" else NATIVE
+        preset = inputs.preset if inputs.preset in choices else fallback
+        # a new checkpoint starts with the gate shut; a page reload or preset click keeps the user's choice
+        advanced = False if trigger == "checkpoint" else bool(inputs.advanced)
+        wanted: dict[str, Any] = {}
+        if preset != CUSTOM:
+            try:
+                wanted = preset_values(recipe, preset, ctx, notes)
+            except IgaError as exc:
+                notes.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+        pushes = trigger == "preset" or (trigger in ("checkpoint", "reload") and bool(ctx.get(SETTING_AUTO_APPLY)))
+        apply = {k: v for k, v in wanted.items() if k in current} if pushes and preset != CUSTOM else {}
+        # the preset is what the controls hold: once they differ (auto-apply off, a manual edit), it is Custom
+        if preset != CUSTOM and not values_match({**current, **apply}, wanted):
+            preset = CUSTOM
+
+    verdict, verdict_error = None, load_error
+    if recipe and verdict_error is None:
+        try:
+            policy = GuardPolicy(
+                mode=effective_mode(inputs.mode, ctx),
+                overrides=frozenset(inputs.overrides or ()),
+                override_reasons=script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced)[
+                    "override_reasons"
+                ],
+            )
+            verdict = evaluate(recipe, guard_request({**current, **apply}), policy)
+        except IgaError as exc:
+            verdict_error = exc
+
+    return PanelView(
+        has_recipe=bool(recipe),
+        status_html=render.status_html(source, notes, load_error),
+        preset_choices=choices,
+        preset=preset,
+        advanced=advanced,
+        gate_closed=bool(recipe) and not advanced,
+        apply=apply,
+        verdict=verdict,
+        verdict_html=render.verdict_html(verdict, verdict_error, has_recipe=bool(recipe)),
+        args=script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced),
+    )
