@@ -1,5 +1,167 @@
-"""Commands of this family are being written; see COMMAND_MODULES in iga_core/cli/__init__.py."""
+"""`iga check`: would the guard let this request through for this checkpoint or recipe?
+
+Exit codes: 0 allowed (possibly with warnings), 3 blocked by the guard, 2 usage or I/O error, 1 when the
+recipe is missing or invalid. The human output is the guard's advice, one finding per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from iga_core.cli import emit
+from iga_core.errors import IgaError, IgaInvalid, IgaIOError
+
+EXIT_BLOCKED = 3
+_MAX_RECIPE_BYTES = 16 * 1024 * 1024
+_SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
+
+
+class UnknownRuleId(IgaError):
+    """An --override names a rule id the guard does not have (a usage error)."""
+
+    exit_code = 2
+
+
+class RecipeFileInvalid(IgaInvalid):
+    """A recipe JSON file that cannot be parsed."""
+
+
+class NoRecipe(IgaInvalid):
+    """The checkpoint has no recipe the guard could check against."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    m = _SIZE.match(text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise argparse.ArgumentTypeError(f"size must look like 1024x768, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"denoising strength must be between 0 and 1, got {text!r}")
+    return value
 
 
 def register(sub) -> None:
-    return None
+    from iga_core.guard.request import MODES
+
+    p = sub.add_parser(
+        "check", help="check generation settings against a checkpoint's recipe",
+        description="Check a request against a checkpoint's (or recipe file's) recipe. Exit 0: allowed "
+                    "(maybe with warnings); 3: blocked by the guard; 1: no or invalid recipe; 2: usage or I/O.")
+    p.add_argument("source", help="a checkpoint (.safetensors) or a recipe JSON file (.json)")
+    p.add_argument("--sampler", help="sampler name in any dialect (\"Euler a\", k_euler_a, euler_ancestral)")
+    p.add_argument("--scheduler", "--schedule", dest="schedule", help="schedule type (Karras, sgm_uniform, Automatic)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--cfg", type=float, help="CFG scale")
+    p.add_argument("--distilled-cfg", type=float, help="distilled CFG (Flux guidance)")
+    p.add_argument("--vae", help="VAE file name, path or sha256; None = the checkpoint's own")
+    p.add_argument("--clip-skip", type=int)
+    p.add_argument("--size", type=parse_size, metavar="WxH")
+    p.add_argument("--prediction-type", help="prediction type the host will use (eps, v, x0, flow)")
+    p.add_argument("--denoise", type=_unit_float, metavar="STRENGTH", help="img2img denoising strength")
+    p.add_argument("--override", action="append", default=[], metavar="RULE",
+                   help="acknowledge a soft rule (e.g. IGA-S002); repeatable; hard rules cannot be overridden")
+    p.add_argument("--mode", choices=MODES, default="standard", help="guard mode (default: standard)")
+    p.add_argument("--preset", help="start from this preset (Native or one of the recipe's); flags override it")
+    p.add_argument("--verify", choices=("never", "first", "always"), default="never",
+                   help="for a checkpoint: hash the weights to verify the recipe belongs to them")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=cmd_check)
+
+
+def load_recipe_file(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(_MAX_RECIPE_BYTES + 1)
+    except FileNotFoundError:
+        raise IgaIOError(f"no such file: {path}", "check the path") from None
+    except OSError as exc:
+        raise IgaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from None
+    if len(raw) > _MAX_RECIPE_BYTES:
+        raise RecipeFileInvalid(f"{path} is larger than 16 MiB; that is not a recipe", "pass a recipe JSON file")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecipeFileInvalid(f"{path} is not valid JSON: {exc}", "fix the file, then run `iga validate`") from None
+    if not isinstance(data, dict):
+        raise RecipeFileInvalid(f"{path} holds JSON but not a recipe object", "a recipe is a JSON object")
+    return data
+
+
+def load_source(source: str, verify: str) -> tuple[dict, dict]:
+    """(recipe, info about where it came from). A .json path is a recipe file; anything else a checkpoint."""
+    path = Path(source)
+    if path.suffix.lower() == ".json":
+        recipe, info = load_recipe_file(path), {"kind": "file", "path": str(path)}
+    else:
+        if not path.exists():
+            raise IgaIOError(f"no such file: {path}", "check the path")
+        from iga_core.sources import find_recipe
+
+        found = find_recipe(path, verify=verify)
+        info = {"kind": found.kind, "path": found.path, "hash_status": found.hash_status,
+                "problems": list(found.problems)}
+        if found.recipe is None:
+            detail = f" ({'; '.join(found.problems)})" if found.problems else ""
+            raise NoRecipe(f"{path} has no IGA recipe{detail}",
+                           "stamp one with `iga stamp`, or pass a recipe JSON file")
+        recipe = found.recipe
+    from iga_core.recipe import RecipeInvalid, validate_recipe
+
+    problems = validate_recipe(recipe)
+    if problems:
+        raise RecipeInvalid(problems)
+    return recipe, info
+
+
+def build_request(args, recipe: dict):
+    from iga_core.guard import GuardRequest
+    from iga_core.presets import PARAM_KEYS, resolve_preset
+
+    values: dict = {}
+    if args.preset:
+        resolved = resolve_preset(recipe, args.preset)
+        values.update({k: v for k, v in resolved.items() if k in PARAM_KEYS and v is not None})
+    flags = {"sampler": args.sampler, "schedule": args.schedule, "steps": args.steps, "cfg": args.cfg,
+             "distilled_cfg": args.distilled_cfg, "vae": args.vae, "clip_skip": args.clip_skip,
+             "prediction_type": args.prediction_type, "denoising_strength": args.denoise}
+    if args.size:
+        flags["width"], flags["height"] = args.size
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return GuardRequest(**values)
+
+
+def build_policy(args):
+    from iga_core.guard import RULES, GuardPolicy
+
+    unknown = [r for r in args.override if r.upper() not in RULES]
+    if unknown:
+        raise UnknownRuleId(f"--override names unknown rule id(s): {', '.join(unknown)}",
+                            f"rule ids are: {', '.join(RULES)}")
+    return GuardPolicy(mode=args.mode, overrides=frozenset(r.upper() for r in args.override))
+
+
+def cmd_check(args) -> int:
+    from iga_core.guard import evaluate
+
+    recipe, info = load_source(args.source, args.verify)
+    request = build_request(args, recipe)
+    policy = build_policy(args)
+    verdict = evaluate(recipe, request, policy)
+    title = recipe.get("model_id", "?")
+    lines = [f"recipe: {title!r} ({info['kind']}{', ' + info['hash_status'] if 'hash_status' in info else ''})"]
+    lines += [f"  note: {p}" for p in info.get("problems", [])]
+    lines.append(verdict.message())
+    data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
+            "policy": policy.to_dict(), "preset": args.preset, "verdict": verdict.to_dict()}
+    emit(args, "\n".join(lines), data)
+    return 0 if verdict.allowed else EXIT_BLOCKED

@@ -1,0 +1,131 @@
+"""`evaluate(recipe, request, policy) -> Verdict`: pure and deterministic.
+
+Order of work: digest the recipe (cached by content), resolve the request's names through the vocabulary
+(an unknown name is a hard finding, never a silent fallback), run every rule in `RULES`, then let the
+policy decide what blocks. Nothing here reads settings, files or the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from iga_core.guard.context import (
+    RecipeView,
+    RuleContext,
+    build_view,
+    canonical_prediction_type,
+    normalize,
+    resolve_schedule,
+)
+from iga_core.guard.request import GuardPolicy, GuardRequest
+from iga_core.guard.rules import RULES
+from iga_core.guard.verdict import Verdict, sort_findings
+from iga_core.vocab import ConflictingNames
+
+_VIEW_CACHE: OrderedDict[str, RecipeView] = OrderedDict()
+_VIEW_CACHE_SIZE = 64
+
+
+def _as_dict(recipe) -> dict:
+    if isinstance(recipe, dict):
+        return recipe
+    to_dict = getattr(recipe, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    from iga_core.guard.context import GuardRecipeError
+
+    raise GuardRecipeError(f"the guard needs a recipe dict or Recipe, got {type(recipe).__name__}",
+                           "pass the parsed recipe")
+
+
+def recipe_view(recipe) -> RecipeView:
+    """The digested recipe, cached by its content (a JSON dump is far cheaper than re-resolving names)."""
+    recipe = _as_dict(recipe)
+    try:
+        key = json.dumps(recipe, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return build_view(recipe)  # not JSON-like: build_view raises the clear error
+    view = _VIEW_CACHE.get(key)
+    if view is None:
+        view = build_view(recipe)
+        _VIEW_CACHE[key] = view
+        if len(_VIEW_CACHE) > _VIEW_CACHE_SIZE:
+            _VIEW_CACHE.popitem(last=False)
+    else:
+        _VIEW_CACHE.move_to_end(key)
+    return view
+
+
+def build_context(view: RecipeView, request: GuardRequest) -> RuleContext:
+    """Resolve the request's names. A missing sampler means "the recipe's" only for resolving Automatic."""
+    sampler = schedule = sampler_unknown = schedule_unknown = conflict = None
+    ignored = False
+    if request.sampler is not None:
+        sampler, schedule, err = normalize(request.sampler, request.schedule)
+        if isinstance(err, ConflictingNames):
+            sampler, _, _ = normalize(request.sampler, None)
+            conflict, schedule = err, None
+        elif err is not None:
+            # tell which name is unknown: the sampler alone, or the schedule next to a known sampler
+            sampler, _, sampler_err = normalize(request.sampler, None)
+            if sampler_err is not None:
+                sampler_unknown = sampler_err
+            if request.schedule is not None:
+                _, schedule_unknown = resolve_schedule(request.schedule)
+            schedule = None
+        elif sampler.timestep_based and request.schedule is not None:
+            named, _ = resolve_schedule(request.schedule)
+            ignored = named is not None and named.id != "automatic"
+    elif request.schedule is not None:
+        _, schedule, err = normalize(view.sampler.label, request.schedule)
+        if err is not None:
+            schedule_unknown = resolve_schedule(request.schedule)[1] or err
+    prediction, prediction_unknown = None, False
+    if request.prediction_type is not None:
+        prediction = canonical_prediction_type(request.prediction_type)
+        prediction_unknown = prediction is None
+    return RuleContext(view=view, request=request, sampler=sampler, schedule=schedule,
+                       sampler_unknown=sampler_unknown, schedule_unknown=schedule_unknown, names_conflict=conflict,
+                       schedule_ignored=ignored, prediction_type=prediction,
+                       prediction_unknown=prediction_unknown)
+
+
+def run_rules(recipe, request: GuardRequest) -> tuple:
+    """Every rule's findings for this request, sorted hard → soft → info, before any policy applies."""
+    ctx = build_context(recipe_view(recipe), request)
+    findings = []
+    for rule in RULES.values():
+        findings.extend(rule(ctx))
+    return sort_findings(findings)
+
+
+def _blocks(finding, mode: str) -> bool:
+    if mode == "audit" or finding.severity == "info":
+        return False
+    return finding.severity == "hard" or mode == "strict"
+
+
+def apply_policy(findings, policy: GuardPolicy) -> Verdict:
+    """Decide: which findings block under `policy.mode`, which soft ones the overrides acknowledge."""
+    if policy.mode == "off":
+        return Verdict(allowed=True, mode="off")
+    marked, blocked = [], []
+    for f in findings:
+        if f.severity == "soft" and f.rule_id in policy.overrides:
+            f = type(f)(**{**f.__dict__, "overridden": True})
+        elif _blocks(f, policy.mode) and f.rule_id not in blocked:
+            blocked.append(f.rule_id)
+        marked.append(f)
+    hard_ids = {f.rule_id for f in findings if f.severity == "hard"}
+    ignored = tuple(sorted(o for o in policy.overrides if o in hard_ids or o.startswith("IGA-H")))
+    return Verdict(allowed=not blocked, mode=policy.mode, findings=tuple(marked),
+                   blocked_ids=tuple(blocked), ignored_overrides=ignored)
+
+
+def evaluate(recipe, request: GuardRequest, policy: GuardPolicy | None = None) -> Verdict:
+    """Check `request` against `recipe` (dict or Recipe) under `policy` (default: standard mode)."""
+    policy = policy or GuardPolicy()
+    if policy.mode == "off":
+        return Verdict(allowed=True, mode="off")
+    return apply_policy(run_rules(recipe, request), policy)

@@ -1,0 +1,44 @@
+"""IGA-H006: a name in the request that the vocabulary does not know.
+
+The hosts silently fall back to their first sampler (DPM++ 2M) for a name they do not know; the guard
+refuses instead, because it cannot tell whether an unknown name is inside the recipe.
+"""
+
+from __future__ import annotations
+
+from iga_core.guard.context import normalize, sampler_label, schedule_label
+from iga_core.guard.rules import Observation, rule
+
+
+def _suggestion(exc, fallback: str) -> str:
+    suggestions = list(getattr(exc, "suggestions", None) or [])
+    return suggestions[0] if suggestions else fallback
+
+
+@rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type"),
+      title="unknown sampler, schedule or prediction type name (or a combined name that contradicts the schedule)",
+      remedy="use a known name (`iga vocab` lists them); the closest match is suggested")
+def unknown_name(ctx):
+    """A sampler, schedule or prediction-type name that no dialect in the vocabulary knows, or a combined
+    name ("DPM++ 2M Karras") next to a different explicit schedule: which one the host runs is unclear."""
+    view, req = ctx.view, ctx.request
+    if ctx.sampler_unknown is not None:
+        fix = _suggestion(ctx.sampler_unknown, sampler_label(view.sampler.id))
+        yield Observation("sampler", "a known sampler name", req.sampler,
+                          f"sampler {req.sampler!r} is not a known sampler name", f"use {fix}", {"sampler": fix})
+    if ctx.schedule_unknown is not None:
+        own = view.schedule_declared
+        fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic")
+        yield Observation("schedule", "a known schedule type", req.schedule,
+                          f"schedule type {req.schedule!r} is not a known schedule name", f"use {fix}",
+                          {"schedule": fix})
+    if ctx.names_conflict is not None:
+        _, implied, _ = normalize(req.sampler, None)
+        fix = implied.label if implied is not None else "Automatic"
+        yield Observation("schedule", fix, req.schedule, ctx.names_conflict.message,
+                          f"use schedule {fix} (or drop it from the sampler name)", {"schedule": fix})
+    if ctx.prediction_unknown:
+        fix = view.prediction_type
+        yield Observation("prediction_type", ["eps", "v", "x0", "flow"], req.prediction_type,
+                          f"prediction type {req.prediction_type!r} is not eps, v, x0 or flow",
+                          f"use {fix}", {"prediction_type": fix})

@@ -1,0 +1,57 @@
+"""IGA-S001 steps, IGA-S002 CFG and IGA-S003 distilled CFG outside the recipe's ranges."""
+
+from __future__ import annotations
+
+from iga_core.guard.rules import Observation, rule
+from iga_core.guard.verdict import format_value
+
+
+def nearest_steps(view, steps: int) -> int:
+    """The step count in range closest to `steps`, preferring the recipe's allowed subsample counts."""
+    candidates = [n for n in (view.allowed_steps or ()) if view.steps.contains(n)]
+    if candidates:
+        return min(candidates, key=lambda n: (abs(n - steps), n))
+    return int(view.steps.clamp(steps))
+
+
+@rule("IGA-S001", "soft", ("steps",),
+      title="steps outside the recipe's range",
+      remedy="use the nearest step count in range")
+def steps_out_of_range(ctx):
+    """Distilled models are trained for a few steps; far more or fewer steps waste time or leave noise."""
+    view, steps = ctx.view, ctx.request.steps
+    if steps is None or view.steps.contains(steps):
+        return
+    fix = nearest_steps(view, steps)
+    yield Observation("steps", view.steps.as_expected(), steps,
+                      f"{steps} steps is outside this model's range {format_value(view.steps.as_expected())}",
+                      f"use {fix} steps", {"steps": fix})
+
+
+@rule("IGA-S002", "soft", ("cfg",),
+      title="CFG scale outside the recipe's range",
+      remedy="use the nearest CFG in range")
+def cfg_out_of_range(ctx):
+    """Guidance-distilled models (Turbo, Lightning, LCM) burn out above CFG ≈ 1–2."""
+    view, cfg = ctx.view, ctx.request.cfg
+    if cfg is None or view.cfg.contains(cfg):
+        return
+    fix = view.cfg.clamp(cfg)
+    yield Observation("cfg", view.cfg.as_expected(), cfg,
+                      f"CFG {cfg:g} is outside this model's range {format_value(view.cfg.as_expected())}",
+                      f"use CFG {fix:g}", {"cfg": fix})
+
+
+@rule("IGA-S003", "soft", ("distilled_cfg",),
+      title="distilled CFG (Flux guidance) outside the recipe's range",
+      remedy="use the nearest distilled CFG in range")
+def distilled_cfg_out_of_range(ctx):
+    """Checked only when the recipe declares `cfg.distilled`: hosts send a distilled CFG for every model."""
+    view, value = ctx.view, ctx.request.distilled_cfg
+    if value is None or view.distilled is None or view.distilled.contains(value):
+        return
+    fix = view.distilled.clamp(value)
+    yield Observation("distilled_cfg", view.distilled.as_expected(), value,
+                      f"distilled CFG {value:g} is outside this model's range "
+                      f"{format_value(view.distilled.as_expected())}",
+                      f"use distilled CFG {fix:g}", {"distilled_cfg": fix})

@@ -1,0 +1,26 @@
+"""IGA-H001: the request's sampler is forbidden, or missing from the recipe's whitelist."""
+
+from __future__ import annotations
+
+from iga_core.guard.context import sampler_label
+from iga_core.guard.rules import Observation, rule
+
+
+@rule("IGA-H001", "hard", ("sampler",),
+      title="sampler forbidden by the recipe, or not in its allow list",
+      remedy="use the recipe's sampler (or another one it allows)")
+def sampler_not_allowed(ctx):
+    """`constraints.forbid_samplers` names the sampler, or `constraints.allow_samplers` is non-empty and does
+    not (the recipe's own sampler is always allowed unless forbidden)."""
+    view = ctx.view
+    if ctx.sampler is None or view.sampler_allowed(ctx.sampler.id):
+        return
+    allowed = [sampler_label(i) for i in view.allowed_samplers()]
+    label = ctx.sampler.label
+    why = "forbidden by" if ctx.sampler.id in view.forbid_samplers else "not among the samplers allowed by"
+    if allowed:
+        yield Observation("sampler", allowed, label, f"{label} is {why} this model's recipe",
+                          f"use {allowed[0]}", {"sampler": allowed[0]})
+    else:
+        yield Observation("sampler", [], label, f"{label} is {why} this model's recipe",
+                          "the recipe allows no sampler; fix its constraints", None)

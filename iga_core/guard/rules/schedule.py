@@ -1,0 +1,40 @@
+"""IGA-H002: the schedule type is forbidden or not whitelisted; IGA-I003: a schedule its sampler ignores."""
+
+from __future__ import annotations
+
+from iga_core.guard.context import schedule_label
+from iga_core.guard.rules import Observation, rule
+
+
+@rule("IGA-H002", "hard", ("sampler", "schedule"),
+      title="schedule type forbidden by the recipe, or not in its allow list",
+      remedy="use the recipe's schedule type (or another one it allows)")
+def schedule_not_allowed(ctx):
+    """The effective schedule ("Automatic" resolved to the sampler's default) is in
+    `constraints.forbid_schedules`, or `constraints.allow_schedules` is non-empty and lacks it. Timestep
+    samplers (DDIM, PLMS, UniPC) ignore the schedule, so nothing is checked for them."""
+    view = ctx.view
+    if ctx.schedule is None or view.schedule_allowed(ctx.schedule.id):
+        return
+    allowed = [schedule_label(i) for i in view.allowed_schedules()]
+    label = ctx.schedule.label
+    why = "forbidden by" if ctx.schedule.id in view.forbid_schedules else "not among the schedules allowed by"
+    if allowed:
+        yield Observation("schedule", allowed, label, f"schedule type {label} is {why} this model's recipe",
+                          f"use {allowed[0]}", {"schedule": allowed[0]})
+    else:
+        yield Observation("schedule", [], label, f"schedule type {label} is {why} this model's recipe",
+                          "the recipe allows no schedule; fix its constraints", None)
+
+
+@rule("IGA-I003", "info", ("sampler", "schedule"),
+      title="the sampler ignores the schedule type that was set",
+      remedy="nothing to do; set the schedule to Automatic to make that explicit")
+def schedule_ignored(ctx):
+    """DDIM, PLMS and UniPC step on their own timestep spacing: a schedule type set next to them has no
+    effect (both hosts behave so), which users rarely expect."""
+    if not ctx.schedule_ignored:
+        return
+    yield Observation("schedule", "Automatic", ctx.request.schedule,
+                      f"{ctx.sampler.label} ignores the schedule type {ctx.request.schedule}",
+                      "set the schedule type to Automatic", {"schedule": "Automatic"})

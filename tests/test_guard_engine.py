@@ -1,0 +1,169 @@
+"""The engine: modes, overrides, verdict text and serialisation, purity, bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from iga_core.errors import IgaError
+from iga_core.guard import (
+    MODES,
+    GuardPolicy,
+    GuardRecipeError,
+    GuardRequest,
+    GuardRequestInvalid,
+    Verdict,
+    evaluate,
+)
+from tests.test_guard_support import native_request, recipe
+
+# Lightning with a forbidden sampler (hard), CFG 3 (soft, IGA-S002) and a wrong clip skip... Lightning has no
+# clip skip, so use a VAE other than its own for a second soft finding.
+MIXED = {"sampler": "DDIM", "steps": 4, "cfg": 3.0, "vae": "other_vae.safetensors", "width": 1024, "height": 1024}
+SOFT_ONLY = {"sampler": "Euler", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0}
+
+
+def _verdict(request: dict, **policy) -> Verdict:
+    return evaluate(recipe("lightning"), GuardRequest(**request), GuardPolicy(**policy))
+
+
+def test_native_request_is_allowed_without_findings_in_every_mode():
+    for r in ("turbo", "lightning", "dmd2", "vpred", "flux", "sd1_anime"):
+        for mode in MODES:
+            v = evaluate(recipe(r), native_request(recipe(r)), GuardPolicy(mode=mode))
+            assert v.allowed and v.findings == (), (r, mode, v.message())
+
+
+def test_standard_blocks_hard_and_warns_soft():
+    v = _verdict(MIXED)
+    assert not v.allowed
+    assert [f.rule_id for f in v.blocking] == ["IGA-H001"]
+    assert {f.rule_id for f in v.warnings} == {"IGA-S002", "IGA-S004"}
+    assert _verdict(SOFT_ONLY).allowed
+
+
+def test_strict_blocks_soft_unless_overridden():
+    v = _verdict(SOFT_ONLY, mode="strict")
+    assert not v.allowed and v.blocked_ids == ("IGA-S002",)
+    v = _verdict(SOFT_ONLY, mode="strict", overrides=frozenset({"IGA-S002"}),
+                 override_reasons={"IGA-S002": "testing high CFG"})
+    assert v.allowed
+    assert [f.rule_id for f in v.overridden] == ["IGA-S002"]
+    assert v.overridden[0].overridden
+
+
+def test_a_hard_finding_cannot_be_overridden():
+    v = _verdict(MIXED, mode="strict", overrides=frozenset({"IGA-H001", "IGA-S002", "IGA-S004"}))
+    assert not v.allowed
+    assert v.blocked_ids == ("IGA-H001",)
+    assert v.ignored_overrides == ("IGA-H001",)
+    assert not any(f.overridden for f in v.findings if f.severity == "hard")
+    assert "override of IGA-H001 ignored" in v.message()
+
+
+def test_audit_records_everything_and_blocks_nothing():
+    v = _verdict(MIXED, mode="audit")
+    assert v.allowed and v.blocked_ids == ()
+    assert {f.rule_id for f in v.findings} >= {"IGA-H001", "IGA-S002", "IGA-S004"}
+    assert v.summary().startswith("allowed (audit only)")
+
+
+def test_off_checks_nothing_not_even_a_broken_recipe():
+    v = evaluate({"not": "a recipe"}, GuardRequest(sampler="DDIM"), GuardPolicy(mode="off"))
+    assert v.allowed and v.findings == () and v.summary() == "guard off: nothing checked"
+
+
+def test_findings_are_sorted_hard_soft_info():
+    v = _verdict({**MIXED, "sampler": "DDIM"}, mode="audit")
+    order = [f.severity for f in v.findings]
+    assert order == sorted(order, key=("hard", "soft", "info").index)
+
+
+def test_evaluate_is_pure():
+    r = recipe("sd1_anime")
+    before = copy.deepcopy(r)
+    request = GuardRequest(sampler="Euler a", steps=80, cfg=15.0, width=2048, height=2048, clip_skip=1)
+    first = evaluate(r, request, GuardPolicy(mode="strict"))
+    assert evaluate(r, request, GuardPolicy(mode="strict")) == first
+    assert r == before
+
+
+def test_a_changed_recipe_is_not_served_from_the_cache():
+    r = recipe("sd1_anime")
+    assert evaluate(r, GuardRequest(steps=60)).warnings
+    r["steps"]["max"] = 80  # same dict object, new content
+    assert not evaluate(r, GuardRequest(steps=60)).warnings
+
+
+def test_recipe_object_with_to_dict_is_accepted():
+    class Wrapped:
+        def to_dict(self):
+            return recipe("lightning")
+
+    assert not evaluate(Wrapped(), GuardRequest(sampler="DDIM")).allowed
+
+
+def test_verdict_round_trips_through_json():
+    v = _verdict(MIXED, mode="strict", overrides=frozenset({"IGA-S004", "IGA-H001"}))
+    again = Verdict.from_dict(json.loads(json.dumps(v.to_dict())))
+    assert again == v
+    assert again.summary() == v.summary()
+
+
+def test_summary_and_message_read_like_advice():
+    v = _verdict(MIXED)
+    assert v.summary() == "blocked by IGA-H001 (sampler)"
+    lines = v.message().splitlines()
+    assert lines[1] == "- [hard, BLOCKS] DDIM is forbidden by this model's recipe (IGA-H001); use Euler"
+    assert "asked: DDIM; recipe allows: Euler" in lines[2]
+    assert any("CFG 3 is outside this model's range 1" in line and "use CFG 1" in line for line in lines)
+    ok = _verdict(SOFT_ONLY)
+    assert ok.summary() == "allowed with 1 warning: IGA-S002 (cfg)"
+
+
+@pytest.mark.parametrize("bad", [
+    {"steps": 0}, {"steps": 2.5}, {"steps": True}, {"cfg": "7"}, {"cfg": float("nan")},
+    {"width": -8}, {"denoising_strength": 1.5}, {"sampler": 3}, {"nonsense": 1},
+])
+def test_bad_requests_raise_a_typed_error(bad):
+    with pytest.raises(GuardRequestInvalid) as err:
+        GuardRequest.from_dict(bad)
+    assert err.value.message and err.value.hint
+
+
+@pytest.mark.parametrize("bad", [
+    {"mode": "lenient"}, {"overrides": ["S002"]}, {"overrides": "IGA-S002"}, {"extra": True},
+])
+def test_bad_policies_raise_a_typed_error(bad):
+    with pytest.raises(GuardRequestInvalid):
+        GuardPolicy.from_dict(bad)
+
+
+def test_policy_round_trip():
+    p = GuardPolicy(mode="strict", overrides=["IGA-S002"], override_reasons={"IGA-S002": "why"})
+    assert GuardPolicy.from_dict(p.to_dict()) == p
+    assert p.overrides == frozenset({"IGA-S002"})
+
+
+@pytest.mark.parametrize("broken", [
+    "not a dict",
+    {"sampler": {"name": "Euler"}},
+    {**recipe("lightning"), "sampler": {"name": "Frobnicator"}},
+    {**recipe("lightning"), "prediction_type": "banana"},
+    {**recipe("lightning"), "cfg": {"default": "high"}},
+    {**recipe("lightning"), "constraints": {"forbid_samplers": ["NoSuchSampler"]}},
+    {**recipe("lightning"), "resolution": {"preferred": [{"width": "wide"}]}},
+])
+def test_broken_recipes_raise_a_typed_error_not_a_traceback(broken):
+    with pytest.raises(GuardRecipeError) as err:
+        evaluate(broken, GuardRequest(sampler="Euler"))
+    assert isinstance(err.value, IgaError) and err.value.hint
+
+
+def test_conflicting_combined_name_is_a_hard_finding():
+    v = evaluate(recipe("sd1_anime"), GuardRequest(sampler="DPM++ 2M Karras", schedule="Exponential"))
+    assert not v.allowed
+    f = v.blocking[0]
+    assert (f.rule_id, f.field, f.fix) == ("IGA-H006", "schedule", {"schedule": "Karras"})

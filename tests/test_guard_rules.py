@@ -1,0 +1,296 @@
+"""Every guard rule through one contract (like diffusers' SchedulerCommonTest), then per-rule cases.
+
+A subclass names the rule, a recipe and a request that violates it; the base checks what every rule owes:
+registration and documentation, determinism, silence on the recipe's own defaults, complete findings,
+and a remedy (`fix`) that clears the finding without tripping another rule on the same field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import pytest
+
+from iga_core.guard import RULES, GuardPolicy, GuardRequest, evaluate, run_rules
+from iga_core.guard.engine import _VIEW_CACHE
+from iga_core.guard.rules import Rule
+from tests.test_guard_support import native_request, recipe, with_fix
+
+
+def _field_names(fix: dict) -> set[str]:
+    names = set(fix)
+    if names & {"width", "height"}:
+        names.add("size")
+    if names & {"schedule", "sampler"}:
+        names.add("steps")  # a grid fix changes schedule and steps together
+    return names
+
+
+class RuleContract:
+    rule_id: str = ""
+    recipe_name: str = ""
+    violation: ClassVar[dict] = {}
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.rule_id]
+
+    @property
+    def recipe(self) -> dict:
+        return recipe(self.recipe_name)
+
+    def violating(self) -> GuardRequest:
+        return native_request(self.recipe, **self.violation)
+
+    def findings(self, request: GuardRequest):
+        return [f for f in run_rules(self.recipe, request) if f.rule_id == self.rule_id]
+
+    def test_is_registered_and_documented(self):
+        rule = self.rule
+        assert rule.id == self.rule_id
+        assert rule.severity == {"H": "hard", "S": "soft", "I": "info"}[self.rule_id[4]]
+        assert rule.doc and rule.title and rule.remedy and rule.fields
+
+    def test_fires_on_the_violation(self):
+        assert self.findings(self.violating()), f"{self.rule_id} did not fire on {self.violation}"
+
+    def test_silent_on_the_recipes_own_defaults(self):
+        assert self.findings(native_request(self.recipe)) == []
+
+    def test_is_deterministic(self):
+        first = self.findings(self.violating())
+        _VIEW_CACHE.clear()
+        assert self.findings(self.violating()) == first
+
+    def test_findings_are_complete(self):
+        for f in self.findings(self.violating()):
+            assert (f.rule_id, f.severity) == (self.rule.id, self.rule.severity)
+            assert f.field and f.reason and f.remedy
+            assert f.expected is not None and f.actual is not None
+            assert not f.overridden
+            json.dumps(f.to_dict())  # audit records are JSON
+
+    def test_remedy_is_allowed_by_the_recipe(self):
+        for f in self.findings(self.violating()):
+            assert f.fix, f"{self.rule_id} offers no machine-readable fix"
+            fixed = with_fix(self.violating(), f.fix)
+            again = [g for g in self.findings(fixed) if g.field == f.field]
+            assert again == [], f"applying {f.fix} did not clear {f.advice()}"
+            related = [g for g in run_rules(self.recipe, fixed)
+                       if g.severity != "info" and g.field in _field_names(f.fix)]
+            assert related == [], f"the fix {f.fix} trips {[g.advice() for g in related]}"
+
+    def test_mode_off_reports_nothing(self):
+        assert evaluate(self.recipe, self.violating(), GuardPolicy(mode="off")).findings == ()
+
+
+class TestUnknownSampler(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H006", "sd1_anime", {"sampler": "Eulerish a"}
+
+
+class TestForbiddenSampler(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H001", "lightning", {"sampler": "DDIM"}
+
+
+class TestScheduleNotAllowed(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H002", "lightning", {"schedule": "Karras"}
+
+
+class TestPredictionType(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H003", "vpred", {"prediction_type": "epsilon"}
+
+
+class TestOffGrid(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H004", "dmd2", {"steps": 7}
+
+
+class TestAboveMaxResolution(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H005", "turbo", {"width": 2048, "height": 1024}
+
+
+class TestStepsRange(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S001", "sd1_anime", {"steps": 80}
+
+
+class TestCfgRange(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S002", "turbo", {"cfg": 7.0}
+
+
+class TestDistilledCfgRange(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S003", "flux", {"distilled_cfg": 7.0}
+
+
+class TestOtherVae(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S004", "sd1_anime", {"vae": "kl-f8-anime2.ckpt"}
+
+
+class TestAtypicalResolution(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S005", "vpred", {"width": 512, "height": 512}
+
+
+class TestClipSkip(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S006", "sd1_anime", {"clip_skip": 1}
+
+
+class TestDiffersFromDefault(RuleContract):
+    rule_id, recipe_name, violation = "IGA-I001", "sd1_anime", {"steps": 30, "cfg": 5.0}
+
+
+class TestImg2imgTooFewSteps(RuleContract):
+    rule_id, recipe_name, violation = "IGA-I002", "turbo", {"steps": 1, "denoising_strength": 0.5}
+
+
+class TestScheduleIgnored(RuleContract):
+    rule_id, recipe_name, violation = "IGA-I003", "sd1_anime", {"sampler": "DDIM", "schedule": "Karras"}
+
+
+def test_every_rule_has_a_contract_test():
+    covered = {cls.rule_id for cls in RuleContract.__subclasses__()}
+    assert covered == set(RULES)
+
+
+def test_rules_are_ordered_hard_soft_info():
+    severities = [r.severity for r in RULES.values()]
+    assert severities == sorted(severities, key=("hard", "soft", "info").index)
+
+
+# --- per-rule cases beyond the contract ------------------------------------------------------------
+
+
+def _ids(verdict_or_findings) -> list[str]:
+    findings = getattr(verdict_or_findings, "findings", verdict_or_findings)
+    return [f.rule_id for f in findings]
+
+
+def test_unknown_schedule_is_hard_and_never_mapped():
+    found = run_rules(recipe("sd1_anime"), GuardRequest(sampler="Euler", schedule="Karras-ish"))
+    unknown = [f for f in found if f.rule_id == "IGA-H006"]
+    assert [f.field for f in unknown] == ["schedule"]
+    assert "IGA-H002" not in _ids(found)  # an unknown schedule is not guessed into an allowed one
+
+
+def test_unknown_prediction_type_is_reported():
+    found = run_rules(recipe("vpred"), GuardRequest(prediction_type="vee"))
+    assert [(f.rule_id, f.field) for f in found] == [("IGA-H006", "prediction_type")]
+
+
+def test_aliases_from_every_dialect_resolve_to_the_same_sampler():
+    r = recipe("lightning")
+    for name in ("DDIM", "ddim"):
+        assert "IGA-H001" in _ids(run_rules(r, GuardRequest(sampler=name)))
+    for name in ("Euler", "k_euler", "euler"):
+        assert _ids(run_rules(r, GuardRequest(sampler=name, schedule="sgm_uniform"))) == []
+
+
+def test_combined_legacy_name_splits_into_sampler_and_schedule():
+    # "DPM++ 2M Karras" is DPM++ 2M with the Karras schedule, which Lightning does not allow
+    found = run_rules(recipe("lightning"), GuardRequest(sampler="DPM++ 2M Karras"))
+    assert "IGA-H002" in _ids(found)
+
+
+def test_automatic_resolves_to_the_samplers_default_schedule():
+    r = recipe("lightning")  # allows SGM Uniform and Simple only
+    found = run_rules(r, GuardRequest(sampler="DPM++ 2M", schedule="Automatic"))  # Automatic = Karras
+    assert [f.actual for f in found if f.rule_id == "IGA-H002"] == ["Karras"]
+
+
+def test_timestep_samplers_ignore_the_schedule():
+    r = recipe("lightning", constraints={"allow_schedules": ["SGM Uniform"]})
+    found = run_rules(r, GuardRequest(sampler="DDIM", schedule="Karras"))
+    assert "IGA-H002" not in _ids(found)
+
+
+def test_whitelist_and_blacklist_samplers():
+    r = recipe("turbo")  # allows Euler a, Euler, LCM
+    found = run_rules(r, GuardRequest(sampler="DPM++ 2M"))
+    assert [f.rule_id for f in found if f.severity != "info"] == ["IGA-H001"]
+    finding = run_rules(r, GuardRequest(sampler="DPM++ 2M"))[0]
+    assert finding.advice().startswith("DPM++ 2M is not among the samplers allowed by this model's recipe")
+    assert finding.fix == {"sampler": "Euler a"}
+
+
+def test_forbidden_sampler_advice_reads_like_advice():
+    finding = run_rules(recipe("lightning"), GuardRequest(sampler="DDIM"))[0]
+    assert finding.advice() == "DDIM is forbidden by this model's recipe (IGA-H001); use Euler"
+
+
+def test_resolution_max_is_per_side_and_remedy_keeps_aspect():
+    r = recipe("lightning", resolution={"max": {"width": 1536, "height": 1536}})
+    assert "IGA-H005" not in _ids(run_rules(r, GuardRequest(width=1536, height=1536)))
+    f = next(f for f in run_rules(r, GuardRequest(width=2048, height=1536)) if f.rule_id == "IGA-H005")
+    assert f.fix == {"width": 1536, "height": 1152}
+
+
+def test_resolution_max_remedy_prefers_a_preferred_size_over_an_atypical_scale():
+    r = recipe("lightning")  # preferred 1024x1024 only: 1536x1152 would be far too large an area
+    f = next(f for f in run_rules(r, GuardRequest(width=2048, height=1536)) if f.rule_id == "IGA-H005")
+    assert f.fix == {"width": 1024, "height": 1024}
+
+
+@pytest.mark.parametrize(("size", "typical"), [
+    ((1024, 1024), True), ((1152, 896), True), ((896, 1152), True), ((832, 1216), True),
+    ((512, 512), False), ((1536, 640), False), ((2048, 2048), False),
+])
+def test_atypical_resolution_thresholds(size, typical):
+    found = run_rules(recipe("vpred"), GuardRequest(width=size[0], height=size[1]))
+    assert ("IGA-S005" not in _ids(found)) is typical
+
+
+def test_preset_sizes_count_as_typical():
+    # 768x512 is only typical because the recipe's "Wide" preset uses it
+    r = recipe("sd1_anime")
+    assert "IGA-S005" not in _ids(run_rules(r, GuardRequest(width=768, height=512)))
+    del r["presets"]
+    assert "IGA-S005" in _ids(run_rules(r, GuardRequest(width=768, height=512)))
+
+
+def test_steps_remedy_prefers_allowed_subsample_counts():
+    r = recipe("dmd2", scheduler={**recipe("dmd2")["scheduler"], "subsample": {"allowed_steps": [1, 2, 4]}})
+    f = next(f for f in run_rules(r, GuardRequest(steps=20)) if f.rule_id == "IGA-S001")
+    assert f.fix == {"steps": 4}
+
+
+@pytest.mark.parametrize(("asked", "fires"), [
+    ("vae-ft-mse-840000-ema-pruned.safetensors", False),
+    ("/models/VAE/VAE-FT-MSE-840000-EMA-PRUNED.safetensors", False),
+    ("C:\\webui\\models\\VAE\\vae-ft-mse-840000-ema-pruned.ckpt", False),
+    ("Automatic", False),
+    ("None", True),  # the checkpoint's own VAE, which this recipe says is not the one to use
+    ("kl-f8-anime2.ckpt", True),
+])
+def test_vae_matching(asked, fires):
+    found = run_rules(recipe("sd1_anime"), GuardRequest(vae=asked))
+    assert ("IGA-S004" in _ids(found)) is fires
+
+
+def test_vae_by_sha256():
+    digest = "ab" * 32
+    r = recipe("sd1_anime", vae={"sha256": digest})
+    assert "IGA-S004" not in _ids(run_rules(r, GuardRequest(vae=digest.upper())))
+    assert "IGA-S004" in _ids(run_rules(r, GuardRequest(vae="cd" * 32)))
+
+
+def test_embedded_vae_recipe_accepts_none():
+    r = recipe("lightning")  # sdxl_vae.safetensors, embedded
+    assert "IGA-S004" not in _ids(run_rules(r, GuardRequest(vae="None")))
+
+
+def test_distilled_cfg_ignored_without_a_distilled_range():
+    # hosts send a distilled CFG for every model (Forge's 3.5); only recipes that declare one check it
+    assert "IGA-S003" not in _ids(run_rules(recipe("turbo"), GuardRequest(distilled_cfg=9.0)))
+
+
+def test_info_defaults_not_reported_for_disallowed_values():
+    found = run_rules(recipe("sd1_anime"), GuardRequest(steps=80))
+    assert "IGA-I001" not in _ids(found)
+
+
+def test_img2img_remedy_falls_back_to_strength_when_steps_cannot_rise():
+    r = recipe("turbo", steps={"default": 1, "min": 1, "max": 1})
+    f = next(f for f in run_rules(r, GuardRequest(steps=1, denoising_strength=0.5)) if f.rule_id == "IGA-I002")
+    assert f.fix == {"denoising_strength": 1.0}
+
+
+def test_img2img_with_enough_steps_is_quiet():
+    assert "IGA-I002" not in _ids(run_rules(recipe("turbo"), GuardRequest(steps=2, denoising_strength=0.5)))
