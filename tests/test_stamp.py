@@ -1,0 +1,253 @@
+"""Stamping, stripping, extracting and sidecars: the recipe lands where it should, the tensor bytes never change,
+and the hosts' own reader still opens the file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+
+import pytest
+from safetensors import safe_open
+from safetensors.numpy import load_file
+
+from iga_core import hashing, stamp
+from iga_core.recipe import RecipeInvalid, metadata_sha256
+from iga_core.safetensors_io import read_header
+from tests.factories import make_checkpoint
+from tests.host_double import errors as host_errors
+from tests.host_double.sd_models_metadata import read_metadata_from_safetensors
+
+RECIPE = {
+    "iga_version": "1.0.0",
+    "model_id": "test-lightning-4step",
+    "prediction_type": "eps",
+    "sampler": {"name": "Euler", "mode": "ode", "params": {}},
+    "scheduler": {"name": "SGM Uniform"},
+    "steps": {"default": 4, "min": 4, "max": 4},
+    "cfg": {"default": 1.0, "min": 1.0, "max": 1.0},
+    "clip_skip": 2,
+    "resolution": {"preferred": [{"width": 1024, "height": 1024}]},
+}
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    return make_checkpoint(tmp_path / "model.safetensors", metadata={"ss_note": "kept"}, max_elements=2048)
+
+
+def _data(path) -> bytes:
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return raw[8 + n :]
+
+
+def _leftovers(folder) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".iga-tmp")]
+
+
+def test_first_stamp_rewrites_with_spare_room_and_records_the_source_hash(ckpt):
+    original = ckpt.read_bytes()
+    result = stamp.stamp(ckpt, RECIPE)
+    assert result.mode == "rewrite" and result.first_stamp
+    assert result.source_file_sha256 == hashlib.sha256(original).hexdigest()
+    assert result.weights_sha256 == hashlib.sha256(_data(ckpt)).hexdigest()
+    assert any("AutoV2" in n and result.source_file_sha256[:10] in n for n in result.notices)
+    assert _data(ckpt) == original[len(original) - len(_data(ckpt)) :]
+    header = read_header(ckpt)
+    assert header.spare >= stamp.SPARE_PADDING
+    assert header.metadata["ss_note"] == "kept"
+    embedded = json.loads(header.metadata["iga"])
+    assert embedded == result.recipe
+    assert embedded["hashes"]["metadata_sha256"] == metadata_sha256(embedded) == result.metadata_sha256
+    assert {k: v for k, v in embedded.items() if k != "hashes"} == RECIPE
+
+
+def test_second_stamp_is_in_place_and_keeps_the_source_hash(ckpt, monkeypatch):
+    first = stamp.stamp(ckpt, RECIPE)
+    size = ckpt.stat().st_size
+    before = ckpt.stat().st_mtime_ns
+    monkeypatch.setattr(stamp, "copy_range", lambda *a, **k: pytest.fail("in-place stamp copied data"))
+    second = stamp.stamp(ckpt, {**RECIPE, "title": "Lightning, 4 steps", "notes": "x" * 2000})
+    assert second.mode == "in_place" and not second.first_stamp and not second.notices
+    assert second.source_file_sha256 == first.source_file_sha256
+    assert ckpt.stat().st_size == size
+    assert ckpt.stat().st_mtime_ns > before  # the hosts cache metadata by mtime
+    assert json.loads(read_header(ckpt).metadata["iga"])["title"] == "Lightning, 4 steps"
+
+
+def test_a_recipe_that_outgrows_the_padding_is_rewritten(ckpt):
+    stamp.stamp(ckpt, RECIPE)
+    big = {**RECIPE, "x-author-data": {f"k{i}": "n" * 1000 for i in range(70)}}
+    result = stamp.stamp(ckpt, big)
+    assert result.mode == "rewrite"
+    assert json.loads(read_header(ckpt).metadata["iga"])["x-author-data"] == big["x-author-data"]
+
+
+def test_stamped_file_opens_in_safetensors_and_in_the_hosts_reader(ckpt):
+    tensors_before = load_file(ckpt)
+    result = stamp.stamp(ckpt, RECIPE)
+    with safe_open(ckpt, framework="numpy") as f:
+        assert json.loads(f.metadata()["iga"]) == result.recipe
+    after = load_file(ckpt)
+    assert after.keys() == tensors_before.keys()
+    assert all(after[k].tobytes() == tensors_before[k].tobytes() for k in after)
+    host_errors.REPORTS.clear()
+    host = read_metadata_from_safetensors(str(ckpt))
+    assert host_errors.REPORTS == []
+    assert isinstance(host["iga"], dict) and host["iga"] == result.recipe
+    assert host["ss_note"] == "kept"
+    assert host["modelspec.prediction_type"] == "epsilon"
+
+
+def test_modelspec_keys_are_added_without_clobbering(tmp_path):
+    path = make_checkpoint(tmp_path / "m.safetensors", metadata={"modelspec.resolution": "512x512"})
+    result = stamp.stamp(path, RECIPE)
+    meta = read_header(path).metadata
+    assert meta["modelspec.resolution"] == "512x512"
+    assert result.modelspec_kept == {"modelspec.resolution": "512x512"}
+    assert any("modelspec.resolution" in n for n in result.notices)
+    assert meta["modelspec.prediction_type"] == "epsilon"
+    assert meta["modelspec.encoder_layer"] == "2"
+    assert meta["modelspec.hash_sha256"] == "0x" + result.weights_sha256
+
+
+def test_restamp_updates_the_modelspec_keys_it_wrote_itself(ckpt):
+    stamp.stamp(ckpt, RECIPE)
+    result = stamp.stamp(ckpt, {**RECIPE, "prediction_type": "v", "clip_skip": 1})
+    meta = read_header(ckpt).metadata
+    assert meta["modelspec.prediction_type"] == "v" and meta["modelspec.encoder_layer"] == "1"
+    assert result.modelspec_kept == {}
+
+
+def test_invalid_recipe_is_refused_and_the_file_is_untouched(ckpt):
+    original = ckpt.read_bytes()
+    with pytest.raises(RecipeInvalid) as info:
+        stamp.stamp(ckpt, {**RECIPE, "steps": {"default": 40, "min": 4, "max": 4}})
+    assert any(p.pointer.startswith("/steps") for p in info.value.problems)
+    assert ckpt.read_bytes() == original
+
+
+def test_stale_or_foreign_hashes_in_the_input_are_replaced(ckpt):
+    foreign = {**RECIPE, "hashes": {"weights_sha256": "a" * 64, "metadata_sha256": "b" * 64}}
+    result = stamp.stamp(ckpt, foreign)
+    assert result.recipe["hashes"]["weights_sha256"] == hashing.weights_sha256(ckpt, use_cache=False)
+    assert result.recipe["hashes"]["metadata_sha256"] == metadata_sha256(result.recipe)
+
+
+def test_ckpt_files_are_refused_with_a_sidecar_hint(tmp_path):
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(stamp.Refused) as info:
+        stamp.stamp(path, RECIPE)
+    assert "--sidecar" in info.value.hint
+
+
+def test_out_writes_a_stamped_copy_and_leaves_the_original(ckpt, tmp_path):
+    original = ckpt.read_bytes()
+    copy = tmp_path / "copy.safetensors"
+    result = stamp.stamp(ckpt, RECIPE, out=copy)
+    assert result.mode == "copy" and result.path == str(copy)
+    assert ckpt.read_bytes() == original
+    assert json.loads(read_header(copy).metadata["iga"]) == result.recipe
+    assert _data(copy) == _data(ckpt)
+
+
+def test_strip_removes_only_the_recipe(ckpt):
+    data = _data(ckpt)
+    stamped = stamp.stamp(ckpt, RECIPE)
+    result = stamp.strip(ckpt)
+    assert result.mode == "in_place" and result.removed == stamped.recipe
+    meta = read_header(ckpt).metadata
+    assert "iga" not in meta and meta["ss_note"] == "kept" and "modelspec.prediction_type" in meta
+    assert _data(ckpt) == data
+    assert stamp.strip(ckpt).mode == "unchanged"
+    with safe_open(ckpt, framework="numpy") as f:
+        assert "iga" not in f.metadata()
+
+
+def test_strip_to_a_copy(ckpt, tmp_path):
+    stamp.stamp(ckpt, RECIPE)
+    before = ckpt.read_bytes()
+    result = stamp.strip(ckpt, out=tmp_path / "clean.safetensors")
+    assert result.mode == "copy" and ckpt.read_bytes() == before
+    assert "iga" not in read_header(tmp_path / "clean.safetensors").metadata
+
+
+def test_extract_writes_the_embedded_recipe_to_the_sidecar(ckpt):
+    stamped = stamp.stamp(ckpt, RECIPE)
+    target = stamp.extract(ckpt)
+    assert target == stamp.sidecar_path(ckpt) and target.name == "model.safetensors.iga.json"
+    assert stamp.read_sidecar(target) == stamped.recipe
+    assert stamp.extract(ckpt) == target  # same content again: fine
+    target.write_text(json.dumps({"model_id": "other"}))
+    with pytest.raises(stamp.Refused):
+        stamp.extract(ckpt)
+    stamp.extract(ckpt, overwrite=True)
+    assert stamp.read_sidecar(target) == stamped.recipe
+
+
+def test_extract_without_a_recipe_is_an_error(ckpt):
+    with pytest.raises(stamp.NoRecipe):
+        stamp.extract(ckpt)
+
+
+def test_sidecar_mode_never_touches_the_checkpoint(tmp_path):
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(b"PK\x03\x04 not really a zip" * 50)
+    original = path.read_bytes()
+    result = stamp.write_sidecar(path, RECIPE)
+    assert path.read_bytes() == original
+    assert result.mode == "sidecar" and result.path == str(tmp_path / "old.ckpt.iga.json")
+    written = stamp.read_sidecar(result.path)
+    assert written["hashes"]["weights_sha256"] == hashlib.sha256(original).hexdigest()
+    assert written["hashes"]["source_file_sha256"] == hashlib.sha256(original).hexdigest()
+    assert written["hashes"]["metadata_sha256"] == metadata_sha256(written)
+
+
+def test_sidecar_for_safetensors_uses_the_tensor_hash(ckpt):
+    result = stamp.write_sidecar(ckpt, RECIPE)
+    assert result.weights_sha256 == hashlib.sha256(_data(ckpt)).hexdigest()
+
+
+def test_broken_embedded_value_is_a_typed_error(tmp_path):
+    path = make_checkpoint(tmp_path / "m.safetensors", metadata={"iga": "{not json"})
+    with pytest.raises(stamp.EmbeddedRecipeInvalid):
+        stamp.read_embedded(path)
+    stamp.stamp(path, RECIPE)  # a broken value is simply replaced
+    assert stamp.read_embedded(path)["model_id"] == RECIPE["model_id"]
+
+
+def test_broken_sidecar_is_a_typed_error(ckpt):
+    stamp.sidecar_path(ckpt).write_text("[1, 2]")
+    with pytest.raises(stamp.SidecarInvalid):
+        stamp.read_sidecar(stamp.sidecar_path(ckpt))
+    assert stamp.read_sidecar(ckpt.with_name("absent.iga.json")) is None
+
+
+def test_weights_hash_cache_is_warm_after_a_stamp(ckpt, monkeypatch):
+    stamp.stamp(ckpt, RECIPE)
+    monkeypatch.setattr(hashing, "hash_range", lambda *a, **k: pytest.fail("re-hashed after stamping"))
+    assert hashing.weights_sha256(ckpt) == hashlib.sha256(_data(ckpt)).hexdigest()
+
+
+def test_unwritable_file_is_a_write_error_and_unchanged(ckpt, monkeypatch):
+    stamp.stamp(ckpt, RECIPE)
+    before = ckpt.read_bytes()
+    real_open = open
+
+    def read_only_open(file, mode="r", *args, **kwargs):
+        if "+" in mode or "w" in mode:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(stamp, "open", read_only_open, raising=False)
+    with pytest.raises(stamp.WriteFailed) as info:
+        stamp.stamp(ckpt, {**RECIPE, "title": "t"})
+    assert "--sidecar" in info.value.hint
+    assert ckpt.read_bytes() == before
