@@ -1,5 +1,157 @@
-"""Commands of this family are being written; see COMMAND_MODULES in iga_core/cli/__init__.py."""
+"""`iga read-image` and `iga reproduce`: what an image says it was made with, and how to make it again.
+
+read-image exit codes: 0 read (with or without IGA data); 1 the image's IGA data is damaged; 2 the file
+cannot be read. reproduce: 0 the parameters pass the guard for --checkpoint (or no checkpoint given);
+3 blocked by the guard; 1 no recipe for the checkpoint or unreadable IGA data; 2 I/O error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iga_core.cli import emit
+from iga_core.errors import IgaInvalid
+
+EXIT_BLOCKED = 3
+
+
+class ImageHasNoParameters(IgaInvalid):
+    """The image carries neither an audit record nor an infotext to reproduce from."""
 
 
 def register(sub) -> None:
-    return None
+    p = sub.add_parser(
+        "read-image", help="show the infotext and IGA audit record of a PNG, JPEG or WebP",
+        description="Show an image's generation parameters, its IGA infotext fields and its full audit record. "
+                    "Exit 0: read (with or without IGA data); 1: IGA data damaged; 2: unreadable file.")
+    p.add_argument("image", help="PNG, JPEG or WebP file")
+    p.add_argument("--json", action="store_true", help="print everything as JSON")
+    p.set_defaults(func=cmd_read_image)
+
+    from iga_core.guard.request import MODES
+
+    p = sub.add_parser(
+        "reproduce", help="the exact parameters to make an image again, checked against a checkpoint",
+        description="Print the parameters that made IMAGE (from its audit record, else its infotext) and, with "
+                    "--checkpoint, whether they pass the guard for that checkpoint now. Exit 0: passes (or no "
+                    "checkpoint given); 3: blocked by the guard; 1: no recipe or damaged IGA data; 2: I/O error.")
+    p.add_argument("image", help="PNG, JPEG or WebP file")
+    p.add_argument("--checkpoint", metavar="PATH", help="checkpoint to check the parameters against")
+    p.add_argument("--mode", choices=MODES, default="standard",
+                   help="guard mode for the check (default: standard; the image's recorded overrides apply)")
+    p.add_argument("--json", action="store_true", help="print everything as JSON")
+    p.set_defaults(func=cmd_reproduce)
+
+
+# ------------------------------------------------------------------------------------------- read-image
+
+
+def cmd_read_image(args) -> int:
+    from iga_core.audit.image_meta import read_image
+    from iga_core.audit.pasteback import paste_info_from_meta
+
+    meta = read_image(Path(args.image))
+    info = paste_info_from_meta(meta)
+    data = {
+        "ok": meta.record_error is None, "image": args.image, "format": meta.format,
+        "infotext": meta.infotext, "iga": info.iga.to_dict(), "record": meta.record,
+        "record_error": meta.record_error.to_dict() if meta.record_error else None,
+        "problems": list(info.problems),
+    }
+    lines = [f"{args.image}: {meta.format}"]
+    lines.append("infotext:" if meta.infotext else "infotext: none")
+    if meta.infotext:
+        lines += [f"  {line}" for line in meta.infotext.splitlines()]
+    if info.iga.present:
+        iga = info.iga
+        lines.append(f"IGA fields: status {iga.outcome} (mode {iga.mode or '?'}, audit v{iga.version or '?'})"
+                     f"{', advanced' if iga.advanced else ''}; preset {iga.preset or '-'}; "
+                     f"overrides {' '.join(iga.overrides) or '-'}; recipe {iga.recipe_digest or '-'}")
+    else:
+        lines.append("IGA fields: none")
+    lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
+    if meta.record_error is not None:
+        lines.append(f"IGA audit record DAMAGED: {meta.record_error.message}")
+    lines += [f"note: {p}" for p in info.problems if meta.record_error is None or "audit record" not in p]
+    emit(args, "\n".join(lines), data)
+    return 1 if meta.record_error is not None else 0
+
+
+def _record_lines(record: dict) -> list[str]:
+    guard, params = record["guard"], record["params"]
+    recipe = record.get("recipe") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in params.items() if v is not None and k != "seeds")
+    lines = [
+        f"IGA audit record (v{record['audit_version']}, iga {record['iga_version']}, {record['timestamp']}, "
+        f"{record['host']['name']} {record['host'].get('version') or ''})".replace(" )", ")"),
+        f"  checkpoint: {record['checkpoint'].get('name') or '-'} "
+        f"(weights {record['checkpoint'].get('weights_sha256') or '-'})",
+        f"  recipe: {recipe.get('digest', '-')} ({recipe.get('source', 'none')})",
+        f"  params: {shown}",
+        f"  preset: {record.get('preset') or '-'}",
+        f"  guard: {guard['mode']}, {guard['outcome']}{', advanced' if guard['advanced'] else ''}"
+        + (f"; {guard['summary']}" if guard["summary"] else ""),
+    ]
+    for o in guard["overrides"]:
+        lines.append(f"  override {o['rule_id']}" + (f": {o['reason']}" if o.get("reason") else ""))
+    if record.get("failure"):
+        lines.append(f"  FAILURE ({record['failure'].get('stage') or 'iga'}): {record['failure']['message']}")
+    return lines
+
+
+# -------------------------------------------------------------------------------------------- reproduce
+
+
+def _check(checkpoint: str, repro: dict, info, mode: str) -> dict:
+    """Guard verdict and recipe comparison for the reproduced request on `checkpoint`."""
+    from iga_core.audit.pasteback import compare_to_recipe
+    from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+    from iga_core.sources import find_recipe
+
+    source = find_recipe(checkpoint, verify="never")
+    result = {"checkpoint": checkpoint, "recipe_source": source.kind, "problems": list(source.problems)}
+    if source.recipe is None:
+        result.update(recipe="none", verdict=None, allowed=None)
+        return result
+    request = GuardRequest(**repro["request"])
+    policy = GuardPolicy(mode=mode, overrides=frozenset(repro["overrides"]), override_reasons=dict(repro["override_reasons"]))
+    verdict = evaluate(source.recipe, request, policy)
+    result.update(recipe=compare_to_recipe(info, source.recipe), verdict=verdict.to_dict(),
+                  allowed=verdict.allowed, message=verdict.message())
+    return result
+
+
+def cmd_reproduce(args) -> int:
+    from iga_core.audit.pasteback import paste_info_from_image, reproduction
+
+    info = paste_info_from_image(Path(args.image))
+    if info.record is None and not info.params:
+        raise ImageHasNoParameters(
+            f"{args.image} has no IGA audit record and no generation parameters",
+            "the image was not made by the WebUI, or its metadata was stripped (many sites strip it)",
+        )
+    repro = reproduction(info)
+    data: dict = {"ok": True, "image": args.image, **repro, "problems": list(info.problems)}
+    request = ", ".join(f"{k} {v}" for k, v in repro["request"].items())
+    lines = [f"{args.image}: parameters from its {repro['from']}",
+             f"  seed {repro['seed'] if repro['seed'] is not None else '-'}; {request}",
+             f"  preset {repro['preset'] or '-'}; recorded mode {repro['mode'] or '-'}; "
+             f"overrides {' '.join(repro['overrides']) or '-'}; recipe {repro['recipe_digest'] or '-'}"]
+    lines += [f"note: {p}" for p in info.problems]
+    code = 0
+    if args.checkpoint:
+        check = _check(args.checkpoint, repro, info, args.mode)
+        data["check"] = check
+        if check["verdict"] is None:
+            lines.append(f"{args.checkpoint}: no recipe, so the guard has nothing to check")
+            data["ok"], code = False, 1
+        else:
+            same = {"same": "the same recipe the image was made with",
+                    "different": "a DIFFERENT recipe than the image was made with",
+                    "none": "a recipe (the image names none to compare)"}[check["recipe"]]
+            lines.append(f"{args.checkpoint}: {check['recipe_source']} recipe, {same}")
+            lines.append(f"guard ({args.mode}): {check['message']}")
+            if not check["allowed"]:
+                data["ok"], code = False, EXIT_BLOCKED
+    emit(args, "\n".join(lines), data)
+    return code

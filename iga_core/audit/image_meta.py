@@ -1,0 +1,415 @@
+"""The full audit record inside the image file, beside the host's infotext and without touching it.
+
+Where it goes:
+
+| format | host infotext (written by the WebUI) | IGA audit record (written here) |
+|---|---|---|
+| PNG | text chunk `parameters` | text chunk `iga_metadata` (tEXt, or iTXt when not Latin-1), before the first IDAT |
+| JPEG, WebP | EXIF `UserComment` | EXIF `MakerNote`, starting with `IGA-AUDIT\\0`, in the same EXIF block |
+
+Why MakerNote for JPEG and WebP: the hosts write their EXIF with `piexif.insert`, which replaces the whole
+EXIF block, and read only `UserComment` back (A1111 v1.10.1 images.py:599-606, 777-796), so the record
+must live in the same block and be merged in after the host has saved. MakerNote is the EXIF field meant
+for the writing software's own data (type UNDEFINED: raw UTF-8 bytes, no UTF-16 doubling, which matters
+because a JPEG EXIF block holds at most 64 KiB), it is not shown or edited as a user comment by file
+managers (unlike XPComment or ImageDescription, which some readers also take for a prompt), and other SD
+tools already keep their own marker there (Fooocus writes its metadata scheme to MakerNote). The
+`IGA-AUDIT\\0` prefix keeps us from reading a camera's or another tool's maker note as ours. XMP would be
+the other standard place, but piexif cannot write it and Pillow 9.5 (A1111's pin) cannot either.
+
+Images are untrusted: PNG chunks are walked by length without decoding pixels, text chunks and EXIF
+blocks are size-capped before they are read or decompressed, and bad data raises `ImageMetaInvalid`
+(never a traceback). Files are rewritten atomically (temp file in the same folder, fsync, os.replace).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from iga_core.audit.record import (
+    MAX_RECORD_BYTES,
+    AuditRecordInvalid,
+    dump_record,
+    parse_record,
+    validate_record,
+)
+from iga_core.errors import IgaInvalid, IgaIOError
+
+IMAGE_KEY = "iga_metadata"
+HOST_KEY = "parameters"
+MAKERNOTE_PREFIX = b"IGA-AUDIT\x00"
+MAKERNOTE_TAG = 37500  # piexif.ExifIFD.MakerNote
+USERCOMMENT_TAG = 37510  # piexif.ExifIFD.UserComment
+JPEG_EXIF_LIMIT = 65533  # an APP1 segment's length field counts itself and holds at most 0xFFFF
+MAX_INFOTEXT_BYTES = 1024 * 1024  # the host's own infotext: a long prompt is a few KiB
+MAX_EXIF_BYTES = 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+class ImageMetaInvalid(IgaInvalid):
+    """An image's metadata is damaged, hostile or too large to read."""
+
+
+class ImageMetaTooLarge(ImageMetaInvalid):
+    """The record does not fit where it must go (a JPEG's EXIF block holds at most 64 KiB)."""
+
+
+class ImageMetaIOError(IgaIOError):
+    """The image file could not be read or written."""
+
+
+class UnsupportedImage(ImageMetaIOError):
+    """Not a PNG, JPEG or WebP file."""
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What an image carries: its format, the host infotext and the IGA record.
+
+    `record_error` is set (and `record` None) when the image has IGA data that failed validation, so a
+    caller can still show the infotext."""
+
+    format: str
+    infotext: str | None
+    record: dict | None
+    record_error: ImageMetaInvalid | AuditRecordInvalid | None = None
+
+
+# ----------------------------------------------------------------------------------------- file helpers
+
+
+def sniff_format(head: bytes) -> str | None:
+    if head.startswith(PNG_SIGNATURE):
+        return "PNG"
+    if head.startswith(b"\xff\xd8"):
+        return "JPEG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename it over `path`."""
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".iga-tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageMetaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from exc
+
+
+# ----------------------------------------------------------------------------------------------- PNG
+
+
+def _png_chunks(fh: BinaryIO, size: int):
+    """Yield (type, offset of the length field, data length) for each chunk, reading only headers."""
+    if fh.read(8) != PNG_SIGNATURE:
+        raise ImageMetaInvalid("not a PNG file (bad signature)", "pass a PNG, JPEG or WebP image")
+    pos = 8
+    while pos + 12 <= size:
+        fh.seek(pos)
+        head = fh.read(8)
+        length, kind = struct.unpack(">I4s", head)
+        if pos + 12 + length > size:
+            raise ImageMetaInvalid(
+                f"PNG chunk {kind!r} at byte {pos} runs past the end of the file",
+                "the file is truncated or damaged; re-save it from the original",
+            )
+        yield kind, pos, length
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+
+
+def _decompress(data: bytes, limit: int, what: str) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ImageMetaInvalid(f"{what} is not valid compressed data: {exc}", "the image is damaged") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ImageMetaInvalid(
+            f"{what} decompresses to more than {limit} bytes",
+            "refusing it to stay safe from decompression bombs; this was not written by iga or the WebUI",
+        )
+    return out
+
+
+def _png_text(kind: bytes, data: bytes, limit: int) -> tuple[str, str]:
+    """Decode one tEXt / zTXt / iTXt chunk into (keyword, text)."""
+    keyword, sep, rest = data.partition(b"\x00")
+    if not sep:
+        raise ImageMetaInvalid("PNG text chunk has no keyword separator", "the image is damaged")
+    key = keyword.decode("latin-1")
+    what = f"PNG text chunk {key!r}"
+    if kind == b"tEXt":
+        return key, rest.decode("latin-1")
+    if kind == b"zTXt":
+        return key, _decompress(rest[1:], limit, what).decode("latin-1")
+    if len(rest) < 2:
+        raise ImageMetaInvalid(f"{what} (iTXt) is truncated", "the image is damaged")
+    compressed, rest = rest[0], rest[2:]
+    _language, _, rest = rest.partition(b"\x00")
+    _translated, _, text = rest.partition(b"\x00")
+    raw = _decompress(text, limit, what) if compressed else text
+    try:
+        return key, raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImageMetaInvalid(f"{what} is not valid UTF-8", "the image is damaged") from exc
+
+
+def _read_png(fh: BinaryIO, size: int) -> tuple[str | None, str | None]:
+    texts: dict[str, str] = {}
+    limits = {HOST_KEY: MAX_INFOTEXT_BYTES, IMAGE_KEY: MAX_RECORD_BYTES}
+    for kind, pos, length in _png_chunks(fh, size):
+        if kind not in _TEXT_CHUNKS:
+            continue
+        fh.seek(pos + 8)
+        keyword = fh.read(min(length, 80)).partition(b"\x00")[0].decode("latin-1")
+        if keyword not in limits or keyword in texts:
+            continue  # not ours or the host's; or a duplicate (the first one counts, as in Pillow)
+        limit = limits[keyword]
+        if length > limit + 200:  # room for the chunk's keyword and header bytes
+            raise ImageMetaInvalid(
+                f"PNG text chunk {keyword!r} is {length} bytes, more than the {limit} allowed",
+                "this chunk was not written by iga or the WebUI; refusing to read it",
+            )
+        fh.seek(pos + 8)
+        data = fh.read(length)
+        (crc,) = struct.unpack(">I", fh.read(4))
+        if zlib.crc32(kind + data) & 0xFFFFFFFF != crc:
+            raise ImageMetaInvalid(f"PNG text chunk {keyword!r} fails its CRC check", "the image is damaged")
+        texts[keyword] = _png_text(kind, data, limit)[1]
+    return texts.get(HOST_KEY), texts.get(IMAGE_KEY)
+
+
+def png_text_chunk(key: str, text: str) -> bytes:
+    """A complete tEXt chunk, or an iTXt chunk (UTF-8) when `text` is not Latin-1."""
+    try:
+        kind, data = b"tEXt", key.encode("latin-1") + b"\x00" + text.encode("latin-1")
+    except UnicodeEncodeError:
+        kind, data = b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_with_record(data: bytes, text: str) -> bytes:
+    """The PNG with any old `iga_metadata` chunk removed and a new one placed before the first IDAT."""
+    fh = io.BytesIO(data)
+    out = bytearray(PNG_SIGNATURE)
+    inserted = False
+    for kind, pos, length in list(_png_chunks(fh, len(data))):
+        chunk = data[pos:pos + 12 + length]
+        if kind in _TEXT_CHUNKS and chunk[8:8 + len(IMAGE_KEY) + 1] == IMAGE_KEY.encode() + b"\x00":
+            continue
+        if kind in (b"IDAT", b"IEND") and not inserted:
+            out += png_text_chunk(IMAGE_KEY, text)
+            inserted = True
+        out += chunk
+    if not inserted:
+        raise ImageMetaInvalid("PNG file has no image data (IDAT/IEND)", "the file is truncated or damaged")
+    return bytes(out)
+
+
+# ------------------------------------------------------------------------------------------ JPEG, WebP
+
+
+def _load_exif(exif: bytes) -> dict:
+    import piexif
+
+    if len(exif) > MAX_EXIF_BYTES:
+        raise ImageMetaInvalid(f"EXIF block is {len(exif)} bytes, more than the {MAX_EXIF_BYTES} allowed",
+                               "this EXIF was not written by iga or the WebUI; refusing to read it")
+    try:
+        return piexif.load(exif)
+    except Exception as exc:  # piexif raises struct.error, IndexError, ValueError... on hostile EXIF
+        raise ImageMetaInvalid(f"EXIF block cannot be read: {type(exif).__name__} {exc}"[:300],
+                               "the image's EXIF is damaged; re-save the image from the original") from exc
+
+
+def _user_comment(raw: bytes | None) -> str | None:
+    """Decode UserComment as the host does (A images.py:789-793), '' meaning none."""
+    import piexif.helper
+
+    if not raw:
+        return None
+    try:
+        text = piexif.helper.UserComment.load(raw)
+    except ValueError:
+        text = raw.decode("utf8", errors="ignore")
+    return text or None
+
+
+def _maker_note_record(raw: bytes | None) -> str | None:
+    if not isinstance(raw, bytes) or not raw.startswith(MAKERNOTE_PREFIX):
+        return None  # no maker note, or another tool's
+    body = raw[len(MAKERNOTE_PREFIX):]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImageMetaInvalid("IGA record in EXIF MakerNote is not valid UTF-8", "the image is damaged") from exc
+
+
+def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
+    if not exif:
+        return None, None
+    ifd = _load_exif(exif).get("Exif") or {}
+    return _user_comment(ifd.get(USERCOMMENT_TAG)), _maker_note_record(ifd.get(MAKERNOTE_TAG))
+
+
+def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
+    import piexif
+
+    existing = _exif_of_file(data, fmt)
+    exif = _load_exif(existing) if existing else {"0th": {}, "Exif": {}, "GPS": {}, "1st": {}, "thumbnail": None}
+    exif.setdefault("Exif", {})[MAKERNOTE_TAG] = MAKERNOTE_PREFIX + text.encode("utf-8")
+    try:
+        block = piexif.dump(exif)
+    except Exception as exc:
+        raise ImageMetaInvalid(f"cannot re-write this image's EXIF: {exc}"[:300],
+                               "the existing EXIF has entries piexif cannot write back; re-save the image") from exc
+    if fmt == "JPEG" and len(block) + 2 > JPEG_EXIF_LIMIT + 2:
+        raise ImageMetaTooLarge(
+            f"EXIF with the audit record is {len(block)} bytes; a JPEG EXIF block holds at most {JPEG_EXIF_LIMIT}",
+            "save as PNG or WebP for very long prompts; the infotext's IGA fields are still written",
+        )
+    out = io.BytesIO()
+    try:
+        piexif.insert(block, data, out)
+    except Exception as exc:
+        raise ImageMetaInvalid(f"cannot insert EXIF into this {fmt}: {exc}"[:300], "the image is damaged") from exc
+    return out.getvalue()
+
+
+def _exif_of_file(data: bytes, fmt: str) -> bytes:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:  # lazy: headers and EXIF only
+            return im.info.get("exif") or b""
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageMetaInvalid(f"cannot read this {fmt} image: {exc}", "the image is damaged") from exc
+
+
+# ----------------------------------------------------------------------------------------------- API
+
+
+def record_text(record: dict) -> str:
+    """The JSON text stored in the image (validated first: we never write what we cannot read back)."""
+    return dump_record(validate_record(record))
+
+
+def pnginfo_entry(record: dict) -> dict[str, str]:
+    """`{"iga_metadata": json}` for the host's `params.pnginfo` (before_image_saved) or `image.info`."""
+    return {IMAGE_KEY: record_text(record)}
+
+
+def write_image_metadata(target: Any, record: dict) -> None:
+    """Put `record` into an image.
+
+    `target` is a path to a saved PNG, JPEG or WebP (rewritten atomically; the host's infotext and all
+    other chunks / EXIF fields are kept) or a PIL image (the record goes into `image.info`, which the
+    hosts copy into PNG text chunks for the gallery and the API)."""
+    text = record_text(record)
+    if hasattr(target, "info") and hasattr(target, "size"):
+        target.info[IMAGE_KEY] = text
+        return
+    path = Path(os.fspath(target))
+    data = _read_file(path)
+    fmt = sniff_format(data[:16])
+    if fmt == "PNG":
+        new = _png_with_record(data, text)
+    elif fmt in ("JPEG", "WEBP"):
+        new = _exif_with_record(data, text, fmt)
+    else:
+        raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "IGA records go into PNG, JPEG and WebP")
+    try:
+        write_bytes_atomic(path, new)
+    except OSError as exc:
+        raise ImageMetaIOError(f"cannot write {path}: {exc.strerror or exc}", "check free space and permissions") from exc
+
+
+def _meta_from_pil(image) -> tuple[str, str | None, str | None]:
+    info = image.info or {}
+    infotext = info.get(HOST_KEY) if isinstance(info.get(HOST_KEY), str) else None
+    record_text_ = info.get(IMAGE_KEY) if isinstance(info.get(IMAGE_KEY), str) else None
+    fmt = (image.format or "PNG").upper()
+    if "exif" in info:
+        comment, note = _read_exif(info["exif"])
+        infotext = infotext or comment
+        record_text_ = record_text_ or note
+    return fmt, infotext, record_text_
+
+
+def _meta_from_file(path: Path) -> tuple[str, str | None, str | None]:
+    try:
+        size = path.stat().st_size
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ImageMetaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from exc
+    with fh:
+        fmt = sniff_format(fh.read(16))
+        fh.seek(0)
+        if fmt == "PNG":
+            infotext, text = _read_png(fh, size)
+            return fmt, infotext, text
+        if fmt in ("JPEG", "WEBP"):
+            from PIL import Image
+
+            try:
+                with Image.open(fh) as im:  # lazy: reads headers and EXIF, not pixels
+                    exif = im.info.get("exif")
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise ImageMetaInvalid(f"cannot read {fmt} image {path}: {exc}", "the image is damaged") from exc
+            infotext, text = _read_exif(exif)
+            return fmt, infotext, text
+    raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "pass a PNG, JPEG or WebP image")
+
+
+def read_image(source: Any) -> ImageMeta:
+    """Read the host infotext and the IGA record from a path or a PIL image.
+
+    Raises `ImageMetaIOError` when the file cannot be read and `ImageMetaInvalid` when its metadata
+    containers are damaged; a damaged IGA record alone is reported in `record_error`."""
+    if hasattr(source, "info") and hasattr(source, "size"):
+        fmt, infotext, text = _meta_from_pil(source)
+    else:
+        fmt, infotext, text = _meta_from_file(Path(os.fspath(source)))
+    if text is None:
+        return ImageMeta(format=fmt, infotext=infotext, record=None)
+    try:
+        return ImageMeta(format=fmt, infotext=infotext, record=parse_record(text))
+    except AuditRecordInvalid as exc:
+        return ImageMeta(format=fmt, infotext=infotext, record=None, record_error=exc)
+
+
+def read_image_metadata(source: Any) -> dict | None:
+    """The IGA audit record of an image, or None when it has none. Raises a typed error when it is
+    damaged or hostile."""
+    meta = read_image(source)
+    if meta.record_error is not None:
+        raise meta.record_error
+    return meta.record

@@ -1,0 +1,317 @@
+"""The audit record: what really ran for one image, in a versioned JSON document.
+
+`build_record` turns what the generation path knows (parameters, recipe, the guard's verdict, the policy,
+host and checkpoint facts) into a plain dict that passes `validate_record`, so whatever we write we can
+read back. `validate_record` / `parse_record` are for untrusted input (a record read from an image someone
+sent): size-capped, schema-checked (`record.schema.json`, unknown keys refused), typed errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from iga_core import __version__
+from iga_core.errors import IgaInvalid
+
+AUDIT_VERSION = 1
+#: biggest serialized record we write or accept; keeps image chunks small and parsing cheap
+MAX_RECORD_BYTES = 64 * 1024
+SHORT_HASH = 12  # hex digits of weights_sha256 kept in the record and shown in infotext
+MAX_TEXT = 500
+MAX_FINDINGS = 64
+
+#: request fields the record keeps (GuardRequest's fields plus the seeds)
+PARAM_TYPES: dict[str, type] = {
+    "seed": int, "subseed": int, "subseed_strength": float, "sampler": str, "schedule": str, "steps": int,
+    "cfg": float, "distilled_cfg": float, "vae": str, "clip_skip": int, "width": int, "height": int,
+    "denoising_strength": float, "prediction_type": str,
+}
+RECIPE_SOURCES = ("embedded", "sidecar", "registry", "reconstructed", "composed", "unknown")
+
+
+class AuditRecordInvalid(IgaInvalid):
+    """An audit record is malformed: wrong type, unknown key, too big, not JSON."""
+
+    def __init__(self, message: str, hint: str = "", pointer: str = "") -> None:
+        super().__init__(message, hint)
+        self.pointer = pointer
+
+
+class AuditRecordTooNew(AuditRecordInvalid):
+    """The record was written by a newer iga than this one."""
+
+
+@lru_cache(maxsize=1)
+def load_record_schema() -> dict:
+    """The shipped JSON Schema of the audit record (draft 2020-12)."""
+    text = resources.files("iga_core.audit").joinpath("record.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = load_record_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{p}" for p in path)
+
+
+def validate_record(d: Any) -> dict:
+    """Check an untrusted record; return it unchanged when valid, else raise `AuditRecordInvalid`."""
+    if not isinstance(d, dict):
+        raise AuditRecordInvalid(
+            f"audit record must be a JSON object, not {type(d).__name__}",
+            "the image's iga_metadata was not written by iga; ignore it or regenerate the image",
+        )
+    version = d.get("audit_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > AUDIT_VERSION:
+        raise AuditRecordTooNew(
+            f"audit record version {version} is newer than this iga understands ({AUDIT_VERSION})",
+            "upgrade sd-webui-iga to read this image's audit record",
+            "/audit_version",
+        )
+    try:
+        size = len(json.dumps(d, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise AuditRecordInvalid(
+            f"audit record is not plain JSON: {exc}",
+            "records hold only strings, finite numbers, booleans, null, lists and objects",
+        ) from exc
+    if size > MAX_RECORD_BYTES:
+        raise AuditRecordInvalid(
+            f"audit record is {size} bytes, more than the {MAX_RECORD_BYTES} allowed",
+            "a real record is a few kilobytes; this one was not written by iga",
+        )
+    import jsonschema
+
+    errors = sorted(_validator().iter_errors(d), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        where = _pointer(best.absolute_path) or "/"
+        raise AuditRecordInvalid(
+            f"audit record invalid at {where}: {best.message[:300]}",
+            "the record does not match audit record version 1 (see record.schema.json)",
+            where,
+        )
+    return d
+
+
+def parse_record(text: str | bytes) -> dict:
+    """Decode and validate a record from its JSON text (as stored in an image); size-capped first."""
+    if len(text) > MAX_RECORD_BYTES:
+        raise AuditRecordInvalid(
+            f"audit record is {len(text)} bytes, more than the {MAX_RECORD_BYTES} allowed",
+            "a real record is a few kilobytes; this one was not written by iga",
+        )
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise AuditRecordInvalid(
+            f"audit record is not valid JSON: {str(exc)[:200]}",
+            "the image's iga_metadata is damaged; the infotext's IGA fields may still be readable",
+        ) from exc
+    return validate_record(data)
+
+
+def dump_record(record: dict) -> str:
+    """Compact JSON text of a record (what goes into the image)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+
+def _bad(field: str, value: Any, want: str) -> AuditRecordInvalid:
+    return AuditRecordInvalid(
+        f"audit parameter {field!r} is {value!r}, expected {want}",
+        "pass the values that actually ran (numbers as numbers, names as strings)",
+        f"/params/{field}",
+    )
+
+
+def _coerce(field: str, value: Any, kind: type) -> Any:
+    if value is None:
+        return None
+    if kind is str:
+        return _text(value)
+    if isinstance(value, bool):
+        raise _bad(field, value, kind.__name__)
+    try:
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise _bad(field, value, "a whole number")
+            return int(value)
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _bad(field, value, kind.__name__) from exc
+    if not math.isfinite(number):
+        raise _bad(field, value, "a finite number")
+    return number
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text[:limit]
+
+
+def _short(text: Any) -> str:
+    if isinstance(text, str):
+        return text
+    from iga_core.guard.verdict import format_value
+
+    return format_value(text)
+
+
+def build_params(params: dict) -> dict:
+    """Keep the known request fields, typed; refuse unknown keys so a misspelt field is noticed."""
+    unknown = sorted(set(params) - set(PARAM_TYPES) - {"seeds"})
+    if unknown:
+        raise AuditRecordInvalid(
+            f"unknown audit parameter(s): {', '.join(unknown)}",
+            f"use only: {', '.join(sorted([*PARAM_TYPES, 'seeds']))}",
+            "/params",
+        )
+    out: dict[str, Any] = {}
+    for key, kind in PARAM_TYPES.items():
+        if key in params:
+            out[key] = _coerce(key, params[key], kind)
+    if params.get("seeds") is not None:
+        seeds = [_coerce("seeds", s, int) for s in list(params["seeds"])[:64]]
+        out["seeds"] = seeds
+    return out
+
+
+def _findings(verdict: Any) -> list[dict]:
+    blocked = set(getattr(verdict, "blocked_ids", ()) or ())
+    out = []
+    for f in list(getattr(verdict, "findings", ()) or ())[:MAX_FINDINGS]:
+        out.append({
+            "rule_id": f.rule_id, "severity": f.severity, "field": _text(f.field, 80),
+            "overridden": bool(f.overridden), "blocking": f.rule_id in blocked and not f.overridden,
+            "expected": _text(_short(f.expected)), "actual": _text(_short(f.actual)),
+        })
+    return out
+
+
+def outcome_of(*, mode: str, recipe: dict | None, verdict: Any, failure: dict | None) -> str:
+    """The one-word status shown in infotext: error, off, norecipe, unchecked, blocked, audit,
+    override, warn or ok (first that applies)."""
+    if failure is not None:
+        return "error"
+    if mode == "off":
+        return "off"
+    if recipe is None:
+        return "norecipe"
+    if verdict is None:
+        return "unchecked"
+    findings = [f for f in verdict.findings if f.severity != "info"]
+    if not verdict.allowed:
+        return "blocked"
+    if mode == "audit" and any(not f.overridden for f in findings):
+        return "audit"
+    if any(f.overridden for f in findings):
+        return "override"
+    if findings:
+        return "warn"
+    return "ok"
+
+
+def _recipe_part(recipe: dict | None, source: str | None) -> dict | None:
+    if recipe is None:
+        return None
+    from iga_core.recipe.canonical import metadata_sha256
+
+    plain = recipe.to_dict() if callable(getattr(recipe, "to_dict", None)) else dict(recipe)
+    # The digest is recomputed, not copied: the record must say which recipe ran, even if a stale
+    # stored digest claims otherwise.
+    digest = metadata_sha256(plain)
+    part: dict[str, Any] = {"digest": digest, "source": source if source in RECIPE_SOURCES else "unknown"}
+    if plain.get("model_id") is not None:
+        part["model_id"] = _text(plain["model_id"])
+    return part
+
+
+def _failure_part(failure: Any) -> dict | None:
+    if failure is None:
+        return None
+    if isinstance(failure, BaseException):
+        message = f"{type(failure).__name__}: {failure}"
+        return {"message": _text(message, 2000), "stage": None}
+    if isinstance(failure, dict):
+        return {"message": _text(failure.get("message", ""), 2000), "stage": failure.get("stage")}
+    return {"message": _text(failure, 2000), "stage": None}
+
+
+def _timestamp(now: datetime | None) -> str:
+    moment = now or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_record(
+    *,
+    params: dict,
+    recipe: dict | None,
+    verdict: Any | None,
+    preset: str | None,
+    policy: Any | None,
+    host: dict,
+    checkpoint: dict,
+    source: str | None = None,
+    advanced: bool = False,
+    failure: Any = None,
+    now: datetime | None = None,
+) -> dict:
+    """Assemble and validate the audit record for one image.
+
+    `params`: the request that ran (keys of `PARAM_TYPES`, plus `seeds` for a batch); `recipe`: the
+    recipe dict that governed it (None when the checkpoint has none); `verdict` / `policy`: the guard's
+    `Verdict` and `GuardPolicy`; `host`: {"name", "version"}; `checkpoint`: {"name", "weights_sha256",
+    optional "model_hash"}; `source`: the recipe source kind; `failure`: an exception or message when iga
+    itself failed (the record then carries the failure marker). Raises `AuditRecordInvalid` when a value
+    cannot be recorded.
+    """
+    mode = getattr(verdict, "mode", None) or getattr(policy, "mode", None) or "standard"
+    failure_part = _failure_part(failure)
+    reasons = dict(getattr(policy, "override_reasons", {}) or {})
+    overrides = [
+        {"rule_id": rule_id, "reason": _text(reasons[rule_id]) if reasons.get(rule_id) else None}
+        for rule_id in sorted(getattr(policy, "overrides", ()) or ())
+    ]
+    weights = checkpoint.get("weights_sha256")
+    record = {
+        "audit_version": AUDIT_VERSION,
+        "iga_version": __version__,
+        "timestamp": _timestamp(now),
+        "host": {"name": _text(host.get("name") or "unknown", 40),
+                 "version": _text(host["version"], 80) if host.get("version") else None},
+        "checkpoint": {
+            "name": _text(checkpoint["name"]) if checkpoint.get("name") else None,
+            "weights_sha256": str(weights).lower()[:SHORT_HASH] if weights else None,
+            **({"model_hash": _text(checkpoint["model_hash"], 80)} if checkpoint.get("model_hash") else {}),
+        },
+        "recipe": _recipe_part(recipe, source),
+        "params": build_params(params),
+        "preset": _text(preset) if preset else None,
+        "guard": {
+            "mode": mode,
+            "outcome": outcome_of(mode=mode, recipe=recipe, verdict=verdict, failure=failure_part),
+            "advanced": bool(advanced),
+            "overrides": overrides,
+            "findings": _findings(verdict) if verdict is not None else [],
+            "summary": _text(verdict.summary(), 2000) if verdict is not None else "",
+        },
+        "failure": failure_part,
+    }
+    return validate_record(record)
