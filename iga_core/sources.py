@@ -1,0 +1,177 @@
+"""Where a checkpoint's recipe comes from, and whether its hashes check out.
+
+Precedence (first found wins):
+
+1. **embedded**: `__metadata__["iga"]` inside the safetensors file. It travels with the weights, so it wins.
+2. **sidecar**: `<checkpoint>.iga.json`, used when there is no embedded recipe (`.ckpt` files, files the user
+   won't modify). When both exist and differ, the embedded one is used and `problems` says so.
+3. **registry**: a local recipe registry looked up by the weights hash (only when a registry is given).
+4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
+
+`hash_status` is "verified" when the recipe's weights and metadata hashes both match, "mismatch" when either
+does not, and "unverified" when a hash is missing or was not computed (`verify="never"` and no cached value).
+`verify`: "never" uses only a cached weights hash; "first" hashes the file when it is not in the cache (so
+each file state is hashed once); "always" re-hashes the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from iga_core import hashing
+from iga_core.errors import IgaError, IgaInvalid
+from iga_core.safetensors_io import HeaderError, is_safetensors_path, read_header
+from iga_core.stamp import EmbeddedRecipeInvalid, SidecarInvalid, read_embedded, read_sidecar, sidecar_path
+
+KINDS = ("embedded", "sidecar", "registry", "reconstructed", "none")
+VERIFY_MODES = ("never", "first", "always")
+
+
+class BadVerifyMode(IgaInvalid):
+    """`verify` is not one of never / first / always."""
+
+
+@dataclass
+class HashCheck:
+    """One hash comparison: status "ok" | "mismatch" | "missing" (recipe has none) | "unchecked"."""
+
+    status: str
+    expected: str | None = None
+    actual: str | None = None
+
+
+@dataclass
+class RecipeSource:
+    kind: str  # one of KINDS
+    recipe: dict | None = None
+    path: str | None = None  # the file the recipe was read from (checkpoint, sidecar, registry entry)
+    hash_status: str = "unverified"  # "verified" | "unverified" | "mismatch"
+    problems: list[str] = field(default_factory=list)
+    weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+    metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_recipe(
+    checkpoint_path: str | os.PathLike,
+    *,
+    verify: str = "first",
+    registry=None,
+    reconstruct: bool = False,
+) -> RecipeSource:
+    """Find the recipe for a checkpoint following the precedence above; never raises for a bad recipe or
+    sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened."""
+    if verify not in VERIFY_MODES:
+        raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
+    path = Path(checkpoint_path)
+    problems: list[str] = []
+
+    embedded = None
+    if is_safetensors_path(path):
+        try:
+            embedded = read_embedded(read_header(path))
+        except (HeaderError, EmbeddedRecipeInvalid) as exc:
+            problems.append(f"embedded recipe unreadable: {exc}")
+    side_file = sidecar_path(path)
+    try:
+        sidecar = read_sidecar(side_file)
+    except SidecarInvalid as exc:
+        sidecar = None
+        problems.append(str(exc))
+
+    if embedded is not None:
+        if sidecar is not None and _content(sidecar) != _content(embedded):
+            problems.append(
+                f"{side_file.name} differs from the embedded recipe; the embedded one is used "
+                "(delete the sidecar or refresh it with `iga extract --force`)"
+            )
+        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify)
+    if sidecar is not None:
+        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify)
+
+    if registry is not None:
+        weights = _weights_hash(path, verify, problems)
+        if weights is not None:
+            found = registry.get(weights)
+            if found is not None:
+                origin = getattr(registry, "folder", None)
+                src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
+                return _checked(src, path, verify, known_weights=weights)
+
+    if reconstruct:
+        from iga_core.reconstruct import reconstruct as run_reconstruct
+
+        try:
+            result = run_reconstruct(path)
+        except IgaError as exc:
+            problems.append(f"reconstruction failed: {exc}")
+        else:
+            recipe = getattr(result, "recipe", None)
+            if isinstance(recipe, dict):
+                problems.append("reconstructed from the file's contents, not written by the model's author")
+                return RecipeSource("reconstructed", recipe, str(path), "unverified", problems)
+
+    return RecipeSource("none", None, None, "unverified", problems)
+
+
+def _content(recipe: dict) -> dict:
+    # Hashes are derived data; two recipes with the same content but stale hashes are "the same".
+    return {k: v for k, v in recipe.items() if k != "hashes"}
+
+
+def _weights_hash(path: Path, verify: str, problems: list[str]) -> str | None:
+    try:
+        if verify == "never":
+            return hashing.cached(path, "weights_sha256" if is_safetensors_path(path) else "file_sha256")
+        return hashing.weights_sha256(path, use_cache=verify == "first")
+    except IgaError as exc:
+        problems.append(f"cannot hash the weights: {exc}")
+        return None
+
+
+def _checked(src: RecipeSource, path: Path, verify: str, *, known_weights: str | None = None) -> RecipeSource:
+    """Fill in the weights and metadata checks, the overall hash status, and schema problems."""
+    from iga_core.recipe import metadata_sha256, validate_recipe
+
+    recipe = src.recipe or {}
+    hashes = recipe.get("hashes") if isinstance(recipe.get("hashes"), dict) else {}
+
+    stored_meta = hashes.get("metadata_sha256")
+    if not stored_meta:
+        src.metadata = HashCheck("missing")
+    else:
+        try:
+            actual_meta = metadata_sha256(recipe)
+        except IgaError as exc:
+            src.problems.append(f"cannot compute the metadata hash: {exc}")
+            actual_meta = None
+        src.metadata = HashCheck("ok" if actual_meta == stored_meta else "mismatch", stored_meta, actual_meta)
+        if src.metadata.status == "mismatch":
+            src.problems.append("metadata hash mismatch: the recipe was edited after it was stamped")
+
+    stored_weights = hashes.get("weights_sha256")
+    if not stored_weights:
+        src.weights = HashCheck("missing")
+    else:
+        actual = known_weights or _weights_hash(path, verify, src.problems)
+        if actual is None:
+            src.weights = HashCheck("unchecked", stored_weights)
+        else:
+            src.weights = HashCheck("ok" if actual == stored_weights else "mismatch", stored_weights, actual)
+            if src.weights.status == "mismatch":
+                src.problems.append("weights hash mismatch: this recipe was stamped for other weights")
+
+    statuses = {src.weights.status, src.metadata.status}
+    if "mismatch" in statuses:
+        src.hash_status = "mismatch"
+    elif statuses == {"ok"}:
+        src.hash_status = "verified"
+    else:
+        src.hash_status = "unverified"
+
+    src.problems += [str(p) for p in validate_recipe(recipe)]
+    return src
