@@ -28,6 +28,8 @@ class SamplerInfo:
     explicit_default: bool
     names: dict[str, str | None] = field(default_factory=dict, compare=False)
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    #: timestep samplers only: the schedule whose grid their own timesteps follow (DDIM -> "ddim")
+    grid_schedule: str | None = field(default=None, compare=False)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -52,6 +54,7 @@ class SamplerInfo:
             "default_schedule": self.default_schedule,
             "explicit_default": self.explicit_default,
             "timestep_based": self.timestep_based,
+            "grid_schedule": self.grid_schedule,
             "hosts": list(self.hosts),
             "names": dict(self.names),
             "aliases": {d: list(v) for d, v in self.aliases.items()},

@@ -83,8 +83,12 @@ def load_table() -> Table:
         # Without an explicit option the hosts use the model's own discretisation, which is Uniform
         # (A1111 sd_samplers_kdiffusion.py:79-100: model_wrap.get_sigmas).
         effective = None if e["timestep_based"] else (explicit or "uniform")
+        grid = e.get("grid_schedule")
+        if bool(grid) != bool(e["timestep_based"]) or (grid and grid not in schedules):
+            raise VocabDataError(f"sampler {e['id']!r}: grid_schedule {grid!r} does not fit timestep_based",
+                                 "timestep samplers name the schedule id their timesteps follow; others none")
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
-                                        explicit is not None, names, aliases)
+                                        explicit is not None, names, aliases, grid)
 
     # Diffusers class names are shared (DPMSolverMultistepScheduler is 2M, 2M SDE, 3M SDE ...): they
     # resolve through the class's default config (diffusers_map), not through the plain index.

@@ -1,0 +1,201 @@
+"""Is a requested (schedule, steps) on the recipe's step grid?
+
+Grids are compared where the model is evaluated, in training-timestep space (k-diffusion sigma_to_t
+for sigma grids), so a sigma table, a list of timesteps and a named rule can be compared with each
+other. Two grid points match when they are within `tolerance` timesteps (default 1: SGM Uniform's
+999, 749.25, 499.5, 249.75 is Lightning's trailing 999, 749, 499, 249; LCM's 999, 759, 499, 259 is
+not DMD2's 999, 749, 499, 249).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from iga_core.schedules.grids import GRID_IDS, compute_timesteps
+from iga_core.schedules.noise import NoiseModel, ScheduleInputError
+
+KINDS = ("canonical", "subsample", "off_grid", "unpinned")
+DEFAULT_TOLERANCE = 1.0
+
+
+@dataclass(frozen=True)
+class GridMatch:
+    """How a request's grid relates to the recipe's.
+
+    kind: "canonical" (the recipe's grid), "subsample" (a monotone subsample the recipe allows),
+    "off_grid" (neither, or an endpoint the model needs is missed), "unpinned" (the recipe fixes no
+    grid - no `grid`, no `canonical_steps` - and the request differs from its schedule only in shape,
+    with the endpoints the recipe asks for). Only "off_grid" is a violation.
+    """
+
+    kind: str
+    reason: str
+    schedule_id: str
+    steps: int
+    requested: tuple[float, ...]
+    canonical: tuple[float, ...] | None
+    pinned: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "off_grid"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "reason": self.reason, "schedule_id": self.schedule_id, "steps": self.steps,
+                "requested": list(self.requested), "canonical": None if self.canonical is None else list(self.canonical),
+                "pinned": self.pinned}
+
+
+def _fmt(ts) -> str:
+    vals = [f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}" for v in ts]
+    if len(vals) > 8:
+        vals = [*vals[:4], "…", *vals[-2:]]
+    return ", ".join(vals)
+
+
+def _grid_id(name: str) -> str:
+    """A schedule name or id -> the id compute_grid knows (any dialect accepted via the vocabulary)."""
+    if name in GRID_IDS:
+        return name
+    from iga_core import vocab
+
+    return vocab.resolve_schedule(name).id
+
+
+def _recipe_schedule_id(sched: dict) -> str | None:
+    name = sched.get("name")
+    if not isinstance(name, str):
+        return None
+    from iga_core import vocab
+
+    try:
+        sid = vocab.resolve_schedule(name).id
+    except vocab.UnknownName:
+        return None
+    return sid if sid in GRID_IDS else None
+
+
+def _is_subsequence(small: np.ndarray, big: np.ndarray, tol: float) -> bool:
+    j = 0
+    for v in big:
+        if j < len(small) and abs(small[j] - v) <= tol:
+            j += 1
+    return j == len(small)
+
+
+def _first_difference(a: np.ndarray, b: np.ndarray, tol: float) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if abs(x - y) > tol:
+            return f"step {i + 1}: t={_fmt([x])} vs {_fmt([y])}"
+    return f"{len(a)} vs {len(b)} steps"
+
+
+def _subsample_verdict(sched: dict, steps: int, n: int, req: np.ndarray, canon: np.ndarray, tol: float
+                       ) -> tuple[bool, str]:
+    sub = sched.get("subsample")
+    if not isinstance(sub, dict):
+        return False, f"the recipe allows only its canonical {n} steps (no scheduler.subsample)"
+    allowed = sub.get("allowed_steps")
+    if isinstance(allowed, list):
+        if steps in allowed:
+            return True, f"{steps} is in subsample.allowed_steps {allowed}"
+        return False, f"{steps} is not in subsample.allowed_steps {allowed}"
+    rule = sub.get("rule")
+    if rule == "any":
+        return True, "subsample.rule is any"
+    if rule == "divisors":
+        if n % steps == 0:
+            return True, f"{steps} divides {n} (subsample.rule divisors)"
+        return False, f"{steps} does not divide {n} (subsample.rule divisors)"
+    if rule == "prefix":
+        if np.all(np.abs(req - canon[: len(req)]) <= tol):
+            return True, f"the first {steps} entries (subsample.rule prefix)"
+        return False, f"not the first {steps} entries of the grid (subsample.rule prefix)"
+    return False, f"unknown subsample rule {rule!r}"
+
+
+def _endpoint_problem(sched: dict, req: np.ndarray, m: NoiseModel, tol: float) -> str | None:
+    """Trailing/linspace spacing and zero terminal SNR both need the first step at the last timestep."""
+    needs_top = []
+    if sched.get("zero_terminal_snr") is True:
+        needs_top.append("zero terminal SNR")
+    if sched.get("spacing") in ("trailing", "linspace"):
+        needs_top.append(f"{sched['spacing']} spacing")
+    if needs_top and len(req) and req[0] < m.t_max - tol:
+        return (f"starts at t={_fmt(req[:1])} but {' and '.join(needs_top)} needs the first step at "
+                f"t={m.t_max} (leading-style grids skip the noisiest steps)")
+    return None
+
+
+def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas=None, model: NoiseModel | None = None,
+                  architecture: str | None = None, params: dict | None = None,
+                  tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
+    """Classify the grid `schedule_id` gives at `steps` against the recipe's `scheduler` block.
+
+    The recipe's grid is `scheduler.grid` (timesteps, sigmas or a rule), else its named schedule at
+    `canonical_steps` (or at the requested steps when the recipe gives none). `scheduler.sigma_min` /
+    `sigma_max` bound both grids; `zero_terminal_snr` and `spacing` add the endpoint check.
+    """
+    sched = recipe_scheduler if isinstance(recipe_scheduler, dict) else {}
+    ztsnr = sched.get("zero_terminal_snr") is True
+    m = model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
+                  else NoiseModel.sd(zero_terminal_snr=ztsnr))
+    kw = {"sigma_min": sched.get("sigma_min"), "sigma_max": sched.get("sigma_max"), "architecture": architecture}
+    sid = _grid_id(schedule_id)
+    req = compute_timesteps(sid, steps, model=m, params=params, **kw)
+
+    grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
+    canonical_steps = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
+    pinned = grid is not None or canonical_steps is not None
+    canon, what = _canonical(sched, grid, canonical_steps, steps, m, kw)
+
+    def match(kind: str, reason: str) -> GridMatch:
+        return GridMatch(kind, reason, sid, steps, tuple(float(x) for x in req),
+                         None if canon is None else tuple(float(x) for x in canon), pinned)
+
+    endpoint = _endpoint_problem(sched, req, m, tolerance)
+    if canon is None:
+        if endpoint:
+            return match("off_grid", endpoint)
+        return match("unpinned", "the recipe names no grid or schedule to compare with")
+    same = len(req) == len(canon) and bool(np.all(np.abs(req - canon) <= tolerance))
+    if same:
+        return match("canonical", f"matches {what} ({_fmt(canon)})")
+    if endpoint:
+        return match("off_grid", endpoint)
+    if not pinned:
+        return match("unpinned", f"t={_fmt(req)} differs from {what} ({_fmt(canon)}), but the recipe pins no grid")
+    if len(req) < len(canon) and _is_subsequence(req, canon, tolerance):
+        ok, why = _subsample_verdict(sched, steps, len(canon), req, canon, tolerance)
+        kind = "subsample" if ok else "off_grid"
+        return match(kind, f"t={_fmt(req)} is a {len(req)}-of-{len(canon)} subsample of {what}; {why}")
+    return match("off_grid", f"t={_fmt(req)} is not {what} ({_fmt(canon)}) nor a subsample of it "
+                             f"({_first_difference(req, canon, tolerance)})")
+
+
+def _canonical(sched: dict, grid: dict | None, canonical_steps: int | None, steps: int, m: NoiseModel, kw: dict
+               ) -> tuple[np.ndarray | None, str]:
+    if grid is not None:
+        kind = grid.get("kind")
+        if kind == "timesteps":
+            vals = np.asarray(grid.get("values") or [], dtype=np.float64)
+            return vals, f"the recipe's {len(vals)}-step timestep grid"
+        if kind == "sigmas":
+            vals = np.asarray(grid.get("values") or [], dtype=np.float64)
+            if len(vals) < 2:
+                raise ScheduleInputError("a sigma grid needs canonical_steps + 1 values (the last is the final sigma)",
+                                         "list the sigmas including the final one, e.g. [14.6, 3.2, 0.0]")
+            return m.sigma_to_t(vals[:-1]), f"the recipe's {len(vals) - 1}-step sigma grid"
+        if kind == "rule" and isinstance(grid.get("rule"), str):
+            rule = _grid_id(grid["rule"])
+            n = canonical_steps or steps
+            return (compute_timesteps(rule, n, model=m, params=grid.get("params"), **kw),
+                    f"the recipe's {rule} grid at {n} steps")
+        raise ScheduleInputError(f"unknown grid kind {kind!r}", "use sigmas, timesteps or rule")
+    own = _recipe_schedule_id(sched)
+    if own is None:
+        return None, ""
+    n = canonical_steps or steps
+    return compute_timesteps(own, n, model=m, **kw), f"the recipe's {own} schedule at {n} steps"
