@@ -1,0 +1,17 @@
+"""Typed errors of the evaluation package."""
+
+from __future__ import annotations
+
+from iga_core.errors import IgaInvalid, IgaIOError
+
+
+class EvalConfigInvalid(IgaInvalid):
+    """A protocol or demo configuration cannot be run as written (unknown axis, too few values, ...)."""
+
+
+class EvalUnavailable(IgaIOError):
+    """Something the evaluation needs is not installed or not on this machine (torch, weights, ...)."""
+
+
+class EvalInterrupted(IgaInvalid):
+    """The host asked the protocol to stop; the partial results were discarded."""

@@ -1,0 +1,423 @@
+"""The reproducibility protocol: vary one axis, hold everything else, split by the guard, repeat over seeds.
+
+    result = run_protocol(generate, ProtocolConfig.from_dict({...}), recipe,
+                          progress=lambda done, total, label: ..., should_stop=lambda: False)
+
+`generate(params) -> image` is the only thing a host supplies (an HxWx3 uint8 or 0..1 float array). The
+params dict is `config.base` with the axis value and the seed filled in. Every axis value is judged by
+the guard (`iga_core.guard.evaluate`, standard mode); it is *inside* the recipe when the verdict has no
+hard and no soft findings. The metrics then compare how much the images move along the axis inside the
+recipe with how much they move outside it.
+
+Nothing here reads the clock except the separate `timing` field, and seeds fix all randomness, so the
+same inputs give the same `result.to_dict()` minus `timing`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
+from itertools import combinations
+
+import numpy as np
+
+from iga_core.eval import metrics as M
+from iga_core.eval.errors import EvalConfigInvalid, EvalInterrupted
+from iga_core.eval.lpips_local import LpipsScorer, lpips_status
+
+AXES = ("sampler", "schedule", "steps", "cfg", "prediction_type")
+AXIS_TYPES = {"sampler": str, "schedule": str, "steps": int, "cfg": float, "prediction_type": str}
+CONFIG_KEYS = ("name", "axis", "values", "base", "seeds", "anchor")
+
+#: per-image metrics whose spread along the axis is compared inside vs outside; hue is an angle
+SPREAD_METRICS = ("sharpness_log10", "saturation", "hue")
+CIRCULAR = frozenset({"hue"})
+
+Generate = Callable[[dict], object]
+Progress = Callable[[int, int, str], None]
+ImageScore = Callable[[np.ndarray], float]
+SetScore = Callable[[list[np.ndarray]], float]
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """One protocol run: the axis, its values, the fixed parameters and the seeds."""
+
+    name: str
+    axis: str
+    values: tuple
+    base: dict
+    seeds: tuple[int, ...]
+    anchor: object = None  # the value every image is compared to; default: base[axis] or first inside
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ProtocolConfig:
+        if not isinstance(d, dict):
+            raise EvalConfigInvalid("a protocol config must be a JSON object", "see README 'Evaluation'")
+        unknown = sorted(set(d) - set(CONFIG_KEYS))
+        if unknown:
+            raise EvalConfigInvalid(f"unknown protocol keys: {', '.join(unknown)}", f"allowed: {', '.join(CONFIG_KEYS)}")
+        axis = d.get("axis")
+        if axis not in AXES:
+            raise EvalConfigInvalid(f"axis must be one of {', '.join(AXES)}, got {axis!r}", "vary exactly one of these")
+        values = d.get("values")
+        if not isinstance(values, list) or len(values) < 2:
+            raise EvalConfigInvalid("values must list at least two axis values", f"e.g. two {axis} values")
+        values = tuple(_coerce(axis, v) for v in values)
+        if len(set(values)) != len(values):
+            raise EvalConfigInvalid(f"values repeat: {list(values)}", "list each value once")
+        base = d.get("base", {})
+        if not isinstance(base, dict):
+            raise EvalConfigInvalid("base must be an object of fixed parameters", "e.g. {\"prompt\": ..., \"steps\": 20}")
+        if "seed" in base:
+            raise EvalConfigInvalid("base must not fix the seed", "list the seeds under 'seeds'")
+        seeds = d.get("seeds")
+        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+            raise EvalConfigInvalid("seeds must be a non-empty list of integers", "e.g. [0, 1, 2, 3]")
+        if len(set(seeds)) != len(seeds):
+            raise EvalConfigInvalid("seeds repeat", "list each seed once")
+        anchor = d.get("anchor")
+        if anchor is not None:
+            anchor = _coerce(axis, anchor)
+            if anchor not in values:
+                raise EvalConfigInvalid(f"anchor {anchor!r} is not one of the values", "pick the anchor from values")
+        return cls(str(d.get("name") or f"{axis} sweep"), axis, values, dict(base), tuple(seeds), anchor)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "axis": self.axis, "values": list(self.values), "base": dict(self.base),
+                "seeds": list(self.seeds), "anchor": self.anchor}
+
+    def params(self, value, seed: int) -> dict:
+        return {**self.base, self.axis: value, "seed": seed}
+
+
+def _coerce(axis: str, value):
+    kind = AXIS_TYPES[axis]
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise EvalConfigInvalid(f"{axis} value {value!r} has the wrong type", f"use {kind.__name__} values")
+    try:
+        out = kind(value)
+    except (TypeError, ValueError):
+        raise EvalConfigInvalid(f"{axis} value {value!r} is not a {kind.__name__}", f"use {kind.__name__} values") from None
+    if kind is int and out != value:
+        raise EvalConfigInvalid(f"{axis} value {value!r} is not a whole number", "use integers")
+    if kind is float and not math.isfinite(out):
+        raise EvalConfigInvalid(f"{axis} value {value!r} is not finite", "use finite numbers")
+    return out
+
+
+# --- guard split ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AxisPoint:
+    value: object
+    inside: bool
+    findings: tuple[dict, ...]  # hard/soft findings of the guard, as Finding.to_dict()
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "inside": self.inside, "findings": list(self.findings)}
+
+
+def guard_request(params: dict):
+    from iga_core.guard import GuardRequest
+
+    names = {f.name for f in fields(GuardRequest)}
+    return GuardRequest(**{k: v for k, v in params.items() if k in names and v is not None})
+
+
+def split_by_guard(recipe: dict, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
+    """Judge every axis value with the guard (standard mode). A value is inside when its verdict has no
+    hard and no soft findings. The fixed parameters alone must be inside, else the split would measure
+    the fixed parameters, not the axis."""
+    from iga_core.guard import GuardPolicy, evaluate
+
+    policy = GuardPolicy(mode="standard")
+
+    def problems(params: dict) -> tuple[dict, ...]:
+        verdict = evaluate(recipe, guard_request(params), policy)
+        return tuple(f.to_dict() for f in verdict.findings if f.severity in ("hard", "soft"))
+
+    base_problems = problems({k: v for k, v in config.base.items() if k != config.axis})
+    if base_problems:
+        rules = ", ".join(sorted({f["rule_id"] for f in base_problems}))
+        raise EvalConfigInvalid(
+            f"the fixed parameters are already outside the recipe ({rules})",
+            "fix prompt-independent parameters (size, VAE, CFG, steps...) to recipe values; vary only the axis",
+        )
+    return tuple(AxisPoint(v, not (found := problems(config.params(v, 0))), found) for v in config.values)
+
+
+# --- the run --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProtocolResult:
+    """Everything a report needs. `images[i][j]` is value i, seed j (kept out of the JSON)."""
+
+    config: ProtocolConfig
+    points: tuple[AxisPoint, ...]
+    anchor: object
+    per_image: list[list[dict]]
+    per_value: list[dict]
+    groups: dict
+    repeatability: dict
+    headline: dict
+    lpips: dict
+    thresholds: dict
+    recipe_digest: str | None
+    extras: dict = field(default_factory=dict)  # what the caller adds (model description, notes)
+    timing: dict = field(default_factory=dict)
+    images: list[list[np.ndarray]] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return _clean({
+            "config": self.config.to_dict(),
+            "recipe_digest": self.recipe_digest,
+            "anchor": self.anchor,
+            "split": [p.to_dict() for p in self.points],
+            "per_value": self.per_value,
+            "per_image": self.per_image,
+            "groups": self.groups,
+            "seed_repeatability": self.repeatability,
+            "headline": self.headline,
+            "lpips": self.lpips,
+            "failure_thresholds": self.thresholds,
+            "extras": self.extras,
+            "timing": self.timing,
+        })
+
+
+def run_protocol(
+    generate: Generate,
+    config: ProtocolConfig,
+    recipe: dict,
+    *,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    image_scores: dict[str, ImageScore] | None = None,
+    set_scores: dict[str, SetScore] | None = None,
+    thresholds: M.FailureThresholds | None = None,
+    use_lpips: bool = True,
+) -> ProtocolResult:
+    """Run the protocol. `image_scores` add per-image metrics (their spread is compared like the built-in
+    ones); `set_scores` score all seeds of one value together (e.g. a two-sample distance)."""
+    from iga_core.recipe import metadata_sha256
+
+    thresholds = thresholds or M.FailureThresholds()
+    started = time.perf_counter()
+    points = split_by_guard(recipe, config)
+    anchor = _anchor(config, points)
+    image_scores, set_scores = dict(image_scores or {}), dict(set_scores or {})
+    status = lpips_status() if use_lpips else None
+    lpips = LpipsScorer() if status and status.available else None
+
+    total = len(config.values) * len(config.seeds)
+    images: list[list[np.ndarray]] = []
+    done = 0
+    for value in config.values:
+        row = []
+        for seed in config.seeds:
+            if should_stop is not None and should_stop():
+                raise EvalInterrupted(f"stopped after {done} of {total} images", "run it again to get a report")
+            row.append(_checked_image(generate(config.params(value, seed)), value, seed))
+            done += 1
+            if progress is not None:
+                progress(done, total, f"{config.axis}={value} seed={seed}")
+        images.append(row)
+    generated = time.perf_counter()
+
+    a = config.values.index(anchor)
+    per_image = [
+        [_image_metrics(img, images[a][j], thresholds, image_scores, lpips) for j, img in enumerate(row)]
+        for row in images
+    ]
+    metric_names = (*SPREAD_METRICS, *image_scores)
+    per_value = [
+        _value_summary(config.values[i], points[i].inside, per_image[i], images[i], metric_names, set_scores)
+        for i in range(len(config.values))
+    ]
+    groups = {
+        name: _group_stats([i for i, p in enumerate(points) if p.inside is (name == "inside")], per_image, images, metric_names)
+        for name in ("inside", "outside")
+    }
+    result = ProtocolResult(
+        config=config,
+        points=points,
+        anchor=anchor,
+        per_image=per_image,
+        per_value=per_value,
+        groups=groups,
+        repeatability=_repeatability(per_image, metric_names),
+        headline=_headline(groups, metric_names),
+        lpips=status.to_dict() if status else {"available": False, "reason": "disabled by the caller"},
+        thresholds=thresholds.to_dict(),
+        recipe_digest=metadata_sha256(recipe),
+        images=images,
+    )
+    result.timing = {"generate_s": round(generated - started, 3), "total_s": round(time.perf_counter() - started, 3),
+                     "images": total}
+    return result
+
+
+def _anchor(config: ProtocolConfig, points: Sequence[AxisPoint]):
+    if config.anchor is not None:
+        return config.anchor
+    if config.base.get(config.axis) in config.values:
+        return config.base[config.axis]
+    return next((p.value for p in points if p.inside), config.values[0])
+
+
+def _checked_image(image, value, seed) -> np.ndarray:
+    try:
+        return M.as_float_image(image)
+    except ValueError as exc:
+        raise EvalConfigInvalid(
+            f"generate() returned an unusable image for value {value!r}, seed {seed}: {exc}",
+            "return an HxWx3 uint8 or 0..1 float array",
+        ) from None
+
+
+def _image_metrics(img, anchor_img, thresholds, image_scores, lpips) -> dict:
+    failures = M.detect_failures(img, thresholds)
+    out: dict = {"failures": failures}
+    if "nan" in failures:
+        return out  # nothing else is measurable on a non-finite image
+    hue, sat = M.hue_saturation(img)
+    out.update({"sharpness_log10": math.log10(M.sharpness(img) + 1e-12), "saturation": sat, "hue": hue})
+    for name, fn in image_scores.items():
+        out[name] = float(fn(img))
+    if np.isfinite(anchor_img).all():
+        a_hue, a_sat = M.hue_saturation(anchor_img)
+        out["vs_anchor"] = {
+            "ssim": M.ssim(img, anchor_img),
+            "dhue_deg": M.hue_difference_deg(a_hue, hue),
+            "dsaturation": sat - a_sat,
+            "sharpness_drift_log2": M.sharpness_drift(img, anchor_img),
+            **({"lpips": lpips(img, anchor_img)} if lpips else {}),
+        }
+    return out
+
+
+def _column(rows: list[dict], name: str) -> np.ndarray:
+    return np.array([r.get(name, np.nan) for r in rows], dtype=np.float64)
+
+
+def _value_summary(value, inside, rows, imgs, metric_names, set_scores) -> dict:
+    ok = [r for r in rows if not r["failures"]]
+    summary = {
+        "value": value,
+        "inside": inside,
+        "failure_rate": 1.0 - len(ok) / len(rows),
+        "failures": {k: sum(k in r["failures"] for r in rows) for k in M.FAILURE_KINDS},
+    }
+    for name in metric_names:
+        col = _column(rows, name)
+        col = col[np.isfinite(col)]
+        if name in CIRCULAR:
+            summary[name] = M.circular_mean_deg(col)[0] if len(col) else None
+        else:
+            summary[name] = float(col.mean()) if len(col) else None
+    vs = [r["vs_anchor"] for r in rows if "vs_anchor" in r]
+    for key in ("ssim", "dsaturation", "sharpness_drift_log2", "lpips"):
+        col = [v[key] for v in vs if key in v]
+        summary[f"{key}_vs_anchor"] = float(np.mean(col)) if col else None
+    dh = [v["dhue_deg"] for v in vs]
+    summary["dhue_deg_vs_anchor"] = M.circular_mean_deg(np.mod(dh, 360.0))[0] if dh else None
+    if summary["dhue_deg_vs_anchor"] is not None:
+        summary["dhue_deg_vs_anchor"] = M.hue_difference_deg(0.0, summary["dhue_deg_vs_anchor"])
+    finite = [img for img in imgs if np.isfinite(img).all()]
+    for name, fn in set_scores.items():
+        summary[name] = float(fn(finite)) if len(finite) >= 2 else None
+    return summary
+
+
+def _group_stats(idx: list[int], per_image, images, metric_names) -> dict:
+    """Spread of each metric across the group's axis values, per seed, averaged over seeds; plus the
+    mean pairwise image dissimilarity (1 - SSIM) within the group and its failure rate."""
+    stats: dict = {"values": len(idx)}
+    if not idx:
+        return stats
+    n_seeds = len(per_image[0])
+    rows = [per_image[i][j] for i in idx for j in range(n_seeds)]
+    stats["failure_rate"] = sum(bool(r["failures"]) for r in rows) / len(rows)
+    spread = {}
+    for name in metric_names:
+        per_seed = [
+            M.axis_spread([per_image[i][j].get(name, np.nan) if not per_image[i][j]["failures"] else np.nan for i in idx],
+                          circular=name in CIRCULAR)
+            for j in range(n_seeds)
+        ]
+        finite = [s for s in per_seed if math.isfinite(s)]
+        spread[name] = float(np.mean(finite)) if finite else None
+    stats["spread"] = spread
+    dissim = [
+        1.0 - M.ssim(images[i][j], images[k][j])
+        for j in range(n_seeds)
+        for i, k in combinations(idx, 2)
+        if np.isfinite(images[i][j]).all() and np.isfinite(images[k][j]).all()
+    ]
+    stats["pairwise_dissimilarity"] = float(np.mean(dissim)) if dissim else None
+    return stats
+
+
+def _repeatability(per_image, metric_names) -> dict:
+    """Kendall tau between the rankings of the axis values that different seeds produce, averaged over
+    seed pairs: 1 means every seed orders the values the same way."""
+    out = {}
+    n_seeds = len(per_image[0])
+    for name in metric_names:
+        if name in CIRCULAR:
+            continue  # an angle has no ranking
+        cols = [[per_image[i][j].get(name, np.nan) for i in range(len(per_image))] for j in range(n_seeds)]
+        taus = [
+            M.kendall_tau(a, b)
+            for a, b in combinations(cols, 2)
+            if np.isfinite(a).all() and np.isfinite(b).all()
+        ]
+        taus = [t for t in taus if math.isfinite(t)]
+        out[name] = float(np.mean(taus)) if taus else None
+    return out
+
+
+def _reduction(inside, outside):
+    if inside is None or outside is None or outside <= 0:
+        return None
+    return 100.0 * (1.0 - inside / outside)
+
+
+def _headline(groups: dict, metric_names) -> dict:
+    """Percentage reduction of each metric's spread inside vs outside the recipe, and of the failure rate.
+    The headline figure is the median over metrics, so no single metric decides it."""
+    inside, outside = groups["inside"], groups["outside"]
+    if not inside.get("values") or not outside.get("values"):
+        return {"variance_reduction_pct": None,
+                "reason": "the guard put every value on one side of the recipe; list values on both sides"}
+    per_metric = {n: _reduction(inside["spread"][n], outside["spread"][n]) for n in metric_names}
+    per_metric["pairwise_dissimilarity"] = _reduction(inside["pairwise_dissimilarity"], outside["pairwise_dissimilarity"])
+    finite = [v for v in per_metric.values() if v is not None]
+    return {
+        "variance_reduction_pct": float(np.median(finite)) if finite else None,
+        "per_metric_reduction_pct": per_metric,
+        "failure_rate_inside": inside["failure_rate"],
+        "failure_rate_outside": outside["failure_rate"],
+        "failure_reduction_pct": _reduction(inside["failure_rate"], outside["failure_rate"]),
+        "inside_values": inside["values"],
+        "outside_values": outside["values"],
+    }
+
+
+def _clean(obj):
+    """JSON-safe and stable: NaN/inf become null, floats keep 6 significant digits, numpy scalars unwrap."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        x = float(obj)
+        return float(f"{x:.6g}") if math.isfinite(x) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
