@@ -62,9 +62,11 @@ def find_recipe(
     verify: str = "first",
     registry=None,
     reconstruct: bool = False,
+    progress: hashing.Progress | None = None,
 ) -> RecipeSource:
     """Find the recipe for a checkpoint following the precedence above; never raises for a bad recipe or
-    sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened."""
+    sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened.
+    `progress(done, total)` is called while the weights are hashed."""
     if verify not in VERIFY_MODES:
         raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
     path = Path(checkpoint_path)
@@ -89,18 +91,18 @@ def find_recipe(
                 f"{side_file.name} differs from the embedded recipe; the embedded one is used "
                 "(delete the sidecar or refresh it with `iga extract --force`)"
             )
-        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify)
+        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify, progress)
     if sidecar is not None:
-        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify)
+        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress)
 
     if registry is not None:
-        weights = _weights_hash(path, verify, problems)
+        weights = _weights_hash(path, verify, problems, progress)
         if weights is not None:
             found = registry.get(weights)
             if found is not None:
                 origin = getattr(registry, "folder", None)
                 src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
-                return _checked(src, path, verify, known_weights=weights)
+                return _checked(src, path, verify, progress, known_weights=weights)
 
     if reconstruct:
         from iga_core.reconstruct import reconstruct as run_reconstruct
@@ -123,17 +125,17 @@ def _content(recipe: dict) -> dict:
     return {k: v for k, v in recipe.items() if k != "hashes"}
 
 
-def _weights_hash(path: Path, verify: str, problems: list[str]) -> str | None:
+def _weights_hash(path: Path, verify: str, problems: list[str], progress=None) -> str | None:
     try:
         if verify == "never":
             return hashing.cached(path, "weights_sha256" if is_safetensors_path(path) else "file_sha256")
-        return hashing.weights_sha256(path, use_cache=verify == "first")
+        return hashing.weights_sha256(path, progress, use_cache=verify == "first")
     except IgaError as exc:
         problems.append(f"cannot hash the weights: {exc}")
         return None
 
 
-def _checked(src: RecipeSource, path: Path, verify: str, *, known_weights: str | None = None) -> RecipeSource:
+def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None):
     """Fill in the weights and metadata checks, the overall hash status, and schema problems."""
     from iga_core.recipe import metadata_sha256, validate_recipe
 
@@ -157,7 +159,7 @@ def _checked(src: RecipeSource, path: Path, verify: str, *, known_weights: str |
     if not stored_weights:
         src.weights = HashCheck("missing")
     else:
-        actual = known_weights or _weights_hash(path, verify, src.problems)
+        actual = known_weights or _weights_hash(path, verify, src.problems, progress)
         if actual is None:
             src.weights = HashCheck("unchecked", stored_weights)
         else:

@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from iga_core import hashing
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import IgaError, IgaInvalid, IgaIOError
+from iga_core.recipe.files import read_json_file, write_json_atomic
 from iga_core.safetensors_io import (
     LENGTH_PREFIX,
     Header,
@@ -127,18 +128,14 @@ def read_embedded(source: str | os.PathLike | Header) -> dict | None:
 def read_sidecar(path: str | os.PathLike) -> dict | None:
     """The recipe in a sidecar file (give the sidecar's own path), or None when there is none."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SidecarInvalid(f"cannot read sidecar {path}: {exc}", "fix or delete the sidecar file") from exc
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise SidecarInvalid(f"sidecar {path} is not valid JSON: {exc}", "fix or delete the sidecar file") from None
+        value = read_json_file(path)
+    except IgaError as exc:
+        raise SidecarInvalid(f"sidecar {exc.message}", "fix the sidecar file, or delete it") from None
     if not isinstance(value, dict):
-        raise SidecarInvalid(f"sidecar {path} does not hold a JSON object", "fix or delete the sidecar file")
+        raise SidecarInvalid(f"sidecar {path} does not hold a JSON object", "fix the sidecar file, or delete it")
     return value
 
 
@@ -245,7 +242,7 @@ def extract(
             existing = None
         if existing != recipe:
             raise Refused(f"{target} already exists with other content", "pass --force to overwrite it")
-    _write_text_atomic(target, _pretty(recipe))
+    write_json_atomic(target, recipe)
     return target
 
 
@@ -266,7 +263,7 @@ def write_sidecar(
         weights = hashing.weights_sha256(path, progress)
     recipe = _with_hashes(recipe_dict, weights=weights, source=source)
     target = sidecar_path(path)
-    _write_text_atomic(target, _pretty(recipe))
+    write_json_atomic(target, recipe)
     return StampResult(
         path=str(target),
         mode="sidecar",
@@ -315,10 +312,6 @@ def _compact(recipe: dict) -> str:
     from iga_core.recipe import canonical_json
 
     return canonical_json(recipe).decode("utf-8")
-
-
-def _pretty(recipe: dict) -> str:
-    return json.dumps(recipe, indent=2, ensure_ascii=False) + "\n"
 
 
 _PREDICTION_TYPES = {"eps": "epsilon", "v": "v"}
@@ -486,25 +479,3 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-
-
-def _write_text_atomic(target: Path, text: str) -> None:
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".iga-tmp")
-    except OSError as exc:
-        raise WriteFailed(f"cannot create a file in {folder}: {exc.strerror or exc}", "check permissions") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise WriteFailed(f"cannot write {target}: {exc.strerror or exc}", "check permissions") from exc
-        raise
-    _fsync_dir(folder)

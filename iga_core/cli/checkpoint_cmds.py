@@ -1,5 +1,376 @@
-"""Commands of this family are being written; see COMMAND_MODULES in iga_core/cli/__init__.py."""
+"""Checkpoint commands: `iga inspect`, `stamp`, `verify`, `hash`, `strip`, `extract`.
+
+Human output by default, `--json` for machines. Exit codes: 0 ok; 1 invalid, mismatch or refused; 2 usage
+or I/O error. A broken file gives a one-line error with a hint (an `IgaError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from iga_core import hashing
+from iga_core.cli import emit
+from iga_core.errors import IgaInvalid
+from iga_core.safetensors_io import is_safetensors_path, read_header
+
+#: files at least this large get a progress bar on stderr (when stderr is a terminal, or with --progress)
+PROGRESS_THRESHOLD = 256 * 1024 * 1024
+VERIFY_CHOICES = ("never", "first", "always")
+
+
+class ConfirmationNeeded(IgaInvalid):
+    """A first in-place stamp changes the file's WebUI "Model hash"; it needs --yes (or an interactive yes)."""
+
+
+class NothingToVerify(IgaInvalid):
+    """There is no recipe, or it carries no hashes."""
 
 
 def register(sub) -> None:
-    return None
+    p = sub.add_parser("inspect", help="show a checkpoint's header, metadata and recipe",
+                       description="Show a checkpoint's size, tensors, metadata keys and where its recipe "
+                                   "comes from (embedded, sidecar). Reads the header only, unless --verify.")  # fmt: skip
+    p.add_argument("checkpoint")
+    p.add_argument("--verify", choices=VERIFY_CHOICES, default="never",
+                   help="hash the weights to check the recipe: never (default), first (cached), always")  # fmt: skip
+    p.add_argument("--tensors", action="store_true", help="list every tensor")
+    _common(p, progress=True)
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("stamp", help="embed a recipe in a checkpoint (or write a sidecar)",
+                       description="Embed RECIPE (a .json file) in CHECKPOINT's safetensors metadata. The header "
+                                   "is rewritten in place when it fits; otherwise the file is rewritten atomically "
+                                   "(temp file + rename). The first stamp changes the file's WebUI 'Model hash' "
+                                   "(AutoV2): its original sha256 is kept in hashes.source_file_sha256.")  # fmt: skip
+    p.add_argument("checkpoint")
+    p.add_argument("recipe", help="recipe .json file")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--sidecar", action="store_true",
+                      help="write CHECKPOINT.iga.json instead; the checkpoint is not modified (needed for .ckpt)")  # fmt: skip
+    mode.add_argument("--out", metavar="COPY", help="write a stamped copy to COPY; the original is not modified")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="do not ask before the first in-place stamp changes the file's Model hash")  # fmt: skip
+    _common(p, progress=True)
+    p.set_defaults(func=cmd_stamp)
+
+    p = sub.add_parser("verify", help="check a checkpoint's recipe against its weights and itself",
+                       description="Re-hash the tensor bytes and the recipe and compare them with the hashes the "
+                                   "recipe carries. Exit 0 verified, 1 mismatch (says which) or nothing to verify.")  # fmt: skip
+    p.add_argument("checkpoint")
+    _common(p, progress=True)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("hash", help="print the weights hash (and with --full the file hash and AutoV2)",
+                       description="weights_sha256 is the sha256 of the tensor bytes only (stamping never changes "
+                                   "it); --full adds the whole-file sha256 and the WebUI's AutoV2 'Model hash'.")  # fmt: skip
+    p.add_argument("file")
+    p.add_argument("--full", action="store_true", help="also the full-file sha256 and AutoV2")
+    p.add_argument("--no-cache", action="store_true", help="re-read the file even if its hash is cached")
+    _common(p, progress=True)
+    p.set_defaults(func=cmd_hash)
+
+    p = sub.add_parser("strip", help="remove the embedded recipe from a checkpoint",
+                       description="Remove __metadata__['iga'] (in place; ModelSpec keys stay).")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", metavar="COPY", help="write a stripped copy instead; the original is not modified")
+    _common(p)
+    p.set_defaults(func=cmd_strip)
+
+    p = sub.add_parser("extract", help="copy the embedded recipe to a sidecar or stdout",
+                       description="Write the embedded recipe to CHECKPOINT.iga.json (default), to -o PATH, or "
+                                   "with -o - to stdout.")  # fmt: skip
+    p.add_argument("checkpoint")
+    p.add_argument("-o", "--output", metavar="PATH", help="where to write it; '-' for stdout")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file with other content")
+    _common(p)
+    p.set_defaults(func=cmd_extract)
+
+
+def _common(p: argparse.ArgumentParser, *, progress: bool = False) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    if progress:
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar on stderr (default: for large files, when stderr is a terminal)")  # fmt: skip
+
+
+# ---- commands ----
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from iga_core.sources import find_recipe
+
+    path = Path(args.checkpoint)
+    data: dict = {"file": str(path)}
+    lines: list[str] = []
+    if is_safetensors_path(path):
+        header = read_header(path)
+        dtypes = Counter(t.dtype for t in header.tensors.values())
+        data.update(
+            file_size=header.file_size,
+            header_len=header.header_len,
+            header_spare=header.spare,
+            tensor_count=len(header.tensors),
+            dtypes=dict(dtypes),
+            metadata={k: v for k, v in header.metadata.items() if k != "iga"},
+        )
+        lines.append(f"{_safe(path.name)}: {_size(header.file_size)}, {len(header.tensors)} tensors "
+                     f"({', '.join(f'{d} x{n}' for d, n in dtypes.most_common())}), header {header.header_len} "
+                     f"bytes ({header.spare} spare)")  # fmt: skip
+        if args.tensors:
+            data["tensors"] = [{"name": t.name, **t.to_json()} for t in header.tensors.values()]
+            lines += [f"  {_safe(t.name)}  {t.dtype} {list(t.shape)}" for t in header.tensors.values()]
+        other = [k for k in header.metadata if k != "iga"]
+        lines.append(f"metadata: {len(other)} other key{'s' if len(other) != 1 else ''}")
+        lines += [f"  {_safe(k, 60)} = {_safe(header.metadata[k], 70)}" for k in other]
+    else:
+        size = _stat_size(path)
+        data.update(file_size=size)
+        lines.append(f"{_safe(path.name)}: {_size(size)}, not safetensors (no embedded metadata; sidecar only)")
+    with _progress_for(args, path, "hashing") as progress:
+        src = find_recipe(path, verify=args.verify, progress=progress)
+    data["recipe_source"] = src.to_dict()
+    lines += _recipe_lines(src)
+    emit(args, "\n".join(lines), data)
+    return 0
+
+
+def cmd_stamp(args: argparse.Namespace) -> int:
+    from iga_core import stamp
+    from iga_core.recipe.files import read_json_file
+
+    path = Path(args.checkpoint)
+    recipe = read_json_file(args.recipe)
+    if not isinstance(recipe, dict):
+        raise IgaInvalid(f"{args.recipe} does not hold a JSON object", "give a recipe .json file")
+    if args.sidecar:
+        with _progress_for(args, path, "hashing") as progress:
+            result = stamp.write_sidecar(path, recipe, progress=progress)
+    else:
+        if not args.out and not args.yes and is_safetensors_path(path) and _is_first_stamp(path):
+            _confirm_first_stamp(path)
+        with _progress_for(args, path, "stamping") as progress:
+            result = stamp.stamp(path, recipe, out=args.out, progress=progress)
+    what = {
+        "in_place": "header rewritten in place",
+        "rewrite": "file rewritten (header grew; spare room reserved for next time)",
+        "copy": "stamped copy written",
+        "sidecar": "sidecar written",
+    }[result.mode]
+    lines = [f"stamped {_safe(result.path)}: {what}",
+             f"  weights_sha256   {result.weights_sha256}",
+             f"  metadata_sha256  {result.metadata_sha256}"]  # fmt: skip
+    if result.source_file_sha256:
+        lines.append(f"  source_file_sha256 {result.source_file_sha256}")
+    lines += [f"  ModelSpec {k} = {_safe(v)}" for k, v in result.modelspec_added.items()]
+    lines += [f"note: {n}" for n in result.notices]
+    if result.mode != "sidecar":
+        lines.append("note: refresh the checkpoint list in the WebUI to see the new recipe")
+    emit(args, "\n".join(lines), {"ok": True, **result.to_dict()})
+    return 0
+
+
+def _is_first_stamp(path: Path) -> bool:
+    from iga_core import stamp
+
+    try:
+        previous = stamp.read_embedded(path)
+    except stamp.EmbeddedRecipeInvalid:
+        return True
+    return stamp._previous_source_hash(previous) is None
+
+
+def _confirm_first_stamp(path: Path) -> None:
+    question = (f"Stamping {path.name} changes its bytes, so the WebUI 'Model hash' (AutoV2) will change "
+                "(the current full-file sha256 is kept in the recipe).")  # fmt: skip
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        print(question, file=sys.stderr)
+        print("Continue? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() in ("y", "yes"):
+            return
+        raise ConfirmationNeeded("stamp cancelled; the file is unchanged", "answer y, or pass --yes")
+    raise ConfirmationNeeded(
+        f"the first stamp of {path.name} changes its WebUI 'Model hash' (AutoV2); not confirmed",
+        "pass --yes to confirm, or use --out COPY or --sidecar to leave the file unchanged",
+    )
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from iga_core.sources import find_recipe
+
+    path = Path(args.checkpoint)
+    if is_safetensors_path(path):
+        read_header(path)  # a broken file is reported as such, not as "no recipe"
+    with _progress_for(args, path, "hashing") as progress:
+        src = find_recipe(path, verify="always", progress=progress)
+    data = {"file": str(path), **src.to_dict()}
+    data.pop("recipe", None)
+    if src.kind == "none":
+        raise NothingToVerify(f"{path.name} has no recipe (embedded or sidecar)", "stamp one with `iga stamp`")
+    labels = {"ok": "OK", "mismatch": "MISMATCH", "missing": "missing from the recipe", "unchecked": "not checked"}
+    lines = [f"{_safe(path.name)}: recipe {src.kind} ({_safe(src.path or '')})",
+             f"  weights hash:  {labels[src.weights.status]}",
+             f"  metadata hash: {labels[src.metadata.status]}"]  # fmt: skip
+    if src.weights.status == "mismatch":
+        lines.append(f"    the recipe was stamped for weights {src.weights.expected}, this file has {src.weights.actual}")
+        lines.append("    fix: this recipe belongs to other weights; stamp the right recipe for this file")
+    if src.metadata.status == "mismatch":
+        lines.append("    the recipe was edited after it was stamped")
+        lines.append("    fix: validate the recipe, then stamp it again (`iga stamp`) to recompute its digest")
+    if "missing" in (src.weights.status, src.metadata.status):
+        lines.append("    fix: stamp the recipe with `iga stamp` to record its hashes")
+    verdict = {"verified": "VERIFIED", "mismatch": "MISMATCH", "unverified": "UNVERIFIED"}[src.hash_status]
+    lines.append(verdict)
+    data["ok"] = src.hash_status == "verified"
+    emit(args, "\n".join(lines), data)
+    return 0 if src.hash_status == "verified" else 1
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    use_cache = not args.no_cache
+    with _progress_for(args, path, "hashing") as progress:
+        if args.full:
+            file_digest, weights = hashing.file_and_weights_sha256(path, progress, use_cache=use_cache)
+        else:
+            file_digest, weights = None, hashing.weights_sha256(path, progress, use_cache=use_cache)
+    data = {"file": str(path), "weights_sha256": weights}
+    lines = [f"weights_sha256  {weights}  {_safe(str(path))}"]
+    if file_digest:
+        data.update(file_sha256=file_digest, autov2=hashing.autov2(file_digest))
+        lines += [f"file_sha256     {file_digest}", f"AutoV2          {hashing.autov2(file_digest)}"]
+    emit(args, "\n".join(lines), data)
+    return 0
+
+
+def cmd_strip(args: argparse.Namespace) -> int:
+    from iga_core import stamp
+
+    result = stamp.strip(args.checkpoint, out=args.out)
+    human = {
+        "unchanged": f"{_safe(result.path)}: no embedded recipe; nothing changed",
+        "in_place": f"{_safe(result.path)}: recipe removed (header rewritten in place)",
+        "copy": f"{_safe(result.path)}: stripped copy written",
+    }[result.mode]
+    emit(args, human, {"ok": True, "path": result.path, "mode": result.mode, "removed": result.removed})
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from iga_core import stamp
+    from iga_core.recipe.files import dumps_pretty
+
+    if args.output == "-":
+        recipe = stamp.read_embedded(args.checkpoint)
+        if recipe is None:
+            raise stamp.NoRecipe(f"{Path(args.checkpoint).name} has no embedded recipe", "stamp one with `iga stamp`")
+        sys.stdout.write(dumps_pretty(recipe))
+        return 0
+    target = stamp.extract(args.checkpoint, args.output, overwrite=args.force)
+    emit(args, f"recipe written to {_safe(str(target))}", {"ok": True, "path": str(target)})
+    return 0
+
+
+# ---- helpers ----
+
+
+def _recipe_lines(src) -> list[str]:
+    if src.kind == "none":
+        return ["recipe: none (stamp one with `iga stamp`, or write a sidecar with `iga stamp --sidecar`)",
+                *[f"  problem: {_safe(p, 200)}" for p in src.problems]]  # fmt: skip
+    r = src.recipe or {}
+    lines = [f"recipe: {src.kind} ({_safe(src.path or '')}), hashes {src.hash_status}"]
+    lines.append(f"  model_id {_safe(str(r.get('model_id')), 80)!s}, schema {_safe(str(r.get('iga_version')))}")
+    sampler = r.get("sampler") if isinstance(r.get("sampler"), dict) else {}
+    scheduler = r.get("scheduler") if isinstance(r.get("scheduler"), dict) else {}
+    lines.append(f"  sampler {_safe(str(sampler.get('name')))} / schedule {_safe(str(scheduler.get('name')))}, "
+                 f"steps {_range(r.get('steps'))}, cfg {_range(r.get('cfg'))}")  # fmt: skip
+    lines.append(f"  weights hash {src.weights.status}, metadata hash {src.metadata.status}")
+    lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
+    return lines
+
+
+def _range(value) -> str:
+    if not isinstance(value, dict):
+        return "?"
+    return f"{value.get('default')} ({value.get('min')}-{value.get('max')})"
+
+
+def _safe(text: str, limit: int = 120) -> str:
+    """Free text from a file, made safe for a terminal: control characters escaped, long values cut."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+def _stat_size(path: Path) -> int:
+    from iga_core.safetensors_io import CheckpointUnreadable
+
+    try:
+        if not path.is_file():
+            raise CheckpointUnreadable(f"{path} is not a file", "check the path")
+        return path.stat().st_size
+    except OSError as exc:
+        raise CheckpointUnreadable(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.drawn = False
+        self.total_seen = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        if total != self.total_seen and self.drawn:  # a new phase (e.g. hashing, then copying)
+            sys.stderr.write("\n")
+        self.total_seen = total
+        self.last = now
+        frac = done / total if total else 1.0
+        rate = done / max(now - self.start, 1e-6) / 1e6
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {frac:6.1%} {_size(done)}/{_size(total)} {rate:,.0f} MB/s")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+class _progress_for:
+    """Context manager giving a progress callback (or None) for this file and the --progress flag."""
+
+    def __init__(self, args: argparse.Namespace, path: Path, label: str) -> None:
+        wanted = getattr(args, "progress", None)
+        if wanted is None:
+            try:
+                big = path.stat().st_size >= PROGRESS_THRESHOLD
+            except OSError:
+                big = False
+            wanted = big and sys.stderr.isatty()
+        self.bar = _ProgressBar(label) if wanted else None
+
+    def __enter__(self):
+        return self.bar
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
