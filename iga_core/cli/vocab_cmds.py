@@ -1,5 +1,140 @@
-"""Commands of this family are being written; see COMMAND_MODULES in iga_core/cli/__init__.py."""
+"""`iga vocab`: the sampler and schedule names iga knows, per dialect, and what a given name means.
+
+    iga vocab [--dialect D] [--kind sampler|schedule] [--json]
+    iga vocab resolve NAME [--schedule S] [--json]
+
+`resolve` exits 1 for a name no dialect uses and lists the closest known names; it never guesses.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from iga_core import vocab
+from iga_core.cli import emit
+
+DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "kdiffusion": "k-diffusion",
+                  "diffusers": "diffusers"}
 
 
 def register(sub) -> None:
-    return None
+    p = sub.add_parser(
+        "vocab",
+        help="list sampler and schedule names per dialect, or resolve a name",
+        description="List the sampler and schedule names iga understands in each dialect (A1111, Forge, "
+        "ComfyUI, k-diffusion, diffusers) with their aliases, or show what one name means with "
+        "`iga vocab resolve NAME`. Names match case-insensitively; unknown names are never guessed.",
+    )
+    p.add_argument("--dialect", choices=vocab.DIALECTS, help="only this dialect's names (default: all)")
+    p.add_argument("--kind", choices=vocab.KINDS, help="only samplers or only schedules (default: both)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_list)
+    vsub = p.add_subparsers(dest="vocab_command", metavar="resolve")
+    r = vsub.add_parser(
+        "resolve",
+        help="show what a sampler or schedule name means",
+        description="Resolve a sampler or schedule name from any dialect: its identity, its name in every "
+        "dialect and, for samplers, the schedule it runs with (combined names such as 'DPM++ 2M Karras' "
+        "are split; 'Automatic' becomes the sampler's default). Exit 1 when the name is unknown.",
+    )
+    r.add_argument("name", help="a sampler or schedule name, e.g. 'k_dpmpp_2m', 'DPM++ 2M Karras', 'sgm_uniform'")
+    r.add_argument("--schedule", help="with a sampler name: the schedule given with it (e.g. 'Automatic')")
+    r.add_argument("--kind", choices=vocab.KINDS, default=argparse.SUPPRESS, help="only look among samplers or schedules")
+    r.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
+    r.set_defaults(func=cmd_resolve)
+
+
+def _rows(kind: str, dialect: str | None) -> list[dict]:
+    infos = vocab.all_samplers() if kind == "sampler" else vocab.all_schedules()
+    rows = []
+    for info in infos:
+        if dialect is not None and not info.names.get(dialect):
+            continue
+        row = {"kind": kind, "id": info.id, "label": info.label}
+        if dialect is None:
+            row["names"] = {d: info.names.get(d) for d in vocab.DIALECTS}
+            row["aliases"] = sorted({a for v in info.aliases.values() for a in v})
+        else:
+            row["name"] = info.names[dialect]
+            row["aliases"] = list(info.aliases.get(dialect, ()))
+        if kind == "sampler":
+            row.update(mode=info.mode, default_schedule=info.default_schedule, timestep_based=info.timestep_based)
+            if dialect in (None, "diffusers") and info.names.get("diffusers"):
+                # one class is several samplers (DPMSolverMultistepScheduler): show the distinguishing flags
+                cls, flags = vocab.to_diffusers(info.id) or (info.names["diffusers"], {})
+                shown = f"{cls}({', '.join(f'{k}={v}' for k, v in flags.items())})" if flags else cls
+                row["diffusers_config"] = {"class": cls, "config": flags}
+                if dialect is None:
+                    row["names"] = {**row["names"], "diffusers": shown}
+                else:
+                    row["name"] = shown
+        rows.append(row)
+    return rows
+
+
+def _table(rows: list[dict], dialect: str | None) -> str:
+    if dialect is None:
+        head = ["id", *(DIALECT_TITLES[d] for d in vocab.DIALECTS)]
+        body = [[r["id"], *((r["names"][d] or "—") for d in vocab.DIALECTS)] for r in rows]
+    else:
+        head = ["id", DIALECT_TITLES[dialect], "aliases"]
+        body = [[r["id"], r["name"], ", ".join(r["aliases"]) or "—"] for r in rows]
+    if rows and rows[0]["kind"] == "sampler":
+        head.append("Automatic =")
+        for line, r in zip(body, rows, strict=True):
+            line.append("(ignores schedule)" if r["timestep_based"] else r["default_schedule"])
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+             for line in [head, *body]]
+    return "\n".join(lines)
+
+
+def cmd_list(args) -> int:
+    kinds = [args.kind] if args.kind else list(vocab.KINDS)
+    data = {k + "s": _rows(k, args.dialect) for k in kinds}
+    where = f" ({DIALECT_TITLES[args.dialect]})" if args.dialect else ""
+    parts = []
+    for k in kinds:
+        rows = data[k + "s"]
+        parts.append(f"{k.capitalize()}s{where}: {len(rows)}\n{_table(rows, args.dialect)}")
+    parts.append("Names match case-insensitively; `iga vocab resolve NAME` shows what one name means.")
+    emit(args, "\n\n".join(parts), {"ok": True, "dialect": args.dialect, **data})
+    return 0
+
+
+def _describe(info) -> str:
+    names = ", ".join(f"{DIALECT_TITLES[d]}: {info.names[d]}" for d in vocab.DIALECTS if info.names.get(d))
+    return f"{info.label} (id {info.id}) — {names or 'no host name'}"
+
+
+def cmd_resolve(args) -> int:
+    kind = getattr(args, "kind", None)
+    found: dict[str, dict] = {}
+    human: list[str] = []
+    errors: list[vocab.UnknownName] = []
+    if kind in (None, "sampler"):
+        try:
+            sampler, schedule = vocab.normalize(args.name, args.schedule)
+        except vocab.UnknownName as exc:
+            if exc.kind != "sampler":
+                raise  # an unknown --schedule is the user's error, not a miss
+            errors.append(exc)
+        else:
+            found["sampler"] = sampler.to_dict()
+            found["runs_with_schedule"] = None if schedule is None else schedule.id
+            runs = ("ignores the schedule (timestep sampler)" if schedule is None
+                    else f"runs with schedule {schedule.label}")
+            human.append(f"sampler  {_describe(sampler)}\n         mode {sampler.mode}; {runs}")
+    if kind in (None, "schedule") and args.schedule is None:
+        try:
+            schedule_info = vocab.resolve_schedule(args.name)
+        except vocab.UnknownName as exc:
+            errors.append(exc)
+        else:
+            found["schedule"] = schedule_info.to_dict()
+            human.append(f"schedule {_describe(schedule_info)}")
+    if not found:
+        suggestions = [s for e in errors for s in e.suggestions]
+        raise vocab.UnknownName(kind or "sampler or schedule", args.name, list(dict.fromkeys(suggestions))[:5])
+    emit(args, "\n".join(human), {"ok": True, "name": args.name, **found})
+    return 0
