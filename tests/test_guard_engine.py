@@ -19,9 +19,10 @@ from iga_core.guard import (
 )
 from tests.test_guard_support import native_request, recipe
 
-# Lightning with a forbidden sampler (hard), CFG 3 (soft, IGA-S002) and a wrong clip skip... Lightning has no
-# clip skip, so use a VAE other than its own for a second soft finding.
-MIXED = {"sampler": "DDIM", "steps": 4, "cfg": 3.0, "vae": "other_vae.safetensors", "width": 1024, "height": 1024}
+# Lightning with a forbidden sampler on the right grid (one hard finding), CFG 3 (soft, IGA-S002) and a VAE
+# other than its own (soft, IGA-S004).
+MIXED = {"sampler": "DPM adaptive", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0,
+         "vae": "other_vae.safetensors", "width": 1024, "height": 1024}
 SOFT_ONLY = {"sampler": "Euler", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0}
 
 
@@ -76,7 +77,7 @@ def test_off_checks_nothing_not_even_a_broken_recipe():
 
 
 def test_findings_are_sorted_hard_soft_info():
-    v = _verdict({**MIXED, "sampler": "DDIM"}, mode="audit")
+    v = _verdict({**MIXED, "sampler": "DDIM", "steps": 5, "width": 4096}, mode="audit")
     order = [f.severity for f in v.findings]
     assert order == sorted(order, key=("hard", "soft", "info").index)
 
@@ -116,8 +117,8 @@ def test_summary_and_message_read_like_advice():
     v = _verdict(MIXED)
     assert v.summary() == "blocked by IGA-H001 (sampler)"
     lines = v.message().splitlines()
-    assert lines[1] == "- [hard, BLOCKS] DDIM is forbidden by this model's recipe (IGA-H001); use Euler"
-    assert "asked: DDIM; recipe allows: Euler" in lines[2]
+    assert lines[1] == "- [hard, BLOCKS] DPM adaptive is forbidden by this model's recipe (IGA-H001); use Euler"
+    assert "asked: DPM adaptive; recipe allows: Euler" in lines[2]
     assert any("CFG 3 is outside this model's range 1" in line and "use CFG 1" in line for line in lines)
     ok = _verdict(SOFT_ONLY)
     assert ok.summary() == "allowed with 1 warning: IGA-S002 (cfg)"

@@ -8,18 +8,9 @@ memoised per (schedule, steps) in the recipe view, since a recipe meets the same
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from iga_core.guard.context import schedule_label
+from iga_core.guard.context import GuardRecipeError, schedule_label
 from iga_core.guard.rules import Observation, rule
-
-#: timestep sampler id -> the schedule id whose grid it steps on (data/timestep_samplers.json)
-TIMESTEP_SAMPLER_SCHEDULES: dict[str, str] = {
-    k: v for k, v in json.loads(
-        (Path(__file__).parents[1] / "data" / "timestep_samplers.json").read_text(encoding="utf-8")).items()
-    if not k.startswith("_")
-}
+from iga_core.schedules import ScheduleInputError, classify_grid
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -28,7 +19,11 @@ _MAX_REMEDY_STEPS = 200
 def effective_schedule_id(ctx) -> str | None:
     """The schedule that shapes the grid: a timestep sampler's own spacing, else the resolved schedule."""
     if ctx.sampler is not None and ctx.sampler.timestep_based:
-        return TIMESTEP_SAMPLER_SCHEDULES.get(ctx.sampler.id)
+        if ctx.sampler.id == ctx.view.sampler.id:
+            # the recipe itself names this timestep sampler (Hyper-SD: DDIM trailing); whether a host's
+            # implementation reaches the recipe's grid is auto-configure's question, not the request's
+            return None
+        return ctx.sampler.grid_schedule
     if ctx.schedule is not None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
@@ -41,18 +36,12 @@ def classify(view, schedule_id: str, steps: int):
     key = (schedule_id, steps)
     match = view.grid_memo.get(key)
     if match is None:
-        # TEMPORARY until iga_core.schedules lands: without classify_grid no grid can be judged
         try:
-            from iga_core.schedules import classify_grid
-        except ImportError:
-            return _Unjudged()
-        match = classify_grid(view.scheduler, schedule_id, steps)
+            match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"))
+        except ScheduleInputError as exc:  # the recipe's grid itself is malformed
+            raise GuardRecipeError(f"the recipe's step grid cannot be used: {exc.message}", exc.hint) from None
         view.grid_memo[key] = match
     return match
-
-
-class _Unjudged:  # TEMPORARY (see classify)
-    kind, reason = "unjudged", "iga_core.schedules is not installed"
 
 
 def _on_grid(view, schedule_id: str, steps: int) -> bool:

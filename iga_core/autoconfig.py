@@ -1,0 +1,227 @@
+"""Auto-configure: the concrete values a host should set for a recipe (or one of its presets), in that
+host's own vocabulary, plus findings for what the host cannot honour.
+
+A host is described by `HostCapabilities` (its sampler and schedule lists, as `/sdapi/v1/samplers` and
+`/sdapi/v1/schedulers` give them, and a few feature flags). `A1111` and `FORGE` are built from the
+vocabulary. When the host lacks the recipe's sampler or schedule, or its grid cannot reach the recipe's
+timesteps, auto-configure looks for a substitute the recipe allows and the guard accepts; only when there
+is none does it report a hard finding.
+
+Finding ids (README "Auto-configure"): IGA-C001 sampler, IGA-C002 schedule, IGA-C003 step grid of a
+timestep sampler, IGA-C004 distilled CFG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from iga_core import vocab
+from iga_core.errors import IgaInvalid
+from iga_core.guard.context import RecipeView
+from iga_core.guard.engine import recipe_view, run_rules
+from iga_core.guard.request import GuardRequest
+from iga_core.guard.rules.grid import classify
+from iga_core.guard.verdict import Finding
+from iga_core.presets import CUSTOM, NATIVE, PARAM_KEYS, resolve_preset
+
+
+class UnknownHost(IgaInvalid):
+    """A host capability list names something the vocabulary does not know, or an unknown host key."""
+
+
+@dataclass(frozen=True)
+class HostCapabilities:
+    """What a host can run. `samplers`/`schedules` are the host's own names; `dialect` is the vocabulary
+    dialect used to spell values for it."""
+
+    name: str
+    dialect: str
+    samplers: tuple[str, ...]
+    schedules: tuple[str, ...]
+    supports_distilled_cfg: bool = False
+    sampler_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    schedule_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.dialect not in vocab.DIALECTS:
+            raise UnknownHost(f"unknown dialect {self.dialect!r} for host {self.name!r}",
+                              f"use one of {', '.join(vocab.DIALECTS)}")
+        object.__setattr__(self, "sampler_ids", frozenset(self._ids("sampler", self.samplers)))
+        object.__setattr__(self, "schedule_ids", frozenset(self._ids("schedule", self.schedules)))
+
+    def _ids(self, kind: str, names) -> list[str]:
+        ids = []
+        for name in names:
+            try:
+                ids.append(vocab.lookup(kind, name).id)
+            except vocab.UnknownName as exc:
+                raise UnknownHost(f"host {self.name!r} lists an unknown {kind} {name!r}", exc.hint) from None
+        return ids
+
+    @classmethod
+    def from_vocab(cls, name: str, dialect: str, **flags) -> HostCapabilities:
+        """Every sampler and schedule the vocabulary records for `dialect`."""
+        return cls(name, dialect, tuple(n for _, n, _ in vocab.names_in("sampler", dialect)),
+                   tuple(n for _, n, _ in vocab.names_in("schedule", dialect)), **flags)
+
+    def schedule_order(self) -> list[str]:
+        """Schedule ids in the host's own list order (the order its dropdown shows)."""
+        return list(dict.fromkeys(vocab.lookup("schedule", n).id for n in self.schedules))
+
+    def spell(self, kind: str, ident: str) -> str | None:
+        return vocab.export_name(kind, ident, self.dialect)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "dialect": self.dialect, "samplers": list(self.samplers),
+                "schedules": list(self.schedules), "supports_distilled_cfg": self.supports_distilled_cfg}
+
+
+A1111 = HostCapabilities.from_vocab("AUTOMATIC1111 v1.10.1", "a1111", supports_distilled_cfg=False)
+FORGE = HostCapabilities.from_vocab("Forge", "forge", supports_distilled_cfg=True)
+HOSTS = {"a1111": A1111, "forge": FORGE}
+
+
+def host_capabilities(key: str) -> HostCapabilities:
+    try:
+        return HOSTS[key.lower()]
+    except KeyError:
+        raise UnknownHost(f"unknown host {key!r}", f"use one of {', '.join(HOSTS)}") from None
+
+
+@dataclass(frozen=True)
+class AutoConfig:
+    """`values`: what to set (host spelling; None = leave as is). `findings`: what the host cannot honour
+    (hard: the recipe's result is out of reach; soft: a substitute or a missing feature; info: a note)."""
+
+    host: str
+    preset: str
+    values: dict
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def honoured(self) -> bool:
+        return not any(f.severity == "hard" for f in self.findings)
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "preset": self.preset, "values": dict(self.values), "honoured": self.honoured,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _finding(rule_id: str, severity: str, field_name: str, expected, actual, reason: str, remedy: str,
+             fix: dict | None = None) -> Finding:
+    return Finding(rule_id, severity, field_name, expected, actual, reason, remedy, fix)
+
+
+def _accepts(recipe, request: GuardRequest) -> bool:
+    """The guard (standard mode) has no hard or soft finding for this request."""
+    return not any(f.severity != "info" for f in run_rules(recipe, request))
+
+
+def _request(values: dict) -> GuardRequest:
+    return GuardRequest(**{k: v for k, v in values.items() if k in PARAM_KEYS and v is not None})
+
+
+def _choose_sampler(view: RecipeView, caps: HostCapabilities, wanted_id: str, findings: list) -> str | None:
+    if wanted_id in caps.sampler_ids:
+        return wanted_id
+    wanted = vocab.lookup("sampler", wanted_id).label
+    for alt in view.allowed_samplers():
+        if alt in caps.sampler_ids:
+            label = vocab.lookup("sampler", alt).label
+            findings.append(_finding("IGA-C001", "soft", "sampler", wanted, label,
+                                     f"{caps.name} has no {wanted} sampler; using {label}, which the recipe allows",
+                                     f"use {label}", {"sampler": label}))
+            return alt
+    findings.append(_finding("IGA-C001", "hard", "sampler", wanted, None,
+                             f"{caps.name} has no {wanted} sampler and none the recipe allows",
+                             "run this model on a host that has it (Forge has more samplers than A1111)"))
+    return None
+
+
+def _schedule_candidates(view: RecipeView, caps: HostCapabilities) -> list[str]:
+    """Host schedules the recipe allows: its own first, then its allow list, then (no allow list) all."""
+    ordered = view.allowed_schedules()
+    if not view.allow_schedules:
+        ordered += [s for s in caps.schedule_order() if s not in ordered]
+    return [s for s in ordered if s in caps.schedule_ids and s != vocab.AUTOMATIC
+            and view.schedule_allowed(s)]
+
+
+def _pins_schedule(view: RecipeView) -> bool:
+    """The recipe fixes a grid or lists the schedules it accepts: a different schedule changes the result."""
+    return "grid" in view.scheduler or "canonical_steps" in view.scheduler or bool(view.allow_schedules)
+
+
+def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: dict, wanted_id: str | None,
+                     findings: list) -> str | None:
+    """The recipe's schedule when the host has it (the resolved preset already passed the guard); else a
+    host schedule giving the same grid (e.g. SGM Uniform for Forge's Turbo), else one the recipe lists."""
+    if wanted_id in caps.schedule_ids:
+        return wanted_id
+    wanted = vocab.lookup("schedule", wanted_id).label if wanted_id else None
+    accepted = [s for s in _schedule_candidates(view, caps)
+                if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}))]
+    steps = values.get("steps")
+    same_grid = [s for s in accepted if steps and classify(view, s, int(steps)).kind in ("canonical", "subsample")]
+    listed = [s for s in accepted if s in view.allow_schedules]
+    choice = (same_grid or listed or [None])[0]
+    if choice is not None:
+        label = vocab.lookup("schedule", choice).label
+        how = "gives the same grid" if choice in same_grid else "is allowed by the recipe"
+        findings.append(_finding("IGA-C002", "soft", "schedule", wanted, label,
+                                 f"{caps.name} has no {wanted} schedule; {label} {how}", f"use {label}",
+                                 {"schedule": label}))
+        return choice
+    severity = "hard" if _pins_schedule(view) else "soft"
+    findings.append(_finding(
+        "IGA-C002", severity, "schedule", wanted, None,
+        f"{caps.name} has no {wanted} schedule and none that gives the same grid",
+        "run this model on a host that has the schedule (Forge has Turbo and the AYS variants)"
+        if severity == "hard" else "the host keeps its own schedule; results differ from the recipe's"))
+    return None
+
+
+def _check_timestep_grid(view: RecipeView, caps: HostCapabilities, sampler_id: str, steps, findings: list) -> None:
+    """A timestep sampler steps on the host's own spacing (A1111/Forge DDIM: leading); the guard does not
+    judge a recipe's own sampler, so say here when the host's spacing misses the recipe's grid."""
+    schedule_id = vocab.lookup("sampler", sampler_id).grid_schedule
+    if schedule_id is None or steps is None or "grid" not in view.scheduler:
+        return
+    if classify(view, schedule_id, int(steps)).kind == "off_grid":
+        label = vocab.lookup("sampler", sampler_id).label
+        findings.append(_finding(
+            "IGA-C003", "hard", "steps", "the recipe's step grid", f"{label} at {steps} steps",
+            f"{caps.name}'s {label} steps on {vocab.lookup('schedule', schedule_id).label} spacing, "
+            "not on this recipe's timesteps", "run this model where the recipe's spacing can be set "
+            "(diffusers timestep_spacing, ComfyUI custom sigmas)"))
+
+
+def auto_configure(recipe, host: HostCapabilities, preset: str | None = None) -> AutoConfig:
+    """The values `host` should set for `preset` (default Native) of `recipe`, in the host's spelling."""
+    name = preset or NATIVE
+    if name.lower() == CUSTOM.lower():
+        return AutoConfig(host.name, CUSTOM, {})
+    params = resolve_preset(recipe, name)
+    view = recipe_view(recipe)
+    findings: list[Finding] = []
+    values = {k: params.get(k) for k in PARAM_KEYS}
+
+    sampler_id = _choose_sampler(view, host, vocab.resolve_sampler(params["sampler"]).id, findings)
+    values["sampler"] = vocab.lookup("sampler", sampler_id).label if sampler_id else None
+    if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
+        values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
+        _check_timestep_grid(view, host, sampler_id, values["steps"], findings)
+    elif sampler_id is not None:
+        _, wanted = vocab.normalize(values["sampler"], params.get("schedule"))
+        schedule_id = _choose_schedule(recipe, view, host, values, wanted.id if wanted else None, findings)
+        values["schedule"] = vocab.lookup("schedule", schedule_id).label if schedule_id else None
+
+    if values.get("distilled_cfg") is not None and not host.supports_distilled_cfg:
+        findings.append(_finding("IGA-C004", "soft", "distilled_cfg", values["distilled_cfg"], None,
+                                 f"{host.name} has no distilled CFG; the model runs at its built-in guidance",
+                                 "use Forge to set distilled CFG"))
+        values["distilled_cfg"] = None
+
+    values["sampler"] = host.spell("sampler", values["sampler"]) if values["sampler"] else None
+    values["schedule"] = host.spell("schedule", values["schedule"]) if values["schedule"] else None
+    return AutoConfig(host.name, params["preset"], values, tuple(findings))

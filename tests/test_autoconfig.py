@@ -1,0 +1,125 @@
+"""Auto-configure: values in each host's vocabulary, substitutes the recipe allows, findings for the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from iga_core import vocab
+from iga_core.autoconfig import A1111, FORGE, HostCapabilities, UnknownHost, auto_configure, host_capabilities
+from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+from iga_core.presets import PresetNotFound
+from tests.test_guard_support import example_recipes, recipe
+
+EXAMPLES = example_recipes()
+
+
+def _ids(config) -> list[tuple[str, str]]:
+    return [(f.rule_id, f.severity) for f in config.findings]
+
+
+def _request(values: dict, prediction_type: str) -> GuardRequest:
+    return GuardRequest(prediction_type=prediction_type, **{k: v for k, v in values.items() if v is not None})
+
+
+def test_host_lists_come_from_the_vocabulary():
+    assert "HeunPP2" in FORGE.samplers and "HeunPP2" not in A1111.samplers
+    assert "Turbo" in FORGE.schedules and "Turbo" not in A1111.schedules
+    assert FORGE.supports_distilled_cfg and not A1111.supports_distilled_cfg
+    assert {n for _, n, _ in vocab.names_in("sampler", "a1111")} == set(A1111.samplers)
+    assert host_capabilities("Forge") is FORGE
+    with pytest.raises(UnknownHost):
+        host_capabilities("comfy")
+
+
+def test_a_host_listing_unknown_names_is_refused():
+    with pytest.raises(UnknownHost):
+        HostCapabilities("odd", "a1111", ("Euler", "Warp Drive"), ("Karras",))
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+@pytest.mark.parametrize("host", [A1111, FORGE], ids=["a1111", "forge"])
+def test_honoured_configs_pass_the_guard(name, host):
+    r = EXAMPLES[name]
+    config = auto_configure(r, host)
+    if config.honoured:
+        v = evaluate(r, _request(config.values, r["prediction_type"]), GuardPolicy(mode="strict"))
+        assert v.allowed, v.message()
+
+
+def test_values_are_spelled_in_the_hosts_vocabulary():
+    r = recipe("sd1_anime", sampler={"name": "dpmpp_2m"}, scheduler={"name": "karras"})  # ComfyUI spelling
+    values = auto_configure(r, A1111).values
+    assert (values["sampler"], values["schedule"]) == ("DPM++ 2M", "Karras")
+    assert values["clip_skip"] == 2 and values["vae"] == "vae-ft-mse-840000-ema-pruned.safetensors"
+
+
+def test_a_preset_is_configured_too():
+    values = auto_configure(recipe("sd1_anime"), A1111, preset="Fast").values
+    assert (values["sampler"], values["steps"], values["cfg"]) == ("Euler a", 15, 6.0)
+    assert auto_configure(recipe("sd1_anime"), A1111, preset="Custom").values == {}
+    with pytest.raises(PresetNotFound):
+        auto_configure(recipe("sd1_anime"), A1111, preset="Nope")
+
+
+def test_forge_only_schedule_on_a1111_gets_a_same_grid_substitute():
+    r = recipe("turbo", scheduler={"name": "Turbo", "spacing": "trailing"}, steps={"default": 4, "min": 1, "max": 4})
+    forge = auto_configure(r, FORGE)
+    assert forge.values["schedule"] == "Turbo" and forge.findings == ()
+    a1111 = auto_configure(r, A1111)
+    assert _ids(a1111) == [("IGA-C002", "soft")]
+    assert a1111.values["schedule"] == "SGM Uniform"  # Forge's Turbo is trailing spacing, as SGM Uniform
+    assert a1111.honoured
+
+
+def test_forge_only_schedule_with_no_equivalent_is_hard_when_the_recipe_pins_it():
+    r = recipe("sd1_anime", scheduler={"name": "Align Your Steps 32"},
+               constraints={"allow_schedules": ["Align Your Steps 32"]})
+    config = auto_configure(r, A1111)
+    assert _ids(config) == [("IGA-C002", "hard")] and not config.honoured
+    assert config.values["schedule"] is None
+    assert auto_configure(r, FORGE).honoured
+
+
+def test_forge_only_sampler_on_a1111():
+    r = recipe("sd1_anime", sampler={"name": "DEIS"}, presets=[])
+    config = auto_configure(r, A1111)
+    assert _ids(config) == [("IGA-C001", "hard")] and config.values["sampler"] is None
+    r["constraints"] = {"allow_samplers": ["DEIS", "DPM++ 2M"]}
+    config = auto_configure(r, A1111)
+    assert _ids(config) == [("IGA-C001", "soft")] and config.values["sampler"] == "DPM++ 2M"
+    assert config.findings[0].fix == {"sampler": "DPM++ 2M"}
+
+
+def test_explicit_grid_no_host_timestep_sampler_reaches():
+    hyper = EXAMPLES.get("hyper-sdxl-8step-cfg")
+    if hyper is None:
+        pytest.skip("metadata_examples/hyper-sdxl-8step-cfg.iga.json not present")
+    for host in (A1111, FORGE):
+        config = auto_configure(hyper, host)
+        assert ("IGA-C003", "hard") in _ids(config)  # hosts' DDIM is leading-spaced; Hyper-SD needs trailing
+
+
+def test_explicit_timestep_grid_reachable_through_sgm_uniform():
+    # DMD2's [999, 749, 499, 249] is what SGM Uniform gives at 4 steps: both hosts can honour it
+    config = auto_configure(recipe("dmd2"), A1111)
+    assert config.honoured and config.values["schedule"] == "SGM Uniform" and config.findings == ()
+
+
+def test_unpinned_recipe_without_an_equivalent_schedule_is_soft():
+    r = recipe("sd1_anime", scheduler={"name": "Align Your Steps 32"})  # no grid, no allow list
+    config = auto_configure(r, A1111)
+    assert _ids(config) == [("IGA-C002", "soft")] and config.values["schedule"] is None
+    assert config.honoured
+
+
+def test_distilled_cfg_needs_forge():
+    assert auto_configure(recipe("flux"), FORGE).values["distilled_cfg"] == 3.5
+    config = auto_configure(recipe("flux"), A1111)
+    assert _ids(config) == [("IGA-C004", "soft")] and config.values["distilled_cfg"] is None
+
+
+def test_to_dict_is_json_ready():
+    import json
+
+    data = json.loads(json.dumps(auto_configure(recipe("flux"), A1111).to_dict()))
+    assert data["honoured"] is True and data["findings"][0]["rule_id"] == "IGA-C004"

@@ -1,0 +1,111 @@
+"""`iga check`: exit codes 0 / 3 / 2 / 1, advice text, --json, checkpoints and recipe files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iga_core.cli import main
+from tests.factories import make_checkpoint
+from tests.test_guard_support import recipe
+
+
+@pytest.fixture
+def recipe_file(tmp_path):
+    path = tmp_path / "lightning.iga.json"
+    path.write_text(json.dumps(recipe("lightning")), encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv):
+    code = main(["check", *map(str, argv)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_allowed_request_exits_0(capsys, recipe_file):
+    code, out, _ = run(capsys, recipe_file, "--sampler", "Euler", "--scheduler", "SGM Uniform", "--steps", "4",
+                       "--cfg", "1", "--size", "1024x1024")
+    assert code == 0
+    assert "allowed: inside the recipe" in out
+
+
+def test_forbidden_sampler_exits_3_with_advice(capsys, recipe_file):
+    code, out, _ = run(capsys, recipe_file, "--sampler", "DDIM", "--steps", "4")
+    assert code == 3
+    assert "DDIM is forbidden by this model's recipe (IGA-H001); use Euler" in out
+
+
+def test_soft_finding_warns_in_standard_and_blocks_in_strict(capsys, recipe_file):
+    base = [recipe_file, "--sampler", "Euler", "--scheduler", "sgm_uniform", "--steps", "4", "--cfg", "7"]
+    code, out, _ = run(capsys, *base)
+    assert code == 0 and "1 warning" in out and "use CFG 1" in out
+    assert run(capsys, *base, "--mode", "strict")[0] == 3
+    code, out, _ = run(capsys, *base, "--mode", "strict", "--override", "IGA-S002")
+    assert code == 0 and "overridden" in out
+
+
+def test_hard_override_is_ignored_but_audit_mode_lets_it_through(capsys, recipe_file):
+    code, out, _ = run(capsys, recipe_file, "--sampler", "DDIM", "--override", "IGA-H001")
+    assert code == 3 and "override of IGA-H001 ignored" in out
+    assert run(capsys, recipe_file, "--sampler", "DDIM", "--mode", "audit")[0] == 0
+
+
+def test_json_output(capsys, recipe_file):
+    code, out, _ = run(capsys, recipe_file, "--sampler", "DDIM", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["ok"] is False
+    assert data["verdict"]["blocked_ids"] == ["IGA-H001"]
+    assert data["request"] == {"sampler": "DDIM"}
+    assert data["verdict"]["findings"][0]["fix"] == {"sampler": "Euler"}
+
+
+def test_preset_then_flags(capsys, tmp_path):
+    path = tmp_path / "anime.json"
+    path.write_text(json.dumps(recipe("sd1_anime")), encoding="utf-8")
+    code, out, _ = run(capsys, path, "--preset", "Quality", "--json")
+    assert code == 0 and json.loads(out)["request"]["steps"] == 40
+    code, out, _ = run(capsys, path, "--preset", "Quality", "--clip-skip", "1", "--json")
+    assert [f["rule_id"] for f in json.loads(out)["verdict"]["findings"] if f["severity"] == "soft"] == ["IGA-S006"]
+
+
+def test_checkpoint_with_embedded_recipe(capsys, tmp_path):
+    ckpt = make_checkpoint(tmp_path / "model.safetensors", metadata={"iga": json.dumps(recipe("vpred"))})
+    code, out, _ = run(capsys, ckpt, "--prediction-type", "eps")
+    assert code == 3 and "IGA-H003" in out and "(embedded" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--size", "big"], ["--steps", "many"], ["--mode", "lenient"], ["--denoise", "2"],
+    ["--override", "IGA-S999"],
+])
+def test_usage_errors_exit_2(capsys, recipe_file, argv):
+    with pytest.raises(SystemExit) as exc:
+        code = main(["check", str(recipe_file), *argv])
+        raise SystemExit(code)
+    assert exc.value.code == 2
+
+
+def test_missing_file_exits_2(capsys, tmp_path):
+    assert run(capsys, tmp_path / "nope.json", "--steps", "4")[0] == 2
+    assert run(capsys, tmp_path / "nope.safetensors", "--steps", "4")[0] == 2
+
+
+def test_bad_request_value_is_a_clear_error(capsys, recipe_file):
+    code, _, err = run(capsys, recipe_file, "--steps", "0")
+    assert code == 1 and "steps must be at least 1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"iga_version": "1.0.0"}'])
+def test_broken_recipe_file_exits_1_without_traceback(capsys, tmp_path, content):
+    path = tmp_path / "broken.json"
+    path.write_bytes(content)
+    code, _, err = run(capsys, path, "--steps", "4")
+    assert code == 1 and err.startswith("iga: ") and "Traceback" not in err
+
+
+def test_checkpoint_without_recipe_exits_1(capsys, tmp_path):
+    ckpt = make_checkpoint(tmp_path / "plain.safetensors")
+    code, _, err = run(capsys, ckpt, "--steps", "4")
+    assert code == 1 and "has no IGA recipe" in err

@@ -1,0 +1,103 @@
+"""Golden cases drawn from metadata_examples/: the situations the guard exists for, on the shipped recipes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iga_core import vocab
+from iga_core.guard import MODES, GuardPolicy, GuardRequest, evaluate
+from iga_core.presets import preset_names, preset_request, resolve_preset
+from tests.test_guard_support import example_recipes, native_request
+
+EXAMPLES = example_recipes()
+needs_examples = pytest.mark.skipif(not EXAMPLES, reason="metadata_examples/ not present")
+
+
+def _example(name: str) -> dict:
+    if name not in EXAMPLES:
+        pytest.skip(f"metadata_examples/{name}.iga.json not present")
+    return EXAMPLES[name]
+
+
+def _ids(verdict) -> set[str]:
+    return {f.rule_id for f in verdict.findings}
+
+
+def test_turbo_with_cfg_7_is_a_soft_finding():
+    v = evaluate(_example("sdxl-turbo"), native_request(_example("sdxl-turbo"), cfg=7.0))
+    assert v.allowed and [f.rule_id for f in v.warnings] == ["IGA-S002"]
+    assert v.warnings[0].fix == {"cfg": 1.0}
+    assert not evaluate(_example("sdxl-turbo"), native_request(_example("sdxl-turbo"), cfg=7.0),
+                        GuardPolicy(mode="strict")).allowed
+
+
+def test_lightning_with_ddim_is_hard():
+    r = _example("sdxl-lightning-4step")
+    v = evaluate(r, native_request(r, sampler="DDIM"))
+    assert not v.allowed
+    assert "IGA-H004" in {f.rule_id for f in v.blocking}  # DDIM's leading grid is not Lightning's trailing one
+
+
+def test_dmd2_with_20_steps_is_a_hard_grid_finding():
+    r = _example("dmd2-sdxl-4step")
+    v = evaluate(r, native_request(r, steps=20), GuardPolicy(mode="audit"))
+    assert {"IGA-H004", "IGA-S001"} <= _ids(v)
+    grid = next(f for f in v.findings if f.rule_id == "IGA-H004")
+    assert grid.fix == {"steps": 4}
+
+
+def test_vpred_model_run_as_eps_is_hard():
+    r = _example("sdxl-vpred-ztsnr")
+    v = evaluate(r, native_request(r, prediction_type="epsilon"))
+    assert [f.rule_id for f in v.blocking] == ["IGA-H003"]
+
+
+def test_dmd2_rejects_other_samplers():
+    r = _example("dmd2-sdxl-4step")
+    v = evaluate(r, native_request(r, sampler="Euler a"))
+    assert "IGA-H001" in {f.rule_id for f in v.blocking}
+
+
+def test_lcm_lora_cfg_above_two_warns():
+    r = _example("lcm-lora-sdxl")
+    v = evaluate(r, native_request(r, cfg=4.0))
+    assert v.allowed and [f.rule_id for f in v.warnings] == ["IGA-S002"]
+
+
+@needs_examples
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_example_and_preset_passes_its_own_guard(name):
+    r = EXAMPLES[name]
+    for preset in preset_names(r)[:-1]:
+        request = preset_request(resolve_preset(r, preset))
+        request = GuardRequest.from_dict({**request.to_dict(), "prediction_type": r["prediction_type"]})
+        v = evaluate(r, request, GuardPolicy(mode="strict"))
+        assert v.allowed and not v.warnings, f"{name} / {preset}: {v.message()}"
+
+
+_SAMPLERS = sorted({s.names["a1111"] for s in vocab.all_samplers() if s.names.get("a1111")} | {"k_euler_a", "bogus"})
+_SCHEDULES = sorted({s.names["forge"] for s in vocab.all_schedules() if s.names.get("forge")} | {"karras", "nope"})
+
+
+@needs_examples
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(EXAMPLES) or ["none"]),
+    sampler=st.one_of(st.none(), st.sampled_from(_SAMPLERS)),
+    schedule=st.one_of(st.none(), st.sampled_from(_SCHEDULES)),
+    steps=st.one_of(st.none(), st.integers(1, 150)),
+    cfg=st.one_of(st.none(), st.floats(0, 30)),
+    size=st.one_of(st.none(), st.tuples(st.integers(8, 4096), st.integers(8, 4096))),
+    mode=st.sampled_from(MODES),
+)
+def test_any_request_gets_a_verdict_never_an_exception(name, sampler, schedule, steps, cfg, size, mode):
+    request = GuardRequest(sampler=sampler, schedule=schedule, steps=steps, cfg=cfg,
+                           width=size[0] if size else None, height=size[1] if size else None)
+    v = evaluate(EXAMPLES[name], request, GuardPolicy(mode=mode))
+    assert v.allowed == (not v.blocking)
+    if mode == "audit":
+        assert v.allowed
+    for f in v.findings:
+        assert f.reason and f.remedy and f.rule_id.startswith("IGA-")
