@@ -37,13 +37,7 @@ class SamplerInfo:
         return tuple(d for d in DIALECTS if self.names.get(d))
 
     def all_names(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {self.id: None, self.label: None}
-        for d in DIALECTS:
-            if self.names.get(d):
-                seen[self.names[d]] = None
-            for a in self.aliases.get(d, ()):
-                seen[a] = None
-        return tuple(seen)
+        return _all_names(self)
 
     def to_dict(self) -> dict:
         return {
@@ -76,13 +70,7 @@ class ScheduleInfo:
         return tuple(d for d in DIALECTS if self.names.get(d))
 
     def all_names(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {self.id: None, self.label: None}
-        for d in DIALECTS:
-            if self.names.get(d):
-                seen[self.names[d]] = None
-            for a in self.aliases.get(d, ()):
-                seen[a] = None
-        return tuple(seen)
+        return _all_names(self)
 
     def to_dict(self) -> dict:
         return {
@@ -94,6 +82,18 @@ class ScheduleInfo:
             "aliases": {d: list(v) for d, v in self.aliases.items()},
             "diffusers_approx": self.diffusers_approx,
         }
+
+
+def _all_names(info) -> tuple[str, ...]:
+    """Label first, then each dialect's name and aliases, then the id (the order suggestions prefer)."""
+    seen: dict[str, None] = {info.label: None}
+    for d in DIALECTS:
+        if info.names.get(d):
+            seen[info.names[d]] = None
+        for a in info.aliases.get(d, ()):
+            seen[a] = None
+    seen[info.id] = None
+    return tuple(seen)
 
 
 class UnknownName(IgaInvalid):

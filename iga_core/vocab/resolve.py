@@ -25,16 +25,26 @@ AUTOMATIC = "automatic"
 
 
 def _suggest(kind: str, name: str) -> list[str]:
+    """Up to three close names, at most one per identity, spelled as the data spells them."""
     table = load_table()
-    infos = table.samplers.values() if kind == "sampler" else table.schedules.values()
-    by_key: dict[str, str] = {}
-    for info in infos:
+    infos = table.samplers if kind == "sampler" else table.schedules
+    index = table.sampler_index if kind == "sampler" else table.schedule_index
+    spelled: dict[str, str] = {}
+    for info in infos.values():
         for n in info.all_names():
-            by_key.setdefault(name_key(n), n)
+            spelled.setdefault(name_key(n), n)
+    owner = dict(index)
     if kind == "sampler":
-        by_key.update({name_key(c): c for c in table.diffusers["classes"]})
-    close = difflib.get_close_matches(name_key(name), list(by_key), n=3, cutoff=0.6)
-    return [by_key[k] for k in close]
+        for cls in table.diffusers["classes"]:
+            spelled[name_key(cls)] = cls
+            owner[name_key(cls)] = "diffusers:" + cls
+    out: list[str] = []
+    seen: set[str] = set()
+    for key in difflib.get_close_matches(name_key(name), list(spelled), n=12, cutoff=0.6):
+        if owner.get(key) not in seen:
+            seen.add(owner.get(key, key))
+            out.append(spelled[key])
+    return out[:3]
 
 
 def _check_name(kind: str, name: object) -> str:
