@@ -111,7 +111,8 @@ def parse_script_args(value: object) -> ScriptArgs:
     known = SCRIPT_ARGS_SCHEMA["properties"].keys()
     unknown = sorted(str(k) for k in value if k not in known)
     if unknown:
-        raise _fail(f"unknown key(s) {', '.join(map(repr, unknown))}", f"allowed keys: {', '.join(known)}")
+        raise _fail(f"unknown key(s) {', '.join(map(repr, unknown))}",
+                    f"allowed keys: {', '.join(known)}; see GET /iga/v1/args-schema")
 
     version = value.get("v", SCRIPT_ARGS_VERSION)
     if type(version) is not int or version != SCRIPT_ARGS_VERSION:

@@ -107,13 +107,13 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
 
     values = resolve_preset(st.recipe, st.args.preset)
     for attr, key in PRESET_FIELDS.items():
-        if attr == "distilled_cfg_scale" and not host.is_forge():
+        if attr == "distilled_cfg_scale" and not _uses_distilled_cfg(st.recipe):
             continue
         wanted = values.get(key)
         if wanted is None or not hasattr(p, attr) or getattr(p, attr) != API_DEFAULTS[attr]:
             continue
-        if attr == "sampler_name":
-            wanted = _host_name("sampler", wanted)
+        # the hosts' fields are typed (int steps and sizes, float CFG); JSON may give 2 for 2.0
+        wanted = _host_name("sampler", wanted) if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
         if getattr(p, attr) != wanted:
             setattr(p, attr, wanted)
             st.applied[attr] = wanted
@@ -135,7 +135,17 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
 
 # --- process --------------------------------------------------------------------------------------------
 
-def request_from_p(p: Any) -> GuardRequest:
+def _uses_distilled_cfg(recipe: dict | None) -> bool:
+    """Forge's `p.distilled_cfg_scale` matters only for guidance-distilled models (F processing.py:739-742)."""
+    if not host.is_forge():
+        return False
+    from modules import shared
+
+    declared = isinstance((recipe or {}).get("cfg"), dict) and "distilled" in recipe["cfg"]
+    return declared or bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
+
+
+def request_from_p(p: Any, recipe: dict | None = None) -> GuardRequest:
     """The effective settings after the host applied overrides and normalised names (valid in process())."""
     img2img = hasattr(p, "init_images")
     return GuardRequest(
@@ -143,7 +153,7 @@ def request_from_p(p: Any) -> GuardRequest:
         schedule=getattr(p, "scheduler", None) or None,
         steps=int(p.steps),
         cfg=float(p.cfg_scale),
-        distilled_cfg=float(p.distilled_cfg_scale) if host.is_forge() and hasattr(p, "distilled_cfg_scale") else None,
+        distilled_cfg=float(p.distilled_cfg_scale) if _uses_distilled_cfg(recipe) else None,
         vae=host.effective_vae(p),
         clip_skip=host.clip_skip(),
         width=int(p.width),
@@ -198,7 +208,7 @@ def process(p: Any, raw_args: Any) -> IgaState:
             st.checkpoint = loaded
             st.source = recipes.lookup(loaded.filename)
         st.policy = policy_for(st.args)
-        st.request = request_from_p(p)
+        st.request = request_from_p(p, st.recipe)
         if st.recipe is not None and st.policy.mode != "off":
             st.verdict = evaluate(st.recipe, st.request, st.policy)
         write_record(p, st)

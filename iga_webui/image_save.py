@@ -14,7 +14,6 @@ import os
 from iga_webui import generation, settings
 
 log = logging.getLogger("iga")
-PNG_KEY = "iga_metadata"
 
 
 def _record(params) -> dict | None:
@@ -30,9 +29,9 @@ def on_before_image_saved(params) -> None:
     if pattern:
         _rename(params, pattern, record)
     if settings.get("iga_image_metadata") and params.filename.lower().endswith(".png"):
-        from iga_core.audit import dump_record
+        from iga_core.audit import pnginfo_entry
 
-        params.pnginfo[PNG_KEY] = dump_record(record)
+        params.pnginfo.update(pnginfo_entry(record))
 
 
 def on_image_saved(params) -> None:
@@ -46,19 +45,15 @@ def on_image_saved(params) -> None:
 
 
 def _rename(params, pattern: str, record: dict) -> None:
-    from iga_core.audit import filename_from_pattern
+    from iga_core.audit import filename_from_pattern, values_from_record
 
     folder, name = os.path.split(params.filename)
-    stem, ext = os.path.splitext(name)
-    values = {
-        "model_id": (record.get("recipe") or {}).get("model_id"),
-        "preset": record.get("preset"),
-        "outcome": record["guard"]["outcome"],
-        "seed": record["params"].get("seed"),
-        "checkpoint": record["checkpoint"].get("name"),
-        "digest": ((record.get("recipe") or {}).get("digest") or "")[:12] or None,
-        "host_name": stem,
-    }
+    ext = os.path.splitext(name)[1]
+    values = values_from_record(record)
+    p = params.p
+    seeds, index = getattr(p, "seeds", None) or [], getattr(p, "batch_index", 0) or 0
+    if 0 <= index < len(seeds):  # the record holds the batch; the file is one image of it
+        values["seed"] = seeds[index]
     new_stem = filename_from_pattern(pattern, values)
     if new_stem:
         params.filename = os.path.join(folder, new_stem + ext)

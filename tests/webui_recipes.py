@@ -1,0 +1,38 @@
+"""Recipes and checkpoints the WebUI glue tests share (tiny files built on the spot)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from tests.factories import make_checkpoint
+
+LIGHTNING = {
+    "iga_version": "1.0.0", "model_id": "test-lightning", "architecture": "sd1", "prediction_type": "eps",
+    "sampler": {"name": "Euler", "mode": "ode"}, "scheduler": {"name": "Karras"},
+    "steps": {"default": 4, "min": 4, "max": 8}, "cfg": {"default": 1.5, "min": 1.0, "max": 2.0},
+    "resolution": {"preferred": [{"width": 640, "height": 640}], "max": {"width": 1024, "height": 1024}},
+    "constraints": {"forbid_samplers": ["DPM++ 2M"]},
+    "presets": [{"name": "Quality", "steps": 8, "cfg": 2.0, "sampler": "Euler", "scheduler": "Karras",
+                 "width": 640, "height": 640, "description": "slower, finer"}],
+}
+TURBO = {
+    "iga_version": "1.0.0", "model_id": "test-turbo", "architecture": "sd1", "prediction_type": "eps",
+    "sampler": {"name": "Euler a", "mode": "ancestral"}, "scheduler": {"name": "Automatic"},
+    "steps": {"default": 2, "min": 1, "max": 4}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0},
+}
+
+
+def recipe(base: dict, **changes) -> dict:
+    out = copy.deepcopy(base)
+    out.update(changes)
+    return out
+
+
+def add_checkpoint(folder: Path, name: str, recipe_dict: dict | None = None, *, seed: int = 0) -> Path:
+    path = make_checkpoint(Path(folder) / name, seed=seed)
+    if recipe_dict is not None:
+        from iga_core.stamp import stamp
+
+        stamp(path, recipe_dict)
+    return path
