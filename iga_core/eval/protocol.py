@@ -130,8 +130,8 @@ def guard_request(params: dict):
 
 def split_by_guard(recipe: dict, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
     """Judge every axis value with the guard (standard mode). A value is inside when its verdict has no
-    hard and no soft findings. The fixed parameters alone must be inside, else the split would measure
-    the fixed parameters, not the axis."""
+    hard and no soft findings. The fixed parameters, with the recipe's own value on the axis, must be
+    inside, else the split would measure the fixed parameters, not the axis."""
     from iga_core.guard import GuardPolicy, evaluate
 
     policy = GuardPolicy(mode="standard")
@@ -140,7 +140,7 @@ def split_by_guard(recipe: dict, config: ProtocolConfig) -> tuple[AxisPoint, ...
         verdict = evaluate(recipe, guard_request(params), policy)
         return tuple(f.to_dict() for f in verdict.findings if f.severity in ("hard", "soft"))
 
-    base_problems = problems({k: v for k, v in config.base.items() if k != config.axis})
+    base_problems = problems(config.params(_recipe_value(recipe, config.axis), 0))
     if base_problems:
         rules = ", ".join(sorted({f["rule_id"] for f in base_problems}))
         raise EvalConfigInvalid(
@@ -148,6 +148,17 @@ def split_by_guard(recipe: dict, config: ProtocolConfig) -> tuple[AxisPoint, ...
             "fix prompt-independent parameters (size, VAE, CFG, steps...) to recipe values; vary only the axis",
         )
     return tuple(AxisPoint(v, not (found := problems(config.params(v, 0))), found) for v in config.values)
+
+
+def _recipe_value(recipe: dict, axis: str):
+    """The recipe's own value for an axis: what the fixed parameters are checked with."""
+    return {
+        "sampler": lambda: recipe["sampler"]["name"],
+        "schedule": lambda: recipe["scheduler"]["name"],
+        "steps": lambda: recipe["steps"]["default"],
+        "cfg": lambda: recipe["cfg"]["default"],
+        "prediction_type": lambda: recipe["prediction_type"],
+    }[axis]()
 
 
 # --- the run --------------------------------------------------------------------------------------------

@@ -1,0 +1,255 @@
+"""Write protocol results as a report: report.json, report.md, PNG plots and image grids.
+
+The JSON holds every parameter, the recipe digest and the library versions, so anyone can rerun it; wall
+clock times live only under "timing" keys, so two runs of the same inputs differ only there. Files are
+written to a temporary name in the target folder, fsynced and moved into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt
+import numpy as np
+
+from iga_core import __version__
+from iga_core.eval.errors import EvalUnavailable
+from iga_core.eval.protocol import CIRCULAR, ProtocolResult
+
+REPORT_VERSION = 1
+LIBRARIES = ("numpy", "torch", "diffusers", "scipy", "matplotlib", "jsonschema")
+GRID_SEEDS = 8
+METRIC_LABELS = {
+    "sharpness_log10": "sharpness (log10 var. Laplacian)",
+    "saturation": "mean saturation",
+    "hue": "mean hue (circular)",
+    "residual_ratio": "residual ratio (1 = true draw)",
+    "pairwise_dissimilarity": "pairwise 1 - SSIM",
+}
+
+
+def environment() -> dict:
+    libs = {}
+    for name in LIBRARIES:
+        try:
+            libs[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            libs[name] = None
+    return {"iga": __version__, "python": sys.version.split()[0], "platform": platform.platform(), "libraries": libs}
+
+
+def report_dict(results: list[ProtocolResult], *, title: str, extras: dict | None = None) -> dict:
+    return {
+        "report_version": REPORT_VERSION,
+        "title": title,
+        "environment": environment(),
+        **(extras or {}),
+        "runs": [r.to_dict() for r in results],
+        "timing": {"total_s": round(sum(r.timing.get("total_s", 0.0) for r in results), 3)},
+    }
+
+
+def without_timing(obj):
+    """The report minus every "timing" entry: what must be identical between two runs."""
+    if isinstance(obj, dict):
+        return {k: without_timing(v) for k, v in obj.items() if k != "timing"}
+    if isinstance(obj, list):
+        return [without_timing(v) for v in obj]
+    return obj
+
+
+# --- atomic files ---------------------------------------------------------------------------------------
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def _save_figure(fig, path: Path) -> None:
+    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110, metadata={"Software": None}))
+    plt.close(fig)
+
+
+# --- plots ----------------------------------------------------------------------------------------------
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in str(text).lower()).strip("-") or "run"
+
+
+def plot_spread(result: ProtocolResult, path: Path) -> None:
+    """Bars: each metric's spread along the axis, inside vs outside the recipe (normalised to outside)."""
+    g_in, g_out = result.groups["inside"], result.groups["outside"]
+    names = [*g_in.get("spread", {}), "pairwise_dissimilarity"]
+    rows = []
+    for n in names:
+        a = g_in.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_in.get(n)
+        b = g_out.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_out.get(n)
+        if a is not None and b:
+            rows.append((METRIC_LABELS.get(n, n), a / b))
+    fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
+    if rows:
+        labels, ratios = zip(*rows, strict=True)
+        y = np.arange(len(rows))
+        ax.barh(y, ratios, color="#3b7dd8", label="inside / outside")
+        ax.axvline(1.0, color="#999", lw=1, ls="--")
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("spread inside the recipe ÷ spread outside (lower = more consistent)")
+    else:
+        ax.text(0.5, 0.5, "no inside/outside comparison (one side empty)", ha="center", va="center")
+        ax.set_axis_off()
+    ax.set_title(result.config.name, fontsize=10)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
+    """One metric per axis value (mean over seeds, one dot per seed), inside values in blue."""
+    fig, ax = plt.subplots(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
+    xs = np.arange(len(result.per_value))
+    for i, (value_rows, point) in enumerate(zip(result.per_image, result.points, strict=True)):
+        ys = [r.get(metric) for r in value_rows if r.get(metric) is not None and not r["failures"]]
+        color = "#3b7dd8" if point.inside else "#d8643b"
+        ax.scatter([i] * len(ys), ys, s=8, alpha=0.35, color=color)
+        mean = result.per_value[i].get(metric)
+        if mean is not None:
+            ax.scatter([i], [mean], s=40, color=color, edgecolor="black", zorder=3)
+    ax.set_xticks(xs, [str(p.value) for p in result.points], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=9)
+    if metric == "residual_ratio":
+        ax.axhline(1.0, color="#999", lw=1, ls="--")
+        ax.set_yscale("log")
+    ax.set_title(f"{result.config.name}: blue = inside the recipe, orange = outside", fontsize=9)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS) -> None:
+    """Rows: axis values; columns: the first seeds. Failed (non-finite) images show as grey."""
+    n_rows, n_cols = len(result.images), min(seeds, len(result.config.seeds))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.6, 0.9 * n_rows + 0.3), squeeze=False)
+    for i, row in enumerate(result.images):
+        for j in range(n_cols):
+            ax = axes[i][j]
+            img = row[j]
+            ax.imshow(np.nan_to_num(img, nan=0.5).clip(0, 1), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                mark = "" if result.points[i].inside else " ✗"
+                ax.set_ylabel(f"{result.points[i].value}{mark}", rotation=0, ha="right", va="center", fontsize=7)
+            if i == 0:
+                ax.set_title(f"seed {result.config.seeds[j]}", fontsize=7)
+    fig.suptitle(f"{result.config.name} (✗ = outside the recipe)", fontsize=8)
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+# --- markdown -------------------------------------------------------------------------------------------
+
+
+def _fmt(x, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.3e}"
+    return str(x)
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:+.0f} %"
+
+
+def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
+    d = result.to_dict()
+    extra = [k for k in d["per_value"][0] if k not in {"value", "inside", "failure_rate", "failures"}]
+    lines = [f"### {result.config.name}", ""]
+    lines.append(f"Axis **{result.config.axis}**, {len(result.config.seeds)} seeds, anchor `{d['anchor']}`, "
+                 f"fixed parameters `{json.dumps(result.config.base, sort_keys=True)}`, recipe digest `{d['recipe_digest']}`.")
+    lines.append("")
+    head = ["value", "recipe", "guard", "failures", *extra]
+    lines.append("| " + " | ".join(METRIC_LABELS.get(h, h) for h in head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for point, row in zip(d["split"], d["per_value"], strict=True):
+        rules = ", ".join(sorted({f["rule_id"] for f in point["findings"]})) or "–"
+        cells = [str(row["value"]), "inside" if row["inside"] else "outside", rules, f"{row['failure_rate']:.0%}"]
+        cells += [_fmt(row.get(k)) for k in extra]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    h = d["headline"]
+    if h.get("variance_reduction_pct") is None:
+        lines.append(f"No inside/outside comparison: {h.get('reason', 'one side is empty')}.")
+    else:
+        lines.append("| metric | spread inside | spread outside | reduction |")
+        lines.append("|---|---|---|---|")
+        gi, go = d["groups"]["inside"], d["groups"]["outside"]
+        for name, red in h["per_metric_reduction_pct"].items():
+            a = gi.get(name) if name == "pairwise_dissimilarity" else gi["spread"].get(name)
+            b = go.get(name) if name == "pairwise_dissimilarity" else go["spread"].get(name)
+            kind = " (circular variance)" if name in CIRCULAR else ""
+            lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(a)} | {_fmt(b)} | {_pct(red)} |")
+        lines.append("")
+        lines.append(f"**Headline: the spread along the axis is {_pct(h['variance_reduction_pct'])} lower inside the recipe "
+                     f"(median over metrics; {h['inside_values']} values inside, {h['outside_values']} outside). "
+                     f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside.**")
+    taus = ", ".join(f"{METRIC_LABELS.get(k, k)} {_fmt(v, 2)}" for k, v in d["seed_repeatability"].items())
+    lines += ["", f"Seed repeatability (mean Kendall τ of per-seed rankings): {taus}.", ""]
+    lines += [f"![{alt}]({src})" for alt, src in images.items()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(results: list[ProtocolResult], out_dir, *, title: str, intro: str = "", extras: dict | None = None,
+                 image_prefix: str = "eval-") -> dict:
+    """Write report.json, report.md and PNGs into out_dir; returns {"json": path, "markdown": path, "images": [...]}."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvalUnavailable(f"cannot create the report folder {out}: {exc.strerror}", "pick a writable -o folder") from None
+    data = report_dict(results, title=title, extras=extras)
+    written, sections = [], []
+    for result in results:
+        slug = _slug(result.config.name)
+        pics = {}
+        for kind, draw in (("spread", plot_spread), ("grid", plot_grid)):
+            name = f"{image_prefix}{slug}-{kind}.png"
+            draw(result, out / name)
+            pics[f"{result.config.name}: {kind}"] = name
+        metric = "residual_ratio" if "residual_ratio" in result.per_value[0] else "sharpness_log10"
+        name = f"{image_prefix}{slug}-values.png"
+        plot_values(result, out / name, metric)
+        pics[f"{result.config.name}: {metric} per value"] = name
+        written += [out / p for p in pics.values()]
+        sections.append(run_markdown(result, pics))
+    env = data["environment"]
+    libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
+    md = [f"# {title}", "", intro.strip(), "", *sections, "## Environment", "",
+          f"iga {env['iga']}, Python {env['python']} on {env['platform']}; {libs}.", ""]
+    _write_text(out / "report.md", "\n".join(md))
+    _write_text(out / "report.json", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    return {"json": str(out / "report.json"), "markdown": str(out / "report.md"), "images": [str(p) for p in written]}
