@@ -259,7 +259,7 @@ def _check_metadata(value: object, path: str) -> dict[str, str]:
 
 
 def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return type(value) is int and value >= 0  # `type is`: a bool is not a count
 
 
 def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:
@@ -269,9 +269,9 @@ def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
     if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
         raise UnknownDtype(f"{label} has unknown dtype {str(dtype)[:20]!r}", f"known dtypes: {', '.join(DTYPE_SIZES)}")
-    if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
+    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
         raise TensorEntryInvalid(f"{label}: shape must be a list of non-negative integers", _NOT_SAFETENSORS_HINT)
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets):
+    if type(offsets) is not list or len(offsets) != 2 or not (_is_count(offsets[0]) and _is_count(offsets[1])):
         raise TensorEntryInvalid(f"{label}: data_offsets must be [begin, end] integers", _NOT_SAFETENSORS_HINT)
     begin, end = offsets
     numel = 1
