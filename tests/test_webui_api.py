@@ -1,0 +1,128 @@
+"""The /iga/v1 routes on a FastAPI app, with the host double for checkpoint lookup and settings:
+read-only by default, the same verdict as `iga check --json`, auth reimplemented, writes off unless enabled."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.host_double.fixture import host  # noqa: F401 -- the fixture, parametrised over both hosts
+from tests.webui_recipes import LIGHTNING, add_checkpoint
+
+pytestmark = pytest.mark.host
+
+
+@pytest.fixture
+def client(host):  # noqa: F811
+    add_checkpoint(host.models, "lightning.safetensors", LIGHTNING)
+    add_checkpoint(host.models, "plain.safetensors", None, seed=2)
+    host.refresh_checkpoints()
+    from iga_webui import api
+
+    app = FastAPI()
+    api.on_app_started(None, app)
+    client = TestClient(app)
+    client.double = host
+    return client
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_recipe_route(client):
+    answer = client.get("/iga/v1/recipe", params={"checkpoint": "lightning"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["recipe"]["model_id"] == "test-lightning" and body["source"]["kind"] == "embedded"
+    missing = client.get("/iga/v1/recipe", params={"checkpoint": "nope"})
+    assert missing.status_code == 404 and "no checkpoint named" in missing.json()["message"]
+    bare = client.get("/iga/v1/recipe", params={"checkpoint": "plain"})
+    assert bare.status_code == 404 and bare.json()["source"]["kind"] == "none"
+
+
+def test_check_route_answers_like_the_cli(client):
+    from iga_core.cli import main
+
+    request = {"sampler": "DPM++ 2M", "steps": 30}
+    answer = client.post("/iga/v1/check", json={"checkpoint": "lightning", "request": request})
+    assert answer.status_code == 200
+    api_body = answer.json()
+    assert api_body["ok"] is False and api_body["verdict"]["blocked_ids"] == ["IGA-H001"]
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["check", str(client.double.models / "lightning.safetensors"), "--sampler", "DPM++ 2M",
+                     "--steps", "30", "--json"])
+    assert code == 3
+    cli_body = json.loads(out.getvalue())
+    assert set(api_body) == set(cli_body)
+    for key in ("ok", "model_id", "request", "policy", "verdict"):
+        assert api_body[key] == cli_body[key], key
+
+
+def test_check_route_with_an_inline_recipe_preset_and_overrides(client):
+    body = {"recipe": LIGHTNING, "preset": "Quality", "request": {"cfg": 3.0}, "mode": "strict",
+            "overrides": ["IGA-S002"], "override_reasons": {"IGA-S002": "testing"}}
+    answer = client.post("/iga/v1/check", json=body)
+    assert answer.status_code == 200
+    result = answer.json()
+    assert result["ok"] is True and result["request"]["steps"] == 8
+    assert [f["rule_id"] for f in result["verdict"]["findings"] if f["overridden"]] == ["IGA-S002"]
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ([1, 2], 422, "JSON object"),
+    ({"checkpoint": "lightning", "reqest": {}}, 422, "unknown key"),
+    ({"request": {}}, 422, "exactly one"),
+    ({"checkpoint": "lightning", "request": {"steps": "many"}}, 422, "steps"),
+    ({"checkpoint": "lightning", "mode": "lenient"}, 422, "mode"),
+    ({"checkpoint": "nope"}, 404, "no checkpoint named"),
+    ({"recipe": {"iga_version": "1.0.0"}}, 422, "invalid"),
+])
+def test_check_route_refuses_bad_bodies_with_a_message(client, body, status, words):
+    answer = client.post("/iga/v1/check", json=body)
+    assert answer.status_code == status
+    assert words in json.dumps(answer.json())
+
+
+def test_malformed_json_is_a_422_not_a_crash(client):
+    answer = client.post("/iga/v1/check", content=b"{not json", headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+
+
+def test_schema_routes(client):
+    from iga_core.recipe import load_schema
+    from iga_core.script_args import SCRIPT_ARGS_SCHEMA
+
+    assert client.get("/iga/v1/schema").json() == load_schema()
+    assert client.get("/iga/v1/args-schema").json() == json.loads(json.dumps(SCRIPT_ARGS_SCHEMA))
+
+
+def test_read_routes_follow_api_auth_when_the_host_sets_it(client):
+    client.double.m.shared.cmd_opts.api_auth = "alice:secret,bob:hunter2"
+    assert client.get("/iga/v1/schema").status_code == 401
+    assert client.get("/iga/v1/schema", headers=basic("bob", "wrong")).status_code == 401
+    assert client.get("/iga/v1/schema", headers=basic("bob", "hunter2")).status_code == 200
+
+
+def test_writing_route_is_off_unless_enabled_and_authenticated(client):
+    body = {"checkpoint": "plain", "recipe": LIGHTNING}
+    sidecar = client.double.models / "plain.safetensors.iga.json"
+    assert client.post("/iga/v1/sidecar", json=body).status_code == 403  # default: off
+    client.double.m.shared.opts.data["iga_api_writes"] = True
+    assert client.post("/iga/v1/sidecar", json=body).status_code == 403  # on, but no --api-auth configured
+    client.double.m.shared.cmd_opts.api_auth = "alice:secret"
+    assert client.post("/iga/v1/sidecar", json=body, headers=basic("alice", "nope")).status_code == 401
+    assert not sidecar.exists()
+    answer = client.post("/iga/v1/sidecar", json=body, headers=basic("alice", "secret"))
+    assert answer.status_code == 200, answer.json()
+    assert sidecar.exists()
+    got = client.get("/iga/v1/recipe", params={"checkpoint": "plain"}, headers=basic("alice", "secret")).json()
+    assert got["source"]["kind"] == "sidecar" and got["recipe"]["model_id"] == "test-lightning"
