@@ -122,11 +122,11 @@ def clean_part(text: str) -> str:
 
 def safe_filename(name: str, *, max_length: int = MAX_LENGTH, max_bytes: int = MAX_BYTES) -> str:
     """`name` cleaned and capped so every common file system accepts it (never empty)."""
-    text = clean_part(name)
+    text = clean_part(name.strip().rstrip(". \t\r\n"))
     text = text[:max_length]
     while len(text.encode("utf-8")) > max_bytes:
         text = text[:-1]
-    text = text.rstrip(". ").lstrip(" ")
+    text = text.rstrip(".")  # Windows drops trailing dots (spaces were already made "_")
     if not text or set(text) <= {"."}:
         return "image"
     # Windows refuses device names even with an extension ("NUL.png", "com1.tar.gz")
