@@ -1,0 +1,102 @@
+"""`iga vocab` and `iga vocab resolve` end to end through the CLI dispatcher."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iga_core import vocab
+from iga_core.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_list_everything(capsys):
+    code, out, _ = run(capsys, "vocab")
+    assert code == 0
+    assert "Samplers: " in out and "Schedules: " in out
+    for title in ("A1111", "Forge", "ComfyUI", "k-diffusion", "diffusers"):
+        assert title in out
+    assert "DPM++ 2M SDE Heun" in out and "align_your_steps_GITS" not in out.split("Schedules")[0]
+
+
+@pytest.mark.parametrize("dialect", vocab.DIALECTS)
+@pytest.mark.parametrize("kind", vocab.KINDS)
+def test_list_json_per_dialect_matches_the_vocabulary(capsys, dialect, kind):
+    code, out, _ = run(capsys, "vocab", "--dialect", dialect, "--kind", kind, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["ok"] and data["dialect"] == dialect
+    rows = data[kind + "s"]
+    assert [r["id"] for r in rows] == [i for i, _, _ in vocab.names_in(kind, dialect)]
+    for r in rows:
+        if not (dialect == "diffusers" and kind == "sampler"):
+            assert r["name"] == vocab.export_name(kind, r["id"], dialect)
+
+
+def test_list_comfyui_schedules_human(capsys):
+    code, out, _ = run(capsys, "vocab", "--dialect", "comfyui", "--kind", "schedule")
+    assert code == 0
+    assert "ddim_uniform" in out and "Turbo" not in out and "Samplers" not in out
+
+
+def test_diffusers_listing_shows_the_distinguishing_flags(capsys):
+    _, out, _ = run(capsys, "vocab", "--dialect", "diffusers", "--kind", "sampler")
+    assert "DPMSolverMultistepScheduler(algorithm_type=sde-dpmsolver++, solver_order=3)" in out
+
+
+def test_resolve_combined_name(capsys):
+    code, out, _ = run(capsys, "vocab", "resolve", "DPM++ 2M Karras")
+    assert code == 0 and "DPM++ 2M" in out and "Karras" in out and "dpmpp_2m" in out
+
+
+def test_resolve_json_with_automatic(capsys):
+    code, out, _ = run(capsys, "vocab", "resolve", "k_dpmpp_2m_sde", "--schedule", "Automatic", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["sampler"]["id"] == "dpmpp_2m_sde" and data["runs_with_schedule"] == "exponential"
+    assert "schedule" not in data
+
+
+def test_resolve_name_that_is_both_a_sampler_and_a_schedule(capsys):
+    code, out, _ = run(capsys, "vocab", "--json", "resolve", "DDIM")
+    data = json.loads(out)
+    assert code == 0 and data["sampler"]["id"] == "ddim" and data["runs_with_schedule"] is None
+    assert data["schedule"]["names"]["comfyui"] == "ddim_uniform"
+
+
+def test_resolve_schedule_only(capsys):
+    code, out, _ = run(capsys, "vocab", "resolve", "sgm_uniform", "--kind", "schedule")
+    assert code == 0 and out.startswith("schedule") and "SGM Uniform" in out
+
+
+def test_resolve_unknown_exits_1_with_suggestions(capsys):
+    code, out, err = run(capsys, "vocab", "resolve", "Eular a")
+    assert code == 1 and out == ""
+    assert "unknown" in err and "Euler a" in err
+
+
+def test_resolve_unknown_json(capsys):
+    code, out, _ = run(capsys, "vocab", "resolve", "karas", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["ok"] is False and data["error"] == "UnknownName" and "Karras" in data["suggestions"]
+
+
+def test_resolve_conflicting_combined_name_exits_1(capsys):
+    code, _, err = run(capsys, "vocab", "resolve", "DPM++ 2M Karras", "--schedule", "Exponential")
+    assert code == 1 and "Karras" in err and "hint" in err
+
+
+def test_resolve_unknown_schedule_option_is_reported(capsys):
+    code, _, err = run(capsys, "vocab", "resolve", "Euler", "--schedule", "Karras-ish")
+    assert code == 1 and "schedule" in err
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["vocab", "--dialect", "invokeai"])
+    assert exc.value.code == 2
