@@ -162,7 +162,7 @@ def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: d
     accepted = [s for s in _schedule_candidates(view, caps)
                 if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}))]
     steps = values.get("steps")
-    same_grid = [s for s in accepted if steps and classify(view, s, int(steps)).kind in ("canonical", "subsample")]
+    same_grid = [s for s in accepted if steps and classify(view, s, int(steps), exact=True).kind in ("canonical", "subsample")]
     listed = [s for s in accepted if s in view.allow_schedules]
     choice = (same_grid or listed or [None])[0]
     if choice is not None:
@@ -187,7 +187,7 @@ def _check_timestep_grid(view: RecipeView, caps: HostCapabilities, sampler_id: s
     schedule_id = vocab.lookup("sampler", sampler_id).grid_schedule
     if schedule_id is None or steps is None or "grid" not in view.scheduler:
         return
-    if classify(view, schedule_id, int(steps)).kind == "off_grid":
+    if classify(view, schedule_id, int(steps), exact=True).kind == "off_grid":
         label = vocab.lookup("sampler", sampler_id).label
         findings.append(_finding(
             "IGA-C003", "hard", "steps", "the recipe's step grid", f"{label} at {steps} steps",

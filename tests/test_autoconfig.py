@@ -123,3 +123,14 @@ def test_to_dict_is_json_ready():
 
     data = json.loads(json.dumps(auto_configure(recipe("flux"), A1111).to_dict()))
     assert data["honoured"] is True and data["findings"][0]["rule_id"] == "IGA-C004"
+
+
+@pytest.mark.parametrize(("host", "fixture"), [(A1111, "a1111"), (FORGE, "forge")])
+def test_ready_made_hosts_match_the_hosts_own_api_lists(host, fixture):
+    """tests/fixtures/host_samplers_*.json hold what /sdapi/v1/samplers and /schedulers return."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / "fixtures" / f"host_samplers_{fixture}.json").read_text("utf-8"))
+    assert set(host.samplers) == {s["name"] for s in data["samplers"]}
+    assert set(host.schedules) == {s["label"] for s in data["schedulers"]}

@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 from iga_core.guard import RULES, GuardPolicy, GuardRequest, evaluate, run_rules
-from iga_core.guard.engine import _VIEW_CACHE
+from iga_core.guard.engine import clear_caches
 from iga_core.guard.rules import Rule
 from tests.test_guard_support import native_request, recipe, with_fix
 
@@ -25,6 +25,12 @@ def _field_names(fix: dict) -> set[str]:
     if names & {"schedule", "sampler"}:
         names.add("steps")  # a grid fix changes schedule and steps together
     return names
+
+
+#: a different value for every request field, to show a rule ignores the fields it does not declare
+OTHER_VALUES = {"sampler": "Heun", "schedule": "Exponential", "steps": 13, "cfg": 2.5, "distilled_cfg": 9.0,
+                "vae": "x.vae.pt", "clip_skip": 3, "width": 640, "height": 1536, "prediction_type": "v",
+                "denoising_strength": 0.3}
 
 
 class RuleContract:
@@ -60,7 +66,7 @@ class RuleContract:
 
     def test_is_deterministic(self):
         first = self.findings(self.violating())
-        _VIEW_CACHE.clear()
+        clear_caches()
         assert self.findings(self.violating()) == first
 
     def test_findings_are_complete(self):
@@ -80,6 +86,16 @@ class RuleContract:
             related = [g for g in run_rules(self.recipe, fixed)
                        if g.severity != "info" and g.field in _field_names(f.fix)]
             assert related == [], f"the fix {f.fix} trips {[g.advice() for g in related]}"
+
+    def test_reads_only_its_declared_fields(self):
+        """The engine memoises a rule's answer on its declared fields, so nothing else may matter."""
+        clear_caches()
+        expected = self.findings(self.violating())
+        for name, value in OTHER_VALUES.items():
+            if name in self.rule.fields:
+                continue
+            clear_caches()
+            assert self.findings(with_fix(self.violating(), {name: value})) == expected, name
 
     def test_mode_off_reports_nothing(self):
         assert evaluate(self.recipe, self.violating(), GuardPolicy(mode="off")).findings == ()
@@ -294,3 +310,30 @@ def test_img2img_remedy_falls_back_to_strength_when_steps_cannot_rise():
 
 def test_img2img_with_enough_steps_is_quiet():
     assert "IGA-I002" not in _ids(run_rules(recipe("turbo"), GuardRequest(steps=2, denoising_strength=0.5)))
+
+
+def test_grid_shortcut_agrees_with_classify_grid():
+    """The grid rule answers from step counts alone when it can; it must never disagree with the full
+    comparison in iga_core.schedules."""
+    from iga_core import vocab
+    from iga_core.guard.engine import recipe_view
+    from iga_core.guard.rules.grid import shortcut
+    from iga_core.schedules import classify_grid
+    from tests.test_guard_support import RECIPES, example_recipes
+
+    decided = 0
+    recipes = [*RECIPES.values(), *example_recipes().values(),
+               recipe("dmd2", scheduler={**recipe("dmd2")["scheduler"], "subsample": {"rule": "divisors"}}),
+               recipe("dmd2", scheduler={k: v for k, v in recipe("dmd2")["scheduler"].items() if k != "subsample"})]
+    schedules = [s.id for s in vocab.all_schedules() if s.id not in ("automatic", "lcm")]
+    for r in recipes:
+        view = recipe_view(r)
+        for steps in (1, 2, 3, 4, 5, 8, 9, 12):
+            quick = shortcut(view, steps)
+            if quick is None:
+                continue
+            for sid in schedules:
+                full = classify_grid(r["scheduler"], sid, steps, architecture=r.get("architecture"))
+                assert (quick.kind == "off_grid") == (full.kind == "off_grid"), (r["model_id"], sid, steps)
+                decided += 1
+    assert decided > 500

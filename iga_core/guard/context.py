@@ -8,6 +8,7 @@ ids and numbers. Grid classifications are memoised per (schedule, steps) inside 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from dataclasses import dataclass, field
@@ -157,7 +158,7 @@ class RecipeView:
     declared_preferred: tuple[tuple[int, int], ...]  # resolution.preferred only
     max_size: tuple[int | None, int | None] | None
     allowed_steps: tuple[int, ...] | None
-    grid_memo: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # derived per-recipe answers (grid classes, size checks)
 
     def sampler_allowed(self, sampler_id: str) -> bool:
         if sampler_id in self.forbid_samplers:
@@ -227,7 +228,7 @@ def build_view(recipe: dict) -> RecipeView:
     vae = recipe.get("vae")
     clip_skip = recipe.get("clip_skip")
     return RecipeView(
-        recipe=recipe, sampler=sampler, schedule=schedule, schedule_declared=declared,
+        recipe=copy.deepcopy(recipe), sampler=sampler, schedule=schedule, schedule_declared=declared,
         prediction_type=canonical_prediction_type(prediction), steps=_range(recipe.get("steps"), "steps"),
         cfg=cfg, distilled=distilled,
         forbid_samplers=_resolve_ids(constraints.get("forbid_samplers"), "sampler", "constraints.forbid_samplers"),

@@ -23,7 +23,8 @@ from iga_core.guard.rules import RULES
 from iga_core.guard.verdict import Verdict, sort_findings
 from iga_core.vocab import ConflictingNames
 
-_VIEW_CACHE: OrderedDict[str, RecipeView] = OrderedDict()
+_VIEW_CACHE: OrderedDict[str, RecipeView] = OrderedDict()  # canonical JSON of the recipe -> view
+_BY_ID: OrderedDict[int, RecipeView] = OrderedDict()  # id() of a recipe dict seen lately -> view
 _VIEW_CACHE_SIZE = 64
 
 
@@ -40,8 +41,29 @@ def _as_dict(recipe) -> dict:
 
 
 def recipe_view(recipe) -> RecipeView:
-    """The digested recipe, cached by its content (a JSON dump is far cheaper than re-resolving names)."""
+    """The digested recipe, cached by content. The same dict passed again is recognised by identity and
+    confirmed by equality with the view's own copy (cheaper than a JSON dump, and an in-place edit still
+    misses); anything else is keyed by its canonical JSON."""
+    if isinstance(recipe, RecipeView):
+        return recipe
     recipe = _as_dict(recipe)
+    view = _BY_ID.get(id(recipe))
+    if view is not None and view.recipe == recipe:
+        return view
+    view = _by_content(recipe)
+    _BY_ID[id(recipe)] = view
+    if len(_BY_ID) > _VIEW_CACHE_SIZE:
+        _BY_ID.popitem(last=False)
+    return view
+
+
+def clear_caches() -> None:
+    """Forget every digested recipe (tests and benchmarks measure cold behaviour with this)."""
+    _VIEW_CACHE.clear()
+    _BY_ID.clear()
+
+
+def _by_content(recipe: dict) -> RecipeView:
     try:
         key = json.dumps(recipe, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):

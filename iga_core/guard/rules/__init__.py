@@ -45,12 +45,25 @@ class Rule:
         return (self.check.__doc__ or "").strip()
 
     def __call__(self, ctx) -> tuple[Finding, ...]:
-        return tuple(
-            Finding(rule_id=self.id, severity=self.severity, field=o.field, expected=o.expected,
-                    actual=o.actual, reason=o.reason, remedy=o.remedy, fix=o.fix)
-            for o in self.check(ctx)
-        )
+        """The rule's findings. A rule reads only its declared request `fields` (a contract test checks
+        this), so its answer is memoised per recipe view on those values."""
+        memo = ctx.view.memo
+        key = (self.id, *(getattr(ctx.request, f) for f in self.fields))
+        found = memo.get(key)
+        if found is None:
+            found = tuple(
+                Finding(rule_id=self.id, severity=self.severity, field=o.field, expected=o.expected,
+                        actual=o.actual, reason=o.reason, remedy=o.remedy, fix=o.fix)
+                for o in self.check(ctx)
+            )
+            if len(memo) >= MEMO_LIMIT:  # random input must not grow memory without bound
+                memo.clear()
+            memo[key] = found
+        return found
 
+
+#: entries kept per recipe view before its memo is emptied
+MEMO_LIMIT = 50_000
 
 _REGISTRY: dict[str, Rule] = {}
 

@@ -8,9 +8,11 @@ memoised per (schedule, steps) in the recipe view, since a recipe meets the same
 
 from __future__ import annotations
 
-from iga_core.guard.context import GuardRecipeError, schedule_label
+from dataclasses import dataclass
+
+from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
-from iga_core.schedules import ScheduleInputError, classify_grid
+from iga_core.schedules import GRID_IDS, ScheduleInputError, classify_grid
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -32,15 +34,82 @@ def effective_schedule_id(ctx) -> str | None:
     return None
 
 
-def classify(view, schedule_id: str, steps: int):
-    key = (schedule_id, steps)
-    match = view.grid_memo.get(key)
+@dataclass(frozen=True)
+class Decided:
+    """Stands in for a `GridMatch` when the answer is known without building the grid."""
+
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class GridFacts:
+    """What the recipe's scheduler block alone says about any request's grid (computed once per recipe)."""
+
+    length: int | None  # canonical grid length when the recipe pins one, else None
+    endpoints: bool  # zero terminal SNR or trailing/linspace spacing: the first step must be at t_max
+    subsample: object
+
+
+def grid_facts(view) -> GridFacts:
+    facts = view.memo.get("facts")
+    if facts is None:
+        sched = view.scheduler
+        grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
+        canonical = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
+        values = grid.get("values") if grid is not None and isinstance(grid.get("values"), list) else None
+        kind = grid.get("kind") if grid is not None else None
+        own = view.schedule_declared
+        length = None
+        if kind == "timesteps" and values:
+            length = len(values)
+        elif kind == "sigmas" and values and len(values) > 1:
+            length = len(values) - 1  # sigma grids list the final sigma too
+        elif kind == "rule" or (grid is None and own is not None and own.id in GRID_IDS):
+            length = canonical  # a named rule or the recipe's own schedule, at canonical_steps
+        endpoints = sched.get("zero_terminal_snr") is True or sched.get("spacing") in ("trailing", "linspace")
+        facts = GridFacts(length, endpoints, sched.get("subsample"))
+        view.memo["facts"] = facts
+    return facts
+
+
+def shortcut(view, steps: int) -> Decided | None:
+    """The grid verdict when it follows from step counts alone (what classify_grid would answer, without
+    computing sigmas); None when the grids must be compared. Keeps cold requests cheap."""
+    facts = grid_facts(view)
+    has_grid = "grid" in view.scheduler or "canonical_steps" in view.scheduler
+    if not has_grid and not facts.endpoints:
+        return Decided("unpinned", "the recipe pins no grid and no endpoint")
+    n = facts.length
+    if n is None or steps == n:
+        return None
+    if steps > n:
+        return Decided("off_grid", f"{steps} steps cannot lie on the recipe's {n}-step grid")
+    sub = facts.subsample
+    if not isinstance(sub, dict):
+        return Decided("off_grid", f"the recipe allows only its canonical {n} steps (no scheduler.subsample)")
+    allowed = sub.get("allowed_steps")
+    if isinstance(allowed, list) and steps not in allowed:
+        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {allowed}")
+    if sub.get("rule") == "divisors" and n % steps:
+        return Decided("off_grid", f"{steps} does not divide {n} (subsample.rule divisors)")
+    return None
+
+
+def classify(view, schedule_id: str, steps: int, *, exact: bool = False):
+    """classify_grid memoised per (schedule, steps) in the recipe view. Unless `exact` (auto-configure
+    asks whether two grids are the same), an answer that follows from step counts alone is short-cut."""
+    key = (schedule_id, steps, exact)
+    match = view.memo.get(key)
+    if match is None and not exact:
+        match = shortcut(view, steps)
     if match is None:
         try:
             match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"))
-        except ScheduleInputError as exc:  # the recipe's grid itself is malformed
-            raise GuardRecipeError(f"the recipe's step grid cannot be used: {exc.message}", exc.hint) from None
-        view.grid_memo[key] = match
+        except ScheduleInputError as exc:
+            # a grid that cannot even be built (51 LCM steps out of 50) is not on the recipe's grid
+            match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
+        view.memo[key] = match
     return match
 
 
@@ -63,8 +132,8 @@ def _candidates(view, steps: int) -> list[int]:
 
 def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
     memo_key = ("remedy", schedule_id, steps)
-    if memo_key in view.grid_memo:
-        return view.grid_memo[memo_key]
+    if memo_key in view.memo:
+        return view.memo[memo_key]
     result = ("use the recipe's schedule and step count", None)
     if schedule_was_asked:
         for n in _candidates(view, steps):
@@ -79,7 +148,7 @@ def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tup
                 fix = {"sampler": view.sampler.label, "schedule": label, "steps": n}
                 result = (f"use {view.sampler.label} with {label} at {n} steps", fix)
                 break
-    view.grid_memo[memo_key] = result
+    view.memo[memo_key] = result
     return result
 
 

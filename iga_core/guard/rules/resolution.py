@@ -41,7 +41,7 @@ def above_max_resolution(ctx):
     if (max_w is None or req.width <= max_w) and (max_h is None or req.height <= max_h):
         return
     w, h = fit_inside(req.width, req.height, max_w, max_h)
-    if view.preferred and not is_typical(w, h, view.preferred):
+    if view.preferred and not _typical_in_view(view, w, h):
         # scaling alone lands on a size the model is not made for: offer the closest preferred one instead
         fitting = [p for p in view.preferred if (max_w is None or p[0] <= max_w) and (max_h is None or p[1] <= max_h)]
         if fitting:
@@ -58,11 +58,23 @@ def _distance(req_w: int, req_h: int, w: int, h: int) -> tuple[float, float]:
     return aspect, area
 
 
+_LOG_ASPECT = math.log(ASPECT_TOLERANCE) + 1e-12
+_LOG_AREA = math.log(AREA_TOLERANCE) + 1e-12
+
+
 def is_typical(width: int, height: int, preferred) -> bool:
-    return any(
-        aspect <= math.log(ASPECT_TOLERANCE) + 1e-12 and area <= math.log(AREA_TOLERANCE) + 1e-12
-        for aspect, area in (_distance(width, height, w, h) for w, h in preferred)
-    )
+    for w, h in preferred:
+        aspect, area = _distance(width, height, w, h)
+        if aspect <= _LOG_ASPECT and area <= _LOG_AREA:
+            return True
+    return False
+
+
+def _typical_in_view(view, width: int, height: int) -> bool:
+    key = ("typical", width, height)
+    if key not in view.memo:
+        view.memo[key] = is_typical(width, height, view.preferred)
+    return view.memo[key]
 
 
 @rule("IGA-S005", "soft", ("width", "height"),
@@ -74,7 +86,7 @@ def atypical_resolution(ctx):
     req, view = ctx.request, ctx.view
     if not view.preferred or req.width is None or req.height is None:
         return
-    if is_typical(req.width, req.height, view.preferred):
+    if _typical_in_view(view, req.width, req.height):
         return
     w, h = min(view.preferred, key=lambda p: _distance(req.width, req.height, *p))
     yield Observation("size", [_size(*p) for p in view.preferred], _size(req.width, req.height),
