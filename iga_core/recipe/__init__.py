@@ -18,7 +18,7 @@ from iga_core.recipe.canonical import (
     metadata_sha256,
     with_metadata_digest,
 )
-from iga_core.recipe.migrate import MigrationError, detect_version, migrate
+from iga_core.recipe.migration import MigrationError, detect_version, migrate
 from iga_core.recipe.model import (
     Cfg,
     Constraints,

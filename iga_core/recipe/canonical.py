@@ -36,7 +36,7 @@ def canonical_json(obj: Any) -> bytes:
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise NotCanonicalizable(
             f"value cannot be written as canonical JSON: {exc}",
-            "use only finite numbers, integers within ±2^53, string keys, and JSON types",
+            "use only finite numbers, integers within ±(2^53 - 1), string keys, and JSON types",
         ) from exc
 
 

@@ -30,7 +30,7 @@ MAX_DEPTH = 32  # nesting levels; a real recipe uses 5
 MAX_NODES = 100_000  # values in the whole document
 MAX_BYTES = 1 << 20  # compact JSON size; the header it lives in must stay small enough to read fast
 MAX_GRID_STEPS = 4096  # a grid of more steps than this is refused
-MAX_SAFE_INT = 2**53  # RFC 8785 writes numbers as IEEE doubles: larger integers would change value
+MAX_SAFE_INT = 2**53 - 1  # RFC 8785 writes numbers as IEEE doubles: larger integers would change value
 RESERVED_PRESET_NAMES = ("native", "custom")  # the panel's own choices: recipe defaults, free settings
 REL_TOL = 1e-6  # float tolerance when comparing grid values with sigma_min / sigma_max
 
@@ -129,7 +129,9 @@ def _bounds_problems(d: dict) -> list[Problem]:
             if abs(value) > MAX_SAFE_INT:
                 problems.append(
                     Problem(
-                        ptr, f"integer {value} is too large for JSON numbers", "use integers within ±2^53"
+                        ptr,
+                        f"integer {value} is too large for JSON numbers",
+                        "use integers within ±(2^53 - 1)",
                     )
                 )
         elif isinstance(value, float):
@@ -168,40 +170,39 @@ def _version_tuple(text: str) -> tuple[int, ...] | None:
 
 
 def _version_problems(d: dict) -> list[Problem]:
-    from iga_core.recipe.migrate import detect_version  # migrate knows every older shape
+    from iga_core.recipe.migration import STEPS, detect_version  # migrate knows every older shape
 
     version = d.get("iga_version")
     if version == SCHEMA_VERSION:
         return []
+    where = "/iga_version" if "iga_version" in d else ""
     detected = detect_version(d)
-    if detected is not None and detected != SCHEMA_VERSION and _version_tuple(str(detected)) is None:
+    if detected in STEPS:
         return [
             Problem(
-                "/iga_version" if "iga_version" in d else "",
+                where,
                 f"this is an older recipe shape ({detected}), not schema {SCHEMA_VERSION}",
                 "run `iga migrate FILE -o NEW.json` to upgrade it",
             )
         ]
-    if not isinstance(version, str):
-        return []  # missing or wrong type: the schema says so with its own hint
+    if not isinstance(version, str) or _version_tuple(version) is None:
+        return []  # missing, wrong type or malformed: the schema says so with its own hint
     parsed, current = _version_tuple(version), _version_tuple(SCHEMA_VERSION)
-    if parsed is None:
-        return []  # the schema's pattern reports it
     if parsed[:2] == current[:2]:
         return []  # patch releases are compatible: same fields, same meaning
     if parsed > current:
         return [
             Problem(
-                "/iga_version",
+                where,
                 f"recipe version {version} is newer than this iga reads ({SCHEMA_VERSION})",
                 "update sd-webui-iga, or ask the author for a 1.0.x recipe",
             )
         ]
     return [
         Problem(
-            "/iga_version",
-            f"recipe version {version} is older than {SCHEMA_VERSION}",
-            "run `iga migrate FILE -o NEW.json` to upgrade it",
+            where,
+            f"recipe version {version} is not one iga knows (it reads {SCHEMA_VERSION})",
+            f'write the recipe for schema {SCHEMA_VERSION} and set "iga_version": "{SCHEMA_VERSION}"',
         )
     ]
 

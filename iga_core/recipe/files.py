@@ -1,0 +1,91 @@
+"""Recipe JSON files: read with clear errors, write atomically (temp file in the same folder, fsync,
+`os.replace`), so a crash or a full disk leaves the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from iga_core.errors import IgaInvalid, IgaIOError
+
+MAX_FILE_BYTES = 16 << 20  # a recipe is well under 1 MiB; refuse to slurp anything much larger
+
+
+class RecipeFileUnreadable(IgaIOError):
+    """The file could not be opened or read."""
+
+
+class RecipeFileNotJson(IgaInvalid):
+    """The file was read but does not hold JSON."""
+
+
+class RecipeFileWriteFailed(IgaIOError):
+    """The file could not be written."""
+
+
+def read_json_file(path: str | os.PathLike) -> Any:
+    """The JSON value in `path`. Missing, unreadable or oversized files and broken JSON raise typed errors."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RecipeFileNotJson(f"{path} is {size} bytes, too large for a recipe",
+                                    "give the recipe .json file (recipes are a few KiB)")  # fmt: skip
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise RecipeFileUnreadable(f"{path} does not exist", "check the path") from None
+    except IsADirectoryError:
+        raise RecipeFileUnreadable(
+            f"{path} is a folder, not a file", "give the path of a .json file"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise RecipeFileNotJson(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                "save the recipe as UTF-8 JSON") from None  # fmt: skip
+    except OSError as exc:
+        raise RecipeFileUnreadable(
+            f"cannot read {path}: {exc.strerror or exc}", "check permissions"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecipeFileNotJson(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                                "fix the JSON syntax (a trailing comma or a missing quote?)") from None  # fmt: skip
+    except RecursionError:
+        raise RecipeFileNotJson(f"{path} nests too deeply to be a recipe", "flatten the JSON") from None
+
+
+def dumps_pretty(value: Any) -> str:
+    """The readable form used for recipe files: 2-space indent, UTF-8, trailing newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json_atomic(path: str | os.PathLike, value: Any) -> Path:
+    """Write `value` as pretty JSON to `path` atomically; returns the path."""
+    target = Path(path)
+    folder = target.parent
+    text = dumps_pretty(value)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise RecipeFileWriteFailed(f"cannot create a file in {folder}: {exc.strerror or exc}",
+                                    "check the folder exists and is writable") from None  # fmt: skip
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise RecipeFileWriteFailed(f"cannot write {target}: {exc.strerror or exc}",
+                                        "check free space and permissions") from None  # fmt: skip
+        raise
+    return target
