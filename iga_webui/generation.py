@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_core.sources import RecipeSource
-from iga_webui import blocking, host, recipes, settings
+from iga_webui import blocking, host, passes, recipes, settings
 
 log = logging.getLogger("iga")
 
@@ -209,8 +209,8 @@ def process(p: Any, raw_args: Any) -> IgaState:
             st.source = recipes.lookup(loaded.filename)
         st.policy = policy_for(st.args)
         st.request = request_from_p(p, st.recipe)
-        if st.recipe is not None and st.policy.mode != "off":
-            st.verdict = evaluate(st.recipe, st.request, st.policy)
+        if st.policy.mode != "off":
+            st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy)
         write_record(p, st)
     except Exception as exc:
         _fail(p, st, "process", exc)

@@ -304,12 +304,12 @@ def test_checkpoint_without_recipe_runs_and_says_so(webui):
 
 
 def test_a_failure_inside_the_extension_is_shown_and_marked(webui, monkeypatch):
-    from iga_webui import generation
+    from iga_webui import passes
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(generation, "evaluate", broken)
+    monkeypatch.setattr(passes, "evaluate_all", broken)
     result = webui.ui_txt2img(sampler_name="Euler", steps=4, cfg_scale=1.5)
     assert result[0], "the user's generation must go on"
     assert "internal error in process: RuntimeError: simulated bug" in result[3]
