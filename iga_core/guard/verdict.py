@@ -13,6 +13,17 @@ SEVERITIES = ("hard", "soft", "info")
 _SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 
+def range_text(low: Any, high: Any) -> str:
+    """"exactly 1", "1–2", "at least 3", "at most 8" for a recipe range."""
+    if low is not None and low == high:
+        return f"exactly {format_value(low)}"
+    if low is None:
+        return f"at most {format_value(high)}"
+    if high is None:
+        return f"at least {format_value(low)}"
+    return f"{format_value(low)}–{format_value(high)}"
+
+
 def format_value(value: Any) -> str:
     """Short human text for an expected/actual value: ranges as "1–2", lists as "a, b or c"."""
     if value is None:
@@ -127,7 +138,10 @@ class Verdict:
         if self.overridden:
             parts.append(f"overridden: {ids(self.overridden)}")
         prefix = "allowed (audit only)" if self.mode == "audit" else "allowed"
-        return f"{prefix} with " + "; ".join(parts) if parts else f"{prefix}: inside the recipe"
+        if parts:
+            return f"{prefix} with " + "; ".join(parts)
+        notes = len(self.infos)
+        return f"{prefix}: inside the recipe" + (f" ({notes} note{'s' if notes != 1 else ''})" if notes else "")
 
     def message(self) -> str:
         """Multi-line advice: per finding the rule, what was asked, what the recipe allows, how to fix it."""
@@ -144,7 +158,8 @@ class Verdict:
             else:
                 state = "warns"
             lines.append(f"- [{labels[f.severity]}, {state}] {f.advice()}")
-            lines.append(f"    asked: {format_value(f.actual)}; recipe allows: {format_value(f.expected)}")
+            allows = "expected" if f.severity == "info" else "recipe allows"
+            lines.append(f"    asked: {format_value(f.actual)}; {allows}: {format_value(f.expected)}")
         for rule_id in self.ignored_overrides:
             lines.append(f"- override of {rule_id} ignored: hard rules cannot be overridden; "
                          "only the guard mode (audit or off) lets such a request through")

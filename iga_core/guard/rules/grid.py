@@ -169,5 +169,16 @@ def off_grid(ctx):
         return
     remedy, fix = _remedy(ctx.view, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
     where = schedule_label(schedule_id)
-    yield Observation("steps", "the recipe's grid or an allowed subsample", {"schedule": where, "steps": steps},
+    yield Observation("steps", _expected(ctx.view), f"{where} at {steps} steps",
                       f"{where} at {steps} steps is off this model's step grid ({match.reason})", remedy, fix)
+
+
+def _expected(view) -> str:
+    facts = grid_facts(view)
+    text = f"the recipe's {facts.length}-step grid" if facts.length else "the recipe's grid"
+    sub = facts.subsample if isinstance(facts.subsample, dict) else {}
+    if isinstance(sub.get("allowed_steps"), list):
+        return f"{text} (step counts {', '.join(map(str, sub['allowed_steps']))})"
+    if sub.get("rule"):
+        return f"{text} (subsample rule {sub['rule']})"
+    return text

@@ -6,13 +6,17 @@ refuses instead, because it cannot tell whether an unknown name is inside the re
 
 from __future__ import annotations
 
-from iga_core.guard.context import normalize, sampler_label, schedule_label
+from iga_core.guard.context import normalize, resolve_sampler, resolve_schedule, sampler_label, schedule_label
 from iga_core.guard.rules import Observation, rule
 
 
-def _suggestion(exc, fallback: str) -> str:
-    suggestions = list(getattr(exc, "suggestions", None) or [])
-    return suggestions[0] if suggestions else fallback
+def _suggestion(exc, fallback: str, kind: str) -> str:
+    """The vocabulary's closest known name, as its label ("euler_ancestral" -> "Euler a")."""
+    for name in getattr(exc, "suggestions", None) or ():
+        info, _ = (resolve_sampler if kind == "sampler" else resolve_schedule)(name)
+        if info is not None:
+            return sampler_label(info.id) if kind == "sampler" else schedule_label(info.id)
+    return fallback
 
 
 @rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type"),
@@ -23,12 +27,13 @@ def unknown_name(ctx):
     name ("DPM++ 2M Karras") next to a different explicit schedule: which one the host runs is unclear."""
     view, req = ctx.view, ctx.request
     if ctx.sampler_unknown is not None:
-        fix = _suggestion(ctx.sampler_unknown, sampler_label(view.sampler.id))
+        fix = _suggestion(ctx.sampler_unknown, sampler_label(view.sampler.id), "sampler")
         yield Observation("sampler", "a known sampler name", req.sampler,
                           f"sampler {req.sampler!r} is not a known sampler name", f"use {fix}", {"sampler": fix})
     if ctx.schedule_unknown is not None:
         own = view.schedule_declared
-        fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic")
+        fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic",
+                          "schedule")
         yield Observation("schedule", "a known schedule type", req.schedule,
                           f"schedule type {req.schedule!r} is not a known schedule name", f"use {fix}",
                           {"schedule": fix})

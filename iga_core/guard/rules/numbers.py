@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iga_core.guard.rules import Observation, rule
-from iga_core.guard.verdict import format_value
+from iga_core.guard.verdict import range_text
 
 
 def nearest_steps(view, steps: int) -> int:
@@ -24,7 +24,7 @@ def steps_out_of_range(ctx):
         return
     fix = nearest_steps(view, steps)
     yield Observation("steps", view.steps.as_expected(), steps,
-                      f"{steps} steps is outside this model's range {format_value(view.steps.as_expected())}",
+                      f"{steps} steps is outside this model's range ({range_text(view.steps.min, view.steps.max)})",
                       f"use {fix} steps", {"steps": fix})
 
 
@@ -38,7 +38,7 @@ def cfg_out_of_range(ctx):
         return
     fix = view.cfg.clamp(cfg)
     yield Observation("cfg", view.cfg.as_expected(), cfg,
-                      f"CFG {cfg:g} is outside this model's range {format_value(view.cfg.as_expected())}",
+                      f"CFG {cfg:g} is outside this model's range ({range_text(view.cfg.min, view.cfg.max)})",
                       f"use CFG {fix:g}", {"cfg": fix})
 
 
@@ -53,5 +53,5 @@ def distilled_cfg_out_of_range(ctx):
     fix = view.distilled.clamp(value)
     yield Observation("distilled_cfg", view.distilled.as_expected(), value,
                       f"distilled CFG {value:g} is outside this model's range "
-                      f"{format_value(view.distilled.as_expected())}",
+                      f"({range_text(view.distilled.min, view.distilled.max)})",
                       f"use distilled CFG {fix:g}", {"distilled_cfg": fix})
