@@ -138,15 +138,19 @@ def _sd_model(zero_terminal_snr: bool) -> NoiseModel:
 
 
 def flow_sigmas(steps: int, *, shift: float = 1.0, num_train_timesteps: int = NUM_TRAIN_TIMESTEPS) -> np.ndarray:
-    """Flow-matching sigmas as diffusers FlowMatchEulerDiscreteScheduler.set_timesteps (static shift):
-    linspace(1, 1/N) shifted by s' = shift*s / (1 + (shift-1)*s), then a final 0."""
+    """Flow-matching sigmas as diffusers FlowMatchEulerDiscreteScheduler.set_timesteps (static shift), then
+    a final 0: evenly spaced from 1 down to the *shifted* smallest training sigma, each then shifted by
+    s' = shift*s / (1 + (shift-1)*s). (diffusers shifts the lower end twice; kept, to match it.)"""
     if steps < 1:
         raise ScheduleInputError(f"steps is {steps}", "use at least 1 step")
     if shift <= 0:
         raise ScheduleInputError(f"shift is {shift}", "use a shift > 0 (SD3: 3.0, Flux schnell: 1.0)")
-    s = np.linspace(1.0, 1.0 / num_train_timesteps, steps, dtype=np.float64)
-    s = shift * s / (1.0 + (shift - 1.0) * s)
-    return np.append(s, 0.0)
+
+    def shifted(s):
+        return shift * s / (1.0 + (shift - 1.0) * s)
+
+    s = np.linspace(1.0, shifted(1.0 / num_train_timesteps), steps, dtype=np.float64)
+    return np.append(shifted(s), 0.0)
 
 
 def time_shift_exponential(mu: float, sigma: float, t):
