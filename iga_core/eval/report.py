@@ -15,11 +15,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no global backend or figure state in a host process
 
 from iga_core import __version__
 from iga_core.eval.errors import EvalUnavailable
@@ -90,7 +87,6 @@ def _write_text(path: Path, text: str) -> None:
 
 def _save_figure(fig, path: Path) -> None:
     _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110, metadata={"Software": None}))
-    plt.close(fig)
 
 
 # --- plots ----------------------------------------------------------------------------------------------
@@ -110,7 +106,8 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
         b = g_out.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_out.get(n)
         if a is not None and b:
             rows.append((METRIC_LABELS.get(n, n), a / b))
-    fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
+    fig = Figure(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
+    ax = fig.subplots()
     if rows:
         labels, ratios = zip(*rows, strict=True)
         y = np.arange(len(rows))
@@ -129,7 +126,8 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
 
 def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
     """One metric per axis value (mean over seeds, one dot per seed), inside values in blue."""
-    fig, ax = plt.subplots(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
+    fig = Figure(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
+    ax = fig.subplots()
     xs = np.arange(len(result.per_value))
     for i, (value_rows, point) in enumerate(zip(result.per_image, result.points, strict=True)):
         ys = [r.get(metric) for r in value_rows if r.get(metric) is not None and not r["failures"]]
@@ -151,7 +149,8 @@ def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
 def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS) -> None:
     """Rows: axis values; columns: the first seeds. Failed (non-finite) images show as grey."""
     n_rows, n_cols = len(result.images), min(seeds, len(result.config.seeds))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.9 * n_cols + 1.6, 0.9 * n_rows + 0.3), squeeze=False)
+    fig = Figure(figsize=(0.9 * n_cols + 1.6, 0.9 * n_rows + 0.3))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i, row in enumerate(result.images):
         for j in range(n_cols):
             ax = axes[i][j]
