@@ -1,0 +1,203 @@
+"""classify_grid: canonical grid, allowed monotone subsample, off-grid, endpoints (trailing vs leading,
+zero terminal SNR), with the distilled-model cases the guard exists for (DMD2, Lightning, Turbo)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iga_core import schedules as S
+
+DMD2 = {"name": "SGM Uniform", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
+        "canonical_steps": 4, "subsample": {"allowed_steps": [4]}, "spacing": "trailing"}
+LIGHTNING = {"name": "SGM Uniform", "spacing": "trailing", "canonical_steps": 4,
+             "grid": {"kind": "rule", "rule": "trailing"}, "subsample": {"rule": "divisors"}}
+TURBO = {"name": "SGM Uniform", "spacing": "trailing", "subsample": {"rule": "any"}}
+VPRED_ZTSNR = {"name": "Normal", "zero_terminal_snr": True}
+
+
+def kind(sched, schedule_id, steps, **kw):
+    return S.classify_grid(sched, schedule_id, steps, **kw).kind
+
+
+# --- DMD2: explicit timesteps [999, 749, 499, 249] --------------------------------------------------------
+
+@pytest.mark.parametrize("schedule_id", ["sgm_uniform", "SGM Uniform", "simple", "turbo", "trailing"])
+def test_dmd2_grid_is_met_by_trailing_style_schedules(schedule_id):
+    m = S.classify_grid(DMD2, schedule_id, 4)
+    assert m.kind == "canonical" and m.ok
+    assert m.canonical == (999.0, 749.0, 499.0, 249.0) and m.pinned
+
+
+def test_dmd2_lcm_default_timesteps_are_off_grid():
+    m = S.classify_grid(DMD2, "lcm", 4)  # diffusers LCMScheduler: 999, 759, 499, 259
+    assert m.kind == "off_grid" and not m.ok
+    assert "759" in m.reason and "749" in m.reason
+
+
+@pytest.mark.parametrize("schedule_id", ["karras", "exponential", "uniform", "align_your_steps", "beta"])
+def test_dmd2_other_schedules_are_off_grid(schedule_id):
+    assert kind(DMD2, schedule_id, 4) == "off_grid"
+
+
+def test_dmd2_leading_fails_the_trailing_endpoint():
+    m = S.classify_grid(DMD2, "ddim", 4)
+    assert m.kind == "off_grid" and "751" in m.reason and "999" in m.reason and "trailing" in m.reason
+
+
+@pytest.mark.parametrize(("allowed", "steps", "expected"), [
+    ([4], 2, "off_grid"),
+    ([1, 2, 4], 2, "subsample"),
+    ([1, 2, 4], 1, "subsample"),
+    ([1, 2, 4], 3, "off_grid"),  # 999, 666, 333 is not inside the grid
+    ([1, 2, 3, 4], 3, "off_grid"),  # allowed, but still not a subsample
+    ([1, 2, 4], 8, "off_grid"),
+])
+def test_dmd2_subsampling(allowed, steps, expected):
+    m = S.classify_grid({**DMD2, "subsample": {"allowed_steps": allowed}}, "sgm_uniform", steps)
+    assert m.kind == expected, m.reason
+
+
+def test_subsample_reason_names_the_rule():
+    m = S.classify_grid({**DMD2, "subsample": {"allowed_steps": [4]}}, "sgm_uniform", 2)
+    assert "2-of-4 subsample" in m.reason and "not in subsample.allowed_steps [4]" in m.reason
+    m = S.classify_grid({k: v for k, v in DMD2.items() if k != "subsample"}, "sgm_uniform", 2)
+    assert m.kind == "off_grid" and "no scheduler.subsample" in m.reason
+
+
+def test_dmd2_one_step_model():
+    one = {"name": "Simple", "grid": {"kind": "timesteps", "values": [399]}, "canonical_steps": 1}
+    m = S.classify_grid(one, "simple", 1)
+    assert m.kind == "off_grid" and "399" in m.reason
+
+
+# --- Lightning: a rule grid (trailing at 4 steps), divisors subsampling -------------------------------------
+
+@pytest.mark.parametrize(("schedule_id", "steps", "expected"), [
+    ("sgm_uniform", 4, "canonical"), ("simple", 4, "canonical"), ("trailing", 4, "canonical"),
+    ("sgm_uniform", 2, "subsample"), ("trailing", 1, "subsample"),
+    ("sgm_uniform", 3, "off_grid"), ("karras", 4, "off_grid"), ("ddim", 4, "off_grid"), ("leading", 4, "off_grid"),
+    ("sgm_uniform", 8, "off_grid"),
+])
+def test_lightning(schedule_id, steps, expected):
+    assert kind(LIGHTNING, schedule_id, steps) == expected
+
+
+def test_prefix_and_any_rules():
+    prefix = {**LIGHTNING, "subsample": {"rule": "prefix"}}
+    assert kind(prefix, "trailing", 1) == "subsample"  # [999] is the first entry
+    assert kind(prefix, "trailing", 2) == "off_grid"  # [999, 499] is not the first two
+    assert kind({**LIGHTNING, "subsample": {"rule": "any"}}, "trailing", 2) == "subsample"
+
+
+def test_tolerance_is_one_timestep_by_default():
+    assert kind(DMD2, "sgm_uniform", 4, tolerance=0.5) == "off_grid"  # 749.25 vs 749
+    assert S.DEFAULT_TOLERANCE == 1.0
+
+
+# --- sigma grids -----------------------------------------------------------------------------------------
+
+def test_sigma_grid():
+    sigmas = [float(x) for x in S.compute_grid("karras", 10)]
+    sched = {"name": "Karras", "grid": {"kind": "sigmas", "values": sigmas}, "canonical_steps": 10}
+    assert kind(sched, "karras", 10) == "canonical"
+    assert kind(sched, "exponential", 10) == "off_grid"
+    assert kind(sched, "karras", 5) == "off_grid"  # 5-step Karras is not inside the 10-step one
+    assert kind(sched, "Karras", 10, params={"rho": 3.0}) == "off_grid"
+
+
+def test_rule_grid_without_canonical_steps_accepts_any_count_of_that_rule():
+    sched = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras", "params": {"rho": 7.0}}}
+    assert kind(sched, "karras", 13) == "canonical"
+    assert kind(sched, "exponential", 13) == "off_grid"
+
+
+def test_recipe_sigma_range_bounds_both_grids():
+    sched = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras"}, "sigma_min": 0.1, "sigma_max": 10.0}
+    m = S.classify_grid(sched, "karras", 8)
+    assert m.kind == "canonical" and m.requested[0] < 999  # sigma_max 10 sits below the top timestep
+
+
+def test_ays_grid_needs_the_architecture():
+    table = S.ays_tables()["align_your_steps"]["sdxl"]
+    sched = {"name": "Align Your Steps", "grid": {"kind": "sigmas", "values": [*table, 0.0]}, "canonical_steps": 11}
+    assert kind(sched, "align_your_steps", 11, architecture="sdxl") == "canonical"
+    assert kind(sched, "align_your_steps", 11) == "off_grid"  # the SD 1.5 table
+
+
+# --- recipes that pin no grid ------------------------------------------------------------------------------
+
+def test_unpinned_recipe_same_schedule_is_canonical_at_any_steps():
+    for steps in (1, 7, 25, 60):
+        assert kind({"name": "Karras"}, "karras", steps) == "canonical"
+    assert kind({"name": "Karras"}, "Karras", 25) == "canonical"
+
+
+def test_unpinned_recipe_other_schedule_is_not_a_violation():
+    m = S.classify_grid({"name": "Karras"}, "exponential", 25)
+    assert m.kind == "unpinned" and m.ok and not m.pinned and "pins no grid" in m.reason
+
+
+def test_equivalent_schedules_are_canonical():
+    assert kind({"name": "Normal"}, "uniform", 20) == "canonical"  # same grid on a discrete model
+
+
+def test_turbo_trailing_endpoint():
+    assert kind(TURBO, "sgm_uniform", 1) == "canonical"
+    assert kind(TURBO, "karras", 2) == "unpinned"  # starts at 999 like trailing
+    m = S.classify_grid(TURBO, "ddim", 2)
+    assert m.kind == "off_grid" and "501" in m.reason
+
+
+def test_zero_terminal_snr_needs_the_terminal_timestep():
+    assert kind(VPRED_ZTSNR, "normal", 28) == "canonical"
+    assert kind(VPRED_ZTSNR, "karras", 28) == "unpinned"  # Karras from the ZTSNR sigma_max starts at t=999
+    m = S.classify_grid(VPRED_ZTSNR, "ddim", 28)  # DDIM schedule: every 35th sigma from t=1, up to t=981
+    assert m.kind == "off_grid" and "zero terminal SNR" in m.reason and "981" in m.reason
+
+
+def test_leading_spacing_recipe_has_no_endpoint_demand():
+    assert kind({"name": "DDIM", "spacing": "leading"}, "karras", 20) == "unpinned"
+
+
+def test_recipe_with_unknown_or_automatic_schedule_name():
+    assert kind({"name": "Automatic"}, "karras", 20) == "unpinned"
+    assert kind({"name": "no such schedule"}, "karras", 20) == "unpinned"
+    assert kind({"name": "Automatic", "zero_terminal_snr": True}, "ddim", 20) == "off_grid"
+    assert kind({}, "karras", 20) == "unpinned"
+
+
+# --- timestep samplers -------------------------------------------------------------------------------------
+
+def test_timestep_sampler_is_judged_by_its_own_grid():
+    ddim_grid = S.timestep_sampler_schedule("DDIM")
+    assert kind(DMD2, ddim_grid, 4) == "off_grid"
+    assert kind({"name": "DDIM", "grid": {"kind": "timesteps", "values": [751, 501, 251, 1]}}, ddim_grid, 4) == "canonical"
+
+
+# --- errors and output --------------------------------------------------------------------------------------
+
+def test_bad_input():
+    with pytest.raises(S.ScheduleInputError):
+        S.classify_grid({"name": "Karras", "grid": {"kind": "wiggly"}}, "karras", 4)
+    with pytest.raises(S.ScheduleInputError):
+        S.classify_grid({"name": "Karras", "grid": {"kind": "sigmas", "values": [1.0]}}, "karras", 4)
+    with pytest.raises(S.ScheduleInputError):
+        S.classify_grid(DMD2, "karras", 0)
+    from iga_core.vocab import UnknownName
+
+    with pytest.raises(UnknownName):
+        S.classify_grid(DMD2, "karras-ish", 4)
+
+
+def test_match_serialises():
+    d = S.classify_grid(DMD2, "lcm", 4).to_dict()
+    assert json.loads(json.dumps(d))["kind"] == "off_grid"
+    assert d["requested"] == [999.0, 759.0, 499.0, 259.0] and d["schedule_id"] == "lcm" and d["steps"] == 4
+
+
+def test_custom_betas():
+    betas = S.make_betas("linear", beta_start=0.0001, beta_end=0.02)
+    assert kind({"name": "Karras"}, "karras", 10, betas=betas) == "canonical"
+    assert kind(DMD2, "trailing", 4, betas=betas) == "canonical"
