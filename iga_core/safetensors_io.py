@@ -14,8 +14,9 @@ import json
 import os
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from iga_core.errors import IgaInvalid, IgaIOError
 
@@ -100,8 +101,8 @@ class HeaderDoesNotFit(IgaInvalid):
     """A new header is larger than the room reserved for it (internal to in-place edits)."""
 
 
-@dataclass(frozen=True)
-class TensorInfo:
+class TensorInfo(NamedTuple):
+    # A NamedTuple, not a dataclass: headers hold thousands of these and they are built on every read.
     name: str
     dtype: str
     shape: tuple[int, ...]
@@ -120,6 +121,7 @@ class Header:
     header_len: int  # N: JSON plus its padding
     json_len: int  # N without trailing padding: what the JSON itself needs
     file_size: int
+    raw: bytes = field(default=b"", repr=False, compare=False)  # the header JSON as read, for splicing
 
     @property
     def data_start(self) -> int:
@@ -209,7 +211,7 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
 
     metadata = _check_metadata(obj.pop(METADATA_KEY, None), path)
     tensors = [_check_tensor(name, entry, path) for name, entry in obj.items()]
-    tensors.sort(key=lambda t: (t.begin, t.end))
+    tensors.sort(key=_data_order)
     expected = 0
     for t in tensors:
         if t.begin != expected:
@@ -232,15 +234,25 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
         header_len=len(raw),
         json_len=len(raw.rstrip(b" ")),
         file_size=file_size,
+        raw=raw,
     )
 
 
+_new_tensor_info = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+
+
+def _data_order(t: TensorInfo) -> tuple[int, int]:
+    return t.begin, t.end
+
+
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise DuplicateKey(f"header has the key {key[:80]!r} twice", _NOT_SAFETENSORS_HINT)
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # the slow search only when there is a duplicate
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"header has the key {key[:80]!r} twice", _NOT_SAFETENSORS_HINT)
+            seen.add(key)
     return out
 
 
@@ -263,25 +275,38 @@ def _is_count(value: object) -> bool:
 
 
 def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:
-    label = f"{path}: tensor {name[:80]!r}"
-    if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
-        raise TensorEntryInvalid(f"{label} must be an object with dtype, shape and data_offsets", _NOT_SAFETENSORS_HINT)
-    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if not isinstance(dtype, str) or dtype not in DTYPE_SIZES:
-        raise UnknownDtype(f"{label} has unknown dtype {str(dtype)[:20]!r}", f"known dtypes: {', '.join(DTYPE_SIZES)}")
-    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
-        raise TensorEntryInvalid(f"{label}: shape must be a list of non-negative integers", _NOT_SAFETENSORS_HINT)
-    if type(offsets) is not list or len(offsets) != 2 or not (_is_count(offsets[0]) and _is_count(offsets[1])):
-        raise TensorEntryInvalid(f"{label}: data_offsets must be [begin, end] integers", _NOT_SAFETENSORS_HINT)
-    begin, end = offsets
+    # The common, valid case is checked first with cheap tests; messages are built only on failure.
+    try:
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]  # type: ignore[index]
+    except (TypeError, KeyError):
+        raise TensorEntryInvalid(
+            f"{path}: tensor {name[:80]!r} must be an object with dtype, shape and data_offsets",
+            _NOT_SAFETENSORS_HINT,
+        ) from None
+    size = DTYPE_SIZES.get(dtype) if type(dtype) is str else None
+    if size is None:
+        raise UnknownDtype(f"{path}: tensor {name[:80]!r} has unknown dtype {str(dtype)[:20]!r}",
+                           f"known dtypes: {', '.join(DTYPE_SIZES)}")  # fmt: skip
     numel = 1
-    for dim in shape:
-        numel *= dim
-    if end < begin or end - begin != numel * DTYPE_SIZES[dtype]:
+    if type(shape) is list:
+        for dim in shape:
+            if type(dim) is not int or dim < 0:
+                shape = None
+                break
+            numel *= dim
+    if type(shape) is not list:
+        raise TensorEntryInvalid(f"{path}: tensor {name[:80]!r}: shape must be a list of non-negative integers",
+                                 _NOT_SAFETENSORS_HINT)  # fmt: skip
+    if type(offsets) is not list or len(offsets) != 2 or not (_is_count(offsets[0]) and _is_count(offsets[1])):
+        raise TensorEntryInvalid(f"{path}: tensor {name[:80]!r}: data_offsets must be [begin, end] integers",
+                                 _NOT_SAFETENSORS_HINT)  # fmt: skip
+    begin, end = offsets
+    if end < begin or end - begin != numel * size:
         raise TensorSizeMismatch(
-            f"{label}: byte range [{begin}, {end}] does not hold {numel} x {dtype}", _NOT_SAFETENSORS_HINT
+            f"{path}: tensor {name[:80]!r}: byte range [{begin}, {end}] does not hold {numel} x {dtype}",
+            _NOT_SAFETENSORS_HINT,
         )
-    return TensorInfo(name=name, dtype=dtype, shape=tuple(shape), begin=begin, end=end)
+    return _new_tensor_info(TensorInfo, (name, dtype, tuple(shape), begin, end))
 
 
 # ---- writing ----
@@ -293,22 +318,27 @@ def encode_header(
     *,
     spare: int = 0,
     exact_len: int | None = None,
+    original: Header | None = None,
 ) -> bytes:
     """Return the length prefix plus header JSON for these tensors.
 
     The JSON is compact and starts with `{"` (A1111/Forge assert that). It is padded with spaces to a
     multiple of 8 after reserving `spare` extra bytes, or to exactly `exact_len` bytes when given (to
-    overwrite an existing header in place; raises `HeaderDoesNotFit` when it is too small).
+    overwrite an existing header in place; raises `HeaderDoesNotFit` when it is too small). With
+    `original` (the header being replaced, same tensors), only the metadata part of its JSON is replaced
+    and the tensor entries are kept as they were: the cost no longer grows with the tensor count.
     """
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise MetadataInvalid(f"metadata {key!r} must map a string to a string", "convert the value with json.dumps")
-    doc: dict[str, object] = {}
-    if metadata or not tensors:  # `{}` alone would not start with `{"`
-        doc[METADATA_KEY] = metadata
-    for t in sorted(tensors.values(), key=lambda t: (t.begin, t.end)):
-        doc[t.name] = t.to_json()
-    body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    body = _splice_metadata(original, metadata) if original is not None else None
+    if body is None:
+        doc: dict[str, object] = {}
+        if metadata or not tensors:  # `{}` alone would not start with `{"`
+            doc[METADATA_KEY] = metadata
+        for t in sorted(tensors.values(), key=_data_order):
+            doc[t.name] = t.to_json()
+        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if exact_len is not None:
         if len(body) > exact_len:
             raise HeaderDoesNotFit(
@@ -322,6 +352,34 @@ def encode_header(
         raise HeaderTooLarge(f"new header would be {target} bytes, over the {MAX_HEADER_SIZE}-byte cap",
                              "store less metadata")  # fmt: skip
     return struct.pack("<Q", target) + body + b" " * (target - len(body))
+
+
+_METADATA_PREFIX = '{"' + METADATA_KEY + '":'
+
+
+def _splice_metadata(original: Header, metadata: dict[str, str]) -> bytes | None:
+    """The original header JSON with its `__metadata__` replaced, or None when its layout is unusual
+    (then the caller re-encodes everything). The original was validated when it was read, so the tensor
+    part needs no new checks."""
+    text = original.raw.decode("utf-8").rstrip(" ")
+    new = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False)
+    try:
+        if text.startswith(_METADATA_PREFIX):  # the usual layout: metadata first
+            _, end = _DECODER.raw_decode(text, len(_METADATA_PREFIX))
+            rest = text[end:]
+        elif text.startswith('{"') and not original.metadata and METADATA_KEY not in text and "\\u" not in text:
+            # no metadata yet (and no escaped key that could spell "__metadata__")
+            rest = "," + text[1:] if original.tensors else "}"
+        else:
+            return None
+    except ValueError:
+        return None
+    if not rest.startswith((",", "}")):
+        return None
+    return (_METADATA_PREFIX + new + rest).encode("utf-8")
+
+
+_DECODER = json.JSONDecoder()
 
 
 def is_safetensors_path(path: str | os.PathLike) -> bool:

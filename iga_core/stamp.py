@@ -181,17 +181,17 @@ def stamp(
     target = path if same_file else Path(out)
     if same_file:
         try:
-            block = encode_header(metadata, header.tensors, exact_len=header.header_len)
+            block = encode_header(metadata, header.tensors, exact_len=header.header_len, original=header)
         except HeaderDoesNotFit:
             block = None
         if block is not None:
             _write_in_place(path, header, block)
             mode = "in_place"
         else:
-            _rewrite(path, path, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING), progress)
+            _rewrite(path, path, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), progress)
             mode = "rewrite"
     else:
-        _rewrite(path, target, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING), progress)
+        _rewrite(path, target, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), progress)
         mode = "copy"
     hashing.remember(target, weights_sha256=weights)  # the tensor bytes did not change
     return StampResult(
@@ -221,9 +221,9 @@ def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None) -> S
     metadata = {k: v for k, v in header.metadata.items() if k != RECIPE_KEY}
     if out is None or _same_file(path, Path(out)):
         # A smaller header always fits in the old one.
-        _write_in_place(path, header, encode_header(metadata, header.tensors, exact_len=header.header_len))
+        _write_in_place(path, header, encode_header(metadata, header.tensors, exact_len=header.header_len, original=header))
         return StripResult(path=str(path), mode="in_place", removed=removed)
-    _rewrite(path, Path(out), header, encode_header(metadata, header.tensors, spare=SPARE_PADDING), None)
+    _rewrite(path, Path(out), header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), None)
     return StripResult(path=str(out), mode="copy", removed=removed)
 
 

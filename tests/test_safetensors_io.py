@@ -191,3 +191,35 @@ def test_factory_bytes_equal_writer_layout():
     (n,) = struct.unpack("<Q", raw[:8])
     h = sio.parse_header(raw[8 : 8 + n], len(raw))
     assert sio.encode_header(h.metadata, h.tensors) == raw[: 8 + n]
+
+
+# ---- splicing: replacing only the metadata of an existing header ----
+
+_SPLICE_CASES = {
+    "metadata-first": b'{"__metadata__":{"a":"1","b":"{\\"x\\": [1, \\"}\\"]}"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+    "no-metadata": b'{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+    "metadata-last": b'{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"a":"1"}}',
+    "spaced": b'{"__metadata__": {"a": "1"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}',
+    "escaped-key": b'{"\\u005f_metadata__":{},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+    "only-metadata": b'{"__metadata__":{"a":"1"}}',
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", _SPLICE_CASES.values(), ids=_SPLICE_CASES.keys())
+@pytest.mark.parametrize("metadata", [{}, {"iga": '{"model_id":"m"}', "a": "2"}, {"ü": "\u2603 \n"}])
+def test_splicing_gives_the_same_header_as_a_full_encode(raw, metadata):
+    data = b"\0" * (8 if b'"w"' in raw else 0)
+    original = sio.parse_header(raw, 8 + len(raw) + len(data))
+    spliced = sio.encode_header(metadata, original.tensors, original=original, spare=16)
+    plain = sio.encode_header(metadata, original.tensors, spare=16)
+    back = sio.parse_header(spliced[8:], len(spliced) + len(data))
+    assert spliced[8:10] == b'{"' and len(spliced) % 8 == 0
+    assert back.metadata == metadata and back.tensors == original.tensors
+    assert sio.parse_header(plain[8:], len(plain) + len(data)).tensors == back.tensors
+
+
+def test_splicing_keeps_the_tensor_text_untouched():
+    raw = _SPLICE_CASES["metadata-first"]
+    original = sio.parse_header(raw, 8 + len(raw) + 8)
+    spliced = sio.encode_header({"n": "1"}, original.tensors, original=original)
+    assert spliced[8:].rstrip(b" ") == b'{"__metadata__":{"n":"1"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
