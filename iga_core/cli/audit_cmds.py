@@ -1,5 +1,114 @@
-"""Commands of this family are being written; see COMMAND_MODULES in iga_core/cli/__init__.py."""
+"""`iga audit export` and `iga audit tail`: read the decision log the WebUI writes.
+
+The log is `decisions.jsonl` in the extension's data folder (rotated files `.1`, `.2`, ... beside it).
+`--log` names it; without it, `$IGA_DECISION_LOG`, else `$IGA_DATA_DIR/decisions.jsonl`.
+Exit codes: 0 ok; 1 bad --since; 2 no log file, unreadable log or unwritable output. Lines that are not
+valid entries are skipped and counted on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from iga_core.cli import emit
+from iga_core.errors import IgaError
+
+
+class NoDecisionLog(IgaError):
+    """No decision log was named or found (a usage / I/O problem)."""
+
+    exit_code = 2
 
 
 def register(sub) -> None:
-    return None
+    audit = sub.add_parser("audit", help="export or show the guard's decision log (blocks, warnings, overrides)",
+                           description="Read the decision log: every block, warning and override the guard made.")
+    family = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+
+    p = family.add_parser("export", help="write the log as JSON or CSV",
+                          description="Export the decision log (oldest first) as a JSON array or CSV.")
+    _log_arg(p)
+    p.add_argument("--since", metavar="WHEN", help="only entries from then on: ISO date/time or an age (30m, 12h, 7d, 2w)")
+    p.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default: json)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write to OUT (atomically) instead of stdout")
+    p.set_defaults(func=cmd_export)
+
+    p = family.add_parser("tail", help="show the last decisions",
+                          description="Show the last N decisions, one line each (or JSON with --json).")
+    _log_arg(p)
+    p.add_argument("-n", type=int, default=10, metavar="N", help="how many (default: 10)")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+    p.set_defaults(func=cmd_tail)
+
+    audit.set_defaults(func=lambda args: (audit.print_help(), 2)[1])
+
+
+def _log_arg(p) -> None:
+    p.add_argument("--log", metavar="PATH", help="the decision log (default: $IGA_DECISION_LOG or "
+                                                 "$IGA_DATA_DIR/decisions.jsonl)")
+
+
+def _log(args):
+    from iga_core.decision_log import LOG_FILENAME, DecisionLog
+
+    path = args.log or os.environ.get("IGA_DECISION_LOG")
+    if not path and os.environ.get("IGA_DATA_DIR"):
+        path = str(Path(os.environ["IGA_DATA_DIR"]) / LOG_FILENAME)
+    if not path:
+        raise NoDecisionLog("no decision log given",
+                            f"pass --log PATH (the WebUI writes {LOG_FILENAME} in the extension's data folder) "
+                            "or set IGA_DECISION_LOG")
+    log = DecisionLog(path)
+    if not log.files():
+        raise NoDecisionLog(f"no decision log at {path}",
+                            "the WebUI creates it at the first block, warning or override; check the path")
+    return log
+
+
+def _note_skipped(skipped: int) -> None:
+    if skipped:
+        print(f"iga: skipped {skipped} unreadable line{'s' if skipped != 1 else ''} in the decision log",
+              file=sys.stderr)
+
+
+def cmd_export(args) -> int:
+    from iga_core.audit.atomic import write_bytes_atomic
+    from iga_core.decision_log import DecisionLogIOError, export_entries
+
+    got = _log(args).read(args.since)
+    text = export_entries(got.entries, args.format)
+    _note_skipped(got.skipped)
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_bytes_atomic(args.output, text.encode("utf-8"))
+    except OSError as exc:
+        raise DecisionLogIOError(f"cannot write {args.output}: {exc.strerror or exc}",
+                                 "check the folder exists and is writable") from exc
+    print(f"exported {len(got.entries)} decision{'s' if len(got.entries) != 1 else ''} to {args.output}",
+          file=sys.stderr)
+    return 0
+
+
+def _line(entry: dict) -> str:
+    findings = entry.get("findings") or []
+    rules = ", ".join(f"{f.get('rule_id')} ({f.get('field')})" for f in findings if f.get("severity") != "info")
+    checkpoint = (entry.get("checkpoint") or {}).get("name") or "?"
+    text = f"{entry['time']}  {entry['kind']:<8} {entry.get('mode') or '?':<8} {checkpoint}: {rules or entry.get('summary') or '-'}"
+    reasons = [f"{o['rule_id']}: {o['reason']}" for o in entry.get("overrides") or [] if o.get("reason")]
+    if reasons:
+        text += f"  [override {'; '.join(reasons)}]"
+    if entry.get("output"):
+        text += f"  -> {entry['output']}"
+    return text
+
+
+def cmd_tail(args) -> int:
+    got = _log(args).tail(args.n)
+    _note_skipped(got.skipped)
+    human = "\n".join(_line(e) for e in got.entries) or "no decisions logged"
+    emit(args, human, got.entries)
+    return 0
