@@ -1,0 +1,245 @@
+"""Recipe composition rules: replace (distillation add-ons), narrow (style add-ons), conflicts as findings."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import pytest
+
+from iga_core.compose import ComposeError, addon_mode, compose
+from iga_core.guard import GuardRequest, evaluate
+from iga_core.recipe import metadata_sha256, validate_recipe
+from tests.test_guard_support import example_recipes, recipe
+
+EXAMPLES = example_recipes()
+
+
+def _example(name: str) -> dict:
+    if name not in EXAMPLES:
+        pytest.skip(f"metadata_examples/{name}.iga.json not present")
+    return copy.deepcopy(EXAMPLES[name])
+
+
+def style(model_id: str = "ink-style", **fields) -> dict:
+    """A style LoRA's recipe: it states ranges, not a sampling method of its own."""
+    out = {"iga_version": "1.0.0", "model_id": model_id, "architecture": "sd1", "prediction_type": "eps",
+           "sampler": {"name": "Euler a"}, "scheduler": {"name": "Automatic"},
+           "steps": {"default": 30, "min": 10, "max": 60}, "cfg": {"default": 6.0, "min": 3.0, "max": 12.0}}
+    out.update(fields)
+    return out
+
+
+def _ids(c) -> list[str]:
+    return [f.rule_id for f in c.findings]
+
+
+def _assert_valid(c) -> None:
+    assert validate_recipe(c.recipe) == [], validate_recipe(c.recipe)
+    assert c.recipe["hashes"]["metadata_sha256"] == metadata_sha256(c.recipe)
+    assert "weights_sha256" not in c.recipe["hashes"]
+
+
+def test_no_addons_keeps_the_base():
+    base = recipe("sd1_anime")
+    c = compose(base, [])
+    _assert_valid(c)
+    assert {k: v for k, v in c.recipe.items() if k not in ("hashes", "x-composition")} == base
+    assert c.findings == () and not c.composed
+
+
+def test_weight_zero_is_inactive():
+    c = compose(recipe("sd1_anime"), [("ink", style(cfg={"default": 6.0, "min": 5.0, "max": 6.0}), 0.0)])
+    assert c.recipe["cfg"] == recipe("sd1_anime")["cfg"]
+    assert [(p.name, p.role) for p in c.parts] == [("base", "base"), ("ink", "inactive")]
+
+
+def test_mode_is_explicit_or_inferred():
+    assert addon_mode(style()) == "narrow"
+    assert addon_mode(recipe("lightning")) == "replace"  # pins a grid
+    assert addon_mode(style(constraints={"allow_samplers": ["LCM"]})) == "replace"
+    assert addon_mode({**recipe("lightning"), "x-compose": "narrow"}) == "narrow"
+    assert addon_mode(style(**{"x-compose": "replace"})) == "replace"
+
+
+def test_distillation_lora_replaces_the_sampling_recipe():
+    base, lcm = _example("sdxl-base"), _example("lcm-lora-sdxl")
+    c = compose(base, [("lcm-lora-sdxl", lcm, 1.0)])
+    _assert_valid(c)
+    r = c.recipe
+    assert (r["sampler"], r["scheduler"], r["steps"], r["cfg"]) == (lcm["sampler"], lcm["scheduler"], lcm["steps"],
+                                                                    lcm["cfg"])
+    assert r["constraints"] == lcm["constraints"] and [p["name"] for p in r["presets"]] == ["LCM 4", "LCM 8"]
+    assert (r["model_id"], r["vae"], r["clip_skip"]) == (base["model_id"], base["vae"], base["clip_skip"])
+    assert c.sources["sampler"] == "lcm-lora-sdxl" and c.sources["vae"] == "base"
+    assert _ids(c) == ["IGA-M006"]
+    assert r["title"].endswith("+ lcm-lora-sdxl")
+    assert r["x-composition"]["parts"][1] == {"name": "lcm-lora-sdxl", "model_id": "lcm-lora-sdxl",
+                                              "weight": 1.0, "role": "replace"}
+    # the guard now protects the LoRA's recipe: the base's Euler is refused, LCM at 4 steps passes
+    assert not evaluate(r, GuardRequest(sampler="Euler", steps=4, cfg=1.0)).allowed
+    assert evaluate(r, GuardRequest(sampler="LCM", steps=4, cfg=1.5)).allowed
+
+
+def test_replace_drops_the_bases_constraints_and_presets():
+    base = recipe("sd1_anime", constraints={"forbid_samplers": ["LCM"]})
+    lcm = style("lcm-lora", sampler={"name": "LCM"}, steps={"default": 4, "min": 2, "max": 8},
+                cfg={"default": 1.0, "min": 1.0, "max": 2.0}, constraints={"allow_samplers": ["LCM"]})
+    c = compose(base, [("lcm-lora", lcm, 1.0)])
+    _assert_valid(c)
+    assert c.recipe["constraints"] == {"allow_samplers": ["LCM"]}
+    assert "presets" not in c.recipe  # the base's presets describe the sampling that was replaced
+    assert evaluate(c.recipe, GuardRequest(sampler="LCM", steps=4, cfg=1.0)).allowed
+
+
+def test_style_lora_narrows_ranges():
+    ink = style(steps={"default": 30, "min": 20, "max": 40}, cfg={"default": 6.0, "min": 5.0, "max": 9.0})
+    c = compose(recipe("sd1_anime"), [("ink", ink, 0.7)])  # base steps 15-50, CFG 4-11
+    _assert_valid(c)
+    assert c.recipe["steps"] == {"default": 25, "min": 20, "max": 40}
+    assert c.recipe["cfg"] == {"default": 7.0, "min": 5.0, "max": 9.0}
+    assert c.recipe["sampler"] == recipe("sd1_anime")["sampler"]  # a narrowing add-on's sampler is not applied
+    assert c.sources["steps.range"] == "ink" and "steps.default" not in c.sources
+    assert _ids(c) == ["IGA-M009"]  # the base's "Fast" preset (15 steps) no longer fits
+
+
+def test_default_outside_the_narrowed_range_moves_in():
+    c = compose(recipe("sd1_anime"), [("soft", style(cfg={"default": 4.5, "min": 4.0, "max": 5.0}), 1.0)])
+    assert c.recipe["cfg"] == {"default": 5.0, "min": 4.0, "max": 5.0}
+    assert _ids(c)[0] == "IGA-M005" and c.findings[0].actual == 7.0 and c.findings[0].expected == 5.0
+    assert set(_ids(c)[1:]) == {"IGA-M009"}  # every base preset asks for CFG 6 or more
+
+
+def test_two_style_loras_that_disagree_are_a_hard_finding():
+    a = style("a", cfg={"default": 4.0, "min": 4.0, "max": 5.0})
+    b = style("b", cfg={"default": 8.0, "min": 8.0, "max": 9.0})
+    c = compose(recipe("sd1_anime"), [("a", a, 1.0), ("b", b, 1.0)])
+    _assert_valid(c)
+    hard = [f for f in c.findings if f.severity == "hard"]
+    assert [(f.rule_id, f.field) for f in hard] == [("IGA-M004", "cfg")]
+    assert c.recipe["cfg"]["min"] == 4.0 and c.recipe["cfg"]["max"] == 5.0  # the earlier (a's) range is kept
+    assert "b allows cfg 8–9" in hard[0].reason
+
+
+def test_narrowing_is_order_independent_when_ranges_overlap():
+    a = style("a", steps={"default": 25, "min": 18, "max": 30}, cfg={"default": 6.0, "min": 4.5, "max": 8.0})
+    b = style("b", steps={"default": 30, "min": 22, "max": 45}, cfg={"default": 7.0, "min": 5.5, "max": 10.0})
+    ab = compose(recipe("sd1_anime"), [("a", a, 1.0), ("b", b, 1.0)]).recipe
+    ba = compose(recipe("sd1_anime"), [("b", b, 1.0), ("a", a, 1.0)]).recipe
+    for key in ("steps", "cfg"):
+        assert ab[key] == ba[key]
+    assert ab["steps"] == {"default": 25, "min": 22, "max": 30}
+
+
+def test_two_distillation_loras_that_disagree():
+    base, lcm, light = _example("sdxl-base"), _example("lcm-lora-sdxl"), _example("sdxl-lightning-4step")
+    c = compose(base, [("lcm", lcm, 0.5), ("lightning", light, 1.0)])
+    _assert_valid(c)
+    assert ("IGA-M003", "hard") in [(f.rule_id, f.severity) for f in c.findings]
+    assert c.recipe["scheduler"] == light["scheduler"]  # the higher weight wins
+    assert {p.name: p.role for p in c.parts} == {"base": "base", "lcm": "ignored", "lightning": "replace"}
+    tie = compose(base, [("lcm", lcm, 1.0), ("lightning", light, 1.0)])
+    assert tie.recipe["sampler"] == lcm["sampler"]  # a tie goes to the first named
+
+
+def test_the_same_distillation_recipe_twice_is_no_conflict():
+    light = _example("sdxl-lightning-4step")
+    c = compose(_example("sdxl-base"), [("l1", light, 1.0), ("l2", copy.deepcopy(light), 0.5)])
+    assert "IGA-M003" not in _ids(c)
+
+
+@pytest.mark.parametrize(("field", "value", "rule", "severity"), [
+    ("prediction_type", "v", "IGA-M001", "hard"),
+    ("architecture", "sdxl", "IGA-M002", "hard"),
+    ("clip_skip", 1, "IGA-M007", "soft"),
+    ("vae", {"id": "kl-f8-anime2.ckpt"}, "IGA-M007", "soft"),
+])
+def test_model_fields_stay_the_bases(field, value, rule, severity):
+    c = compose(recipe("sd1_anime"), [("odd", style(**{field: value}), 1.0)])
+    assert [(f.rule_id, f.severity, f.field) for f in c.findings] == [(rule, severity, field)]
+    assert c.recipe[field] == recipe("sd1_anime")[field]
+
+
+def test_a_lora_saying_its_vae_is_embedded_says_nothing_about_the_base():
+    c = compose(recipe("sd1_anime"), [("lora", style(vae={"embedded": True}), 1.0)])
+    assert _ids(c) == []
+
+
+def test_forbid_lists_add_up_and_allow_lists_intersect():
+    base = recipe("sd1_anime", constraints={"forbid_samplers": ["DDIM"], "allow_schedules": ["Karras", "Exponential"]})
+    addon = style(constraints={"forbid_samplers": ["PLMS", "ddim"], "allow_schedules": ["exponential", "karras",
+                                                                                         "Normal"]})
+    c = compose(base, [("x", addon, 1.0)])
+    _assert_valid(c)
+    assert c.recipe["constraints"] == {"forbid_samplers": ["DDIM", "PLMS"], "allow_schedules": ["Karras", "Exponential"]}
+
+
+def test_an_addon_forbidding_the_default_sampler_moves_it_to_an_allowed_one():
+    addon = style(constraints={"forbid_samplers": ["DPM++ 2M"], "allow_samplers": ["Euler a", "Euler"]})
+    addon["x-compose"] = "narrow"
+    c = compose(recipe("sd1_anime"), [("x", addon, 1.0)])
+    _assert_valid(c)
+    assert c.recipe["sampler"] == {"name": "Euler a"} and "IGA-M005" in _ids(c)
+    assert not evaluate(c.recipe, GuardRequest(sampler="DPM++ 2M")).allowed
+    no_alternative = style(constraints={"forbid_samplers": ["DPM++ 2M"]})
+    c = compose(recipe("sd1_anime"), [("x", no_alternative, 1.0)])
+    assert ("IGA-M004", "sampler") in [(f.rule_id, f.field) for f in c.findings]
+
+
+def test_resolution_max_narrows_and_preferred_sizes_follow():
+    addon = style(resolution={"max": {"width": 640, "height": 640}})
+    c = compose(recipe("sd1_anime"), [("small", addon, 1.0)])  # base prefers 512x768 and 512x512
+    _assert_valid(c)
+    assert c.recipe["resolution"] == {"preferred": [{"width": 512, "height": 512}],
+                                      "max": {"width": 640, "height": 640}}
+
+
+def test_presets_that_no_longer_fit_are_dropped():
+    c = compose(recipe("sd1_anime"), [("ink", style(steps={"default": 30, "min": 20, "max": 35}), 1.0)])
+    _assert_valid(c)
+    assert [p["name"] for p in c.recipe["presets"]] == ["Wide"]  # Quality (40 steps) and Fast (15) do not fit
+    assert [f.actual for f in c.findings if f.rule_id == "IGA-M009"] == ["Quality", "Fast"]
+
+
+def test_no_base_recipe_uses_the_first_active_addon():
+    light = _example("sdxl-lightning-4step")
+    c = compose(None, [("off", style(), 0), ("lightning", light, 1.0)])
+    _assert_valid(c)
+    assert c.recipe["model_id"] == light["model_id"]
+    assert [(p.name, p.role) for p in c.parts] == [("off", "inactive"), ("lightning", "base")]
+    assert compose(None, []).recipe is None
+    assert compose(None, [("off", light, 0.0)]).recipe is None
+
+
+def test_an_invalid_addon_recipe_is_ignored_with_a_finding():
+    c = compose(recipe("sd1_anime"), [("broken", {"iga_version": "1.0.0"}, 1.0), ("junk", "text", 1.0)])
+    assert [(f.rule_id, f.severity) for f in c.findings] == [("IGA-M010", "soft"), ("IGA-M010", "soft")]
+    assert [p.role for p in c.parts[1:]] == ["ignored", "ignored"]
+
+
+@pytest.mark.parametrize("entry", [("x",), ("x", {}, "heavy"), ("", {}, 1.0), ("x", {}, float("nan")),
+                                   ("x", {}, True)])
+def test_malformed_entries_raise_a_typed_error(entry):
+    with pytest.raises(ComposeError):
+        compose(recipe("sd1_anime"), [entry])
+
+
+def test_an_invalid_base_raises_a_typed_error():
+    with pytest.raises(ComposeError) as err:
+        compose({"iga_version": "1.0.0", "model_id": "x"}, [])
+    assert err.value.hint
+
+
+def test_compose_does_not_change_its_inputs():
+    base, lcm, ink = _example("sdxl-base"), _example("lcm-lora-sdxl"), style(architecture="sdxl")
+    before = copy.deepcopy((base, lcm, ink))
+    compose(base, [("lcm", lcm, 1.0), ("ink", ink, 1.0)])
+    assert (base, lcm, ink) == before
+
+
+@pytest.mark.skipif(not EXAMPLES, reason="metadata_examples/ not present")
+@pytest.mark.parametrize(("base_name", "addon_name"), list(itertools.product(sorted(EXAMPLES), repeat=2)))
+def test_every_composition_of_examples_is_a_valid_recipe(base_name, addon_name):
+    c = compose(EXAMPLES[base_name], [(addon_name, EXAMPLES[addon_name], 1.0)])
+    _assert_valid(c)
+    evaluate(c.recipe, GuardRequest(sampler="Euler", steps=8, cfg=2.0))  # the guard can run on it
