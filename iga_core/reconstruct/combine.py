@@ -1,0 +1,90 @@
+"""Turn a pile of evidence into one recipe: the most confident evidence wins each field, conflicts are
+reported, and the result is repaired until it validates (a reconstruction never hands out an invalid
+recipe)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from iga_core.recipe import SCHEMA_VERSION, validate_recipe
+from iga_core.reconstruct.evidence import Evidence
+
+STRONG = 0.5  # losing evidence at least this confident is reported as a conflict
+REQUIRED = ("/iga_version", "/model_id", "/prediction_type", "/sampler", "/scheduler", "/steps", "/cfg")
+
+
+def choose(evidence: list[Evidence], findings: list[str]) -> dict[str, Evidence]:
+    """The winning evidence per pointer (highest confidence; ties go to the earlier source)."""
+    best: dict[str, Evidence] = {}
+    for e in evidence:
+        if e.pointer not in best or e.confidence > best[e.pointer].confidence:
+            best[e.pointer] = e
+    for e in evidence:
+        won = best[e.pointer]
+        if e is not won and e.value != won.value and e.confidence >= STRONG:
+            findings.append(f"conflict on {e.pointer}: {won.source} says {won.value!r} ({won.detail}), "
+                            f"{e.source} says {e.value!r} ({e.detail}); kept {won.source}")  # fmt: skip
+    return best
+
+
+def _set(doc: dict, pointer: str, value: Any) -> None:
+    parts = pointer.strip("/").split("/")
+    node = doc
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+        node[parts[-1]].update(copy.deepcopy(value))  # a deeper pointer may already have filled part of it
+    else:
+        node[parts[-1]] = copy.deepcopy(value)
+
+
+def assemble(chosen: dict[str, Evidence]) -> dict:
+    """Build the recipe dict, shallow pointers first so that "/cfg/rescale" lands inside "/cfg"."""
+    recipe: dict = {"iga_version": SCHEMA_VERSION}
+    for pointer in sorted(chosen, key=lambda p: (p.count("/"), p)):
+        _set(recipe, pointer, chosen[pointer].value)
+    return recipe
+
+
+def _widen(r: dict, what: str, findings: list[str]) -> None:
+    lo, hi, default = r.get("min"), r.get("max"), r["default"]
+    if lo is not None and default < lo:
+        r["min"] = default
+        findings.append(f"{what}: min lowered to the default {default}")
+    if hi is not None and default > hi:
+        r["max"] = default
+        findings.append(f"{what}: max raised to the default {default}")
+
+
+def repair(recipe: dict, findings: list[str]) -> dict:
+    """Make evidence from different sources agree, then drop whatever optional part still fails."""
+    _widen(recipe["steps"], "steps", findings)
+    _widen(recipe["cfg"], "cfg", findings)
+    if "distilled" in recipe["cfg"]:
+        _widen(recipe["cfg"]["distilled"], "distilled cfg", findings)
+    allowed = recipe.get("scheduler", {}).get("subsample", {}).get("allowed_steps")
+    if allowed and recipe["steps"]["default"] not in allowed:
+        recipe["steps"] = {"default": allowed[-1], "min": min(allowed), "max": max(allowed)}
+        findings.append(f"steps: default set to {allowed[-1]}, a step count the grid allows")
+    for _ in range(8):  # each round removes at least one failing optional part
+        problems = validate_recipe(recipe)
+        if not problems:
+            return recipe
+        for p in problems:
+            parts = p.pointer.strip("/").split("/")
+            top = "/" + parts[0]
+            target = "/".join(parts[:2]) if top in ("/scheduler", "/cfg") and len(parts) > 1 else parts[0]
+            if "/" + target in REQUIRED or not target:
+                continue
+            _drop(recipe, target.split("/"))
+            findings.append(f"dropped /{target}: {p.message}")
+    return recipe
+
+
+def _drop(doc: dict, parts: list[str]) -> None:
+    node = doc
+    for part in parts[:-1]:
+        node = node.get(part, {})
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

@@ -1,0 +1,100 @@
+"""What reconstruction may look at for one checkpoint: its header (never its tensors, except a few
+scalar marker values), and small files beside it, each read with a size cap."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from iga_core.safetensors_io import Header, is_safetensors_path, open_for_read, read_header
+
+MAX_SIDE_FILE = 4 << 20  # bytes read from a file beside the checkpoint
+_SCALAR_FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8), "F16": ("<e", 2), "BF16": (None, 2)}
+
+
+@dataclass
+class Context:
+    path: Path
+    findings: list[str] = field(default_factory=list)
+
+    @cached_property
+    def header(self) -> Header | None:
+        """The safetensors header, or None for other formats (pickles are never opened)."""
+        if not is_safetensors_path(self.path):
+            self.findings.append(f"{self.path.name} is not a .safetensors file: only files beside it and its "
+                                 "name were read (a pickle checkpoint is never unpickled)")  # fmt: skip
+            return None
+        return read_header(self.path)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self.header.metadata if self.header else {}
+
+    @property
+    def tensor_names(self) -> list[str]:
+        return list(self.header.tensors) if self.header else []
+
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        info = self.header.tensors.get(name) if self.header else None
+        return info.shape if info else None
+
+    def scalar(self, name: str) -> float | None:
+        """The first value of a small float tensor (marker tensors such as `edm_vpred.sigma_max`)."""
+        info = self.header.tensors.get(name) if self.header else None
+        if info is None or info.dtype not in _SCALAR_FORMATS or not 0 < info.end - info.begin <= 64:
+            return None
+        fmt, size = _SCALAR_FORMATS[info.dtype]
+        with open_for_read(self.path) as fh:
+            fh.seek(self.header.data_start + info.begin)
+            raw = fh.read(size)
+        if len(raw) != size:
+            return None
+        if fmt is None:  # bfloat16: the high half of a float32
+            return struct.unpack("<f", b"\x00\x00" + raw)[0]
+        return struct.unpack(fmt, raw)[0]
+
+    # --- files beside the checkpoint ---
+
+    @property
+    def stem(self) -> str:
+        return self.path.name[: -len(self.path.suffix)] if self.path.suffix else self.path.name
+
+    def beside(self, suffix: str) -> Path:
+        """`<folder>/<checkpoint name without extension><suffix>`: how the hosts name their sidecars."""
+        return self.path.with_name(self.stem + suffix)
+
+    def read_text(self, path: Path) -> str | None:
+        """A small text file's content, or None when it is absent; oversize or unreadable files give a finding."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return None
+        if not path.is_file():
+            return None
+        if size > MAX_SIDE_FILE:
+            self.findings.append(f"{path.name} is {size} bytes, more than the {MAX_SIDE_FILE} read; skipped")
+            return None
+        try:
+            return path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.findings.append(f"{path.name} could not be read ({exc}); skipped")
+            return None
+
+    def read_json(self, path: Path) -> Any:
+        text = self.read_text(path)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            self.findings.append(f"{path.name} is not valid JSON ({exc}); skipped")
+            return None
+
+
+def context_for(checkpoint_path: str | os.PathLike) -> Context:
+    return Context(Path(checkpoint_path))

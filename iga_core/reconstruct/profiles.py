@@ -1,0 +1,88 @@
+"""Data-driven knowledge: the name patterns of distilled models, their authors' recipes (profiles),
+and each family's usual settings (data/names.json, profiles.json, families.json)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from iga_core.reconstruct.evidence import PROFILE, Evidence
+
+
+@cache
+def _data(name: str) -> dict:
+    text = resources.files("iga_core.reconstruct").joinpath(f"data/{name}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(p, re.IGNORECASE), name) for p, name in _data("names")["profiles"]]
+
+
+def match_profile(text: str) -> dict | None:
+    """{"profile", "n" (step count in the name or None), "cfg" (CFG-preserved)} for the first pattern found."""
+    for pattern, name in _patterns():
+        m = pattern.search(text)
+        if m:
+            groups = m.groupdict()
+            n = int(groups["n"]) if groups.get("n") else None
+            return {"profile": name, "n": n if n and 1 <= n <= 64 else None, "cfg": bool(groups.get("cfg"))}
+    return None
+
+
+def diffusers_pipeline_family(class_name: str) -> str | None:
+    return _data("names")["diffusers_pipelines"].get(class_name)
+
+
+def trailing_timesteps(n: int, train_steps: int = 1000) -> list[int]:
+    """diffusers "trailing" spacing: n timesteps counted down from the last training step."""
+    return [round(train_steps - k * train_steps / n) - 1 for k in range(n)]
+
+
+def _fill(value: Any, n: int) -> Any:
+    if value == "{n}":
+        return n
+    if value == "trailing_timesteps":
+        return {"kind": "timesteps", "values": trailing_timesteps(n)}
+    if isinstance(value, dict):
+        return {k: _fill(v, n) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, n) for v in value]
+    return value
+
+
+def expand_profile(hint: Evidence, findings: list[str]) -> list[Evidence]:
+    """The field evidence a profile hint stands for, at the hint's confidence."""
+    name, n, cfg = hint.value["profile"], hint.value.get("n"), hint.value.get("cfg")
+    spec = _data("profiles")[name]
+    confidence = hint.confidence
+    if n is None and "default_n" in spec:
+        n = spec["default_n"]
+        confidence *= 0.8
+        findings.append(f"{name}: the step count is not in the name; assumed the authors' {n}-step file")
+    fields = dict(spec["fields"])
+    fields.update(spec.get("when_n", {}).get(str(n), {}))
+    if cfg:
+        fields.update(spec.get("when_cfg", {}))
+    source = f"profile:{name}"
+    detail = f"{spec['source_note']} (because {hint.source}: {hint.detail})"
+    return [
+        Evidence(pointer, _fill(value, n or 1), source, detail, confidence)
+        for pointer, value in fields.items()
+    ]
+
+
+def family_defaults(family: str, findings: list[str]) -> list[Evidence]:
+    spec = _data("families").get(family) or _data("families")["other"]
+    if spec.get("finding"):
+        findings.append(spec["finding"])
+    detail = f"the usual settings of {family} models"
+    return [Evidence(p, v, "family-default", detail, spec["confidence"]) for p, v in spec["fields"].items()]
+
+
+def is_profile(e: Evidence) -> bool:
+    return e.pointer == PROFILE
