@@ -298,3 +298,28 @@ def test_failed_write_leaves_no_temp_file(webui, tmp_path, monkeypatch):
     with pytest.raises(ImageMetaIOError, match="No space"):
         write_image_metadata(path, make_record())
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["d.webp"]
+
+
+def test_huge_declared_image_size_costs_nothing(webui, tmp_path):
+    # a JPEG whose frame header claims 65000x65000 pixels: Pillow would refuse it as a decompression bomb;
+    # metadata reading never looks at pixels
+    record = make_record()
+    path = host_save(webui, tmp_path / "huge.jpg", make_infotext(record))
+    write_image_metadata(path, record)
+    data = bytearray(path.read_bytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
+    path.write_bytes(bytes(data))
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(path)
+    assert read_image_metadata(path) == record
+
+
+@pytest.mark.parametrize("ext", ["jpg", "webp"])
+def test_truncated_containers_are_typed_errors(webui, tmp_path, ext):
+    path = host_save(webui, tmp_path / f"t.{ext}", make_infotext(make_record()))
+    data = path.read_bytes()
+    cut = data.index(b"Exif") + 40 if ext == "jpg" else data.index(b"EXIF") + 20
+    path.write_bytes(data[:cut])
+    with pytest.raises(ImageMetaInvalid, match="past the end"):
+        read_image(path)

@@ -218,16 +218,72 @@ def _png_with_record(data: bytes, text: str) -> bytes:
 # ------------------------------------------------------------------------------------------ JPEG, WebP
 
 
+def _too_big_exif(size: int) -> ImageMetaInvalid:
+    return ImageMetaInvalid(f"EXIF block is {size} bytes, more than the {MAX_EXIF_BYTES} allowed",
+                            "this EXIF was not written by iga or the WebUI; refusing to read it")
+
+
+def _jpeg_exif(fh: BinaryIO, size: int) -> bytes | None:
+    """The first APP1 Exif segment's payload, found by walking the markers up to the image data; pixels
+    are never decoded, so a huge declared image size costs nothing."""
+    fh.seek(2)
+    pos = 2
+    while pos + 4 <= size:
+        fh.seek(pos)
+        head = fh.read(4)
+        if head[0] != 0xFF:
+            raise ImageMetaInvalid(f"JPEG marker expected at byte {pos}", "the image is damaged")
+        marker = head[1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan / end of image: no metadata after this
+            return None
+        (length,) = struct.unpack(">H", head[2:4])
+        if length < 2 or pos + 2 + length > size:
+            raise ImageMetaInvalid(f"JPEG segment at byte {pos} runs past the end of the file",
+                                   "the file is truncated or damaged; re-save it from the original")
+        if marker == 0xE1:
+            data = fh.read(length - 2)
+            if data.startswith(b"Exif\x00\x00"):
+                return data
+        pos += 2 + length
+    return None
+
+
+def _webp_exif(fh: BinaryIO, size: int) -> bytes | None:
+    """The payload of the RIFF `EXIF` chunk, found by walking the chunk headers."""
+    pos = 12
+    while pos + 8 <= size:
+        fh.seek(pos)
+        kind, length = struct.unpack("<4sI", fh.read(8))
+        if pos + 8 + length > size:
+            raise ImageMetaInvalid(f"WebP chunk {kind!r} at byte {pos} runs past the end of the file",
+                                   "the file is truncated or damaged; re-save it from the original")
+        if kind == b"EXIF":
+            if length > MAX_EXIF_BYTES:
+                raise _too_big_exif(length)
+            return fh.read(length)
+        pos += 8 + length + (length & 1)  # chunks are padded to an even size
+    return None
+
+
+def _container_exif(fh: BinaryIO, size: int, fmt: str) -> bytes | None:
+    return _jpeg_exif(fh, size) if fmt == "JPEG" else _webp_exif(fh, size)
+
+
 def _load_exif(exif: bytes) -> dict:
     import piexif
 
     if len(exif) > MAX_EXIF_BYTES:
-        raise ImageMetaInvalid(f"EXIF block is {len(exif)} bytes, more than the {MAX_EXIF_BYTES} allowed",
-                               "this EXIF was not written by iga or the WebUI; refusing to read it")
+        raise _too_big_exif(len(exif))
     try:
         return piexif.load(exif)
     except Exception as exc:  # piexif raises struct.error, IndexError, ValueError... on hostile EXIF
-        raise ImageMetaInvalid(f"EXIF block cannot be read: {type(exif).__name__} {exc}"[:300],
+        raise ImageMetaInvalid(f"EXIF block cannot be read: {type(exc).__name__} {exc}"[:300],
                                "the image's EXIF is damaged; re-save the image from the original") from exc
 
 
@@ -264,7 +320,7 @@ def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
 def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
     import piexif
 
-    existing = _exif_of_file(data, fmt)
+    existing = _container_exif(io.BytesIO(data), len(data), fmt)
     exif = _load_exif(existing) if existing else {"0th": {}, "Exif": {}, "GPS": {}, "1st": {}, "thumbnail": None}
     exif.setdefault("Exif", {})[MAKERNOTE_TAG] = MAKERNOTE_PREFIX + text.encode("utf-8")
     try:
@@ -283,16 +339,6 @@ def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
     except Exception as exc:
         raise ImageMetaInvalid(f"cannot insert EXIF into this {fmt}: {exc}"[:300], "the image is damaged") from exc
     return out.getvalue()
-
-
-def _exif_of_file(data: bytes, fmt: str) -> bytes:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:  # lazy: headers and EXIF only
-            return im.info.get("exif") or b""
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageMetaInvalid(f"cannot read this {fmt} image: {exc}", "the image is damaged") from exc
 
 
 # ----------------------------------------------------------------------------------------------- API
@@ -358,14 +404,7 @@ def _meta_from_file(path: Path) -> tuple[str, str | None, str | None]:
             infotext, text = _read_png(fh, size)
             return fmt, infotext, text
         if fmt in ("JPEG", "WEBP"):
-            from PIL import Image
-
-            try:
-                with Image.open(fh) as im:  # lazy: reads headers and EXIF, not pixels
-                    exif = im.info.get("exif")
-            except (OSError, ValueError, SyntaxError) as exc:
-                raise ImageMetaInvalid(f"cannot read {fmt} image {path}: {exc}", "the image is damaged") from exc
-            infotext, text = _read_exif(exif)
+            infotext, text = _read_exif(_container_exif(fh, size, fmt))
             return fmt, infotext, text
     raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "pass a PNG, JPEG or WebP image")
 
