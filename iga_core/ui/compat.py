@@ -68,3 +68,39 @@ def info(message: str) -> None:
 
 def is_update(value: Any) -> bool:
     return isinstance(value, dict) and str(value.get("__type__", "")).endswith("update")
+
+
+def patch_template_response() -> bool:
+    """Let gradio 4.40 render its page on starlette >= 1.0.
+
+    gradio 4.40 calls `TemplateResponse(name, context)`, a form starlette 1.0 removed (it now reads
+    `TemplateResponse(request, name, context)`); unpinned installs of gradio 4.40 pull such a starlette and
+    every page load fails with "unhashable type: 'dict'". Forge pins fastapi 0.104 (starlette 0.27), where
+    nothing needs changing. Only the standalone app calls this; returns True when it patched.
+    """
+    if IS_GRADIO_3:
+        return False
+    try:
+        from gradio import routes
+    except ImportError:
+        return False
+    templates = getattr(routes, "templates", None)
+    original = getattr(templates, "TemplateResponse", None)
+    if original is None or getattr(original, "_iga_patched", False):
+        return False
+    import inspect
+
+    params = list(inspect.signature(original).parameters)
+    if not params or params[0] != "request":
+        return False
+
+    def template_response(*args, **kwargs):
+        if args and isinstance(args[0], str):  # the old (name, context, ...) form
+            name, context, *rest = args
+            return original(context["request"], name, context, *rest, **kwargs)
+        return original(*args, **kwargs)
+
+    template_response._iga_patched = True  # type: ignore[attr-defined]
+    templates.TemplateResponse = template_response
+    return True
+

@@ -169,7 +169,8 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
     with gr.Accordion("IGA: model recipe", open=True, elem_id=elem_id(tab, "panel"),
                       elem_classes=[css_class("panel")]) as c["panel"]:
         c["status"] = gr.HTML(view.render.status_html(None), elem_id=elem_id(tab, "status"))
-        c["preset"] = gr.Radio(choices=[view.CUSTOM], value=view.CUSTOM, label="IGA preset",
+        # "Native" until the first event says otherwise: a page load then applies the recipe's defaults
+        c["preset"] = gr.Radio(choices=[view.NATIVE, view.CUSTOM], value=view.NATIVE, label="IGA preset",
                                elem_id=elem_id(tab, "preset"), interactive=False)
         c["verdict"] = gr.HTML(view.render.verdict_html(None, has_recipe=False), elem_id=elem_id(tab, "verdict"))
         c["mode"] = gr.Radio(choices=list(view.MODE_CHOICES), value=view.MODE_SETTING, label="Guard mode",
@@ -182,7 +183,7 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
                                               elem_id=elem_id(tab, "overrides"))
             c["reason"] = gr.Textbox(value="", label="Reason (optional, recorded with the override)",
                                      max_lines=1, elem_id=elem_id(tab, "reason"))
-        c["args"] = gr.Textbox(value=json.dumps(view.script_args(view.CUSTOM, view.MODE_SETTING, (), "", False)),
+        c["args"] = gr.Textbox(value=json.dumps(view.script_args(view.NATIVE, view.MODE_SETTING, (), "", False)),
                                visible=False, elem_id=elem_id(tab, "args"))
         c["reapply"] = gr.Button("Re-apply recipe", elem_id=elem_id(tab, "reapply"), elem_classes=[HIDDEN_CLASS])
     panel = Panel(tab, ctx, c)

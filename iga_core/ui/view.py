@@ -186,8 +186,11 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         preset, advanced, apply = CUSTOM, bool(inputs.advanced), {}
     else:
         # a pasted name the recipe does not have keeps the pasted values; a new checkpoint starts Native
+        # (or with the preset of the same name, when the new recipe has one)
         fallback = CUSTOM if trigger == "preset" else NATIVE
         preset = inputs.preset if inputs.preset in choices else fallback
+        if trigger == "checkpoint" and preset == CUSTOM:
+            preset = NATIVE
         # a new checkpoint starts with the gate shut; a page reload or preset click keeps the user's choice
         advanced = False if trigger == "checkpoint" else bool(inputs.advanced)
         wanted: dict[str, Any] = {}
