@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
@@ -294,3 +296,40 @@ def test_infos_serialise():
     assert d["timestep_based"] is True and d["default_schedule"] is None and "a1111" in d["hosts"]
     json.dumps(d)
     assert vocab.resolve_schedule("Turbo").to_dict()["hosts"] == ["forge"]
+
+
+def test_combined_names_split_only_on_host_schedule_names():
+    with pytest.raises(vocab.UnknownName):
+        vocab.normalize("Euler use_karras_sigmas", None)  # a diffusers flag is not an A1111 schedule suffix
+    with pytest.raises(vocab.UnknownName):
+        vocab.normalize("Euler ddim_uniform", None)  # nor is a ComfyUI scheduler name
+
+
+_ALL_NAMES = sorted({n for i in (*vocab.all_samplers(), *vocab.all_schedules()) for n in i.all_names()})
+
+
+@given(st.one_of(
+    st.text(min_size=1, max_size=24),
+    # near misses: a known name with a character added, dropped or the case flipped
+    st.tuples(st.sampled_from(_ALL_NAMES), st.text(max_size=2), st.integers(0, 2)).map(
+        lambda t: [t[0] + t[1], t[0][:-1], t[0].swapcase()][t[2]]),
+))
+@settings(max_examples=400, deadline=None)
+def test_resolution_is_never_fuzzy(text):
+    """Whatever the input, it either raises UnknownName or matches one of the identity's names exactly
+    (up to case and whitespace) - or, for a diffusers class, the class name."""
+    key = " ".join(text.split()).casefold()
+    try:
+        info = vocab.resolve_sampler(text)
+    except vocab.UnknownName:
+        pass
+    else:
+        names = {" ".join(n.split()).casefold() for n in info.all_names()}
+        classes = {c.casefold() for c in load_table().diffusers["classes"]}
+        assert key in names | classes
+    try:
+        sch = vocab.resolve_schedule(text)
+    except vocab.UnknownName:
+        pass
+    else:
+        assert key in {" ".join(n.split()).casefold() for n in sch.all_names()}

@@ -49,10 +49,9 @@ class GridMatch:
 
 
 def _fmt(ts) -> str:
-    vals = [f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}" for v in ts]
-    if len(vals) > 8:
-        vals = [*vals[:4], "…", *vals[-2:]]
-    return ", ".join(vals)
+    vals = np.asarray(ts, dtype=np.float64).tolist()
+    shown = [*vals[:4], None, *vals[-2:]] if len(vals) > 8 else vals
+    return ", ".join("…" if v is None else f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}" for v in shown)
 
 
 def _grid_id(name: str) -> str:
@@ -152,8 +151,8 @@ def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas
     canon, what = _canonical(sched, grid, canonical_steps, steps, m, kw)
 
     def match(kind: str, reason: str) -> GridMatch:
-        return GridMatch(kind, reason, sid, steps, tuple(float(x) for x in req),
-                         None if canon is None else tuple(float(x) for x in canon), pinned)
+        return GridMatch(kind, reason, sid, steps, tuple(np.asarray(req, dtype=np.float64).tolist()),
+                         None if canon is None else tuple(np.asarray(canon, dtype=np.float64).tolist()), pinned)
 
     endpoint = _endpoint_problem(sched, req, m, tolerance)
     if canon is None:

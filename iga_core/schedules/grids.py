@@ -86,8 +86,13 @@ def _beta(n, m, smin, smax, p):
     a, b = float(p["alpha"]), float(p["beta"])
     if a <= 0 or b <= 0:
         raise ScheduleInputError(f"beta schedule alpha={a}, beta={b}", "use alpha and beta > 0 (hosts use 0.6, 0.6)")
-    qs = 1.0 - np.linspace(0.0, 1.0, n)
-    return _append_zero([smin + beta_ppf(float(q), a, b) * (smax - smin) for q in qs])
+    return _append_zero(smin + np.asarray(_beta_quantiles(n, a, b)) * (smax - smin))
+
+
+@lru_cache(maxsize=256)
+def _beta_quantiles(n: int, a: float, b: float) -> tuple[float, ...]:
+    # the quantile search is the slow part of any grid (~0.3 ms a point); a recipe meets few (n, a, b)
+    return tuple(beta_ppf(float(q), a, b) for q in 1.0 - np.linspace(0.0, 1.0, n))
 
 
 def _kl_optimal(n, m, smin, smax, p):

@@ -8,6 +8,7 @@ module never falls back: an unknown name raises `UnknownName` with the closest k
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 
 from iga_core.vocab.diffusers_map import from_diffusers
 from iga_core.vocab.model import (
@@ -84,13 +85,26 @@ def _split_combined(name: str) -> tuple[SamplerInfo, ScheduleInfo] | None:
     two-word schedule ("SGM Uniform") wins over a one-word one."""
     table = load_table()
     key = name_key(name)
-    schedule_keys = sorted(table.schedule_index, key=len, reverse=True)
-    for skey in schedule_keys:
+    for skey, schedule_id in _combined_suffixes():
         if key.endswith(" " + skey):
             sid = table.sampler_index.get(key[: -len(skey) - 1])
             if sid is not None:
-                return table.samplers[sid], table.schedules[table.schedule_index[skey]]
+                return table.samplers[sid], table.schedules[schedule_id]
     return None
+
+
+@lru_cache(maxsize=1)
+def _combined_suffixes() -> tuple[tuple[str, str], ...]:
+    """The schedule names a combined name may end with: the hosts' labels, names and aliases (A1111
+    sd_samplers.py:100-122 strips exactly these), longest first."""
+    table = load_table()
+    keys: dict[str, str] = {}
+    for info in table.schedules.values():
+        for dialect in ("a1111", "forge"):
+            for n in (info.names.get(dialect), *info.aliases.get(dialect, ())):
+                if n:
+                    keys[name_key(n)] = info.id
+    return tuple(sorted(keys.items(), key=lambda kv: len(kv[0]), reverse=True))
 
 
 def normalize(sampler: str, schedule: str | None = None) -> tuple[SamplerInfo, ScheduleInfo | None]:
