@@ -100,3 +100,32 @@ def test_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["vocab", "--dialect", "invokeai"])
     assert exc.value.code == 2
+
+
+def test_diffusers_config(capsys, tmp_path):
+    cfg = tmp_path / "scheduler_config.json"
+    cfg.write_text(json.dumps({"_class_name": "EulerDiscreteScheduler", "_diffusers_version": "0.27.0",
+                               "timestep_spacing": "trailing", "steps_offset": 1}))
+    code, out, _ = run(capsys, "vocab", "diffusers", str(cfg), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["sampler"]["id"] == "euler" and data["schedule"]["id"] == "simple"
+    assert data["spacing"] == "trailing"
+    code, out, _ = run(capsys, "vocab", "diffusers", str(cfg))
+    assert code == 0 and "Euler" in out and "Simple" in out
+
+
+@pytest.mark.parametrize(("content", "code"), [
+    ("[1, 2]", 1), ("{}", 1), ("not json", 1),
+    ('{"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "dpmsolver"}', 1),
+    ('{"_class_name": "NoSuchScheduler"}', 1),
+])
+def test_diffusers_config_bad_input(capsys, tmp_path, content, code):
+    cfg = tmp_path / "scheduler_config.json"
+    cfg.write_text(content)
+    got, out, err = run(capsys, "vocab", "diffusers", str(cfg))
+    assert got == code and out == "" and err.startswith("iga: ")
+
+
+def test_diffusers_config_missing_file_exits_2(capsys, tmp_path):
+    got, _, err = run(capsys, "vocab", "diffusers", str(tmp_path / "missing.json"))
+    assert got == 2 and "iga: " in err

@@ -2,6 +2,7 @@
 
     iga vocab [--dialect D] [--kind sampler|schedule] [--json]
     iga vocab resolve NAME [--schedule S] [--json]
+    iga vocab diffusers SCHEDULER_CONFIG.json [--json]
 
 `resolve` exits 1 for a name no dialect uses and lists the closest known names; it never guesses.
 """
@@ -12,6 +13,7 @@ import argparse
 
 from iga_core import vocab
 from iga_core.cli import emit
+from iga_core.errors import IgaInvalid
 
 DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "kdiffusion": "k-diffusion",
                   "diffusers": "diffusers"}
@@ -42,6 +44,16 @@ def register(sub) -> None:
     r.add_argument("--kind", choices=vocab.KINDS, default=argparse.SUPPRESS, help="only look among samplers or schedules")
     r.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
     r.set_defaults(func=cmd_resolve)
+    d = vsub.add_parser(
+        "diffusers",
+        help="what a diffusers scheduler_config.json means in the hosts' vocabulary",
+        description="Read a diffusers scheduler_config.json (its _class_name and flags such as use_karras_sigmas, "
+        "algorithm_type, timestep_spacing) and show the sampler, schedule type and spacing it stands for, "
+        "with their A1111/Forge/ComfyUI names. Exit 1 when no host sampler matches, 2 when unreadable.",
+    )
+    d.add_argument("config", help="path to scheduler_config.json (or any JSON object with _class_name)")
+    d.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
+    d.set_defaults(func=cmd_diffusers)
 
 
 def _rows(kind: str, dialect: str | None) -> list[dict]:
@@ -137,4 +149,25 @@ def cmd_resolve(args) -> int:
         suggestions = [s for e in errors for s in e.suggestions]
         raise vocab.UnknownName(kind or "sampler or schedule", args.name, list(dict.fromkeys(suggestions))[:5])
     emit(args, "\n".join(human), {"ok": True, "name": args.name, **found})
+    return 0
+
+
+class NotASchedulerConfig(IgaInvalid):
+    """The JSON file is not a diffusers scheduler config."""
+
+
+def cmd_diffusers(args) -> int:
+    from iga_core.recipe.files import read_json_file
+
+    config = read_json_file(args.config)
+    if not isinstance(config, dict) or not isinstance(config.get("_class_name"), str):
+        raise NotASchedulerConfig(f"{args.config} has no \"_class_name\"",
+                                  "pass the scheduler/scheduler_config.json of a diffusers model folder")
+    sampler, schedule, spacing = vocab.from_diffusers(config["_class_name"], config)
+    runs = "ignores the schedule (timestep sampler)" if schedule is None else f"schedule {_describe(schedule)}"
+    human = (f"{config['_class_name']}: sampler {_describe(sampler)}\n  {runs}"
+             + (f"\n  timestep spacing {spacing}" if spacing else ""))
+    data = {"ok": True, "class_name": config["_class_name"], "sampler": sampler.to_dict(),
+            "schedule": None if schedule is None else schedule.to_dict(), "spacing": spacing}
+    emit(args, human, data)
     return 0
