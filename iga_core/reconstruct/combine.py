@@ -20,12 +20,30 @@ def choose(evidence: list[Evidence], findings: list[str]) -> dict[str, Evidence]
     for e in evidence:
         if e.pointer not in best or e.confidence > best[e.pointer].confidence:
             best[e.pointer] = e
+    for pointer, won in list(best.items()):
+        if isinstance(won.value, dict):
+            best[pointer] = _completed(won, [e for e in evidence if e.pointer == pointer and e is not won])
     for e in evidence:
         won = best[e.pointer]
-        if e is not won and e.value != won.value and e.confidence >= STRONG:
+        if won.value == e.value or (isinstance(e.value, dict) and _agrees(e.value, won.value)):
+            continue
+        if e.confidence >= STRONG and e.source != won.source:
             findings.append(f"conflict on {e.pointer}: {won.source} says {won.value!r} ({won.detail}), "
                             f"{e.source} says {e.value!r} ({e.detail}); kept {won.source}")  # fmt: skip
     return best
+
+
+def _completed(won: Evidence, others: list[Evidence]) -> Evidence:
+    """Fill the keys the winning object lacks (a median steps without min/max) from the next best evidence."""
+    value = dict(won.value)
+    for e in sorted(others, key=lambda e: -e.confidence):
+        if isinstance(e.value, dict):
+            value.update({k: v for k, v in e.value.items() if k not in value})
+    return won if value == won.value else Evidence(won.pointer, value, won.source, won.detail, won.confidence)
+
+
+def _agrees(part: dict, whole: object) -> bool:
+    return isinstance(whole, dict) and all(whole.get(k) == v for k, v in part.items())
 
 
 def _set(doc: dict, pointer: str, value: Any) -> None:
