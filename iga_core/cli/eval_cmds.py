@@ -98,7 +98,13 @@ def _run_config(args, demo, protocol, report) -> int:
         raise EvalConfigFileInvalid(f"unknown keys in {args.config}: {', '.join(unknown)}",
                                     f"allowed: {', '.join(CONFIG_KEYS)}")
     variant = cfg.get("variant", "eps")
-    recipe = _read_json(cfg["recipe"], "recipe") if isinstance(cfg.get("recipe"), str) else demo.reference_recipe(variant)
+    recipe = cfg.get("recipe")
+    if recipe is None:
+        recipe = demo.reference_recipe(variant)
+    elif isinstance(recipe, str):
+        recipe = _read_json(recipe, "recipe")
+    elif not isinstance(recipe, dict):
+        raise EvalConfigFileInvalid("'recipe' must be a path or a recipe object", "give a file path or inline the recipe")
     config = protocol.ProtocolConfig.from_dict(cfg.get("protocol"))
     mixture = GaussianMixtureImages()
     scores = MixtureScores(mixture, config.base.get("prompt"))

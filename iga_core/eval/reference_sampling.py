@@ -7,7 +7,8 @@ class and config. `params["prediction_type"]` is what the *host* believes the mo
 out uses the variant's true type, setting it wrong reproduces a prediction-type mismatch.
 
 Each seed has its own `torch.Generator`, for the initial noise and for the noise ancestral/SDE steps
-add, so an image depends only on its own seed and `generate_batch` equals one-by-one generation.
+add, so an image depends only on its own seed and `generate_batch` equals one-by-one generation
+(up to floating-point rounding in the batched matrix products).
 """
 
 from __future__ import annotations
