@@ -13,7 +13,7 @@ from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_core.sources import RecipeSource
-from iga_webui import blocking, host, passes, recipes, settings
+from iga_webui import blocking, host, passes, recipes, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -219,7 +219,12 @@ def process(p: Any, raw_args: Any) -> IgaState:
         except Exception:
             p.extra_generation_params["IGA"] = "error"
         return st
-    report(p, st)
+    try:
+        report(p, st)
+    except Exception as exc:
+        _fail(p, st, "report", exc)
+        if st.verdict is not None and not st.verdict.allowed:  # the refusal stands even if showing it failed
+            blocking.block_sampling(p, "IGA refused this generation.\n" + st.verdict.message())
     return st
 
 
@@ -231,9 +236,13 @@ def report(p: Any, st: IgaState) -> None:
             _say(p, f"recipe source: {problem}")
     if verdict is None:
         return
+    xyz.note_cell(p, verdict, st.record["guard"]["outcome"] if st.record else "unchecked")
     if not verdict.allowed:
         message = "IGA refused this generation.\n" + verdict.message()
-        blocking.block_sampling(p, message, {"verdict": verdict.to_dict(), "audit": st.record})
+        if xyz.in_plot(p):  # one refused cell must not abort the whole plot: it becomes a labelled tile
+            xyz.block_cell(p, verdict)
+        else:
+            blocking.block_sampling(p, message, {"verdict": verdict.to_dict(), "audit": st.record})
         log.warning("[IGA] %s", message)
         return
     prefix = "audit only, not enforced: " if verdict.mode == "audit" else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 
-from iga_webui import generation, settings
+from iga_webui import generation, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -24,6 +24,7 @@ def _record(params) -> dict | None:
 def on_before_image_saved(params) -> None:
     record = _record(params)
     if record is None:
+        xyz.on_grid_saved(params)  # an X/Y/Z grid is saved with p=Processed, which has no IGA state
         return
     pattern = (settings.get("iga_filename_pattern") or "").strip()
     if pattern:

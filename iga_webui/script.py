@@ -15,7 +15,7 @@ import gradio as gr
 from modules import scripts
 
 from iga_core.script_args import ScriptArgs
-from iga_webui import generation
+from iga_webui import generation, xyz
 
 TITLE = "IGA"
 
@@ -58,8 +58,16 @@ class IgaScript(scripts.Script):
             return None
         return raw
 
+    def setup(self, p, *args):
+        xyz.start_run(p)  # runs once on the outer p of an X/Y/Z plot, before its cells are copied
+
     def before_process(self, p, *args):
         generation.before_process(p, self._args(p, args[0] if args else None))
 
     def process(self, p, *args):
         generation.process(p, self._args(p, args[0] if args else None))
+
+    def postprocess_image(self, p, pp, *args):
+        st = generation.state_of(p)
+        if st is not None and xyz.in_plot(p):
+            pp.image = xyz.label_image(pp.image, st.verdict)

@@ -65,6 +65,8 @@ class HostDouble:
         if select is not None:
             self.select(select)
         self.m.scripts.scripts_data.clear()
+        xyz = importlib.import_module("modules.xyz_grid")  # a root script: loaded before extensions (A 493)
+        self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(xyz.Script, xyz.__file__, str(HERE), xyz))
         self.m.scripts.load_scripts_from(str(REPO))
         self.m.script_callbacks.ui_settings_callback()
         self.m.sd_models.initial_load()
@@ -121,6 +123,17 @@ class HostDouble:
         p = self.m.processing.StableDiffusionProcessingTxt2Img(prompt=fields.pop("prompt", "a cat"), **fields)
         self.last_p = p
         return self.m.txt2img.ui_generate(p, self.ui_args(iga_args))
+
+    def ui_xyz(self, x_type, x_values, y_type="Nothing", y_values="", iga_args=None, **fields):
+        """Generate with "X/Y/Z plot" selected in the Script dropdown."""
+        runner = self.m.scripts.scripts_txt2img
+        xyz = runner.script("X/Y/Z plot")
+        values = self.ui_args(iga_args)
+        values[0] = runner.selectable_scripts.index(xyz) + 1
+        values[xyz.args_from:xyz.args_to] = [x_type, x_values, y_type, y_values]
+        p = self.m.processing.StableDiffusionProcessingTxt2Img(prompt=fields.pop("prompt", "a cat"), **fields)
+        self.last_p = p
+        return self.m.txt2img.ui_generate(p, values)
 
     def api_txt2img(self, body: dict):
         return self.api.text2imgapi(body)

@@ -146,17 +146,20 @@ class StableDiffusionProcessing:
         return opts.samples_save and not self.do_not_save_samples and not state.interrupted
 
     def _denoise(self, seeds, label):
+        """Stands in for sampling + VAE decode: one (3, H, W) image in [-1, 1] per seed, as DecodedSamples."""
         if self.scripts is not None:
             self.scripts.process_before_every_sampling(self, x=None, noise=None, c=None, uc=None)
-        cfg = self.cfg_scale
-        self.double_passes.append((label, self.sampler_name, self.scheduler, self.steps, cfg))
-        out = []
+        self.double_passes.append((label, self.sampler_name, self.scheduler, self.steps, self.cfg_scale))
+        out = DecodedSamples()
         for seed in seeds:
             rng = np.random.default_rng(seed + 7919 * int(self.steps))
-            colour = rng.integers(0, 256, size=3)
-            tile = np.tile(colour, (16, 16, 1)).astype(np.uint8)
-            out.append(tile)
+            colour = rng.uniform(-1, 1, size=(3, 1, 1))
+            out.append(np.broadcast_to(colour, (3, 16, 16)).astype(np.float32))
         return out
+
+
+class DecodedSamples(list):  # A processing.py:621-622 (F 624-625)
+    already_decoded = True
 
 
 @dataclass(repr=False)
@@ -373,13 +376,15 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         # A 988 / F 990: not inside any try/except -- an exception here ends the job
         samples = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds, subseeds=p.subseeds,
                            subseed_strength=p.subseed_strength, prompts=p.prompts)
+        # A 995-1005: decoded samples -> [0, 1]; the host uses torch.stack/clamp, the double numpy
+        x_samples = np.clip((np.stack([np.asarray(x, dtype=np.float32) for x in samples]) + 1.0) / 2.0, 0.0, 1.0)
         state.nextjob()
         if p.scripts is not None:
-            p.scripts.postprocess_batch(p, samples, batch_number=n)
+            p.scripts.postprocess_batch(p, x_samples, batch_number=n)
         save_samples = p.save_samples()
-        for i, x_sample in enumerate(samples):
+        for i, x_sample in enumerate(x_samples):
             p.batch_index = i
-            image = Image.fromarray(x_sample)
+            image = Image.fromarray((255.0 * np.moveaxis(x_sample, 0, 2)).astype(np.uint8))  # A 1033-1034
             if p.scripts is not None:
                 pp = scripts.PostprocessImageArgs(image)
                 p.scripts.postprocess_image(p, pp)
