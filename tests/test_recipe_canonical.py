@@ -94,7 +94,7 @@ def test_values_json_cannot_hold_raise_a_typed_error(bad):
     assert info.value.hint
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(recipes())
 def test_canonical_bytes_are_stable_under_reordering_and_reparsing(d):
     shuffled = json.loads(json.dumps(d, sort_keys=True))
@@ -105,7 +105,7 @@ def test_canonical_bytes_are_stable_under_reordering_and_reparsing(d):
     assert json.loads(canonical_json(d), parse_int=float) == d
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(recipes(), st.text("0123456789abcdef", min_size=64, max_size=64))
 def test_stamped_digest_survives_any_stored_value(d, fake):
     stamped = with_metadata_digest(d)

@@ -122,7 +122,7 @@ def test_schema_version_matches_the_shipped_schema():
     assert load_schema()["$schema"].endswith("2020-12/schema")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(recipes())
 def test_valid_generated_recipes_round_trip(d):
     assert validate_recipe(d) == []

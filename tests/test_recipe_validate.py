@@ -206,7 +206,7 @@ def test_every_problem_points_into_the_document_and_has_a_hint(pointer, value):
         assert p.message and p.hint and "Traceback" not in p.message
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(recipes(), st.data())
 def test_random_damage_gives_problems_never_exceptions(d, data):
     # Replace one value anywhere with a value of another type: validation reports, never raises.
