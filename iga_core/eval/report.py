@@ -16,7 +16,6 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure  # no pyplot: no global backend or figure state in a host process
 
 from iga_core import __version__
 from iga_core.eval.errors import EvalUnavailable
@@ -96,6 +95,22 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in str(text).lower()).strip("-") or "run"
 
 
+def _figure(**kw):
+    # matplotlib's Figure, not pyplot: no global backend or figure state in a host process
+    from matplotlib.figure import Figure
+
+    return Figure(**kw)
+
+
+def plotting_status() -> tuple[bool, str]:
+    """Whether matplotlib is importable; the host may lack it (then only the image grid is drawn)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False, "matplotlib is not installed (pip install matplotlib); plots skipped, grid drawn with Pillow"
+    return True, "matplotlib available"
+
+
 def plot_spread(result: ProtocolResult, path: Path) -> None:
     """Bars: each metric's spread along the axis, inside vs outside the recipe (normalised to outside)."""
     g_in, g_out = result.groups["inside"], result.groups["outside"]
@@ -106,7 +121,7 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
         b = g_out.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_out.get(n)
         if a is not None and b:
             rows.append((METRIC_LABELS.get(n, n), a / b))
-    fig = Figure(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
+    fig = _figure(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
     ax = fig.subplots()
     if rows:
         labels, ratios = zip(*rows, strict=True)
@@ -126,7 +141,7 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
 
 def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
     """One metric per axis value (mean over seeds, one dot per seed), inside values in blue."""
-    fig = Figure(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
+    fig = _figure(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
     ax = fig.subplots()
     xs = np.arange(len(result.per_value))
     for i, (value_rows, point) in enumerate(zip(result.per_image, result.points, strict=True)):
@@ -146,26 +161,27 @@ def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
     _save_figure(fig, path)
 
 
-def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS) -> None:
-    """Rows: axis values; columns: the first seeds. Failed (non-finite) images show as grey."""
+def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS, cell: int = 64) -> None:
+    """Rows: axis values; columns: the first seeds. Drawn with Pillow, so a host without matplotlib still
+    gets it. Non-finite (failed) images show as mid grey; values outside the recipe are marked with x."""
+    from PIL import Image, ImageDraw
+
     n_rows, n_cols = len(result.images), min(seeds, len(result.config.seeds))
-    fig = Figure(figsize=(0.9 * n_cols + 1.6, 0.9 * n_rows + 0.3))
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    label_w, head_h, pad = 120, 18, 2
+    canvas = Image.new("RGB", (label_w + n_cols * (cell + pad), head_h + n_rows * (cell + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for j in range(n_cols):
+        draw.text((label_w + j * (cell + pad) + 2, 3), f"seed {result.config.seeds[j]}", fill="black")
     for i, row in enumerate(result.images):
+        y = head_h + i * (cell + pad)
+        point = result.points[i]
+        draw.text((4, y + cell // 2 - 6), f"{'' if point.inside else 'x '}{point.value}"[:18],
+                  fill="#1f5fbf" if point.inside else "#c0392b")
         for j in range(n_cols):
-            ax = axes[i][j]
-            img = row[j]
-            ax.imshow(np.nan_to_num(img, nan=0.5).clip(0, 1), interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j == 0:
-                mark = "" if result.points[i].inside else " ✗"
-                ax.set_ylabel(f"{result.points[i].value}{mark}", rotation=0, ha="right", va="center", fontsize=7)
-            if i == 0:
-                ax.set_title(f"seed {result.config.seeds[j]}", fontsize=7)
-    fig.suptitle(f"{result.config.name} (✗ = outside the recipe)", fontsize=8)
-    fig.tight_layout()
-    _save_figure(fig, path)
+            img = np.nan_to_num(row[j], nan=0.5).clip(0, 1)
+            tile = Image.fromarray((img * 255).round().astype(np.uint8)).resize((cell, cell), Image.NEAREST)
+            canvas.paste(tile, (label_w + j * (cell + pad), y))
+    _atomic_write(path, lambda fh: canvas.save(fh, format="PNG"))
 
 
 # --- markdown -------------------------------------------------------------------------------------------
@@ -224,31 +240,36 @@ def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
 
 def write_report(results: list[ProtocolResult], out_dir, *, title: str, intro: str = "", extras: dict | None = None,
                  image_prefix: str = "eval-") -> dict:
-    """Write report.json, report.md and PNGs into out_dir; returns {"json": path, "markdown": path, "images": [...]}."""
+    """Write report.json, report.md and PNGs into out_dir; returns {"json": path, "markdown": path, "images": [...]}.
+    Without matplotlib the plots are skipped (the report says so) and only the Pillow grid is drawn."""
     out = Path(out_dir)
+    can_plot, plot_note = plotting_status()
+    data = report_dict(results, title=title, extras={**(extras or {}), "plots": {"drawn": can_plot, "note": plot_note}})
     try:
         out.mkdir(parents=True, exist_ok=True)
+        written, sections = [], []
+        for result in results:
+            slug = _slug(result.config.name)
+            pics = {f"{result.config.name}: image grid": f"{image_prefix}{slug}-grid.png"}
+            plot_grid(result, out / pics[f"{result.config.name}: image grid"])
+            if can_plot:
+                spread = f"{image_prefix}{slug}-spread.png"
+                plot_spread(result, out / spread)
+                pics[f"{result.config.name}: spread inside vs outside"] = spread
+                metric = "residual_ratio" if "residual_ratio" in result.per_value[0] else "sharpness_log10"
+                values = f"{image_prefix}{slug}-values.png"
+                plot_values(result, out / values, metric)
+                pics[f"{result.config.name}: {metric} per value"] = values
+            written += [out / p for p in pics.values()]
+            sections.append(run_markdown(result, pics))
+        env = data["environment"]
+        libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
+        md = [f"# {title}", "", intro.strip(), "", *sections, "## Environment", "",
+              f"iga {env['iga']}, Python {env['python']} on {env['platform']}; {libs}.",
+              "" if can_plot else f"\n{plot_note}.", ""]
+        _write_text(out / "report.md", "\n".join(md))
+        _write_text(out / "report.json", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     except OSError as exc:
-        raise EvalUnavailable(f"cannot create the report folder {out}: {exc.strerror}", "pick a writable -o folder") from None
-    data = report_dict(results, title=title, extras=extras)
-    written, sections = [], []
-    for result in results:
-        slug = _slug(result.config.name)
-        pics = {}
-        for kind, draw in (("spread", plot_spread), ("grid", plot_grid)):
-            name = f"{image_prefix}{slug}-{kind}.png"
-            draw(result, out / name)
-            pics[f"{result.config.name}: {kind}"] = name
-        metric = "residual_ratio" if "residual_ratio" in result.per_value[0] else "sharpness_log10"
-        name = f"{image_prefix}{slug}-values.png"
-        plot_values(result, out / name, metric)
-        pics[f"{result.config.name}: {metric} per value"] = name
-        written += [out / p for p in pics.values()]
-        sections.append(run_markdown(result, pics))
-    env = data["environment"]
-    libs = ", ".join(f"{k} {v}" for k, v in env["libraries"].items() if v)
-    md = [f"# {title}", "", intro.strip(), "", *sections, "## Environment", "",
-          f"iga {env['iga']}, Python {env['python']} on {env['platform']}; {libs}.", ""]
-    _write_text(out / "report.md", "\n".join(md))
-    _write_text(out / "report.json", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        raise EvalUnavailable(f"cannot write the report into {out}: {exc.strerror or exc}",
+                              "pick a writable folder with free space (-o DIR)") from None
     return {"json": str(out / "report.json"), "markdown": str(out / "report.md"), "images": [str(p) for p in written]}
