@@ -119,7 +119,7 @@ def test_summary_and_message_read_like_advice():
     lines = v.message().splitlines()
     assert lines[1] == "- [hard, BLOCKS] DPM adaptive is forbidden by this model's recipe (IGA-H001); use Euler"
     assert "asked: DPM adaptive; recipe allows: Euler" in lines[2]
-    assert any("CFG 3 is outside this model's range (exactly 1)" in line and "use CFG 1" in line for line in lines)
+    assert any("CFG 3 is outside this model's range: it uses CFG 1 only" in line and "use CFG 1" in line for line in lines)
     ok = _verdict(SOFT_ONLY)
     assert ok.summary() == "allowed with 1 warning: IGA-S002 (cfg)"
 

@@ -337,3 +337,15 @@ def test_grid_shortcut_agrees_with_classify_grid():
                 assert (quick.kind == "off_grid") == (full.kind == "off_grid"), (r["model_id"], sid, steps)
                 decided += 1
     assert decided > 500
+
+
+@pytest.mark.parametrize(("steps_range", "asked", "reason"), [
+    ({"default": 25, "min": 15, "max": 50}, 80, "80 steps is outside this model's range 15–50"),
+    ({"default": 4, "min": 4, "max": 4}, 8, "8 steps is outside this model's range: it uses 4 steps only"),
+    ({"default": 25, "max": 50}, 80, "80 steps is outside this model's range: at most 50 steps"),
+    ({"default": 25, "min": 10}, 5, "5 steps is outside this model's range: at least 10 steps"),
+])
+def test_range_reasons_read_naturally(steps_range, asked, reason):
+    f = next(f for f in run_rules(recipe("sd1_anime", steps=steps_range, presets=[]), GuardRequest(steps=asked))
+             if f.rule_id == "IGA-S001")
+    assert f.reason == reason

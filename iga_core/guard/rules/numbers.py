@@ -6,6 +6,17 @@ from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import range_text
 
 
+def out_of_range(fmt, value: float, r) -> str:
+    """The reason text, always "<value> is outside this model's range …" (hosts' logs and tests match on
+    it): "… range 1–4", "… range: it uses CFG 1 only", "… range: at most 50 steps". `fmt` spells a value."""
+    head = f"{fmt(value)} is outside this model's range"
+    if r.min is not None and r.min == r.max:
+        return f"{head}: it uses {fmt(r.min)} only"
+    if r.min is None or r.max is None:
+        return f"{head}: at {'most' if r.min is None else 'least'} {fmt(r.max if r.min is None else r.min)}"
+    return f"{head} {range_text(r.min, r.max)}"
+
+
 def nearest_steps(view, steps: int) -> int:
     """The step count in range closest to `steps`, preferring the recipe's allowed subsample counts."""
     candidates = [n for n in (view.allowed_steps or ()) if view.steps.contains(n)]
@@ -24,7 +35,7 @@ def steps_out_of_range(ctx):
         return
     fix = nearest_steps(view, steps)
     yield Observation("steps", view.steps.as_expected(), steps,
-                      f"{steps} steps is outside this model's range ({range_text(view.steps.min, view.steps.max)})",
+                      out_of_range(lambda v: f"{v:g} steps", steps, view.steps),
                       f"use {fix} steps", {"steps": fix})
 
 
@@ -38,7 +49,7 @@ def cfg_out_of_range(ctx):
         return
     fix = view.cfg.clamp(cfg)
     yield Observation("cfg", view.cfg.as_expected(), cfg,
-                      f"CFG {cfg:g} is outside this model's range ({range_text(view.cfg.min, view.cfg.max)})",
+                      out_of_range(lambda v: f"CFG {v:g}", cfg, view.cfg),
                       f"use CFG {fix:g}", {"cfg": fix})
 
 
@@ -52,6 +63,5 @@ def distilled_cfg_out_of_range(ctx):
         return
     fix = view.distilled.clamp(value)
     yield Observation("distilled_cfg", view.distilled.as_expected(), value,
-                      f"distilled CFG {value:g} is outside this model's range "
-                      f"({range_text(view.distilled.min, view.distilled.max)})",
+                      out_of_range(lambda v: f"distilled CFG {v:g}", value, view.distilled),
                       f"use distilled CFG {fix:g}", {"distilled_cfg": fix})
