@@ -11,6 +11,7 @@ import json
 from collections import OrderedDict
 
 from iga_core.guard.context import (
+    GuardRecipeError,
     RecipeView,
     RuleContext,
     build_view,
@@ -20,7 +21,7 @@ from iga_core.guard.context import (
 )
 from iga_core.guard.request import GuardPolicy, GuardRequest
 from iga_core.guard.rules import RULES
-from iga_core.guard.verdict import Verdict, sort_findings
+from iga_core.guard.verdict import Finding, Verdict, sort_findings
 from iga_core.vocab import ConflictingNames
 
 _VIEW_CACHE: OrderedDict[str, RecipeView] = OrderedDict()  # canonical JSON of the recipe -> view
@@ -34,8 +35,6 @@ def _as_dict(recipe) -> dict:
     to_dict = getattr(recipe, "to_dict", None)
     if callable(to_dict):
         return to_dict()
-    from iga_core.guard.context import GuardRecipeError
-
     raise GuardRecipeError(f"the guard needs a recipe dict or Recipe, got {type(recipe).__name__}",
                            "pass the parsed recipe")
 
@@ -113,7 +112,7 @@ def build_context(view: RecipeView, request: GuardRequest) -> RuleContext:
                        prediction_unknown=prediction_unknown)
 
 
-def run_rules(recipe, request: GuardRequest) -> tuple:
+def run_rules(recipe, request: GuardRequest) -> tuple[Finding, ...]:
     """Every rule's findings for this request, sorted hard → soft → info, before any policy applies."""
     ctx = build_context(recipe_view(recipe), request)
     findings = []

@@ -21,9 +21,9 @@ def img2img_too_few_steps(ctx):
     strength, steps = req.denoising_strength, req.steps
     if strength is None or steps is None or strength >= 1 or steps * strength >= 1:
         return
-    needed = math.ceil(1 / strength - 1e-9) if strength > 0 else None
-    options = sorted(n for n in (view.allowed_steps or range(needed or 1, (needed or 1) + 1))
-                     if needed is not None and n >= needed and view.steps.contains(n))
+    needed = math.ceil(1 / strength - 1e-9) if strength > 0 else None  # steps giving one full step
+    candidates = view.allowed_steps or ((needed,) if needed else ())
+    options = sorted(n for n in candidates if needed and n >= needed and view.steps.contains(n))
     if options:
         fix, remedy = {"steps": options[0]}, f"use {options[0]} steps"
     else:
