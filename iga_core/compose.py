@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 
 from iga_core import vocab
@@ -294,6 +295,50 @@ class _Composer:
             self.recipe["presets"] = kept
         else:
             self.recipe.pop("presets", None)
+
+
+#: the hosts' extra-network tag (A1111 v1.10.1 and Forge modules/extra_networks.py: re_extra_net)
+_EXTRA_NET = re.compile(r"<(\w+):([^>]+)>")
+#: tag kinds that load LoRA-type weights (A1111/Forge built-in Lora: "lora"; LyCORIS extension: "lyco")
+ADDON_TAG_KINDS = ("lora", "lyco")
+
+
+@dataclass(frozen=True)
+class AddonTag:
+    """One `<lora:name:te:unet>` tag. `weight` is the UNet multiplier, the one that changes how the model
+    denoises (what composition cares about); `te_weight` the text-encoder one."""
+
+    kind: str
+    name: str
+    weight: float
+    te_weight: float
+
+
+def prompt_addons(prompt: str) -> list[AddonTag]:
+    """The LoRA tags in a prompt, parsed as the hosts do: `<lora:name>` (1.0), `<lora:name:0.8>`,
+    `<lora:name:te:unet>`, named `te=`/`unet=` (extensions-builtin/Lora/extra_networks_lora.py:
+    te = positional[1] or 1, unet = positional[2] or te). Raises ComposeError for a weight that is no
+    number (the host would fail on it too)."""
+    tags = []
+    for kind, args in _EXTRA_NET.findall(prompt or ""):
+        if kind not in ADDON_TAG_KINDS:
+            continue
+        items = args.split(":")
+        positional = [i for i in items if "=" not in i]
+        named = dict(i.split("=", 1) for i in items if "=" in i)
+        if not positional or not positional[0]:
+            continue
+        try:
+            te = float(named.get("te", positional[1] if len(positional) > 1 else 1.0))
+            unet = float(named.get("unet", positional[2] if len(positional) > 2 else te))
+        except ValueError:
+            raise ComposeError(f"<{kind}:{args}> has a weight that is not a number",
+                               f"write it as <{kind}:{positional[0]}:0.8>") from None
+        if not (math.isfinite(te) and math.isfinite(unet)):
+            raise ComposeError(f"<{kind}:{args}> has a weight that is not finite",
+                               f"write it as <{kind}:{positional[0]}:0.8>")
+        tags.append(AddonTag(kind, positional[0], unet, te))
+    return tags
 
 
 def _check_entry(entry) -> tuple[str, dict, float]:

@@ -243,3 +243,25 @@ def test_every_composition_of_examples_is_a_valid_recipe(base_name, addon_name):
     c = compose(EXAMPLES[base_name], [(addon_name, EXAMPLES[addon_name], 1.0)])
     _assert_valid(c)
     evaluate(c.recipe, GuardRequest(sampler="Euler", steps=8, cfg=2.0))  # the guard can run on it
+
+
+@pytest.mark.parametrize(("prompt", "expected"), [
+    ("a cat <lora:lcm-lora-sdxl:1>", [("lora", "lcm-lora-sdxl", 1.0, 1.0)]),
+    ("<lora:ink>, sketch", [("lora", "ink", 1.0, 1.0)]),
+    ("<lora:ink:0.6:0.3> <lyco:detail:0.5>", [("lora", "ink", 0.3, 0.6), ("lyco", "detail", 0.5, 0.5)]),
+    ("<lora:ink:te=0.2:unet=0>", [("lora", "ink", 0.0, 0.2)]),
+    ("<lora:ink:-0.5>", [("lora", "ink", -0.5, -0.5)]),
+    ("<hypernet:h:1> <lora::1> no tags here", []),
+])
+def test_prompt_addons_parse_like_the_hosts(prompt, expected):
+    from iga_core.compose import prompt_addons
+
+    assert [(t.kind, t.name, t.weight, t.te_weight) for t in prompt_addons(prompt)] == expected
+
+
+@pytest.mark.parametrize("prompt", ["<lora:ink:strong>", "<lora:ink:1:unet=lots>", "<lora:ink:inf>"])
+def test_prompt_addons_refuse_a_weight_that_is_no_number(prompt):
+    from iga_core.compose import prompt_addons
+
+    with pytest.raises(ComposeError):
+        prompt_addons(prompt)
