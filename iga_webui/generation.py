@@ -13,7 +13,7 @@ from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_core.sources import RecipeSource
-from iga_webui import blocking, host, passes, recipes, settings, xyz
+from iga_webui import blocking, decisions, host, passes, recipes, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -244,6 +244,7 @@ def report(p: Any, st: IgaState) -> None:
         else:
             blocking.block_sampling(p, message, {"verdict": verdict.to_dict(), "audit": st.record})
         log.warning("[IGA] %s", message)
+        decisions.append(p, st.record)  # no image will follow: log the block now
         return
     prefix = "audit only, not enforced: " if verdict.mode == "audit" else ""
     for f in verdict.warnings:
@@ -252,3 +253,12 @@ def report(p: Any, st: IgaState) -> None:
     for f in verdict.overridden:
         reason = reasons.get(f.rule_id) or "no reason given"
         _say(p, f"override {f.rule_id} acknowledged ({f.field}): {reason}")
+
+
+def postprocess(p: Any, processed: Any) -> None:
+    """After the images exist: log warnings, overrides and errors with the first saved file."""
+    st = state_of(p)
+    if st is None or blocking.is_blocked(p):
+        return
+    saved = [getattr(im, "already_saved_as", None) for im in getattr(processed, "images", [])]
+    decisions.append(p, st.record, next((s for s in saved if s), None))

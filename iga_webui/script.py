@@ -67,6 +67,9 @@ class IgaScript(scripts.Script):
     def process(self, p, *args):
         generation.process(p, self._args(p, args[0] if args else None))
 
+    def postprocess(self, p, processed, *args):
+        generation.postprocess(p, processed)
+
     def postprocess_image(self, p, pp, *args):
         st = generation.state_of(p)
         if st is not None and xyz.in_plot(p):

@@ -52,7 +52,7 @@ def test_a_forbidden_hires_sampler_blocks_the_whole_generation(webui):
 def test_hires_steps_outside_the_range_warn_and_both_passes_are_audited(webui):
     status, info, params = run(webui, enable_hr=True, hr_second_pass_steps=30, denoising_strength=0.5)
     assert status == 200
-    assert "hires pass: 30 steps is outside" in info["comments"]
+    assert "IGA-S001 (soft) hires pass: 30 steps" in info["comments"]
     assert params["Hires steps"] == "30"
     record = record_of(webui)
     fields = {f["field"] for f in record["guard"]["findings"]}
@@ -71,7 +71,7 @@ def test_hires_checkpoint_is_checked_against_its_own_recipe(webui):
     status, info, _ = run(webui, enable_hr=True, hr_checkpoint_name="turbo", hr_second_pass_steps=8,
                           hr_sampler_name="Euler a")
     assert status == 200
-    assert "hires pass: 8 steps is outside this model's range 1–4" in info["comments"]
+    assert "IGA-S001 (soft) hires pass: 8 steps" in info["comments"]
     status, body, _ = run(webui, enable_hr=True, hr_checkpoint_name="turbo", hr_second_pass_steps=8,
                           alwayson_scripts={"iga": {"args": [{"mode": "strict"}]}})
     assert status == 422 and "hires steps" in body["detail"]
@@ -80,7 +80,7 @@ def test_hires_checkpoint_is_checked_against_its_own_recipe(webui):
 def test_refiner_is_checked_against_the_refiners_recipe(webui):
     status, info, _ = run(webui, refiner_checkpoint="turbo", refiner_switch_at=0.8)
     assert status == 200
-    assert "refiner pass: CFG 1.5 is outside" in info["comments"]
+    assert "IGA-S002 (soft) refiner pass: CFG 1.5" in info["comments"]
     fields = {f["field"] for f in record_of(webui)["guard"]["findings"]}
     assert "refiner cfg" in fields
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import types
 from pathlib import Path
@@ -25,9 +26,18 @@ def _owned(name: str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in _PREFIXES)
 
 
+_saved_env: dict[str, str | None] = {}
+
+
 def clear() -> None:
     for name in [n for n in sys.modules if _owned(n)]:
         del sys.modules[name]
+    for key, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    _saved_env.clear()
 
 
 class HostDouble:
@@ -148,6 +158,13 @@ class HostDouble:
 def install(host: str, root: Path) -> HostDouble:
     """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
     clear()
+    # the extension's data folder (decision log) goes under the test's root, never into the checkout
+    for key, value in (("IGA_DATA_DIR", str(Path(root) / "iga-data")), ("IGA_DECISION_LOG", None)):
+        _saved_env[key] = os.environ.get(key)
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     pkg = types.ModuleType("modules")
     pkg.__path__ = [str(HERE)]
     pkg.__spec__ = importlib.machinery.ModuleSpec("modules", None, is_package=True)
