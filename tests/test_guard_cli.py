@@ -109,3 +109,19 @@ def test_checkpoint_without_recipe_exits_1(capsys, tmp_path):
     ckpt = make_checkpoint(tmp_path / "plain.safetensors")
     code, _, err = run(capsys, ckpt, "--steps", "4")
     assert code == 1 and "has no IGA recipe" in err
+
+
+def test_lora_recipes_are_composed_before_the_check(capsys, tmp_path):
+    base = tmp_path / "anime.json"
+    base.write_text(json.dumps(recipe("sd1_anime")), encoding="utf-8")
+    lcm = dict(recipe("sd1_anime"), model_id="lcm-lora-sd15", sampler={"name": "LCM"},
+               steps={"default": 4, "min": 2, "max": 8}, cfg={"default": 1.0, "min": 1.0, "max": 2.0},
+               constraints={"allow_samplers": ["LCM"]}, presets=[])
+    lora = make_checkpoint(tmp_path / "lcm-lora-sd15.safetensors", metadata={"iga": json.dumps(lcm)})
+    code, out, _ = run(capsys, base, "--lora", lora, "--sampler", "DPM++ 2M", "--steps", "25", "--json")
+    data = json.loads(out)
+    assert code == 3 and "IGA-H001" in data["verdict"]["blocked_ids"]
+    assert [f["rule_id"] for f in data["composition"]] == ["IGA-M006"]
+    assert run(capsys, base, "--lora", f"{lora}:1", "--sampler", "LCM", "--steps", "4", "--cfg", "1")[0] == 0
+    # weight 0: the LoRA is inactive and the base recipe governs again
+    assert run(capsys, base, "--lora", f"{lora}:0", "--sampler", "DPM++ 2M", "--steps", "25")[0] == 0

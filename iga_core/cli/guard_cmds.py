@@ -72,6 +72,9 @@ def register(sub) -> None:
                    help="acknowledge a soft rule (e.g. IGA-S002); repeatable; hard rules cannot be overridden")
     p.add_argument("--mode", choices=MODES, default="standard", help="guard mode (default: standard)")
     p.add_argument("--preset", help="start from this preset (Native or one of the recipe's); flags override it")
+    p.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]",
+                   help="an active LoRA with a recipe (its .safetensors or recipe .json), weight 1 by default; "
+                        "the check runs on the composed recipe; repeatable")
     p.add_argument("--verify", choices=("never", "first", "always"), default="never",
                    help="for a checkpoint: hash the weights to verify the recipe belongs to them")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -123,6 +126,31 @@ def load_source(source: str, verify: str) -> tuple[dict, dict]:
     return recipe, info
 
 
+def parse_lora(text: str) -> tuple[Path, float]:
+    path, sep, weight = text.rpartition(":")
+    if sep and path and not (len(path) == 1 and path.isalpha()):  # "C:\\x.json" is a path, not a weight
+        try:
+            return Path(path), float(weight)
+        except ValueError:
+            pass
+    return Path(text), 1.0
+
+
+def compose_loras(recipe: dict, loras: list[str], verify: str) -> tuple[dict, list]:
+    """The recipe with the --lora add-ons composed in, and the composition findings."""
+    if not loras:
+        return recipe, []
+    from iga_core.compose import compose
+
+    addons = []
+    for text in loras:
+        path, weight = parse_lora(text)
+        addon, _ = load_source(str(path), verify)
+        addons.append((path.name.split(".")[0], addon, weight))
+    composition = compose(recipe, addons)
+    return composition.recipe, list(composition.findings)
+
+
 def build_request(args, recipe: dict):
     from iga_core.guard import GuardRequest
     from iga_core.presets import PARAM_KEYS, resolve_preset
@@ -154,14 +182,17 @@ def cmd_check(args) -> int:
     from iga_core.guard import evaluate
 
     recipe, info = load_source(args.source, args.verify)
+    recipe, composed = compose_loras(recipe, args.lora, args.verify)
     request = build_request(args, recipe)
     policy = build_policy(args)
     verdict = evaluate(recipe, request, policy)
     title = recipe.get("model_id", "?")
     lines = [f"recipe: {title!r} ({info['kind']}{', ' + info['hash_status'] if 'hash_status' in info else ''})"]
     lines += [f"  note: {p}" for p in info.get("problems", [])]
+    lines += [f"  composed: [{f.severity}] {f.advice()}" for f in composed]
     lines.append(verdict.message())
     data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
-            "policy": policy.to_dict(), "preset": args.preset, "verdict": verdict.to_dict()}
+            "policy": policy.to_dict(), "preset": args.preset, "verdict": verdict.to_dict(),
+            "composition": [f.to_dict() for f in composed]}
     emit(args, "\n".join(lines), data)
     return 0 if verdict.allowed else EXIT_BLOCKED
