@@ -17,9 +17,10 @@ tools already keep their own marker there (Fooocus writes its metadata scheme to
 `IGA-AUDIT\\0` prefix keeps us from reading a camera's or another tool's maker note as ours. XMP would be
 the other standard place, but piexif cannot write it and Pillow 9.5 (A1111's pin) cannot either.
 
-Images are untrusted: PNG chunks are walked by length without decoding pixels, text chunks and EXIF
-blocks are size-capped before they are read or decompressed, and bad data raises `ImageMetaInvalid`
-(never a traceback). Files are rewritten atomically (temp file in the same folder, fsync, os.replace).
+Images are untrusted: PNG chunks, JPEG markers and WebP chunks are walked by their length fields and
+pixels are never decoded (so a huge declared image size costs nothing), text chunks and EXIF blocks are
+size-capped before they are read or decompressed, and bad data raises `ImageMetaInvalid` (never a
+traceback). Files are rewritten atomically (temp file in the same folder, fsync, os.replace).
 """
 
 from __future__ import annotations
