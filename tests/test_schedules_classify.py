@@ -201,3 +201,17 @@ def test_custom_betas():
     betas = S.make_betas("linear", beta_start=0.0001, beta_end=0.02)
     assert kind({"name": "Karras"}, "karras", 10, betas=betas) == "canonical"
     assert kind(DMD2, "trailing", 4, betas=betas) == "canonical"
+
+
+@pytest.mark.parametrize("grid", [
+    {"kind": "timesteps", "values": ["a", "b"]},
+    {"kind": "timesteps", "values": []},
+    {"kind": "timesteps", "values": [999, float("nan")]},
+    {"kind": "sigmas", "values": [14.6, -1.0, 0.0]},
+    {"kind": "rule", "rule": "karras", "params": {"rho": "steep"}},
+    {"kind": "rule", "rule": "lcm", "params": {"original_inference_steps": "many"}},
+])
+def test_hand_written_garbage_grids_are_typed_errors(grid):
+    with pytest.raises(S.ScheduleInputError) as err:
+        S.classify_grid({"name": "Karras", "grid": grid}, "karras", 4)
+    assert err.value.hint

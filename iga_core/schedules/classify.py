@@ -174,15 +174,29 @@ def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas
                              f"({_first_difference(req, canon, tolerance)})")
 
 
+def _values(grid: dict) -> np.ndarray:
+    raw = grid.get("values")
+    try:
+        vals = np.asarray(raw if isinstance(raw, list) else [], dtype=np.float64)
+    except (TypeError, ValueError):
+        vals = np.asarray([np.nan])
+    if vals.ndim != 1 or not np.all(np.isfinite(vals)) or np.any(vals < 0):
+        raise ScheduleInputError(f"the recipe's grid values {raw!r} are not finite numbers >= 0",
+                                 "list decreasing numbers, e.g. [999, 749, 499, 249]")
+    return vals
+
+
 def _canonical(sched: dict, grid: dict | None, canonical_steps: int | None, steps: int, m: NoiseModel, kw: dict
                ) -> tuple[np.ndarray | None, str]:
     if grid is not None:
         kind = grid.get("kind")
         if kind == "timesteps":
-            vals = np.asarray(grid.get("values") or [], dtype=np.float64)
+            vals = _values(grid)
+            if not len(vals):
+                raise ScheduleInputError("the recipe's timestep grid is empty", "list its timesteps, e.g. [999, 749, 499, 249]")
             return vals, f"the recipe's {len(vals)}-step timestep grid"
         if kind == "sigmas":
-            vals = np.asarray(grid.get("values") or [], dtype=np.float64)
+            vals = _values(grid)
             if len(vals) < 2:
                 raise ScheduleInputError("a sigma grid needs canonical_steps + 1 values (the last is the final sigma)",
                                          "list the sigmas including the final one, e.g. [14.6, 3.2, 0.0]")

@@ -234,7 +234,11 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
     smax = m.sigma_max if sigma_max is None or sigma_max <= 0 else float(sigma_max)
     if not smin < smax:
         raise ScheduleInputError(f"sigma_min {smin} is not below sigma_max {smax}", "swap or fix the sigma range")
-    return np.asarray(fn(steps, m, smin, smax, _params(grid_id, params, architecture)), dtype=np.float64)
+    try:
+        return np.asarray(fn(steps, m, smin, smax, _params(grid_id, params, architecture)), dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # a non-numeric rho, alpha, ... from a hand-written recipe
+        raise ScheduleInputError(f"the {grid_id} schedule cannot use params {params!r} ({exc})",
+                                 f"give numbers, e.g. {DEFAULT_PARAMS.get(grid_id, {})}") from None
 
 
 def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, params: dict | None = None,
@@ -248,7 +252,11 @@ def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, pa
         return spacing_timesteps(schedule_id, steps, num_train_timesteps=n_train, steps_offset=steps_offset)
     if schedule_id == "lcm":
         p = _params("lcm", params, None)
-        return lcm_timesteps(steps, original_inference_steps=int(p["original_inference_steps"]),
-                             num_train_timesteps=n_train)
+        try:
+            original = int(p["original_inference_steps"])
+        except (TypeError, ValueError):
+            raise ScheduleInputError(f"original_inference_steps is {p['original_inference_steps']!r}",
+                                     "give a whole number (LCM uses 50)") from None
+        return lcm_timesteps(steps, original_inference_steps=original, num_train_timesteps=n_train)
     sigmas = compute_grid(schedule_id, steps, model=m, params=params, **grid_kwargs)
     return m.sigma_to_t(sigmas[:-1])
