@@ -73,7 +73,7 @@ def test_run_measures_less_spread_inside_the_recipe_and_calls_back():
     h = result.headline
     assert h["inside_values"] == 3 and h["outside_values"] == 3
     assert h["variance_reduction_pct"] > 50
-    assert h["per_metric_reduction_pct"]["pairwise_dissimilarity"] > 50
+    assert h["pairwise_dissimilarity_reduction_pct"] > 50 and h["per_seed_reduction_pct"]["saturation"] > 50
     inside_ssim = [v["ssim_vs_anchor"] for v in result.per_value if v["inside"]]
     outside_ssim = [v["ssim_vs_anchor"] for v in result.per_value if not v["inside"]]
     assert min(inside_ssim) > max(outside_ssim)

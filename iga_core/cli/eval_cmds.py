@@ -78,8 +78,9 @@ def _run(args) -> int:
         lines = [f"wrote {paths['markdown']} and {paths['json']} ({len(paths['images'])} images)", ""]
         for s in summary:
             red = s["variance_reduction_pct"]
-            red = "n/a (one value inside)" if red is None else f"{red:+.0f} %"
-            lines.append(f"{s['title']}: spread {red}; residual ratio inside {s['residual_ratio_inside']:.3g} vs "
+            red = "no spread figure (one value inside)" if red is None else (
+                f"spread {red:.0f} % lower inside" if red >= 0 else f"spread {-red:.0f} % higher inside")
+            lines.append(f"{s['title']}: {red}; residual ratio inside {s['residual_ratio_inside']:.3g} vs "
                          f"outside {s['residual_ratio_outside']:.3g} (true draws: 1)")
         emit(args, "\n".join(lines), {"ok": True, **paths, "summary": summary})
         return 0
@@ -117,6 +118,6 @@ def _run_config(args, demo, protocol, report) -> int:
                                 extras={"config_file": cfg})
     red = result.headline.get("variance_reduction_pct")
     human = f"wrote {paths['markdown']} and {paths['json']}; spread reduction inside vs outside: " + (
-        "n/a" if red is None else f"{red:+.0f} %")
+        "n/a" if red is None else f"{red:.0f} %")
     emit(args, human, {"ok": True, **paths, "headline": result.to_dict()["headline"]})
     return 0

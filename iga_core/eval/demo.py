@@ -133,11 +133,11 @@ def _f(x, fmt: str = "{:.3g}") -> str:
 
 def summary_markdown(summary: list[dict]) -> str:
     lines = ["## Headline", "",
-             "| experiment | inside the recipe | spread reduction inside vs outside | residual ratio inside / outside | MMD² inside / outside (floor) | failures inside / outside |",
+             "| experiment | inside the recipe | spread reduction (inside vs outside) | residual ratio inside / outside | MMD² inside / outside (floor) | failures inside / outside |",
              "|---|---|---|---|---|---|"]
     for s in summary:
         lines.append(
-            f"| {s['title']} | {', '.join(map(str, s['inside'])) or '–'} | {_f(s['variance_reduction_pct'], '{:+.0f} %')} | "
+            f"| {s['title']} | {', '.join(map(str, s['inside'])) or '–'} | {_f(s['variance_reduction_pct'], '{:.0f} %')} | "
             f"{_f(s['residual_ratio_inside'])} / {_f(s['residual_ratio_outside'])} | "
             f"{_f(s['mmd_inside'])} / {_f(s['mmd_outside'])} ({_f(s['mmd_noise_floor'])}) | "
             f"{_f(s['failure_rate_inside'], '{:.0%}')} / {_f(s['failure_rate_outside'], '{:.0%}')} |")

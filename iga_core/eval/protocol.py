@@ -251,7 +251,8 @@ def run_protocol(
         for i in range(len(config.values))
     ]
     groups = {
-        name: _group_stats([i for i, p in enumerate(points) if p.inside is (name == "inside")], per_image, images, metric_names)
+        name: _group_stats([i for i, p in enumerate(points) if p.inside is (name == "inside")], per_image, per_value,
+                           images, (*metric_names, *set_scores))
         for name in ("inside", "outside")
     }
     result = ProtocolResult(
@@ -262,7 +263,7 @@ def run_protocol(
         per_value=per_value,
         groups=groups,
         repeatability=_repeatability(per_image, metric_names),
-        headline=_headline(groups, metric_names),
+        headline=_headline(groups, (*metric_names, *set_scores)),
         lpips=status.to_dict() if status else {"available": False, "reason": "disabled by the caller"},
         thresholds=thresholds.to_dict(),
         recipe_digest=metadata_sha256(recipe),
@@ -345,25 +346,36 @@ def _value_summary(value, inside, rows, imgs, metric_names, set_scores) -> dict:
     return summary
 
 
-def _group_stats(idx: list[int], per_image, images, metric_names) -> dict:
-    """Spread of each metric across the group's axis values, per seed, averaged over seeds; plus the
-    mean pairwise image dissimilarity (1 - SSIM) within the group and its failure rate."""
+def _group_stats(idx: list[int], per_image, per_value, images, metric_names) -> dict:
+    """How much each metric moves across the group's axis values.
+
+    `spread` (the headline's basis): the variance, across the group's values, of each value's mean over
+    seeds -- a systematic shift the axis causes. `per_seed_spread`: the variance across values for one
+    seed, averaged over seeds; it also counts that ancestral/SDE samplers draw a different picture from
+    the same seed. `pairwise_dissimilarity`: mean 1 - SSIM between images of one seed. Failed images are
+    left out of all three and counted in `failure_rate`."""
     stats: dict = {"values": len(idx)}
     if not idx:
         return stats
     n_seeds = len(per_image[0])
     rows = [per_image[i][j] for i in idx for j in range(n_seeds)]
     stats["failure_rate"] = sum(bool(r["failures"]) for r in rows) / len(rows)
-    spread = {}
+    spread, per_seed = {}, {}
     for name in metric_names:
-        per_seed = [
-            M.axis_spread([per_image[i][j].get(name, np.nan) if not per_image[i][j]["failures"] else np.nan for i in idx],
-                          circular=name in CIRCULAR)
+        circular = name in CIRCULAR
+        means = [np.nan if per_value[i].get(name) is None else per_value[i][name] for i in idx]
+        spread[name] = _finite_or_none(M.axis_spread(means, circular=circular))
+        if all(name not in r for r in rows):
+            continue  # a set score has no per-image value
+        seeds = [
+            M.axis_spread([np.nan if per_image[i][j]["failures"] else per_image[i][j].get(name, np.nan) for i in idx],
+                          circular=circular)
             for j in range(n_seeds)
         ]
-        finite = [s for s in per_seed if math.isfinite(s)]
-        spread[name] = float(np.mean(finite)) if finite else None
+        finite = [x for x in seeds if math.isfinite(x)]
+        per_seed[name] = float(np.mean(finite)) if finite else None
     stats["spread"] = spread
+    stats["per_seed_spread"] = per_seed
     dissim = [
         1.0 - M.ssim(images[i][j], images[k][j])
         for j in range(n_seeds)
@@ -372,6 +384,10 @@ def _group_stats(idx: list[int], per_image, images, metric_names) -> dict:
     ]
     stats["pairwise_dissimilarity"] = float(np.mean(dissim)) if dissim else None
     return stats
+
+
+def _finite_or_none(x: float):
+    return float(x) if math.isfinite(x) else None
 
 
 def _repeatability(per_image, metric_names) -> dict:
@@ -400,18 +416,23 @@ def _reduction(inside, outside):
 
 
 def _headline(groups: dict, metric_names) -> dict:
-    """Percentage reduction of each metric's spread inside vs outside the recipe, and of the failure rate.
-    The headline figure is the median over metrics, so no single metric decides it."""
+    """Percentage reduction of each metric's spread (variance of per-value means) inside vs outside the
+    recipe, and of the failure rate. The headline figure is the median over metrics, so no single metric
+    decides it. Per-seed spreads and SSIM dissimilarity are reported beside it, not folded in."""
     inside, outside = groups["inside"], groups["outside"]
     if not inside.get("values") or not outside.get("values"):
         return {"variance_reduction_pct": None,
                 "reason": "the guard put every value on one side of the recipe; list values on both sides"}
-    per_metric = {n: _reduction(inside["spread"][n], outside["spread"][n]) for n in metric_names}
-    per_metric["pairwise_dissimilarity"] = _reduction(inside["pairwise_dissimilarity"], outside["pairwise_dissimilarity"])
+    per_metric = {n: _reduction(inside["spread"].get(n), outside["spread"].get(n)) for n in metric_names}
     finite = [v for v in per_metric.values() if v is not None]
     return {
         "variance_reduction_pct": float(np.median(finite)) if finite else None,
+        "reason": None if finite else "fewer than two values inside or outside: no spread to compare",
         "per_metric_reduction_pct": per_metric,
+        "per_seed_reduction_pct": {n: _reduction(inside["per_seed_spread"].get(n), outside["per_seed_spread"].get(n))
+                                   for n in inside["per_seed_spread"]},
+        "pairwise_dissimilarity_reduction_pct": _reduction(inside["pairwise_dissimilarity"],
+                                                           outside["pairwise_dissimilarity"]),
         "failure_rate_inside": inside["failure_rate"],
         "failure_rate_outside": outside["failure_rate"],
         "failure_reduction_pct": _reduction(inside["failure_rate"], outside["failure_rate"]),

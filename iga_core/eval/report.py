@@ -30,6 +30,12 @@ METRIC_LABELS = {
     "hue": "mean hue (circular)",
     "residual_ratio": "residual ratio (1 = true draw)",
     "pairwise_dissimilarity": "pairwise 1 - SSIM",
+    "mmd": "MMD² to true draws",
+    "ssim_vs_anchor": "SSIM vs anchor",
+    "dsaturation_vs_anchor": "Δ saturation vs anchor",
+    "dhue_deg_vs_anchor": "Δ hue (°) vs anchor",
+    "sharpness_drift_log2_vs_anchor": "sharpness drift (log2) vs anchor",
+    "lpips_vs_anchor": "LPIPS vs anchor",
 }
 
 
@@ -112,27 +118,25 @@ def plotting_status() -> tuple[bool, str]:
 
 
 def plot_spread(result: ProtocolResult, path: Path) -> None:
-    """Bars: each metric's spread along the axis, inside vs outside the recipe (normalised to outside)."""
+    """Bars: each metric's spread along the axis inside the recipe, as a fraction of the spread outside."""
     g_in, g_out = result.groups["inside"], result.groups["outside"]
-    names = [*g_in.get("spread", {}), "pairwise_dissimilarity"]
     rows = []
-    for n in names:
-        a = g_in.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_in.get(n)
-        b = g_out.get("spread", {}).get(n) if n != "pairwise_dissimilarity" else g_out.get(n)
+    for n, a in g_in.get("spread", {}).items():
+        b = g_out.get("spread", {}).get(n)
         if a is not None and b:
             rows.append((METRIC_LABELS.get(n, n), a / b))
-    fig = _figure(figsize=(6.4, 0.5 + 0.45 * max(len(rows), 1)))
+    fig = _figure(figsize=(6.4, 0.9 + 0.45 * max(len(rows), 1)))
     ax = fig.subplots()
     if rows:
         labels, ratios = zip(*rows, strict=True)
         y = np.arange(len(rows))
-        ax.barh(y, ratios, color="#3b7dd8", label="inside / outside")
+        ax.barh(y, ratios, color="#3b7dd8")
         ax.axvline(1.0, color="#999", lw=1, ls="--")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlabel("spread inside the recipe ÷ spread outside (lower = more consistent)")
+        ax.set_xlabel("variance across values inside ÷ outside the recipe (lower = more consistent)", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no inside/outside comparison (one side empty)", ha="center", va="center")
+        ax.text(0.5, 0.5, "no inside/outside comparison (fewer than two values on a side)", ha="center", va="center")
         ax.set_axis_off()
     ax.set_title(result.config.name, fontsize=10)
     fig.tight_layout()
@@ -196,7 +200,12 @@ def _fmt(x, digits: int = 3) -> str:
 
 
 def _pct(x) -> str:
-    return "–" if x is None else f"{x:+.0f} %"
+    """A reduction in percent: positive = less spread inside the recipe."""
+    return "–" if x is None else f"{x:.0f} %"
+
+
+def _lower(x: float) -> str:
+    return f"{x:.0f} % lower" if x >= 0 else f"{-x:.0f} % higher"
 
 
 def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
@@ -216,21 +225,32 @@ def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     h = d["headline"]
-    if h.get("variance_reduction_pct") is None:
-        lines.append(f"No inside/outside comparison: {h.get('reason', 'one side is empty')}.")
-    else:
-        lines.append("| metric | spread inside | spread outside | reduction |")
-        lines.append("|---|---|---|---|")
-        gi, go = d["groups"]["inside"], d["groups"]["outside"]
+    gi, go = d["groups"]["inside"], d["groups"]["outside"]
+    if "per_metric_reduction_pct" in h:
+        lines.append("| metric | spread inside | spread outside | reduction | per-seed reduction |")
+        lines.append("|---|---|---|---|---|")
         for name, red in h["per_metric_reduction_pct"].items():
-            a = gi.get(name) if name == "pairwise_dissimilarity" else gi["spread"].get(name)
-            b = go.get(name) if name == "pairwise_dissimilarity" else go["spread"].get(name)
             kind = " (circular variance)" if name in CIRCULAR else ""
-            lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(a)} | {_fmt(b)} | {_pct(red)} |")
+            lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(gi['spread'].get(name))} | "
+                         f"{_fmt(go['spread'].get(name))} | {_pct(red)} | {_pct(h['per_seed_reduction_pct'].get(name))} |")
+        lines.append(f"| pairwise 1 − SSIM (same seed) | {_fmt(gi.get('pairwise_dissimilarity'))} | "
+                     f"{_fmt(go.get('pairwise_dissimilarity'))} | {_pct(h['pairwise_dissimilarity_reduction_pct'])} | |")
         lines.append("")
-        lines.append(f"**Headline: the spread along the axis is {_pct(h['variance_reduction_pct'])} lower inside the recipe "
+        lines.append("Spread = variance, across the axis values on one side of the recipe, of each value's mean over "
+                     "seeds. Per-seed reduction compares the variance across values for each seed (it also counts that "
+                     "ancestral and SDE samplers draw a different picture from the same seed).")
+        lines.append("")
+    if h.get("variance_reduction_pct") is None:
+        lines.append(f"No headline spread figure: {h.get('reason') or 'one side is empty'}.")
+    else:
+        lines.append(f"**Headline: the spread along the axis is {_lower(h['variance_reduction_pct'])} inside the recipe "
                      f"(median over metrics; {h['inside_values']} values inside, {h['outside_values']} outside). "
                      f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside.**")
+    if h.get("failure_rate_outside") is not None and h.get("variance_reduction_pct") is None:
+        lines.append("")
+        lines.append(f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside.")
+    if not d["lpips"]["available"]:
+        lines += ["", f"LPIPS skipped: {d['lpips']['reason']}."]
     taus = ", ".join(f"{METRIC_LABELS.get(k, k)} {_fmt(v, 2)}" for k, v in d["seed_repeatability"].items())
     lines += ["", f"Seed repeatability (mean Kendall τ of per-seed rankings): {taus}.", ""]
     lines += [f"![{alt}]({src})" for alt, src in images.items()]
