@@ -38,7 +38,7 @@ from iga_core import hashing, stamp  # noqa: E402
 from iga_core.safetensors_io import read_header  # noqa: E402
 
 MiB = 1024 * 1024
-TENSOR_SHAPE = (512, 1024)  # F16: 1 MiB per tensor, ~1000 tensors per GB like a real UNet+TE+VAE file
+SDXL_TENSORS = 2515  # an SDXL base checkpoint (UNet + both text encoders + VAE) has about this many
 RECIPE = {
     "iga_version": "1.0.0",
     "model_id": "bench-sdxl-lightning-4step",
@@ -52,19 +52,18 @@ RECIPE = {
 }
 
 
-def generate(path: Path, size_bytes: int) -> None:
-    n = max(1, size_bytes // MiB)
+def generate(path: Path, size_bytes: int, n_tensors: int) -> None:
+    per = max(2, size_bytes // n_tensors // 2 * 2)  # F16 elements are 2 bytes
     tensors = {}
-    for i in range(n):
-        begin = i * MiB
-        tensors[f"model.diffusion_model.blocks.{i}.weight"] = {
-            "dtype": "F16", "shape": list(TENSOR_SHAPE), "data_offsets": [begin, begin + MiB]}  # fmt: skip
+    for i in range(n_tensors):
+        name = f"model.diffusion_model.output_blocks.{i % 12}.1.transformer_blocks.{i}.attn2.to_k.weight"
+        tensors[name] = {"dtype": "F16", "shape": [per // 2], "data_offsets": [i * per, (i + 1) * per]}
     body = json.dumps(tensors, separators=(",", ":")).encode()
     body += b" " * (-len(body) % 8)  # no spare room: the first stamp must rewrite the file
     block = np.random.default_rng(0).integers(0, 2**63, size=64 * MiB // 8, dtype=np.int64).tobytes()
     with open(path, "wb") as fh:
         fh.write(struct.pack("<Q", len(body)) + body)
-        left = n * MiB
+        left = n_tensors * per
         while left:
             chunk = min(left, len(block))
             fh.write(block[:chunk])
@@ -119,6 +118,7 @@ def main() -> int:
     ap.add_argument("--size-gb", type=float, default=1.0)
     ap.add_argument("--dir", default=None, help="where to put the temp folder (default: the system temp dir)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--tensors", type=int, default=SDXL_TENSORS, help="tensor count (sets the header size)")
     args = ap.parse_args()
 
     size = int(args.size_gb * 1024**3)
@@ -133,7 +133,7 @@ def main() -> int:
     try:
         src = folder / "model.safetensors"
         t = time.perf_counter()
-        generate(src, size)
+        generate(src, size, args.tensors)
         gen_s = time.perf_counter() - t
         file_size = src.stat().st_size
         gb = file_size / 1e9
@@ -179,9 +179,11 @@ def main() -> int:
         t_inplace = timed(in_place, max(args.repeat, 20))
         t_inplace_cpu = timed(in_place, max(args.repeat, 20), clock=time.process_time)
 
-        def fsync_only():  # what durability alone costs: rewrite one header page and fsync it
+        def fsync_only():  # what durability alone costs: rewrite the same header bytes and fsync them
             with open(src, "r+b") as fh:
-                fh.write(fh.read(4096)[:8])
+                same = fh.read(4096)
+                fh.seek(0)
+                fh.write(same)
                 fh.flush()
                 os.fsync(fh.fileno())
 

@@ -23,6 +23,7 @@ from iga_core.errors import IgaInvalid, IgaIOError
 #: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
 MAX_HEADER_SIZE = 100_000_000
 LENGTH_PREFIX = 8
+PAGE = 4096
 METADATA_KEY = "__metadata__"
 
 #: bytes per element, as the format defines them (safetensors/src/tensor.rs `Dtype`)
@@ -319,6 +320,7 @@ def encode_header(
     spare: int = 0,
     exact_len: int | None = None,
     original: Header | None = None,
+    page_offset: int | None = None,
 ) -> bytes:
     """Return the length prefix plus header JSON for these tensors.
 
@@ -327,6 +329,9 @@ def encode_header(
     overwrite an existing header in place; raises `HeaderDoesNotFit` when it is too small). With
     `original` (the header being replaced, same tensors), only the metadata part of its JSON is replaced
     and the tensor entries are kept as they were: the cost no longer grows with the tensor count.
+    With `page_offset`, more padding is added (when a multiple of 8 allows it) so that the data section
+    starts at that offset within a 4 KiB page: a kernel copy between files whose data sections share the
+    same page offset runs about twice as fast.
     """
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -348,6 +353,8 @@ def encode_header(
     else:
         target = len(body) + spare
         target += -target % 8
+        if page_offset is not None and (extra := (page_offset - LENGTH_PREFIX - target) % PAGE) % 8 == 0:
+            target += extra
     if target > MAX_HEADER_SIZE:
         raise HeaderTooLarge(f"new header would be {target} bytes, over the {MAX_HEADER_SIZE}-byte cap",
                              "store less metadata")  # fmt: skip

@@ -33,6 +33,7 @@ from iga_core.errors import IgaError, IgaInvalid, IgaIOError
 from iga_core.recipe.files import read_json_file, write_json_atomic
 from iga_core.safetensors_io import (
     LENGTH_PREFIX,
+    PAGE,
     Header,
     HeaderDoesNotFit,
     encode_header,
@@ -142,6 +143,15 @@ def read_sidecar(path: str | os.PathLike) -> dict | None:
 # ---- stamping ----
 
 
+def is_first_stamp(path: str | os.PathLike) -> bool:
+    """True when stamping `path` in place would be its first stamp (and so change its WebUI "Model hash")."""
+    try:
+        previous = read_embedded(path)
+    except EmbeddedRecipeInvalid:
+        return True
+    return _previous_source_hash(previous) is None
+
+
 def stamp(
     path: str | os.PathLike,
     recipe_dict: dict,
@@ -188,10 +198,10 @@ def stamp(
             _write_in_place(path, header, block)
             mode = "in_place"
         else:
-            _rewrite(path, path, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), progress)
+            _rewrite(path, path, header, _rewrite_header(metadata, header), progress)
             mode = "rewrite"
     else:
-        _rewrite(path, target, header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), progress)
+        _rewrite(path, target, header, _rewrite_header(metadata, header), progress)
         mode = "copy"
     hashing.remember(target, weights_sha256=weights)  # the tensor bytes did not change
     return StampResult(
@@ -223,7 +233,7 @@ def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None) -> S
         # A smaller header always fits in the old one.
         _write_in_place(path, header, encode_header(metadata, header.tensors, exact_len=header.header_len, original=header))
         return StripResult(path=str(path), mode="in_place", removed=removed)
-    _rewrite(path, Path(out), header, encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header), None)
+    _rewrite(path, Path(out), header, _rewrite_header(metadata, header), None)
     return StripResult(path=str(out), mode="copy", removed=removed)
 
 
@@ -355,6 +365,13 @@ def _sync_modelspec(metadata: dict[str, str], recipe: dict, previous: dict | Non
 # ---- writing ----
 
 
+def _rewrite_header(metadata: dict[str, str], header: Header) -> bytes:
+    """The header for a rewritten file: spare room for later in-place stamps, and the data section at the
+    same offset within a page as in the source, which keeps the kernel copy fast."""
+    return encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header,
+                         page_offset=header.data_start % PAGE)  # fmt: skip
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return b.exists() and os.path.samefile(a, b)
@@ -435,13 +452,26 @@ def _rewrite(src: Path, dst: Path, header: Header, block: bytes, progress: Progr
 def copy_range(src_fd: int, dst_fd: int, offset: int, length: int, progress: Progress | None = None) -> None:
     """Append `length` bytes of `src_fd` from `offset` to `dst_fd`, in `COPY_BLOCK` chunks."""
     done = 0
+    start = os.lseek(dst_fd, 0, os.SEEK_CUR)
     while done < length:
         n = _copy_chunk(src_fd, dst_fd, offset + done, min(COPY_BLOCK, length - done))
         if n <= 0:
             raise OSError(errno.EIO, "source file ended early")
+        _start_writeback(dst_fd, start + done, n)
         done += n
         if progress is not None:
             progress(done, length)
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    # Linux starts writing dirty pages back on DONTNEED: the disk works while we copy, so the final fsync
+    # has little left to do, and a multi-GB rewrite does not flood the page cache.
+    if _HAVE_FADVISE:
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
+
+_HAVE_FADVISE = hasattr(os, "posix_fadvise") and os.environ.get("IGA_NO_EARLY_WRITEBACK") != "1"
 
 
 _kernel_copy = hasattr(os, "copy_file_range")

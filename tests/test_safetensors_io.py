@@ -223,3 +223,12 @@ def test_splicing_keeps_the_tensor_text_untouched():
     original = sio.parse_header(raw, 8 + len(raw) + 8)
     spliced = sio.encode_header({"n": "1"}, original.tensors, original=original)
     assert spliced[8:].rstrip(b" ") == b'{"__metadata__":{"n":"1"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+
+
+def test_page_offset_padding_lines_up_the_data_section(tmp_path):
+    h = sio.read_header(make_checkpoint(tmp_path / "m.safetensors"))
+    for offset in (0, 8, 1504, 4088):
+        block = sio.encode_header({"a": "b"}, h.tensors, spare=100, page_offset=offset)
+        assert len(block) % 4096 == offset and len(block) - 8 >= len(sio.encode_header({"a": "b"}, h.tensors, spare=100)) - 8
+    odd = sio.encode_header({"a": "b"}, h.tensors, page_offset=3)  # not reachable in steps of 8: plain padding
+    assert (len(odd) - 8) % 8 == 0

@@ -53,6 +53,7 @@ def _leftovers(folder) -> list[str]:
 
 def test_first_stamp_rewrites_with_spare_room_and_records_the_source_hash(ckpt):
     original = ckpt.read_bytes()
+    source_data_start = read_header(ckpt).data_start
     result = stamp.stamp(ckpt, RECIPE)
     assert result.mode == "rewrite" and result.first_stamp
     assert result.source_file_sha256 == hashlib.sha256(original).hexdigest()
@@ -61,6 +62,7 @@ def test_first_stamp_rewrites_with_spare_room_and_records_the_source_hash(ckpt):
     assert _data(ckpt) == original[len(original) - len(_data(ckpt)) :]
     header = read_header(ckpt)
     assert header.spare >= stamp.SPARE_PADDING
+    assert header.data_start % 4096 == source_data_start % 4096  # keeps the kernel copy fast
     assert header.metadata["ss_note"] == "kept"
     embedded = json.loads(header.metadata["iga"])
     assert embedded == result.recipe
@@ -251,3 +253,11 @@ def test_unwritable_file_is_a_write_error_and_unchanged(ckpt, monkeypatch):
         stamp.stamp(ckpt, {**RECIPE, "title": "t"})
     assert "--sidecar" in info.value.hint
     assert ckpt.read_bytes() == before
+
+
+def test_is_first_stamp_until_a_source_hash_is_recorded(ckpt, tmp_path):
+    assert stamp.is_first_stamp(ckpt)
+    stamp.stamp(ckpt, RECIPE)
+    assert not stamp.is_first_stamp(ckpt)
+    stamp.strip(ckpt)
+    assert stamp.is_first_stamp(ckpt)  # the stripped file is a new source: its hash is recorded again

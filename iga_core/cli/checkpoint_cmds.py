@@ -150,7 +150,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         with _progress_for(args, path, "hashing") as progress:
             result = stamp.write_sidecar(path, recipe, progress=progress)
     else:
-        if not args.out and not args.yes and is_safetensors_path(path) and _is_first_stamp(path):
+        if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
         with _progress_for(args, path, "stamping") as progress:
             result = stamp.stamp(path, recipe, out=args.out, progress=progress)
@@ -171,16 +171,6 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         lines.append("note: refresh the checkpoint list in the WebUI to see the new recipe")
     emit(args, "\n".join(lines), {"ok": True, **result.to_dict()})
     return 0
-
-
-def _is_first_stamp(path: Path) -> bool:
-    from iga_core import stamp
-
-    try:
-        previous = stamp.read_embedded(path)
-    except stamp.EmbeddedRecipeInvalid:
-        return True
-    return stamp._previous_source_hash(previous) is None
 
 
 def _confirm_first_stamp(path: Path) -> None:
