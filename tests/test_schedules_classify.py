@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iga_core import schedules as S
 
@@ -215,3 +217,13 @@ def test_hand_written_garbage_grids_are_typed_errors(grid):
     with pytest.raises(S.ScheduleInputError) as err:
         S.classify_grid({"name": "Karras", "grid": grid}, "karras", 4)
     assert err.value.hint
+
+
+@given(st.sampled_from([g for g in S.GRID_IDS if g != "lcm"]), st.integers(1, 60), st.sampled_from(["sd1", "sdxl"]))
+@settings(max_examples=150, deadline=None)
+def test_every_grid_is_canonical_against_itself(grid_id, steps, arch):
+    sigmas = S.compute_grid(grid_id, steps, architecture=arch)
+    pinned = {"name": "Karras", "grid": {"kind": "sigmas", "values": sigmas.tolist()}}
+    assert S.classify_grid(pinned, grid_id, steps, architecture=arch).kind == "canonical"
+    as_rule = {"name": "Karras", "grid": {"kind": "rule", "rule": grid_id}, "canonical_steps": steps}
+    assert S.classify_grid(as_rule, grid_id, steps, architecture=arch).kind == "canonical"
