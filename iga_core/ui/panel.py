@@ -57,6 +57,12 @@ def _paste_overrides(params: Mapping[str, Any]):
     return sorted(set(_RULE_ID.findall(str(text))))
 
 
+def paste_fields(components: Mapping[str, Any]) -> list:
+    """(component, infotext key or callable) pairs: "Send to txt2img" and paste restore the preset and the
+    acknowledged rules; the values themselves come back through the host's own Steps/Sampler/CFG fields."""
+    return [(components["preset"], _paste_preset), (components["overrides"], _paste_overrides)]
+
+
 @dataclass
 class Panel:
     tab: str
@@ -83,7 +89,7 @@ class Panel:
         missing = [p for p in PARTS if p not in components]
         if missing:
             raise KeyError(f"IGA panel for {tab} is missing {', '.join(missing)}")
-        return cls(tab, ctx, components)
+        return cls(tab, ctx, components, paste_fields(components))
 
     # -- handlers: plain functions of component values, so tests can call them directly --------------
     def inputs_for(self, values: Mapping[str, Any]) -> view.PanelInputs:
@@ -186,6 +192,4 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
         c["args"] = gr.Textbox(value=json.dumps(view.script_args(view.NATIVE, view.MODE_SETTING, (), "", False)),
                                visible=False, elem_id=elem_id(tab, "args"))
         c["reapply"] = gr.Button("Re-apply recipe", elem_id=elem_id(tab, "reapply"), elem_classes=[HIDDEN_CLASS])
-    panel = Panel(tab, ctx, c)
-    panel.infotext_fields = [(c["preset"], _paste_preset), (c["overrides"], _paste_overrides)]
-    return panel
+    return Panel(tab, ctx, c, paste_fields(c))

@@ -1,0 +1,79 @@
+"""The host's UI build, reduced to what the IGA wiring touches.
+
+Mirrors:
+- A modules/gradio_extensons.py:17-64 (F modules/gradio_extensions.py:28-91): every component's `__init__`
+  reports to `script_callbacks.after_component_callback(component, **kwargs)`.
+- the top bar: A quicksettings `setting_sd_model_checkpoint` (A ui_settings.py:42, shared_options.py:333);
+  F `main_entry.ui_checkpoint` (no elem_id, `elem_classes=['model_selection']`, main_entry.py:69-74) and the
+  UI-preset radio `forge_ui_preset` (main_entry.py:65).
+- per tab, the raw controls with their element ids (host-api.md §2.1: processing_scripts/sampler.py:23-32,
+  A ui.py:290-303 / 629-667, F 309-323 / 666-716), then the scripts' UIs (`runner.setup_ui()`), and last the
+  `footer` (A ui.py:1161, F 1009), after which everything exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import gradio as gr
+
+
+@contextlib.contextmanager
+def component_callbacks(script_callbacks):
+    """Components (A: IOComponent, F: Component) and blocks (BlockContext: Accordion, Group, Row) alike."""
+    bases = [getattr(gr.components, "IOComponent", None) or gr.components.Component, gr.blocks.BlockContext]
+    originals = [base.__init__ for base in bases]
+
+    def patched(original):
+        def init(self, *args, **kwargs):
+            result = original(self, *args, **kwargs)
+            script_callbacks.after_component_callback(self, **kwargs)
+            return result
+
+        return init
+
+    for base, original in zip(bases, originals, strict=True):
+        base.__init__ = patched(original)
+    try:
+        yield
+    finally:
+        for base, original in zip(bases, originals, strict=True):
+            base.__init__ = original
+
+
+def _tab_controls(tab: str, m, forge: bool) -> None:
+    samplers = [s.name for s in m.sd_samplers.all_samplers]
+    schedules = [s.label for s in m.sd_samplers.schedulers]
+    gr.Dropdown(choices=samplers, value=samplers[0], label="Sampling method", elem_id=f"{tab}_sampling")
+    gr.Dropdown(choices=schedules, value="Automatic", label="Schedule type", elem_id=f"{tab}_scheduler")
+    gr.Slider(1, 150, value=20, step=1, label="Sampling steps", elem_id=f"{tab}_steps")
+    gr.Slider(64, 2048, value=512, step=8, label="Width", elem_id=f"{tab}_width")
+    gr.Slider(64, 2048, value=512, step=8, label="Height", elem_id=f"{tab}_height")
+    gr.Slider(1, 30, value=7.0, step=0.5, label="CFG Scale", elem_id=f"{tab}_cfg_scale")
+    if forge:
+        gr.Slider(0, 30, value=3.5, step=0.1, label="Distilled CFG Scale", elem_id=f"{tab}_distilled_cfg_scale")
+
+
+def build_ui(double) -> gr.Blocks:
+    """Build the page the way the host does (call after `double.start()`); returns the root Blocks."""
+    m = double.m
+    forge = double.host == "forge"
+    titles = list(m.sd_models.checkpoints_list)
+    current = m.shared.opts.data.get("sd_model_checkpoint") or (titles[0] if titles else None)
+    with component_callbacks(m.script_callbacks), gr.Blocks() as demo:
+        if forge:
+            gr.Radio(["sd", "xl", "flux", "all"], value="sd", label="UI", elem_id="forge_ui_preset")
+            gr.Dropdown(choices=titles, value=current, label="Checkpoint", elem_classes=["model_selection"])
+        else:
+            gr.Dropdown(choices=titles, value=current, label="Stable Diffusion checkpoint",
+                        elem_id="setting_sd_model_checkpoint")
+        for tab, runner, is_img2img in (("txt2img", m.scripts.scripts_txt2img, False),
+                                        ("img2img", m.scripts.scripts_img2img, True)):
+            with gr.Tab(tab):
+                _tab_controls(tab, m, forge)
+                runner.initialize_scripts(is_img2img)
+                m.scripts.scripts_current = runner
+                runner.setup_ui()
+                m.scripts.scripts_current = None
+        gr.HTML("footer", elem_id="footer")
+    return demo

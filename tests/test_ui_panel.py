@@ -1,0 +1,227 @@
+"""The panel's components and event handlers, exercised through the real wiring of the standalone app.
+
+Runs under gradio 4.40 (system python) and 3.41.2 (/opt/venv-g3). `Events` (tests/browser/ui_events.py) plays
+the browser: it calls the handler gradio registered for (component, event) and applies the updates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import gradio as gr
+import pytest
+
+from iga_core.guard import RULES
+from iga_core.script_args import parse_script_args
+from iga_core.ui import view
+from iga_core.ui.app import build_app, make_context
+from iga_core.ui.context import PanelContext
+from iga_core.ui.local_models import LocalModels, UnknownCheckpoint
+from iga_core.ui.panel import PARTS, Panel, build_panel
+from tests.browser.ui_events import Events
+from tests.browser.ui_models import HOSTILE, LIGHTNING, make_models
+
+pytestmark = pytest.mark.ui
+
+
+def _find_components(demo: gr.Blocks):
+    by_id = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+    controls = {name: by_id[f"iga-app-{name}"] for name in ("sampler", "schedule", "steps", "cfg", "width", "height")}
+    return controls, by_id["iga-app-checkpoint"], by_id
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+    return make_models(tmp_path / "models")
+
+
+def _app(models, **settings) -> Events:
+    base = make_context(LocalModels(models))
+    ctx = dataclasses.replace(base, setting=lambda key, default=None: settings.get(key, default))
+    demo = build_app(models, ctx=ctx)
+    controls, checkpoint, by_id = _find_components(demo)
+    panel = Panel.from_components("txt2img", ctx, by_id)
+    return Events(demo, panel=panel, controls=controls, checkpoint=checkpoint)
+
+
+@pytest.fixture
+def app(models) -> Events:
+    return _app(models)
+
+
+def test_build_panel_makes_every_part_and_no_events(models):
+    ctx = make_context(LocalModels(models))
+    with gr.Blocks() as demo:
+        panel = build_panel("img2img", ctx)
+    assert set(panel.components) == set(PARTS)
+    assert {c.elem_id for c in panel.components.values()} == {f"iga-img2img-{p}" for p in PARTS}
+    assert demo.get_config_file()["dependencies"] == []  # no side effects: events come from Panel.wire
+    assert [key for _component, key in panel.infotext_fields]  # paste-back registered
+    with pytest.raises(ValueError):
+        build_panel("extras", ctx)
+
+
+def test_override_choices_are_the_soft_rules(models):
+    with gr.Blocks():
+        panel = build_panel("txt2img", make_context(LocalModels(models)))
+    soft = sorted(rule_id for rule_id, rule in RULES.items() if rule.severity == "soft")
+    choices = panel.overrides.choices
+    values = sorted(c[1] if isinstance(c, (list, tuple)) else c for c in choices)
+    assert soft and values == soft
+
+
+def test_checkpoint_with_recipe_applies_native_and_closes_the_gate(app):
+    app.select("lightning.safetensors")
+    c = app.controls
+    assert [app.value(c[n]) for n in ("sampler", "schedule", "steps", "cfg", "width", "height")] == \
+        ["Euler", "SGM Uniform", 4, 1.0, 1024, 1024]
+    assert app.prop(c["sampler"], "interactive") is False and app.prop(c["steps"], "interactive") is False
+    assert app.prop(c["width"], "interactive") is None  # size is not gated
+    assert app.value(app.panel.preset) == "Native"
+    assert app.prop(app.panel.preset, "choices") == ["Native", "Fast", "Quality", "Custom"]
+    assert app.args.preset == "Native" and app.args.advanced is False
+    assert 'data-iga-state="ok"' in app.value(app.panel.verdict)
+    assert "test-lightning" in app.value(app.panel.status)
+
+
+def test_preset_click_pushes_the_preset_values(app):
+    app.select("lightning.safetensors")
+    app.set(app.panel.preset, "Quality")
+    app.fire(app.panel.preset)
+    c = app.controls
+    assert [app.value(c[n]) for n in ("sampler", "steps", "cfg", "width", "height")] == ["Euler a", 8, 1.5, 896, 1152]
+    assert app.args.preset == "Quality"
+    app.fire(app.panel.reapply, "click")  # page load / Forge preset radio: same values again
+    assert app.value(c["steps"]) == 8 and app.args.preset == "Quality"
+
+
+def test_opening_the_gate_unlocks_and_records_advanced(app):
+    app.select("lightning.safetensors")
+    app.set(app.panel.advanced, True)
+    app.fire(app.panel.advanced)
+    assert app.prop(app.controls["sampler"], "interactive") is True
+    assert app.prop(app.panel.override_group, "visible") is True
+    assert app.args.advanced is True
+    app.select("plain.safetensors")
+    app.select("lightning.safetensors")  # a new checkpoint shuts the gate again
+    assert app.value(app.panel.advanced) is False and app.prop(app.controls["steps"], "interactive") is False
+
+
+def test_forbidden_sampler_blocks_live_and_the_preset_becomes_custom(app):
+    app.select("lightning.safetensors")
+    app.set(app.controls["sampler"], "DDIM")
+    app.fire(app.controls["sampler"])
+    verdict = app.value(app.panel.verdict)
+    assert 'data-iga-state="blocked"' in verdict and "IGA-H001" in verdict
+    assert app.value(app.panel.preset) == "Custom" and app.args.preset == "Custom"
+    app.set(app.panel.mode, "audit")  # audit mode lets it through but keeps the finding
+    app.fire(app.panel.mode)
+    assert 'data-iga-state="warn"' in app.value(app.panel.verdict) and app.args.mode == "audit"
+
+
+def test_soft_overrides_are_recorded_with_the_reason(app):
+    app.select("lightning.safetensors")
+    app.set(app.controls["cfg"], 2.5)  # above the recipe's CFG 1-2: a soft finding
+    app.fire(app.controls["cfg"])
+    assert 'data-iga-state="warn"' in app.value(app.panel.verdict)
+    ctx = app.panel.ctx
+    current = view.compute(ctx, view.PanelInputs(checkpoint="lightning.safetensors", preset="Custom",
+                                                 controls={"sampler": "Euler", "schedule": "SGM Uniform",
+                                                           "steps": 4, "cfg": 2.5}), "edit")
+    soft = sorted({f.rule_id for f in current.verdict.warnings if f.severity == "soft"})
+    assert soft
+    app.set(app.panel.advanced, True)
+    app.fire(app.panel.advanced)
+    app.set(app.panel.overrides, soft)
+    app.set(app.panel.reason, "testing high CFG")
+    app.fire(app.panel.overrides)
+    args = app.args
+    assert list(args.overrides) == soft and args.override_reasons == dict.fromkeys(soft, "testing high CFG")
+    assert 'data-iga-state="ok"' in app.value(app.panel.verdict)
+    assert "overridden" in app.value(app.panel.verdict)
+
+
+def test_checkpoint_without_recipe_leaves_everything_alone(app):
+    app.set(app.controls["steps"], 33)
+    app.select("plain.safetensors")
+    assert app.value(app.controls["steps"]) == 33
+    assert app.prop(app.controls["sampler"], "interactive") is True and app.prop(app.controls["sampler"], "visible")
+    assert app.value(app.panel.preset) == "Custom" and app.prop(app.panel.preset, "interactive") is False
+    assert 'data-iga-state="none"' in app.value(app.panel.verdict)
+    assert "No recipe" in app.value(app.panel.status)
+
+
+def test_auto_apply_off_keeps_the_values_and_says_custom(models):
+    app = _app(models, iga_auto_apply=False)
+    app.select("lightning.safetensors")
+    assert app.value(app.controls["steps"]) == 20  # the app's default, untouched
+    assert app.value(app.panel.preset) == "Custom"
+    assert app.prop(app.controls["steps"], "interactive") is False  # the gate still guards the recipe
+
+
+def test_hide_style_hides_instead_of_locking(models):
+    app = _app(models, iga_advanced_gate_style="hide")
+    app.select("lightning.safetensors")
+    assert app.prop(app.controls["sampler"], "visible") is False
+    assert app.prop(app.controls["sampler"], "interactive") is True
+    app.set(app.panel.advanced, True)
+    app.fire(app.panel.advanced)
+    assert app.prop(app.controls["sampler"], "visible") is True
+
+
+def test_hostile_recipe_text_is_escaped(app):
+    app.select("hostile.safetensors")
+    status = app.value(app.panel.status)
+    assert HOSTILE not in status and "&lt;img src=x onerror=alert(1)&gt;" in status
+    assert "<script>" not in status and "<b onmouseover" not in status
+    # preset names reach a Radio, which renders text; they are never put into HTML by the panel
+    assert "<img src=y onerror=alert(4)>" in app.prop(app.panel.preset, "choices")
+
+
+def test_paste_back_fields(app):
+    assert [c for c, _key in app.panel.infotext_fields] == [app.panel.preset, app.panel.overrides]
+    preset_fn = next(k for c, k in app.panel.infotext_fields if c is app.panel.preset)
+    update = preset_fn({"IGA preset": "Fast"})
+    assert update["value"] == "Fast" and "Fast" in update["choices"]
+    assert preset_fn({}) is None
+    overrides_fn = next(k for c, k in app.panel.infotext_fields if c is app.panel.overrides)
+    assert overrides_fn({"IGA overrides": "IGA-S002,IGA-S005"}) == ["IGA-S002", "IGA-S005"]
+    # a pasted preset the recipe does not have keeps the pasted values (Custom), nothing is pushed
+    app.select("lightning.safetensors")
+    app.set(app.panel.preset, "Turbo")
+    app.fire(app.panel.preset)
+    assert app.value(app.panel.preset) == "Custom" and app.value(app.controls["steps"]) == 4
+
+
+def test_args_default_is_valid_script_args(models):
+    with gr.Blocks():
+        panel = build_panel("txt2img", make_context(LocalModels(models)))
+    assert parse_script_args(panel.args.value).preset == "Native"
+    assert json.loads(panel.args.value)["v"] == 1
+
+
+def test_unreadable_checkpoint_shows_an_error_not_a_traceback(models):
+    (models / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    ctx = make_context(LocalModels(models))
+    v = view.compute(ctx, view.PanelInputs(checkpoint="broken.safetensors"), "checkpoint")
+    assert not v.has_recipe and v.apply == {}
+    assert '<div class="iga-warn">embedded recipe unreadable' in v.status_html
+
+
+def test_only_listed_checkpoints_are_opened(models):
+    local = LocalModels(models)
+    assert local.names() == ["hostile.safetensors", "lightning.safetensors", "plain.safetensors"]
+    for bad in ("../models/plain.safetensors", "/etc/passwd", "", None):
+        with pytest.raises(UnknownCheckpoint):
+            local.path(bad)
+
+
+def test_context_setting_falls_back_to_defaults():
+    def broken(key, default=None):
+        raise RuntimeError("settings not ready")
+
+    ctx = PanelContext(recipe_source=lambda name: None, setting=broken)
+    assert ctx.get("iga_auto_apply") is True and ctx.get("iga_advanced_gate_style") == "lock"
+    assert LIGHTNING["model_id"] == "test-lightning"

@@ -1,0 +1,109 @@
+"""Auto-apply and the Advanced gate in the hosts: iga_webui/ui_wiring.py through the host double, as A1111 and
+as Forge, under both gradio versions. The page is built like the host builds it (tests/host_double/ui_build.py):
+every component reports to `on_after_component`, and the panels are wired when the footer appears."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.ui_events import Events
+from tests.browser.ui_models import make_models
+from tests.host_double.fixture import host  # noqa: F401
+from tests.host_double.ui_build import build_ui
+
+pytestmark = pytest.mark.ui
+TABS = ("txt2img", "img2img")
+
+
+def _page(double, monkeypatch) -> Events:
+    monkeypatch.setenv("IGA_CACHE_DIR", str(double.root / "cache"))
+    make_models(double.models)
+    double.start(select="plain.safetensors")
+    demo = build_ui(double)
+    from iga_webui import ui_wiring
+
+    assert ui_wiring.wired_tabs == list(TABS)
+    page = Events(demo)
+    if double.host == "forge":
+        page.checkpoint = next(b for b in page.blocks.values()
+                               if getattr(b, "label", None) == "Checkpoint" and "model_selection" in (b.elem_classes or []))
+    else:
+        page.checkpoint = page.by_elem_id("setting_sd_model_checkpoint")
+    return page
+
+
+def _title(double, name: str) -> str:
+    return double.m.sd_models.get_closet_checkpoint_match(name).title  # "name.safetensors [shorthash]"
+
+
+def test_checkpoint_change_applies_the_recipe_on_both_tabs(host, monkeypatch):  # noqa: F811
+    page = _page(host, monkeypatch)
+    # A fires the change with the bare name first, then with " [hash]" (host-api.md §13): same result twice
+    for value in ("lightning.safetensors", _title(host, "lightning.safetensors")):
+        page.set(page.checkpoint, value)
+        page.fire(page.checkpoint)
+        for tab in TABS:
+            steps, sampler = page.by_elem_id(f"{tab}_steps"), page.by_elem_id(f"{tab}_sampling")
+            assert page.value(steps) == 4 and page.value(sampler) == "Euler"
+            assert page.value(page.by_elem_id(f"{tab}_scheduler")) == "SGM Uniform"
+            assert page.value(page.by_elem_id(f"{tab}_cfg_scale")) == 1.0
+            assert page.value(page.by_elem_id(f"{tab}_width")) == 1024
+            assert page.prop(sampler, "interactive") is False  # the Advanced gate is shut
+            assert 'data-iga-state="ok"' in page.value(page.by_elem_id(f"iga-{tab}-verdict"))
+    if host.host == "forge":  # the recipe has no distilled CFG: Forge's slider is left alone but gated
+        distilled = page.by_elem_id("txt2img_distilled_cfg_scale")
+        assert page.value(distilled) == 3.5 and page.prop(distilled, "interactive") is False
+
+
+def test_advanced_gate_unlocks_the_host_controls(host, monkeypatch):  # noqa: F811
+    page = _page(host, monkeypatch)
+    page.set(page.checkpoint, _title(host, "lightning.safetensors"))
+    page.fire(page.checkpoint)
+    advanced = page.by_elem_id("iga-txt2img-advanced")
+    page.set(advanced, True)
+    page.fire(advanced)
+    assert page.prop(page.by_elem_id("txt2img_steps"), "interactive") is True
+    assert page.prop(page.by_elem_id("img2img_steps"), "interactive") is False  # each tab has its own gate
+    steps = page.by_elem_id("txt2img_steps")
+    page.set(steps, 30)
+    page.fire(steps)
+    verdict = page.value(page.by_elem_id("iga-txt2img-verdict"))
+    assert 'data-iga-state="warn"' in verdict or 'data-iga-state="blocked"' in verdict
+    assert '"preset": "Custom"' in page.value(page.by_elem_id("iga-txt2img-args"))
+    assert '"advanced": true' in page.value(page.by_elem_id("iga-txt2img-args"))
+
+
+def test_checkpoint_without_recipe_and_auto_apply_off(host, monkeypatch):  # noqa: F811
+    page = _page(host, monkeypatch)
+    steps = page.by_elem_id("txt2img_steps")
+    page.set(page.checkpoint, _title(host, "plain.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(steps) == 20 and page.prop(steps, "interactive") is True
+    host.m.shared.opts.data["iga_auto_apply"] = False
+    page.set(page.checkpoint, _title(host, "lightning.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(steps) == 20  # left as the user had it
+    assert page.value(page.by_elem_id("iga-txt2img-preset")) == "Custom"
+
+
+def test_reapply_restores_the_recipe_after_a_host_reset(host, monkeypatch):  # noqa: F811
+    """Forge's page load and UI-preset radio reset sampler and CFG; javascript/iga.js then clicks re-apply."""
+    page = _page(host, monkeypatch)
+    page.set(page.checkpoint, _title(host, "lightning.safetensors"))
+    page.fire(page.checkpoint)
+    cfg, sampler = page.by_elem_id("txt2img_cfg_scale"), page.by_elem_id("txt2img_sampling")
+    page.set(cfg, 7.0)
+    page.set(sampler, "DPM++ 2M")
+    page.fire(page.by_elem_id("iga-txt2img-reapply"), "click")
+    assert page.value(cfg) == 1.0 and page.value(sampler) == "Euler"
+
+
+def test_ui_reload_wires_the_new_page(host, monkeypatch):  # noqa: F811
+    page = _page(host, monkeypatch)
+    from iga_webui import ui_wiring
+
+    rebuilt = build_ui(host)  # "Reload UI": every component is created again, then a new footer
+    assert ui_wiring.wired_tabs == list(TABS)
+    second = Events(rebuilt)
+    assert second.by_elem_id("txt2img_steps") is not page.by_elem_id("txt2img_steps")
+    assert any(dep["inputs"] for dep, _fn in second.deps)  # the new page's controls carry the events
