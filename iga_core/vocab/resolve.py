@@ -25,25 +25,31 @@ from iga_core.vocab.table import load_table, name_key
 AUTOMATIC = "automatic"
 
 
-def _suggest(kind: str, name: str) -> list[str]:
-    """Up to three close names, at most one per identity, spelled as the data spells them."""
+@lru_cache(maxsize=2)
+def _spellings(kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    """name key -> the name as the data spells it, and name key -> the identity it belongs to."""
     table = load_table()
     infos = table.samplers if kind == "sampler" else table.schedules
-    index = table.sampler_index if kind == "sampler" else table.schedule_index
     spelled: dict[str, str] = {}
     for info in infos.values():
         for n in info.all_names():
             spelled.setdefault(name_key(n), n)
-    owner = dict(index)
+    owner = dict(table.sampler_index if kind == "sampler" else table.schedule_index)
     if kind == "sampler":
         for cls in table.diffusers["classes"]:
             spelled[name_key(cls)] = cls
             owner[name_key(cls)] = "diffusers:" + cls
+    return spelled, owner
+
+
+def _suggest(kind: str, name: str) -> list[str]:
+    """Up to three close names, at most one per identity."""
+    spelled, owner = _spellings(kind)
     out: list[str] = []
     seen: set[str] = set()
     for key in difflib.get_close_matches(name_key(name), list(spelled), n=12, cutoff=0.6):
-        if owner.get(key) not in seen:
-            seen.add(owner.get(key, key))
+        if owner[key] not in seen:
+            seen.add(owner[key])
             out.append(spelled[key])
     return out[:3]
 
