@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from iga_core.guard.request import RULE_ID_PATTERN
@@ -39,6 +40,11 @@ class Rule:
     title: str  # what it checks, one line
     remedy: str  # what the user should do, one line (README table)
     check: Callable[[Any], Iterable[Observation]]
+    _key: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the memo key: the values of the declared fields, read in one C call
+        object.__setattr__(self, "_key", attrgetter(*self.fields))
 
     @property
     def doc(self) -> str:
@@ -48,7 +54,7 @@ class Rule:
         """The rule's findings. A rule reads only its declared request `fields` (a contract test checks
         this), so its answer is memoised per recipe view on those values."""
         memo = ctx.view.memo
-        key = (self.id, *(getattr(ctx.request, f) for f in self.fields))
+        key = (self.id, self._key(ctx.request))
         found = memo.get(key)
         if found is None:
             found = tuple(
