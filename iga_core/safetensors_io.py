@@ -212,7 +212,8 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
 
     metadata = _check_metadata(obj.pop(METADATA_KEY, None), path)
     tensors = [_check_tensor(name, entry, path) for name, entry in obj.items()]
-    tensors.sort(key=_data_order)
+    if not _contiguous(tensors):  # usually the header lists tensors in data order already
+        tensors.sort(key=_data_order)
     expected = 0
     for t in tensors:
         if t.begin != expected:
@@ -240,6 +241,15 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
 
 
 _new_tensor_info = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+
+
+def _contiguous(tensors: list[TensorInfo]) -> bool:
+    expected = 0
+    for t in tensors:
+        if t[3] != expected:  # t.begin, by index: this loop runs for every tensor of every read
+            return False
+        expected = t[4]
+    return True
 
 
 def _data_order(t: TensorInfo) -> tuple[int, int]:
