@@ -112,3 +112,11 @@ def test_migrate_an_unknown_shape(tmp_path, capsys):
     path.write_text('{"hello": 1}')
     code, _, err = run(capsys, "migrate", str(path))
     assert code == 1 and "not a recipe" in err
+
+
+@pytest.mark.parametrize("suffix", [".ckpt", ".gguf"])
+def test_formats_without_a_header_point_at_their_sidecar(tmp_path, capsys, suffix):
+    path = tmp_path / f"old{suffix}"
+    path.write_bytes(b"\x80\x04not read")
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1 and "cannot carry an embedded recipe" in err and f"old{suffix}.iga.json" in err

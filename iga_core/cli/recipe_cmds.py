@@ -16,7 +16,8 @@ from iga_core.errors import IgaInvalid
 from iga_core.recipe import SCHEMA_VERSION, detect_version, digest_status, migrate, validate_recipe
 from iga_core.recipe.files import read_json_file, write_json_atomic
 
-PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin"}
+# Checkpoint formats without a safetensors header: their recipe can only live in a sidecar.
+NO_HEADER_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".gguf"}
 
 
 class NoRecipeInFile(IgaInvalid):
@@ -49,11 +50,11 @@ def register(sub) -> None:
 
 def _load(path: Path) -> tuple[object, str]:
     """(recipe value, where it came from: "checkpoint" or "json")."""
-    if path.suffix.lower() in PICKLE_SUFFIXES:
+    if path.suffix.lower() in NO_HEADER_SUFFIXES:
         from iga_core.stamp import sidecar_path
 
         raise NoRecipeInFile(
-            f"{path.name} is a pickle checkpoint; it cannot carry an embedded recipe",
+            f"{path.name} is a {path.suffix} checkpoint; it cannot carry an embedded recipe",
             f"validate its sidecar instead: iga validate {sidecar_path(path)}",
         )
     from iga_core.safetensors_io import is_safetensors_path
