@@ -323,3 +323,22 @@ def test_truncated_containers_are_typed_errors(webui, tmp_path, ext):
     path.write_bytes(data[:cut])
     with pytest.raises(ImageMetaInvalid, match="past the end"):
         read_image(path)
+
+
+def test_exif_entry_claiming_a_billion_values_is_refused_before_piexif_sees_it(tmp_path):
+    # piexif builds a struct format as long as the declared count: this would need gigabytes
+    block = bytearray(piexif.dump({"0th": {piexif.ImageIFD.Orientation: 1},
+                                   "Exif": {piexif.ExifIFD.UserComment: b"ASCII\x00\x00\x00hi"}}))
+    tiff = 6  # after "Exif\0\0"
+    (entries,) = struct.unpack(">H", block[tiff + 8:tiff + 10])
+    for i in range(entries):
+        at = tiff + 10 + 12 * i
+        if struct.unpack(">H", block[at:at + 2])[0] == piexif.ImageIFD.Orientation:
+            block[at + 4:at + 8] = struct.pack(">I", 0x3FFFFFFF)
+    path = _jpeg_with_exif(tmp_path, bytes(block))
+    with pytest.raises(ImageMetaInvalid, match="declares"):
+        read_image(path)
+    before = path.read_bytes()
+    with pytest.raises(ImageMetaInvalid, match="declares"):
+        write_image_metadata(path, make_record())
+    assert path.read_bytes() == before

@@ -276,11 +276,55 @@ def _container_exif(fh: BinaryIO, size: int, fmt: str) -> bytes | None:
     return _jpeg_exif(fh, size) if fmt == "JPEG" else _webp_exif(fh, size)
 
 
+# TIFF field type -> bytes per value (TIFF 6.0 and EXIF 2.3); other types are rejected by the check below
+_TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+_SUB_IFDS = (0x8769, 0x8825, 0xA005)  # Exif, GPS and Interoperability IFD pointers
+_MAX_IFDS = 16
+
+
+def _check_tiff(tiff: bytes) -> None:
+    """Refuse EXIF whose directory entries point outside the block or declare more values than it holds.
+
+    piexif sizes its work by each entry's declared count (a LONG entry claiming a billion values makes
+    it build a billion-character struct format), so the counts are checked against the block first."""
+    def bad(what: str) -> ImageMetaInvalid:
+        return ImageMetaInvalid(f"EXIF block is malformed: {what}", "the image's EXIF is damaged or hostile")
+
+    if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
+        raise bad("no TIFF header")
+    order = "<" if tiff[:2] == b"II" else ">"
+    # (offset, follow the next-IFD link): only the 0th IFD's link (to the thumbnail IFD) is used by readers
+    todo, seen = [(struct.unpack(order + "I", tiff[4:8])[0], True)], set()
+    while todo:
+        offset, follow = todo.pop()
+        if offset == 0 or offset in seen:
+            continue
+        seen.add(offset)
+        if len(seen) > _MAX_IFDS or offset + 2 > len(tiff):
+            raise bad(f"directory at {offset} is outside the block or there are too many")
+        (count,) = struct.unpack(order + "H", tiff[offset:offset + 2])
+        end = offset + 2 + 12 * count
+        if end > len(tiff):
+            raise bad(f"directory at {offset} runs past the end")
+        for i in range(count):
+            tag, kind, n, value = struct.unpack(order + "HHII", tiff[offset + 2 + 12 * i:offset + 14 + 12 * i])
+            size = _TIFF_SIZES.get(kind)
+            if size is None:
+                raise bad(f"tag {tag:#x} has unknown type {kind}")
+            if size * n > 4 and value + size * n > len(tiff):
+                raise bad(f"tag {tag:#x} declares {n} values, more than the block holds")
+            if tag in _SUB_IFDS:
+                todo.append((value, False))
+        if follow and end + 4 <= len(tiff):
+            todo.append((struct.unpack(order + "I", tiff[end:end + 4])[0], False))
+
+
 def _load_exif(exif: bytes) -> dict:
     import piexif
 
     if len(exif) > MAX_EXIF_BYTES:
         raise _too_big_exif(len(exif))
+    _check_tiff(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     try:
         return piexif.load(exif)
     except Exception as exc:  # piexif raises struct.error, IndexError, ValueError... on hostile EXIF
