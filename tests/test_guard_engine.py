@@ -126,7 +126,7 @@ def test_summary_and_message_read_like_advice():
 
 @pytest.mark.parametrize("bad", [
     {"steps": 0}, {"steps": 2.5}, {"steps": True}, {"cfg": "7"}, {"cfg": float("nan")},
-    {"width": -8}, {"denoising_strength": 1.5}, {"sampler": 3}, {"nonsense": 1},
+    {"width": -8}, {"denoising_strength": 1.5}, {"sampler": 3}, {"nonsense": 1}, {"vae": "x" * 5000},
 ])
 def test_bad_requests_raise_a_typed_error(bad):
     with pytest.raises(GuardRequestInvalid) as err:

@@ -3,7 +3,8 @@
 
 Digesting a recipe (resolving its names through the vocabulary, collecting ranges and constraint sets) is
 the only costly part of a check, so views are cached by the recipe's content; a rule then only compares
-ids and numbers. Grid classifications are memoised per (schedule, steps) inside the view.
+ids and numbers. Derived answers (grid classes, size checks, each rule's findings) are memoised in the
+view's `memo`.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def _size(block: Any, where: str) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _sampler(name: str):
+def resolve_sampler(name: str):
+    """vocab.resolve_sampler, memoised: (SamplerInfo | None, UnknownName | None)."""
     try:
         return vocab.resolve_sampler(name), None
     except vocab.UnknownName as exc:
@@ -88,7 +90,8 @@ def _sampler(name: str):
 
 
 @functools.lru_cache(maxsize=4096)
-def _schedule(name: str):
+def resolve_schedule(name: str):
+    """vocab.resolve_schedule, memoised: (ScheduleInfo | None, UnknownName | None)."""
     try:
         return vocab.resolve_schedule(name), None
     except vocab.UnknownName as exc:
@@ -96,7 +99,7 @@ def _schedule(name: str):
 
 
 @functools.lru_cache(maxsize=8192)
-def _normalize(sampler: str, schedule: str | None):
+def normalize(sampler: str, schedule: str | None):
     """vocab.normalize, memoised; returns (sampler_info, schedule_info, error)."""
     try:
         s, sch = vocab.normalize(sampler, schedule)
@@ -105,26 +108,13 @@ def _normalize(sampler: str, schedule: str | None):
         return None, None, exc
 
 
-def resolve_sampler(name: str):
-    """(SamplerInfo | None, UnknownName | None), memoised."""
-    return _sampler(name)
-
-
-def resolve_schedule(name: str):
-    return _schedule(name)
-
-
-def normalize(sampler: str, schedule: str | None):
-    return _normalize(sampler, schedule)
-
-
 def _resolve_ids(names: Any, kind: str, where: str) -> frozenset[str]:
     if names is None:
         return frozenset()
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise GuardRecipeError(f"recipe field {where} must be a list of names",
                                f"fix {where} in the recipe, then run `iga validate`")
-    resolve = _sampler if kind == "sampler" else _schedule
+    resolve = resolve_sampler if kind == "sampler" else resolve_schedule
     ids = set()
     for name in names:
         info, err = resolve(name)
@@ -192,11 +182,11 @@ def build_view(recipe: dict) -> RecipeView:
         raise GuardRecipeError("the recipe has no sampler.name", "add sampler.name, then run `iga validate`")
     if not isinstance(scheduler, dict) or not isinstance(scheduler.get("name"), str):
         raise GuardRecipeError("the recipe has no scheduler.name", "add scheduler.name, then run `iga validate`")
-    sampler, schedule, err = _normalize(sampler_block["name"], scheduler["name"])
+    sampler, schedule, err = normalize(sampler_block["name"], scheduler["name"])
     if err is not None:
         raise GuardRecipeError(f"the recipe's sampler/scheduler names are unknown: {err.message}",
                                err.hint or "run `iga vocab` to list known names")
-    declared, err = _schedule(scheduler["name"])
+    declared, err = resolve_schedule(scheduler["name"])
     if err is not None:
         raise GuardRecipeError(f"the recipe's scheduler.name is unknown: {err.message}",
                                err.hint or "run `iga vocab` to list known names")
@@ -265,10 +255,10 @@ class RuleContext:
 
 
 def sampler_label(sampler_id: str) -> str:
-    info, _ = _sampler(sampler_id)
+    info, _ = resolve_sampler(sampler_id)
     return info.label if info is not None else sampler_id
 
 
 def schedule_label(schedule_id: str) -> str:
-    info, _ = _schedule(schedule_id)
+    info, _ = resolve_schedule(schedule_id)
     return info.label if info is not None else schedule_id

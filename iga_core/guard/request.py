@@ -18,6 +18,8 @@ MODES = ("strict", "standard", "audit", "off")
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info
 RULE_ID_PATTERN = re.compile(r"^IGA-[HSI]\d{3}$")
+#: longest name accepted (names are memoised; a hostile API caller must not fill memory with huge ones)
+MAX_NAME_LENGTH = 1024
 
 
 class GuardRequestInvalid(IgaInvalid):
@@ -55,7 +57,10 @@ class GuardRequest:
         for name in ("sampler", "schedule", "vae", "prediction_type"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise GuardRequestInvalid(f"{name} must be a string, got {value!r}", f"pass {name} as text")
+                raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")
+            if value is not None and len(value) > MAX_NAME_LENGTH:
+                raise GuardRequestInvalid(f"{name} is {len(value)} characters long",
+                                          f"pass a {name} name of at most {MAX_NAME_LENGTH} characters")
         for name, low in (("steps", 1), ("clip_skip", 1), ("width", 1), ("height", 1)):
             if getattr(self, name) is not None:
                 _check_number(name, getattr(self, name), integer=True, low=low)
