@@ -26,7 +26,7 @@ from iga_core.vocab import ConflictingNames
 
 _VIEW_CACHE: OrderedDict[str, RecipeView] = OrderedDict()  # canonical JSON of the recipe -> view
 _BY_ID: OrderedDict[int, RecipeView] = OrderedDict()  # id() of a recipe dict seen lately -> view
-_VIEW_CACHE_SIZE = 64
+_VIEW_CACHE_SIZE = 16  # hosts use one or two recipes at a time (base, refiner, LoRA compositions)
 
 
 def _as_dict(recipe) -> dict:

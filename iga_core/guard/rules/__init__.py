@@ -69,7 +69,7 @@ class Rule:
 
 
 #: entries kept per recipe view before its memo is emptied
-MEMO_LIMIT = 50_000
+MEMO_LIMIT = 20_000
 
 _REGISTRY: dict[str, Rule] = {}
 
