@@ -31,14 +31,14 @@ class UnknownHost(IgaInvalid):
 
 @dataclass(frozen=True)
 class HostCapabilities:
-    """What a host can run. `samplers`/`schedules` are the host's own names; `dialect` is the vocabulary
-    dialect used to spell values for it."""
+    """What a host can run. `samplers`/`schedules` are the host's own names (any dialect resolves);
+    `dialect` is the vocabulary dialect values are spelled in for it."""
 
     name: str
-    dialect: str
     samplers: tuple[str, ...]
     schedules: tuple[str, ...]
     supports_distilled_cfg: bool = False
+    dialect: str = "a1111"
     sampler_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     schedule_ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -46,6 +46,8 @@ class HostCapabilities:
         if self.dialect not in vocab.DIALECTS:
             raise UnknownHost(f"unknown dialect {self.dialect!r} for host {self.name!r}",
                               f"use one of {', '.join(vocab.DIALECTS)}")
+        object.__setattr__(self, "samplers", tuple(self.samplers))
+        object.__setattr__(self, "schedules", tuple(self.schedules))
         object.__setattr__(self, "sampler_ids", frozenset(self._ids("sampler", self.samplers)))
         object.__setattr__(self, "schedule_ids", frozenset(self._ids("schedule", self.schedules)))
 
@@ -61,8 +63,8 @@ class HostCapabilities:
     @classmethod
     def from_vocab(cls, name: str, dialect: str, **flags) -> HostCapabilities:
         """Every sampler and schedule the vocabulary records for `dialect`."""
-        return cls(name, dialect, tuple(n for _, n, _ in vocab.names_in("sampler", dialect)),
-                   tuple(n for _, n, _ in vocab.names_in("schedule", dialect)), **flags)
+        return cls(name, tuple(n for _, n, _ in vocab.names_in("sampler", dialect)),
+                   tuple(n for _, n, _ in vocab.names_in("schedule", dialect)), dialect=dialect, **flags)
 
     def schedule_order(self) -> list[str]:
         """Schedule ids in the host's own list order (the order its dropdown shows)."""

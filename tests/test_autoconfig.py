@@ -33,7 +33,15 @@ def test_host_lists_come_from_the_vocabulary():
 
 def test_a_host_listing_unknown_names_is_refused():
     with pytest.raises(UnknownHost):
-        HostCapabilities("odd", "a1111", ("Euler", "Warp Drive"), ("Karras",))
+        HostCapabilities("odd", ["Euler", "Warp Drive"], ["Karras"])
+    with pytest.raises(UnknownHost):
+        HostCapabilities("odd", ["Euler"], ["Karras"], dialect="klingon")
+
+
+def test_a_custom_host_in_another_dialect():
+    comfy = HostCapabilities("ComfyUI", ["euler", "lcm"], ["sgm_uniform", "simple"], dialect="comfyui")
+    config = auto_configure(recipe("dmd2"), comfy)
+    assert (config.values["sampler"], config.values["schedule"]) == ("lcm", "sgm_uniform") and config.honoured
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
