@@ -13,7 +13,7 @@ from typing import Any
 from iga_core.errors import IgaError, IgaInvalid
 
 API_VERSION = "v1"
-CHECK_KEYS = frozenset({"checkpoint", "recipe", "request", "preset", "mode", "overrides", "override_reasons"})
+CHECK_KEYS = frozenset({"checkpoint", "recipe", "loras", "request", "preset", "mode", "overrides", "override_reasons"})
 
 Resolver = Callable[[str], "str | None"]
 
@@ -52,10 +52,36 @@ def get_recipe(checkpoint: Any, resolve: Resolver, *, verify: str = "first") -> 
                     "recipe": source.recipe}
 
 
-def check(body: Any, resolve: Resolver, *, verify: str = "first") -> tuple[int, dict]:
-    """POST /iga/v1/check: {"checkpoint": name | "recipe": {...}, "request": {...}, "preset", "mode",
-    "overrides", "override_reasons"} -> the verdict. 200 whether or not the request would be allowed
-    (`ok` says which); 4xx only for a malformed body or an unknown checkpoint."""
+def _compose_loras(recipe: dict, loras: Any, resolve_lora: Resolver | None, verify: str) -> tuple[dict, list]:
+    """`"loras": [{"name": "lcm-lora", "weight": 1.0}]` -> the composed recipe and its findings (like
+    `iga check --lora`)."""
+    from iga_core.compose import compose
+    from iga_core.sources import find_recipe
+
+    if not loras:
+        return recipe, []
+    if not isinstance(loras, list) or not all(isinstance(x, dict) and set(x) <= {"name", "weight"} for x in loras):
+        raise ApiRequestInvalid("'loras' must be a list of {\"name\", \"weight\"} objects",
+                                'send e.g. [{"name": "lcm-lora-sdv1-5", "weight": 1.0}]')
+    addons = []
+    for item in loras:
+        name = item.get("name")
+        path = resolve_lora(name) if resolve_lora is not None and isinstance(name, str) else None
+        if path is None:
+            raise ApiRequestInvalid(f"no LoRA named {name!r}", "use a name from GET /sdapi/v1/loras")
+        found = find_recipe(path, verify=verify)
+        if found.recipe is not None:
+            addons.append((name, found.recipe, item.get("weight", 1.0)))
+    if not addons:
+        return recipe, []
+    composition = compose(recipe, addons)
+    return composition.recipe, list(composition.findings)
+
+
+def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: Resolver | None = None) -> tuple[int, dict]:
+    """POST /iga/v1/check: {"checkpoint": name | "recipe": {...}, "loras": [...], "request": {...}, "preset",
+    "mode", "overrides", "override_reasons"} -> the verdict. 200 whether or not the request would be allowed
+    (`ok` says which); 4xx only for a malformed body or an unknown checkpoint / LoRA."""
     from iga_core.guard import GuardPolicy, GuardRequest, evaluate
     from iga_core.presets import PARAM_KEYS, resolve_preset
     from iga_core.recipe import validate_recipe
@@ -85,6 +111,7 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first") -> tuple[int, 
                 return 404, {"ok": False, "error": "NoRecipe", "message": f"{body['checkpoint']!r} has no recipe",
                              "hint": "stamp one with `iga stamp`, or add a sidecar", "source": _source_info(source)}
             recipe, info = source.recipe, _source_info(source)
+        recipe, composed = _compose_loras(recipe, body.get("loras"), resolve_lora, verify)
         values: dict = {}
         if body.get("preset"):
             resolved = resolve_preset(recipe, body["preset"])
@@ -99,10 +126,10 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first") -> tuple[int, 
                                         "override_reasons": body.get("override_reasons") or {}})
         verdict = evaluate(recipe, request, policy)
     except IgaError as exc:
-        return _error(404 if "no checkpoint named" in exc.message else 422, exc)
+        return _error(404 if exc.message.startswith("no ") and "named" in exc.message else 422, exc)
     return 200, {"ok": verdict.allowed, "source": info, "model_id": recipe.get("model_id", "?"),
                  "request": request.to_dict(), "policy": policy.to_dict(), "preset": body.get("preset"),
-                 "verdict": verdict.to_dict()}
+                 "verdict": verdict.to_dict(), "composition": [f.to_dict() for f in composed]}
 
 
 def recipe_schema() -> tuple[int, dict]:

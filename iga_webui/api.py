@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from iga_core import http_api
-from iga_webui import settings
+from iga_webui import loras, settings
 
 PREFIX = "/iga/v1"
 
@@ -107,7 +107,7 @@ def register_routes(app: FastAPI) -> None:
         if denied:
             return denied
         body = await _body(request)
-        return _json(http_api.check(body, _resolve, verify=verify()))
+        return _json(http_api.check(body, _resolve, verify=verify(), resolve_lora=loras.find_lora_file))
 
     async def schema(request: Request):
         return _read_guard(request) or _json(http_api.recipe_schema())

@@ -9,11 +9,12 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from iga_core.compose import Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_core.sources import RecipeSource
-from iga_webui import blocking, decisions, host, passes, recipes, settings, xyz
+from iga_webui import blocking, decisions, host, loras, passes, recipes, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -38,10 +39,20 @@ class IgaState:
     record: dict | None = None
     applied: dict = field(default_factory=dict)
     failure: dict | None = None
+    composition: Composition | None = None
 
     @property
     def recipe(self) -> dict | None:
+        """The recipe that governs this generation: the checkpoint's, or its composition with LoRA recipes."""
+        if self.composition is not None and self.composition.recipe is not None:
+            return self.composition.recipe
         return self.source.recipe if self.source is not None else None
+
+    @property
+    def source_kind(self) -> str | None:
+        if self.composition is not None and self.composition.recipe is not None:
+            return "composed"
+        return self.source.kind if self.source is not None and self.source.recipe is not None else None
 
 
 def state_of(p: Any) -> IgaState | None:
@@ -75,7 +86,7 @@ def before_process(p: Any, raw_args: Any) -> IgaState:
         return st
     try:
         st.checkpoint = host.target_checkpoint(p)
-        st.source = recipes.lookup(getattr(st.checkpoint, "filename", None))
+        _find_recipes(p, st, getattr(st.checkpoint, "filename", None))
         if getattr(p, "is_api", False) and settings.get("iga_auto_apply") and st.recipe is not None:
             apply_api_defaults(p, st)
     except IgaError as exc:
@@ -83,6 +94,14 @@ def before_process(p: Any, raw_args: Any) -> IgaState:
     except Exception as exc:
         _fail(p, st, "before_process", exc)
     return st
+
+
+def _find_recipes(p: Any, st: IgaState, checkpoint_file: str | None) -> None:
+    """The checkpoint's recipe source, composed with the recipes of LoRAs tagged in the prompt."""
+    st.source = recipes.lookup(checkpoint_file)
+    st.composition = loras.compose_for(p, st.source.recipe if st.source is not None else None)
+    if st.composition is not None and st.composition.recipe is not None:
+        _say(p, loras.describe(st.composition))
 
 
 def _host_name(kind: str, label: str | None) -> str | None:
@@ -191,7 +210,7 @@ def write_record(p: Any, st: IgaState) -> None:
     st.record = build_record(
         params=_audit_params(p, st.request), recipe=st.recipe, verdict=st.verdict, preset=st.args.preset,
         policy=st.policy, host=host.host_info(), checkpoint=_checkpoint_facts(st.checkpoint, st.source),
-        source=st.source.kind if st.source is not None and st.recipe is not None else None,
+        source=st.source_kind,
         advanced=st.args.advanced, failure=st.failure,
     )
     p.extra_generation_params.update(to_infotext_fields(st.record))
@@ -206,11 +225,12 @@ def process(p: Any, raw_args: Any) -> IgaState:
         if loaded is not None and getattr(loaded, "filename", None) != getattr(st.checkpoint, "filename", None):
             # Forge loaded lazily, or an override switched models: judge against what actually runs
             st.checkpoint = loaded
-            st.source = recipes.lookup(loaded.filename)
+            _find_recipes(p, st, loaded.filename)
         st.policy = policy_for(st.args)
         st.request = request_from_p(p, st.recipe)
         if st.policy.mode != "off":
-            st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy)
+            extra = st.composition.findings if st.composition is not None else ()
+            st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy, extra)
         write_record(p, st)
     except Exception as exc:
         _fail(p, st, "process", exc)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
+from iga_core.guard.engine import apply_policy
 from iga_core.guard.verdict import sort_findings
 from iga_webui import host, recipes
 
@@ -82,7 +83,13 @@ def combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str) 
                    ignored_overrides=tuple(ignored))
 
 
-def evaluate_all(p: Any, recipe: dict | None, request: GuardRequest, policy: GuardPolicy) -> Verdict | None:
-    first = evaluate(recipe, request, policy) if recipe is not None else None
+def evaluate_all(p: Any, recipe: dict | None, request: GuardRequest, policy: GuardPolicy,
+                 extra_findings: tuple = ()) -> Verdict | None:
+    """`extra_findings`: findings about the recipe itself (LoRA composition conflicts), judged by the same
+    policy as the first pass's."""
+    first = None
+    if recipe is not None:
+        first = (apply_policy(sort_findings([*run_rules(recipe, request), *extra_findings]), policy)
+                 if extra_findings else evaluate(recipe, request, policy))
     extra = [(name, evaluate(r, req, policy)) for name, r, req in second_passes(p, recipe, request)]
     return combine(first, extra, policy.mode)

@@ -67,6 +67,18 @@ def test_check_route_answers_like_the_cli(client):
         assert api_body[key] == cli_body[key], key
 
 
+def test_check_route_composes_lora_recipes(client):
+    from tests.webui_recipes import LCM_LORA
+
+    add_checkpoint(client.double.loras, "lcm.safetensors", LCM_LORA, seed=5)
+    client.double.refresh_checkpoints()
+    body = {"checkpoint": "lightning", "loras": [{"name": "lcm", "weight": 1.0}], "request": {"steps": 2}}
+    result = client.post("/iga/v1/check", json=body).json()
+    assert result["ok"] is True  # 2 steps: outside lightning's 4-8, inside the LCM LoRA's 2-8
+    missing = client.post("/iga/v1/check", json={**body, "loras": [{"name": "nope"}]})
+    assert missing.status_code == 404 and "no LoRA named" in missing.json()["message"]
+
+
 def test_check_route_with_an_inline_recipe_preset_and_overrides(client):
     body = {"recipe": LIGHTNING, "preset": "Quality", "request": {"cfg": 3.0}, "mode": "strict",
             "overrides": ["IGA-S002"], "override_reasons": {"IGA-S002": "testing"}}

@@ -36,3 +36,21 @@ def add_checkpoint(folder: Path, name: str, recipe_dict: dict | None = None, *, 
 
         stamp(path, recipe_dict)
     return path
+
+BASE_SD15 = {
+    "iga_version": "1.0.0", "model_id": "test-sd15", "architecture": "sd1", "prediction_type": "eps",
+    "sampler": {"name": "DPM++ 2M", "mode": "ode"}, "scheduler": {"name": "Karras"},
+    "steps": {"default": 25, "min": 20, "max": 40}, "cfg": {"default": 7.0, "min": 5.0, "max": 9.0},
+}
+LCM_LORA = {
+    "iga_version": "1.0.0", "model_id": "test-lcm-lora", "architecture": "sd1", "prediction_type": "eps",
+    "sampler": {"name": "LCM", "mode": "ancestral"}, "scheduler": {"name": "Karras"},
+    "steps": {"default": 4, "min": 2, "max": 8}, "cfg": {"default": 1.0, "min": 1.0, "max": 2.0},
+    "x-compose": "replace",
+}
+TURBO_LORA = {
+    "iga_version": "1.0.0", "model_id": "test-turbo-lora", "architecture": "sd1", "prediction_type": "eps",
+    "sampler": {"name": "Euler a", "mode": "ancestral"}, "scheduler": {"name": "Karras"},
+    "steps": {"default": 1, "min": 1, "max": 2}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0},
+    "x-compose": "replace",
+}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-_PREFIXES = ("modules", "modules_forge", "iga_webui", "launch")
+_PREFIXES = ("modules", "modules_forge", "iga_webui", "launch", "networks")
 
 
 def _owned(name: str) -> bool:
@@ -65,6 +65,7 @@ class HostDouble:
     # --- host lifecycle ---------------------------------------------------------------------------
     def refresh_checkpoints(self) -> None:
         self.m.sd_models.list_models(str(self.models))
+        sys.modules["networks"].list_available_networks()
 
     def start(self, *, select: str | None = None):
         """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
@@ -184,4 +185,6 @@ def install(host: str, root: Path) -> HostDouble:
     sys.modules["modules.generation_parameters_copypaste"] = double.m.infotext_utils  # A infotext_utils alias
     spec.loader.exec_module(api_mod)
     api_pkg.api = api_mod
+    # the built-in LoRA extension's module, top-level as in the hosts (extensions-builtin/Lora on sys.path)
+    sys.modules["networks"] = importlib.import_module("modules.networks")
     return double
