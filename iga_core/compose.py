@@ -184,61 +184,51 @@ class _Composer:
                     "nothing to do; the composed default is inside every active recipe"))
 
     def _narrow_constraints(self, name: str, theirs: dict) -> None:
+        """Forbid lists add up, allow lists intersect, and nothing stays both allowed and forbidden. When
+        that leaves no sampler (or schedule) every recipe accepts, the add-on's lists for it are not applied."""
         if not theirs:
             return
         ours = self.recipe.setdefault("constraints", {})
-        for kind, forbid, allow in (("sampler", "forbid_samplers", "allow_samplers"),
-                                    ("schedule", "forbid_schedules", "allow_schedules")):
-            if theirs.get(forbid):
-                known = set(_ids(kind, ours.get(forbid)))
-                ours[forbid] = list(ours.get(forbid) or []) + [n for n in theirs[forbid]
-                                                              if vocab.lookup(kind, n).id not in known]
-                self.sources[f"constraints.{forbid}"] = name
-            if theirs.get(allow):
-                if not ours.get(allow):
-                    ours[allow] = list(theirs[allow])
+        for kind, block in (("sampler", "sampler"), ("schedule", "scheduler")):
+            forbid_key, allow_key = f"forbid_{kind}s", f"allow_{kind}s"
+            if not theirs.get(forbid_key) and not theirs.get(allow_key):
+                continue
+            forbid = list(ours.get(forbid_key) or [])
+            forbid += [n for n in theirs.get(forbid_key) or () if vocab.lookup(kind, n).id not in _ids(kind, forbid)]
+            allow = list(ours.get(allow_key) or [])
+            if theirs.get(allow_key):
+                keep = set(_ids(kind, theirs[allow_key]))
+                allow = [n for n in allow if vocab.lookup(kind, n).id in keep] if allow else list(theirs[allow_key])
+            forbidden = set(_ids(kind, forbid))
+            allow_left = [n for n in allow if vocab.lookup(kind, n).id not in forbidden]
+            default = self.recipe[block]["name"]
+            default_id = vocab.lookup(kind, default).id
+            default_ok = default_id not in forbidden and (not allow_left or default_id in _ids(kind, allow_left))
+            if ((ours.get(allow_key) or theirs.get(allow_key)) and not allow_left) or (
+                    not default_ok and not allow_left):
+                self.findings.append(_finding(
+                    "IGA-M004", "hard", f"constraints.{allow_key}", ours.get(allow_key) or default,
+                    theirs.get(allow_key) or theirs.get(forbid_key),
+                    f"{name} leaves no {kind} that every active recipe allows; its {kind} constraints are not applied",
+                    f"deactivate {name} or use an add-on made for this model"))
+                continue
+            for key, names in ((forbid_key, forbid), (allow_key, allow_left)):
+                if names != list(ours.get(key) or []):
+                    self.sources[f"constraints.{key}"] = name
+                if names:
+                    ours[key] = names
                 else:
-                    keep = set(_ids(kind, theirs[allow]))
-                    both = [n for n in ours[allow] if vocab.lookup(kind, n).id in keep]
-                    if not both:
-                        self.findings.append(_finding(
-                            "IGA-M004", "hard", f"constraints.{allow}", ours[allow], theirs[allow],
-                            f"{name} allows no {kind} the base allows; the base's list is kept",
-                            f"deactivate {name} or use an add-on made for this model"))
-                        continue
-                    ours[allow] = both
-                self.sources[f"constraints.{allow}"] = name
-        self._keep_default_allowed(name, "sampler", "forbid_samplers", "allow_samplers")
-        self._keep_default_allowed(name, "schedule", "forbid_schedules", "allow_schedules")
+                    ours.pop(key, None)
+            if not default_ok:
+                self.recipe[block] = {"name": allow_left[0]} if block == "sampler" else {
+                    **self.recipe[block], "name": allow_left[0]}
+                self.sources[block] = name
+                self.findings.append(_finding(
+                    "IGA-M005", "info", block, allow_left[0], default,
+                    f"{name} does not allow the base's {kind} {default}; the default becomes {allow_left[0]}",
+                    "nothing to do; the composed default is inside every active recipe"))
         if not ours:
             del self.recipe["constraints"]
-
-    def _keep_default_allowed(self, name: str, kind: str, forbid: str, allow: str) -> None:
-        """A narrowing add-on may forbid the base's default sampler or schedule: switch to the first one the
-        allow list names, or report that no default is left."""
-        block = "sampler" if kind == "sampler" else "scheduler"
-        constraints = self.recipe["constraints"]
-        current = vocab.lookup(kind, self.recipe[block]["name"]).id
-        allowed = _ids(kind, constraints.get(allow))
-        if current not in _ids(kind, constraints.get(forbid)) and (not allowed or current in allowed):
-            return
-        old = self.recipe[block]["name"]
-        choices = [n for n in constraints.get(allow) or ()
-                   if vocab.lookup(kind, n).id not in _ids(kind, constraints.get(forbid))]
-        if choices:
-            self.recipe[block] = {"name": choices[0]} if kind == "sampler" else {**self.recipe[block],
-                                                                                 "name": choices[0]}
-            self.sources[block] = name
-            self.findings.append(_finding(
-                "IGA-M005", "info", block, choices[0], old,
-                f"{name} does not allow the base's {kind} {old}; the default becomes {choices[0]}",
-                "nothing to do; the composed default is inside every active recipe"))
-        else:
-            self.findings.append(_finding(
-                "IGA-M004", "hard", block, "a sampler every active recipe allows" if kind == "sampler"
-                else "a schedule every active recipe allows", old,
-                f"{name} forbids the base's {kind} {old} and names no alternative",
-                f"deactivate {name}, or give its recipe constraints.{allow}"))
 
     def narrow_resolution(self, name: str, theirs: dict) -> None:
         limit = theirs.get("max")

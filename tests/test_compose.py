@@ -6,6 +6,8 @@ import copy
 import itertools
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from iga_core.compose import ComposeError, addon_mode, compose
 from iga_core.guard import GuardRequest, evaluate
@@ -183,7 +185,21 @@ def test_an_addon_forbidding_the_default_sampler_moves_it_to_an_allowed_one():
     assert not evaluate(c.recipe, GuardRequest(sampler="DPM++ 2M")).allowed
     no_alternative = style(constraints={"forbid_samplers": ["DPM++ 2M"]})
     c = compose(recipe("sd1_anime"), [("x", no_alternative, 1.0)])
-    assert ("IGA-M004", "sampler") in [(f.rule_id, f.field) for f in c.findings]
+    _assert_valid(c)
+    assert [(f.rule_id, f.field) for f in c.findings] == [("IGA-M004", "constraints.allow_samplers")]
+    assert "constraints" not in c.recipe  # the add-on's sampler lists are not applied
+
+
+def test_nothing_ends_up_both_allowed_and_forbidden():
+    base = recipe("sd1_anime", constraints={"allow_samplers": ["DPM++ 2M", "Euler a"]})
+    addon = style(sampler={"name": "Heun"}, constraints={"forbid_samplers": ["Euler a"]})
+    c = compose(base, [("x", addon, 1.0)])
+    _assert_valid(c)
+    assert c.recipe["constraints"] == {"forbid_samplers": ["Euler a"], "allow_samplers": ["DPM++ 2M"]}
+    addon = style(sampler={"name": "Heun"}, constraints={"forbid_samplers": ["Euler a", "DPM++ 2M"]})
+    c = compose(base, [("x", addon, 1.0)])
+    _assert_valid(c)
+    assert [f.rule_id for f in c.findings] == ["IGA-M004"] and c.recipe["constraints"] == base["constraints"]
 
 
 def test_resolution_max_narrows_and_preferred_sizes_follow():
@@ -235,6 +251,54 @@ def test_compose_does_not_change_its_inputs():
     before = copy.deepcopy((base, lcm, ink))
     compose(base, [("lcm", lcm, 1.0), ("ink", ink, 1.0)])
     assert (base, lcm, ink) == before
+
+
+_SAMPLERS = ["Euler", "Euler a", "DPM++ 2M", "DDIM", "LCM", "Heun"]
+_SCHEDULES = ["Karras", "Exponential", "SGM Uniform", "Normal", "Simple"]
+
+
+def _range(draw, low, high, integer=False):
+    num = st.integers(low, high) if integer else st.floats(low, high, allow_nan=False).map(lambda x: round(x, 1))
+    a, b = sorted((draw(num), draw(num)))
+    return {"default": draw(st.sampled_from([a, b])), "min": a, "max": b}
+
+
+@st.composite
+def narrowing_addons(draw):
+    lists = {}
+    for key, pool in (("forbid_samplers", _SAMPLERS), ("allow_samplers", _SAMPLERS),
+                      ("forbid_schedules", _SCHEDULES), ("allow_schedules", _SCHEDULES)):
+        chosen = draw(st.lists(st.sampled_from(pool), unique=True, max_size=3))
+        if chosen:
+            lists[key] = chosen
+    for kind in ("samplers", "schedules"):  # a valid recipe never allows and forbids the same name
+        if f"allow_{kind}" in lists and f"forbid_{kind}" in lists:
+            lists[f"forbid_{kind}"] = [n for n in lists[f"forbid_{kind}"] if n not in lists[f"allow_{kind}"]]
+            if not lists[f"forbid_{kind}"]:
+                del lists[f"forbid_{kind}"]
+    addon = style(draw(st.text("abcdefgh", min_size=1, max_size=6)),
+                  steps=_range(draw, 1, 80, integer=True), cfg=_range(draw, 1.0, 15.0))
+    addon["sampler"] = {"name": lists.get("allow_samplers", ["Euler"])[0]}
+    addon["scheduler"] = {"name": lists.get("allow_schedules", ["Karras"])[0]}
+    if lists:
+        addon["constraints"] = lists
+    if draw(st.booleans()):
+        addon["resolution"] = {"max": {"width": draw(st.sampled_from([512, 768, 1024])),
+                                       "height": draw(st.sampled_from([512, 768, 1024]))}}
+    addon["x-compose"] = "narrow"
+    assume(validate_recipe(addon) == [])
+    return addon
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(addons=st.lists(narrowing_addons(), min_size=1, max_size=3))
+def test_any_narrowing_composition_is_a_valid_recipe(addons):
+    c = compose(recipe("sd1_anime"), [(a["model_id"] + str(i), a, 1.0) for i, a in enumerate(addons)])
+    _assert_valid(c)
+    native = evaluate(c.recipe, GuardRequest(sampler=c.recipe["sampler"]["name"],
+                                             schedule=c.recipe["scheduler"]["name"],
+                                             steps=c.recipe["steps"]["default"], cfg=c.recipe["cfg"]["default"]))
+    assert native.allowed, native.message()
 
 
 @pytest.mark.skipif(not EXAMPLES, reason="metadata_examples/ not present")
