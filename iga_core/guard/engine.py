@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import replace
 
 from iga_core.guard.context import (
     GuardRecipeError,
@@ -134,12 +135,12 @@ def apply_policy(findings, policy: GuardPolicy) -> Verdict:
     marked, blocked = [], []
     for f in findings:
         if f.severity == "soft" and f.rule_id in policy.overrides:
-            f = type(f)(**{**f.__dict__, "overridden": True})
+            f = replace(f, overridden=True)
         elif _blocks(f, policy.mode) and f.rule_id not in blocked:
             blocked.append(f.rule_id)
         marked.append(f)
-    hard_ids = {f.rule_id for f in findings if f.severity == "hard"}
-    ignored = tuple(sorted(o for o in policy.overrides if o in hard_ids or o.startswith("IGA-H")))
+    # hard rules are never lifted by an override; the verdict says which overrides were ignored so
+    ignored = tuple(sorted(o for o in policy.overrides if o.startswith("IGA-H")))
     return Verdict(allowed=not blocked, mode=policy.mode, findings=tuple(marked),
                    blocked_ids=tuple(blocked), ignored_overrides=ignored)
 
