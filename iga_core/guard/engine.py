@@ -139,7 +139,7 @@ def apply_policy(findings, policy: GuardPolicy) -> Verdict:
         elif _blocks(f, policy.mode) and f.rule_id not in blocked:
             blocked.append(f.rule_id)
         marked.append(f)
-    # hard rules are never lifted by an override; the verdict says which overrides were ignored so
+    # an override never lifts a hard rule; the verdict lists the hard ids that were named anyway
     ignored = tuple(sorted(o for o in policy.overrides if o.startswith("IGA-H")))
     return Verdict(allowed=not blocked, mode=policy.mode, findings=tuple(marked),
                    blocked_ids=tuple(blocked), ignored_overrides=ignored)
