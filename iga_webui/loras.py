@@ -52,7 +52,9 @@ def compose_for(p: Any, base: dict | None) -> Composition | None:
             addons.append((tag.name, source.recipe, tag.weight))
     if not addons:
         return None
-    return compose(base, addons, base_name="checkpoint")
+    composition = compose(base, addons, base_name="checkpoint")
+    # weight-0 tags only: nothing was composed and nothing to report
+    return composition if composition.composed or composition.findings else None
 
 
 def describe(composition: Composition) -> str:
