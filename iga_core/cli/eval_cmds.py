@@ -80,8 +80,9 @@ def _run(args) -> int:
             red = s["variance_reduction_pct"]
             red = "no spread figure (one value inside)" if red is None else (
                 f"spread {red:.0f} % lower inside" if red >= 0 else f"spread {-red:.0f} % higher inside")
-            lines.append(f"{s['title']}: {red}; residual ratio inside {s['residual_ratio_inside']:.3g} vs "
-                         f"outside {s['residual_ratio_outside']:.3g} (true draws: 1)")
+            rin, rout = s["residual_ratio_inside"], s["residual_ratio_outside"]
+            lines.append(f"{s['title']}: {red}; residual ratio inside {rin[0]:.3g}–{rin[1]:.3g}, "
+                         f"outside {rout[0]:.3g}–{rout[1]:.3g} (true draws: 1)")
         emit(args, "\n".join(lines), {"ok": True, **paths, "summary": summary})
         return 0
     return _run_config(args, demo, protocol, report)

@@ -134,7 +134,7 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
         ax.axvline(1.0, color="#999", lw=1, ls="--")
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlabel("variance across values inside ÷ outside the recipe (lower = more consistent)", fontsize=8)
+        ax.set_xlabel("spread inside ÷ spread outside the recipe (lower = more consistent)", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no inside/outside comparison (fewer than two values on a side)", ha="center", va="center")
         ax.set_axis_off()
@@ -145,7 +145,7 @@ def plot_spread(result: ProtocolResult, path: Path) -> None:
 
 def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
     """One metric per axis value (mean over seeds, one dot per seed), inside values in blue."""
-    fig = _figure(figsize=(max(4.8, 0.55 * len(result.per_value) + 2), 3.4))
+    fig = _figure(figsize=(max(5.2, 0.55 * len(result.per_value) + 2), 3.6))
     ax = fig.subplots()
     xs = np.arange(len(result.per_value))
     for i, (value_rows, point) in enumerate(zip(result.per_image, result.points, strict=True)):
@@ -159,8 +159,14 @@ def plot_values(result: ProtocolResult, path: Path, metric: str) -> None:
     ax.set_ylabel(METRIC_LABELS.get(metric, metric), fontsize=9)
     if metric == "residual_ratio":
         ax.axhline(1.0, color="#999", lw=1, ls="--")
-        ax.set_yscale("log")
-    ax.set_title(f"{result.config.name}: blue = inside the recipe, orange = outside", fontsize=9)
+        low, high = ax.get_ylim()
+        if low > 0 and high / low > 20:  # a prediction-type mismatch lands 30x away from 1
+            from matplotlib.ticker import FuncFormatter, NullFormatter
+
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(f"{result.config.name}\nblue = inside the recipe, orange = outside", fontsize=9)
     fig.tight_layout()
     _save_figure(fig, path)
 
