@@ -19,6 +19,7 @@ from iga_core.ui.context import PanelContext
 from iga_core.ui.ids import elem_id
 from iga_core.ui.local_models import LocalModels
 from iga_core.ui.panel import build_panel
+from iga_core.ui.recipes_tab import build_recipes_tab
 from iga_core.vocab import names_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +99,8 @@ def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.
                                            elem_id=elem_id("app", "check-result"))
                 with gr.Column():
                     panel = build_panel("txt2img", ctx)
+            with gr.Tab("Recipes", elem_id=elem_id("app", "tab", "recipes")):
+                recipes = build_recipes_tab(ctx)
 
         reload_fn, reload_inputs, reload_outputs = panel.wire(controls, checkpoint)
         demo.load(reload_fn, inputs=reload_inputs, outputs=reload_outputs, **compat.QUIET)
@@ -111,6 +114,7 @@ def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.
                                  (choices[0] if choices else None))
 
         refresh.click(refreshed, inputs=[checkpoint], outputs=[checkpoint])
+        recipes.wire(after_write=(refreshed, [checkpoint], [checkpoint]))
         if js:
             compat.load_js(demo, "() => {\n" + js + "\nif (window.IGA) { window.IGA.start(); }\n}")
     return demo
