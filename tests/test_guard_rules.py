@@ -349,3 +349,14 @@ def test_range_reasons_read_naturally(steps_range, asked, reason):
     f = next(f for f in run_rules(recipe("sd1_anime", steps=steps_range, presets=[]), GuardRequest(steps=asked))
              if f.rule_id == "IGA-S001")
     assert f.reason == reason
+
+
+def test_schedule_fix_for_a_combined_name_splits_it():
+    r = recipe("lightning")
+    f = next(f for f in run_rules(r, GuardRequest(sampler="DPM++ 2M Karras")) if f.rule_id == "IGA-H002")
+    assert f.fix == {"schedule": "SGM Uniform", "sampler": "DPM++ 2M"}
+    fixed = run_rules(r, with_fix(GuardRequest(sampler="DPM++ 2M Karras"), f.fix))
+    assert not [g for g in fixed if g.severity == "hard"]
+    automatic = next(f for f in run_rules(r, GuardRequest(sampler="DPM++ 2M")) if f.rule_id == "IGA-H002")
+    assert automatic.reason.startswith("schedule type Automatic (Karras for DPM++ 2M) is not among")
+    assert automatic.fix == {"schedule": "SGM Uniform"}

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from iga_core.guard.context import schedule_label
+from iga_core.guard.context import resolve_sampler, resolve_schedule, schedule_label
 from iga_core.guard.rules import Observation, rule
+
+
+def _automatic(ctx) -> bool:
+    """The schedule came from "Automatic" (or none given), not from the request or a combined name."""
+    if ctx.sampler is None or resolve_sampler(ctx.request.sampler)[0] is None:  # "DPM++ 2M Karras"
+        return False
+    named = resolve_schedule(ctx.request.schedule)[0] if ctx.request.schedule is not None else None
+    return named is None or named.id == "automatic"
 
 
 @rule("IGA-H002", "hard", ("sampler", "schedule"),
@@ -17,13 +25,18 @@ def schedule_not_allowed(ctx):
     if ctx.schedule is None or view.schedule_allowed(ctx.schedule.id):
         return
     allowed = [schedule_label(i) for i in view.allowed_schedules()]
-    label = ctx.schedule.label
+    label = shown = ctx.schedule.label
+    if _automatic(ctx):
+        shown = f"Automatic ({label} for {ctx.sampler.label})"  # say what "Automatic" turned into
     why = "forbidden by" if ctx.schedule.id in view.forbid_schedules else "not among the schedules allowed by"
     if allowed:
-        yield Observation("schedule", allowed, label, f"schedule type {label} is {why} this model's recipe",
-                          f"use {allowed[0]}", {"schedule": allowed[0]})
+        fix = {"schedule": allowed[0]}
+        if resolve_sampler(ctx.request.sampler or "")[0] is None and ctx.sampler is not None:
+            fix["sampler"] = ctx.sampler.label  # split "DPM++ 2M Karras", or the new schedule would conflict
+        yield Observation("schedule", allowed, label, f"schedule type {shown} is {why} this model's recipe",
+                          f"use {allowed[0]}", fix)
     else:
-        yield Observation("schedule", [], label, f"schedule type {label} is {why} this model's recipe",
+        yield Observation("schedule", [], label, f"schedule type {shown} is {why} this model's recipe",
                           "the recipe allows no schedule; fix its constraints", None)
 
 
