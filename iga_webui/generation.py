@@ -104,7 +104,7 @@ def _find_recipes(p: Any, st: IgaState, checkpoint_file: str | None) -> None:
         _say(p, loras.describe(st.composition))
 
 
-def _host_name(kind: str, label: str | None) -> str | None:
+def host_name(kind: str, label: str | None) -> str | None:
     """A recipe label in the host's own vocabulary (Forge and A1111 spell a few names differently)."""
     if label is None:
         return None
@@ -132,13 +132,13 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
         if wanted is None or not hasattr(p, attr) or getattr(p, attr) != API_DEFAULTS[attr]:
             continue
         # the hosts' fields are typed (int steps and sizes, float CFG); JSON may give 2 for 2.0
-        wanted = _host_name("sampler", wanted) if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
+        wanted = host_name("sampler", wanted) if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
         if getattr(p, attr) != wanted:
             setattr(p, attr, wanted)
             st.applied[attr] = wanted
     # the schedule follows the sampler: only when the sampler itself was omitted
     if "sampler_name" in st.applied or p.sampler_name == values.get("sampler"):
-        schedule = _host_name("schedule", values.get("schedule"))
+        schedule = host_name("schedule", values.get("schedule"))
         if schedule and getattr(p, "scheduler", None) in (None, "Automatic") and schedule != p.scheduler:
             p.scheduler = schedule
             st.applied["scheduler"] = schedule
@@ -181,8 +181,12 @@ def request_from_p(p: Any, recipe: dict | None = None) -> GuardRequest:
     )
 
 
-def policy_for(args: ScriptArgs) -> GuardPolicy:
-    mode = args.mode or settings.get("iga_guard_mode")
+#: set on a p by tools that must generate outside the recipe on purpose (the consistency report)
+FORCED_MODE_ATTR = "iga_forced_mode"
+
+
+def policy_for(args: ScriptArgs, p: Any = None) -> GuardPolicy:
+    mode = getattr(p, FORCED_MODE_ATTR, None) or args.mode or settings.get("iga_guard_mode")
     return GuardPolicy(mode=mode, overrides=frozenset(args.overrides), override_reasons=dict(args.override_reasons))
 
 
@@ -226,7 +230,7 @@ def process(p: Any, raw_args: Any) -> IgaState:
             # Forge loaded lazily, or an override switched models: judge against what actually runs
             st.checkpoint = loaded
             _find_recipes(p, st, loaded.filename)
-        st.policy = policy_for(st.args)
+        st.policy = policy_for(st.args, p)
         st.request = request_from_p(p, st.recipe)
         if st.policy.mode != "off":
             extra = st.composition.findings if st.composition is not None else ()

@@ -146,6 +146,17 @@ class HostDouble:
         self.last_p = p
         return self.m.txt2img.ui_generate(p, values)
 
+    def ui_selectable(self, title: str, script_args: list, iga_args=None, **fields):
+        """Generate with a selectable script (Script dropdown) chosen, e.g. "IGA consistency report"."""
+        runner = self.m.scripts.scripts_txt2img
+        chosen = runner.script(title)
+        values = self.ui_args(iga_args)
+        values[0] = runner.selectable_scripts.index(chosen) + 1
+        values[chosen.args_from:chosen.args_to] = script_args
+        p = self.m.processing.StableDiffusionProcessingTxt2Img(prompt=fields.pop("prompt", "a cat"), **fields)
+        self.last_p = p
+        return self.m.txt2img.ui_generate(p, values)
+
     def api_txt2img(self, body: dict):
         return self.api.text2imgapi(body)
 

@@ -1,0 +1,177 @@
+"""The "IGA consistency report" entry of the Script dropdown (like X/Y/Z plot): runs the evaluation
+protocol (`iga_core.eval.protocol.run_protocol`) on the loaded checkpoint -- one axis varied over values
+inside and outside its recipe, the rest fixed to the recipe's Native values, repeated over seeds -- with
+the host's progress bar and Interrupt, writes JSON / Markdown / PNG into the outputs folder and shows the
+image grid and the headline figure.
+
+Each image is an ordinary `process_images` call on a copy of `p` with samples and grids not saved; the
+always-on guard runs for every one in audit mode (the report must generate outside the recipe on purpose)
+and records it in each image's audit; they stay out of the decision log, which is for users' decisions.
+"""
+
+from __future__ import annotations
+
+import time
+from copy import copy
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from modules import scripts
+
+from iga_core.errors import IgaError, IgaInvalid
+from iga_webui import generation, host, recipes
+
+TITLE = "IGA consistency report"
+AXES = ("sampler", "schedule", "steps", "cfg")
+#: p field for each protocol parameter
+P_FIELDS = {"sampler": "sampler_name", "schedule": "scheduler", "steps": "steps", "cfg": "cfg_scale",
+            "width": "width", "height": "height", "seed": "seed"}
+OTHER_SAMPLERS = ("Euler a", "DPM++ 2M", "DDIM", "Euler")
+OTHER_SCHEDULES = ("Karras", "Exponential", "Uniform", "SGM Uniform")
+
+
+class ReportUnavailable(IgaInvalid):
+    """The consistency report cannot run for this checkpoint or these settings."""
+
+
+def _values_text(text: str, axis: str) -> list:
+    items = [v.strip() for v in str(text or "").split(",") if v.strip()]
+    if axis == "steps":
+        return [int(float(v)) for v in items]
+    if axis == "cfg":
+        return [float(v) for v in items]
+    return items
+
+
+def default_values(recipe: dict, axis: str) -> list:
+    """Values on both sides of the recipe when the user gives none."""
+    steps, cfg = recipe["steps"], recipe["cfg"]
+    candidates = {
+        "sampler": [recipe["sampler"]["name"], *OTHER_SAMPLERS],
+        "schedule": [recipe["scheduler"]["name"], *OTHER_SCHEDULES],
+        "steps": [steps.get("default"), steps.get("min"), steps.get("max"), 2 * int(steps.get("max") or 25) + 10],
+        "cfg": [cfg.get("default"), cfg.get("max"), 7.0, 12.0],
+    }[axis]
+    seen: list = []
+    for value in candidates:
+        if value is not None and value not in seen:
+            seen.append(value)
+    return seen[:4]
+
+
+def base_params(p: Any, recipe: dict, axis: str) -> dict:
+    """The fixed parameters: the recipe's Native values (so only the axis moves), the rest from p."""
+    from iga_core.presets import resolve_preset
+
+    native = resolve_preset(recipe, "Native")
+    base = {"prompt": p.prompt if isinstance(p.prompt, str) else p.prompt[0]}
+    for key in ("sampler", "schedule", "steps", "cfg", "width", "height"):
+        if key == axis:
+            continue
+        value = native.get(key)
+        base[key] = value if value is not None else getattr(p, P_FIELDS[key])
+    return base
+
+
+def output_folder(p: Any, axis: str) -> Path:
+    root = Path(p.outpath_samples or "outputs").parent
+    return root / "iga-consistency" / f"{time.strftime('%Y%m%d-%H%M%S')}-{axis}"
+
+
+def make_generate(p: Any):
+    from modules import processing, shared
+
+    def generate(params: dict) -> np.ndarray:
+        pc = copy(p)
+        pc.n_iter, pc.batch_size = 1, 1
+        pc.do_not_save_samples, pc.do_not_save_grid = True, True
+        pc.extra_generation_params = dict(p.extra_generation_params or {})
+        pc.override_settings = dict(p.override_settings or {})
+        pc.comments = {}
+        setattr(pc, generation.FORCED_MODE_ATTR, "audit")
+        pc.iga_logged = True  # measurements, not user decisions: kept out of the decision log
+        for key, value in params.items():
+            if key in P_FIELDS:
+                name = generation.host_name(key, value) if key in ("sampler", "schedule") else value
+                setattr(pc, P_FIELDS[key], name)
+        if isinstance(params.get("prompt"), str):
+            pc.prompt = params["prompt"]
+        processed = processing.process_images(pc)
+        if not processed.images:
+            from iga_core.eval.errors import EvalInterrupted
+
+            raise EvalInterrupted("generation stopped", "run the report again") if shared.state.interrupted \
+                else ReportUnavailable(f"no image for {params}", "see the console for the host's error")
+        return np.asarray(processed.images[0].convert("RGB"))
+
+    return generate
+
+
+def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
+    from modules import processing, shared
+    from PIL import Image
+
+    from iga_core.eval.errors import EvalInterrupted
+    from iga_core.eval.protocol import ProtocolConfig, run_protocol
+    from iga_core.eval.report import write_report
+
+    info = host.loaded_checkpoint() or host.target_checkpoint(p)
+    source = recipes.lookup(getattr(info, "filename", None))
+    if source is None or source.recipe is None:
+        raise ReportUnavailable(f"{getattr(info, 'name', 'the loaded checkpoint')} has no IGA recipe",
+                                "stamp one (`iga stamp`) or add a sidecar; the report compares inside vs outside it")
+    recipe = source.recipe
+    if axis not in AXES:
+        raise ReportUnavailable(f"unknown axis {axis!r}", f"choose one of {', '.join(AXES)}")
+    values = _values_text(values_text, axis) or default_values(recipe, axis)
+    first_seed = 0 if int(p.seed) < 0 else int(p.seed)
+    config = ProtocolConfig.from_dict({
+        "name": f"{axis} sweep", "axis": axis, "values": values, "base": base_params(p, recipe, axis),
+        "seeds": list(range(first_seed, first_seed + max(1, int(n_seeds)))),
+    })
+    total = len(config.values) * len(config.seeds)
+    shared.state.job_count = total
+
+    def progress(done: int, total_: int, label: str) -> None:
+        shared.state.job = f"{TITLE}: {label}"
+        shared.state.job_no = done
+
+    try:
+        result = run_protocol(make_generate(p), config, recipe, progress=progress,
+                              should_stop=lambda: bool(shared.state.interrupted))
+    except EvalInterrupted as exc:
+        p.comment(f"[IGA] consistency report interrupted: {exc.message}")
+        return processing.Processed(p, [], p.seed, "")
+    folder = output_folder(p, axis)
+    paths = write_report([result], folder, title=TITLE, extras={
+        "checkpoint": getattr(info, "name", None), "recipe_source": source.kind, "host": host.host_info()})
+    headline = result.headline.get("variance_reduction_pct")
+    summary = (f"variance across {axis} values {headline:.0f}% lower inside the recipe than outside"
+               if headline is not None else (result.headline.get("reason") or "no headline"))
+    p.comment(f"[IGA] consistency report written to {folder}: {summary}")
+    grids = [Image.open(path).copy() for path in paths.get("images", []) if str(path).endswith("-grid.png")]
+    markdown = Path(paths["markdown"]).read_text(encoding="utf-8")
+    return processing.Processed(p, grids, p.seed, markdown)
+
+
+class ConsistencyReportScript(scripts.Script):
+    def title(self) -> str:
+        return TITLE
+
+    def show(self, is_img2img: bool):
+        return not is_img2img  # txt2img only: the protocol fixes the prompt, size and seeds
+
+    def ui(self, is_img2img: bool):
+        axis = gr.Dropdown(label="Vary", choices=list(AXES), value="sampler", elem_id=self.elem_id("axis"))
+        values = gr.Textbox(label="Values (comma-separated; empty: some inside and some outside the recipe)",
+                            value="", elem_id=self.elem_id("values"))
+        seeds = gr.Slider(label="Seeds per value", minimum=1, maximum=16, step=1, value=4, elem_id=self.elem_id("seeds"))
+        return [axis, values, seeds]
+
+    def run(self, p, axis, values, seeds):
+        try:
+            return run_report(p, axis, values, seeds)
+        except IgaError as exc:
+            raise ReportUnavailable(exc.message, exc.hint) from None
