@@ -452,26 +452,13 @@ def _rewrite(src: Path, dst: Path, header: Header, block: bytes, progress: Progr
 def copy_range(src_fd: int, dst_fd: int, offset: int, length: int, progress: Progress | None = None) -> None:
     """Append `length` bytes of `src_fd` from `offset` to `dst_fd`, in `COPY_BLOCK` chunks."""
     done = 0
-    start = os.lseek(dst_fd, 0, os.SEEK_CUR)
     while done < length:
         n = _copy_chunk(src_fd, dst_fd, offset + done, min(COPY_BLOCK, length - done))
         if n <= 0:
             raise OSError(errno.EIO, "source file ended early")
-        _start_writeback(dst_fd, start + done, n)
         done += n
         if progress is not None:
             progress(done, length)
-
-
-def _start_writeback(fd: int, offset: int, length: int) -> None:
-    # Linux starts writing dirty pages back on DONTNEED: the disk works while we copy, so the final fsync
-    # has little left to do, and a multi-GB rewrite does not flood the page cache.
-    if _HAVE_FADVISE:
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
-
-
-_HAVE_FADVISE = hasattr(os, "posix_fadvise") and os.environ.get("IGA_NO_EARLY_WRITEBACK") != "1"
 
 
 _kernel_copy = hasattr(os, "copy_file_range")
