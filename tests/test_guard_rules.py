@@ -360,3 +360,13 @@ def test_schedule_fix_for_a_combined_name_splits_it():
     automatic = next(f for f in run_rules(r, GuardRequest(sampler="DPM++ 2M")) if f.rule_id == "IGA-H002")
     assert automatic.reason.startswith("schedule type Automatic (Karras for DPM++ 2M) is not among")
     assert automatic.fix == {"schedule": "SGM Uniform"}
+
+
+def test_a_grid_the_maths_cannot_compute_is_a_finding_not_a_crash():
+    # valid per the schema, but a Karras rule with rho 0 divides by zero when the grid is built
+    r = recipe("sd1_anime", scheduler={"name": "Automatic", "canonical_steps": 1,
+                                       "grid": {"kind": "rule", "rule": "karras", "params": {"rho": 0.0}},
+                                       "subsample": {"allowed_steps": [1]}},
+               steps={"default": 1}, presets=[])
+    f = next(f for f in run_rules(r, GuardRequest(sampler="Euler", steps=1)) if f.rule_id == "IGA-H004")
+    assert "cannot be computed" in f.reason

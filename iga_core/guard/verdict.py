@@ -13,6 +13,11 @@ SEVERITIES = ("hard", "soft", "info")
 _SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 
+def steps_text(n: float) -> str:
+    """"1 step", "4 steps"."""
+    return f"{n:g} step" if n == 1 else f"{n:g} steps"
+
+
 def range_text(low: Any, high: Any) -> str:
     """"exactly 1", "1–2", "at least 3", "at most 8" for a recipe range."""
     if low is not None and low == high:

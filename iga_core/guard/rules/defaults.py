@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
+from iga_core.guard.verdict import steps_text
 
 
 @rule("IGA-I001", "info", ("sampler", "schedule", "steps", "cfg"),
@@ -25,8 +26,8 @@ def differs_from_default(ctx):
                           f"use {own} for the native result", {"schedule": own})
     default = view.steps.default
     if req.steps is not None and default is not None and req.steps != default and view.steps.contains(req.steps):
-        yield Observation("steps", default, req.steps, f"{req.steps} steps differs from the recipe's {default:g}",
-                          f"use {default:g} steps for the native result", {"steps": int(default)})
+        yield Observation("steps", default, req.steps, f"{steps_text(req.steps)} differs from the recipe's {default:g}",
+                          f"use {steps_text(default)} for the native result", {"steps": int(default)})
     default = view.cfg.default
     if req.cfg is not None and default is not None and abs(req.cfg - default) > 1e-9 and view.cfg.contains(req.cfg):
         yield Observation("cfg", default, req.cfg, f"CFG {req.cfg:g} differs from the recipe's {default:g}",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
+from iga_core.guard.verdict import steps_text
 from iga_core.schedules import GRID_IDS, ScheduleInputError, classify_grid
 
 #: step counts tried when looking for the nearest on-grid remedy
@@ -84,7 +85,7 @@ def shortcut(view, steps: int) -> Decided | None:
     if n is None or steps == n:
         return None
     if steps > n:
-        return Decided("off_grid", f"{steps} steps cannot lie on the recipe's {n}-step grid")
+        return Decided("off_grid", f"{steps_text(steps)} cannot lie on the recipe's {n}-step grid")
     sub = facts.subsample
     if not isinstance(sub, dict):
         return Decided("off_grid", f"the recipe allows only its canonical {n} steps (no scheduler.subsample)")
@@ -109,6 +110,10 @@ def classify(view, schedule_id: str, steps: int, *, exact: bool = False):
         except ScheduleInputError as exc:
             # a grid that cannot even be built (51 LCM steps out of 50) is not on the recipe's grid
             match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
+        except (ArithmeticError, ValueError) as exc:
+            # numbers the grid maths cannot take (e.g. a Karras rule with rho 0 in the recipe): say so
+            # instead of failing the whole check
+            match = Decided("off_grid", f"the step grid cannot be computed ({type(exc).__name__}: {exc})")
         view.memo[key] = match
     return match
 
@@ -138,7 +143,7 @@ def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tup
     if schedule_was_asked:
         for n in _candidates(view, steps):
             if n != steps and _on_grid(view, schedule_id, n):
-                result = (f"use {n} steps", {"steps": n})
+                result = (f"use {steps_text(n)}", {"steps": n})
                 break
     if result[1] is None and view.schedule is not None:
         own = view.schedule.id
@@ -146,7 +151,7 @@ def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tup
             if _on_grid(view, own, n):
                 label = schedule_label(own)
                 fix = {"sampler": view.sampler.label, "schedule": label, "steps": n}
-                result = (f"use {view.sampler.label} with {label} at {n} steps", fix)
+                result = (f"use {view.sampler.label} with {label} at {steps_text(n)}", fix)
                 break
     view.memo[memo_key] = result
     return result
@@ -169,8 +174,8 @@ def off_grid(ctx):
         return
     remedy, fix = _remedy(ctx.view, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
     where = schedule_label(schedule_id)
-    yield Observation("steps", _expected(ctx.view), f"{where} at {steps} steps",
-                      f"{where} at {steps} steps is off this model's step grid ({match.reason})", remedy, fix)
+    yield Observation("steps", _expected(ctx.view), f"{where} at {steps_text(steps)}",
+                      f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 
 
 def _expected(view) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from iga_core.guard.rules import Observation, rule
+from iga_core.guard.verdict import steps_text
 
 
 @rule("IGA-I002", "info", ("steps", "denoising_strength"),
@@ -25,10 +26,10 @@ def img2img_too_few_steps(ctx):
     candidates = view.allowed_steps or ((needed,) if needed else ())
     options = sorted(n for n in candidates if needed and n >= needed and view.steps.contains(n))
     if options:
-        fix, remedy = {"steps": options[0]}, f"use {options[0]} steps"
+        fix, remedy = {"steps": options[0]}, f"use {steps_text(options[0])}"
     else:
         low = math.ceil(100 / steps) / 100
         fix, remedy = {"denoising_strength": min(1.0, low)}, f"use denoising strength ≥ {min(1.0, low):g}"
     yield Observation("denoising_strength", {"min": round(1 / steps, 4), "max": 1.0}, strength,
-                      f"img2img at strength {strength:g} × {steps} steps runs less than one denoising step",
+                      f"img2img at strength {strength:g} × {steps_text(steps)} runs less than one denoising step",
                       remedy, fix)

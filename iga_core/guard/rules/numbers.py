@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from iga_core.guard.rules import Observation, rule
-from iga_core.guard.verdict import range_text
+from iga_core.guard.verdict import range_text, steps_text
 
 
 def out_of_range(fmt, value: float, r) -> str:
@@ -35,8 +35,8 @@ def steps_out_of_range(ctx):
         return
     fix = nearest_steps(view, steps)
     yield Observation("steps", view.steps.as_expected(), steps,
-                      out_of_range(lambda v: f"{v:g} steps", steps, view.steps),
-                      f"use {fix} steps", {"steps": fix})
+                      out_of_range(steps_text, steps, view.steps),
+                      f"use {steps_text(fix)}", {"steps": fix})
 
 
 @rule("IGA-S002", "soft", ("cfg",),
