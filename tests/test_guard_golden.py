@@ -101,3 +101,26 @@ def test_any_request_gets_a_verdict_never_an_exception(name, sampler, schedule, 
         assert v.allowed
     for f in v.findings:
         assert f.reason and f.remedy and f.rule_id.startswith("IGA-")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(r=st.deferred(lambda: _valid_recipes()), sampler=st.sampled_from(_SAMPLERS),
+       steps=st.integers(1, 60), cfg=st.floats(0, 20), mode=st.sampled_from(MODES))
+def test_any_valid_recipe_gives_a_verdict_and_a_typed_answer_for_native(r, sampler, steps, cfg, mode):
+    from iga_core.presets import PresetOutOfRange
+
+    v = evaluate(r, GuardRequest(sampler=sampler, steps=steps, cfg=cfg), GuardPolicy(mode=mode))
+    assert v.allowed == (not v.blocking)
+    try:
+        native = resolve_preset(r, "Native")
+    except PresetOutOfRange as exc:  # a recipe whose own defaults are off its own grid or lists
+        assert exc.findings and exc.hint
+    else:
+        assert native["sampler"] and native["steps"] == r["steps"]["default"]
+
+
+def _valid_recipes():
+    from iga_core.recipe import validate_recipe
+    from tests.recipe_strategies import recipes
+
+    return recipes().filter(lambda r: validate_recipe(r) == [])
