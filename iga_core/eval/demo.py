@@ -28,8 +28,9 @@ around 16 procedurally drawn 16×16 RGB images; its exact denoiser is wrapped as
 v-prediction and a 4-step distilled network (accurate only on timesteps 999/749/499/249) and sampled with
 real diffusers schedulers. Each variant carries an IGA recipe; the guard (standard mode) decides which
 axis values are inside it. Quality is measured against the known distribution: the residual ratio (1 for a
-true draw, < 1 over-smoothed, > 1 noisy) and MMD² to fresh mixture draws (lower is better; the noise floor
-is what true draws score with the same number of seeds).
+true draw, < 1 over-smoothed, > 1 noisy) and MMD² to fresh mixture draws (lower is better; below the
+noise floor, the 95th percentile that sets of true draws of the same size score, a sampler is
+indistinguishable from the true distribution).
 
 What this toy shows: that the protocol, the guard split and the metrics work end to end, and — on this
 model — how much a wrong prediction type, an off-grid schedule or a foreign step count damages samples.

@@ -27,7 +27,7 @@ GRID_SEEDS = 8
 METRIC_LABELS = {
     "sharpness_log10": "sharpness (log10 var. Laplacian)",
     "saturation": "mean saturation",
-    "hue": "mean hue (circular)",
+    "hue": "mean hue",
     "residual_ratio": "residual ratio (1 = true draw)",
     "pairwise_dissimilarity": "pairwise 1 - SSIM",
     "mmd": "MMD² to true draws",
@@ -236,7 +236,7 @@ def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
         lines.append("| metric | spread inside | spread outside | reduction | per-seed reduction |")
         lines.append("|---|---|---|---|---|")
         for name, red in h["per_metric_reduction_pct"].items():
-            kind = " (circular variance)" if name in CIRCULAR else ""
+            kind = " (circular variance of the circular mean)" if name in CIRCULAR else ""
             lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(gi['spread'].get(name))} | "
                          f"{_fmt(go['spread'].get(name))} | {_pct(red)} | {_pct(h['per_seed_reduction_pct'].get(name))} |")
         lines.append(f"| pairwise 1 − SSIM (same seed) | {_fmt(gi.get('pairwise_dissimilarity'))} | "
