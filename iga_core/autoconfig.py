@@ -123,13 +123,16 @@ def _request(values: dict) -> GuardRequest:
     return GuardRequest(**{k: v for k, v in values.items() if k in PARAM_KEYS and v is not None})
 
 
-def _choose_sampler(view: RecipeView, caps: HostCapabilities, wanted_id: str, findings: list) -> str | None:
+def _choose_sampler(recipe, view: RecipeView, caps: HostCapabilities, values: dict, wanted_id: str,
+                    findings: list) -> str | None:
+    """The recipe's sampler when the host has it, else the first one the recipe allows that the host has
+    and the guard accepts with the preset's other values."""
     if wanted_id in caps.sampler_ids:
         return wanted_id
     wanted = vocab.lookup("sampler", wanted_id).label
     for alt in view.allowed_samplers():
-        if alt in caps.sampler_ids:
-            label = vocab.lookup("sampler", alt).label
+        label = vocab.lookup("sampler", alt).label
+        if alt in caps.sampler_ids and _accepts(recipe, _request({**values, "sampler": label})):
             findings.append(_finding("IGA-C001", "soft", "sampler", wanted, label,
                                      f"{caps.name} has no {wanted} sampler; using {label}, which the recipe allows",
                                      f"use {label}", {"sampler": label}))
@@ -164,7 +167,8 @@ def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: d
     accepted = [s for s in _schedule_candidates(view, caps)
                 if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}))]
     steps = values.get("steps")
-    same_grid = [s for s in accepted if steps and classify(view, s, int(steps), exact=True).kind in ("canonical", "subsample")]
+    same_grid = [s for s in accepted
+                 if steps and classify(view, s, int(steps), exact=True).kind in ("canonical", "subsample")]
     listed = [s for s in accepted if s in view.allow_schedules]
     choice = (same_grid or listed or [None])[0]
     if choice is not None:
@@ -208,7 +212,7 @@ def auto_configure(recipe, host: HostCapabilities, preset: str | None = None) ->
     findings: list[Finding] = []
     values = {k: params.get(k) for k in PARAM_KEYS}
 
-    sampler_id = _choose_sampler(view, host, vocab.resolve_sampler(params["sampler"]).id, findings)
+    sampler_id = _choose_sampler(recipe, view, host, values, vocab.resolve_sampler(params["sampler"]).id, findings)
     values["sampler"] = vocab.lookup("sampler", sampler_id).label if sampler_id else None
     if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
         values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
