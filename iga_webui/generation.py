@@ -9,7 +9,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from iga_core.compose import Composition
+from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
@@ -87,9 +87,16 @@ def before_process(p: Any, raw_args: Any) -> IgaState:
     try:
         st.checkpoint = host.target_checkpoint(p)
         _find_recipes(p, st, getattr(st.checkpoint, "filename", None))
+    except ComposeError as exc:  # a malformed <lora:...> tag: the request itself is wrong
+        blocking.block_sampling(p, f"{exc.message} ({exc.hint})", {"error": exc.to_dict()})
+        return st
+    except Exception as exc:  # e.g. an unreadable file: our problem, not the user's -- go on, unchecked
+        _fail(p, st, "recipe lookup", exc)
+        return st
+    try:
         if getattr(p, "is_api", False) and settings.get("iga_auto_apply") and st.recipe is not None:
             apply_api_defaults(p, st)
-    except IgaError as exc:
+    except IgaError as exc:  # e.g. the caller named a preset the recipe does not have
         blocking.block_sampling(p, f"{exc.message} ({exc.hint})", {"error": exc.to_dict()})
     except Exception as exc:
         _fail(p, st, "before_process", exc)

@@ -324,3 +324,22 @@ def test_the_script_is_registered_once_per_tab_with_one_arg(webui):
         assert script.args_to - script.args_from == 1
     assert webui.m.errors.REPORTS == []
     assert webui.m.shared.opts.data_labels["iga_guard_mode"].section == ("iga", "IGA")
+
+
+def test_an_unknown_preset_from_the_api_is_refused(webui):
+    status, body = webui.api_txt2img({"prompt": "x", "alwayson_scripts": {"iga": {"args": [{"preset": "Turbo"}]}}})
+    assert status == 422 and "Turbo" in body["detail"]
+
+
+def test_an_unreadable_checkpoint_file_does_not_stop_generation(webui, monkeypatch):
+    from iga_core.errors import IgaIOError
+    from iga_webui import recipes
+
+    def unreadable(path):
+        raise IgaIOError("cannot read the header", "check the file")
+
+    monkeypatch.setattr(recipes, "lookup", unreadable)
+    status, body = webui.api_txt2img({"prompt": "x"})
+    assert status == 200
+    assert "internal error in recipe lookup" in info_of(body)["comments"]
+    assert params_of(info_of(body)["infotexts"][0], webui)["IGA"].endswith("error")
