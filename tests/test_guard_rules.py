@@ -370,3 +370,16 @@ def test_a_grid_the_maths_cannot_compute_is_a_finding_not_a_crash():
                steps={"default": 1}, presets=[])
     f = next(f for f in run_rules(r, GuardRequest(sampler="Euler", steps=1)) if f.rule_id == "IGA-H004")
     assert "cannot be computed" in f.reason
+
+
+def test_grid_remedies_do_not_depend_on_what_was_asked_before():
+    r = recipe("dmd2")
+    asked = GuardRequest(sampler="LCM", schedule="SGM Uniform", steps=9)
+    unasked = GuardRequest(steps=9)
+    clear_caches()
+    first = [f.remedy for f in run_rules(r, asked) if f.rule_id == "IGA-H004"]
+    second = [f.remedy for f in run_rules(r, unasked) if f.rule_id == "IGA-H004"]
+    clear_caches()
+    assert [f.remedy for f in run_rules(r, unasked) if f.rule_id == "IGA-H004"] == second
+    assert [f.remedy for f in run_rules(r, asked) if f.rule_id == "IGA-H004"] == first
+    assert first == ["use 4 steps"] and second == ["use LCM with SGM Uniform at 4 steps"]

@@ -136,7 +136,9 @@ def _candidates(view, steps: int) -> list[int]:
 
 
 def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
-    memo_key = ("remedy", schedule_id, steps)
+    """Another step count on the same schedule when the request chose it, else the recipe's own sampler
+    and schedule at the nearest step count on the grid."""
+    memo_key = ("remedy", schedule_id, steps, schedule_was_asked)
     if memo_key in view.memo:
         return view.memo[memo_key]
     result = ("use the recipe's schedule and step count", None)
