@@ -76,7 +76,7 @@ def raw_controls(samplers: list[str], schedules: list[str]) -> dict:
 
 
 def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.Blocks:
-    compat.patch_template_response()
+    compat.serve_fixes()
     models = LocalModels(models_dir)
     ctx = ctx or make_context(models)
     css, js = assets()

@@ -104,3 +104,37 @@ def patch_template_response() -> bool:
     templates.TemplateResponse = template_response
     return True
 
+
+
+def patch_bool_json_schema() -> bool:
+    """Let gradio 4.40 describe its API when pydantic >= 2.11 is installed.
+
+    Newer pydantic writes `"additionalProperties": true` for the `dict` field of gradio's FileData (used by
+    gr.File); gradio_client 1.2's schema walker expects a dict there and every page load fails with
+    "argument of type 'bool' is not iterable". A boolean schema means "anything", so answer "Any" for it,
+    as later gradio_client releases do. Forge pins pydantic 2.8, where this never triggers.
+    """
+    if IS_GRADIO_3:
+        return False
+    try:
+        from gradio_client import utils as client_utils
+    except ImportError:
+        return False
+    original = getattr(client_utils, "_json_schema_to_python_type", None)
+    if original is None or getattr(original, "_iga_patched", False):
+        return False
+
+    def to_python_type(schema, defs=None):
+        if isinstance(schema, bool):
+            return "Any"
+        return original(schema, defs)
+
+    to_python_type._iga_patched = True  # type: ignore[attr-defined]
+    client_utils._json_schema_to_python_type = to_python_type
+    return True
+
+
+def serve_fixes() -> None:
+    """Everything the standalone app needs so gradio 4.40 serves its page with newer dependencies."""
+    patch_template_response()
+    patch_bool_json_schema()
