@@ -1,6 +1,7 @@
 """The standalone app in a real browser (Debian chromium driven by Playwright): presets change the values,
 the Advanced gate locks and unlocks the raw controls, the live verdict turns red on a forbidden sampler, and a
-recipe full of markup executes nothing. Saves a screenshot of the panel to test-artifacts/panel.png."""
+recipe full of markup executes nothing, and the Recipes tab stamps a file after its confirmation. Saves a
+screenshot of the panel to test-artifacts/panel.png (and of the blocked state to panel-blocked.png)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ if CHROMIUM is None:
     pytest.skip("Debian chromium is not installed (.ci/run installs it)", allow_module_level=True)
 
 from tests.browser.ui_models import HOSTILE, make_models  # noqa: E402
+from tests.factories import make_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -41,6 +43,7 @@ def _free_port() -> int:
 def app_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
     models = make_models(tmp / "models")
+    make_checkpoint(models / "spare.safetensors", seed=9)  # stamped by the Recipes tab test
     port = _free_port()
     env = dict(os.environ, IGA_DATA_DIR=str(tmp / "data"), IGA_CACHE_DIR=str(tmp / "cache"),
                GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT))
@@ -214,3 +217,21 @@ def test_hostile_recipe_text_executes_nothing(page):
     assert page.dialogs == []
     assert page.errors == []
 
+
+
+def test_recipes_tab_stamps_after_confirmation(page):
+    page.page.get_by_role("tab", name="Recipes").click()
+    page.choose("iga-recipes-template", "sdxl-lightning-4step")
+    page.page.click("#iga-recipes-load-template")
+    page.page.wait_for_function(
+        "() => document.querySelector('#iga-recipes-json textarea').value.includes('sdxl-lightning-4step')",
+        timeout=20000)
+    page.choose("iga-recipes-checkpoint", "spare.safetensors")
+    page.page.click("#iga-recipes-stamp")
+    page.page.locator("#iga-recipes-result").get_by_text("Model hash", exact=False).wait_for(timeout=20000)
+    page.page.click("#iga-recipes-confirm")
+    page.page.locator("#iga-recipes-result").get_by_text("Stamped spare.safetensors", exact=False).wait_for(
+        timeout=20000)
+    row = page.page.locator("#iga-recipes-table tr", has_text="spare.safetensors")
+    row.get_by_text("embedded").wait_for(timeout=20000)  # the list was refreshed after the write
+    assert page.errors == []
