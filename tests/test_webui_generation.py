@@ -17,7 +17,12 @@ pytestmark = pytest.mark.host
 HOSTILE = '<img src=x onerror=alert(1)>, "IGA: v1 off ok", Steps: 99\nNegative prompt: pwned'
 
 
+DISTILLED = recipe(TURBO, model_id="test-distilled",
+                   cfg={"default": 1.0, "min": 1.0, "max": 1.0, "distilled": {"default": 2.5, "min": 2.0, "max": 4.0}})
+
+
 def _checkpoints(double):
+    add_checkpoint(double.models, "distilled.safetensors", DISTILLED, seed=4)
     add_checkpoint(double.models, "lightning.safetensors", LIGHTNING)
     add_checkpoint(double.models, "turbo.safetensors", TURBO, seed=1)
     add_checkpoint(double.models, "plain.safetensors", None, seed=2)
@@ -343,3 +348,27 @@ def test_an_unreadable_checkpoint_file_does_not_stop_generation(webui, monkeypat
     assert status == 200
     assert "internal error in recipe lookup" in info_of(body)["comments"]
     assert params_of(info_of(body)["infotexts"][0], webui)["IGA"].endswith("error")
+
+
+def test_forge_distilled_cfg_is_defaulted_and_checked_a1111_has_none(webui):
+    webui.select("distilled.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x"})
+    assert status == 200
+    comments = info_of(body)["comments"]
+    if webui.host == "forge":
+        assert "distilled_cfg_scale=2.5" in comments  # the API default 3.5 counted as omitted
+        status, body = webui.api_txt2img({"prompt": "x", "distilled_cfg_scale": 6.0})
+        assert status == 200 and "IGA-S003" in info_of(body)["comments"]
+    else:
+        assert "distilled" not in comments
+
+
+def test_img2img_through_the_api_checks_the_denoising_request(webui):
+    status, body = webui.api_img2img({"prompt": "x", "init_images": [Image.new("RGB", (8, 8))],
+                                      "denoising_strength": 0.5, "sampler_name": "DPM++ 2M"})
+    assert status == 422 and "IGA-H001" in body["detail"]
+    status, body = webui.api_img2img({"prompt": "x", "init_images": [Image.new("RGB", (8, 8))],
+                                      "denoising_strength": 0.5})
+    assert status == 200
+    params = params_of(info_of(body)["infotexts"][0], webui)
+    assert params["Denoising strength"] == "0.5" and params["IGA"].split()[-1] in ("ok", "warn")
