@@ -26,6 +26,10 @@ def _checkpoints(double):
     add_checkpoint(double.models, "lightning.safetensors", LIGHTNING)
     add_checkpoint(double.models, "turbo.safetensors", TURBO, seed=1)
     add_checkpoint(double.models, "plain.safetensors", None, seed=2)
+    tampered = add_checkpoint(double.models, "tampered.safetensors", LIGHTNING, seed=8)
+    data = bytearray(tampered.read_bytes())
+    data[-1] ^= 0xFF  # same size, other weights: the stamped weights hash no longer matches
+    tampered.write_bytes(bytes(data))
     evil = recipe(LIGHTNING, model_id=HOSTILE, title=HOSTILE, notes=HOSTILE)
     evil["presets"] = [dict(LIGHTNING["presets"][0], name="Q, x: y", description=HOSTILE)]
     add_checkpoint(double.models, "evil.safetensors", evil, seed=3)
@@ -372,3 +376,24 @@ def test_img2img_through_the_api_checks_the_denoising_request(webui):
     assert status == 200
     params = params_of(info_of(body)["infotexts"][0], webui)
     assert params["Denoising strength"] == "0.5" and params["IGA"].split()[-1] in ("ok", "warn")
+
+
+# "never" first: once any lookup has hashed the file, the core's hash cache knows the mismatch anyway
+@pytest.mark.parametrize(("verification", "warned"), [("never", False), ("first", True), ("always", True)])
+def test_hash_verification_setting_reports_a_recipe_stamped_for_other_weights(webui, verification, warned):
+    from iga_webui import recipes
+
+    recipes.forget()
+    webui.m.shared.opts.data["iga_hash_verification"] = verification
+    webui.select("tampered.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x"})
+    assert status == 200
+    assert ("weights hash mismatch" in info_of(body)["comments"]) == warned
+
+
+def test_auto_apply_off_leaves_api_defaults_alone(webui):
+    webui.m.shared.opts.data["iga_auto_apply"] = False
+    status, body = webui.api_txt2img({"prompt": "x"})
+    assert status == 200
+    params = params_of(info_of(body)["infotexts"][0], webui)
+    assert params["Steps"] == "50" and "IGA-S001" in info_of(body)["comments"]
