@@ -1,6 +1,8 @@
 """Paste-back notice: when PNG Info / "Send to" pastes an infotext whose IGA recipe digest differs from the
 current checkpoint's recipe, say so (`on_infotext_pasted` runs after parsing and may add keys, A
-infotext_utils.py:487). The notice goes into `params["IGA notice"]` for the panel and to the console."""
+infotext_utils.py:487). The notice goes into `params["IGA notice"]` for the panel, to the console, and as a
+toast: paste runs inside a Gradio event on both hosts, where `gr.Warning` shows (outside one it only
+warns)."""
 
 from __future__ import annotations
 
@@ -40,3 +42,6 @@ def on_infotext_pasted(infotext: str, params: dict) -> None:
     if notice:
         params[NOTICE_KEY] = notice
         log.warning("[IGA] %s", notice)
+        import gradio as gr
+
+        gr.Warning(f"IGA: {notice}")

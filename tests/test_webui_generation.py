@@ -276,13 +276,15 @@ def test_pasting_an_image_made_with_another_recipe_shows_a_notice(webui):
     if webui.host == "forge":  # F loads lazily: make the selected model the loaded one
         webui.m.sd_models.reload_model_weights()
     params = params_of(text, webui)
-    webui.m.script_callbacks.infotext_pasted_callback(text, params)
+    with pytest.warns(UserWarning, match="IGA: this image was made with a different recipe"):  # gr.Warning
+        webui.m.script_callbacks.infotext_pasted_callback(text, params)
     assert "different recipe" in params["IGA notice"]
 
 
 def test_garbage_iga_fields_in_a_pasted_infotext_give_a_notice_not_a_crash(webui):
     params = {"Steps": "4", "IGA": "v9 nonsense", "IGA recipe": "zz"}
-    webui.m.script_callbacks.infotext_pasted_callback("x", params)
+    with pytest.warns(UserWarning, match="unreadable"):
+        webui.m.script_callbacks.infotext_pasted_callback("x", params)
     assert "unreadable" in params["IGA notice"]
     assert webui.m.errors.REPORTS == []
 
