@@ -99,7 +99,8 @@ def test_circular_hue_statistics_wrap_around_zero():
 
 
 def test_saturation_difference_between_grey_and_colour():
-    _, grey = M.hue_saturation(_flat((0.4, 0.4, 0.4)))
+    grey_hue, grey = M.hue_saturation(_flat((0.4, 0.4, 0.4)))
+    assert np.isnan(grey_hue) and np.isnan(M.hue_difference_deg(grey_hue, 30.0))  # grey has no hue
     _, colour = M.hue_saturation(_flat((0.8, 0.4, 0.2)))
     assert grey == 0.0 and colour == pytest.approx(0.75)
 

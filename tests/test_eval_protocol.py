@@ -115,6 +115,26 @@ def test_interrupt_stops_the_run():
 def test_generate_must_return_an_image():
     with pytest.raises(EvalConfigInvalid, match="unusable image"):
         run_protocol(lambda p: np.zeros((16, 16)), _config(), RECIPE)
+    with pytest.raises(EvalConfigInvalid, match="unusable image"):
+        run_protocol(lambda p: np.zeros((16, 16, 3), dtype=np.int64), _config(), RECIPE)
+
+
+def test_host_images_as_pil_and_grey_images_are_accepted():
+    from PIL import Image
+
+    from iga_core.eval.metrics import as_float_image
+
+    def generate(params):
+        if params["sampler"] == "Euler a":
+            return Image.new("L", (16, 16), 128)  # grey, not RGB: converted, and it has no hue
+        arr = (as_float_image(fake_generate(params)) * 255).round().astype(np.uint8)
+        return Image.fromarray(arr).convert("RGBA")
+
+    result = run_protocol(generate, _config(), RECIPE)
+    by_value = {v["value"]: v for v in result.per_value}
+    assert by_value["Euler a"]["hue"] is None and by_value["Euler a"]["failures"]["near_constant"] == 3
+    assert by_value["Euler"]["hue"] is not None
+    json.dumps(result.to_dict())
 
 
 def test_fixed_parameters_outside_the_recipe_are_refused():

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from iga_core.eval.errors import EvalUnavailable
+
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"  # the file torchvision's alexnet(pretrained=True) loads
 
 
@@ -53,7 +55,7 @@ class LpipsScorer:
     def __init__(self) -> None:
         status = lpips_status()
         if not status.available:
-            raise RuntimeError(status.reason)
+            raise EvalUnavailable(f"LPIPS is not available: {status.reason}", "install lpips and its weights locally")
         import lpips
         import torch
 

@@ -109,15 +109,19 @@ def circular_mean_deg(angles_deg, weights=None) -> tuple[float, float]:
 
 
 def hue_difference_deg(h1: float, h2: float) -> float:
-    """Signed smallest difference h2 - h1 on the circle, in (-180, 180]."""
+    """Signed smallest difference h2 - h1 on the circle, in (-180, 180]; NaN when either has no hue."""
+    if not (math.isfinite(h1) and math.isfinite(h2)):
+        return float("nan")
     d = (h2 - h1 + 180.0) % 360.0 - 180.0
     return 180.0 if d == -180.0 else float(d)
 
 
 def hue_saturation(image) -> tuple[float, float]:
     """(saturation-weighted circular mean hue in degrees, mean saturation). Grey pixels carry no hue, so
-    they get no weight."""
+    they get no weight; an all-grey image has no hue (NaN), which the spread statistics leave out."""
     hue, sat = hsv_hue_saturation(image)
+    if sat.sum() <= 1e-9:
+        return float("nan"), float(sat.mean())
     mean_hue, _ = circular_mean_deg(hue, sat)
     return mean_hue, float(sat.mean())
 

@@ -283,13 +283,22 @@ def _anchor(config: ProtocolConfig, points: Sequence[AxisPoint]):
 
 
 def _checked_image(image, value, seed) -> np.ndarray:
-    try:
-        return M.as_float_image(image)
-    except ValueError as exc:
+    """The image as an HxWx3 array in its own dtype: a host's uint8 output stays uint8 (an 8-byte float
+    copy of a 1024x1024 image is 25 MB, and a sweep keeps every image for the pairwise metrics)."""
+    if hasattr(image, "convert") and getattr(image, "mode", "RGB") != "RGB":
+        image = image.convert("RGB")  # PIL images from a host (RGBA, L, ...)
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
         raise EvalConfigInvalid(
-            f"generate() returned an unusable image for value {value!r}, seed {seed}: {exc}",
-            "return an HxWx3 uint8 or 0..1 float array",
-        ) from None
+            f"generate() returned an unusable image for value {value!r}, seed {seed}: "
+            f"shape {arr.shape}, dtype {arr.dtype}",
+            "return an HxWx3 uint8 array, a 0..1 float array or an RGB PIL image",
+        )
+    return arr
+
+
+def _finite(image: np.ndarray) -> bool:
+    return image.dtype == np.uint8 or bool(np.isfinite(image).all())
 
 
 def _image_metrics(img, anchor_img, thresholds, image_scores, lpips) -> dict:
@@ -301,7 +310,7 @@ def _image_metrics(img, anchor_img, thresholds, image_scores, lpips) -> dict:
     out.update({"sharpness_log10": math.log10(M.sharpness(img) + 1e-12), "saturation": sat, "hue": hue})
     for name, fn in image_scores.items():
         out[name] = float(fn(img))
-    if np.isfinite(anchor_img).all():
+    if _finite(anchor_img):
         a_hue, a_sat = M.hue_saturation(anchor_img)
         out["vs_anchor"] = {
             "ssim": M.ssim(img, anchor_img),
@@ -336,11 +345,11 @@ def _value_summary(value, inside, rows, imgs, metric_names, set_scores) -> dict:
     for key in ("ssim", "dsaturation", "sharpness_drift_log2", "lpips"):
         col = [v[key] for v in vs if key in v]
         summary[f"{key}_vs_anchor"] = float(np.mean(col)) if col else None
-    dh = [v["dhue_deg"] for v in vs]
-    summary["dhue_deg_vs_anchor"] = M.circular_mean_deg(np.mod(dh, 360.0))[0] if dh else None
-    if summary["dhue_deg_vs_anchor"] is not None:
-        summary["dhue_deg_vs_anchor"] = M.hue_difference_deg(0.0, summary["dhue_deg_vs_anchor"])
-    finite = [img for img in imgs if np.isfinite(img).all()]
+    dh = [v["dhue_deg"] for v in vs if math.isfinite(v["dhue_deg"])]  # grey images have no hue
+    summary["dhue_deg_vs_anchor"] = (
+        M.hue_difference_deg(0.0, M.circular_mean_deg(np.mod(dh, 360.0))[0]) if dh else None
+    )
+    finite = [img for img in imgs if _finite(img)]
     for name, fn in set_scores.items():
         summary[name] = float(fn(finite)) if len(finite) >= 2 else None
     return summary
@@ -380,7 +389,7 @@ def _group_stats(idx: list[int], per_image, per_value, images, metric_names) -> 
         1.0 - M.ssim(images[i][j], images[k][j])
         for j in range(n_seeds)
         for i, k in combinations(idx, 2)
-        if np.isfinite(images[i][j]).all() and np.isfinite(images[k][j]).all()
+        if _finite(images[i][j]) and _finite(images[k][j])
     ]
     stats["pairwise_dissimilarity"] = float(np.mean(dissim)) if dissim else None
     return stats

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from iga_core.eval.metrics import as_float_image
 from iga_core.eval.reference_model import GaussianMixtureImages
 
 REFERENCE_DRAWS = 256
@@ -24,7 +25,7 @@ DRAW_SEED = 7_000_001  # far from the protocol's seeds, so the reference set is 
 
 def _flat(images) -> np.ndarray:
     """Images in 0..1 (HxWx3) -> rows in the model's -1..1 space (C, H, W order)."""
-    arr = np.asarray(images, dtype=np.float64)
+    arr = np.stack([as_float_image(img) for img in images])
     return (arr.transpose(0, 3, 1, 2).reshape(len(arr), -1)) * 2.0 - 1.0
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from iga_core import __version__
 from iga_core.eval.errors import EvalUnavailable
+from iga_core.eval.metrics import as_float_image
 from iga_core.eval.protocol import CIRCULAR, ProtocolResult
 
 REPORT_VERSION = 1
@@ -188,7 +189,7 @@ def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS, cell:
         draw.text((4, y + cell // 2 - 6), f"{'' if point.inside else 'x '}{point.value}"[:18],
                   fill="#1f5fbf" if point.inside else "#c0392b")
         for j in range(n_cols):
-            img = np.nan_to_num(row[j], nan=0.5).clip(0, 1)
+            img = np.nan_to_num(as_float_image(row[j]), nan=0.5, posinf=1.0, neginf=0.0).clip(0, 1)
             tile = Image.fromarray((img * 255).round().astype(np.uint8)).resize((cell, cell), Image.NEAREST)
             canvas.paste(tile, (label_w + j * (cell + pad), y))
     _atomic_write(path, lambda fh: canvas.save(fh, format="PNG"))
