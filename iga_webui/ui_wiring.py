@@ -33,9 +33,11 @@ CONTROL_IDS = {
 }
 A1111_CHECKPOINT_ID = "setting_sd_model_checkpoint"
 A1111_CLIP_SKIP_ID = "setting_CLIP_stop_at_last_layers"  # only when the user put it in quicksettings
+A1111_VAE_ID = "setting_sd_vae"  # idem; Forge's VAE / Text Encoder multiselect holds modules, not one VAE
 WIRE_AT = "footer"
 
-_WANTED = {elem for ids in CONTROL_IDS.values() for elem in ids.values()} | {A1111_CHECKPOINT_ID, A1111_CLIP_SKIP_ID}
+_WANTED = {elem for ids in CONTROL_IDS.values() for elem in ids.values()} | {
+    A1111_CHECKPOINT_ID, A1111_CLIP_SKIP_ID, A1111_VAE_ID}
 
 
 class _Capture:
@@ -104,6 +106,7 @@ def wire(ctx=None) -> list[str]:
             continue  # the script is not shown on this tab (or the panel is not installed)
         controls = {name: _capture.by_id.get(elem) for name, elem in CONTROL_IDS[tab].items()}
         controls["clip_skip"] = clip_skip
+        controls["vae"] = _capture.by_id.get(A1111_VAE_ID)
         panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint)
         done.append(tab)
     if checkpoint is None and done:

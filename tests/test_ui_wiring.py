@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from iga_core.stamp import stamp
 from tests.browser.ui_events import Events
-from tests.browser.ui_models import make_models
+from tests.browser.ui_models import LIGHTNING, make_models
+from tests.factories import make_checkpoint
 from tests.host_double.fixture import host  # noqa: F401
 from tests.host_double.ui_build import build_ui
 
@@ -107,3 +109,29 @@ def test_ui_reload_wires_the_new_page(host, monkeypatch):  # noqa: F811
     second = Events(rebuilt)
     assert second.by_elem_id("txt2img_steps") is not page.by_elem_id("txt2img_steps")
     assert any(dep["inputs"] for dep, _fn in second.deps)  # the new page's controls carry the events
+
+
+def test_vae_is_applied_only_where_the_host_offers_it(host, monkeypatch):  # noqa: F811
+    """A1111's VAE quicksetting takes the recipe's VAE ("None" = the checkpoint's baked-in one) when it has
+    that choice; a VAE file the host does not list is left alone. Forge has no single-VAE control."""
+    host.models.mkdir(parents=True, exist_ok=True)
+    stamp(make_checkpoint(host.models / "baked.safetensors", seed=5), {**LIGHTNING, "vae": {"embedded": True}})
+    stamp(make_checkpoint(host.models / "other-vae.safetensors", seed=6),
+          {**LIGHTNING, "vae": {"id": "someone_elses_vae.safetensors"}})
+    page = _page(host, monkeypatch)
+    if host.host == "forge":
+        assert not [b for b in page.blocks.values() if getattr(b, "elem_id", None) == "setting_sd_vae"]
+        return
+    vae = page.by_elem_id("setting_sd_vae")
+    page.set(page.checkpoint, _title(host, "other-vae.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(vae) == "Automatic" and page.value(page.by_elem_id("txt2img_steps")) == 4
+    page.set(page.checkpoint, _title(host, "baked.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(vae) == "None"
+    assert page.value(page.by_elem_id("iga-txt2img-preset")) == "Native"
+    page.set(page.checkpoint, _title(host, "other-vae.safetensors"))
+    page.fire(page.checkpoint)
+    assert "someone_elses_vae.safetensors" in page.value(page.by_elem_id("iga-txt2img-status"))  # said, not done
+    assert page.value(vae) == "None"
+    assert page.value(page.by_elem_id("iga-txt2img-preset")) == "Native"  # a missing file is not a user change

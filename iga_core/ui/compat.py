@@ -66,8 +66,13 @@ def info(message: str) -> None:
     gr.Info(message)
 
 
-def is_update(value: Any) -> bool:
-    return isinstance(value, dict) and str(value.get("__type__", "")).endswith("update")
+def choice_values(component) -> list | None:
+    """The values a Dropdown/Radio accepts, or None for other components. gradio 3 keeps plain values
+    (or (label, value) pairs), gradio 4 always (label, value) pairs."""
+    choices = getattr(component, "choices", None)
+    if choices is None or getattr(component, "allow_custom_value", False):
+        return None
+    return [c[1] if isinstance(c, (list, tuple)) and len(c) == 2 else c for c in choices]
 
 
 def patch_template_response() -> bool:

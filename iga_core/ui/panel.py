@@ -92,7 +92,7 @@ class Panel:
         return cls(tab, ctx, components, paste_fields(components))
 
     # -- handlers: plain functions of component values, so tests can call them directly --------------
-    def inputs_for(self, values: Mapping[str, Any]) -> view.PanelInputs:
+    def inputs_for(self, values: Mapping[str, Any], choices: Mapping[str, list] | None = None) -> view.PanelInputs:
         return view.PanelInputs(
             checkpoint=values.get("checkpoint"),
             preset=values.get("preset") or view.NATIVE,
@@ -101,6 +101,7 @@ class Panel:
             overrides=tuple(values.get("overrides") or ()),
             reason=values.get("reason") or "",
             controls={k: values[k] for k in view.RAW_CONTROLS if k in values},
+            choices=dict(choices or {}),
         )
 
     def control_update(self, name: str, v: view.PanelView) -> dict:
@@ -129,8 +130,9 @@ class Panel:
     def light_updates(v: view.PanelView) -> list:
         return [compat.update(choices=list(v.preset_choices), value=v.preset), v.verdict_html, json.dumps(v.args)]
 
-    def handle(self, trigger: str, values: Mapping[str, Any]) -> view.PanelView:
-        return view.compute(self.ctx, self.inputs_for(values), trigger)
+    def handle(self, trigger: str, values: Mapping[str, Any], choices: Mapping[str, list] | None = None
+               ) -> view.PanelView:
+        return view.compute(self.ctx, self.inputs_for(values, choices), trigger)
 
     # -- wiring ----------------------------------------------------------------------------------
     def wire(self, controls: Mapping[str, Any], checkpoint=None) -> tuple:
@@ -145,15 +147,19 @@ class Panel:
         full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"]]
         full_outputs += [controls[n] for n in names]
         light_outputs = [c["preset"], c["verdict"], c["args"]]
+        # a dropdown only takes one of its choices (a VAE file this host does not list is left alone)
+        accepted = {n: compat.choice_values(controls[n]) for n in names}
+        accepted = {n: values for n, values in accepted.items() if values is not None}
 
         def full(trigger: str):
             def fn(*values):
-                return self.full_updates(self.handle(trigger, dict(zip(input_names, values, strict=True))), names)
+                values_by_name = dict(zip(input_names, values, strict=True))
+                return self.full_updates(self.handle(trigger, values_by_name, accepted), names)
 
             return fn
 
         def light(*values):
-            return self.light_updates(self.handle("edit", dict(zip(input_names, values, strict=True))))
+            return self.light_updates(self.handle("edit", dict(zip(input_names, values, strict=True)), accepted))
 
         if checkpoint is not None:
             checkpoint.change(full("checkpoint"), inputs=inputs, outputs=full_outputs, **compat.QUIET)

@@ -24,8 +24,10 @@ from iga_core.vocab import export_name, normalize, resolve_sampler, resolve_sche
 MODE_SETTING = "Setting"  # the guard-mode radio's "use the iga_guard_mode setting" choice
 MODE_CHOICES = (MODE_SETTING, "strict", "standard", "audit", "off")
 #: the host's raw controls the panel reads and drives, in a fixed order
-#: (distilled CFG exists in Forge only; clip skip only where the host shows a control for it)
-RAW_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width", "height", "clip_skip")
+#: (distilled CFG exists in Forge only; clip skip and VAE only where the host shows a control for them)
+RAW_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width", "height", "clip_skip", "vae")
+#: compared as text, not as numbers or vocabulary names
+TEXT_CONTROLS = ("vae",)
 #: the ones the closed Advanced gate hides or locks (size stays free: presets set it, users resize)
 GATED_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg")
 #: what triggered the computation; only "checkpoint", "reload" and "preset" may push values
@@ -41,6 +43,7 @@ class PanelInputs:
     overrides: tuple[str, ...] = ()
     reason: str = ""
     controls: Mapping[str, Any] = field(default_factory=dict)  # raw control name -> current value
+    choices: Mapping[str, list] = field(default_factory=dict)  # raw control name -> the values it accepts
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def preset_values(recipe: dict, preset: str, ctx: PanelContext, notes: list[str]
     schedule = _host_name("schedule", resolved.get("schedule") or "Automatic", ctx, notes)
     if schedule is not None:
         out["schedule"] = schedule
-    for key in ("steps", "cfg", "distilled_cfg", "width", "height", "clip_skip"):
+    for key in ("steps", "cfg", "distilled_cfg", "width", "height", "clip_skip", "vae"):
         if resolved.get(key) is not None:
             out[key] = resolved[key]
     return out
@@ -110,6 +113,10 @@ def values_match(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
         if key not in current or key in ("sampler", "schedule"):
             continue
         have = current[key]
+        if key in TEXT_CONTROLS:
+            if str(have) != str(value):
+                return False
+            continue
         try:
             if not math.isclose(float(have), float(value), rel_tol=0, abs_tol=1e-6):
                 return False
@@ -199,6 +206,11 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
                 wanted = preset_values(recipe, preset, ctx, notes)
             except IgaError as exc:
                 notes.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+        for key, value in list(wanted.items()):
+            accepted = inputs.choices.get(key)
+            if key in current and accepted is not None and value not in accepted:  # a VAE this WebUI lacks
+                notes.append(f"The recipe's {key} {value!r} is not available in this WebUI; left unchanged.")
+                del wanted[key]  # what the host cannot show does not make the preset Custom
         pushes = trigger == "preset" or (trigger in ("checkpoint", "reload") and bool(ctx.get(SETTING_AUTO_APPLY)))
         apply = {k: v for k, v in wanted.items() if k in current} if pushes and preset != CUSTOM else {}
         # the preset is what the controls hold: once they differ (auto-apply off, a manual edit), it is Custom

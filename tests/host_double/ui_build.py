@@ -67,6 +67,9 @@ def build_ui(double) -> gr.Blocks:
         else:
             gr.Dropdown(choices=titles, value=current, label="Stable Diffusion checkpoint",
                         elem_id="setting_sd_model_checkpoint")
+            # only there when the user adds sd_vae to quicksettings (A shared_items.sd_vae_items: Automatic, None, files)
+            gr.Dropdown(choices=["Automatic", "None", "sdxl_vae.safetensors"], value="Automatic", label="SD VAE",
+                        elem_id="setting_sd_vae")
         for tab, runner, is_img2img in (("txt2img", m.scripts.scripts_txt2img, False),
                                         ("img2img", m.scripts.scripts_img2img, True)):
             with gr.Tab(tab):
