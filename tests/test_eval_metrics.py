@@ -138,8 +138,14 @@ def test_kendall_tau_agrees_with_scipy_including_ties():
         expected = stats.kendalltau(a, b).statistic
         got = M.kendall_tau(a, b)
         assert (np.isnan(expected) and np.isnan(got)) or got == pytest.approx(expected)
+
+
+def test_kendall_tau_known_rankings():
     assert M.kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
     assert M.kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+    # one discordant pair of three, no ties: (2 - 1) / 3
+    assert M.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    assert np.isnan(M.kendall_tau([1, 1, 1], [1, 2, 3]))  # a constant ranking has no order
 
 
 def test_axis_spread_skips_failed_entries():
