@@ -33,6 +33,7 @@ def test_report_files_and_contents(result, tmp_path):
     assert run["config"]["values"] == list(result.config.values)
     assert run["config"]["base"] == result.config.base and run["config"]["seeds"] == [0, 1, 2]
     assert len(run["recipe_digest"]) == 64 and data["environment"]["libraries"]["numpy"]
+    assert run["recipe"] == RECIPE  # the whole recipe travels with the report
     assert data["plots"]["drawn"] is True
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Sweep") and "Why this run." in md and "**Headline:" in md

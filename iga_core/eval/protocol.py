@@ -179,6 +179,7 @@ class ProtocolResult:
     lpips: dict
     thresholds: dict
     recipe_digest: str | None
+    recipe: dict = field(default_factory=dict)  # recorded whole, so a rerun needs nothing else
     extras: dict = field(default_factory=dict)  # what the caller adds (model description, notes)
     timing: dict = field(default_factory=dict)
     images: list[list[np.ndarray]] = field(default_factory=list, repr=False)
@@ -187,6 +188,7 @@ class ProtocolResult:
         return _clean({
             "config": self.config.to_dict(),
             "recipe_digest": self.recipe_digest,
+            "recipe": self.recipe,
             "anchor": self.anchor,
             "split": [p.to_dict() for p in self.points],
             "per_value": self.per_value,
@@ -218,6 +220,7 @@ def run_protocol(
     from iga_core.recipe import metadata_sha256
 
     thresholds = thresholds or M.FailureThresholds()
+    recipe_dict = recipe.to_dict() if hasattr(recipe, "to_dict") else dict(recipe)  # dict or Recipe
     started = time.perf_counter()
     points = split_by_guard(recipe, config)
     anchor = _anchor(config, points)
@@ -266,7 +269,8 @@ def run_protocol(
         headline=_headline(groups, (*metric_names, *set_scores)),
         lpips=status.to_dict() if status else {"available": False, "reason": "disabled by the caller"},
         thresholds=thresholds.to_dict(),
-        recipe_digest=metadata_sha256(recipe),
+        recipe_digest=metadata_sha256(recipe_dict),
+        recipe=recipe_dict,
         images=images,
     )
     result.timing = {"generate_s": round(generated - started, 3), "total_s": round(time.perf_counter() - started, 3),
