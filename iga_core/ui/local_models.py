@@ -10,6 +10,7 @@ from pathlib import Path
 
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.sources import find_recipe
+from iga_core.stamp import sidecar_path
 
 SUFFIXES = (".safetensors", ".sft", ".ckpt")
 
@@ -23,8 +24,12 @@ class ModelsFolderMissing(IgaIOError):
 
 
 class LocalModels:
+    _CACHE_SIZE = 64
+
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder).expanduser().resolve()
+        # every panel event asks for the recipe again: read a header once per file state (size, mtime)
+        self._sources: dict[tuple, object] = {}
         if not self.folder.is_dir():
             raise ModelsFolderMissing(f"models folder {self.folder} does not exist",
                                       "pass an existing folder with --models, or leave it out for the demo folder")
@@ -53,4 +58,16 @@ class LocalModels:
         """The recipe source for a listed checkpoint; hashes are checked once per file state."""
         if not name:
             return None
-        return find_recipe(self.path(name), verify="first")
+        path = self.path(name)
+        side = sidecar_path(path)
+        stat = path.stat()
+        side_stat = side.stat() if side.exists() else None
+        key = (str(path), stat.st_size, stat.st_mtime_ns,
+               side_stat and (side_stat.st_size, side_stat.st_mtime_ns))
+        found = self._sources.get(key)
+        if found is None:
+            found = find_recipe(path, verify="first")
+            if len(self._sources) >= self._CACHE_SIZE:
+                self._sources.clear()
+            self._sources[key] = found
+        return found
