@@ -137,6 +137,15 @@ def test_host_images_as_pil_and_grey_images_are_accepted():
     json.dumps(result.to_dict())
 
 
+def test_recipe_object_is_accepted_and_a_broken_recipe_is_a_typed_error():
+    from iga_core.recipe import Recipe, RecipeInvalid
+
+    result = run_protocol(fake_generate, _config(), Recipe.from_dict(RECIPE))
+    assert result.recipe == RECIPE
+    with pytest.raises(RecipeInvalid):
+        run_protocol(fake_generate, _config(), {**RECIPE, "steps": {"default": "many"}})
+
+
 def test_fixed_parameters_outside_the_recipe_are_refused():
     with pytest.raises(EvalConfigInvalid, match="fixed parameters"):
         split_by_guard(RECIPE, _config(base={"steps": 200, "cfg": 5.0}))

@@ -128,12 +128,15 @@ def guard_request(params: dict):
     return GuardRequest(**{k: v for k, v in params.items() if k in names and v is not None})
 
 
-def split_by_guard(recipe: dict, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
+def split_by_guard(recipe, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
     """Judge every axis value with the guard (standard mode). A value is inside when its verdict has no
     hard and no soft findings. The fixed parameters, with the recipe's own value on the axis, must be
     inside, else the split would measure the fixed parameters, not the axis."""
     from iga_core.guard import GuardPolicy, evaluate
+    from iga_core.recipe import Recipe
 
+    # a typed RecipeInvalid for a broken recipe here, before any image is generated
+    recipe = (recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)).to_dict()
     policy = GuardPolicy(mode="standard")
 
     def problems(params: dict) -> tuple[dict, ...]:
