@@ -209,7 +209,7 @@ class ProtocolResult:
 def run_protocol(
     generate: Generate,
     config: ProtocolConfig,
-    recipe: dict,
+    recipe,
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -218,7 +218,7 @@ def run_protocol(
     thresholds: M.FailureThresholds | None = None,
     use_lpips: bool = True,
 ) -> ProtocolResult:
-    """Run the protocol. `image_scores` add per-image metrics (their spread is compared like the built-in
+    """Run the protocol against `recipe` (a dict or an `iga_core.recipe.Recipe`). `image_scores` add per-image metrics (their spread is compared like the built-in
     ones); `set_scores` score all seeds of one value together (e.g. a two-sample distance)."""
     from iga_core.recipe import metadata_sha256
 
