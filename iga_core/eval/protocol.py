@@ -443,7 +443,7 @@ def _headline(groups: dict, metric_names) -> dict:
     finite = [v for v in per_metric.values() if v is not None]
     return {
         "variance_reduction_pct": float(np.median(finite)) if finite else None,
-        "reason": None if finite else "fewer than two values inside or outside: no spread to compare",
+        "reason": None if finite else "fewer than two values on one side of the recipe, so there is no spread to compare",
         "per_metric_reduction_pct": per_metric,
         "per_seed_reduction_pct": {n: _reduction(inside["per_seed_spread"].get(n), outside["per_seed_spread"].get(n))
                                    for n in inside["per_seed_spread"]},
