@@ -18,6 +18,7 @@ pytestmark = pytest.mark.ui
 def test_demo_folder_is_stamped_from_the_examples_once(tmp_path, monkeypatch):
     monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "registry"))
     assert data_dir() == tmp_path / "data"
     folder = ensure_demo_models()
     assert folder == tmp_path / "data" / "demo-models"

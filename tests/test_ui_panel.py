@@ -34,6 +34,7 @@ def _find_components(demo: gr.Blocks):
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "registry"))  # never the user's own registry
     return make_models(tmp_path / "models")
 
 
@@ -225,3 +226,17 @@ def test_context_setting_falls_back_to_defaults():
     ctx = PanelContext(recipe_source=lambda name: None, setting=broken)
     assert ctx.get("iga_auto_apply") is True and ctx.get("iga_advanced_gate_style") == "lock"
     assert LIGHTNING["model_id"] == "test-lightning"
+
+
+def test_registry_recipe_applies_to_an_unstamped_checkpoint(models, tmp_path):
+    from iga_core.hashing import weights_sha256
+    from iga_core.registry import Registry
+
+    registry = Registry(tmp_path / "registry")
+    recipe = {**LIGHTNING, "model_id": "from-the-registry",
+              "hashes": {"weights_sha256": weights_sha256(models / "plain.safetensors")}}
+    registry.add(recipe)
+    ctx = make_context(LocalModels(models, registry=registry))
+    v = view.compute(ctx, view.PanelInputs(checkpoint="plain.safetensors", controls={"steps": 20}), "checkpoint")
+    assert v.has_recipe and v.apply == {"steps": 4}
+    assert "Registry recipe" in v.status_html and "from-the-registry" in v.status_html

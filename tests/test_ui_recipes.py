@@ -26,6 +26,7 @@ R = "iga-recipes-"
 @pytest.fixture
 def models(tmp_path, monkeypatch):
     monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "registry"))  # never the user's own registry
     return make_models(tmp_path / "models")
 
 
@@ -183,6 +184,7 @@ def test_webui_tab_through_the_host_double(host, monkeypatch):  # noqa: F811
     """A1111 loads the selected checkpoint at once, so its file is refused; Forge loads lazily (nothing is
     loaded before the first generation), so the same stamp goes through."""
     monkeypatch.setenv("IGA_CACHE_DIR", str(host.root / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(host.root / "registry"))
     make_models(host.models)
     host.start(select="lightning.safetensors")
     from iga_webui import recipes_tab

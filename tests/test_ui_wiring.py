@@ -19,6 +19,7 @@ TABS = ("txt2img", "img2img")
 
 def _page(double, monkeypatch) -> Events:
     monkeypatch.setenv("IGA_CACHE_DIR", str(double.root / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(double.root / "registry"))
     make_models(double.models)
     double.start(select="plain.safetensors")
     demo = build_ui(double)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.registry import Registry
 from iga_core.sources import find_recipe
 from iga_core.stamp import sidecar_path
 
@@ -26,8 +27,10 @@ class ModelsFolderMissing(IgaIOError):
 class LocalModels:
     _CACHE_SIZE = 64
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, registry: Registry | None = None) -> None:
         self.folder = Path(folder).expanduser().resolve()
+        # unstamped checkpoints are looked up by weights hash in the user's registry (`iga registry ...`)
+        self.registry = registry if registry is not None else Registry()
         # every panel event asks for the recipe again: read a header once per file state (size, mtime)
         self._sources: dict[tuple, object] = {}
         if not self.folder.is_dir():
@@ -66,7 +69,7 @@ class LocalModels:
                side_stat and (side_stat.st_size, side_stat.st_mtime_ns))
         found = self._sources.get(key)
         if found is None:
-            found = find_recipe(path, verify="first")
+            found = find_recipe(path, verify="first", registry=self.registry)
             if len(self._sources) >= self._CACHE_SIZE:
                 self._sources.clear()
             self._sources[key] = found

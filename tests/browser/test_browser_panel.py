@@ -46,6 +46,7 @@ def app_url(tmp_path_factory):
     make_checkpoint(models / "spare.safetensors", seed=9)  # stamped by the Recipes tab test
     port = _free_port()
     env = dict(os.environ, IGA_DATA_DIR=str(tmp / "data"), IGA_CACHE_DIR=str(tmp / "cache"),
+               IGA_REGISTRY=str(tmp / "registry"),
                GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT))
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen([sys.executable, "-m", "iga_core", "ui", "--models", str(models), "--port", str(port)],
