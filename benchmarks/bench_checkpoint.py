@@ -169,16 +169,7 @@ def main() -> int:
         assert first.mode == "rewrite", first.mode
         rows.append(("first stamp", f"{first.mode} {t_first:.2f} s", "", "hashes file+weights, then rewrites"))
 
-        # -- in-place stamp (the header has room now)
-        counter = iter(range(10**6))
-
-        def in_place():
-            result = stamp.stamp(src, {**RECIPE, "title": f"run {next(counter)}"})
-            assert result.mode == "in_place", result.mode
-
-        t_inplace = timed(in_place, max(args.repeat, 20))
-        t_inplace_cpu = timed(in_place, max(args.repeat, 20), clock=time.process_time)
-
+        # Measured before the stamps: it moves the mtime, and the stamps then keep the hash cache warm.
         def fsync_only():  # what durability alone costs: rewrite the same header bytes and fsync them
             with open(src, "r+b") as fh:
                 same = fh.read(4096)
@@ -188,6 +179,17 @@ def main() -> int:
                 os.fsync(fh.fileno())
 
         t_fsync = timed(fsync_only, max(args.repeat, 20))
+        hashing.weights_sha256(src)  # re-fill the cache the mtime change emptied (untimed)
+
+        # -- in-place stamp (the header has room now)
+        counter = iter(range(10**6))
+
+        def in_place():
+            result = stamp.stamp(src, {**RECIPE, "title": f"run {next(counter)}"})
+            assert result.mode == "in_place", result.mode
+
+        t_inplace = timed(in_place, max(args.repeat, 20))
+        t_inplace_cpu = timed(in_place, max(args.repeat, 20), clock=time.process_time)
 
         # -- full rewrite: a stamped copy (same code path as a grown header: temp file, fsync, rename)
         copy = folder / "copy.safetensors"
@@ -207,6 +209,7 @@ def main() -> int:
                 copy.unlink()
                 os.sync()
         t_rewrite, t_cp, t_cps = (statistics.median(spent[n]) for n in ("rewrite", "cp", "cp+sync"))
+        print("# rounds (s): " + "; ".join(f"{n} {', '.join(f'{x:.2f}' for x in v)}" for n, v in spent.items()))
         rows.append(("in-place stamp", f"{t_inplace * 1e3:.2f} ms wall, {t_inplace_cpu * 1e3:.2f} ms CPU",
                      f"one-page write+fsync {t_fsync * 1e3:.2f} ms", "target <= 20 ms, any file size"))  # fmt: skip
         rows.append(("full rewrite", f"stamp --out {gb / t_rewrite:.2f} GB/s ({t_rewrite:.2f} s, fsync)",
