@@ -136,10 +136,15 @@ def test_invalid_recipe_is_refused_and_the_file_is_untouched(ckpt):
 
 
 def test_stale_or_foreign_hashes_in_the_input_are_replaced(ckpt):
-    foreign = {**RECIPE, "hashes": {"weights_sha256": "a" * 64, "metadata_sha256": "b" * 64}}
+    original = ckpt.read_bytes()
+    foreign = {**RECIPE, "hashes": {"weights_sha256": "a" * 64, "metadata_sha256": "b" * 64,
+                                    "source_file_sha256": "c" * 64}}  # fmt: skip
     result = stamp.stamp(ckpt, foreign)
     assert result.recipe["hashes"]["weights_sha256"] == hashing.weights_sha256(ckpt, use_cache=False)
     assert result.recipe["hashes"]["metadata_sha256"] == metadata_sha256(result.recipe)
+    assert result.recipe["hashes"]["source_file_sha256"] == hashlib.sha256(original).hexdigest()
+    again = stamp.stamp(ckpt, foreign)  # a restamp keeps this file's own source hash, not the input's
+    assert again.recipe["hashes"]["source_file_sha256"] == hashlib.sha256(original).hexdigest()
 
 
 def test_ckpt_files_are_refused_with_a_sidecar_hint(tmp_path):
