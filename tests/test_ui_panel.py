@@ -116,7 +116,10 @@ def test_forbidden_sampler_blocks_live_and_the_preset_becomes_custom(app):
     app.fire(app.controls["sampler"])
     verdict = app.value(app.panel.verdict)
     assert 'data-iga-state="blocked"' in verdict and "IGA-H001" in verdict
-    assert app.value(app.panel.preset) == "Custom" and app.args.preset == "Custom"
+    assert app.value(app.panel.preset) == "Custom" and app.args.preset == "Native"
+    app.fire(app.panel.preset)  # the radio turned Custom: in the page its own change event follows
+    assert app.args.preset == "Custom" and app.value(app.controls["sampler"]) == "DDIM"  # nothing pushed back
+    assert 'data-iga-state="blocked"' in app.value(app.panel.verdict)
     app.set(app.panel.mode, "audit")  # audit mode lets it through but keeps the finding
     app.fire(app.panel.mode)
     assert 'data-iga-state="warn"' in app.value(app.panel.verdict) and app.args.mode == "audit"
@@ -126,7 +129,8 @@ def test_soft_overrides_are_recorded_with_the_reason(app):
     app.select("lightning.safetensors")
     app.set(app.controls["cfg"], 2.5)  # above the recipe's CFG 1-2: a soft finding
     app.fire(app.controls["cfg"])
-    assert 'data-iga-state="warn"' in app.value(app.panel.verdict)
+    app.fire(app.panel.preset)
+    assert 'data-iga-state="warn"' in app.value(app.panel.verdict) and app.args.preset == "Custom"
     ctx = app.panel.ctx
     current = view.compute(ctx, view.PanelInputs(checkpoint="lightning.safetensors", preset="Custom",
                                                  controls={"sampler": "Euler", "schedule": "SGM Uniform",

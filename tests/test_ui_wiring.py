@@ -70,6 +70,7 @@ def test_advanced_gate_unlocks_the_host_controls(host, monkeypatch):  # noqa: F8
     steps = page.by_elem_id("txt2img_steps")
     page.set(steps, 30)
     page.fire(steps)
+    page.fire(page.by_elem_id("iga-txt2img-preset"))  # the radio turned Custom; its change follows
     verdict = page.value(page.by_elem_id("iga-txt2img-verdict"))
     assert 'data-iga-state="warn"' in verdict or 'data-iga-state="blocked"' in verdict
     assert '"preset": "Custom"' in page.value(page.by_elem_id("iga-txt2img-args"))

@@ -76,6 +76,7 @@ class Panel:
         return self.components["args"]
 
     def __getattr__(self, name: str):
+        """`panel.preset`, `panel.override_group`, ...: the part of that name (see PARTS)."""
         components = self.__dict__.get("components") or {}
         key = name.replace("_", "-")
         if key in components:
@@ -127,8 +128,12 @@ class Panel:
         ]
 
     @staticmethod
-    def light_updates(v: view.PanelView) -> list:
-        return [compat.update(choices=list(v.preset_choices), value=v.preset), v.verdict_html, json.dumps(v.args)]
+    def light_updates(v: view.PanelView, preset_before: str) -> list:
+        """For a raw control's change: the verdict, and the preset radio only when it must turn Custom.
+        The radio's own change then recomputes the args; a late reply to an earlier edit can therefore never
+        put back a preset (or args) that no longer hold."""
+        turned_custom = v.preset == view.CUSTOM and preset_before != view.CUSTOM
+        return [compat.update(value=view.CUSTOM) if turned_custom else compat.no_change(), v.verdict_html]
 
     def handle(self, trigger: str, values: Mapping[str, Any], choices: Mapping[str, list] | None = None
                ) -> view.PanelView:
@@ -146,7 +151,7 @@ class Panel:
         inputs += [controls[n] for n in names]
         full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"]]
         full_outputs += [controls[n] for n in names]
-        light_outputs = [c["preset"], c["verdict"], c["args"]]
+        light_outputs = [c["preset"], c["verdict"]]
         # a dropdown only takes one of its choices (a VAE file this host does not list is left alone)
         accepted = {n: compat.choice_values(controls[n]) for n in names}
         accepted = {n: values for n, values in accepted.items() if values is not None}
@@ -159,7 +164,8 @@ class Panel:
             return fn
 
         def light(*values):
-            return self.light_updates(self.handle("edit", dict(zip(input_names, values, strict=True)), accepted))
+            values_by_name = dict(zip(input_names, values, strict=True))
+            return self.light_updates(self.handle("edit", values_by_name, accepted), values_by_name.get("preset"))
 
         if checkpoint is not None:
             checkpoint.change(full("checkpoint"), inputs=inputs, outputs=full_outputs, **compat.QUIET)

@@ -43,9 +43,10 @@ def _range(d: Any) -> str:
     if not isinstance(d, dict):
         return ""
     low, default, high = d.get("min"), d.get("default"), d.get("max")
+    shown = "—" if default is None else str(default)
     if low is not None and high is not None and low != high:
-        return f"{default} ({low}–{high})"
-    return str(default)
+        return f"{shown} ({low}–{high})"
+    return shown
 
 
 def recipe_facts(recipe: dict) -> list[tuple[str, str]]:

@@ -217,16 +217,12 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         if preset != CUSTOM and not values_match({**current, **apply}, wanted):
             preset = CUSTOM
 
+    args = script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced)
     verdict, verdict_error = None, load_error
     if recipe and verdict_error is None:
         try:
-            policy = GuardPolicy(
-                mode=effective_mode(inputs.mode, ctx),
-                overrides=frozenset(inputs.overrides or ()),
-                override_reasons=script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced)[
-                    "override_reasons"
-                ],
-            )
+            policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
+                                 override_reasons=args["override_reasons"])
             verdict = evaluate(recipe, guard_request({**current, **apply}), policy)
         except IgaError as exc:
             verdict_error = exc
@@ -241,5 +237,5 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         apply=apply,
         verdict=verdict,
         verdict_html=render.verdict_html(verdict, verdict_error, has_recipe=bool(recipe)),
-        args=script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced),
+        args=args,
     )
