@@ -338,7 +338,7 @@ def encode_header(
     multiple of 8 after reserving `spare` extra bytes, or to exactly `exact_len` bytes when given (to
     overwrite an existing header in place; raises `HeaderDoesNotFit` when it is too small). With
     `original` (the header being replaced, same tensors), only the metadata part of its JSON is replaced
-    and the tensor entries are kept as they were: the cost no longer grows with the tensor count.
+    and the tensor entries are kept as they were, so encoding no longer re-serialises every tensor.
     With `page_offset`, more padding is added (when a multiple of 8 allows it) so that the data section
     starts at that offset within a 4 KiB page: a kernel copy between files whose data sections share the
     same page offset runs about twice as fast.
