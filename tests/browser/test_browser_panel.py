@@ -1,7 +1,9 @@
 """The standalone app in a real browser (Debian chromium driven by Playwright): presets change the values,
 the Advanced gate locks and unlocks the raw controls, the live verdict turns red on a forbidden sampler, and a
 recipe full of markup executes nothing, and the Recipes tab stamps a file after its confirmation. Saves a
-screenshot of the panel to test-artifacts/panel.png (and of the blocked state to panel-blocked.png)."""
+screenshot of the panel to test-artifacts/panel.png (and of the blocked state to panel-blocked.png).
+The app runs under this interpreter (gradio 4.40); IGA_UI_SERVER_PYTHON=<python> runs it under another one,
+e.g. the A1111-pinned gradio 3.41 venv (the browser side needs only Playwright)."""
 
 from __future__ import annotations
 
@@ -49,7 +51,9 @@ def app_url(tmp_path_factory):
                IGA_REGISTRY=str(tmp / "registry"),
                GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT))
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (closed below, after the server)
-    server = subprocess.Popen([sys.executable, "-m", "iga_core", "ui", "--models", str(models), "--port", str(port)],
+    # IGA_UI_SERVER_PYTHON runs the app under another interpreter, e.g. the A1111-pinned gradio 3.41 venv
+    python = os.environ.get("IGA_UI_SERVER_PYTHON") or sys.executable
+    server = subprocess.Popen([python, "-m", "iga_core", "ui", "--models", str(models), "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -221,7 +225,7 @@ def test_hostile_recipe_text_executes_nothing(page):
 
 
 def test_recipes_tab_stamps_after_confirmation(page):
-    page.page.get_by_role("tab", name="Recipes").click()
+    page.page.locator(".tab-nav button", has_text="Recipes").click()  # gradio 3 and 4 tab buttons
     page.choose("iga-recipes-template", "sdxl-lightning-4step")
     page.page.click("#iga-recipes-load-template")
     page.page.wait_for_function(
