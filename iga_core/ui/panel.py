@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from iga_core.guard import RULES
 from iga_core.ui import compat, view
 from iga_core.ui.context import SETTING_GATE_STYLE, PanelContext
 from iga_core.ui.ids import HIDDEN_CLASS, css_class, elem_id
@@ -30,15 +31,7 @@ _RULE_ID = re.compile(r"IGA-[HSI]\d{3}")
 
 def soft_rule_choices() -> list[tuple[str, str]]:
     """(label, rule id) for every soft rule: the ones a user may acknowledge behind the Advanced gate."""
-    from iga_core.guard import RULES
-
-    choices = []
-    for rule_id, rule in sorted(RULES.items()):
-        if getattr(rule, "severity", None) != "soft":
-            continue
-        title = getattr(rule, "title", None) or getattr(rule, "summary", None) or ""
-        choices.append((f"{rule_id} {title}".strip(), rule_id))
-    return choices
+    return [(f"{rule.id} {rule.title}", rule.id) for rule in RULES.values() if rule.severity == "soft"]
 
 
 def _paste_preset(params: Mapping[str, Any]):
