@@ -17,10 +17,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from iga_core.atomic import AtomicWriteFailed, write_text_atomic
 from iga_core.safetensors_io import CheckpointUnreadable, is_safetensors_path, open_for_read, read_raw_header
 
 BLOCK_SIZE = 16 * 1024 * 1024
@@ -179,14 +179,6 @@ def remember(path: str | os.PathLike, **hashes: str) -> None:
     files[key[0]] = entry  # re-inserted last: oldest entries are dropped first
     while len(files) > CACHE_MAX_ENTRIES:
         files.pop(next(iter(files)))
-    folder = cache_dir()
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".hashes-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": CACHE_VERSION, "files": files}, fh, separators=(",", ":"))
-            os.replace(tmp, folder / CACHE_FILE)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    text = json.dumps({"version": CACHE_VERSION, "files": files}, separators=(",", ":"))
+    with contextlib.suppress(AtomicWriteFailed):
+        write_text_atomic(cache_dir() / CACHE_FILE, text, parents=True)

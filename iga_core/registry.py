@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iga_core.atomic import write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.recipe import Problem, RecipeInvalid, validate_recipe, with_metadata_digest
-from iga_core.recipe.files import read_json_file, write_json_atomic
+from iga_core.recipe.files import read_json_file
 
 ENTRY_SUFFIX = ".iga.json"
 BUNDLE_FORMAT = "iga-registry-bundle"
@@ -220,7 +221,7 @@ class Registry:
         if path.exists() and not replace:
             raise EntryExists(f"the registry already has a recipe for {sha[:12]}…",
                               "use --replace to overwrite it, or `iga registry remove` first")  # fmt: skip
-        return write_json_atomic(path, entry)
+        return write_json_atomic(path, entry, parents=True)
 
     def remove(self, key: str) -> str:
         """Delete the entry for a full hash or a unique prefix; returns the full hash."""

@@ -22,15 +22,15 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from iga_core import hashing
+from iga_core.atomic import commit, temp_file_beside, write_json_atomic
 from iga_core.errors import IgaError, IgaInvalid, IgaIOError
-from iga_core.recipe.files import read_json_file, write_json_atomic
+from iga_core.recipe.files import read_json_file
 from iga_core.safetensors_io import (
     LENGTH_PREFIX,
     PAGE,
@@ -419,33 +419,23 @@ def _rewrite(src: Path, dst: Path, header: Header, block: bytes, progress: Progr
             "free some space, write a copy elsewhere with --out, or use --sidecar",
         )
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{dst.name}.", suffix=".iga-tmp")
+        with temp_file_beside(dst) as (fd, tmp):
+            try:
+                with open(src, "rb") as fin:
+                    st = os.fstat(fin.fileno())
+                    if st.st_size != header.file_size:
+                        raise Refused(f"{src.name} changed while it was being stamped", "run the command again")
+                    _write_all(fd, block)
+                    copy_range(fin.fileno(), fd, header.data_start, header.data_size, progress)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            commit(tmp, dst, stat.S_IMODE(st.st_mode))
     except OSError as exc:
-        raise WriteFailed(f"cannot create a file in {folder}: {exc.strerror or exc}", "check permissions") from exc
-    try:
-        with open(src, "rb") as fin:
-            st = os.fstat(fin.fileno())
-            if st.st_size != header.file_size:
-                raise Refused(f"{src.name} changed while it was being stamped", "run the command again")
-            _write_all(fd, block)
-            copy_range(fin.fileno(), fd, header.data_start, header.data_size, progress)
-            os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.chmod(tmp, stat.S_IMODE(st.st_mode))
-        os.replace(tmp, dst)
-    except BaseException as exc:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise WriteFailed(
-                f"writing {dst.name} failed: {exc.strerror or exc}; the original is unchanged",
-                "check free space and permissions",
-            ) from exc
-        raise
-    _fsync_dir(folder)
+        raise WriteFailed(
+            f"writing {dst.name} failed: {exc.strerror or exc}; the original is unchanged",
+            "check free space and permissions",
+        ) from exc
     _bump_mtime(dst, st.st_mtime_ns if _same_file(src, dst) else 0)
 
 
@@ -484,15 +474,3 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename durable on POSIX; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)

@@ -38,7 +38,7 @@ def test_report_files_and_contents(result, tmp_path):
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Sweep") and "Why this run." in md and "**Headline:" in md
     assert "| Euler a | outside | IGA-H001 |" in md
-    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+    assert not list(tmp_path.glob(".*"))  # atomic writes leave no temp files
 
 
 def test_without_matplotlib_only_the_grid_is_drawn(result, tmp_path, monkeypatch):

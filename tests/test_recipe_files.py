@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 import iga_core.recipe.files as files
+from iga_core.atomic import AtomicWriteFailed, write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
-from iga_core.recipe.files import (
-    RecipeFileNotJson,
-    RecipeFileUnreadable,
-    RecipeFileWriteFailed,
-    read_json_file,
-    write_json_atomic,
-)
+from iga_core.recipe.files import RecipeFileNotJson, RecipeFileUnreadable, read_json_file
 
 
 def test_read_errors(tmp_path: Path, monkeypatch):
@@ -53,7 +48,7 @@ def test_write_is_atomic_and_readable_back(tmp_path: Path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(RecipeFileWriteFailed) as info:
+    with pytest.raises(AtomicWriteFailed) as info:
         write_json_atomic(target, {"a": "new"})
     assert "No space left" in info.value.message
     assert read_json_file(target) == {"a": "é"}
@@ -63,5 +58,5 @@ def test_write_is_atomic_and_readable_back(tmp_path: Path, monkeypatch):
 def test_write_into_a_file_instead_of_a_folder(tmp_path: Path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(RecipeFileWriteFailed):
+    with pytest.raises(AtomicWriteFailed):
         write_json_atomic(blocker / "r.json", {})

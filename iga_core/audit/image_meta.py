@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from iga_core.audit.atomic import write_bytes_atomic
+from iga_core.atomic import AtomicWriteFailed, write_bytes_atomic
 from iga_core.audit.record import (
     MAX_RECORD_BYTES,
     AuditRecordInvalid,
@@ -420,8 +420,8 @@ def write_image_metadata(target: Any, record: dict) -> None:
         raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "IGA records go into PNG, JPEG and WebP")
     try:
         write_bytes_atomic(path, new)
-    except OSError as exc:
-        raise ImageMetaIOError(f"cannot write {path}: {exc.strerror or exc}", "check free space and permissions") from exc
+    except AtomicWriteFailed as exc:
+        raise ImageMetaIOError(exc.message, "check free space and permissions") from exc
 
 
 def _meta_from_pil(image) -> tuple[str, str | None, str | None]:

@@ -74,7 +74,7 @@ def _note_skipped(skipped: int) -> None:
 
 
 def cmd_export(args) -> int:
-    from iga_core.audit.atomic import write_bytes_atomic
+    from iga_core.atomic import AtomicWriteFailed, write_bytes_atomic
     from iga_core.decision_log import DecisionLogIOError, export_entries
 
     got = _log(args).read(args.since)
@@ -85,9 +85,8 @@ def cmd_export(args) -> int:
         return 0
     try:
         write_bytes_atomic(args.output, text.encode("utf-8"))
-    except OSError as exc:
-        raise DecisionLogIOError(f"cannot write {args.output}: {exc.strerror or exc}",
-                                 "check the folder exists and is writable") from exc
+    except AtomicWriteFailed as exc:
+        raise DecisionLogIOError(exc.message, "check the folder exists and is writable") from exc
     print(f"exported {len(got.entries)} decision{'s' if len(got.entries) != 1 else ''} to {args.output}",
           file=sys.stderr)
     return 0

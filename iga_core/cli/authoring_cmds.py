@@ -9,8 +9,9 @@ import json
 import sys
 from pathlib import Path
 
+from iga_core.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
-from iga_core.recipe.files import dumps_pretty, read_json_file, write_json_atomic
+from iga_core.recipe.files import read_json_file
 
 _CHECKPOINT_SUFFIXES = {".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf"}
 
@@ -112,7 +113,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from iga_core.reconstruct import reconstruct
 
     result = reconstruct(args.checkpoint)
-    written = str(write_json_atomic(args.output, result.recipe)) if args.output else None
+    written = str(write_json_atomic(args.output, result.recipe, parents=True)) if args.output else None
     data = {"ok": not result.problems, "checkpoint": args.checkpoint, "written": written, **result.to_dict()}
     lines = [f"{args.checkpoint}: {result.status} recipe (not written into the file)", ""]
     lines.append(f"  {'field':<28} {'value':<34} {'conf':>4}  source")
@@ -201,7 +202,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     bundle = reg.export([_key(args, k) for k in args.keys] if args.keys else None)
     count = len(bundle["entries"])
     if args.output:
-        path = write_json_atomic(args.output, bundle)
+        path = write_json_atomic(args.output, bundle, parents=True)
         emit(args, f"exported {count} entr{'y' if count == 1 else 'ies'} to {path}",
              {"ok": True, "path": str(path), "count": count})  # fmt: skip
     elif args.json:

@@ -251,7 +251,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from iga_core import stamp
-    from iga_core.recipe.files import dumps_pretty
+    from iga_core.atomic import dumps_pretty
 
     if args.output == "-":
         recipe = stamp.read_embedded(args.checkpoint)

@@ -11,10 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from iga_core.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 from iga_core.recipe import SCHEMA_VERSION, detect_version, digest_status, migrate, validate_recipe
-from iga_core.recipe.files import read_json_file, write_json_atomic
+from iga_core.recipe.files import read_json_file
 
 # Checkpoint formats without a safetensors header: their recipe can only live in a sidecar.
 NO_HEADER_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".gguf"}
@@ -116,7 +117,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     before = detect_version(original)
     upgraded, changes = migrate(original)
     problems = validate_recipe(upgraded)
-    written = str(write_json_atomic(args.output, upgraded)) if args.output else None
+    written = str(write_json_atomic(args.output, upgraded, parents=True)) if args.output else None
     data = {
         "ok": not problems,
         "file": str(path),
@@ -130,7 +131,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         emit(args, "", data)
         return 0 if not problems else 1
-    from iga_core.recipe.files import dumps_pretty
+    from iga_core.atomic import dumps_pretty
 
     report = [f"{path}: {before} -> {SCHEMA_VERSION}" if changes else f"{path}: already {SCHEMA_VERSION}"]
     report += [f"  - {c}" for c in changes]

@@ -8,16 +8,15 @@ written to a temporary name in the target folder, fsynced and moved into place.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from iga_core import __version__
+from iga_core.atomic import AtomicWriteFailed, write_atomic, write_text_atomic
 from iga_core.eval.errors import EvalUnavailable
 from iga_core.eval.metrics import as_float_image
 from iga_core.eval.protocol import CIRCULAR, ProtocolResult
@@ -73,26 +72,8 @@ def without_timing(obj):
 # --- atomic files ---------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
 def _save_figure(fig, path: Path) -> None:
-    _atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110, metadata={"Software": None}))
+    write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=110, metadata={"Software": None}), parents=True)
 
 
 # --- plots ----------------------------------------------------------------------------------------------
@@ -192,7 +173,7 @@ def plot_grid(result: ProtocolResult, path: Path, seeds: int = GRID_SEEDS, cell:
             img = np.nan_to_num(as_float_image(row[j]), nan=0.5, posinf=1.0, neginf=0.0).clip(0, 1)
             tile = Image.fromarray((img * 255).round().astype(np.uint8)).resize((cell, cell), Image.NEAREST)
             canvas.paste(tile, (label_w + j * (cell + pad), y))
-    _atomic_write(path, lambda fh: canvas.save(fh, format="PNG"))
+    write_atomic(path, lambda fh: canvas.save(fh, format="PNG"), parents=True)
 
 
 # --- markdown -------------------------------------------------------------------------------------------
@@ -294,9 +275,10 @@ def write_report(results: list[ProtocolResult], out_dir, *, title: str, intro: s
         md = [f"# {title}", "", intro.strip(), "", *sections, "## Environment", "",
               f"iga {env['iga']}, Python {env['python']} on {env['platform']}; {libs}.",
               "" if can_plot else f"\n{plot_note}.", ""]
-        _write_text(out / "report.md", "\n".join(md))
-        _write_text(out / "report.json", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise EvalUnavailable(f"cannot write the report into {out}: {exc.strerror or exc}",
+        write_text_atomic(out / "report.md", "\n".join(md))
+        write_text_atomic(out / "report.json", json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    except (OSError, AtomicWriteFailed) as exc:
+        reason = exc.message if isinstance(exc, AtomicWriteFailed) else exc.strerror or exc
+        raise EvalUnavailable(f"cannot write the report into {out}: {reason}",
                               "pick a writable folder with free space (-o DIR)") from None
     return {"json": str(out / "report.json"), "markdown": str(out / "report.md"), "images": [str(p) for p in written]}

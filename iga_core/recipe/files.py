@@ -1,12 +1,9 @@
-"""Recipe JSON files: read with clear errors, write atomically (temp file in the same folder, fsync,
-`os.replace`), so a crash or a full disk leaves the old file or the new one, never half of one."""
+"""Recipe JSON files: read with clear errors. Writing goes through `iga_core.atomic.write_json_atomic`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +18,6 @@ class RecipeFileUnreadable(IgaIOError):
 
 class RecipeFileNotJson(IgaInvalid):
     """The file was read but does not hold JSON."""
-
-
-class RecipeFileWriteFailed(IgaIOError):
-    """The file could not be written."""
 
 
 def read_json_file(path: str | os.PathLike) -> Any:
@@ -56,36 +49,3 @@ def read_json_file(path: str | os.PathLike) -> Any:
                                 "fix the JSON syntax (a trailing comma or a missing quote?)") from None  # fmt: skip
     except RecursionError:
         raise RecipeFileNotJson(f"{path} nests too deeply to be a recipe", "flatten the JSON") from None
-
-
-def dumps_pretty(value: Any) -> str:
-    """The readable form used for recipe files: 2-space indent, UTF-8, trailing newline."""
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_json_atomic(path: str | os.PathLike, value: Any) -> Path:
-    """Write `value` as pretty JSON to `path` atomically; returns the path."""
-    target = Path(path)
-    folder = target.parent
-    text = dumps_pretty(value)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise RecipeFileWriteFailed(f"cannot create a file in {folder}: {exc.strerror or exc}",
-                                    "check the folder exists and is writable") from None  # fmt: skip
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise RecipeFileWriteFailed(f"cannot write {target}: {exc.strerror or exc}",
-                                        "check free space and permissions") from None  # fmt: skip
-        raise
-    return target

@@ -1,0 +1,110 @@
+"""Crash-safe file replacement, the one way iga writes a file it may be asked to read back.
+
+Every write goes to a temp file in the target's folder (same filesystem, so the rename is atomic), is
+fsynced, then renamed over the target with `os.replace`; the folder is fsynced so the rename survives a power
+cut. A crash, a full disk or Ctrl-C leaves the old file or the new one, never half of one, and no temp file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from iga_core.errors import IgaIOError
+
+TEMP_SUFFIX = ".iga-tmp"
+NEW_FILE_MODE = 0o644  # mkstemp creates 0600; a written recipe or image should be readable like any other file
+
+
+class AtomicWriteFailed(IgaIOError):
+    """The temp file could not be created, written or renamed over the target."""
+
+
+def dumps_pretty(value: Any) -> str:
+    """The readable JSON form iga writes: 2-space indent, UTF-8, trailing newline."""
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+@contextlib.contextmanager
+def temp_file_beside(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield `(fd, temp_path)` for a new temp file in `path`'s folder; the caller owns (and closes) the fd.
+    If the block raises, the temp file is removed; on success the block has renamed it away (`commit`)."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    try:
+        yield fd, tmp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def commit(tmp: str, target: str | os.PathLike, mode: int | None = None) -> None:
+    """Give the fsynced temp file `mode`, rename it over `target` and make the rename durable."""
+    if mode is not None:
+        os.chmod(tmp, mode)
+    os.replace(tmp, target)
+    fsync_dir(Path(target).parent)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Make a rename in `folder` durable (POSIX); not possible, nor needed, on Windows."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        dfd = os.open(folder if str(folder) else ".", os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], *, parents: bool = False) -> Path:
+    """Replace `path` with what `write(fh)` writes to a binary file handle; returns the path.
+
+    An existing file keeps its permission bits; a new one gets `NEW_FILE_MODE`. `parents=True` creates missing
+    folders (for iga's own data folders; a user's output path should exist). OS failures raise
+    `AtomicWriteFailed` with the target unchanged."""
+    target = Path(path)
+    try:
+        if parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        with temp_file_beside(target) as (fd, tmp):
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            commit(tmp, target, _mode_for(target))
+    except OSError as exc:
+        raise AtomicWriteFailed(f"cannot write {target}: {exc.strerror or exc}",
+                                "check the folder exists, is writable and has free space") from exc  # fmt: skip
+    return target
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, parents: bool = False) -> Path:
+    """Replace `path` with `data` atomically."""
+    return write_atomic(path, lambda fh: fh.write(data), parents=parents)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, *, parents: bool = False) -> Path:
+    """Replace `path` with `text` (UTF-8) atomically."""
+    return write_bytes_atomic(path, text.encode("utf-8"), parents=parents)
+
+
+def write_json_atomic(path: str | os.PathLike, value: Any, *, parents: bool = False) -> Path:
+    """Replace `path` with `value` as pretty JSON (`dumps_pretty`) atomically."""
+    return write_text_atomic(path, dumps_pretty(value), parents=parents)
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return NEW_FILE_MODE
