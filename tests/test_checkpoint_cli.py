@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import struct
@@ -217,3 +218,18 @@ def test_the_module_entry_point(tmp_path, ckpt):
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]), timeout=60)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["weights_sha256"] == hashlib.sha256(_data(ckpt)).hexdigest()
+
+
+def test_progress_is_one_shared_helper(capsys, tmp_path):
+    # checkpoint and authoring commands share this bar: --progress draws it, --no-progress does not.
+    from iga_core.cli import progress as cli_progress
+
+    big = tmp_path / "f.bin"
+    big.write_bytes(b"x" * 10)
+    with cli_progress.progress_for(argparse.Namespace(progress=True), big, "hashing") as bar:
+        bar(5, 10)
+        bar(10, 10)
+    assert "hashing [" in capsys.readouterr().err
+    with cli_progress.progress_for(argparse.Namespace(progress=False), big, "hashing") as bar:
+        assert bar is None
+    assert cli_progress.format_size(1536) == "1.50 KiB"

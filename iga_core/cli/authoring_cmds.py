@@ -94,11 +94,11 @@ def _is_checkpoint(text: str) -> bool:
 
 
 def _weights_of(args: argparse.Namespace, checkpoint: str) -> str:
-    from iga_core.cli.checkpoint_cmds import _progress_for
+    from iga_core.cli.progress import progress_for
     from iga_core.hashing import weights_sha256
 
     path = Path(checkpoint)
-    with _progress_for(args, path, "hashing") as progress:
+    with progress_for(args, path, "hashing") as progress:
         return weights_sha256(path, progress)
 
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 from iga_core import hashing
 from iga_core.cli import emit
+from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.errors import IgaInvalid
 from iga_core.safetensors_io import is_safetensors_path, read_header
 
-#: files at least this large get a progress bar on stderr (when stderr is a terminal, or with --progress)
-PROGRESS_THRESHOLD = 256 * 1024 * 1024
 VERIFY_CHOICES = ("never", "first", "always")
 
 
@@ -93,8 +91,7 @@ def register(sub) -> None:
 def _common(p: argparse.ArgumentParser, *, progress: bool = False) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     if progress:
-        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help="progress bar on stderr (default: for large files, when stderr is a terminal)")  # fmt: skip
+        add_progress_option(p)
 
 
 # ---- commands ----
@@ -117,7 +114,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             dtypes=dict(dtypes),
             metadata={k: v for k, v in header.metadata.items() if k != "iga"},
         )
-        lines.append(f"{_safe(path.name)}: {_size(header.file_size)}, {len(header.tensors)} tensors "
+        lines.append(f"{_safe(path.name)}: {format_size(header.file_size)}, {len(header.tensors)} tensors "
                      f"({', '.join(f'{d} x{n}' for d, n in dtypes.most_common())}), header {header.header_len} "
                      f"bytes ({header.spare} spare)")  # fmt: skip
         if args.tensors:
@@ -129,8 +126,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     else:
         size = _stat_size(path)
         data.update(file_size=size)
-        lines.append(f"{_safe(path.name)}: {_size(size)}, not safetensors (no embedded metadata; sidecar only)")
-    with _progress_for(args, path, "hashing") as progress:
+        lines.append(f"{_safe(path.name)}: {format_size(size)}, not safetensors (no embedded metadata; sidecar only)")
+    with progress_for(args, path, "hashing") as progress:
         src = find_recipe(path, verify=args.verify, progress=progress)
     data["recipe_source"] = src.to_dict()
     lines += _recipe_lines(src)
@@ -147,12 +144,12 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     if not isinstance(recipe, dict):
         raise IgaInvalid(f"{args.recipe} does not hold a JSON object", "give a recipe .json file")
     if args.sidecar:
-        with _progress_for(args, path, "hashing") as progress:
+        with progress_for(args, path, "hashing") as progress:
             result = stamp.write_sidecar(path, recipe, progress=progress)
     else:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
-        with _progress_for(args, path, "stamping") as progress:
+        with progress_for(args, path, "stamping") as progress:
             result = stamp.stamp(path, recipe, out=args.out, progress=progress)
     what = {
         "in_place": "header rewritten in place",
@@ -194,7 +191,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     path = Path(args.checkpoint)
     if is_safetensors_path(path):
         read_header(path)  # a broken file is reported as such, not as "no recipe"
-    with _progress_for(args, path, "hashing") as progress:
+    with progress_for(args, path, "hashing") as progress:
         src = find_recipe(path, verify="always", progress=progress)
     data = {"file": str(path), **src.to_dict()}
     data.pop("recipe", None)
@@ -222,7 +219,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_hash(args: argparse.Namespace) -> int:
     path = Path(args.file)
     use_cache = not args.no_cache
-    with _progress_for(args, path, "hashing") as progress:
+    with progress_for(args, path, "hashing") as progress:
         if args.full:
             file_digest, weights = hashing.file_and_weights_sha256(path, progress, use_cache=use_cache)
         else:
@@ -295,14 +292,6 @@ def _safe(text: str, limit: int = 120) -> str:
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.2f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
-
-
 def _stat_size(path: Path) -> int:
     from iga_core.safetensors_io import CheckpointUnreadable
 
@@ -312,55 +301,3 @@ def _stat_size(path: Path) -> int:
         return path.stat().st_size
     except OSError as exc:
         raise CheckpointUnreadable(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.start = time.monotonic()
-        self.last = 0.0
-        self.drawn = False
-        self.total_seen = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.last < 0.1:
-            return
-        if total != self.total_seen and self.drawn:  # a new phase (e.g. hashing, then copying)
-            sys.stderr.write("\n")
-        self.total_seen = total
-        self.last = now
-        frac = done / total if total else 1.0
-        rate = done / max(now - self.start, 1e-6) / 1e6
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {frac:6.1%} {_size(done)}/{_size(total)} {rate:,.0f} MB/s")
-        sys.stderr.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-class _progress_for:
-    """Context manager giving a progress callback (or None) for this file and the --progress flag."""
-
-    def __init__(self, args: argparse.Namespace, path: Path, label: str) -> None:
-        wanted = getattr(args, "progress", None)
-        if wanted is None:
-            try:
-                big = path.stat().st_size >= PROGRESS_THRESHOLD
-            except OSError:
-                big = False
-            wanted = big and sys.stderr.isatty()
-        self.bar = _ProgressBar(label) if wanted else None
-
-    def __enter__(self):
-        return self.bar
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
