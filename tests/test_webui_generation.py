@@ -248,7 +248,7 @@ def test_grids_carry_the_record(webui):
 def test_filename_pattern_setting(webui):
     webui.m.shared.opts.data["iga_filename_pattern"] = "[seed]-[checkpoint_name]-[iga_preset]-[iga_status]"
     webui.api_txt2img({"prompt": "a cat", "save_images": True})
-    assert [f.name for f in webui.saved_files()] == ["1234-lightning-Native-ok.png"]
+    assert [f.name for f in webui.saved_files()] == ["00000-1234-lightning-Native-ok.png"]
 
 
 def test_paste_back_restores_preset_and_overrides(webui):

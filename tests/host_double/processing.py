@@ -418,7 +418,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
             index_of_first_image = 1
         if opts.grid_save:
             images.save_image(grid, p.outpath_grids, "grid", p.all_seeds[0], p.all_prompts[0], opts.grid_format,
-                              info=infotext(use_main_prompt=True), p=p, grid=True)
+                              info=infotext(use_main_prompt=True), short_filename=not opts.grid_extended_filename,
+                              p=p, grid=True)  # A processing.py:1130
 
     res = Processed(p, images_list=output_images, seed=p.all_seeds[0], info=infotexts[0],
                     index_of_first_image=index_of_first_image, infotexts=infotexts)

@@ -98,6 +98,11 @@ def _builtin_options() -> dict[str, OptionInfo]:
         "samples_format": OptionInfo("png", "File format for images"),
         "grid_save": OptionInfo(True, "Always save all generated image grids"),
         "grid_format": OptionInfo("png", "File format for grids"),
+        # file naming (A shared_options.py:37-39, F the same): the pattern is empty and the counter is on by default
+        "samples_filename_pattern": OptionInfo("", "Images filename pattern"),
+        "save_images_add_number": OptionInfo(True, "Add number to filename when saving"),
+        "save_images_replace_action": OptionInfo("Replace", "Saving the image to an existing file"),
+        "grid_extended_filename": OptionInfo(False, "Add extended info (seed, prompt) to filename when saving grid"),
         "grid_only_if_multiple": OptionInfo(True, "Do not save grids consisting of one picture"),
         "return_grid": OptionInfo(True, "Show grid in gallery"),
         "enable_pnginfo": OptionInfo(True, "Save text information about generation parameters"),
