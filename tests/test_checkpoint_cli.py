@@ -18,11 +18,6 @@ from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture
 def ckpt(tmp_path):
     return make_checkpoint(tmp_path / "model.safetensors")

@@ -31,11 +31,6 @@ RECIPE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture
 def ckpt(tmp_path):
     return make_checkpoint(tmp_path / "model.safetensors", metadata={"ss_note": "kept"}, max_elements=2048)
