@@ -7,7 +7,8 @@ One file per entry, `<folder>/<weights_sha256>.iga.json`, holding the recipe its
 single JSON bundle (`export` / `import_`), so a recipe for a popular model can be shared without the model.
 
 Lookup precedence (embedded > sidecar > registry > reconstructed) is `iga_core.sources.find_recipe`'s job;
-it calls `Registry.get(weights_sha256)`.
+it consults the user's registry (`Registry()`) by default and calls `Registry.get(weights_sha256)` only when
+`is_empty()` is False, so an empty registry costs no hashing.
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ class RegistryUnreadable(IgaIOError):
 
 
 def default_folder() -> Path:
-    """`$IGA_REGISTRY`, else `$XDG_DATA_HOME/iga/registry` (default `~/.local/share/iga/registry`)."""
+    """`$IGA_REGISTRY`, else `$IGA_DATA_DIR/registry`, else `$XDG_DATA_HOME/iga/registry` (default
+    `~/.local/share/iga/registry`)."""
     if os.environ.get("IGA_REGISTRY"):
         return Path(os.environ["IGA_REGISTRY"]).expanduser()
+    if os.environ.get("IGA_DATA_DIR"):
+        return Path(os.environ["IGA_DATA_DIR"]).expanduser() / "registry"
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "iga" / "registry"
 
@@ -116,6 +120,14 @@ class Registry:
         return self.folder / f"{check_sha(weights_sha256)}{ENTRY_SUFFIX}"
 
     # --- reading ---
+
+    def is_empty(self) -> bool:
+        """True when the folder holds no entry (or does not exist): lets a lookup skip hashing the file."""
+        try:
+            with os.scandir(self.folder) as it:
+                return not any(e.name.endswith(ENTRY_SUFFIX) for e in it)
+        except OSError:
+            return True
 
     def get(self, weights_sha256: str) -> dict | None:
         """The recipe stored for these weights, or None (also None for an unreadable or non-object entry:

@@ -5,7 +5,8 @@ Precedence (first found wins):
 1. **embedded**: `__metadata__["iga"]` inside the safetensors file. It travels with the weights, so it wins.
 2. **sidecar**: `<checkpoint>.iga.json`, used when there is no embedded recipe (`.ckpt` files, files the user
    won't modify). When both exist and differ, the embedded one is used and `problems` says so.
-3. **registry**: a local recipe registry looked up by the weights hash (only when a registry is given).
+3. **registry**: the user's recipe registry (`iga_core.registry.Registry()`, or the one given), looked up by
+   the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
 4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
 
 `hash_status` is "verified" when the recipe's weights and metadata hashes both match, "mismatch" when either
@@ -19,9 +20,11 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from iga_core import hashing
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.registry import Registry
 from iga_core.safetensors_io import HeaderError, is_safetensors_path, read_header
 from iga_core.stamp import EmbeddedRecipeInvalid, SidecarInvalid, read_embedded, read_sidecar, sidecar_path
 
@@ -60,13 +63,14 @@ def find_recipe(
     checkpoint_path: str | os.PathLike,
     *,
     verify: str = "first",
-    registry=None,
+    registry: Registry | Literal[False] | None = None,
     reconstruct: bool = False,
     progress: hashing.Progress | None = None,
 ) -> RecipeSource:
     """Find the recipe for a checkpoint following the precedence above; never raises for a bad recipe or
     sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened.
-    `progress(done, total)` is called while the weights are hashed."""
+    `registry`: None (default) is the user's registry at its default folder, False consults none, anything
+    else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing."""
     if verify not in VERIFY_MODES:
         raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
     path = Path(checkpoint_path)
@@ -95,6 +99,7 @@ def find_recipe(
     if sidecar is not None:
         return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress)
 
+    registry = _registry_to_consult(registry)
     if registry is not None:
         weights = _weights_hash(path, verify, problems, progress)
         if weights is not None:
@@ -118,6 +123,19 @@ def find_recipe(
                 return RecipeSource("reconstructed", recipe, str(path), "unverified", problems)
 
     return RecipeSource("none", None, None, "unverified", problems)
+
+
+def _registry_to_consult(registry):
+    """The registry to look in, or None: False means none; an empty one is skipped (no hashing for nothing)."""
+    if registry is False:
+        return None
+    if registry is None:
+        try:
+            registry = Registry()
+        except RuntimeError:  # no home folder to put a default registry in
+            return None
+    is_empty = getattr(registry, "is_empty", None)
+    return None if is_empty is not None and is_empty() else registry
 
 
 def _content(recipe: dict) -> dict:

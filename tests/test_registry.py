@@ -151,8 +151,42 @@ def test_default_folder(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "mine"))
     assert default_folder() == tmp_path / "mine" and Registry().folder == tmp_path / "mine"
     monkeypatch.delenv("IGA_REGISTRY")
+    monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "iga-data"))
+    assert default_folder() == tmp_path / "iga-data" / "registry"
+    monkeypatch.delenv("IGA_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_folder() == tmp_path / "data" / "iga" / "registry"
+
+
+def test_find_recipe_consults_the_users_registry_by_default(tmp_path: Path):
+    ckpt = make_checkpoint(tmp_path / "unstamped.safetensors")
+    Registry().add(TURBO, weights_sha256=weights_sha256(ckpt))  # the default folder ($IGA_DATA_DIR/registry)
+    src = find_recipe(ckpt)
+    assert src.kind == "registry" and src.recipe["model_id"] == "sdxl-turbo" and src.hash_status == "verified"
+    assert src.path == str(default_folder())
+
+
+def test_embedded_and_sidecar_still_win_over_the_default_registry(tmp_path: Path):
+    from iga_core import stamp
+
+    lightning = json.loads((EXAMPLES / "sdxl-lightning-4step.iga.json").read_text())
+    ckpt = make_checkpoint(tmp_path / "a.safetensors")
+    Registry().add(TURBO, weights_sha256=weights_sha256(ckpt))
+    stamp.write_sidecar(ckpt, lightning)
+    assert (find_recipe(ckpt).kind, find_recipe(ckpt).recipe["model_id"]) == ("sidecar", lightning["model_id"])
+    stamp.stamp(ckpt, lightning)
+    assert find_recipe(ckpt).kind == "embedded"
+
+
+def test_an_empty_registry_costs_no_hashing(tmp_path: Path, monkeypatch):
+    import iga_core.sources as sources
+
+    ckpt = make_checkpoint(tmp_path / "plain.safetensors")
+    hashed = []
+    monkeypatch.setattr(sources.hashing, "weights_sha256", lambda *a, **k: hashed.append(a) or A)
+    assert find_recipe(ckpt, verify="always").kind == "none" and hashed == []
+    Registry().add(TURBO, weights_sha256=B)  # not empty any more: now the file is hashed to look it up
+    assert find_recipe(ckpt, verify="always").kind == "none" and len(hashed) == 1
 
 
 def test_find_recipe_consults_the_registry_after_embedded_and_sidecar(tmp_path: Path, reg: Registry):
@@ -161,7 +195,7 @@ def test_find_recipe_consults_the_registry_after_embedded_and_sidecar(tmp_path: 
     reg.add(TURBO, weights_sha256=sha)
     src = find_recipe(ckpt, registry=reg, verify="first")
     assert src.kind == "registry" and src.recipe["model_id"] == "sdxl-turbo" and src.hash_status == "verified"
-    assert find_recipe(ckpt).kind == "none"  # no registry given: not consulted
+    assert find_recipe(ckpt, registry=False).kind == "none"  # explicitly left out
     # renaming the file does not lose its registry recipe: the key is the tensor hash
     moved = ckpt.rename(tmp_path / "renamed.safetensors")
     assert find_recipe(moved, registry=reg).kind == "registry"

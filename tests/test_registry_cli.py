@@ -83,3 +83,16 @@ def test_errors_are_one_line(env, capsys):
     assert code == 1 and "Traceback" not in err
     code, _, err = run(capsys, "registry")
     assert code == 2 and "ACTION" in err
+
+
+def test_check_of_an_unstamped_checkpoint_uses_its_registry_entry(env, capsys):
+    # the default registry ($IGA_REGISTRY here) is consulted without any flag; adding --for hashed the file,
+    # so even `--verify never` (check's default) finds the entry through the hash cache
+    _, ckpt, _ = env
+    assert run(capsys, "check", str(ckpt), "--sampler", "Euler", "--steps", "4")[0] == 1  # no recipe yet
+    assert run(capsys, "registry", "add", str(RECIPE), "--for", str(ckpt))[0] == 0
+    code, out, _ = run(capsys, "check", str(ckpt), "--sampler", "DDIM", "--steps", "4", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["source"]["kind"] == "registry" and data["verdict"]["blocked_ids"]
+    assert run(capsys, "check", str(ckpt), "--sampler", "Euler", "--scheduler", "SGM Uniform", "--steps", "4",
+               "--cfg", "1", "--size", "1024x1024")[0] == 0

@@ -32,7 +32,8 @@ def register(sub) -> None:
     reg = sub.add_parser(
         "registry",
         help="recipes for checkpoints you do not modify, keyed by weights sha256 in a user folder",
-        description="The registry folder is --folder, else $IGA_REGISTRY, else ~/.local/share/iga/registry.",
+        description="The registry folder is --folder, else $IGA_REGISTRY, else $IGA_DATA_DIR/registry, else "
+        "~/.local/share/iga/registry. Readers (WebUI, check, inspect, verify) consult it by default.",
     )
     reg.add_argument(
         "--folder", metavar="DIR", help="registry folder (default: $IGA_REGISTRY or the user folder)"
