@@ -5,7 +5,8 @@ an ordinary block would leave an unlabelled black cell. Inside a plot the script
 cell's `p.sample` return a decoded tile that says "blocked by IGA-…" (`DecodedSamples`, A processing.py:
 621-622 and 995), never saves it as a sample, and lets the grid complete. Cells that ran outside the recipe
 (audit mode, or acknowledged / soft findings) get a small label strip. The outcome of every cell is
-collected for the run, and the saved grid's infotext gets an `IGA cells` summary.
+collected for the run; the saved grid's infotext, and the grid's infotext the UI shows, get an
+`IGA cells` summary.
 """
 
 from __future__ import annotations
@@ -119,12 +120,26 @@ def summary(cells: list[dict]) -> str:
 
 
 def on_grid_saved(params: Any) -> None:
-    """before_image_saved for the plot's grid (saved with p=Processed, A xyz_grid.py:812)."""
+    """before_image_saved for the plot's grid. The host saves it with `p=processed`, the very Processed the
+    UI and the API get back (A xyz_grid.py:793-805, F 820-832; A txt2img.py:113-120), so the summary goes
+    into the file and into what the user is shown: `infotexts[0]` (the grid in the gallery) and `info`
+    (the text under it). The grid's infotext is built right after the first cell (A xyz_grid.py:750-760),
+    before the other cells ran, and no always-on hook runs after a selectable script's `run` (A scripts.py:
+    768-785): with "Always save all generated image grids" off the summary has nowhere to go."""
     info = params.pnginfo.get("parameters") or ""
     if _run_cells is None or f"Script: {XYZ_TITLE}" not in info or SUMMARY_KEY in info:
         return
     from modules import infotext_utils
 
     text = summary(_run_cells)
-    if text:
-        params.pnginfo["parameters"] = f"{info}, {SUMMARY_KEY}: {infotext_utils.quote(text)}"
+    if not text:
+        return
+    field = f", {SUMMARY_KEY}: {infotext_utils.quote(text)}"
+    params.pnginfo["parameters"] = info + field
+    processed = params.p
+    infotexts = getattr(processed, "infotexts", None)
+    if isinstance(infotexts, list) and infotexts and infotexts[0] == info:
+        infotexts[0] = info + field
+    shown = getattr(processed, "info", None)
+    if isinstance(shown, str) and shown and SUMMARY_KEY not in shown:
+        processed.info = shown + field

@@ -80,3 +80,25 @@ def test_audit_mode_runs_every_cell_and_labels_those_outside_the_recipe(webui):
 def test_outside_a_plot_a_block_still_raises(webui):
     images, *_rest, html_log = webui.ui_txt2img(**{**SIZE, "sampler_name": "DPM++ 2M"})
     assert images == [] and "GuardBlocked" in html_log
+
+
+def test_the_summary_reaches_the_grid_infotext_the_ui_shows(webui):
+    import json
+
+    _images, js, html_info, _log = webui.ui_xyz("Sampler", "Euler, DPM++ 2M", **SIZE)
+    shown = json.loads(js)
+    parse = webui.m.infotext_utils.parse_generation_parameters
+    grid_file = next(f for f in webui.saved_files() if f.name.startswith("xyz_grid"))
+    assert shown["infotexts"][0] == Image.open(grid_file).info["parameters"]  # gallery text = file text
+    assert parse(shown["infotexts"][0])["IGA cells"].startswith("1 of 2 blocked")
+    assert "IGA cells: &quot;1 of 2 blocked" in html_info  # `processed.info`, the text under the gallery
+    assert "IGA cells" not in shown["infotexts"][1]  # a cell's own infotext stays the cell's
+
+
+def test_the_summary_needs_the_saved_grid(webui):
+    import json
+
+    webui.m.shared.opts.data["grid_save"] = False  # the host then calls no hook after the plot's run
+    _images, js, _html_info, _log = webui.ui_xyz("Sampler", "Euler, DPM++ 2M", **SIZE)
+    assert "Script: X/Y/Z plot" in json.loads(js)["infotexts"][0]
+    assert "IGA cells" not in json.loads(js)["infotexts"][0]

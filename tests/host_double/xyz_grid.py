@@ -3,7 +3,9 @@ guard meets: a selectable Script "X/Y/Z plot"; each cell is `copy(p)` with the a
 (`apply_field`, A 30-35) and runs `process_images(pc)` inside try/except -- an exception becomes an empty
 cell, `Processed(p, [], p.seed, "")`, and the grid goes on (A 707-733, F 751-756); `draw_xyz_grid` fills a
 blank `Image.new` for a cell without images (A 317-331); the grid infotext is the first cell's with
-`Script`, `X Type`, `X Values` added (A 736-749); the grid is saved with `p=processed` (A 808-816).
+`Script`, `X Type`, `X Values` added (A 736-749), built right after the first cell ran; the grid is
+saved with `info=processed.infotexts[0]` and `p=processed`, the object the UI and the API get back
+(A 793-805).
 Axes: two (X and Y) of Sampler, Schedule type, Steps, CFG Scale (A 243-258); values comma-separated.
 """
 
@@ -94,6 +96,6 @@ class Script(scripts.Script):
         processed_result.images.insert(0, grid)
         processed_result.infotexts.insert(0, grid_infotext[0])
         if opts.grid_save:
-            images.save_image(grid, p.outpath_grids, "xyz_grid", info=grid_infotext[0], extension=opts.grid_format,
-                              prompt=p.prompt, seed=processed_result.seed, grid=True, p=processed_result)
+            images.save_image(grid, p.outpath_grids, "xyz_grid", info=processed_result.infotexts[0],
+                              extension=opts.grid_format, prompt=p.prompt, seed=processed_result.seed, grid=True, p=processed_result)
         return processed_result
