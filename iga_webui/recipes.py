@@ -1,12 +1,16 @@
-"""Recipe lookup for the glue: `iga_core.sources.find_recipe`, cached by (path, size, mtime, verify mode)
-so a generation does not re-read headers or re-hash weights, and a re-stamped file is seen at once."""
+"""Recipe lookup for the glue: `iga_core.sources.find_recipe`, cached by the state of every file it reads
+(the checkpoint, its `<checkpoint>.iga.json` sidecar, the registry folder) and the verify mode, so a
+generation does not re-read headers or re-hash weights, and a re-stamped file, a new or edited sidecar
+(`iga extract`, `POST /iga/v1/sidecar`) or a registry change (`iga registry add`) is seen at once."""
 
 from __future__ import annotations
 
 import os
 import threading
 
+from iga_core.registry import default_folder
 from iga_core.sources import RecipeSource, find_recipe
+from iga_core.stamp import sidecar_path
 from iga_webui import settings
 
 _lock = threading.Lock()
@@ -14,9 +18,19 @@ _cache: dict[tuple, RecipeSource] = {}
 _MAX = 256
 
 
+def _state(path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:  # absent: part of the state too (a sidecar that appears changes the key)
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
 def _key(path: str, verify: str) -> tuple:
-    st = os.stat(path)
-    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, verify)
+    st = os.stat(path)  # an unreadable checkpoint raises here, as find_recipe would
+    # registry entries are written with os.replace into the folder, which changes the folder's mtime
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, verify,
+            _state(sidecar_path(path)), _state(default_folder()))
 
 
 def lookup(path: str | None) -> RecipeSource | None:
