@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
 from typing import Any
 
 
+@functools.lru_cache(maxsize=1)
 def is_forge() -> bool:
-    # host-api.md §9: Forge ships the `modules_forge` package; A1111 does not.
+    # host-api.md §9: Forge ships the `modules_forge` package; A1111 does not. Asked several times per
+    # generation; on A each answer is a search of sys.path, and the host does not change while it runs.
     if "modules_forge" in sys.modules:
         return True
     try:
@@ -23,14 +26,19 @@ def dialect() -> str:
 
 
 def host_info() -> dict[str, str | None]:
-    version = None
-    try:
-        import launch  # both hosts: launch.git_tag()
+    return {"name": dialect(), "version": _version()}
 
-        version = launch.git_tag()
-    except Exception:  # launch may be absent (tests, --nowebui builds); the version is only informative
-        version = None
-    return {"name": dialect(), "version": version}
+
+@functools.lru_cache(maxsize=1)
+def _version() -> str | None:
+    """`launch.git_tag()` (A launch.py:10, F launch.py:13) runs `git describe` in a subprocess on every call
+    (A launch_utils.py:74-86, about 6 ms) and never raises: ask once per process, not once per image."""
+    try:
+        import launch
+    except ImportError:  # a build without the host's launch module (e.g. a test harness): informative only
+        return None
+    git_tag = getattr(launch, "git_tag", None)
+    return str(git_tag()) if callable(git_tag) else None
 
 
 def target_checkpoint(p: Any):

@@ -399,3 +399,14 @@ def test_auto_apply_off_leaves_api_defaults_alone(webui):
     assert status == 200
     params = params_of(info_of(body)["infotexts"][0], webui)
     assert params["Steps"] == "50" and "IGA-S001" in info_of(body)["comments"]
+
+
+def test_the_host_version_is_recorded_and_asked_once_per_process(webui):
+    from iga_core.audit import read_image_metadata
+
+    calls = __import__("sys").modules["launch"].CALLS
+    for _ in range(2):
+        assert webui.api_txt2img({"prompt": "a cat", "save_images": True})[0] == 200
+    expected = "f2.0.1v1.10.1" if webui.host == "forge" else "v1.10.1"
+    assert [read_image_metadata(f)["host"] for f in webui.saved_files()] == [{"name": webui.host, "version": expected}] * 2
+    assert calls == [expected]  # `git describe` once, however many images (and tests) came before

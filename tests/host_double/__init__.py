@@ -198,4 +198,5 @@ def install(host: str, root: Path) -> HostDouble:
     api_pkg.api = api_mod
     # the built-in LoRA extension's module, top-level as in the hosts (extensions-builtin/Lora on sys.path)
     sys.modules["networks"] = importlib.import_module("modules.networks")
+    sys.modules["launch"] = importlib.import_module("modules.launch")  # top-level in the hosts' root folder
     return double
