@@ -31,13 +31,17 @@ CONTROL_IDS = {
     }
     for tab in TABS
 }
+#: the tab's prompt (its LoRA tags compose LoRA recipes into the panel) and the generation-info HTML the
+#: host rewrites after every generation (its change refreshes the panel's last decisions); same ids in A and F
+PROMPT_IDS = {tab: f"{tab}_prompt" for tab in TABS}
+AFTER_GENERATION_IDS = {tab: f"html_info_{tab}" for tab in TABS}
 A1111_CHECKPOINT_ID = "setting_sd_model_checkpoint"
 A1111_CLIP_SKIP_ID = "setting_CLIP_stop_at_last_layers"  # only when the user put it in quicksettings
 A1111_VAE_ID = "setting_sd_vae"  # idem; Forge's VAE / Text Encoder multiselect holds modules, not one VAE
 WIRE_AT = "footer"
 
 _WANTED = {elem for ids in CONTROL_IDS.values() for elem in ids.values()} | {
-    A1111_CHECKPOINT_ID, A1111_CLIP_SKIP_ID, A1111_VAE_ID}
+    A1111_CHECKPOINT_ID, A1111_CLIP_SKIP_ID, A1111_VAE_ID, *PROMPT_IDS.values(), *AFTER_GENERATION_IDS.values()}
 
 
 class _Capture:
@@ -88,6 +92,35 @@ def _clip_skip_control():
     return _capture.by_id.get(A1111_CLIP_SKIP_ID) or _forge_main_entry("ui_clip_skip")
 
 
+def _lora_source(name: str):
+    from iga_webui import loras, recipes
+
+    path = loras.find_lora_file(name)
+    return recipes.lookup(path) if path else None
+
+
+def _recent_decisions(n: int) -> list[dict]:
+    from iga_webui import decisions
+
+    return decisions.recent(n) if decisions.enabled() else []
+
+
+def with_panel_lookups(ctx):
+    """The glue's LoRA lookup and decision log for the panel, where `panel_context()` does not supply them
+    yet (the same lookups Generate uses: iga_webui.loras, iga_webui.decisions)."""
+    import dataclasses
+
+    from iga_core.ui.context import PanelContext
+
+    defaults = {f.name: f.default for f in dataclasses.fields(PanelContext)}
+    missing = {}
+    if ctx.lora_source is defaults["lora_source"]:
+        missing["lora_source"] = _lora_source
+    if ctx.recent_decisions is None:
+        missing["recent_decisions"] = _recent_decisions
+    return dataclasses.replace(ctx, **missing) if missing else ctx
+
+
 def wire(ctx=None) -> list[str]:
     """Wire every captured panel to the host controls; returns the tabs wired."""
     from iga_core.ui.panel import Panel
@@ -95,7 +128,7 @@ def wire(ctx=None) -> list[str]:
     if ctx is None:
         from iga_webui.context import panel_context
 
-        ctx = panel_context()
+        ctx = with_panel_lookups(panel_context())
     checkpoint = _checkpoint_control()
     clip_skip = _clip_skip_control()
     done = []
@@ -107,7 +140,9 @@ def wire(ctx=None) -> list[str]:
         controls = {name: _capture.by_id.get(elem) for name, elem in CONTROL_IDS[tab].items()}
         controls["clip_skip"] = clip_skip
         controls["vae"] = _capture.by_id.get(A1111_VAE_ID)
-        panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint)
+        panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint,
+                   prompt=_capture.by_id.get(PROMPT_IDS[tab]),
+                   after_generation=_capture.by_id.get(AFTER_GENERATION_IDS[tab]))
         done.append(tab)
     if checkpoint is None and done:
         _log("checkpoint control not found: the panel follows the current checkpoint only on page load")

@@ -35,6 +35,7 @@ def _find_components(demo: gr.Blocks):
 def models(tmp_path, monkeypatch):
     monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "registry"))  # never the user's own registry
+    monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "data"))  # nor the user's decision log
     return make_models(tmp_path / "models")
 
 
@@ -186,7 +187,8 @@ def test_hostile_recipe_text_is_escaped(app):
 
 
 def test_paste_back_fields(app):
-    assert [c for c, _key in app.panel.infotext_fields] == [app.panel.preset, app.panel.overrides]
+    assert [c for c, _key in app.panel.infotext_fields] == [app.panel.preset, app.panel.overrides,
+                                                             app.panel.notice]
     preset_fn = next(k for c, k in app.panel.infotext_fields if c is app.panel.preset)
     update = preset_fn({"IGA preset": "Fast"})
     assert update["value"] == "Fast" and "Fast" in update["choices"]

@@ -8,16 +8,19 @@ shows what the guard would say at Generate.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import gradio as gr
 
+from iga_core.decision_log import LOG_FILENAME, DecisionLog
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, evaluate
+from iga_core.guard import GuardPolicy
 from iga_core.ui import compat, view
 from iga_core.ui.context import PanelContext
+from iga_core.ui.demo_models import data_dir
 from iga_core.ui.ids import elem_id
-from iga_core.ui.local_models import LocalModels
+from iga_core.ui.local_models import LocalLoras, LocalModels
 from iga_core.ui.panel import build_panel
 from iga_core.ui.recipes_tab import build_recipes_tab
 from iga_core.vocab import names_in
@@ -34,29 +37,52 @@ def assets() -> tuple[str, str]:
     return css, js
 
 
-def make_context(models: LocalModels) -> PanelContext:
+def decision_log_path() -> Path:
+    """The log `iga audit export` reads by default: $IGA_DECISION_LOG, else decisions.jsonl in the data dir."""
+    if os.environ.get("IGA_DECISION_LOG"):
+        return Path(os.environ["IGA_DECISION_LOG"]).expanduser()
+    return data_dir() / LOG_FILENAME
+
+
+def recent_decisions(path: Path):
+    def read(n: int) -> list[dict]:
+        return DecisionLog(path).tail(n).entries if path.exists() else []
+
+    return read
+
+
+def make_context(models: LocalModels, loras: LocalLoras | None = None, log_path: Path | None = None
+                 ) -> PanelContext:
     samplers = [name for _id, name, _aliases in names_in("sampler", DIALECT)]
     schedules = [name for _id, name, _aliases in names_in("schedule", DIALECT)]
+    loras = loras if loras is not None else LocalLoras(None)
     return PanelContext(
         recipe_source=models.source,
         samplers=lambda: samplers,
         schedules=lambda: schedules,
         dialect=DIALECT,
         checkpoints=models.pairs,
+        lora_source=loras.source,
+        recent_decisions=recent_decisions(log_path if log_path is not None else decision_log_path()),
     )
 
 
-def check(ctx: PanelContext, checkpoint, args_json, values: dict) -> str:
-    """What the guard would say if Generate were pressed now (the same evaluation the WebUI runs)."""
+def check(ctx: PanelContext, checkpoint, args_json, values: dict, prompt: str | None = None) -> str:
+    """What the guard would say if Generate were pressed now (the same evaluation the WebUI runs, with the
+    prompt's LoRA recipes composed in)."""
     try:
         source = ctx.recipe_source(checkpoint)
-        if source is None or not source.recipe:
+        notes: list[str] = []
+        base = source.recipe if source is not None else None
+        composition = view.compose_prompt(ctx, base, prompt, notes)
+        recipe = composition.recipe if composition is not None else base
+        if not recipe:
             return "No recipe: the guard has nothing to check; the settings are used as they are."
         args = json.loads(args_json or "{}")
         policy = GuardPolicy(mode=args.get("mode") or view.effective_mode("", ctx),
                              overrides=frozenset(args.get("overrides") or ()),
                              override_reasons=args.get("override_reasons") or {})
-        return evaluate(source.recipe, view.guard_request(values), policy).message()
+        return view.judge(recipe, view.guard_request(values), policy, composition).message()
     except IgaError as exc:
         return f"{exc.message}\n  hint: {exc.hint}" if exc.hint else exc.message
 
@@ -75,10 +101,14 @@ def raw_controls(samplers: list[str], schedules: list[str]) -> dict:
     }
 
 
-def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.Blocks:
+def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None, loras_dir: str | Path | None = None
+              ) -> gr.Blocks:
+    """`loras_dir`: the LoRA folder; None looks beside the models folder (`Lora/`, or the demo's)."""
     compat.serve_fixes()
     models = LocalModels(models_dir)
-    ctx = ctx or make_context(models)
+    loras = LocalLoras(loras_dir) if loras_dir is not None else LocalLoras.beside(models_dir)
+    ctx = ctx or make_context(models, loras)
+    lora_names = loras.names()
     css, js = assets()
     names = models.names()
     samplers, schedules = list(ctx.samplers()), list(ctx.schedules())
@@ -92,6 +122,11 @@ def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.
         with gr.Tabs():
             with gr.Tab("txt2img", elem_id=elem_id("app", "tab", "txt2img")), gr.Row():
                 with gr.Column():
+                    prompt = gr.Textbox(value="a lighthouse at dusk", label="Prompt", lines=2,
+                                        elem_id=elem_id("app", "prompt"))
+                    gr.Markdown("LoRAs with recipes: add a tag such as `<lora:NAME:1>` to the prompt. Found: "
+                                + (", ".join(f"`{n}`" for n in lora_names) if lora_names else "none"),
+                                elem_id=elem_id("app", "lora-list"))
                     controls = raw_controls(samplers, schedules)
                     check_button = gr.Button("Check (what Generate would do)", variant="primary",
                                              elem_id=elem_id("app", "check"))
@@ -102,11 +137,12 @@ def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None) -> gr.
             with gr.Tab("Recipes", elem_id=elem_id("app", "tab", "recipes")):
                 recipes = build_recipes_tab(ctx)
 
-        reload_fn, reload_inputs, reload_outputs = panel.wire(controls, checkpoint)
+        reload_fn, reload_inputs, reload_outputs = panel.wire(controls, checkpoint, prompt=prompt,
+                                                              after_generation=check_out)
         demo.load(reload_fn, inputs=reload_inputs, outputs=reload_outputs, **compat.QUIET)
         control_names = list(controls)
-        check_button.click(lambda ck, a, *v: check(ctx, ck, a, dict(zip(control_names, v, strict=True))),
-                           inputs=[checkpoint, panel.args, *controls.values()], outputs=[check_out])
+        check_button.click(lambda ck, a, pr, *v: check(ctx, ck, a, dict(zip(control_names, v, strict=True)), pr),
+                           inputs=[checkpoint, panel.args, prompt, *controls.values()], outputs=[check_out])
 
         def refreshed(current):
             choices = models.names()

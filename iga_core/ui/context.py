@@ -28,6 +28,10 @@ def _no_checkpoints() -> list[str]:
     return []
 
 
+def _no_lora_recipe(name: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class PanelContext:
     """Host lookups for the panel and the Recipes tab.
@@ -40,6 +44,9 @@ class PanelContext:
     checkpoints() -> the checkpoint files the Recipes tab lists, as (title, path) pairs.
     loaded_checkpoint() -> the path of the checkpoint loaded (memory-mapped) right now, or None.
     refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
+    lora_source(name) -> the recipe source of the LoRA a `<lora:name:w>` prompt tag names, or None (no such
+        LoRA, or it has no recipe); the panel composes those recipes with the checkpoint's.
+    recent_decisions(n) -> the last n decision-log entries, newest last; None hides the panel's section.
     """
 
     recipe_source: Callable[[str | None], Any]
@@ -50,6 +57,8 @@ class PanelContext:
     checkpoints: Callable[[], Sequence[tuple[str, str]]] = field(default=lambda: [])
     loaded_checkpoint: Callable[[], str | None] = field(default=lambda: None)
     refresh_checkpoints: Callable[[], None] = field(default=lambda: None)
+    lora_source: Callable[[str], Any] = _no_lora_recipe
+    recent_decisions: Callable[[int], Sequence[dict]] | None = None
 
     def get(self, key: str) -> Any:
         """A setting, falling back to the panel's documented default."""

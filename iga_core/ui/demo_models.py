@@ -25,7 +25,11 @@ _TENSORS = {
     "sdxl": [("model.diffusion_model.input_blocks.0.0.weight", [8, 4, 3, 3]),
              ("conditioner.embedders.1.model.token_embedding.weight", [2, 1280])],
     "flux": [("model.diffusion_model.double_blocks.0.img_attn.qkv.weight", [6, 3072])],
+    "lora": [("lora_unet_down_blocks_1_attentions_0_proj_in.lora_down.weight", [4, 64]),
+             ("lora_unet_down_blocks_1_attentions_0_proj_in.lora_up.weight", [64, 4])],
 }
+#: the demo's LoRA folder sits beside the demo checkpoints (`LocalLoras` looks for it there)
+DEMO_LORAS_NAME = "demo-loras"
 NO_RECIPE_NAME = "no-recipe-sd15.safetensors"
 
 
@@ -76,6 +80,29 @@ def write_tiny_checkpoint(path: Path, architecture: str, seed: str) -> Path:
     return path
 
 
+def demo_loras_dir() -> Path:
+    """Recipes of the demo LoRAs, kept as data next to this module."""
+    return Path(__file__).resolve().parent / "demo_loras"
+
+
+def ensure_demo_loras(folder: Path, recipes: Path | None = None) -> Path:
+    """Tiny LoRA files stamped from `demo_loras/*.iga.json` (files that exist are kept), so a prompt's
+    `<lora:lcm-lora-demo:1>` composes a recipe in the standalone app."""
+    recipes = Path(recipes) if recipes is not None else demo_loras_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for example in sorted(recipes.glob("*.iga.json")):
+        target = folder / f"{_example_name(example)}.safetensors"
+        if target.exists():
+            continue
+        try:
+            write_tiny_checkpoint(target, "lora", example.name)
+            stamp(target, json.loads(example.read_text(encoding="utf-8")))
+        except (IgaError, ValueError) as exc:
+            target.unlink(missing_ok=True)
+            print(f"[IGA] demo: skipped LoRA {example.name}: {exc}", file=sys.stderr)
+    return folder
+
+
 def _example_name(example: Path) -> str:
     return example.name[: -len(".iga.json")] if example.name.endswith(".iga.json") else example.stem
 
@@ -101,6 +128,7 @@ def ensure_demo_models(folder: Path | None = None, examples: Path | None = None)
         plain = folder / NO_RECIPE_NAME
         if not plain.exists():
             write_tiny_checkpoint(plain, "sd1", "no recipe")
+        ensure_demo_loras(folder.parent / DEMO_LORAS_NAME)
     except OSError as exc:
         raise DemoFolderError(f"cannot create the demo folder {folder}: {exc.strerror or exc}",
                               "set IGA_DATA_DIR to a writable folder or pass --models DIR") from None

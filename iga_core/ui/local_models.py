@@ -6,7 +6,7 @@ crafted request, a path with `..`) is refused, so nothing from a request or a re
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.registry import Registry
@@ -74,3 +74,37 @@ class LocalModels:
                 self._sources.clear()
             self._sources[key] = found
         return found
+
+
+#: LoRA folders looked for beside a models folder: A1111's `models/Lora` layout, and the demo's own
+LORA_FOLDER_NAMES = ("Lora", "demo-loras")
+
+
+class LocalLoras:
+    """The LoRA files of a folder, found by the name a `<lora:name:w>` prompt tag uses (the file's stem,
+    as the hosts' LoRA lists name them); only listed files are read, so a tag never becomes a path."""
+
+    def __init__(self, folder: str | Path | None, registry: Registry | None = None) -> None:
+        self.files = LocalModels(folder, registry) if folder is not None and Path(folder).is_dir() else None
+
+    @classmethod
+    def beside(cls, models_folder: str | Path, registry: Registry | None = None) -> LocalLoras:
+        parent = Path(models_folder).expanduser().resolve().parent
+        found = next((parent / n for n in LORA_FOLDER_NAMES if (parent / n).is_dir()), None)
+        return cls(found, registry)
+
+    @property
+    def folder(self) -> Path | None:
+        return self.files.folder if self.files is not None else None
+
+    def names(self) -> list[str]:
+        return sorted({PurePosixPath(rel).stem for rel in self.files.names()}) if self.files is not None else []
+
+    def source(self, name: str):
+        """The recipe source of the LoRA a tag names, or None when the folder has no such file."""
+        if self.files is None or not name:
+            return None
+        for rel in self.files.names():
+            if PurePosixPath(rel).stem == name:
+                return self.files.source(rel)
+        return None

@@ -16,15 +16,18 @@ from typing import Any
 
 import gradio as gr
 
+from iga_core.errors import IgaError
 from iga_core.guard import RULES
-from iga_core.ui import compat, view
+from iga_core.ui import compat, render, view
 from iga_core.ui.context import SETTING_GATE_STYLE, PanelContext
 from iga_core.ui.ids import HIDDEN_CLASS, css_class, elem_id
 
 TABS = ("txt2img", "img2img")
 #: panel parts, each with element id `iga-<tab>-<part>` (javascript/iga.js finds them by these)
-PARTS = ("panel", "status", "preset", "mode", "advanced", "override-group", "overrides", "reason", "verdict",
-         "args", "reapply")
+PARTS = ("panel", "status", "notice", "preset", "mode", "advanced", "override-group", "overrides", "reason",
+         "verdict", "decisions", "decisions-refresh", "args", "reapply")
+#: how many decision-log entries the panel shows
+RECENT_DECISIONS = 5
 PANEL_INPUTS = ("preset", "mode", "advanced", "overrides", "reason")
 _RULE_ID = re.compile(r"IGA-[HSI]\d{3}")
 
@@ -50,10 +53,34 @@ def _paste_overrides(params: Mapping[str, Any]):
     return sorted(set(_RULE_ID.findall(str(text))))
 
 
+def _paste_notice(params: Mapping[str, Any]) -> str:
+    """The glue's `IGA notice` (the pasted image was made under another recipe), escaped; a paste without
+    one clears the last notice, since it describes an image that is no longer pasted."""
+    return render.notice_html(params.get(NOTICE_KEY))
+
+
+#: the infotext key the WebUI glue sets when a pasted recipe digest differs (iga_webui/paste.py)
+NOTICE_KEY = "IGA notice"
+
+
 def paste_fields(components: Mapping[str, Any]) -> list:
     """(component, infotext key or callable) pairs: "Send to txt2img" and paste restore the preset and the
-    acknowledged rules; the values themselves come back through the host's own Steps/Sampler/CFG fields."""
-    return [(components["preset"], _paste_preset), (components["overrides"], _paste_overrides)]
+    acknowledged rules, and show the glue's notice; the values themselves come back through the host's own
+    Steps/Sampler/CFG fields."""
+    return [(components["preset"], _paste_preset), (components["overrides"], _paste_overrides),
+            (components["notice"], _paste_notice)]
+
+
+def decisions_update(ctx: PanelContext) -> str:
+    """The last decisions as HTML; a log that cannot be read says so instead of breaking the panel."""
+    if ctx.recent_decisions is None:
+        return ""
+    try:
+        return render.decisions_html(ctx.recent_decisions(RECENT_DECISIONS))
+    except IgaError as exc:
+        return render.decisions_html((), exc)
+    except OSError as exc:
+        return render.decisions_html((), exc)
 
 
 @dataclass
@@ -96,6 +123,7 @@ class Panel:
             reason=values.get("reason") or "",
             controls={k: values[k] for k in view.RAW_CONTROLS if k in values},
             choices=dict(choices or {}),
+            prompt=values.get("prompt"),
         )
 
     def control_update(self, name: str, v: view.PanelView) -> dict:
@@ -132,15 +160,21 @@ class Panel:
                ) -> view.PanelView:
         return view.compute(self.ctx, self.inputs_for(values, choices), trigger)
 
+    def decisions_updates(self, *_ignored) -> list:
+        return [compat.update(value=decisions_update(self.ctx), visible=True), compat.update(visible=True)]
+
     # -- wiring ----------------------------------------------------------------------------------
-    def wire(self, controls: Mapping[str, Any], checkpoint=None) -> tuple:
+    def wire(self, controls: Mapping[str, Any], checkpoint=None, *, prompt=None, after_generation=None) -> tuple:
         """Attach the events. `controls` maps raw control names (view.RAW_CONTROLS) to the host's components;
-        `checkpoint` is the host's checkpoint control (None: the ctx resolves "the current checkpoint").
+        `checkpoint` is the host's checkpoint control (None: the ctx resolves "the current checkpoint");
+        `prompt` the tab's prompt (its LoRA tags compose LoRA recipes in); `after_generation` a component
+        the host updates once per generation (its change refreshes the last decisions).
         Returns (fn, inputs, outputs) of the re-apply handler, for a page-load event."""
         names = [n for n in view.RAW_CONTROLS if controls.get(n) is not None]
-        input_names = (["checkpoint"] if checkpoint is not None else []) + list(PANEL_INPUTS) + names
+        extra = [(key, comp) for key, comp in (("checkpoint", checkpoint), ("prompt", prompt)) if comp is not None]
+        input_names = [key for key, _ in extra] + list(PANEL_INPUTS) + names
         c = self.components
-        inputs = ([checkpoint] if checkpoint is not None else []) + [c[p] for p in PANEL_INPUTS]
+        inputs = [comp for _, comp in extra] + [c[p] for p in PANEL_INPUTS]
         inputs += [controls[n] for n in names]
         full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"]]
         full_outputs += [controls[n] for n in names]
@@ -162,7 +196,19 @@ class Panel:
 
         if checkpoint is not None:
             checkpoint.change(full("checkpoint"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+            # a paste-back notice holds until the checkpoint changes
+            checkpoint.change(lambda *_: "", inputs=[], outputs=[c["notice"]], **compat.QUIET)
+        if prompt is not None:
+            prompt.change(full("prompt"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
         c["reapply"].click(full("reload"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
+        if self.ctx.recent_decisions is not None:
+            # the log is read on page load, on request and after each generation: never per keystroke
+            refresh = [c["reapply"].click, c["decisions-refresh"].click]
+            if after_generation is not None:
+                refresh.append(after_generation.change)
+            outputs = [c["decisions"], c["decisions-refresh"]]
+            for event in refresh:
+                event(self.decisions_updates, inputs=[], outputs=outputs, **compat.QUIET)
         c["preset"].change(full("preset"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
         for part in ("mode", "advanced", "overrides", "reason"):
             c[part].change(full("edit"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
@@ -180,6 +226,7 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
     with gr.Accordion("IGA: model recipe", open=True, elem_id=elem_id(tab, "panel"),
                       elem_classes=[css_class("panel")]) as c["panel"]:
         c["status"] = gr.HTML(view.render.status_html(None), elem_id=elem_id(tab, "status"))
+        c["notice"] = gr.HTML("", elem_id=elem_id(tab, "notice"))
         # "Native" until the first event says otherwise: a page load then applies the recipe's defaults
         c["preset"] = gr.Radio(choices=[view.NATIVE, view.CUSTOM], value=view.NATIVE, label="IGA preset",
                                elem_id=elem_id(tab, "preset"), interactive=False)
@@ -194,6 +241,12 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
                                               elem_id=elem_id(tab, "overrides"))
             c["reason"] = gr.Textbox(value="", label="Reason (optional, recorded with the override)",
                                      max_lines=1, elem_id=elem_id(tab, "reason"))
+        # shown once the context reads a decision log (the host glue may supply it only at wiring time)
+        logged = ctx.recent_decisions is not None
+        c["decisions"] = gr.HTML(render.decisions_html(()) if logged else "", visible=logged,
+                                 elem_id=elem_id(tab, "decisions"))
+        c["decisions-refresh"] = gr.Button("Refresh decisions", size="sm", visible=logged,
+                                           elem_id=elem_id(tab, "decisions-refresh"))
         c["args"] = gr.Textbox(value=json.dumps(view.script_args(view.NATIVE, view.MODE_SETTING, (), "", False)),
                                visible=False, elem_id=elem_id(tab, "args"))
         c["reapply"] = gr.Button("Re-apply recipe", elem_id=elem_id(tab, "reapply"), elem_classes=[HIDDEN_CLASS])

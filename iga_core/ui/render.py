@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from iga_core.decision_log import KINDS as DECISION_KINDS
 from iga_core.ui.ids import css_class
 
 KIND_LABELS = {
@@ -83,7 +84,37 @@ def _problem_text(problem: Any) -> str:
     return f"{pointer}: {message}" if pointer else str(message)
 
 
-def status_html(source: Any, notes: list[str] | None = None, error: Exception | None = None) -> str:
+def _weight(weight: Any) -> str:
+    return "" if weight is None else f"{weight:g}"
+
+
+#: what each role of a composed part means, for the sources table
+ROLE_LABELS = {
+    "base": "base recipe",
+    "replace": "replaces the sampling recipe",
+    "narrow": "narrows the ranges",
+    "inactive": "weight 0: inactive",
+    "ignored": "ignored (see findings)",
+}
+
+
+def composition_html(composition: Any) -> str:
+    """The sources of a composed recipe: each part with its weight and role, and the fields it supplied."""
+    fields: dict[str, list[str]] = {}
+    for field_name, part in (composition.sources or {}).items():
+        fields.setdefault(part, []).append(field_name)
+    rows = "".join(
+        f"<tr><td>{esc(part.name)}</td><td>{esc(part.model_id or '')}</td><td>{esc(_weight(part.weight))}</td>"
+        f"<td>{esc(ROLE_LABELS.get(part.role, part.role))}</td>"
+        f"<td>{esc(', '.join(sorted(fields.get(part.name, ()))))}</td></tr>"
+        for part in composition.parts)
+    return (f'<table class="{css_class("sources")}"><caption>Composed from the prompt\'s LoRA tags</caption>'
+            "<tr><th>Part</th><th>Model</th><th>Weight</th><th>Role</th><th>Fields</th></tr>"
+            f"{rows}</table>")
+
+
+def status_html(source: Any, notes: list[str] | None = None, error: Exception | None = None, *,
+                composition: Any = None) -> str:
     parts = [f'<div class="{css_class("status")}">']
     if error is not None:
         parts.append(_badge("Recipe could not be read", "bad"))
@@ -92,12 +123,17 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
         if hint:
             parts.append(f'<div class="{css_class("hint")}">{esc(hint)}</div>')
     kind = getattr(source, "kind", "none") if source is not None else "none"
-    recipe = getattr(source, "recipe", None) if source is not None else None
+    own = getattr(source, "recipe", None) if source is not None else None
+    recipe = composition.recipe if composition is not None else own
     if error is None:
-        parts.append(_badge(KIND_LABELS.get(kind, kind), "none" if not recipe else "ok"))
-        if recipe:
+        parts.append(_badge(KIND_LABELS.get(kind, kind), "none" if not own else "ok"))
+        if own:
             text, tone = HASH_LABELS.get(getattr(source, "hash_status", ""), (getattr(source, "hash_status", ""), "note"))
             parts.append(_badge(text, tone))
+        if composition is not None:
+            parts.append(_badge("Composed with LoRA recipes", "warn" if composition.findings else "ok"))
+    if composition is not None:
+        parts.append(composition_html(composition))
     if recipe:
         rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in recipe_facts(recipe))
         parts.append(f'<table class="{css_class("facts")}">{rows}</table>')
@@ -170,3 +206,48 @@ def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bo
             parts.append(f'<ul class="{css_class("findings")}">{rows}</ul>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _rules(entry: dict) -> str:
+    ids = [str(f.get("rule_id", "")) for f in entry.get("findings") or () if isinstance(f, dict)]
+    return ", ".join(dict.fromkeys(i for i in ids if i))
+
+
+def _checkpoint_name(entry: dict) -> str:
+    checkpoint = entry.get("checkpoint")
+    if isinstance(checkpoint, dict):
+        return str(checkpoint.get("name") or checkpoint.get("title") or checkpoint.get("file") or "")
+    return "" if checkpoint is None else str(checkpoint)
+
+
+def _kind(entry: dict) -> str:
+    kind = entry.get("kind")
+    return kind if kind in DECISION_KINDS else "entry"  # a class name: never text from the file itself
+
+
+def decisions_html(entries: Any, error: Exception | None = None) -> str:
+    """The last decisions of the log (newest first) as a small table; every cell escaped (log entries hold
+    checkpoint names and findings from untrusted recipes)."""
+    parts = [f'<div class="{css_class("decisions")}"><div class="{css_class("decisions-head")}">Last decisions</div>']
+    if error is not None:
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+    rows = [e for e in entries or () if isinstance(e, dict)]
+    if not rows and error is None:
+        parts.append(f'<div class="{css_class("hint")}">No blocks, warnings or overrides logged yet.</div>')
+    if rows:
+        body = "".join(
+            f'<tr class="{css_class("decision", _kind(e))}"><td>{esc(e.get("time"))}</td>'
+            f"<td>{esc(_checkpoint_name(e))}</td><td>{esc(e.get('outcome') or e.get('kind'))}</td>"
+            f"<td>{esc(_rules(e))}</td></tr>"
+            for e in reversed(rows))
+        parts.append(f'<table class="{css_class("decisions-table")}"><tr><th>Time</th><th>Checkpoint</th>'
+                     f"<th>Outcome</th><th>Rules</th></tr>{body}</table>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def notice_html(notice: Any) -> str:
+    """The paste-back notice (`IGA notice` of a pasted infotext), escaped; empty when there is none."""
+    if not notice:
+        return ""
+    return f'<div class="{css_class("notice")}">{esc(f"Pasted parameters: {notice}")}</div>'

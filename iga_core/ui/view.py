@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iga_core.compose import Composition, compose, prompt_addons
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
+from iga_core.guard.engine import apply_policy
+from iga_core.guard.verdict import sort_findings
 from iga_core.presets import CUSTOM, NATIVE, preset_names, resolve_preset
 from iga_core.script_args import ScriptArgs
 from iga_core.ui import render
@@ -30,8 +33,11 @@ RAW_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width",
 TEXT_CONTROLS = ("vae",)
 #: the ones the closed Advanced gate hides or locks (size stays free: presets set it, users resize)
 GATED_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg")
-#: what triggered the computation; only "checkpoint", "reload" and "preset" may push values
-TRIGGERS = ("checkpoint", "reload", "preset", "edit")
+#: what triggered the computation; "checkpoint", "reload" and "preset" may push values, and "prompt" too when
+#: the prompt's LoRA tags changed the effective recipe's values
+TRIGGERS = ("checkpoint", "reload", "preset", "prompt", "edit")
+#: the name the composed recipe gives the checkpoint's part (the same the WebUI glue gives it at Generate)
+BASE_PART = "checkpoint"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class PanelInputs:
     reason: str = ""
     controls: Mapping[str, Any] = field(default_factory=dict)  # raw control name -> current value
     choices: Mapping[str, list] = field(default_factory=dict)  # raw control name -> the values it accepts
+    prompt: str | None = None  # the tab's prompt: its <lora:name:w> tags compose LoRA recipes in
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class PanelView:
     verdict: Verdict | None
     verdict_html: str
     args: dict
+    composition: Composition | None = None  # set when LoRA recipes from the prompt were composed in
 
 
 def preset_choices(recipe: dict | None) -> tuple[str, ...]:
@@ -180,12 +188,58 @@ def _load(ctx: PanelContext, checkpoint: str | None):
         return None, exc
 
 
+def _lora_recipe(ctx: PanelContext, name: str, notes: list[str]) -> dict | None:
+    try:
+        source = ctx.lora_source(name)
+    except IgaError as exc:
+        notes.append(f"LoRA {name}: {exc.message}")
+        return None
+    except Exception as exc:  # a host lookup that misbehaves must not break the panel
+        notes.append(f"LoRA {name}: its recipe could not be looked up ({type(exc).__name__})")
+        return None
+    recipe = getattr(source, "recipe", None) if source is not None else None
+    return recipe if isinstance(recipe, dict) else None
+
+
+def compose_prompt(ctx: PanelContext, base: dict | None, prompt: str | None, notes: list[str]
+                   ) -> Composition | None:
+    """The composition of the checkpoint's recipe with the recipes of the LoRAs the prompt tags, as the WebUI
+    glue composes it at Generate; None when no tagged LoRA has a recipe (or only weight-0 tags do)."""
+    if not prompt or "<" not in prompt:
+        return None
+    try:
+        tags = prompt_addons(prompt)
+    except IgaError as exc:
+        notes.append(exc.message)
+        return None
+    addons = [(tag.name, recipe, tag.weight) for tag in tags
+              if (recipe := _lora_recipe(ctx, tag.name, notes)) is not None]
+    if not addons:
+        return None
+    try:
+        composition = compose(base, addons, base_name=BASE_PART)
+    except IgaError as exc:
+        notes.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+        return None
+    return composition if composition.recipe and (composition.composed or composition.findings) else None
+
+
+def judge(recipe: dict, request: GuardRequest, policy: GuardPolicy, composition: Composition | None) -> Verdict:
+    """The guard's verdict; a composition's conflicts (IGA-M…) are judged with the request's findings."""
+    if composition is None or not composition.findings:
+        return evaluate(recipe, request, policy)
+    return apply_policy(sort_findings([*run_rules(recipe, request), *composition.findings]), policy)
+
+
 def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown panel trigger {trigger!r}")
     source, load_error = _load(ctx, inputs.checkpoint)
     recipe = getattr(source, "recipe", None) if source is not None else None
     notes: list[str] = []
+    composition = compose_prompt(ctx, recipe, inputs.prompt, notes) if load_error is None else None
+    if composition is not None:
+        recipe = composition.recipe
     choices = preset_choices(recipe)
     current = {k: v for k, v in inputs.controls.items() if k in RAW_CONTROLS}
 
@@ -211,7 +265,10 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             if key in current and accepted is not None and value not in accepted:  # a VAE this WebUI lacks
                 notes.append(f"The recipe's {key} {value!r} is not available in this WebUI; left unchanged.")
                 del wanted[key]  # what the host cannot show does not make the preset Custom
-        pushes = trigger == "preset" or (trigger in ("checkpoint", "reload") and bool(ctx.get(SETTING_AUTO_APPLY)))
+        pushes = trigger == "preset" or (trigger in ("checkpoint", "reload", "prompt")
+                                         and bool(ctx.get(SETTING_AUTO_APPLY)))
+        if trigger == "prompt" and values_match(current, wanted):
+            pushes = False  # typing in the prompt re-applies nothing unless a LoRA tag changed the recipe
         apply = {k: v for k, v in wanted.items() if k in current} if pushes and preset != CUSTOM else {}
         # the preset is what the controls hold: once they differ (auto-apply off, a manual edit), it is Custom
         if preset != CUSTOM and not values_match({**current, **apply}, wanted):
@@ -223,13 +280,13 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         try:
             policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
                                  override_reasons=args["override_reasons"])
-            verdict = evaluate(recipe, guard_request({**current, **apply}), policy)
+            verdict = judge(recipe, guard_request({**current, **apply}), policy, composition)
         except IgaError as exc:
             verdict_error = exc
 
     return PanelView(
         has_recipe=bool(recipe),
-        status_html=render.status_html(source, notes, load_error),
+        status_html=render.status_html(source, notes, load_error, composition=composition),
         preset_choices=choices,
         preset=preset,
         advanced=advanced,
@@ -238,4 +295,5 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         verdict=verdict,
         verdict_html=render.verdict_html(verdict, verdict_error, has_recipe=bool(recipe)),
         args=args,
+        composition=composition,
     )

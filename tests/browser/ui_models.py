@@ -56,3 +56,23 @@ def make_models(folder: Path) -> Path:
     stamp(make_checkpoint(folder / "hostile.safetensors", seed=2), hostile_recipe())
     make_checkpoint(folder / "plain.safetensors", seed=3)
     return folder
+
+
+def hostile_lora() -> dict:
+    """A replacing LoRA recipe whose model_id is markup and whose sampling disagrees with the LCM demo LoRA."""
+    recipe = copy.deepcopy(LIGHTNING)
+    recipe.update(model_id=HOSTILE, title="hostile LoRA", **{"x-compose": "replace"})
+    recipe["sampler"] = {"name": "Euler a", "mode": "ancestral"}
+    recipe.pop("presets")
+    return recipe
+
+
+def make_loras(folder: Path) -> Path:
+    """The demo LoRAs (lcm-lora-demo replaces, ink-style-demo narrows; iga_core/ui/demo_loras) plus
+    hostile.safetensors (hostile_lora) and plain-lora.safetensors (no recipe)."""
+    from iga_core.ui.demo_models import ensure_demo_loras
+
+    ensure_demo_loras(folder)
+    stamp(make_checkpoint(folder / "hostile.safetensors", seed=11), hostile_lora())
+    make_checkpoint(folder / "plain-lora.safetensors", seed=12)
+    return folder
