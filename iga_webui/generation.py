@@ -69,6 +69,7 @@ def _fail(p: Any, st: IgaState, stage: str, exc: BaseException) -> None:
     """The extension itself failed: generation goes on unchecked, and says so (comment + audit)."""
     st.failure = {"message": f"{type(exc).__name__}: {exc}", "stage": stage}
     log.error("[IGA] internal error in %s:\n%s", stage, traceback.format_exc())
+    xyz.note_failure(p, stage)  # inside a plot the grid's summary names the unchecked cell too
     _say(p, f"internal error in {stage}: {type(exc).__name__}: {exc}. This image was NOT checked against "
             "its recipe; the audit record marks it. Please report this with the console log.")
 
@@ -247,7 +248,8 @@ def process(p: Any, raw_args: Any) -> IgaState:
         _fail(p, st, "process", exc)
         try:
             write_record(p, st)
-        except Exception:
+        except Exception:  # the comment above already told the user; the infotext still says "error"
+            log.exception("[IGA] the audit record could not be written either")
             p.extra_generation_params["IGA"] = "error"
         return st
     try:

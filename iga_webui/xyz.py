@@ -58,6 +58,15 @@ def note_cell(p: Any, verdict: Verdict | None, outcome: str) -> None:
     cells.append({"cell": cell_label(p), "outcome": outcome, "rules": sorted(set(rules))})
 
 
+def note_failure(p: Any, stage: str) -> None:
+    """A cell the extension could not check (internal error): listed once, as `error <stage>`."""
+    cells = getattr(p, "iga_cells", None)
+    if cells is None or getattr(p, "iga_cell_failed", False):
+        return
+    p.iga_cell_failed = True
+    cells.append({"cell": cell_label(p), "outcome": "error", "rules": [stage.replace(" ", "-")]})
+
+
 def _draw(size: tuple[int, int], lines: list[str], colour: tuple[int, int, int]) -> Image.Image:
     w, h = max(size[0], 8), max(size[1], 8)
     tile = Image.new("RGB", (w, h), colour)
@@ -110,7 +119,7 @@ def label_image(image: Image.Image, verdict: Verdict | None) -> Image.Image:
 
 
 def summary(cells: list[dict]) -> str:
-    bad = [c for c in cells if c["outcome"] in ("blocked", "warn", "audit", "override")]
+    bad = [c for c in cells if c["outcome"] in ("blocked", "warn", "audit", "override", "error")]
     if not cells:
         return ""
     parts = [f"{c['cell']}: {c['outcome']} {'/'.join(c['rules'])}".strip() for c in bad]

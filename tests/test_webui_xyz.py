@@ -102,3 +102,21 @@ def test_the_summary_needs_the_saved_grid(webui):
     _images, js, _html_info, _log = webui.ui_xyz("Sampler", "Euler, DPM++ 2M", **SIZE)
     assert "Script: X/Y/Z plot" in json.loads(js)["infotexts"][0]
     assert "IGA cells" not in json.loads(js)["infotexts"][0]
+
+
+def test_a_cell_the_extension_could_not_check_is_named_in_the_summary(webui, monkeypatch):
+    from iga_webui import passes
+
+    real = passes.evaluate_all
+
+    def broken_for_ten_steps(p, *args, **kwargs):
+        if p.steps == 10:
+            raise RuntimeError("simulated bug")
+        return real(p, *args, **kwargs)
+
+    monkeypatch.setattr(passes, "evaluate_all", broken_for_ten_steps)
+    _images, _js, _info, _html_log = webui.ui_xyz("Steps", "4, 10", **SIZE)
+    grid_file = next(f for f in webui.saved_files() if f.name.startswith("xyz_grid"))
+    cells = webui.m.infotext_utils.parse_generation_parameters(Image.open(grid_file).info["parameters"])["IGA cells"]
+    assert cells.startswith("0 of 2 blocked") and "10 steps, CFG 1.5: error process" in cells
+    assert "4 steps" not in cells  # the checked cell was inside the recipe
