@@ -137,3 +137,38 @@ def test_vae_is_applied_only_where_the_host_offers_it(host, monkeypatch):  # noq
     assert "someone_elses_vae.safetensors" in page.value(page.by_elem_id("iga-txt2img-status"))  # said, not done
     assert page.value(vae) == "None"
     assert page.value(page.by_elem_id("iga-txt2img-preset")) == "Native"  # a missing file is not a user change
+
+
+def test_lora_tag_in_the_prompt_composes_through_the_glue(host, monkeypatch):  # noqa: F811
+    """The panel's LoRA lookup is the glue's (iga_webui.loras: the host's LoRA list, else --lora-dir)."""
+    from tests.browser.ui_models import make_loras
+
+    make_loras(host.loras)
+    page = _page(host, monkeypatch)
+    page.set(page.checkpoint, _title(host, "lightning.safetensors"))
+    page.fire(page.checkpoint)
+    prompt = page.by_elem_id("txt2img_prompt")
+    page.set(prompt, "a lighthouse <lora:lcm-lora-demo:1>")
+    page.fire(prompt)
+    assert page.value(page.by_elem_id("txt2img_sampling")) == "LCM"
+    assert page.value(page.by_elem_id("img2img_sampling")) == "Euler"  # the other tab has its own prompt
+    status = page.value(page.by_elem_id("iga-txt2img-status"))
+    assert "Composed with LoRA recipes" in status and "lcm-lora-demo" in status
+
+
+def test_last_decisions_follow_the_glue_log(host, monkeypatch):  # noqa: F811
+    from iga_core.decision_log import DecisionLog
+
+    log = DecisionLog(host.root / "decisions.jsonl")
+    monkeypatch.setenv("IGA_DECISION_LOG", str(log.path))
+    page = _page(host, monkeypatch)
+    decisions = page.by_elem_id("iga-txt2img-decisions")
+    page.fire(page.by_elem_id("iga-txt2img-reapply"), "click")  # javascript/iga.js clicks it after page load
+    assert page.prop(decisions, "visible") is True and "No blocks" in page.value(decisions)
+    log.append({"kind": "block", "mode": "standard", "outcome": "blocked", "checkpoint": {"name": "lightning"},
+                "findings": [{"rule_id": "IGA-H001"}]})
+    page.fire(page.by_elem_id("html_info_txt2img"))  # the host rewrote the generation info: a generation ran
+    assert "IGA-H001" in page.value(decisions) and "lightning" in page.value(decisions)
+    host.m.shared.opts.data["iga_decision_log"] = False  # the setting turns the log (and the table) off
+    page.fire(page.by_elem_id("iga-txt2img-decisions-refresh"), "click")
+    assert "IGA-H001" not in page.value(decisions)

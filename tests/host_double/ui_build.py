@@ -42,6 +42,10 @@ def component_callbacks(script_callbacks):
 
 
 def _tab_controls(tab: str, m, forge: bool) -> None:
+    # the prompt (A ui.py toprow: elem_id f"{tab}_prompt"; same in F) and the generation info the output panel
+    # rewrites after each generation (A ui_common.py create_output_panel: elem_id f"html_info_{tab}")
+    gr.Textbox(value="", label="Prompt", elem_id=f"{tab}_prompt")
+    gr.HTML("", elem_id=f"html_info_{tab}")
     samplers = [s.name for s in m.sd_samplers.all_samplers]
     schedules = [s.label for s in m.sd_samplers.schedulers]
     gr.Dropdown(choices=samplers, value=samplers[0], label="Sampling method", elem_id=f"{tab}_sampling")
