@@ -23,12 +23,13 @@ PREFIX = "/iga/v1"
 
 
 def _credentials() -> dict[str, str]:
-    """`--api-auth user:pass,user2:pass2` as the host parses it (A api.py:214-217)."""
+    """`--api-auth user:pass,user2:pass2` as the host parses it (A and F modules/api/api.py:201-205): no
+    trimming, so a password with a space is the same password here and on /sdapi/v1."""
     from modules import shared
 
     raw = getattr(shared.cmd_opts, "api_auth", None) or ""
     pairs = (item.split(":", 1) for item in raw.split(",") if ":" in item)
-    return {user.strip(): password.strip() for user, password in pairs}
+    return dict(pairs)
 
 
 def _authorized(request: Request, creds: dict[str, str]) -> bool:
@@ -76,7 +77,8 @@ def _resolve(name: str) -> str | None:
 
 
 def _queue_lock():
-    # model files that generation may be reading: take the host's queue lock for writes
+    # model files that generation may be reading: take the host's queue lock for writes (A and F
+    # modules/call_queue.py:8 and 10: `queue_lock`, the lock every generation runs under)
     try:
         from modules.call_queue import queue_lock
     except ImportError:

@@ -29,14 +29,14 @@ def _setting(key: str, default: Any = None) -> Any:
 
 
 def _samplers() -> list[str]:
-    from modules import sd_samplers
+    from modules import sd_samplers  # `all_samplers`: SamplerData(name, ...) list, A and F sd_samplers.py:11
 
     return [s.name for s in sd_samplers.all_samplers]
 
 
 def _schedules() -> list[str]:
     try:
-        from modules import sd_schedulers
+        from modules import sd_schedulers  # `schedulers`: Scheduler(name, label, ...), A 130 / F 211
 
         return [s.label for s in sd_schedulers.schedulers]
     except ImportError:  # the host double keeps schedulers in sd_samplers
@@ -46,7 +46,7 @@ def _schedules() -> list[str]:
 
 
 def _checkpoints() -> list[tuple[str, str]]:
-    from modules import sd_models
+    from modules import sd_models  # `checkpoints_list`: title -> CheckpointInfo, A sd_models.py:24 / F 30
 
     return [(info.title, info.filename) for info in sd_models.checkpoints_list.values()]
 

@@ -88,6 +88,8 @@ def effective_vae(p: Any) -> str | None:
 
 
 def clip_skip() -> int | None:
+    """The `CLIP_stop_at_last_layers` option (A shared_options.py:181, F 183 -- F hides it as a gr.State
+    "Managed by Forge" but keeps the key)."""
     from modules import shared
 
     value = shared.opts.data.get("CLIP_stop_at_last_layers")

@@ -124,6 +124,13 @@ def test_read_routes_follow_api_auth_when_the_host_sets_it(client):
     assert client.get("/iga/v1/schema", headers=basic("bob", "hunter2")).status_code == 200
 
 
+def test_api_auth_is_parsed_as_the_host_parses_it(client):
+    # A and F api.py:201-205 split on "," and ":" and trim nothing: the password here is " secret"
+    client.double.m.shared.cmd_opts.api_auth = "alice: secret"
+    assert client.get("/iga/v1/schema", headers=basic("alice", " secret")).status_code == 200
+    assert client.get("/iga/v1/schema", headers=basic("alice", "secret")).status_code == 401
+
+
 def test_writing_route_is_off_unless_enabled_and_authenticated(client):
     body = {"checkpoint": "plain", "recipe": LIGHTNING}
     sidecar = client.double.models / "plain.safetensors.iga.json"
