@@ -37,7 +37,7 @@ def grids(draw) -> tuple[dict, int]:
     """(grid, its step count)"""
     kind = draw(st.sampled_from(["sigmas", "timesteps", "rule"]))
     if kind == "rule":
-        params = draw(st.dictionaries(st.sampled_from(["rho", "shift"]), finite, max_size=2))
+        params = draw(st.fixed_dictionaries({}, optional={"rho": st.floats(0.05, 100), "shift": finite}))
         grid = {"kind": "rule", "rule": draw(st.sampled_from(["karras", "sgm_uniform", "exponential"]))}
         if params:
             grid["params"] = params
@@ -58,6 +58,9 @@ def recipes(draw) -> dict:
     scheduler: dict = {"name": draw(st.sampled_from(SCHEDULES))}
     if draw(st.booleans()):
         grid, n = draw(grids())
+    else:
+        grid, n = None, 0
+    if grid is not None and steps["default"] <= n:  # a valid recipe's default lies on its own grid
         scheduler["grid"] = grid
         scheduler["canonical_steps"] = n
         allowed = sorted(set(draw(st.lists(st.integers(1, n), min_size=1, max_size=4))) | {steps["default"]})

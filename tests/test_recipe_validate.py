@@ -105,20 +105,53 @@ def test_x_keys_are_allowed_at_every_level_unknown_keys_are_not():
 
 
 def test_sigma_grid_rules():
+    three = {"default": 3}  # the grid's own step count: a default off its grid is refused (see below)
     ok = {"name": "Karras", "grid": {"kind": "sigmas", "values": [14.6, 3.0, 0.5, 0.0]}, "canonical_steps": 3,
           "sigma_min": 0.0292, "sigma_max": 14.6146}  # fmt: skip
-    assert validate_recipe(_with(scheduler=ok)) == []
+    assert validate_recipe(_with(scheduler=ok, steps=three)) == []
     above = copy.deepcopy(ok)
     above["grid"]["values"][0] = 20.0
-    assert [p.pointer for p in validate_recipe(_with(scheduler=above))] == ["/scheduler/grid/values/0"]
+    assert [p.pointer for p in validate_recipe(_with(scheduler=above, steps=three))] == ["/scheduler/grid/values/0"]
     below = copy.deepcopy(ok)
     below["grid"]["values"][2] = 0.01
-    assert [p.pointer for p in validate_recipe(_with(scheduler=below))] == ["/scheduler/grid/values/2"]
+    assert [p.pointer for p in validate_recipe(_with(scheduler=below, steps=three))] == ["/scheduler/grid/values/2"]
     wrong_count = {**ok, "canonical_steps": 4}
-    problems = validate_recipe(_with(scheduler=wrong_count))
+    problems = validate_recipe(_with(scheduler=wrong_count, steps=three))
     assert (
         problems[0].pointer == "/scheduler/canonical_steps" and "set canonical_steps to 3" in problems[0].hint
     )
+
+
+def test_default_and_preset_steps_must_lie_on_the_recipes_own_grid():
+    # the guard refuses these (IGA-H004), so the recipe's Native preset or its own preset would be blocked
+    pinned = {"name": "Karras", "grid": {"kind": "sigmas", "values": [14.6, 3.0, 0.5, 0.0]}}
+    problems = validate_recipe(_with(scheduler=pinned, steps={"default": 2}))
+    assert [p.pointer for p in problems] == ["/steps/default"] and "only the canonical count" in problems[0].message
+    assert "3 steps" in problems[0].hint
+    rule = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras"}, "canonical_steps": 8,
+            "subsample": {"rule": "any"}}  # fmt: skip
+    assert validate_recipe(_with(scheduler=rule, steps={"default": 4})) == []
+    problems = validate_recipe(_with(scheduler=rule, steps={"default": 12, "max": 40}))
+    assert [p.pointer for p in problems] == ["/steps/default"] and "more steps than the grid has" in problems[0].message
+    preset = {"name": "Fast", "steps": 6, "cfg": 7.0}
+    listed = {**rule, "subsample": {"allowed_steps": [4, 8]}}
+    problems = validate_recipe(_with(scheduler=listed, steps={"default": 8}, presets=[preset]))
+    assert [p.pointer for p in problems] == ["/presets/0/steps"]
+    # a schedule without a grid formula ("Automatic") pins nothing through canonical_steps alone
+    assert validate_recipe(_with(scheduler={"name": "Automatic", "canonical_steps": 4})) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [({"rho": 0.0}, "must be above 0"), ({"rho": 1e-9}, "below 0.05"), ({"rho": 1e6}, "above 100"),
+     ({"rho": "7"}, "not a number")],
+)
+def test_grid_rule_params_outside_what_the_maths_takes_are_refused(params, fragment):
+    scheduler = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras", "params": params}, "canonical_steps": 20,
+                 "subsample": {"rule": "any"}}  # fmt: skip
+    problems = validate_recipe(_with(scheduler=scheduler))
+    assert [p.pointer for p in problems] == ["/scheduler/grid/params/rho"] and fragment in problems[0].message
+    assert "0.05 to 100" in problems[0].hint
 
 
 def test_subsample_rules():

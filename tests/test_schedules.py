@@ -245,3 +245,28 @@ def test_timestep_sampler_schedule():
     assert S.timestep_sampler_schedule("UniPC") == "uniform"
     assert S.timestep_sampler_schedule("TCDScheduler") == "lcm"
     assert S.timestep_sampler_schedule("Euler") is None
+
+
+@pytest.mark.parametrize("rho", [0.0, 1e-9, 0.001, -1.0, 1e300, float("nan")])
+def test_karras_rho_the_maths_cannot_take_is_a_typed_error(rho):
+    rule = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras", "params": {"rho": rho}}, "canonical_steps": 4}
+    with pytest.raises(S.ScheduleParamError) as info:
+        S.classify_grid(rule, "karras", 4)
+    assert isinstance(info.value, IgaInvalid) and "rho" in info.value.message and info.value.hint
+    with pytest.raises(S.ScheduleParamError):
+        S.compute_grid("karras", 4, params={"rho": rho})
+
+
+@pytest.mark.parametrize(
+    ("schedule", "params"),
+    [("linear_quadratic", {"linear_steps": 4}), ("linear_quadratic", {"threshold_noise": 0}),
+     ("beta", {"alpha": 0}), ("polyexponential", {"rho": 0})],
+)
+def test_other_params_the_maths_cannot_take_are_typed_errors(schedule, params):
+    with pytest.raises(S.ScheduleParamError):
+        S.compute_grid(schedule, 4, params=params)
+
+
+def test_an_overflowing_sigma_range_is_a_typed_error_not_an_overflow():
+    with pytest.raises(S.ScheduleInputError, match="cannot be computed"):
+        S.compute_grid("karras", 4, sigma_max=1e300, params={"rho": 0.05})

@@ -307,6 +307,9 @@ def _semantic_problems(d: dict) -> list[Problem]:
     problems += _resolution_problems(d.get("resolution", {}))
     problems += _preset_problems(d)
     problems += _name_problems(d)
+    problems += _grid_param_problems(d)
+    if not problems:  # the grid maths needs known names and sane params
+        problems += _own_grid_problems(d)
     return problems
 
 
@@ -592,6 +595,92 @@ def _preset_problems(d: dict) -> list[Problem]:
                     )
                 )
     return problems
+
+
+# --- the recipe's own grid --------------------------------------------------------------------------
+
+
+def _grid_param_problems(d: dict) -> list[Problem]:
+    """A grid rule's params must lie within the bounds its schedule's maths can take (rho > 0, ...)."""
+    from iga_core.schedules import GRID_IDS, param_problems
+
+    grid = d["scheduler"].get("grid", {})
+    if grid.get("kind") != "rule" or grid.get("rule") not in GRID_IDS:
+        return []
+    return [
+        Problem(f"/scheduler/grid/params/{pointer(name)[1:]}", message, hint)
+        for name, message, hint in param_problems(grid["rule"], grid.get("params"))
+    ]
+
+
+def _own_grid_problems(d: dict) -> list[Problem]:
+    """The recipe's default steps and every preset's steps must be counts its own pinned grid allows;
+    otherwise the guard (IGA-H004) would refuse the recipe's Native preset or a preset it offers. Judged
+    from step counts alone, as the guard's first check is: more steps than the grid has, or a count that
+    `scheduler.subsample` does not allow (no subsample: only the canonical count)."""
+    vocab = optional_vocab()
+    sched = d["scheduler"]
+    n = _pinned_grid_length(sched, vocab)
+    if n is None:
+        return []
+    checks = [("/steps/default", d["steps"]["default"], d["sampler"]["name"])]
+    checks += [(f"/presets/{i}/steps", p["steps"], p.get("sampler", d["sampler"]["name"]))
+               for i, p in enumerate(d.get("presets", []))]  # fmt: skip
+    problems = []
+    for ptr, steps, sampler in checks:
+        if steps == n or _own_timestep_sampler(vocab, sampler, d["sampler"]["name"]):
+            continue
+        why = _count_off_grid(sched, steps, n)
+        if why:
+            problems.append(
+                Problem(
+                    ptr,
+                    f"{steps} steps is off the recipe's own {n}-step grid ({why}), so the guard would refuse it",
+                    f"use {n} steps or a count scheduler.subsample allows (or widen scheduler.subsample)",
+                )
+            )
+    return problems
+
+
+def _pinned_grid_length(sched: dict, vocab) -> int | None:
+    """The step count of the grid the recipe pins (as the guard counts it), else None."""
+    grid = sched.get("grid")
+    if grid is not None and "values" in grid:
+        return grid_steps(sched)
+    canonical = sched.get("canonical_steps")
+    if grid is not None or canonical is None:
+        return canonical
+    from iga_core.schedules import GRID_IDS
+
+    try:  # a canonical_steps pins the recipe's own schedule only when that schedule has a grid formula
+        own = vocab.resolve_schedule(sched["name"]).id if vocab is not None else None
+    except vocab.UnknownName:
+        return None
+    return canonical if own in GRID_IDS else None
+
+
+def _own_timestep_sampler(vocab, sampler: str, own_sampler: str) -> bool:
+    # The recipe's own timestep sampler (Hyper-SD: DDIM trailing) is not judged by the grid rule.
+    if vocab is None:
+        return False
+    try:
+        info = vocab.resolve_sampler(sampler)
+        return bool(info.timestep_based) and info.id == vocab.resolve_sampler(own_sampler).id
+    except vocab.UnknownName:
+        return False
+
+
+def _count_off_grid(sched: dict, steps: int, n: int) -> str | None:
+    if steps > n:
+        return "more steps than the grid has"
+    sub = sched.get("subsample")
+    if sub is None:
+        return "no scheduler.subsample, so only the canonical count"
+    if "allowed_steps" in sub and steps not in sub["allowed_steps"]:
+        return f"not in subsample.allowed_steps {sub['allowed_steps']}"
+    if sub.get("rule") == "divisors" and n % steps:
+        return f"does not divide {n} (subsample.rule divisors)"
+    return None
 
 
 # --- names: vocabulary and allow/forbid lists --------------------------------------------------------

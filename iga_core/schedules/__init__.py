@@ -29,6 +29,7 @@ from iga_core.schedules.noise import (
     sigmas_from_alphas_cumprod,
     time_shift_exponential,
 )
+from iga_core.schedules.params import ScheduleParamError, check_params, param_bounds, param_problems
 
 
 def timestep_sampler_schedule(sampler_id: str) -> str | None:
@@ -48,16 +49,20 @@ __all__ = [
     "GridMatch",
     "NoiseModel",
     "ScheduleInputError",
+    "ScheduleParamError",
     "alphas_cumprod",
     "ays_tables",
     "beta_cdf",
     "beta_ppf",
+    "check_params",
     "classify_grid",
     "compute_grid",
     "compute_timesteps",
     "flow_sigmas",
     "lcm_timesteps",
     "make_betas",
+    "param_bounds",
+    "param_problems",
     "rescale_zero_terminal_snr",
     "sigmas_from_alphas_cumprod",
     "spacing_timesteps",

@@ -23,6 +23,7 @@ import numpy as np
 
 from iga_core.schedules.beta_dist import beta_ppf
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
+from iga_core.schedules.params import ScheduleParamError, check_params
 
 SPACINGS = ("leading", "linspace", "trailing")
 #: hosts' defaults for the tunable schedules (A1111 opts.rho -> each schedule's default_rho; beta_dist_alpha/beta)
@@ -111,6 +112,9 @@ def _linear_quadratic(n, m, smin, smax, p):
         sched = [1.0, 0.0]
     else:
         lin_steps = int(p.get("linear_steps") or n // 2)
+        if not 1 <= lin_steps < n:
+            raise ScheduleParamError(f"linear_quadratic linear_steps {lin_steps} at {n} steps",
+                                     f"use 1 to {n - 1} linear steps, or leave linear_steps out (half the steps)")
         quad_steps = n - lin_steps
         diff = lin_steps - threshold * n
         quad_coef = diff / (lin_steps * quad_steps**2)
@@ -234,11 +238,22 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
     smax = m.sigma_max if sigma_max is None or sigma_max <= 0 else float(sigma_max)
     if not smin < smax:
         raise ScheduleInputError(f"sigma_min {smin} is not below sigma_max {smax}", "swap or fix the sigma range")
+    p = _params(grid_id, params, architecture)
+    check_params(grid_id, p)
     try:
-        return np.asarray(fn(steps, m, smin, smax, _params(grid_id, params, architecture)), dtype=np.float64)
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            grid = np.asarray(fn(steps, m, smin, smax, p), dtype=np.float64)
     except (TypeError, ValueError) as exc:  # a non-numeric rho, alpha, ... from a hand-written recipe
-        raise ScheduleInputError(f"the {grid_id} schedule cannot use params {params!r} ({exc})",
+        raise ScheduleParamError(f"the {grid_id} schedule cannot use params {params!r} ({exc})",
                                  f"give numbers, e.g. {DEFAULT_PARAMS.get(grid_id, {})}") from None
+    except ArithmeticError as exc:  # overflow / division by zero / NaN inside params the bounds let through
+        raise ScheduleInputError(f"the {grid_id} grid at {steps} steps cannot be computed from sigma range "
+                                 f"{smin:g}..{smax:g} and params {params!r} ({exc})",
+                                 "use the schedule's usual params and sigma range") from None
+    if not np.all(np.isfinite(grid)):
+        raise ScheduleInputError(f"the {grid_id} grid at {steps} steps is not finite with params {params!r}",
+                                 "use the schedule's usual params and sigma range")
+    return grid
 
 
 def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, params: dict | None = None,
@@ -252,11 +267,8 @@ def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, pa
         return spacing_timesteps(schedule_id, steps, num_train_timesteps=n_train, steps_offset=steps_offset)
     if schedule_id == "lcm":
         p = _params("lcm", params, None)
-        try:
-            original = int(p["original_inference_steps"])
-        except (TypeError, ValueError):
-            raise ScheduleInputError(f"original_inference_steps is {p['original_inference_steps']!r}",
-                                     "give a whole number (LCM uses 50)") from None
+        check_params("lcm", p)
+        original = int(p["original_inference_steps"])
         return lcm_timesteps(steps, original_inference_steps=original, num_train_timesteps=n_train)
     sigmas = compute_grid(schedule_id, steps, model=m, params=params, **grid_kwargs)
     return m.sigma_to_t(sigmas[:-1])

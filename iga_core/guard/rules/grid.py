@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.schedules import GRID_IDS, ScheduleInputError, classify_grid
+from iga_core.schedules import GRID_IDS, ScheduleInputError, ScheduleParamError, classify_grid
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -107,13 +107,12 @@ def classify(view, schedule_id: str, steps: int, *, exact: bool = False):
     if match is None:
         try:
             match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"))
+        except ScheduleParamError as exc:
+            # params the grid maths cannot take (e.g. a Karras rule with rho 0 in an unvalidated recipe)
+            match = Decided("off_grid", f"the step grid cannot be computed: {exc.message}; {exc.hint}")
         except ScheduleInputError as exc:
             # a grid that cannot even be built (51 LCM steps out of 50) is not on the recipe's grid
             match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
-        except (ArithmeticError, ValueError) as exc:
-            # numbers the grid maths cannot take (e.g. a Karras rule with rho 0 in the recipe): say so
-            # instead of failing the whole check
-            match = Decided("off_grid", f"the step grid cannot be computed ({type(exc).__name__}: {exc})")
         view.memo[key] = match
     return match
 
