@@ -23,7 +23,11 @@ def find_lora_file(name: str) -> str | None:
     networks = sys.modules.get("networks")
     aliases = getattr(networks, "available_network_aliases", None)
     if aliases:
-        entry = aliases.get(name)
+        # an alias two files share is "forbidden": the host then looks the tag up by file name only
+        # (A networks.py:304, F networks.py:87), so a shared alias never picks one of them at random
+        forbidden = getattr(networks, "forbidden_network_aliases", None) or {}
+        table = getattr(networks, "available_networks", {}) if name.lower() in forbidden else aliases
+        entry = table.get(name)
         if entry is not None:
             return entry.filename
     from modules import shared

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from iga_core.stamp import stamp
+from tests.factories import make_checkpoint
 from tests.host_double.fixture import started_host
 from tests.webui_recipes import BASE_SD15, LCM_LORA, TURBO_LORA, add_checkpoint
 
@@ -19,6 +21,12 @@ def _files(double):
     add_checkpoint(double.loras, "lcm.safetensors", LCM_LORA, seed=5)
     add_checkpoint(double.loras, "turbo.safetensors", TURBO_LORA, seed=6)
     add_checkpoint(double.loras / "styles", "ink.safetensors", None, seed=7)  # a LoRA without recipe
+    # aliases from the training metadata (`ss_output_name`): one unique, one two files share
+    for name, alias, recipe_dict, seed in (("lcm_v2", "fastlcm", LCM_LORA, 9), ("twin_a", "twin", LCM_LORA, 10),
+                                           ("twin_b", "twin", TURBO_LORA, 11)):
+        path = make_checkpoint(double.loras / "aliased" / f"{name}.safetensors", metadata={"ss_output_name": alias},
+                               seed=seed)
+        stamp(path, recipe_dict)
 
 
 started = started_host(_files, select="sd15.safetensors")
@@ -84,3 +92,18 @@ def test_two_distillation_loras_that_disagree_are_a_blocking_finding(webui):
 def test_a_malformed_lora_weight_is_refused_with_a_message(webui):
     status, body, _ = txt2img(webui, "a cat <lora:lcm:heavy>")
     assert status == 422 and "not a number" in body["detail"]
+
+
+def test_a_lora_is_found_by_its_alias_as_the_host_finds_it(webui):
+    status, info, params = txt2img(webui, "a cat <lora:fastlcm:1>")
+    assert status == 200 and params["Sampler"] == "LCM"
+    assert "composed recipe: checkpoint (base) + fastlcm (replace, weight 1)" in info["comments"]
+
+
+def test_an_alias_two_files_share_names_no_lora_as_on_the_host(webui):
+    # the host resolves a shared ("forbidden") alias by file name only, finds none, and skips the tag
+    # (A networks.py:294-308): no recipe may be composed from one of the two files either
+    status, info, params = txt2img(webui, "a cat <lora:twin:1>")
+    assert status == 200 and params["Sampler"] == "DPM++ 2M" and "composed" not in info["comments"]
+    status, info, params = txt2img(webui, "a cat <lora:twin_b:1>")  # its file name still works
+    assert status == 200 and "twin_b (" in info["comments"]
