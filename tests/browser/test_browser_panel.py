@@ -24,7 +24,7 @@ CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:
     pytest.skip("Debian chromium is not installed (.ci/run installs it)", allow_module_level=True)
 
-from tests.browser.ui_models import HOSTILE, make_models  # noqa: E402
+from tests.browser.ui_models import HOSTILE, make_loras, make_models  # noqa: E402
 from tests.factories import make_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +46,12 @@ def app_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
     models = make_models(tmp / "models")
     make_checkpoint(models / "spare.safetensors", seed=9)  # stamped by the Recipes tab test
+    make_loras(tmp / "Lora")  # found beside the models folder, as in A1111's models/ layout
+    from iga_core.decision_log import DecisionLog
+
+    DecisionLog(tmp / "data" / "decisions.jsonl").append(  # the app reads $IGA_DATA_DIR/decisions.jsonl
+        {"kind": "block", "time": "2026-11-26T10:00:00Z", "mode": "standard", "outcome": "blocked",
+         "checkpoint": {"name": HOSTILE}, "findings": [{"rule_id": "IGA-H001"}]})
     port = _free_port()
     env = dict(os.environ, IGA_DATA_DIR=str(tmp / "data"), IGA_CACHE_DIR=str(tmp / "cache"),
                IGA_REGISTRY=str(tmp / "registry"),
@@ -222,6 +228,26 @@ def test_hostile_recipe_text_executes_nothing(page):
     assert page.dialogs == []
     assert page.errors == []
 
+
+def test_lora_tag_composes_its_recipe_and_decisions_show(page):
+    page.select_checkpoint("lightning.safetensors")
+    page.wait_number("steps", "4")
+    page.page.fill("#iga-app-prompt textarea", "a lighthouse <lora:lcm-lora-demo:1>")
+    page.page.wait_for_function("() => document.querySelector('#iga-app-sampler input').value === 'LCM'",
+                                timeout=20000)
+    status = page.page.locator("#iga-txt2img-status")
+    status.get_by_text("Composed with LoRA recipes").wait_for(timeout=20000)
+    status.get_by_text("replaces the sampling recipe").wait_for(timeout=20000)
+    page.wait_state("ok")
+    decisions = page.page.locator("#iga-txt2img-decisions")
+    decisions.get_by_text(HOSTILE).wait_for(timeout=20000)  # the logged checkpoint name, as text
+    assert page.page.locator('img[src="x"]').count() == 0 and page.dialogs == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.page.locator("#iga-txt2img-panel").screenshot(path=str(ARTIFACTS / "panel-composed.png"))
+    page.page.fill("#iga-app-prompt textarea", "a lighthouse")
+    page.page.wait_for_function("() => document.querySelector('#iga-app-sampler input').value === 'Euler'",
+                                timeout=20000)
+    assert page.errors == []
 
 
 def test_recipes_tab_stamps_after_confirmation(page):
