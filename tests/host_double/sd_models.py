@@ -12,33 +12,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import struct
 
 from modules import script_callbacks, shared
+from modules.sd_models_metadata import read_metadata_from_safetensors  # A 284-309, the one faithful mirror
 
 checkpoints_list: dict[str, CheckpointInfo] = {}
 checkpoint_aliases: dict[str, CheckpointInfo] = {}
 model_path = ""
-
-
-def read_metadata_from_safetensors(filename):  # A 284-309
-    with open(filename, mode="rb") as file:
-        metadata_len = struct.unpack("<Q", file.read(8))[0]
-        json_start = file.read(2)
-        assert metadata_len > 2 and json_start in (b'{"', b"{'"), f"{filename} is not a safetensors file"
-        json_data = json_start + file.read(metadata_len - 2)
-        json_obj = json.loads(json_data)
-        res = {}
-        for k, v in json_obj.get("__metadata__", {}).items():
-            res[k] = v
-            if isinstance(v, str) and v[0:1] == "{":
-                with contextlib.suppress(Exception):
-                    res[k] = json.loads(v)
-        return res
 
 
 class CheckpointInfo:

@@ -12,7 +12,19 @@ host-api.md §6). Kept statement for statement, including what matters for IGA:
 
 from __future__ import annotations
 
-from tests.host_double import errors
+import sys
+
+from tests.host_double import errors as _own_errors
+
+
+def _errors():
+    # The host's `modules.errors` when the double is installed (sd_models.py uses this reader), so reports
+    # land where the double's tests look; this package's own module when a test imports the reader directly.
+    if getattr(sys.modules.get("modules"), "DOUBLE_HOST", None) is not None:
+        from modules import errors
+
+        return errors
+    return _own_errors
 
 
 def read_metadata_from_safetensors(filename):
@@ -38,6 +50,6 @@ def read_metadata_from_safetensors(filename):
                     except Exception:
                         pass
         except Exception:
-            errors.report(f"Error reading metadata from file: {filename}", exc_info=True)
+            _errors().report(f"Error reading metadata from file: {filename}", exc_info=True)
 
         return res
