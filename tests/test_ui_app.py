@@ -65,3 +65,22 @@ def test_js_kwarg_matches_the_gradio_version():
     assert compat.js_kwargs(None) == {}
     compat.patch_template_response()
     assert compat.patch_template_response() is False  # idempotent
+
+
+def test_demo_loras_are_stamped_from_their_recipe_data(tmp_path, monkeypatch):
+    import json
+
+    from iga_core.ui.demo_models import DEMO_LORAS_NAME, demo_loras_dir
+    from iga_core.ui.local_models import LocalLoras
+
+    monkeypatch.setenv("IGA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IGA_REGISTRY", str(tmp_path / "registry"))
+    folder = ensure_demo_models(tmp_path / "demo-models")
+    loras = LocalLoras.beside(folder)
+    assert loras.folder == tmp_path / DEMO_LORAS_NAME
+    data = {p.name[: -len(".iga.json")]: json.loads(p.read_text()) for p in demo_loras_dir().glob("*.iga.json")}
+    assert data and loras.names() == sorted(data)
+    for name, recipe in data.items():
+        source = loras.source(name)
+        assert source.kind == "embedded" and source.recipe["model_id"] == recipe["model_id"], name
+    assert loras.source("../demo-models/no-recipe-sd15") is None and loras.source("") is None
