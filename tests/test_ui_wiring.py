@@ -172,3 +172,24 @@ def test_last_decisions_follow_the_glue_log(host, monkeypatch):  # noqa: F811
     host.m.shared.opts.data["iga_decision_log"] = False  # the setting turns the log (and the table) off
     page.fire(page.by_elem_id("iga-txt2img-decisions-refresh"), "click")
     assert "IGA-H001" not in page.value(decisions)
+
+
+def test_paste_notice_reaches_the_panel_until_the_checkpoint_changes(host, monkeypatch):  # noqa: F811
+    """The glue's on_infotext_pasted sets params["IGA notice"]; the panel's paste field shows it, escaped."""
+    import warnings
+
+    page = _page(host, monkeypatch)
+    params = {"Steps": "4", "IGA": "v9 <b>nonsense</b>", "IGA recipe": "zz"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gr.Warning outside an event only warns
+        host.m.script_callbacks.infotext_pasted_callback("x", params)
+    notice = page.by_elem_id("iga-txt2img-notice")
+    field = next(target for component, target, *_ in host.m.scripts.scripts_txt2img.infotext_fields
+                 if component is notice)
+    html = field(params)
+    assert "<b>nonsense" in params["IGA notice"]  # the glue quotes the pasted value ...
+    assert "unreadable" in html and "<b>nonsense" not in html and "&lt;b&gt;nonsense" in html  # ... escaped
+    page.set(notice, html)
+    page.set(page.checkpoint, _title(host, "lightning.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(notice) == ""
