@@ -99,10 +99,10 @@ def _lora_source(name: str):
     return recipes.lookup(path) if path else None
 
 
-def _recent_decisions(n: int) -> list[dict]:
+def _recent_decisions(n: int) -> list[dict] | None:
     from iga_webui import decisions
 
-    return decisions.recent(n) if decisions.enabled() else []
+    return decisions.recent(n) if decisions.enabled() else None  # None: the panel says the log is off
 
 
 def with_panel_lookups(ctx):

@@ -171,7 +171,7 @@ def test_last_decisions_follow_the_glue_log(host, monkeypatch):  # noqa: F811
     assert "IGA-H001" in page.value(decisions) and "lightning" in page.value(decisions)
     host.m.shared.opts.data["iga_decision_log"] = False  # the setting turns the log (and the table) off
     page.fire(page.by_elem_id("iga-txt2img-decisions-refresh"), "click")
-    assert "IGA-H001" not in page.value(decisions)
+    assert "IGA-H001" not in page.value(decisions) and "decision log is off" in page.value(decisions)
 
 
 def test_paste_notice_reaches_the_panel_until_the_checkpoint_changes(host, monkeypatch):  # noqa: F811

@@ -46,7 +46,8 @@ class PanelContext:
     refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
     lora_source(name) -> the recipe source of the LoRA a `<lora:name:w>` prompt tag names, or None (no such
         LoRA, or it has no recipe); the panel composes those recipes with the checkpoint's.
-    recent_decisions(n) -> the last n decision-log entries, newest last; None hides the panel's section.
+    recent_decisions(n) -> the last n decision-log entries, newest last (None: the log is switched off);
+        the field left None hides the panel's section.
     """
 
     recipe_source: Callable[[str | None], Any]
@@ -58,7 +59,7 @@ class PanelContext:
     loaded_checkpoint: Callable[[], str | None] = field(default=lambda: None)
     refresh_checkpoints: Callable[[], None] = field(default=lambda: None)
     lora_source: Callable[[str], Any] = _no_lora_recipe
-    recent_decisions: Callable[[int], Sequence[dict]] | None = None
+    recent_decisions: Callable[[int], Sequence[dict] | None] | None = None
 
     def get(self, key: str) -> Any:
         """A setting, falling back to the panel's documented default."""

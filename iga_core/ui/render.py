@@ -227,12 +227,14 @@ def _kind(entry: dict) -> str:
 
 def decisions_html(entries: Any, error: Exception | None = None) -> str:
     """The last decisions of the log (newest first) as a small table; every cell escaped (log entries hold
-    checkpoint names and findings from untrusted recipes)."""
+    checkpoint names and findings from untrusted recipes). `entries` None: the log is switched off."""
     parts = [f'<div class="{css_class("decisions")}"><div class="{css_class("decisions-head")}">Last decisions</div>']
     if error is not None:
         parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
     rows = [e for e in entries or () if isinstance(e, dict)]
-    if not rows and error is None:
+    if entries is None and error is None:
+        parts.append(f'<div class="{css_class("hint")}">The decision log is off (setting iga_decision_log).</div>')
+    elif not rows and error is None:
         parts.append(f'<div class="{css_class("hint")}">No blocks, warnings or overrides logged yet.</div>')
     if rows:
         body = "".join(
