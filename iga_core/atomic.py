@@ -46,12 +46,13 @@ def temp_file_beside(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         raise
 
 
-def commit(tmp: str, target: str | os.PathLike, mode: int | None = None) -> None:
-    """Give the fsynced temp file `mode`, rename it over `target` and make the rename durable."""
+def commit(tmp: str, target: str | os.PathLike, mode: int | None = None, *, durable: bool = True) -> None:
+    """Give the fsynced temp file `mode`, rename it over `target` and (`durable`) make the rename durable."""
     if mode is not None:
         os.chmod(tmp, mode)
     os.replace(tmp, target)
-    fsync_dir(Path(target).parent)
+    if durable:
+        fsync_dir(Path(target).parent)
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:
@@ -66,12 +67,14 @@ def fsync_dir(folder: str | os.PathLike) -> None:
             os.close(dfd)
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], *, parents: bool = False) -> Path:
+def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], *, parents: bool = False,
+                 durable: bool = True) -> Path:
     """Replace `path` with what `write(fh)` writes to a binary file handle; returns the path.
 
     An existing file keeps its permission bits; a new one gets `NEW_FILE_MODE`. `parents=True` creates missing
-    folders (for iga's own data folders; a user's output path should exist). OS failures raise
-    `AtomicWriteFailed` with the target unchanged."""
+    folders (for iga's own data folders; a user's output path should exist). `durable=False` skips the
+    fsyncs, for caches: still never half a file, but a power cut may lose the write (it costs a recompute).
+    OS failures raise `AtomicWriteFailed` with the target unchanged."""
     target = Path(path)
     try:
         if parents:
@@ -80,22 +83,23 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any], *, 
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
                 fh.flush()
-                os.fsync(fh.fileno())
-            commit(tmp, target, _mode_for(target))
+                if durable:
+                    os.fsync(fh.fileno())
+            commit(tmp, target, _mode_for(target), durable=durable)
     except OSError as exc:
         raise AtomicWriteFailed(f"cannot write {target}: {exc.strerror or exc}",
                                 "check the folder exists, is writable and has free space") from exc  # fmt: skip
     return target
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, parents: bool = False) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, parents: bool = False, durable: bool = True) -> Path:
     """Replace `path` with `data` atomically."""
-    return write_atomic(path, lambda fh: fh.write(data), parents=parents)
+    return write_atomic(path, lambda fh: fh.write(data), parents=parents, durable=durable)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str, *, parents: bool = False) -> Path:
+def write_text_atomic(path: str | os.PathLike, text: str, *, parents: bool = False, durable: bool = True) -> Path:
     """Replace `path` with `text` (UTF-8) atomically."""
-    return write_bytes_atomic(path, text.encode("utf-8"), parents=parents)
+    return write_bytes_atomic(path, text.encode("utf-8"), parents=parents, durable=durable)
 
 
 def write_json_atomic(path: str | os.PathLike, value: Any, *, parents: bool = False) -> Path:

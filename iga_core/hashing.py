@@ -181,4 +181,4 @@ def remember(path: str | os.PathLike, **hashes: str) -> None:
         files.pop(next(iter(files)))
     text = json.dumps({"version": CACHE_VERSION, "files": files}, separators=(",", ":"))
     with contextlib.suppress(AtomicWriteFailed):
-        write_text_atomic(cache_dir() / CACHE_FILE, text, parents=True)
+        write_text_atomic(cache_dir() / CACHE_FILE, text, parents=True, durable=False)  # a cache: no fsync

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import struct
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -116,6 +117,7 @@ class TensorInfo(NamedTuple):
 
 @dataclass(frozen=True)
 class Header:
+    # Shared by every `read_header` of the same bytes: treat `metadata` and `tensors` as read-only.
     path: str
     metadata: dict[str, str]
     tensors: dict[str, TensorInfo]  # in data order
@@ -179,9 +181,46 @@ def read_raw_header(path: str | os.PathLike) -> tuple[bytes, int]:
 
 
 def read_header(path: str | os.PathLike) -> Header:
-    """Read and validate the header of a safetensors file. Raises a `HeaderError` subclass on any rule break."""
+    """Read and validate the header of a safetensors file. Raises a `HeaderError` subclass on any rule break.
+
+    The header bytes are always read (a few KiB to a few hundred: ~0.05 ms); when they, the file size and
+    the path are exactly those of a recent successful read, that read's result is returned instead of
+    parsing again (validation is a pure function of those three, so every check still holds). The WebUI
+    reads the same few headers again and again; any change to the file's header or size is a miss."""
     raw, size = read_raw_header(path)
-    return parse_header(raw, size, path=os.fspath(path))
+    name = os.fspath(path)
+    key = (name, size)
+    with _RECENT_LOCK:
+        hit = _RECENT.get(key)
+    if hit is not None and hit.raw == raw:
+        return hit
+    header = parse_header(raw, size, path=name)
+    with _RECENT_LOCK:
+        _RECENT.pop(key, None)
+        _RECENT[key] = header  # newest last: the oldest is dropped first
+        while len(_RECENT) > RECENT_HEADERS:
+            _RECENT.pop(next(iter(_RECENT)))
+    return header
+
+
+def remember_written(path: str | os.PathLike, block: bytes, file_size: int, metadata: dict[str, str],
+                     original: Header) -> None:
+    """After `block` (length prefix + header JSON, encoded by `encode_header` from `metadata` and the
+    validated `original`'s tensors) was written in place: keep the header it holds, so the next read of
+    the unchanged file skips the parse (it would yield exactly this)."""
+    raw = block[LENGTH_PREFIX:]
+    name = os.fspath(path)
+    header = Header(path=name, metadata=dict(metadata), tensors=original.tensors, header_len=len(raw),
+                    json_len=len(raw.rstrip(b" ")), file_size=file_size, raw=raw)  # fmt: skip
+    with _RECENT_LOCK:
+        _RECENT.pop((name, file_size), None)
+        _RECENT[(name, file_size)] = header
+
+
+#: successfully parsed headers kept for `read_header` (an SDXL header and its tensor table: under 1 MB)
+RECENT_HEADERS = 8
+_RECENT: dict[tuple[str, int], Header] = {}
+_RECENT_LOCK = threading.Lock()
 
 
 def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header:
@@ -195,23 +234,24 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
     except UnicodeDecodeError as exc:
         raise HeaderNotUtf8(f"{path}: header is not valid UTF-8 at byte {exc.start}", _NOT_SAFETENSORS_HINT) from None
     try:
-        obj = json.loads(text, object_pairs_hook=_no_duplicates)
-    except DuplicateKey:
-        raise
+        # Objects come back as tuples of (key, value) pairs (a C call, unlike a Python hook per object): a
+        # duplicate key stays visible, and an empty object `()` stays distinct from an empty array `[]`.
+        pairs = json.loads(text, object_pairs_hook=tuple)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError and int-digit limits; RecursionError very deep nesting.
         raise HeaderNotJson(f"{path}: header is not valid JSON ({str(exc)[:120]})", _NOT_SAFETENSORS_HINT) from None
-    if not isinstance(obj, dict):
+    if type(pairs) is not tuple:
         raise HeaderNotJson(f"{path}: header JSON is not an object", _NOT_SAFETENSORS_HINT)
+    obj = _unique(pairs)
     if _SURROGATE_ESCAPE.search(text):
-        # Python's json accepts a lone "\\udXXX" escape; it is not valid Unicode, and other readers refuse it.
+        # Python's json accepts a lone "\udXXX" escape; it is not valid Unicode, and other readers refuse it.
         try:
-            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            json.dumps(pairs, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise HeaderNotUtf8(f"{path}: header has an unpaired surrogate escape", _NOT_SAFETENSORS_HINT) from None
 
     metadata = _check_metadata(obj.pop(METADATA_KEY, None), path)
-    tensors = [_check_tensor(name, entry, path) for name, entry in obj.items()]
+    tensors = _check_tensors(obj, path)
     if not _contiguous(tensors):  # usually the header lists tensors in data order already
         tensors.sort(key=_data_order)
     expected = 0
@@ -256,7 +296,8 @@ def _data_order(t: TensorInfo) -> tuple[int, int]:
     return t.begin, t.end
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+def _unique(pairs: tuple) -> dict:
+    """One parsed object (a tuple of pairs) as a dict; a repeated key is a `DuplicateKey`."""
     out = dict(pairs)
     if len(out) != len(pairs):  # the slow search only when there is a duplicate
         seen: set[str] = set()
@@ -267,9 +308,27 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
     return out
 
 
+def _plain(value: object) -> object:
+    """A parsed value with every object (tuple of pairs) turned into a dict, refusing duplicate keys at any
+    depth. Iterative: the JSON parser already bounded the depth, this walk must not recurse past it."""
+    root: list = [value]
+    stack = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if type(item) is tuple:
+            item = container[key] = _unique(item)
+            stack.extend((item, k) for k in item)
+        elif type(item) is list:
+            item = container[key] = list(item)
+            stack.extend((item, i) for i in range(len(item)))
+    return root[0]
+
+
 def _check_metadata(value: object, path: str) -> dict[str, str]:
     if value is None:
         return {}
+    value = _plain(value)
     if not isinstance(value, dict):
         raise MetadataInvalid(f"{path}: __metadata__ is a {type(value).__name__}, not a map", _NOT_SAFETENSORS_HINT)
     for key, item in value.items():
@@ -283,6 +342,35 @@ def _check_metadata(value: object, path: str) -> dict[str, str]:
 
 def _is_count(value: object) -> bool:
     return type(value) is int and value >= 0  # `type is`: a bool is not a count
+
+
+def _check_tensors(entries: dict, path: str) -> list[TensorInfo]:
+    """Every tensor entry checked, in header order. The usual entry (keys dtype, shape, data_offsets in that
+    order, all valid) is checked inline in one tight loop with no per-entry dict or call; anything else
+    goes to `_check_tensor`, which raises the precise error (or accepts an unusual but valid entry)."""
+    sizes = DTYPE_SIZES
+    new = _new_tensor_info
+    out: list[TensorInfo] = []
+    append = out.append
+    for name, entry in entries.items():
+        if type(entry) is tuple and len(entry) == 3:
+            (k0, dtype), (k1, shape), (k2, offsets) = entry
+            if (k0 == "dtype" and k1 == "shape" and k2 == "data_offsets" and type(shape) is list
+                    and type(offsets) is list and len(offsets) == 2):  # fmt: skip
+                size = sizes.get(dtype) if type(dtype) is str else None
+                begin, end = offsets
+                if size is not None and type(begin) is int and type(end) is int and 0 <= begin <= end:
+                    numel = 1
+                    for dim in shape:
+                        if type(dim) is not int or dim < 0:
+                            break
+                        numel *= dim
+                    else:
+                        if end - begin == numel * size:
+                            append(new(TensorInfo, (name, dtype, tuple(shape), begin, end)))
+                            continue
+        append(_check_tensor(name, _plain(entry), path))
+    return out
 
 
 def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:

@@ -39,6 +39,7 @@ from iga_core.safetensors_io import (
     encode_header,
     is_safetensors_path,
     read_header,
+    remember_written,
 )
 
 RECIPE_KEY = "iga"
@@ -196,6 +197,7 @@ def stamp(
             block = None
         if block is not None:
             _write_in_place(path, header, block)
+            remember_written(path, block, header.file_size, metadata, header)  # the next read skips the parse
             mode = "in_place"
         else:
             _rewrite(path, path, header, _rewrite_header(metadata, header), progress)

@@ -232,3 +232,16 @@ def test_page_offset_padding_lines_up_the_data_section(tmp_path):
         assert len(block) % 4096 == offset and len(block) - 8 >= len(sio.encode_header({"a": "b"}, h.tensors, spare=100)) - 8
     odd = sio.encode_header({"a": "b"}, h.tensors, page_offset=3)  # not reachable in steps of 8: plain padding
     assert (len(odd) - 8) % 8 == 0
+
+
+def test_a_repeated_read_of_unchanged_bytes_is_reused_and_any_change_is_seen(tmp_path):
+    path = _file(tmp_path, {"__metadata__": {"k": "aaaa"}, **_one()}, b"\0" * 8)
+    first = sio.read_header(path)
+    assert sio.read_header(path) is first  # same bytes, same size, same path: no second parse
+    # same length, other bytes: parsed again
+    path.write_bytes(path.read_bytes().replace(b'"aaaa"', b'"bbbb"'))
+    assert sio.read_header(path).metadata == {"k": "bbbb"}
+    # a now-broken header is refused, never served from the earlier read
+    path.write_bytes(path.read_bytes().replace(b'"F32"', b'"F99"'))
+    with pytest.raises(sio.UnknownDtype):
+        sio.read_header(path)

@@ -261,3 +261,16 @@ def test_is_first_stamp_until_a_source_hash_is_recorded(ckpt, tmp_path):
     assert not stamp.is_first_stamp(ckpt)
     stamp.strip(ckpt)
     assert stamp.is_first_stamp(ckpt)  # the stripped file is a new source: its hash is recorded again
+
+
+def test_the_header_kept_after_an_in_place_stamp_is_what_parsing_gives(ckpt):
+    from iga_core import safetensors_io as sio
+
+    stamp.stamp(ckpt, RECIPE)  # first stamp: a rewrite with spare room
+    result = stamp.stamp(ckpt, {**RECIPE, "title": "again"})
+    assert result.mode == "in_place"
+    kept = sio.read_header(ckpt)  # served from the recent-header memo
+    raw, size = sio.read_raw_header(ckpt)
+    fresh = sio.parse_header(raw, size, path=str(ckpt))
+    assert kept == fresh and kept.raw == raw and list(kept.tensors) == list(fresh.tensors)
+    assert json.loads(kept.metadata["iga"])["title"] == "again"
