@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iga_core.audit.infotext import (
@@ -86,9 +86,10 @@ def test_fields_round_trip_through_the_host(preset, overrides, mode, outcome, ad
 
 
 @settings(max_examples=150, deadline=None)
-@given(preset=st.text(min_size=1, max_size=80))
+# Drawn already clean (instead of filtering with assume) so a loaded machine cannot trip the health check.
+@given(preset=st.text(min_size=1, max_size=80).map(clean_text).filter(bool))
 def test_clean_preset_names_survive_exactly(preset):
-    assume(clean_text(preset) == preset)
+    assert clean_text(preset) == preset
     info = from_infotext_params(_through_host(to_infotext_fields(_record(preset)), last=True))
     assert info.preset == preset
 
