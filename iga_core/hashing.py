@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from iga_core import paths
 from iga_core.atomic import AtomicWriteFailed, write_text_atomic
 from iga_core.safetensors_io import CheckpointUnreadable, is_safetensors_path, open_for_read, read_raw_header
 
@@ -33,12 +34,7 @@ Progress = Callable[[int, int], None]
 
 
 def cache_dir() -> Path:
-    if os.environ.get("IGA_CACHE_DIR"):
-        return Path(os.environ["IGA_CACHE_DIR"])
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "iga"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "iga"
+    return paths.cache_dir()
 
 
 def weights_sha256(path: str | os.PathLike, progress: Progress | None = None, *, use_cache: bool = True) -> str:

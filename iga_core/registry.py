@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iga_core import paths
 from iga_core.atomic import write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.recipe import Problem, RecipeInvalid, validate_recipe, with_metadata_digest
@@ -66,12 +67,7 @@ class RegistryUnreadable(IgaIOError):
 def default_folder() -> Path:
     """`$IGA_REGISTRY`, else `$IGA_DATA_DIR/registry`, else `$XDG_DATA_HOME/iga/registry` (default
     `~/.local/share/iga/registry`)."""
-    if os.environ.get("IGA_REGISTRY"):
-        return Path(os.environ["IGA_REGISTRY"]).expanduser()
-    if os.environ.get("IGA_DATA_DIR"):
-        return Path(os.environ["IGA_DATA_DIR"]).expanduser() / "registry"
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "iga" / "registry"
+    return paths.registry_dir()
 
 
 def check_sha(value: object) -> str:

@@ -1,17 +1,16 @@
 """Decision-log glue: every block, warning, override and extension error appended to
 `iga_core.decision_log.DecisionLog` (JSON Lines, size-capped and rotated), behind the `iga_decision_log`
-setting. Where: `$IGA_DECISION_LOG`, else `$IGA_DATA_DIR/decisions.jsonl`, else `decisions.jsonl` in the
-extension's own `data/` folder -- the same lookup `iga audit export` uses, so the CLI reads what the WebUI
-wrote. A failure to log is shown but never stops a generation."""
+setting. Where: `iga_core.paths.decision_log_path()` (`$IGA_DECISION_LOG`, else `decisions.jsonl` in IGA's
+data folder) -- the same lookup `iga audit export` uses, so the CLI reads what the WebUI wrote. A failure to log is shown but never stops a generation."""
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-from iga_core.decision_log import LOG_FILENAME, DecisionLog, entry_from_record
+from iga_core import paths
+from iga_core.decision_log import DecisionLog, entry_from_record
 from iga_webui import settings
 
 log = logging.getLogger("iga")
@@ -19,11 +18,7 @@ EXTENSION_ROOT = Path(__file__).resolve().parents[1]
 
 
 def log_path() -> Path:
-    if os.environ.get("IGA_DECISION_LOG"):
-        return Path(os.environ["IGA_DECISION_LOG"])
-    if os.environ.get("IGA_DATA_DIR"):
-        return Path(os.environ["IGA_DATA_DIR"]) / LOG_FILENAME
-    return EXTENSION_ROOT / "data" / LOG_FILENAME
+    return paths.decision_log_path()
 
 
 def enabled() -> bool:

@@ -239,9 +239,9 @@ def test_audit_export_and_tail_commands(tmp_path, capsys, monkeypatch):
 
 def test_audit_command_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("IGA_DECISION_LOG", raising=False)
-    monkeypatch.delenv("IGA_DATA_DIR", raising=False)
-    code, _, err = _run(capsys, "audit", "export")
-    assert code == 2 and "no decision log given" in err
+    monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "empty"))
+    code, _, err = _run(capsys, "audit", "export")  # the default place (the one the WebUI writes) is empty
+    assert code == 2 and "no decision log at" in err and str(tmp_path / "empty" / "decisions.jsonl") in err
     code, _, err = _run(capsys, "audit", "export", "--log", tmp_path / "missing.jsonl")
     assert code == 2 and "no decision log at" in err
     monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path))

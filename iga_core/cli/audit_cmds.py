@@ -1,17 +1,16 @@
 """`iga audit export` and `iga audit tail`: read the decision log the WebUI writes.
 
 The log is `decisions.jsonl` in the extension's data folder (rotated files `.1`, `.2`, ... beside it).
-`--log` names it; without it, `$IGA_DECISION_LOG`, else `$IGA_DATA_DIR/decisions.jsonl`.
+`--log` names it; without it, `iga_core.paths.decision_log_path()` (the file the WebUI writes).
 Exit codes: 0 ok; 1 bad --since; 2 no log file, unreadable log or unwritable output. Lines that are not
 valid entries are skipped and counted on stderr.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
+from iga_core import paths
 from iga_core.cli import emit
 from iga_core.errors import IgaError
 
@@ -46,24 +45,19 @@ def register(sub) -> None:
 
 
 def _log_arg(p) -> None:
-    p.add_argument("--log", metavar="PATH", help="the decision log (default: $IGA_DECISION_LOG or "
-                                                 "$IGA_DATA_DIR/decisions.jsonl)")
+    p.add_argument("--log", metavar="PATH", help="the decision log (default: $IGA_DECISION_LOG, else "
+                                                 "decisions.jsonl in IGA's data folder)")
 
 
 def _log(args):
-    from iga_core.decision_log import LOG_FILENAME, DecisionLog
+    from iga_core.decision_log import DecisionLog
 
-    path = args.log or os.environ.get("IGA_DECISION_LOG")
-    if not path and os.environ.get("IGA_DATA_DIR"):
-        path = str(Path(os.environ["IGA_DATA_DIR"]) / LOG_FILENAME)
-    if not path:
-        raise NoDecisionLog("no decision log given",
-                            f"pass --log PATH (the WebUI writes {LOG_FILENAME} in the extension's data folder) "
-                            "or set IGA_DECISION_LOG")
+    path = args.log or str(paths.decision_log_path())
     log = DecisionLog(path)
     if not log.files():
         raise NoDecisionLog(f"no decision log at {path}",
-                            "the WebUI creates it at the first block, warning or override; check the path")
+                            "the WebUI creates it at the first block, warning or override (when Settings -> IGA -> "
+                            "decision log is on); pass --log PATH or set IGA_DECISION_LOG / IGA_DATA_DIR")
     return log
 
 
