@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from iga_webui import host, recipes, settings
+from iga_webui import decisions, host, loras, recipes, settings
 
 
 def recipe_source(checkpoint: str | None):
@@ -66,9 +66,20 @@ def _refresh() -> None:
     shared_items.refresh_checkpoints()
 
 
+def _lora_source(name: str):
+    """A prompt's `<lora:name:…>` to its recipe source, found the way Generate finds it."""
+    path = loras.find_lora_file(name)
+    return recipes.lookup(path) if path else None
+
+
+def _recent_decisions(n: int) -> list[dict] | None:
+    return decisions.recent(n) if decisions.enabled() else None  # None: the panel says the log is off
+
+
 def panel_context():
     from iga_core.ui.context import PanelContext
 
     return PanelContext(recipe_source=recipe_source, setting=_setting, samplers=_samplers, schedules=_schedules,
                         dialect=host.dialect(), checkpoints=_checkpoints, loaded_checkpoint=_loaded,
-                        refresh_checkpoints=_refresh)
+                        refresh_checkpoints=_refresh, lora_source=_lora_source,
+                        recent_decisions=_recent_decisions)

@@ -14,7 +14,6 @@ from iga_core.decision_log import DecisionLog, entry_from_record
 from iga_webui import settings
 
 log = logging.getLogger("iga")
-EXTENSION_ROOT = Path(__file__).resolve().parents[1]
 
 
 def log_path() -> Path:

@@ -92,35 +92,6 @@ def _clip_skip_control():
     return _capture.by_id.get(A1111_CLIP_SKIP_ID) or _forge_main_entry("ui_clip_skip")
 
 
-def _lora_source(name: str):
-    from iga_webui import loras, recipes
-
-    path = loras.find_lora_file(name)
-    return recipes.lookup(path) if path else None
-
-
-def _recent_decisions(n: int) -> list[dict] | None:
-    from iga_webui import decisions
-
-    return decisions.recent(n) if decisions.enabled() else None  # None: the panel says the log is off
-
-
-def with_panel_lookups(ctx):
-    """The glue's LoRA lookup and decision log for the panel, where `panel_context()` does not supply them
-    yet (the same lookups Generate uses: iga_webui.loras, iga_webui.decisions)."""
-    import dataclasses
-
-    from iga_core.ui.context import PanelContext
-
-    defaults = {f.name: f.default for f in dataclasses.fields(PanelContext)}
-    missing = {}
-    if ctx.lora_source is defaults["lora_source"]:
-        missing["lora_source"] = _lora_source
-    if ctx.recent_decisions is None:
-        missing["recent_decisions"] = _recent_decisions
-    return dataclasses.replace(ctx, **missing) if missing else ctx
-
-
 def wire(ctx=None) -> list[str]:
     """Wire every captured panel to the host controls; returns the tabs wired."""
     from iga_core.ui.panel import Panel
@@ -128,7 +99,7 @@ def wire(ctx=None) -> list[str]:
     if ctx is None:
         from iga_webui.context import panel_context
 
-        ctx = with_panel_lookups(panel_context())
+        ctx = panel_context()
     checkpoint = _checkpoint_control()
     clip_skip = _clip_skip_control()
     done = []

@@ -8,17 +8,16 @@ shows what the guard would say at Generate.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import gradio as gr
 
-from iga_core.decision_log import LOG_FILENAME, DecisionLog
+from iga_core import paths
+from iga_core.decision_log import DecisionLog
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy
 from iga_core.ui import compat, view
 from iga_core.ui.context import PanelContext
-from iga_core.ui.demo_models import data_dir
 from iga_core.ui.ids import elem_id
 from iga_core.ui.local_models import LocalLoras, LocalModels
 from iga_core.ui.panel import build_panel
@@ -38,10 +37,8 @@ def assets() -> tuple[str, str]:
 
 
 def decision_log_path() -> Path:
-    """The log `iga audit export` reads by default: $IGA_DECISION_LOG, else decisions.jsonl in the data dir."""
-    if os.environ.get("IGA_DECISION_LOG"):
-        return Path(os.environ["IGA_DECISION_LOG"]).expanduser()
-    return data_dir() / LOG_FILENAME
+    """The log the WebUI writes and `iga audit export` reads by default."""
+    return paths.decision_log_path()
 
 
 def recent_decisions(path: Path):

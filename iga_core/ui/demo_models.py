@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from iga_core import paths
+from iga_core.atomic import write_bytes_atomic
 from iga_core.errors import IgaError, IgaIOError
 from iga_core.safetensors_io import TensorInfo, encode_header
 from iga_core.stamp import stamp
@@ -38,14 +38,8 @@ class DemoFolderError(IgaIOError):
 
 
 def data_dir() -> Path:
-    """Per-user data folder: $IGA_DATA_DIR, else the platform's usual place."""
-    if os.environ.get("IGA_DATA_DIR"):
-        return Path(os.environ["IGA_DATA_DIR"]).expanduser()
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "iga"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "iga"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "iga"
+    """Per-user data folder (`iga_core.paths`: $IGA_DATA_DIR, else the platform's usual place)."""
+    return paths.data_dir()
 
 
 def examples_dir() -> Path:
@@ -66,18 +60,7 @@ def write_tiny_checkpoint(path: Path, architecture: str, seed: str) -> Path:
         tensors[name] = TensorInfo(name, "F16", tuple(shape), len(data), len(data) + nbytes)
         data += chunk
     blob = encode_header({}, tensors) + bytes(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".iga-demo-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_bytes_atomic(path, blob, parents=True)
 
 
 def demo_loras_dir() -> Path:
