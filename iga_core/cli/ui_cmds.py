@@ -20,7 +20,7 @@ def _run(args: argparse.Namespace) -> int:
             raise GradioMissing("gradio is not installed", "install the UI extra: pip install 'sd-webui-iga[ui]'") from None
         raise
     folder = args.models or ensure_demo_models()
-    demo = build_app(folder)
+    demo = build_app(folder, loras_dir=args.loras)
     print(f"[IGA] models folder: {folder}")
     demo.queue()
     demo.launch(server_name=args.host, server_port=args.port, inbrowser=False, show_error=True)
@@ -36,6 +36,8 @@ def register(sub) -> None:
         "the user data folder).",
     )
     p.add_argument("--models", metavar="DIR", help="folder of checkpoints to list (default: the demo folder)")
+    p.add_argument("--loras", metavar="DIR", help="folder of LoRAs whose recipes compose with the checkpoint's "
+                   "(default: a Lora/ folder beside --models, or the demo's)")
     p.add_argument("--port", type=int, default=7870, help="port to listen on (default 7870)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.set_defaults(func=_run)
