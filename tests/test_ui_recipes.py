@@ -202,7 +202,14 @@ def test_webui_tab_through_the_host_double(host, monkeypatch):  # noqa: F811
     tab.fire(tab.by_elem_id(R + "confirm"), "click")
     result = tab.value(tab.by_elem_id(R + "result"))
     model_id = find_recipe(host.models / "lightning.safetensors", verify="never").recipe["model_id"]
+    listed = host.m.sd_models.get_closet_checkpoint_match("lightning.safetensors")
     if host.host == "forge":
         assert "Stamped lightning.safetensors" in result and model_id == "sdxl-lightning-4step"
+        # the host's checkpoint list was refreshed: a new CheckpointInfo (new AutoV2 title) with the new metadata
+        assert listed.title != title and listed.metadata["iga"]["model_id"] == "sdxl-lightning-4step"
+        tab.set(tab.by_elem_id(R + "checkpoint"), listed.title)
+        tab.fire(tab.by_elem_id(R + "verify"), "click")
+        assert "hashes verified" in tab.value(tab.by_elem_id(R + "details"))
     else:
         assert "loaded right now" in result and model_id == "test-lightning"
+        assert listed.title == title and listed.metadata["iga"]["model_id"] == "test-lightning"

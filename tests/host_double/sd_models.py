@@ -57,12 +57,13 @@ class CheckpointInfo:
             checkpoint_aliases[id_] = self
 
 
-def list_models(directory: str) -> None:
+def list_models(directory: str | None = None) -> None:
+    """A `list_models()` (sd_models.py:140-168) rescans the models folder; the double takes the folder once."""
     global model_path
-    model_path = directory
+    model_path = directory or model_path
     checkpoints_list.clear()
     checkpoint_aliases.clear()
-    for root, _dirs, files in os.walk(directory):
+    for root, _dirs, files in os.walk(model_path):
         for fn in sorted(files):
             if fn.endswith((".safetensors", ".ckpt")):
                 CheckpointInfo(os.path.join(root, fn)).register()
