@@ -16,7 +16,6 @@ from iga_core.recipe import (
     validate_recipe,
     with_metadata_digest,
 )
-from iga_core.recipe.vocab_link import optional_vocab
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "metadata_examples"
 VALID = sorted(EXAMPLES.glob("*.iga.json"))
@@ -81,15 +80,8 @@ def test_index_lists_every_invalid_file():
 @pytest.mark.parametrize("name", sorted(INDEX))
 def test_invalid_example_gives_its_error(name: str):
     entry = INDEX[name]
-    if entry.get("requires") == "vocab" and optional_vocab() is None:
-        pytest.skip("iga_core.vocab is not installed")
     problems = validate_recipe(_load(INVALID_DIR / name))
     assert problems, f"{name} validated"
     hits = [p for p in problems if p.pointer == entry["pointer"] and entry["message"] in p.message]
     assert hits, f"{name}: expected {entry['pointer']} '{entry['message']}', got {[str(p) for p in problems]}"
     assert all(p.hint for p in problems)
-
-
-def test_vocabulary_checks_run_when_the_vocabulary_is_installed():
-    # The vocabulary is part of the project: its checks must not be silently skipped.
-    assert optional_vocab() is not None

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from recipe_strategies import recipes
 
-import iga_core.recipe.validate as validate_module
 from iga_core.recipe import validate_recipe
 from iga_core.recipe.validate import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
@@ -198,14 +197,6 @@ def test_sampler_mode_must_match_the_vocabulary():
     problems = validate_recipe(d)
     assert problems[0].pointer == "/sampler/mode" and "'ancestral'" in problems[0].hint
     assert validate_recipe(_with(sampler={"name": "Euler a", "mode": "ancestral"})) == []
-
-
-def test_without_the_vocabulary_only_the_name_checks_are_skipped(monkeypatch):
-    monkeypatch.setattr(validate_module, "optional_vocab", lambda: None)
-    assert validate_recipe(_with(sampler={"name": "Eulr"})) == []  # unknown names cannot be judged
-    d = _with(constraints={"allow_samplers": ["Euler"], "forbid_samplers": [" euler "]})
-    assert [p.pointer for p in validate_recipe(d)] == ["/constraints/forbid_samplers/0", "/sampler/name"]
-    assert validate_recipe(_with(steps={"default": 50, "min": 10, "max": 40}))  # other checks still run
 
 
 def test_the_automatic_schedule_is_always_allowed():

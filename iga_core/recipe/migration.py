@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from iga_core import vocab
 from iga_core.errors import IgaInvalid
 from iga_core.recipe.aliases import (
     implies_zero_terminal_snr,
@@ -29,7 +30,6 @@ from iga_core.recipe.aliases import (
 )
 from iga_core.recipe.canonical import with_metadata_digest
 from iga_core.recipe.schema_file import SCHEMA_VERSION
-from iga_core.recipe.vocab_link import optional_vocab
 
 FLAT_DRAFT = "flat-draft"
 
@@ -181,9 +181,6 @@ def _size(text: Any) -> dict | None:
 
 def _split_sampler(flat: _Flat, where: str, sampler: str) -> tuple[str, str | None]:
     """ "DPM++ 2M Karras" -> ("DPM++ 2M", "Karras") through the vocabulary; a plain name stays as it is."""
-    vocab = optional_vocab()
-    if vocab is None:
-        return sampler, None
     try:
         vocab.resolve_sampler(sampler)
         return sampler, None  # a plain sampler name: nothing to split

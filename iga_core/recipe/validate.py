@@ -22,9 +22,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from iga_core import vocab
 from iga_core.recipe.problems import Problem, pointer
 from iga_core.recipe.schema_file import SCHEMA_VERSION, _schema
-from iga_core.recipe.vocab_link import optional_vocab
 
 MAX_DEPTH = 32  # nesting levels; a real recipe uses 5
 MAX_NODES = 100_000  # values in the whole document
@@ -618,7 +618,6 @@ def _own_grid_problems(d: dict) -> list[Problem]:
     otherwise the guard (IGA-H004) would refuse the recipe's Native preset or a preset it offers. Judged
     from step counts alone, as the guard's first check is: more steps than the grid has, or a count that
     `scheduler.subsample` does not allow (no subsample: only the canonical count)."""
-    vocab = optional_vocab()
     sched = d["scheduler"]
     n = _pinned_grid_length(sched, vocab)
     if n is None:
@@ -653,7 +652,7 @@ def _pinned_grid_length(sched: dict, vocab) -> int | None:
     from iga_core.schedules import GRID_IDS
 
     try:  # a canonical_steps pins the recipe's own schedule only when that schedule has a grid formula
-        own = vocab.resolve_schedule(sched["name"]).id if vocab is not None else None
+        own = vocab.resolve_schedule(sched["name"]).id
     except vocab.UnknownName:
         return None
     return canonical if own in GRID_IDS else None
@@ -661,8 +660,6 @@ def _pinned_grid_length(sched: dict, vocab) -> int | None:
 
 def _own_timestep_sampler(vocab, sampler: str, own_sampler: str) -> bool:
     # The recipe's own timestep sampler (Hyper-SD: DDIM trailing) is not judged by the grid rule.
-    if vocab is None:
-        return False
     try:
         info = vocab.resolve_sampler(sampler)
         return bool(info.timestep_based) and info.id == vocab.resolve_sampler(own_sampler).id
@@ -687,7 +684,6 @@ def _count_off_grid(sched: dict, steps: int, n: int) -> str | None:
 
 
 def _name_problems(d: dict) -> list[Problem]:
-    vocab = optional_vocab()
     problems: list[Problem] = []
     # Every (pointer, name) of each kind, in document order.
     names: dict[str, list[tuple[str, str]]] = {
@@ -710,8 +706,6 @@ def _name_problems(d: dict) -> list[Problem]:
     }
 
     def ident(kind: str, ptr: str, name: str) -> str | None:
-        if vocab is None:
-            return name.strip().casefold()
         try:
             info = vocab.resolve_sampler(name) if kind == "sampler" else vocab.resolve_schedule(name)
         except vocab.UnknownName as exc:
@@ -761,8 +755,7 @@ def _name_problems(d: dict) -> list[Problem]:
                         f"use one of {sorted(allow.values())}, or add it to allow_{kind}s",
                     )
                 )
-    if vocab is not None:
-        problems += _mode_problems(d, vocab)
+    problems += _mode_problems(d, vocab)
     return problems
 
 

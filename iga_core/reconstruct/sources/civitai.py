@@ -76,11 +76,8 @@ def _number(value) -> float | None:
 
 
 def _sampler_evidence(ctx, name: str, what: str) -> list[Evidence]:
-    from iga_core.recipe.vocab_link import optional_vocab
+    from iga_core import vocab
 
-    vocab = optional_vocab()
-    if vocab is None:
-        return []
     try:
         sampler, schedule = vocab.normalize(name, None)
     except vocab.UnknownName:

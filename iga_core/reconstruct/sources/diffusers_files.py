@@ -58,11 +58,8 @@ def _scheduler(ctx) -> list[Evidence]:
 
 
 def _sampler_from_class(ctx, cls: str, config: dict, where: str) -> list[Evidence]:
-    from iga_core.recipe.vocab_link import optional_vocab
+    from iga_core import vocab
 
-    vocab = optional_vocab()
-    if vocab is None:
-        return []
     try:
         sampler, schedule, _spacing = vocab.from_diffusers(cls, config)
     except vocab.UnknownName:
