@@ -55,6 +55,14 @@ def test_strict_blocks_soft_unless_overridden():
     assert v.overridden[0].overridden
 
 
+def test_finding_state_is_what_each_finding_did_and_the_advice_text_says_so():
+    v = _verdict(MIXED, mode="standard", overrides=frozenset({"IGA-S002"}))
+    states = {f.rule_id: v.finding_state(f) for f in v.findings}
+    assert states["IGA-H001"] == "blocks" and states["IGA-S002"] == "overridden" and states["IGA-S004"] == "warns"
+    assert all(states[f.rule_id] == "note" for f in v.infos)
+    assert "[hard, BLOCKS]" in v.message() and "[soft, overridden]" in v.message()
+
+
 def test_a_hard_finding_cannot_be_overridden():
     v = _verdict(MIXED, mode="strict", overrides=frozenset({"IGA-H001", "IGA-S002", "IGA-S004"}))
     assert not v.allowed

@@ -119,6 +119,14 @@ class Verdict:
         return tuple(f for f in self.findings
                      if f.severity != "info" and not f.overridden and f.rule_id not in ids)
 
+    def finding_state(self, finding: Finding) -> str:
+        """What a finding did to this request: "overridden", "blocks", "note" (info) or "warns"."""
+        if finding.overridden:
+            return "overridden"
+        if finding.rule_id in self.blocked_ids:
+            return "blocks"
+        return "note" if finding.severity == "info" else "warns"
+
     @property
     def overridden(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.overridden)
@@ -151,18 +159,9 @@ class Verdict:
     def message(self) -> str:
         """Multi-line advice: per finding the rule, what was asked, what the recipe allows, how to fix it."""
         lines = [self.summary()]
-        labels = {"hard": "hard", "soft": "soft", "info": "info"}
-        blocking = set(self.blocked_ids)
         for f in self.findings:
-            if f.overridden:
-                state = "overridden"
-            elif f.rule_id in blocking:
-                state = "BLOCKS"
-            elif f.severity == "info":
-                state = "note"
-            else:
-                state = "warns"
-            lines.append(f"- [{labels[f.severity]}, {state}] {f.advice()}")
+            state = self.finding_state(f)
+            lines.append(f"- [{f.severity}, {'BLOCKS' if state == 'blocks' else state}] {f.advice()}")
             allows = "expected" if f.severity == "info" else "recipe allows"
             lines.append(f"    asked: {format_value(f.actual)}; {allows}: {format_value(f.expected)}")
         for rule_id in self.ignored_overrides:

@@ -173,15 +173,7 @@ _HEADLINES = {
 }
 
 
-def _finding_row(finding: Any, blocking: set[str]) -> str:
-    if finding.overridden:
-        state = "overridden"
-    elif finding.rule_id in blocking:
-        state = "blocks"
-    elif finding.severity == "info":
-        state = "note"
-    else:
-        state = "warns"
+def _finding_row(finding: Any, state: str) -> str:
     return (
         f'<li class="{css_class("finding")} {css_class("finding", state)}">'
         f'<b>{esc(finding.rule_id)}</b> <i>{esc(finding.severity)}, {esc(state)}</i> — {esc(finding.reason)}'
@@ -200,8 +192,7 @@ def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bo
         parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
     if verdict is not None and state != "off":
         parts.append(f'<div class="{css_class("verdict-summary")}">{esc(verdict.summary())}</div>')
-        blocking = set(verdict.blocked_ids)
-        rows = "".join(_finding_row(f, blocking) for f in verdict.findings)
+        rows = "".join(_finding_row(f, verdict.finding_state(f)) for f in verdict.findings)
         if rows:
             parts.append(f'<ul class="{css_class("findings")}">{rows}</ul>')
     parts.append("</div>")
