@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from iga_core import hashing, stamp  # noqa: E402
-from iga_core.safetensors_io import parse_header, read_header  # noqa: E402
+from iga_core.checkpoint import hashing, stamp  # noqa: E402
+from iga_core.checkpoint.safetensors_io import parse_header, read_header  # noqa: E402
 
 MiB = 1024 * 1024
 SDXL_TENSORS = 2515  # an SDXL base checkpoint (UNet + both text encoders + VAE) has about this many
@@ -242,12 +242,12 @@ def main() -> int:
 
         # -- peak memory, each in a fresh interpreter
         rss_stamp = peak_rss_mb(
-            "from iga_core import stamp, hashing\n"
+            "from iga_core.checkpoint import stamp, hashing\n"
             f"import os; os.environ['IGA_CACHE_DIR'] = {str(folder / 'cache')!r}\n"
             f"stamp.stamp({str(src)!r}, {RECIPE!r}, out={str(copy)!r})"
         )
         copy.unlink()
-        rss_idle = peak_rss_mb("import iga_core.stamp")
+        rss_idle = peak_rss_mb("import iga_core.checkpoint.stamp")
         rss_st = peak_rss_mb(
             "from safetensors.numpy import load_file, save_file\n"
             "from safetensors import safe_open\n"

@@ -32,7 +32,7 @@ def _source_info(source) -> dict:
 
 
 def _find(checkpoint: Any, resolve: Resolver, verify: str):
-    from iga_core.sources import find_recipe
+    from iga_core.checkpoint.sources import find_recipe
 
     if not isinstance(checkpoint, str) or not checkpoint.strip():
         raise ApiRequestInvalid("'checkpoint' must be a checkpoint name", "use a name from GET /sdapi/v1/sd-models")
@@ -55,8 +55,8 @@ def get_recipe(checkpoint: Any, resolve: Resolver, *, verify: str = "first") -> 
 def _compose_loras(recipe: dict, loras: Any, resolve_lora: Resolver | None, verify: str) -> tuple[dict, list]:
     """`"loras": [{"name": "lcm-lora", "weight": 1.0}]` -> the composed recipe and its findings (like
     `iga check --lora`)."""
+    from iga_core.checkpoint.sources import find_recipe
     from iga_core.compose import compose
-    from iga_core.sources import find_recipe
 
     if not loras:
         return recipe, []
@@ -147,8 +147,8 @@ def args_schema() -> tuple[int, dict]:
 def write_sidecar(body: Any, resolve: Resolver) -> tuple[int, dict]:
     """POST /iga/v1/sidecar (a writing route): {"checkpoint": name, "recipe": {...}} -> writes
     `<checkpoint>.iga.json` next to the weights. The weights file is never touched."""
+    from iga_core.checkpoint.stamp import write_sidecar as write
     from iga_core.recipe import validate_recipe
-    from iga_core.stamp import write_sidecar as write
 
     try:
         if not isinstance(body, dict) or set(body) != {"checkpoint", "recipe"}:

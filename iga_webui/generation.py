@@ -9,11 +9,11 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.script_args import ScriptArgs, parse_script_args
-from iga_core.sources import RecipeSource
 from iga_webui import blocking, decisions, host, loras, passes, recipes, settings, xyz
 
 log = logging.getLogger("iga")

@@ -1,4 +1,4 @@
-"""Recipe lookup for the glue: `iga_core.sources.find_recipe`, cached by the state of every file it reads
+"""Recipe lookup for the glue: `iga_core.checkpoint.sources.find_recipe`, cached by the state of every file it reads
 (the checkpoint, its `<checkpoint>.iga.json` sidecar, the registry folder) and the verify mode, so a
 generation does not re-read headers or re-hash weights, and a re-stamped file, a new or edited sidecar
 (`iga extract`, `POST /iga/v1/sidecar`) or a registry change (`iga registry add`) is seen at once."""
@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import threading
 
-from iga_core.registry import default_folder
-from iga_core.sources import RecipeSource, find_recipe
-from iga_core.stamp import sidecar_path
+from iga_core.checkpoint.registry import default_folder
+from iga_core.checkpoint.sources import RecipeSource, find_recipe
+from iga_core.checkpoint.stamp import sidecar_path
 from iga_webui import settings
 
 _lock = threading.Lock()

@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from iga_core import atomic
-from iga_core.atomic import AtomicWriteFailed, write_atomic, write_bytes_atomic, write_json_atomic
+from iga_core.checkpoint import atomic
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_atomic, write_bytes_atomic, write_json_atomic
 from iga_core.errors import IgaIOError
 
 

@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from iga_core.checkpoint.safetensors_io import encode_header, read_header
+from iga_core.checkpoint.stamp import read_embedded, sidecar_path
 from iga_core.cli import main
-from iga_core.safetensors_io import encode_header, read_header
-from iga_core.stamp import read_embedded, sidecar_path
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 

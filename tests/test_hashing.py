@@ -9,8 +9,8 @@ import struct
 
 import pytest
 
-from iga_core import hashing
-from iga_core.safetensors_io import HeaderError
+from iga_core.checkpoint import hashing
+from iga_core.checkpoint.safetensors_io import HeaderError
 from tests.factories import make_checkpoint
 
 

@@ -11,11 +11,11 @@ from PIL import Image, PngImagePlugin
 from iga_core.audit.image_meta import IMAGE_KEY, write_image_metadata
 from iga_core.audit.infotext import to_infotext_fields
 from iga_core.audit.record import build_record
+from iga_core.checkpoint.sources import find_recipe
+from iga_core.checkpoint.stamp import stamp
 from iga_core.cli import main
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
 from iga_core.recipe.canonical import metadata_sha256
-from iga_core.sources import find_recipe
-from iga_core.stamp import stamp
 from tests.factories import make_checkpoint
 from tests.host_double import infotext_utils as host
 

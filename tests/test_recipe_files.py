@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import iga_core.recipe.files as files
-from iga_core.atomic import AtomicWriteFailed, write_json_atomic
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.recipe.files import RecipeFileNotJson, RecipeFileUnreadable, read_json_file
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from iga_core.checkpoint.safetensors_io import CheckpointUnreadable, HeaderError
 from iga_core.reconstruct import reconstruct
-from iga_core.safetensors_io import CheckpointUnreadable, HeaderError
 from tests.reconstruct_support import (
     FAMILIES,
     FLUX_SCHNELL,

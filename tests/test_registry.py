@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from iga_core.hashing import weights_sha256
-from iga_core.recipe import RecipeInvalid, digest_status
-from iga_core.registry import (
+from iga_core.checkpoint.hashing import weights_sha256
+from iga_core.checkpoint.registry import (
     AmbiguousPrefix,
     BadWeightsHash,
     BundleInvalid,
@@ -20,7 +19,8 @@ from iga_core.registry import (
     WeightsMismatch,
     default_folder,
 )
-from iga_core.sources import find_recipe
+from iga_core.checkpoint.sources import find_recipe
+from iga_core.recipe import RecipeInvalid, digest_status
 from tests.factories import make_checkpoint
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "metadata_examples"
@@ -167,7 +167,7 @@ def test_find_recipe_consults_the_users_registry_by_default(tmp_path: Path):
 
 
 def test_embedded_and_sidecar_still_win_over_the_default_registry(tmp_path: Path):
-    from iga_core import stamp
+    from iga_core.checkpoint import stamp
 
     lightning = json.loads((EXAMPLES / "sdxl-lightning-4step.iga.json").read_text())
     ckpt = make_checkpoint(tmp_path / "a.safetensors")
@@ -179,7 +179,7 @@ def test_embedded_and_sidecar_still_win_over_the_default_registry(tmp_path: Path
 
 
 def test_an_empty_registry_costs_no_hashing(tmp_path: Path, monkeypatch):
-    import iga_core.sources as sources
+    import iga_core.checkpoint.sources as sources
 
     ckpt = make_checkpoint(tmp_path / "plain.safetensors")
     hashed = []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from iga_core.checkpoint.hashing import weights_sha256
 from iga_core.cli import main
-from iga_core.hashing import weights_sha256
 from tests.factories import make_checkpoint
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "metadata_examples"

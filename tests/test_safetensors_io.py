@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from safetensors import safe_open
 
-from iga_core import safetensors_io as sio
+from iga_core.checkpoint import safetensors_io as sio
 from iga_core.errors import IgaInvalid, IgaIOError
 from tests.factories import build_checkpoint_bytes, make_checkpoint
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
-from iga_core import safetensors_io as sio
+from iga_core.checkpoint import safetensors_io as sio
 from tests.factories import build_checkpoint_bytes
 
 SEEDS = [

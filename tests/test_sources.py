@@ -9,9 +9,9 @@ import types
 
 import pytest
 
-from iga_core import hashing, sources, stamp
+from iga_core.checkpoint import hashing, sources, stamp
+from iga_core.checkpoint.safetensors_io import encode_header, read_header
 from iga_core.errors import IgaInvalid
-from iga_core.safetensors_io import encode_header, read_header
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 

@@ -11,9 +11,9 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
-from iga_core import hashing, stamp
+from iga_core.checkpoint import hashing, stamp
+from iga_core.checkpoint.safetensors_io import read_header
 from iga_core.recipe import RecipeInvalid, metadata_sha256
-from iga_core.safetensors_io import read_header
 from tests.factories import make_checkpoint
 from tests.host_double import errors as host_errors
 from tests.host_double.sd_models_metadata import read_metadata_from_safetensors
@@ -264,7 +264,7 @@ def test_is_first_stamp_until_a_source_hash_is_recorded(ckpt, tmp_path):
 
 
 def test_the_header_kept_after_an_in_place_stamp_is_what_parsing_gives(ckpt):
-    from iga_core import safetensors_io as sio
+    from iga_core.checkpoint import safetensors_io as sio
 
     stamp.stamp(ckpt, RECIPE)  # first stamp: a rewrite with spare room
     result = stamp.stamp(ckpt, {**RECIPE, "title": "again"})

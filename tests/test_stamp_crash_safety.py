@@ -8,8 +8,8 @@ from collections import namedtuple
 
 import pytest
 
-from iga_core import stamp
-from iga_core.safetensors_io import read_header
+from iga_core.checkpoint import stamp
+from iga_core.checkpoint.safetensors_io import read_header
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 

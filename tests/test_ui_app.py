@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from iga_core.checkpoint.sources import find_recipe
 from iga_core.cli import build_parser
-from iga_core.sources import find_recipe
 from iga_core.ui import compat
 from iga_core.ui.app import assets
 from iga_core.ui.demo_models import NO_RECIPE_NAME, data_dir, ensure_demo_models, examples_dir

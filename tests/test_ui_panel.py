@@ -235,8 +235,8 @@ def test_context_setting_falls_back_to_defaults():
 
 
 def test_registry_recipe_applies_to_an_unstamped_checkpoint(models, tmp_path):
-    from iga_core.hashing import weights_sha256
-    from iga_core.registry import Registry
+    from iga_core.checkpoint.hashing import weights_sha256
+    from iga_core.checkpoint.registry import Registry
 
     registry = Registry(tmp_path / "registry")
     recipe = {**LIGHTNING, "model_id": "from-the-registry",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
-from iga_core.hashing import file_sha256
-from iga_core.sources import find_recipe
+from iga_core.checkpoint.hashing import file_sha256
+from iga_core.checkpoint.sources import find_recipe
 from iga_core.ui.app import build_app, make_context
 from iga_core.ui.local_models import LocalModels
 from tests.browser.ui_events import Events

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from iga_core.stamp import stamp
+from iga_core.checkpoint.stamp import stamp
 from tests.browser.ui_events import Events
 from tests.browser.ui_models import LIGHTNING, make_models
 from tests.factories import make_checkpoint

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from iga_core.stamp import stamp
+from iga_core.checkpoint.stamp import stamp
 from tests.factories import make_checkpoint
 from tests.host_double.fixture import started_host
 from tests.webui_recipes import BASE_SD15, LCM_LORA, TURBO_LORA, add_checkpoint

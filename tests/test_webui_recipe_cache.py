@@ -37,7 +37,7 @@ def steps_used(webui) -> tuple[int, str | None]:
 
 
 def test_a_sidecar_written_after_a_generation_governs_the_next(webui):
-    from iga_core.stamp import write_sidecar
+    from iga_core.checkpoint.stamp import write_sidecar
 
     assert steps_used(webui) == (50, None)  # no recipe yet: the API model's default
     write_sidecar(webui.models / "plain.safetensors", LIGHTNING)
@@ -51,8 +51,8 @@ def test_a_sidecar_written_after_a_generation_governs_the_next(webui):
 
 
 def test_a_registry_entry_added_after_a_generation_governs_the_next(webui):
-    from iga_core.hashing import weights_sha256
-    from iga_core.registry import Registry
+    from iga_core.checkpoint.hashing import weights_sha256
+    from iga_core.checkpoint.registry import Registry
 
     assert steps_used(webui) == (50, None)
     Registry().add(LIGHTNING, weights_sha256=weights_sha256(webui.models / "plain.safetensors"))

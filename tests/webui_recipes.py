@@ -32,7 +32,7 @@ def recipe(base: dict, **changes) -> dict:
 def add_checkpoint(folder: Path, name: str, recipe_dict: dict | None = None, *, seed: int = 0) -> Path:
     path = make_checkpoint(Path(folder) / name, seed=seed)
     if recipe_dict is not None:
-        from iga_core.stamp import stamp
+        from iga_core.checkpoint.stamp import stamp
 
         stamp(path, recipe_dict)
     return path

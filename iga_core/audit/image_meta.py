@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from iga_core.atomic import AtomicWriteFailed, write_bytes_atomic
 from iga_core.audit.record import (
     MAX_RECORD_BYTES,
     AuditRecordInvalid,
@@ -41,6 +40,7 @@ from iga_core.audit.record import (
     parse_record,
     validate_record,
 )
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_bytes_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
 
 IMAGE_KEY = "iga_metadata"

@@ -68,7 +68,7 @@ def _note_skipped(skipped: int) -> None:
 
 
 def cmd_export(args) -> int:
-    from iga_core.atomic import AtomicWriteFailed, write_bytes_atomic
+    from iga_core.checkpoint.atomic import AtomicWriteFailed, write_bytes_atomic
     from iga_core.decision_log import DecisionLogIOError, export_entries
 
     got = _log(args).read(args.since)

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from iga_core.atomic import dumps_pretty, write_json_atomic
+from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
 from iga_core.recipe.files import read_json_file
 
@@ -85,7 +85,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _registry(args: argparse.Namespace):
-    from iga_core.registry import Registry
+    from iga_core.checkpoint.registry import Registry
 
     return Registry(args.folder) if args.folder else Registry()
 
@@ -95,8 +95,8 @@ def _is_checkpoint(text: str) -> bool:
 
 
 def _weights_of(args: argparse.Namespace, checkpoint: str) -> str:
+    from iga_core.checkpoint.hashing import weights_sha256
     from iga_core.cli.progress import progress_for
-    from iga_core.hashing import weights_sha256
 
     path = Path(checkpoint)
     with progress_for(args, path, "hashing") as progress:

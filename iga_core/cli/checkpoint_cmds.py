@@ -11,11 +11,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from iga_core import hashing
+from iga_core.checkpoint import hashing
+from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.errors import IgaInvalid
-from iga_core.safetensors_io import is_safetensors_path, read_header
 
 VERIFY_CHOICES = ("never", "first", "always")
 
@@ -98,7 +98,7 @@ def _common(p: argparse.ArgumentParser, *, progress: bool = False) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from iga_core.sources import find_recipe
+    from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
     data: dict = {"file": str(path)}
@@ -136,7 +136,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_stamp(args: argparse.Namespace) -> int:
-    from iga_core import stamp
+    from iga_core.checkpoint import stamp
     from iga_core.recipe.files import read_json_file
 
     path = Path(args.checkpoint)
@@ -186,7 +186,7 @@ def _confirm_first_stamp(path: Path) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from iga_core.sources import find_recipe
+    from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
     if is_safetensors_path(path):
@@ -234,7 +234,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
-    from iga_core import stamp
+    from iga_core.checkpoint import stamp
 
     result = stamp.strip(args.checkpoint, out=args.out)
     human = {
@@ -247,8 +247,8 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from iga_core import stamp
-    from iga_core.atomic import dumps_pretty
+    from iga_core.checkpoint import stamp
+    from iga_core.checkpoint.atomic import dumps_pretty
 
     if args.output == "-":
         recipe = stamp.read_embedded(args.checkpoint)
@@ -293,7 +293,7 @@ def _safe(text: str, limit: int = 120) -> str:
 
 
 def _stat_size(path: Path) -> int:
-    from iga_core.safetensors_io import CheckpointUnreadable
+    from iga_core.checkpoint.safetensors_io import CheckpointUnreadable
 
     try:
         if not path.is_file():

@@ -108,7 +108,7 @@ def load_source(source: str, verify: str) -> tuple[dict, dict]:
     else:
         if not path.exists():
             raise IgaIOError(f"no such file: {path}", "check the path")
-        from iga_core.sources import find_recipe
+        from iga_core.checkpoint.sources import find_recipe
 
         found = find_recipe(path, verify=verify)
         info = {"kind": found.kind, "path": found.path, "hash_status": found.hash_status,

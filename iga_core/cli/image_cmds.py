@@ -105,8 +105,8 @@ def _record_lines(record: dict) -> list[str]:
 def _check(checkpoint: str, repro: dict, info, mode: str) -> dict:
     """Guard verdict and recipe comparison for the reproduced request on `checkpoint`."""
     from iga_core.audit.pasteback import compare_to_recipe
+    from iga_core.checkpoint.sources import find_recipe
     from iga_core.guard import GuardPolicy, GuardRequest, evaluate
-    from iga_core.sources import find_recipe
 
     source = find_recipe(checkpoint, verify="never")
     result = {"checkpoint": checkpoint, "recipe_source": source.kind, "problems": list(source.problems)}

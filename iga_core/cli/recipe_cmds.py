@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from iga_core.atomic import write_json_atomic
+from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 from iga_core.recipe import SCHEMA_VERSION, detect_version, digest_status, migrate, validate_recipe
@@ -52,17 +52,17 @@ def register(sub) -> None:
 def _load(path: Path) -> tuple[object, str]:
     """(recipe value, where it came from: "checkpoint" or "json")."""
     if path.suffix.lower() in NO_HEADER_SUFFIXES:
-        from iga_core.stamp import sidecar_path
+        from iga_core.checkpoint.stamp import sidecar_path
 
         raise NoRecipeInFile(
             f"{path.name} is a {path.suffix} checkpoint; it cannot carry an embedded recipe",
             f"validate its sidecar instead: iga validate {sidecar_path(path)}",
         )
-    from iga_core.safetensors_io import is_safetensors_path
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path
 
     if not is_safetensors_path(path):
         return read_json_file(path), "json"
-    from iga_core.stamp import read_embedded, sidecar_path
+    from iga_core.checkpoint.stamp import read_embedded, sidecar_path
 
     recipe = read_embedded(path)
     if recipe is None:
@@ -131,7 +131,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         emit(args, "", data)
         return 0 if not problems else 1
-    from iga_core.atomic import dumps_pretty
+    from iga_core.checkpoint.atomic import dumps_pretty
 
     report = [f"{path}: {before} -> {SCHEMA_VERSION}" if changes else f"{path}: already {SCHEMA_VERSION}"]
     report += [f"  - {c}" for c in changes]

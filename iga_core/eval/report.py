@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from iga_core import __version__
-from iga_core.atomic import AtomicWriteFailed, write_atomic, write_text_atomic
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_atomic, write_text_atomic
 from iga_core.eval.errors import EvalUnavailable
 from iga_core.eval.metrics import as_float_image
 from iga_core.eval.protocol import CIRCULAR, ProtocolResult

@@ -1,4 +1,4 @@
-"""Recipe JSON files: read with clear errors. Writing goes through `iga_core.atomic.write_json_atomic`."""
+"""Recipe JSON files: read with clear errors. Writing goes through `iga_core.checkpoint.atomic.write_json_atomic`."""
 
 from __future__ import annotations
 

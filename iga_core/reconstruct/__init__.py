@@ -17,13 +17,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iga_core.checkpoint.safetensors_io import CheckpointUnreadable
 from iga_core.recipe import Problem, Recipe, validate_recipe
 from iga_core.reconstruct.combine import assemble, choose, repair
 from iga_core.reconstruct.context import context_for
 from iga_core.reconstruct.evidence import PROFILE, Evidence
 from iga_core.reconstruct.profiles import expand_profile, family_defaults
 from iga_core.reconstruct.sources import SOURCES
-from iga_core.safetensors_io import CheckpointUnreadable
 
 STATUS = "reconstructed"
 

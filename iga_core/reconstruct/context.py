@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from iga_core.safetensors_io import Header, is_safetensors_path, open_for_read, read_header
+from iga_core.checkpoint.safetensors_io import Header, is_safetensors_path, open_for_read, read_header
 
 MAX_SIDE_FILE = 4 << 20  # bytes read from a file beside the checkpoint
 _SCALAR_FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8), "F16": ("<e", 2), "BF16": (None, 2)}

@@ -36,7 +36,7 @@ def _no_lora_recipe(name: str) -> None:
 class PanelContext:
     """Host lookups for the panel and the Recipes tab.
 
-    recipe_source(checkpoint) -> `iga_core.sources.RecipeSource` or None; `checkpoint` is the value of the
+    recipe_source(checkpoint) -> `iga_core.checkpoint.sources.RecipeSource` or None; `checkpoint` is the value of the
         host's checkpoint control (A1111 titles look like "name.safetensors [hash]"), None for "the current one".
     setting(key, default) -> the value of an `iga_*` setting.
     samplers() / schedules() -> the names the host's dropdowns accept (empty: accept any name).

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from iga_core import paths
-from iga_core.atomic import write_bytes_atomic
+from iga_core.checkpoint.atomic import write_bytes_atomic
+from iga_core.checkpoint.safetensors_io import TensorInfo, encode_header
+from iga_core.checkpoint.stamp import stamp
 from iga_core.errors import IgaError, IgaIOError
-from iga_core.safetensors_io import TensorInfo, encode_header
-from iga_core.stamp import stamp
 
 #: a few tensor names per architecture (shapes shrunk), so reconstruction can tell them apart
 _TENSORS = {

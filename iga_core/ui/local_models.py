@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from iga_core.checkpoint.registry import Registry
+from iga_core.checkpoint.sources import find_recipe
+from iga_core.checkpoint.stamp import sidecar_path
 from iga_core.errors import IgaInvalid, IgaIOError
-from iga_core.registry import Registry
-from iga_core.sources import find_recipe
-from iga_core.stamp import sidecar_path
 
 SUFFIXES = (".safetensors", ".sft", ".ckpt")
 

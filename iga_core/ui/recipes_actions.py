@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iga_core.checkpoint.sources import find_recipe
+from iga_core.checkpoint.stamp import sidecar_path, stamp, strip, write_sidecar
 from iga_core.errors import IgaError, IgaInvalid
 from iga_core.recipe import Problem, validate_recipe
-from iga_core.sources import find_recipe
-from iga_core.stamp import sidecar_path, stamp, strip, write_sidecar
 from iga_core.ui import render
 from iga_core.ui.context import PanelContext
 from iga_core.ui.demo_models import examples_dir

@@ -1,7 +1,7 @@
 """Checkpoint folders for the UI tests: tiny files stamped with recipes the tests know by heart.
 
 Shared by tests/test_ui_*.py (handlers, both gradio versions) and tests/browser (the standalone app in
-Chromium). Everything is built from `tests.factories.make_checkpoint` and `iga_core.stamp`.
+Chromium). Everything is built from `tests.factories.make_checkpoint` and `iga_core.checkpoint.stamp`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from iga_core.checkpoint.stamp import stamp
 from iga_core.presets import check_presets
-from iga_core.stamp import stamp
 from tests.factories import make_checkpoint
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -6,7 +6,7 @@ One file per entry, `<folder>/<weights_sha256>.iga.json`, holding the recipe its
 `hashes.weights_sha256` set and `hashes.metadata_sha256` computed. Writes are atomic. Entries travel as a
 single JSON bundle (`export` / `import_`), so a recipe for a popular model can be shared without the model.
 
-Lookup precedence (embedded > sidecar > registry > reconstructed) is `iga_core.sources.find_recipe`'s job;
+Lookup precedence (embedded > sidecar > registry > reconstructed) is `iga_core.checkpoint.sources.find_recipe`'s job;
 it consults the user's registry (`Registry()`) by default and calls `Registry.get(weights_sha256)` only when
 `is_empty()` is False, so an empty registry costs no hashing.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iga_core import paths
-from iga_core.atomic import write_json_atomic
+from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
 from iga_core.recipe import Problem, RecipeInvalid, validate_recipe, with_metadata_digest
 from iga_core.recipe.files import read_json_file

@@ -10,7 +10,7 @@
 - `hashes.weights_sha256` (tensor bytes only) binds the recipe to the weights, `hashes.metadata_sha256`
   binds it to itself. The ModelSpec keys the recipe implies are added without overwriting other writers'.
 - Sidecar mode writes `<checkpoint>.iga.json` and never touches the checkpoint (`.ckpt` files, read-only
-  disks, files the user won't modify). Which of the two wins when both exist is `iga_core.sources`' job.
+  disks, files the user won't modify). Which of the two wins when both exist is `iga_core.checkpoint.sources`' job.
 """
 
 from __future__ import annotations
@@ -27,11 +27,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from iga_core import hashing
-from iga_core.atomic import commit, temp_file_beside, write_json_atomic
-from iga_core.errors import IgaError, IgaInvalid, IgaIOError
-from iga_core.recipe.files import read_json_file
-from iga_core.safetensors_io import (
+from iga_core.checkpoint import hashing
+from iga_core.checkpoint.atomic import commit, temp_file_beside, write_json_atomic
+from iga_core.checkpoint.safetensors_io import (
     LENGTH_PREFIX,
     PAGE,
     Header,
@@ -41,6 +39,8 @@ from iga_core.safetensors_io import (
     read_header,
     remember_written,
 )
+from iga_core.errors import IgaError, IgaInvalid, IgaIOError
+from iga_core.recipe.files import read_json_file
 
 RECIPE_KEY = "iga"
 SIDECAR_SUFFIX = ".iga.json"

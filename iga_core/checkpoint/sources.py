@@ -5,7 +5,7 @@ Precedence (first found wins):
 1. **embedded**: `__metadata__["iga"]` inside the safetensors file. It travels with the weights, so it wins.
 2. **sidecar**: `<checkpoint>.iga.json`, used when there is no embedded recipe (`.ckpt` files, files the user
    won't modify). When both exist and differ, the embedded one is used and `problems` says so.
-3. **registry**: the user's recipe registry (`iga_core.registry.Registry()`, or the one given), looked up by
+3. **registry**: the user's recipe registry (`iga_core.checkpoint.registry.Registry()`, or the one given), looked up by
    the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
 4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
 
@@ -22,11 +22,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from iga_core import hashing
+from iga_core.checkpoint import hashing
+from iga_core.checkpoint.registry import Registry
+from iga_core.checkpoint.safetensors_io import HeaderError, is_safetensors_path, read_header
+from iga_core.checkpoint.stamp import (
+    EmbeddedRecipeInvalid,
+    SidecarInvalid,
+    read_embedded,
+    read_sidecar,
+    sidecar_path,
+)
 from iga_core.errors import IgaError, IgaInvalid
-from iga_core.registry import Registry
-from iga_core.safetensors_io import HeaderError, is_safetensors_path, read_header
-from iga_core.stamp import EmbeddedRecipeInvalid, SidecarInvalid, read_embedded, read_sidecar, sidecar_path
 
 KINDS = ("embedded", "sidecar", "registry", "reconstructed", "none")
 VERIFY_MODES = ("never", "first", "always")

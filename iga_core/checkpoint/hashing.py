@@ -21,8 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from iga_core import paths
-from iga_core.atomic import AtomicWriteFailed, write_text_atomic
-from iga_core.safetensors_io import CheckpointUnreadable, is_safetensors_path, open_for_read, read_raw_header
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_text_atomic
+from iga_core.checkpoint.safetensors_io import (
+    CheckpointUnreadable,
+    is_safetensors_path,
+    open_for_read,
+    read_raw_header,
+)
 
 BLOCK_SIZE = 16 * 1024 * 1024
 CACHE_FILE = "hashes.json"
