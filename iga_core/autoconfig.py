@@ -7,19 +7,21 @@ vocabulary. When the host lacks the recipe's sampler or schedule, or its grid ca
 timesteps, auto-configure looks for a substitute the recipe allows and the guard accepts; only when there
 is none does it report a hard finding.
 
-Finding ids (README "Auto-configure"): IGA-C001 sampler, IGA-C002 schedule, IGA-C003 step grid of a
-timestep sampler, IGA-C004 distilled CFG.
+Finding ids (docs/guard.md "Auto-configure", registered in `iga_core.guard.rules.autoconfig`): IGA-C001
+sampler, IGA-C002 schedule, IGA-C003 step grid of a timestep sampler, IGA-C004 distilled CFG.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
 from iga_core.guard.context import require_recipe
 from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
+from iga_core.guard.rules import DEFAULT_OUTCOME, RULES
 from iga_core.guard.rules.grid import classify
 from iga_core.guard.verdict import Finding
 from iga_core.presets import CUSTOM, NATIVE, PARAM_KEYS, resolve_preset
@@ -67,16 +69,45 @@ class HostCapabilities:
         return cls(name, tuple(n for _, n, _ in vocab.names_in("sampler", dialect)),
                    tuple(n for _, n, _ in vocab.names_in("schedule", dialect)), dialect=dialect, **flags)
 
+    @classmethod
+    def of_running_host(cls, name: str, dialect: str, samplers, schedules, **flags) -> HostCapabilities:
+        """A running WebUI's own dropdown lists. Names the vocabulary does not know (a sampler an extension
+        adds) are left out: no recipe can name them. An empty list means the host did not say, so the
+        vocabulary's list for `dialect` stands in."""
+        known = {"sampler": _known("sampler", samplers), "schedule": _known("schedule", schedules)}
+        fallback = cls.from_vocab(name, dialect, **flags)
+        return cls(name, tuple(known["sampler"]) or fallback.samplers, tuple(known["schedule"]) or fallback.schedules,
+                   dialect=dialect, **flags)
+
     def schedule_order(self) -> list[str]:
         """Schedule ids in the host's own list order (the order its dropdown shows)."""
         return list(dict.fromkeys(vocab.lookup("schedule", n).id for n in self.schedules))
 
-    def spell(self, kind: str, ident: str) -> str | None:
-        return vocab.export_name(kind, ident, self.dialect)
+    def spell(self, kind: str, name: str) -> str | None:
+        """How this host writes a sampler or schedule (`name` in any dialect, or an id): the one spelling
+        function for every value iga puts into a host's controls or `p`; None when the host has no such
+        thing. Raises vocab.UnknownName for a name no dialect knows."""
+        return _spelling(kind, name, self.dialect)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dialect": self.dialect, "samplers": list(self.samplers),
                 "schedules": list(self.schedules), "supports_distilled_cfg": self.supports_distilled_cfg}
+
+
+@lru_cache(maxsize=4096)
+def _spelling(kind: str, name: str, dialect: str) -> str | None:
+    return vocab.export_name(kind, name, dialect)
+
+
+def _known(kind: str, names) -> list[str]:
+    out = []
+    for name in names or ():
+        try:
+            vocab.lookup(kind, name)
+        except vocab.UnknownName:
+            continue
+        out.append(name)
+    return out
 
 
 A1111 = HostCapabilities.from_vocab("AUTOMATIC1111 v1.10.1", "a1111", supports_distilled_cfg=False)
@@ -110,9 +141,11 @@ class AutoConfig:
                 "findings": [f.to_dict() for f in self.findings]}
 
 
-def _finding(rule_id: str, severity: str, field_name: str, expected, actual, reason: str, remedy: str,
+def _finding(rule_id: str, outcome: str, field_name: str, expected, actual, reason: str, remedy: str,
              fix: dict | None = None) -> Finding:
-    return Finding(rule_id, severity, field_name, expected, actual, reason, remedy, fix)
+    """An auto-configure finding, minted through the rule registry: the outcome says what happened, the
+    registry how serious that is."""
+    return RULES[rule_id].mint(field_name, expected, actual, reason, remedy, fix, outcome=outcome)
 
 
 def _accepts(recipe: Recipe, request: GuardRequest) -> bool:
@@ -134,11 +167,11 @@ def _choose_sampler(recipe: Recipe, caps: HostCapabilities, values: dict, wanted
     for alt in recipe.allowed_samplers():
         label = vocab.lookup("sampler", alt).label
         if alt in caps.sampler_ids and _accepts(recipe, _request({**values, "sampler": label})):
-            findings.append(_finding("IGA-C001", "soft", "sampler", wanted, label,
+            findings.append(_finding("IGA-C001", "substituted", "sampler", wanted, label,
                                      f"{caps.name} has no {wanted} sampler; using {label}, which the recipe allows",
                                      f"use {label}", {"sampler": label}))
             return alt
-    findings.append(_finding("IGA-C001", "hard", "sampler", wanted, None,
+    findings.append(_finding("IGA-C001", "missing", "sampler", wanted, None,
                              f"{caps.name} has no {wanted} sampler and none the recipe allows",
                              "run this model on a host that has it (Forge has more samplers than A1111)"))
     return None
@@ -175,16 +208,16 @@ def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wante
     if choice is not None:
         label = vocab.lookup("schedule", choice).label
         how = "gives the same grid" if choice in same_grid else "is allowed by the recipe"
-        findings.append(_finding("IGA-C002", "soft", "schedule", wanted, label,
+        findings.append(_finding("IGA-C002", "substituted", "schedule", wanted, label,
                                  f"{caps.name} has no {wanted} schedule; {label} {how}", f"use {label}",
                                  {"schedule": label}))
         return choice
-    severity = "hard" if _pins_schedule(recipe) else "soft"
+    pinned = _pins_schedule(recipe)
     findings.append(_finding(
-        "IGA-C002", severity, "schedule", wanted, None,
+        "IGA-C002", "missing" if pinned else "unpinned", "schedule", wanted, None,
         f"{caps.name} has no {wanted} schedule and none that gives the same grid",
         "run this model on a host that has the schedule (Forge has Turbo and the AYS variants)"
-        if severity == "hard" else "the host keeps its own schedule; results differ from the recipe's"))
+        if pinned else "the host keeps its own schedule; results differ from the recipe's"))
     return None
 
 
@@ -197,14 +230,19 @@ def _check_timestep_grid(recipe: Recipe, caps: HostCapabilities, sampler_id: str
     if classify(recipe, schedule_id, int(steps), exact=True).kind == "off_grid":
         label = vocab.lookup("sampler", sampler_id).label
         findings.append(_finding(
-            "IGA-C003", "hard", "steps", "the recipe's step grid", f"{label} at {steps} steps",
+            "IGA-C003", DEFAULT_OUTCOME, "steps", "the recipe's step grid", f"{label} at {steps} steps",
             f"{caps.name}'s {label} steps on {vocab.lookup('schedule', schedule_id).label} spacing, "
             "not on this recipe's timesteps", "run this model where the recipe's spacing can be set "
             "(diffusers timestep_spacing, ComfyUI custom sigmas)"))
 
 
+def _is_automatic(schedule: str | None) -> bool:
+    return schedule is None or vocab.lookup("schedule", schedule).id == vocab.AUTOMATIC
+
+
 def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = None) -> AutoConfig:
-    """The values `host` should set for `preset` (default Native) of `recipe`, in the host's spelling."""
+    """The values `host` should set for `preset` (default Native) of `recipe`, in the host's spelling: what
+    the panel pushes into the host's controls and what Generate fills into an API request's omitted fields."""
     name = preset or NATIVE
     if name.lower() == CUSTOM.lower():
         return AutoConfig(host.name, CUSTOM, {})
@@ -217,13 +255,15 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
     if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
         values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
         _check_timestep_grid(recipe, host, sampler_id, values["steps"], findings)
+    elif sampler_id is not None and _is_automatic(params.get("schedule")) and vocab.AUTOMATIC in host.schedule_ids:
+        values["schedule"] = "Automatic"  # the host resolves it to the sampler's default, as the recipe means
     elif sampler_id is not None:
         _, wanted = vocab.normalize(values["sampler"], params.get("schedule"))
         schedule_id = _choose_schedule(recipe, host, values, wanted.id if wanted else None, findings)
         values["schedule"] = vocab.lookup("schedule", schedule_id).label if schedule_id else None
 
     if values.get("distilled_cfg") is not None and not host.supports_distilled_cfg:
-        findings.append(_finding("IGA-C004", "soft", "distilled_cfg", values["distilled_cfg"], None,
+        findings.append(_finding("IGA-C004", DEFAULT_OUTCOME, "distilled_cfg", values["distilled_cfg"], None,
                                  f"{host.name} has no distilled CFG; the model runs at its built-in guidance",
                                  "use Forge to set distilled CFG"))
         values["distilled_cfg"] = None

@@ -35,6 +35,7 @@ from typing import Any
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.guard.rules import RULES
 from iga_core.guard.verdict import Finding, range_text
 from iga_core.presets import check_presets
 from iga_core.recipe import Constraints, Hashes, Range, Recipe, Resolution, Sampler, Size
@@ -106,8 +107,9 @@ class Composition:
                 "findings": [f.to_dict() for f in self.findings], "parts": [p.to_dict() for p in self.parts]}
 
 
-def _finding(rule_id: str, severity: str, field_name: str, expected, actual, reason: str, remedy: str) -> Finding:
-    return Finding(rule_id, severity, field_name, expected, actual, reason, remedy)
+def _finding(rule_id: str, field_name: str, expected, actual, reason: str, remedy: str) -> Finding:
+    """A composition finding, minted through the rule registry (which owns its severity)."""
+    return RULES[rule_id].mint(field_name, expected, actual, reason, remedy)
 
 
 def addon_mode(recipe: Recipe) -> str:
@@ -173,7 +175,7 @@ class _Composer:
             else:
                 self.sources.pop(key, None)
         self.findings.append(_finding(
-            "IGA-M006", "info", "sampler", addon.sampler.name, name,
+            "IGA-M006", "sampler", addon.sampler.name, name,
             f"{name} replaces the sampler, schedule, steps and CFG of the base recipe",
             "nothing to do; the add-on's recipe governs sampling while it is active"))
 
@@ -197,7 +199,7 @@ class _Composer:
         high = min((v for v in (ours.max, theirs.max) if v is not None), default=None)
         if low is not None and high is not None and low > high:
             self.findings.append(_finding(
-                "IGA-M004", "hard", path, ours.bounds(), theirs.bounds(),
+                "IGA-M004", path, ours.bounds(), theirs.bounds(),
                 f"{name} allows {path} {range_text(theirs.min, theirs.max)}, which does not "
                 f"overlap {range_text(ours.min, ours.max)}; the earlier range is kept",
                 f"deactivate {name} or use an add-on made for this model"))
@@ -212,7 +214,7 @@ class _Composer:
             narrowed = replace(narrowed, default=moved)
             self.sources[f"{path}.default"] = name
             self.findings.append(_finding(
-                "IGA-M005", "info", path, moved, default,
+                "IGA-M005", path, moved, default,
                 f"{name} narrows {path} to {range_text(low, high)}: the default moves from {default:g} to {moved:g}",
                 "nothing to do; the composed default is inside every active recipe"))
         self.recipe = _with_range(self.recipe, path, narrowed)
@@ -241,7 +243,7 @@ class _Composer:
             default_ok = default_id not in forbidden and (not allow_left or default_id in _ids(kind, allow_left))
             if ((our_allow or their_allow) and not allow_left) or (not default_ok and not allow_left):
                 self.findings.append(_finding(
-                    "IGA-M004", "hard", f"constraints.{allow_key}", our_allow or default,
+                    "IGA-M004", f"constraints.{allow_key}", our_allow or default,
                     list(their_allow or their_forbid),
                     f"{name} leaves no {kind} that every active recipe allows; its {kind} constraints are not applied",
                     f"deactivate {name} or use an add-on made for this model"))
@@ -258,7 +260,7 @@ class _Composer:
                 self.recipe = replace(self.recipe, **{block: new_block})
                 self.sources[block] = name
                 self.findings.append(_finding(
-                    "IGA-M005", "info", block, allow_left[0], default,
+                    "IGA-M005", block, allow_left[0], default,
                     f"{name} does not allow the base's {kind} {default}; the default becomes {allow_left[0]}",
                     "nothing to do; the composed default is inside every active recipe"))
         left = self.recipe.constraints
@@ -292,8 +294,8 @@ class _Composer:
     def check_model_fields(self, name: str, addon: Recipe) -> None:
         """Prediction type and architecture belong to the base model: a mismatch means the add-on was made
         for another model. VAE and clip skip stay the base's; a different add-on value is reported."""
-        for key, severity in (("prediction_type", "hard"), ("architecture", "hard"), ("clip_skip", "soft"),
-                              ("vae", "soft")):
+        for key, rule_id in (("prediction_type", "IGA-M001"), ("architecture", "IGA-M002"), ("clip_skip", "IGA-M007"),
+                             ("vae", "IGA-M007")):
             ours, theirs = getattr(self.recipe, key), getattr(addon, key)
             if ours is None or theirs is None or ours == theirs:
                 continue
@@ -301,11 +303,10 @@ class _Composer:
                 if not theirs.id and not theirs.sha256:
                     continue  # "embedded: true" in a LoRA's recipe says nothing about the base's VAE
                 ours, theirs = ours.to_dict(), theirs.to_dict()
-            rule_id = {"prediction_type": "IGA-M001", "architecture": "IGA-M002"}.get(key, "IGA-M007")
             self.findings.append(_finding(
-                rule_id, severity, key, ours, theirs,
+                rule_id, key, ours, theirs,
                 f"{name} declares {key} {theirs!r} but the base has {ours!r}; the base's is kept",
-                f"use a version of {name} made for this model" if severity == "hard"
+                f"use a version of {name} made for this model" if RULES[rule_id].severity == "hard"
                 else f"nothing required; set {key} by hand if {name}'s author recommends it"))
 
     def drop_stale_presets(self) -> None:
@@ -314,7 +315,7 @@ class _Composer:
         for p in presets:
             if p.name in problems:
                 self.findings.append(_finding(
-                    "IGA-M009", "info", "presets", "inside the composed recipe", p.name,
+                    "IGA-M009", "presets", "inside the composed recipe", p.name,
                     f"preset {p.name!r} does not fit the composed recipe and is not offered",
                     "nothing to do; Native and the remaining presets fit"))
         kept = tuple(p for p in presets if p.name not in problems)
@@ -402,7 +403,8 @@ def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base"
             parts.append(Part(name, recipe.model_id if recipe is not None else None, weight, "inactive"))
             continue
         if recipe is None:
-            findings.append(_finding("IGA-M010", "soft", "addons", "a valid recipe", name,
+            findings.append(_finding(
+                "IGA-M010", "addons", "a valid recipe", name,
                                      f"the recipe of {name} is invalid ({addon.problem}); it is ignored",
                                      f"fix or remove {name}'s recipe (`iga validate`)"))
             parts.append(Part(name, None, weight, "ignored"))
@@ -428,7 +430,7 @@ def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base"
         if mode == REPLACE and name != winner[0] and _sampling_key(recipe) != _sampling_key(winner[1]):
             role = "ignored"
             composer.findings.append(_finding(
-                "IGA-M003", "hard", "sampler", winner[0], name,
+                "IGA-M003", "sampler", winner[0], name,
                 f"{name} and {winner[0]} both set how the model is sampled, differently; {winner[0]} "
                 f"(weight {abs(winner[2]):g}) is used", "activate one distillation add-on at a time"))
         parts.append(Part(name, recipe.model_id, weight, role))

@@ -14,7 +14,7 @@ import pytest
 
 from iga_core.guard import RULES, GuardPolicy, GuardRequest, evaluate, run_rules
 from iga_core.guard.engine import clear_caches
-from iga_core.guard.rules import Rule
+from iga_core.guard.rules import REQUEST_RULES, Rule
 from iga_core.recipe import Recipe, RecipeInvalid
 from tests.test_guard_support import document, native_request, parsed, recipe, with_fix
 
@@ -162,9 +162,45 @@ class TestScheduleIgnored(RuleContract):
     rule_id, recipe_name, violation = "IGA-I003", "sd1_anime", {"sampler": "DDIM", "schedule": "Karras"}
 
 
-def test_every_rule_has_a_contract_test():
+def test_every_request_rule_has_a_contract_test():
     covered = {cls.rule_id for cls in RuleContract.__subclasses__()}
-    assert covered == set(RULES)
+    assert covered == {r.id for r in REQUEST_RULES}
+
+
+def test_every_family_is_in_the_one_registry():
+    families = {r.family for r in RULES.values()}
+    assert families == {"request", "composition", "autoconfig"}
+    for r in RULES.values():
+        assert r.title and r.remedy and r.fields and r.severities <= {"hard", "soft", "info"}
+        assert (r.check is not None) == (r.family == "request")
+        assert r.id[4] in {"request": "HSI", "composition": "M", "autoconfig": "C"}[r.family]
+    assert RULES["IGA-C001"].outcomes == {"missing": "hard", "substituted": "soft"}
+    assert RULES["IGA-M004"].severity == "hard" and not RULES["IGA-M004"].overridable
+    assert RULES["IGA-M007"].overridable
+
+
+def test_findings_are_minted_only_by_the_registry():
+    """No part builds a Finding with a severity of its own: only the registry's `Rule.mint` constructs one
+    (verdict.py rebuilds them from JSON)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "iga_core"
+    allowed = {root / "guard" / "rules" / "__init__.py", root / "guard" / "verdict.py"}
+    offenders = []
+    for path in sorted(set(root.rglob("*.py")) - allowed):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Finding":
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_minting_an_undeclared_outcome_is_refused():
+    from iga_core.guard.rules import UnknownOutcome
+
+    with pytest.raises(UnknownOutcome):
+        RULES["IGA-C001"].mint("sampler", "Euler", None, "reason", "remedy", outcome="found")
+    assert RULES["IGA-C001"].mint("sampler", "Euler", None, "r", "m", outcome="substituted").severity == "soft"
 
 
 def test_rules_are_ordered_hard_soft_info():

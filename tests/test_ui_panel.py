@@ -12,7 +12,7 @@ import json
 import gradio as gr
 import pytest
 
-from iga_core.guard import RULES
+from iga_core.guard.rules import VERDICT_RULES
 from iga_core.script_args import parse_script_args
 from iga_core.ui import view
 from iga_core.ui.app import build_app, make_context
@@ -68,7 +68,9 @@ def test_build_panel_makes_every_part_and_no_events(models):
 def test_override_choices_are_the_soft_rules(models):
     with gr.Blocks():
         panel = build_panel("txt2img", make_context(LocalModels(models)))
-    soft = sorted(rule_id for rule_id, rule in RULES.items() if rule.severity == "soft")
+    # every soft rule a verdict can hold: request rules and composition rules (IGA-M007, IGA-M010)
+    soft = sorted(r.id for r in VERDICT_RULES if r.overridable)
+    assert "IGA-M007" in soft and "IGA-C004" not in soft
     choices = panel.overrides.choices
     values = sorted(c[1] if isinstance(c, (list, tuple)) else c for c in choices)
     assert soft and values == soft

@@ -75,6 +75,12 @@ def register(sub) -> None:
     p.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]",
                    help="an active LoRA with a recipe (its .safetensors or recipe .json), weight 1 by default; "
                         "the check runs on the composed recipe; repeatable")
+    p.add_argument("--hires", type=parse_pass_fields, metavar="FIELDS",
+                   help="a hires-fix pass: sampler=..,schedule=..,steps=N,cfg=X,denoise=S (what it leaves out it "
+                        "takes from the first pass); judged with the first pass's recipe unless --hires-checkpoint")
+    p.add_argument("--hires-checkpoint", metavar="FILE", help="the hires pass's own checkpoint (or recipe .json)")
+    p.add_argument("--refiner", metavar="FILE",
+                   help="a refiner checkpoint (or recipe .json): the first pass's request is judged against it too")
     p.add_argument("--verify", choices=("never", "first", "always"), default="never",
                    help="for a checkpoint: hash the weights to verify the recipe belongs to them")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -124,6 +130,27 @@ def load_source(source: str, verify: str):
         return found.recipe, info
 
 
+#: --hires field -> GuardRequest field
+HIRES_FIELDS = {"sampler": ("sampler", str), "schedule": ("schedule", str), "scheduler": ("schedule", str),
+                "steps": ("steps", int), "cfg": ("cfg", float), "denoise": ("denoising_strength", float)}
+
+
+def parse_pass_fields(text: str) -> dict:
+    """"steps=8,denoise=0.5,sampler=Euler a" -> {"steps": 8, "denoising_strength": 0.5, "sampler": "Euler a"}."""
+    out: dict = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key.strip() not in HIRES_FIELDS:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY one of {', '.join(HIRES_FIELDS)}, "
+                                             f"got {item!r}")
+        name, kind = HIRES_FIELDS[key.strip()]
+        try:
+            out[name] = kind(value.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key.strip()} must be {kind.__name__}, got {value.strip()!r}") from None
+    return out
+
+
 def parse_lora(text: str) -> tuple[Path, float]:
     path, sep, weight = text.rpartition(":")
     if sep and path and not (len(path) == 1 and path.isalpha()):  # "C:\\x.json" is a path, not a weight
@@ -135,9 +162,9 @@ def parse_lora(text: str) -> tuple[Path, float]:
 
 
 def compose_loras(recipe, loras: list[str], verify: str):
-    """The recipe with the --lora add-ons composed in, and the composition findings."""
+    """The composition of the recipe with the --lora add-ons, or None without any."""
     if not loras:
-        return recipe, []
+        return None
     from iga_core.compose import Addon, compose
 
     addons = []
@@ -145,8 +172,20 @@ def compose_loras(recipe, loras: list[str], verify: str):
         path, weight = parse_lora(text)
         addon, _ = load_source(str(path), verify)
         addons.append(Addon(path.name.split(".")[0], addon, weight))
-    composition = compose(recipe, addons)
-    return composition.recipe, list(composition.findings)
+    return compose(recipe, addons)
+
+
+def build_passes(args, governing, first) -> list:
+    """--hires / --refiner as the judge's passes (the same derivation the API and Generate use)."""
+    from iga_core.guard import Pass
+
+    out = []
+    if args.hires is not None or args.hires_checkpoint:
+        recipe = load_source(args.hires_checkpoint, args.verify)[0] if args.hires_checkpoint else governing
+        out.append(Pass.hires(recipe, first, **(args.hires or {})))
+    if args.refiner:
+        out.append(Pass.refiner(load_source(args.refiner, args.verify)[0], first))
+    return out
 
 
 def build_request(args, recipe):
@@ -177,20 +216,25 @@ def build_policy(args):
 
 
 def cmd_check(args) -> int:
-    from iga_core.guard import evaluate
+    from iga_core.guard import judge
 
     recipe, info = load_source(args.source, args.verify)
-    recipe, composed = compose_loras(recipe, args.lora, args.verify)
-    request = build_request(args, recipe)
+    composition = compose_loras(recipe, args.lora, args.verify)
+    governing = composition.recipe if composition is not None else recipe
+    request = build_request(args, governing)
     policy = build_policy(args)
-    verdict = evaluate(recipe, request, policy)
-    title = recipe.model_id
+    passes = build_passes(args, governing, request)
+    verdict = judge(composition if composition is not None else recipe, request, policy, passes)
+    composed = list(composition.findings) if composition is not None else []
+    title = governing.model_id
     lines = [f"recipe: {title!r} ({info['kind']}{', ' + info['hash_status'] if 'hash_status' in info else ''})"]
     lines += [f"  note: {p}" for p in info.get("problems", [])]
-    lines += [f"  composed: [{f.severity}] {f.advice()}" for f in composed]
+    if composition is not None:  # its findings (IGA-M…) are in the verdict below
+        lines.append("  composed: " + " + ".join(f"{part.name} ({part.role})" for part in composition.parts))
     lines.append(verdict.message())
     data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
-            "policy": policy.to_dict(), "preset": args.preset, "verdict": verdict.to_dict(),
+            "policy": policy.to_dict(), "preset": args.preset, "passes": [p.name for p in passes],
+            "verdict": verdict.to_dict(),
             "composition": [f.to_dict() for f in composed]}
     emit(args, "\n".join(lines), data)
     return 0 if verdict.allowed else EXIT_BLOCKED

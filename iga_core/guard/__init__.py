@@ -1,24 +1,28 @@
 """The guard: checks a generation request against a model's recipe, before any compute is spent.
 
-    from iga_core.guard import GuardPolicy, GuardRequest, evaluate
-    verdict = evaluate(recipe, GuardRequest(sampler="DDIM", steps=20), GuardPolicy(mode="standard"))
+    from iga_core.guard import GuardPolicy, GuardRequest, Pass, judge
+    verdict = judge(recipe, GuardRequest(sampler="DDIM", steps=20), GuardPolicy(mode="standard"))
     verdict.allowed, verdict.message()
 
-Rules live in `iga_core.guard.rules` (registry `RULES`); presets in `iga_core.presets`; host
+`judge` is the one decision every entry point asks (Generate, the panel, the API, the CLI): a recipe or a
+composition, the request, the policy and the extra passes; `evaluate` is its one-recipe form. Rules live in
+`iga_core.guard.rules` (registry `RULES`, every finding family); presets in `iga_core.presets`; host
 auto-configuration in `iga_core.autoconfig` (both re-exported here for the documented interface).
 """
 
 from __future__ import annotations
 
 from iga_core.guard.context import GuardRecipeError
-from iga_core.guard.engine import evaluate, run_rules
+from iga_core.guard.engine import run_rules
+from iga_core.guard.judge import PASS_NAMES, Pass, PassInvalid, evaluate, judge
 from iga_core.guard.request import MODES, GuardPolicy, GuardRequest, GuardRequestInvalid
 from iga_core.guard.rules import RULES, Rule
 from iga_core.guard.verdict import Finding, Verdict
 
 __all__ = [
-    "MODES", "RULES", "Finding", "GuardPolicy", "GuardRecipeError", "GuardRequest", "GuardRequestInvalid",
-    "Rule", "Verdict", "auto_configure", "evaluate", "resolve_preset", "run_rules",
+    "MODES", "PASS_NAMES", "RULES", "Finding", "GuardPolicy", "GuardRecipeError", "GuardRequest",
+    "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "auto_configure", "evaluate", "judge",
+    "resolve_preset", "run_rules",
 ]
 
 

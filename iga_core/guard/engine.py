@@ -1,4 +1,5 @@
-"""`evaluate(recipe, request, policy) -> Verdict`: pure and deterministic.
+"""The engine under the one judge (`iga_core.guard.judge`): run the request rules, then apply the policy.
+Pure and deterministic.
 
 Order of work: resolve the request's names through the vocabulary (an unknown name is a hard finding,
 never a silent fallback), run every request rule in `RULES` against the typed recipe, then let the policy
@@ -20,7 +21,7 @@ from iga_core.guard.context import (
     resolve_schedule,
 )
 from iga_core.guard.request import GuardPolicy, GuardRequest
-from iga_core.guard.rules import RULES
+from iga_core.guard.rules import REQUEST_RULES, RULES
 from iga_core.guard.verdict import Finding, Verdict, sort_findings
 from iga_core.recipe import Recipe
 from iga_core.vocab import ConflictingNames
@@ -71,7 +72,7 @@ def run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
     """Every request rule's findings, sorted hard → soft → info, before any policy applies."""
     ctx = build_context(require_recipe(recipe), request)
     findings = []
-    for rule in RULES.values():
+    for rule in REQUEST_RULES:
         findings.extend(rule(ctx))
     return sort_findings(findings)
 
@@ -94,14 +95,7 @@ def apply_policy(findings, policy: GuardPolicy) -> Verdict:
             blocked.append(f.rule_id)
         marked.append(f)
     # an override never lifts a hard rule; the verdict lists the hard ids that were named anyway
-    ignored = tuple(sorted(o for o in policy.overrides if o.startswith("IGA-H")))
+    ignored = tuple(sorted(o for o in policy.overrides
+                           if o.startswith("IGA-H") or (o in RULES and not RULES[o].overridable)))
     return Verdict(allowed=not blocked, mode=policy.mode, findings=tuple(marked),
                    blocked_ids=tuple(blocked), ignored_overrides=ignored)
-
-
-def evaluate(recipe: Recipe, request: GuardRequest, policy: GuardPolicy | None = None) -> Verdict:
-    """Check `request` against the parsed `recipe` under `policy` (default: standard mode)."""
-    policy = policy or GuardPolicy()
-    if policy.mode == "off":
-        return Verdict(allowed=True, mode="off")
-    return apply_policy(run_rules(recipe, request), policy)

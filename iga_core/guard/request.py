@@ -16,10 +16,13 @@ from iga_core.errors import IgaInvalid
 
 MODES = ("strict", "standard", "audit", "off")
 
-#: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info
-RULE_ID_PATTERN = re.compile(r"^IGA-[HSI]\d{3}$")
+#: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
+RULE_ID_PATTERN = re.compile(r"^IGA-[HSIMC]\d{3}$")
 #: longest name accepted (names are memoised; a hostile API caller must not fill memory with huge ones)
 MAX_NAME_LENGTH = 1024
+#: most rule ids a policy may name (there are fewer rules than this) and the longest reason kept for one
+MAX_OVERRIDES = 64
+MAX_REASON_LENGTH = 2000
 
 
 class GuardRequestInvalid(IgaInvalid):
@@ -115,10 +118,11 @@ class GuardPolicy:
         bad = sorted(o for o in self.overrides if not RULE_ID_PATTERN.match(o))
         if bad:
             raise GuardRequestInvalid(f"malformed rule id(s) in overrides: {', '.join(bad)}",
-                                      "rule ids look like IGA-S002; see README \"Guard rules\"")
+                                      "rule ids look like IGA-S002; docs/guard.md lists them")
         if not isinstance(self.override_reasons, dict):
             raise GuardRequestInvalid("override_reasons must map rule ids to text",
                                       "pass e.g. {\"IGA-S002\": \"testing high CFG\"}")
+
 
     @classmethod
     def from_dict(cls, d: dict) -> GuardPolicy:
@@ -128,8 +132,20 @@ class GuardPolicy:
         if unknown:
             raise GuardRequestInvalid(f"unknown guard policy field(s): {', '.join(map(str, unknown))}",
                                       "use only: mode, overrides, override_reasons")
-        return cls(mode=d.get("mode", "standard"), overrides=frozenset(d.get("overrides", ())),
-                   override_reasons=dict(d.get("override_reasons", {})))
+        overrides = d.get("overrides", ())
+        if isinstance(overrides, str) or not isinstance(overrides, (list, tuple, set, frozenset)) \
+                or not all(isinstance(o, str) for o in overrides):
+            raise GuardRequestInvalid("overrides must be a list of rule ids", 'pass e.g. ["IGA-S002"]')
+        if len(overrides) > MAX_OVERRIDES:
+            raise GuardRequestInvalid(f"overrides lists {len(overrides)} rule ids, more than {MAX_OVERRIDES}",
+                                      "name only the soft rules you acknowledge")
+        reasons = d.get("override_reasons", {})
+        if not isinstance(reasons, dict) or len(reasons) > MAX_OVERRIDES or not all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_REASON_LENGTH for k, v in reasons.items()):
+            raise GuardRequestInvalid("override_reasons must map rule ids to short texts",
+                                      f'pass e.g. {{"IGA-S002": "testing high CFG"}} (at most {MAX_REASON_LENGTH} '
+                                      "characters each)")
+        return cls(mode=d.get("mode", "standard"), overrides=frozenset(overrides), override_reasons=dict(reasons))
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "overrides": sorted(self.overrides),

@@ -15,7 +15,7 @@ import gradio as gr
 from iga_core import paths
 from iga_core.decision_log import DecisionLog
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy
+from iga_core.guard import GuardPolicy, judge
 from iga_core.ui import compat, view
 from iga_core.ui.context import PanelContext
 from iga_core.ui.ids import elem_id
@@ -79,7 +79,8 @@ def check(ctx: PanelContext, checkpoint, args_json, values: dict, prompt: str | 
         policy = GuardPolicy(mode=args.get("mode") or view.effective_mode("", ctx),
                              overrides=frozenset(args.get("overrides") or ()),
                              override_reasons=args.get("override_reasons") or {})
-        return view.judge(recipe, view.guard_request(values), policy, composition).message()
+        subject = composition if composition is not None else recipe
+        return judge(subject, view.guard_request(values), policy).message()
     except IgaError as exc:
         return f"{exc.message}\n  hint: {exc.hint}" if exc.hint else exc.message
 

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from iga_core.errors import IgaError
-from iga_core.guard import RULES
+from iga_core.guard.rules import VERDICT_RULES
 from iga_core.ui import compat, render, view
 from iga_core.ui.context import SETTING_GATE_STYLE, PanelContext
 from iga_core.ui.ids import HIDDEN_CLASS, css_class, elem_id
@@ -29,12 +29,13 @@ PARTS = ("panel", "status", "notice", "preset", "mode", "advanced", "override-gr
 #: how many decision-log entries the panel shows
 RECENT_DECISIONS = 5
 PANEL_INPUTS = ("preset", "mode", "advanced", "overrides", "reason")
-_RULE_ID = re.compile(r"IGA-[HSI]\d{3}")
+_RULE_ID = re.compile(r"IGA-[HSIMC]\d{3}")
 
 
 def soft_rule_choices() -> list[tuple[str, str]]:
-    """(label, rule id) for every soft rule: the ones a user may acknowledge behind the Advanced gate."""
-    return [(f"{rule.id} {rule.title}", rule.id) for rule in RULES.values() if rule.severity == "soft"]
+    """(label, rule id) for every soft rule a verdict can hold (request and composition rules): the ones a
+    user may acknowledge behind the Advanced gate."""
+    return [(f"{rule.id} {rule.title}", rule.id) for rule in VERDICT_RULES if rule.overridable]
 
 
 def _paste_preset(params: Mapping[str, Any]):

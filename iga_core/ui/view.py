@@ -11,19 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from iga_core.autoconfig import HostCapabilities, auto_configure
 from iga_core.compose import Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
-from iga_core.guard.engine import apply_policy
-from iga_core.guard.verdict import sort_findings
-from iga_core.presets import CUSTOM, NATIVE, preset_names, resolve_preset
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
+from iga_core.presets import CUSTOM, NATIVE, preset_names
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs
 from iga_core.ui import render
 from iga_core.ui.context import SETTING_AUTO_APPLY, SETTING_GUARD_MODE, PanelContext
-from iga_core.vocab import export_name, normalize, resolve_sampler, resolve_schedule
+from iga_core.vocab import normalize
 
 MODE_SETTING = "Setting"  # the guard-mode radio's "use the iga_guard_mode setting" choice
 MODE_CHOICES = (MODE_SETTING, "strict", "standard", "audit", "off")
@@ -73,38 +73,24 @@ def preset_choices(recipe: Recipe | None) -> tuple[str, ...]:
     return tuple(preset_names(recipe)) if recipe else (CUSTOM,)
 
 
-def _host_name(kind: str, name: str | None, ctx: PanelContext, notes: list[str]) -> str | None:
-    """A recipe's sampler/schedule name in the host's dialect, or None when the host cannot show it."""
-    if name is None:
-        return None
-    try:
-        info = resolve_sampler(name) if kind == "sampler" else resolve_schedule(name)
-    except IgaError as exc:
-        notes.append(exc.message)
-        return None
-    host = export_name(kind, info.id, ctx.dialect) or info.label
-    available = list((ctx.samplers if kind == "sampler" else ctx.schedules)())
-    if available and host not in available:
-        notes.append(f"The recipe's {kind} {host!r} is not available in this WebUI; left unchanged.")
-        return None
-    return host
+def host_of(ctx: PanelContext) -> HostCapabilities:
+    """What the host behind this panel can run: its own dropdown lists, in its dialect."""
+    return _capabilities(ctx.dialect, tuple(ctx.samplers()), tuple(ctx.schedules()))
+
+
+@lru_cache(maxsize=16)
+def _capabilities(dialect: str, samplers: tuple[str, ...], schedules: tuple[str, ...]) -> HostCapabilities:
+    name = "Forge" if dialect == "forge" else "this WebUI"
+    return HostCapabilities.of_running_host(name, dialect, samplers, schedules,
+                                            supports_distilled_cfg=dialect == "forge")
 
 
 def preset_values(recipe: Recipe, preset: str, ctx: PanelContext, notes: list[str]) -> dict[str, Any]:
-    """The concrete values of a preset, named as the host's controls expect them."""
-    resolved = resolve_preset(recipe, preset)
-    out: dict[str, Any] = {}
-    sampler = _host_name("sampler", resolved.get("sampler"), ctx, notes)
-    if sampler is not None:
-        out["sampler"] = sampler
-    # no schedule: a timestep sampler ignores it, or the recipe leaves it to the sampler; both are "Automatic"
-    schedule = _host_name("schedule", resolved.get("schedule") or "Automatic", ctx, notes)
-    if schedule is not None:
-        out["schedule"] = schedule
-    for key in ("steps", "cfg", "distilled_cfg", "width", "height", "clip_skip", "vae"):
-        if resolved.get(key) is not None:
-            out[key] = resolved[key]
-    return out
+    """The concrete values of a preset, named as the host's controls expect them (`auto_configure`, the
+    one function that spells a recipe for a host); what the host cannot honour becomes a note."""
+    config = auto_configure(recipe, host_of(ctx), preset)
+    notes.extend(f.advice() for f in config.findings)
+    return {k: v for k, v in config.values.items() if v is not None}
 
 
 def _same_sampling(a_sampler, a_schedule, b_sampler, b_schedule) -> bool:
@@ -223,13 +209,6 @@ def compose_prompt(ctx: PanelContext, base: Recipe | None, prompt: str | None, n
     return composition if composition.recipe and (composition.composed or composition.findings) else None
 
 
-def judge(recipe: Recipe, request: GuardRequest, policy: GuardPolicy, composition: Composition | None) -> Verdict:
-    """The guard's verdict; a composition's conflicts (IGA-M…) are judged with the request's findings."""
-    if composition is None or not composition.findings:
-        return evaluate(recipe, request, policy)
-    return apply_policy(sort_findings([*run_rules(recipe, request), *composition.findings]), policy)
-
-
 def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown panel trigger {trigger!r}")
@@ -279,7 +258,8 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         try:
             policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
                                  override_reasons=args["override_reasons"])
-            verdict = judge(recipe, guard_request({**current, **apply}), policy, composition)
+            subject = composition if composition is not None else recipe
+            verdict = judge(subject, guard_request({**current, **apply}), policy)
         except IgaError as exc:
             verdict_error = exc
 
