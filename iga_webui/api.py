@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from contextlib import nullcontext
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from iga_core import http_api
-from iga_webui import loras, settings
+from iga_core.errors import IgaError
+from iga_webui import host, loras, recipes, settings
 
 PREFIX = "/iga/v1"
 
@@ -25,9 +26,7 @@ PREFIX = "/iga/v1"
 def _credentials() -> dict[str, str]:
     """`--api-auth user:pass,user2:pass2` as the host parses it (A and F modules/api/api.py:201-205): no
     trimming, so a password with a space is the same password here and on /sdapi/v1."""
-    from modules import shared
-
-    raw = getattr(shared.cmd_opts, "api_auth", None) or ""
+    raw = host.cmd_opt("api_auth") or ""
     pairs = (item.split(":", 1) for item in raw.split(",") if ":" in item)
     return dict(pairs)
 
@@ -70,20 +69,8 @@ def _write_guard(request: Request) -> JSONResponse | None:
 
 
 def _resolve(name: str) -> str | None:
-    from iga_webui import host
-
     info = host.checkpoint_by_name(name)
     return getattr(info, "filename", None)
-
-
-def _queue_lock():
-    # model files that generation may be reading: take the host's queue lock for writes (A and F
-    # modules/call_queue.py:8 and 10: `queue_lock`, the lock every generation runs under)
-    try:
-        from modules.call_queue import queue_lock
-    except ImportError:
-        return nullcontext()
-    return queue_lock
 
 
 def _json(result: tuple[int, dict]) -> JSONResponse:
@@ -91,11 +78,25 @@ def _json(result: tuple[int, dict]) -> JSONResponse:
     return JSONResponse(status_code=status, content=body)
 
 
-async def _body(request: Request):
+async def _body(request: Request) -> tuple[Any, JSONResponse | None]:
+    """(the JSON body, None), or (None, the error answer). The size is checked before anything is parsed: a
+    declared Content-Length above the limit is refused unread, and any body is read only up to the limit."""
+    limit = http_api.MAX_BODY_BYTES
+    too_large = http_api.BodyTooLarge(f"the body is larger than the {limit} bytes this route reads",
+                                      "send one recipe and its request; recipes are a few KiB")
     try:
-        return await request.json()
-    except ValueError:
-        return None
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise too_large if declared.isdigit() else http_api.ApiRequestInvalid(
+                f"Content-Length {declared[:40]!r} is not a byte count", "send a valid Content-Length")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > limit:
+                raise too_large
+        return http_api.parse_body(bytes(raw)), None
+    except IgaError as exc:
+        return None, _json(http_api.error_answer(exc))
 
 
 def register_routes(app: FastAPI) -> None:
@@ -108,8 +109,8 @@ def register_routes(app: FastAPI) -> None:
         denied = _read_guard(request)
         if denied:
             return denied
-        body = await _body(request)
-        return _json(http_api.check(body, _resolve, verify=verify(), resolve_lora=loras.find_lora_file))
+        body, refused = await _body(request)
+        return refused or _json(http_api.check(body, _resolve, verify=verify(), resolve_lora=loras.find_lora_file))
 
     async def schema(request: Request):
         return _read_guard(request) or _json(http_api.recipe_schema())
@@ -121,11 +122,11 @@ def register_routes(app: FastAPI) -> None:
         denied = _write_guard(request)
         if denied:
             return denied
-        body = await _body(request)
-        with _queue_lock():
+        body, refused = await _body(request)
+        if refused:
+            return refused
+        with host.queue_lock():  # model files that generation may be reading: writes wait for the queue
             result = http_api.write_sidecar(body, _resolve)
-        from iga_webui import recipes
-
         recipes.forget()
         return _json(result)
 

@@ -1,45 +1,18 @@
-"""Registers the host callbacks (called once from scripts/iga.py at import). UI callbacks delegate to the
-UI part's modules (`ui_wiring`, `recipes_tab`) when they are present."""
+"""Registers the host callbacks (called once from scripts/iga.py at import). Every part is imported here,
+at load: a part that is missing or cannot load (a gradio incompatibility in the panel) fails the script's
+load, which the host reports with its traceback, instead of silently dropping a feature."""
 
 from __future__ import annotations
 
-import logging
-
-log = logging.getLogger("iga")
-
-
-def _after_component(component, **kwargs) -> None:
-    from iga_webui import ui_wiring
-
-    ui_wiring.on_after_component(component, **kwargs)
-
-
-def _ui_tabs():
-    from iga_webui import recipes_tab
-
-    return recipes_tab.on_ui_tabs()
+from iga_webui import api, host, image_save, paste, recipes, recipes_tab, settings, ui_wiring
 
 
 def register() -> None:
-    from modules import script_callbacks
-
-    from iga_webui import api, image_save, paste, recipes, settings
-
-    script_callbacks.on_ui_settings(settings.register, name="iga_settings")
-    script_callbacks.on_app_started(api.on_app_started, name="iga_api")
-    script_callbacks.on_infotext_pasted(paste.on_infotext_pasted, name="iga_paste_notice")
-    script_callbacks.on_before_image_saved(image_save.on_before_image_saved, name="iga_image_metadata")
-    script_callbacks.on_image_saved(image_save.on_image_saved, name="iga_image_metadata_exif")
-    script_callbacks.on_model_loaded(recipes.on_model_loaded, name="iga_recipe_cache")
-    try:
-        from iga_webui import ui_wiring  # noqa: F401 -- the UI part; absent in a core-only checkout
-    except ImportError:
-        log.info("[IGA] ui_wiring not present: auto-apply on checkpoint change is off")
-    else:
-        script_callbacks.on_after_component(_after_component, name="iga_ui_wiring")
-    try:
-        from iga_webui import recipes_tab  # noqa: F401
-    except ImportError:
-        log.info("[IGA] recipes_tab not present: no Recipes tab")
-    else:
-        script_callbacks.on_ui_tabs(_ui_tabs, name="iga_recipes_tab")
+    host.on("ui_settings", settings.register, "iga_settings")
+    host.on("app_started", api.on_app_started, "iga_api")
+    host.on("infotext_pasted", paste.on_infotext_pasted, "iga_paste_notice")
+    host.on("before_image_saved", image_save.on_before_image_saved, "iga_image_metadata")
+    host.on("image_saved", image_save.on_image_saved, "iga_image_metadata_exif")
+    host.on("model_loaded", recipes.on_model_loaded, "iga_recipe_cache")
+    host.on("after_component", ui_wiring.on_after_component, "iga_ui_wiring")
+    host.on("ui_tabs", recipes_tab.on_ui_tabs, "iga_recipes_tab")

@@ -18,9 +18,13 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from modules import scripts
+from PIL import Image
 
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.eval.errors import EvalInterrupted  # the protocol and report need numpy and Pillow, not torch
+from iga_core.eval.protocol import ProtocolConfig, run_protocol
+from iga_core.eval.report import write_report
+from iga_core.presets import resolve_preset
 from iga_core.recipe import Recipe
 from iga_webui import generation, host, recipes
 
@@ -64,8 +68,6 @@ def default_values(recipe: Recipe, axis: str) -> list:
 
 def base_params(p: Any, recipe: Recipe, axis: str) -> dict:
     """The fixed parameters: the recipe's Native values (so only the axis moves), the rest from p."""
-    from iga_core.presets import resolve_preset
-
     native = resolve_preset(recipe, "Native")
     base = {"prompt": p.prompt if isinstance(p.prompt, str) else p.prompt[0]}
     for key in ("sampler", "schedule", "steps", "cfg", "width", "height"):
@@ -81,8 +83,17 @@ def output_folder(p: Any, axis: str) -> Path:
     return root / "iga-consistency" / f"{time.strftime('%Y%m%d-%H%M%S')}-{axis}"
 
 
+def _spelled(caps, kind: str, name: str) -> str:
+    """An axis value in the host's spelling; a name the host or the vocabulary lacks is passed as typed
+    (the protocol may vary outside what this host offers, and the guard records what ran)."""
+    try:
+        return caps.spell(kind, name) or name
+    except IgaError:
+        return name
+
+
 def make_generate(p: Any):
-    from modules import processing, shared
+    caps = host.capabilities()
 
     def generate(params: dict) -> np.ndarray:
         pc = copy(p)
@@ -95,15 +106,12 @@ def make_generate(p: Any):
         pc.iga_logged = True  # measurements, not user decisions: kept out of the decision log
         for key, value in params.items():
             if key in P_FIELDS:
-                name = generation.host_name(key, value) if key in ("sampler", "schedule") else value
-                setattr(pc, P_FIELDS[key], name)
+                setattr(pc, P_FIELDS[key], _spelled(caps, key, value) if key in ("sampler", "schedule") else value)
         if isinstance(params.get("prompt"), str):
             pc.prompt = params["prompt"]
-        processed = processing.process_images(pc)
+        processed = host.process_images(pc)
         if not processed.images:
-            from iga_core.eval.errors import EvalInterrupted
-
-            raise EvalInterrupted("generation stopped", "run the report again") if shared.state.interrupted \
+            raise EvalInterrupted("generation stopped", "run the report again") if host.state().interrupted \
                 else ReportUnavailable(f"no image for {params}", "see the console for the host's error")
         return np.asarray(processed.images[0].convert("RGB"))
 
@@ -111,13 +119,6 @@ def make_generate(p: Any):
 
 
 def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
-    from modules import processing, shared
-    from PIL import Image
-
-    from iga_core.eval.errors import EvalInterrupted
-    from iga_core.eval.protocol import ProtocolConfig, run_protocol
-    from iga_core.eval.report import write_report
-
     info = host.loaded_checkpoint() or host.target_checkpoint(p)
     source = recipes.lookup(getattr(info, "filename", None))
     if source is None or source.recipe is None:
@@ -133,18 +134,19 @@ def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
         "seeds": list(range(first_seed, first_seed + max(1, int(n_seeds)))),
     })
     total = len(config.values) * len(config.seeds)
-    shared.state.job_count = total
+    state = host.state()
+    state.job_count = total
 
     def progress(done: int, total_: int, label: str) -> None:
-        shared.state.job = f"{TITLE}: {label}"
-        shared.state.job_no = done
+        state.job = f"{TITLE}: {label}"
+        state.job_no = done
 
     try:
         result = run_protocol(make_generate(p), config, recipe, progress=progress,
-                              should_stop=lambda: bool(shared.state.interrupted))
+                              should_stop=lambda: bool(state.interrupted))
     except EvalInterrupted as exc:
         p.comment(f"[IGA] consistency report interrupted: {exc.message}")
-        return processing.Processed(p, [], p.seed, "")
+        return host.processed(p, [], p.seed, "")
     folder = output_folder(p, axis)
     paths = write_report([result], folder, title=TITLE, extras={
         "checkpoint": getattr(info, "name", None), "recipe_source": source.kind, "host": host.host_info()})
@@ -154,10 +156,10 @@ def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
     p.comment(f"[IGA] consistency report written to {folder}: {summary}")
     grids = [Image.open(path).copy() for path in paths.get("images", []) if str(path).endswith("-grid.png")]
     markdown = Path(paths["markdown"]).read_text(encoding="utf-8")
-    return processing.Processed(p, grids, p.seed, markdown)
+    return host.processed(p, grids, p.seed, markdown)
 
 
-class ConsistencyReportScript(scripts.Script):
+class ConsistencyReportScript(host.Script):
     def title(self) -> str:
         return TITLE
 

@@ -9,10 +9,12 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from iga_core.audit import build_record, to_infotext_fields
+from iga_core.autoconfig import auto_configure
 from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict
+from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_webui import blocking, decisions, host, loras, passes, recipes, settings, xyz
@@ -48,6 +50,13 @@ class IgaState:
         if self.composition is not None and self.composition.recipe is not None:
             return self.composition.recipe
         return self.source.recipe if self.source is not None else None
+
+    @property
+    def subject(self):
+        """What the judge weighs for the first pass: the composition (its conflicts count too), else the recipe."""
+        if self.composition is not None and self.composition.recipe is not None:
+            return self.composition
+        return self.recipe
 
     @property
     def source_kind(self) -> str | None:
@@ -113,27 +122,14 @@ def _find_recipes(p: Any, st: IgaState, checkpoint_file: str | None) -> None:
         _say(p, loras.describe(st.composition))
 
 
-def host_name(kind: str, label: str | None) -> str | None:
-    """A recipe label in the host's own vocabulary (Forge and A1111 spell a few names differently)."""
-    if label is None:
-        return None
-    try:
-        from iga_core import vocab
-
-        info = vocab.resolve_sampler(label) if kind == "sampler" else vocab.resolve_schedule(label)
-        return vocab.export_name(kind, info.id, host.dialect()) or label
-    except (IgaError, AttributeError, ImportError):
-        return label
-
-
 def apply_api_defaults(p: Any, st: IgaState) -> None:
     """Give API fields the caller omitted (still at the API model's defaults) the recipe's values, or the
     values of the preset named in the args. "Custom" keeps the request as sent."""
     if st.args.preset.lower() == "custom":
         return
-    from iga_core.presets import resolve_preset
-
-    values = resolve_preset(st.recipe, st.args.preset)
+    # the values in this host's own spelling, from the one function that spells a recipe for a host
+    config = auto_configure(st.recipe, host.capabilities(), st.args.preset)
+    values = config.values
     for attr, key in PRESET_FIELDS.items():
         if attr == "distilled_cfg_scale" and not _uses_distilled_cfg(st.recipe):
             continue
@@ -141,13 +137,13 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
         if wanted is None or not hasattr(p, attr) or getattr(p, attr) != API_DEFAULTS[attr]:
             continue
         # the hosts' fields are typed (int steps and sizes, float CFG); JSON may give 2 for 2.0
-        wanted = host_name("sampler", wanted) if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
+        wanted = wanted if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
         if getattr(p, attr) != wanted:
             setattr(p, attr, wanted)
             st.applied[attr] = wanted
     # the schedule follows the sampler: only when the sampler itself was omitted
     if "sampler_name" in st.applied or p.sampler_name == values.get("sampler"):
-        schedule = host_name("schedule", values.get("schedule"))
+        schedule = values.get("schedule")
         if schedule and getattr(p, "scheduler", None) in (None, "Automatic") and schedule != p.scheduler:
             p.scheduler = schedule
             st.applied["scheduler"] = schedule
@@ -158,7 +154,9 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
         st.applied["clip_skip"] = int(clip)
     if st.applied:
         listed = ", ".join(f"{k}={v}" for k, v in st.applied.items())
-        _say(p, f"applied {values.get('preset', st.args.preset)} values for fields the request omitted: {listed}")
+        _say(p, f"applied {config.preset} values for fields the request omitted: {listed}")
+    for finding in config.findings:
+        _say(p, f"{config.preset} on this host: {finding.advice()}")
 
 
 # --- process --------------------------------------------------------------------------------------------
@@ -167,10 +165,7 @@ def _uses_distilled_cfg(recipe: Recipe | None) -> bool:
     """Forge's `p.distilled_cfg_scale` matters only for guidance-distilled models (F processing.py:739-742)."""
     if not host.is_forge():
         return False
-    from modules import shared
-
-    declared = recipe is not None and recipe.cfg.distilled is not None
-    return declared or bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
+    return (recipe is not None and recipe.cfg.distilled is not None) or host.model_uses_distilled_cfg()
 
 
 def request_from_p(p: Any, recipe: Recipe | None = None) -> GuardRequest:
@@ -219,8 +214,6 @@ def _audit_params(p: Any, request: GuardRequest | None) -> dict:
 
 
 def write_record(p: Any, st: IgaState) -> None:
-    from iga_core.audit import build_record, to_infotext_fields
-
     st.record = build_record(
         params=_audit_params(p, st.request), recipe=st.recipe, verdict=st.verdict, preset=st.args.preset,
         policy=st.policy, host=host.host_info(), checkpoint=_checkpoint_facts(st.checkpoint, st.source),
@@ -242,9 +235,7 @@ def process(p: Any, raw_args: Any) -> IgaState:
             _find_recipes(p, st, loaded.filename)
         st.policy = policy_for(st.args, p)
         st.request = request_from_p(p, st.recipe)
-        if st.policy.mode != "off":
-            extra = st.composition.findings if st.composition is not None else ()
-            st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy, extra)
+        st.verdict = judge(st.subject, st.request, st.policy, passes.extra_passes(p, st.recipe, st.request))
         write_record(p, st)
     except Exception as exc:
         _fail(p, st, "process", exc)

@@ -1,4 +1,10 @@
-"""Which host we run in and how it names things: A1111 v1.10.1 or Forge (host-api.md §3, §11)."""
+"""The one door to the host: which WebUI runs (A1111 v1.10.1 or Forge), how it names things, and every
+host object the glue reads or calls. No other `iga_webui` module imports the host's `modules` (a test
+enforces this), so what the glue depends on is listed here, each with the host lines it relies on.
+
+Imported only from `scripts/iga.py`'s import chain, i.e. inside a running host, where every module below
+is already loaded (both hosts import them before any extension script runs).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,34 @@ import os
 import sys
 from typing import Any
 
+from modules import (
+    call_queue,  # queue_lock: A call_queue.py:8, F 10
+    infotext_utils,  # quote: A infotext_utils.py:56, F 58
+    processing,  # process_images A processing.py:819 / F 815; Processed A 516 / F 518; DecodedSamples A 621 / F 624
+    script_callbacks,  # on_* registration: A and F script_callbacks.py
+    scripts,  # Script A scripts.py:52 / F 53; AlwaysVisible A 14 / F 14
+    sd_models,  # checkpoints_list A sd_models.py:24 / F 30; get_closet_checkpoint_match A 183 / F 198;
+    #           select_checkpoint A 218 / F 233
+    sd_samplers,  # all_samplers: A and F sd_samplers.py:11
+    sd_schedulers,  # schedulers: A sd_schedulers.py:130, F 211
+    shared,  # opts, cmd_opts, state, sd_model, OptionInfo (A shared.py:77)
+    shared_items,  # refresh_checkpoints: A shared_items.py:60-62, F 58-60
+)
+
+from iga_core.autoconfig import HostCapabilities
+
+#: the base class and the "always on" marker of a script (A and F modules/scripts.py)
+Script = scripts.Script
+AlwaysVisible = scripts.AlwaysVisible
+
+
+# --- which host ----------------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def is_forge() -> bool:
-    # host-api.md §9: Forge ships the `modules_forge` package; A1111 does not. Asked several times per
-    # generation; on A each answer is a search of sys.path, and the host does not change while it runs.
+    # Forge ships the `modules_forge` package; A1111 does not. Asked several times per generation; on A
+    # each answer is a search of sys.path, and the host does not change while it runs.
     if "modules_forge" in sys.modules:
         return True
     try:
@@ -32,21 +61,63 @@ def host_info() -> dict[str, str | None]:
 @functools.lru_cache(maxsize=1)
 def _version() -> str | None:
     """`launch.git_tag()` (A launch.py:10, F launch.py:13) runs `git describe` in a subprocess on every call
-    (A launch_utils.py:74-86, about 6 ms) and never raises: ask once per process, not once per image."""
-    try:
-        import launch
-    except ImportError:  # a build without the host's launch module (e.g. a test harness): informative only
-        return None
+    (A launch_utils.py:74-86, about 6 ms) and never raises: ask once per process, not once per image. The
+    host's top-level `launch` module is imported here, on first use, not with this module: the hosts run
+    launch.py as __main__, so importing it by name is a second load that only the version needs."""
+    import launch
+
     git_tag = getattr(launch, "git_tag", None)
     return str(git_tag()) if callable(git_tag) else None
+
+
+def forge_main_entry(name: str) -> Any:
+    """A component Forge's top bar keeps in `modules_forge.main_entry` (F main_entry.py); None on A1111."""
+    if not is_forge():
+        return None
+    from modules_forge import main_entry  # Forge only, so not imported with the A1111 modules above
+
+    return getattr(main_entry, name, None)
+
+
+# --- settings and command line ---------------------------------------------------------------------------
+
+
+def option(key: str, default: Any = None) -> Any:
+    """A setting's current value (`opts.data`), `default` until it is set."""
+    return shared.opts.data.get(key, default)
+
+
+def cmd_opt(name: str) -> Any:
+    """A command-line flag (`--api-auth` is `api_auth`), None when the host has no such flag."""
+    return getattr(shared.cmd_opts, name, None)
+
+
+def add_option(key: str, default: Any, label: str, component: Any, component_args: dict | None, *,
+               section: tuple, info: str | None = None) -> None:
+    """Register a setting in the host's Settings page (A options.py:13 OptionInfo, 256 add_option)."""
+    option_info = shared.OptionInfo(default, label, component, component_args, section=section)
+    if info:
+        option_info = option_info.info(info)
+    shared.opts.add_option(key, option_info)
+
+
+def on(event: str, callback, name: str) -> None:
+    """`script_callbacks.on_<event>(callback, name=...)`: on_ui_settings, on_app_started, ..."""
+    getattr(script_callbacks, f"on_{event}")(callback, name=name)
+
+
+def queue_lock():
+    """The lock every generation runs under (A call_queue.py:8, F 10): writes to model files take it."""
+    return call_queue.queue_lock
+
+
+# --- checkpoints and the loaded model ----------------------------------------------------------------
 
 
 def target_checkpoint(p: Any):
     """The checkpoint this generation WILL use, valid in `before_process` on both hosts: an override in
     `p.override_settings` first, then the loaded model (A loads eagerly), else the selected one (F loads
-    lazily, so `shared.sd_model` may be the previous model or FakeInitialModel) — host-api.md §3."""
-    from modules import sd_models, shared
-
+    lazily, so `shared.sd_model` may be the previous model or FakeInitialModel, F sd_models.py:385-408)."""
     override = (getattr(p, "override_settings", None) or {}).get("sd_model_checkpoint")
     if override:
         info = sd_models.get_closet_checkpoint_match(override)
@@ -56,32 +127,76 @@ def target_checkpoint(p: Any):
         loaded = getattr(shared.sd_model, "sd_checkpoint_info", None)
         if loaded is not None:
             return loaded
+    return selected_checkpoint()
+
+
+def selected_checkpoint():
+    """The checkpoint the settings select. A `select_checkpoint` (sd_models.py:218-240) exits the process
+    when there is none at all, F (sd_models.py:233-245) returns None; here both mean None."""
+    if not sd_models.checkpoints_list:
+        return None
     return sd_models.select_checkpoint()
 
 
 def loaded_checkpoint():
     """The checkpoint of the model in memory (valid in `process()`, after both hosts have loaded it)."""
-    from modules import shared
-
     return getattr(shared.sd_model, "sd_checkpoint_info", None)
+
+
+def model_uses_distilled_cfg() -> bool:
+    """Forge's flag for guidance-distilled models (F processing.py:739-742 reads it)."""
+    return bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
 
 
 def checkpoint_by_name(name: str | None):
     if not name or name in ("Use same checkpoint", "None", "none"):
         return None
-    from modules import sd_models
-
     return sd_models.get_closet_checkpoint_match(name)
+
+
+def checkpoints() -> list:
+    """Every CheckpointInfo the host lists (`checkpoints_list`: title -> CheckpointInfo)."""
+    return list(sd_models.checkpoints_list.values())
+
+
+def refresh_checkpoints() -> None:
+    """Re-read the checkpoint list and its metadata after a write (A shared_items.py:60-62, F 58-60)."""
+    shared_items.refresh_checkpoints()
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+
+def sampler_names() -> list[str]:
+    """The sampler dropdown's names (`all_samplers`: SamplerData(name, ...), A and F sd_samplers.py:11)."""
+    return [s.name for s in sd_samplers.all_samplers]
+
+
+def schedule_labels() -> list[str]:
+    """The schedule-type dropdown's labels (`schedulers`: Scheduler(name, label, ...), A sd_schedulers.py:130,
+    F 211)."""
+    return [s.label for s in sd_schedulers.schedulers]
+
+
+def capabilities() -> HostCapabilities:
+    """What this host can run, for `iga_core.autoconfig.auto_configure` (the one function that spells a
+    recipe's values for a host)."""
+    return _capabilities(dialect(), tuple(sampler_names()), tuple(schedule_labels()))
+
+
+@functools.lru_cache(maxsize=4)
+def _capabilities(dialect_: str, samplers: tuple[str, ...], schedules: tuple[str, ...]) -> HostCapabilities:
+    name = "Forge" if dialect_ == "forge" else "AUTOMATIC1111"
+    return HostCapabilities.of_running_host(name, dialect_, samplers, schedules,
+                                            supports_distilled_cfg=dialect_ == "forge")
 
 
 def effective_vae(p: Any) -> str | None:
     """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
-    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (host-api.md §7)."""
+    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (F main_entry.py)."""
     if not is_forge():
         return getattr(p, "sd_vae_name", None)
-    from modules import shared
-
-    modules = shared.opts.data.get("forge_additional_modules") or []
+    modules = option("forge_additional_modules") or []
     names = [os.path.basename(str(m)) for m in modules]
     vaes = [n for n in names if "vae" in n.lower()]
     return (vaes or names or [None])[0]
@@ -90,7 +205,30 @@ def effective_vae(p: Any) -> str | None:
 def clip_skip() -> int | None:
     """The `CLIP_stop_at_last_layers` option (A shared_options.py:181, F 183 -- F hides it as a gr.State
     "Managed by Forge" but keeps the key)."""
-    from modules import shared
-
-    value = shared.opts.data.get("CLIP_stop_at_last_layers")
+    value = option("CLIP_stop_at_last_layers")
     return int(value) if value is not None else None
+
+
+# --- generation ----------------------------------------------------------------------------------------
+
+
+def state():
+    """The host's job state (`shared.state`: job, job_no, job_count, interrupted)."""
+    return shared.state
+
+
+def process_images(p: Any):
+    return processing.process_images(p)
+
+
+def processed(p: Any, images: list, seed: Any, info: str):
+    return processing.Processed(p, images, seed, info)
+
+
+def decoded_samples(samples: list):
+    """What `p.sample` returns when it has decoded images already (A processing.py:621-622 and 995)."""
+    return processing.DecodedSamples(samples)
+
+
+def quote_infotext(text: str) -> str:
+    return infotext_utils.quote(text)

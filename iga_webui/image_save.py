@@ -12,7 +12,8 @@ import logging
 import os
 import re
 
-from iga_webui import generation, settings, xyz
+from iga_core.audit import filename_from_pattern, pnginfo_entry, values_from_record, write_image_metadata
+from iga_webui import generation, host, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -31,8 +32,6 @@ def on_before_image_saved(params) -> None:
     if pattern:
         _rename(params, pattern, record)
     if settings.get("iga_image_metadata") and params.filename.lower().endswith(".png"):
-        from iga_core.audit import pnginfo_entry
-
         params.pnginfo.update(pnginfo_entry(record))
 
 
@@ -41,8 +40,6 @@ def on_image_saved(params) -> None:
     if record is None or not settings.get("iga_image_metadata"):
         return
     if os.path.splitext(params.filename)[1].lower() in (".jpg", ".jpeg", ".webp"):
-        from iga_core.audit import write_image_metadata
-
         write_image_metadata(params.filename, record)
 
 
@@ -54,8 +51,6 @@ def _rename(params, pattern: str, record: dict) -> None:
     """The IGA pattern replaces the host's file decoration; the host's counter stays in front, so the host's
     next `get_next_sequence_number` (A images.py:543-562) still counts our files, and a name already taken
     gets a `-N` suffix: two images with the same pattern values never overwrite each other."""
-    from iga_core.audit import filename_from_pattern, values_from_record
-
     folder, name = os.path.split(params.filename)
     stem, ext = os.path.splitext(name)
     values = values_from_record(record)
@@ -85,9 +80,7 @@ def _is_grid(params) -> bool:
 
 
 def _host_counter(stem: str) -> str | None:
-    from modules import shared
-
-    if not getattr(shared.opts, "save_images_add_number", True):
+    if not host.option("save_images_add_number", True):
         return None  # the host put no counter in this name
     match = _HOST_COUNTER.match(stem)
     return match.group(1) if match else None

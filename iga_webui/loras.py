@@ -15,7 +15,7 @@ from typing import Any
 
 from iga_core.compose import Addon, Composition, compose, prompt_addons
 from iga_core.recipe import Recipe
-from iga_webui import recipes
+from iga_webui import host, recipes
 
 EXTENSIONS = (".safetensors", ".pt", ".ckpt")
 
@@ -31,9 +31,7 @@ def find_lora_file(name: str) -> str | None:
         entry = table.get(name)
         if entry is not None:
             return entry.filename
-    from modules import shared
-
-    folder = getattr(shared.cmd_opts, "lora_dir", None)
+    folder = host.cmd_opt("lora_dir")
     if not folder or not os.path.isdir(folder):
         return None
     for path in sorted(Path(folder).rglob("*")):

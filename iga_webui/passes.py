@@ -6,18 +6,16 @@
   The target size is not checked: hires fix exists to go past the native size.
 - Refiner: the same sampler, schedule, steps and CFG continue on `refiner_checkpoint` from
   `refiner_switch_at`, so the first pass's request is checked against the refiner's recipe too.
-Findings of every pass go into one verdict (their field is prefixed with the pass name) so the audit
-record and the infotext cover both passes.
+The glue only reads which passes run and their settings from `p`; `iga_core.guard.Pass` derives each
+pass's request and `iga_core.guard.judge` folds every pass into one verdict (their fields prefixed with
+the pass name), exactly as the API and `iga check` do with the passes they are given.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
-from iga_core.guard.engine import apply_policy
-from iga_core.guard.verdict import sort_findings
+from iga_core.guard import GuardRequest, Pass
 from iga_core.recipe import Recipe
 from iga_webui import host, recipes
 
@@ -38,60 +36,29 @@ def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe |
     return (source.recipe if source is not None else None), info.name_for_extra
 
 
-def hires_request(p: Any) -> GuardRequest:
+def hires_fields(p: Any) -> dict:
+    """The hires pass's own settings; what it leaves out (None) it takes from the first pass."""
     forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
-    return GuardRequest(
-        sampler=p.hr_sampler_name if _given(getattr(p, "hr_sampler_name", None)) else p.sampler_name,
-        schedule=p.hr_scheduler if _given(getattr(p, "hr_scheduler", None)) else (p.scheduler or None),
-        steps=int(p.hr_second_pass_steps or p.steps),
-        cfg=float(p.hr_cfg) if forge_cfg else float(p.cfg_scale),
-        denoising_strength=float(p.denoising_strength) if p.denoising_strength is not None else None,
-    )
+    return {
+        "sampler": p.hr_sampler_name if _given(getattr(p, "hr_sampler_name", None)) else None,
+        "schedule": p.hr_scheduler if _given(getattr(p, "hr_scheduler", None)) else None,
+        "steps": int(p.hr_second_pass_steps) if p.hr_second_pass_steps else None,
+        "cfg": float(p.hr_cfg) if forge_cfg else None,
+        "denoising_strength": float(p.denoising_strength) if p.denoising_strength is not None else None,
+    }
 
 
-def second_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest
-                  ) -> list[tuple[str, Recipe, GuardRequest]]:
-    """(pass name, governing recipe, request) for each extra pass that has a recipe to be checked against."""
+def extra_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest) -> list[Pass]:
+    """The hires and refiner passes this generation runs, each with the recipe that governs it (a pass
+    without a recipe to be checked against is left out)."""
     out = []
     if getattr(p, "enable_hr", False):
         recipe, _ = _recipe_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
         if recipe is not None:
-            out.append(("hires", recipe, hires_request(p)))
+            out.append(Pass.hires(recipe, first_request, **hires_fields(p)))
     refiner = getattr(p, "refiner_checkpoint", None)
     if _given(refiner):
         recipe, _ = _recipe_for(refiner, None)
         if recipe is not None:
-            out.append(("refiner", recipe, first_request))
+            out.append(Pass.refiner(recipe, first_request))
     return out
-
-
-def _relabel(finding, name: str):
-    return dataclasses.replace(finding, field=f"{name} {finding.field}", reason=f"{name} pass: {finding.reason}")
-
-
-def combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str) -> Verdict | None:
-    """One verdict for the whole generation: allowed only if every pass is."""
-    if not extra:
-        return first
-    findings = list(first.findings) if first is not None else []
-    blocked = list(first.blocked_ids) if first is not None else []
-    ignored = list(first.ignored_overrides) if first is not None else []
-    for name, verdict in extra:
-        findings += [_relabel(f, name) for f in verdict.findings]
-        blocked += [b for b in verdict.blocked_ids if b not in blocked]
-        ignored += [i for i in verdict.ignored_overrides if i not in ignored]
-    allowed = (first is None or first.allowed) and all(v.allowed for _, v in extra)
-    return Verdict(allowed=allowed, mode=mode, findings=sort_findings(findings), blocked_ids=tuple(blocked),
-                   ignored_overrides=tuple(ignored))
-
-
-def evaluate_all(p: Any, recipe: Recipe | None, request: GuardRequest, policy: GuardPolicy,
-                 extra_findings: tuple = ()) -> Verdict | None:
-    """`extra_findings`: findings about the recipe itself (LoRA composition conflicts), judged by the same
-    policy as the first pass's."""
-    first = None
-    if recipe is not None:
-        first = (apply_policy(sort_findings([*run_rules(recipe, request), *extra_findings]), policy)
-                 if extra_findings else evaluate(recipe, request, policy))
-    extra = [(name, evaluate(r, req, policy)) for name, r, req in second_passes(p, recipe, request)]
-    return combine(first, extra, policy.mode)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 
+import gradio as gr
+
+from iga_core.audit import compare_to_recipe, from_infotext_params
 from iga_core.errors import IgaError
 from iga_core.recipe import Recipe
+from iga_webui.context import recipe_source
 
 log = logging.getLogger("iga")
 NOTICE_KEY = "IGA notice"
 
 
 def notice_for(params: dict, current_recipe: Recipe | None) -> str | None:
-    from iga_core.audit import compare_to_recipe, from_infotext_params
-
     try:
         info = from_infotext_params(params)
     except IgaError as exc:
@@ -34,8 +36,6 @@ def notice_for(params: dict, current_recipe: Recipe | None) -> str | None:
 
 
 def on_infotext_pasted(infotext: str, params: dict) -> None:
-    from iga_webui.context import recipe_source
-
     if not any(str(k).startswith("IGA") for k in params):
         return
     source = recipe_source(None)
@@ -43,6 +43,4 @@ def on_infotext_pasted(infotext: str, params: dict) -> None:
     if notice:
         params[NOTICE_KEY] = notice
         log.warning("[IGA] %s", notice)
-        import gradio as gr
-
         gr.Warning(f"IGA: {notice}")

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import gradio as gr
 
+from iga_core.ui.recipes_tab import build_recipes_tab
+from iga_webui.context import panel_context
+
 TAB_TITLE = "IGA Recipes"
 TAB_ID = "iga_recipes"  # the host wraps it as gr.TabItem(elem_id="tab_iga_recipes")
 
 
 def on_ui_tabs():
-    from iga_core.ui.recipes_tab import build_recipes_tab
-    from iga_webui.context import panel_context
-
     with gr.Blocks(analytics_enabled=False) as blocks:
         build_recipes_tab(panel_context()).wire()
     return [(blocks, TAB_TITLE, TAB_ID)]

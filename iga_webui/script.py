@@ -8,19 +8,16 @@ blocks for real through `p.sample` when the guard refuses. The single script arg
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import gradio as gr
-from modules import scripts
-
-from iga_core.script_args import ScriptArgs
-from iga_webui import generation, xyz
+from iga_core.ui.panel import build_panel
+from iga_webui import generation, host, xyz
+from iga_webui.context import panel_context
 
 TITLE = "IGA"
 
 
-class IgaScript(scripts.Script):
+class IgaScript(host.Script):
     sorting_priority = 5  # Forge only: keep the panel near the top of the accordions; A ignores it
     create_group = True
 
@@ -32,24 +29,14 @@ class IgaScript(scripts.Script):
         return TITLE
 
     def show(self, is_img2img: bool):
-        return scripts.AlwaysVisible
+        return host.AlwaysVisible
 
     def ui(self, is_img2img: bool):
         # No side effects here: the API calls ui() twice more inside throwaway Blocks for default args.
-        tab = "img2img" if is_img2img else "txt2img"
-        try:
-            from iga_core.ui.panel import build_panel
-            from iga_webui.context import panel_context
-
-            panel = build_panel(tab, panel_context())
-            args, fields = panel.args, list(panel.infotext_fields)
-        except ImportError:
-            # panel not installed (core-only checkout): one hidden, typed component still carries the args
-            args = gr.Textbox(value=json.dumps(ScriptArgs().to_dict()), visible=False, elem_id=f"iga-{tab}-args")
-            fields = []
-        self._ui_default = args.value
-        self.infotext_fields = fields
-        return [args]
+        panel = build_panel("img2img" if is_img2img else "txt2img", panel_context())
+        self._ui_default = panel.args.value
+        self.infotext_fields = list(panel.infotext_fields)
+        return [panel.args]
 
     def _args(self, p: Any, raw: Any) -> Any:
         # An API caller who leaves out "alwayson_scripts": {"iga": ...} gets the UI component's default,

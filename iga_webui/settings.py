@@ -7,6 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
+from iga_webui import host
+
 _SPEC = Path(__file__).with_name("settings.json")
 
 
@@ -22,16 +26,11 @@ def defaults() -> dict[str, Any]:
 def get(key: str) -> Any:
     """The current value; the registered default until the user changes it (the option may not be
     registered yet when this runs at import time, so read `opts.data` with our own default)."""
-    from modules import shared
-
-    return shared.opts.data.get(key, defaults()[key])
+    return host.option(key, defaults()[key])
 
 
 def register() -> None:
     """on_ui_settings: add every option to the "IGA" section."""
-    import gradio as gr
-    from modules import shared
-
     section = tuple(spec()["section"])
     for o in spec()["options"]:
         component, args = None, None
@@ -39,7 +38,4 @@ def register() -> None:
             component, args = gr.Radio, {"choices": o["choices"]}
         elif o["component"] == "textbox":
             component = gr.Textbox
-        info = shared.OptionInfo(o["default"], o["label"], component, args, section=section)
-        if o.get("info"):
-            info = info.info(o["info"])
-        shared.opts.add_option(o["key"], info)
+        host.add_option(o["key"], o["default"], o["label"], component, args, section=section, info=o.get("info"))

@@ -17,6 +17,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from iga_core.ui.panel import Panel
+from iga_webui import host
+from iga_webui.context import panel_context
+
 TABS = ("txt2img", "img2img")
 #: raw control name -> host element id per tab (host-api.md §2.1)
 CONTROL_IDS = {
@@ -75,30 +79,18 @@ def _log(message: str) -> None:
     print(f"[IGA] {message}", file=sys.stderr)
 
 
-def _forge_main_entry(name: str):
-    try:
-        from modules_forge import main_entry
-    except ImportError:
-        return None
-    return getattr(main_entry, name, None)
-
-
 def _checkpoint_control():
     return (_capture.by_id.get(A1111_CHECKPOINT_ID) or _capture.forge_checkpoint
-            or _forge_main_entry("ui_checkpoint"))
+            or host.forge_main_entry("ui_checkpoint"))
 
 
 def _clip_skip_control():
-    return _capture.by_id.get(A1111_CLIP_SKIP_ID) or _forge_main_entry("ui_clip_skip")
+    return _capture.by_id.get(A1111_CLIP_SKIP_ID) or host.forge_main_entry("ui_clip_skip")
 
 
 def wire(ctx=None) -> list[str]:
     """Wire every captured panel to the host controls; returns the tabs wired."""
-    from iga_core.ui.panel import Panel
-
     if ctx is None:
-        from iga_webui.context import panel_context
-
         ctx = panel_context()
     checkpoint = _checkpoint_control()
     clip_skip = _clip_skip_control()

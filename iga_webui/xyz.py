@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from iga_core.guard import Verdict
+from iga_webui import host
 
 XYZ_TITLE = "X/Y/Z plot"
 SUMMARY_KEY = "IGA cells"
@@ -89,14 +90,12 @@ def _decoded(image: Image.Image):
 
 def block_cell(p: Any, verdict: Verdict) -> None:
     """Replace this cell's sampling with a labelled tile; the plot's grid then completes."""
-    from modules import processing
-
     ids = ", ".join(sorted({f.rule_id for f in verdict.blocking}))
     lines = [f"blocked by {ids}", *[f.advice() for f in verdict.blocking][:3]]
     tile = _draw((int(p.width), int(p.height)), lines, (110, 20, 20))
 
     def labelled_tile(*args: Any, seeds=(), **kwargs: Any):
-        return processing.DecodedSamples([_decoded(tile) for _ in (seeds or [0])])
+        return host.decoded_samples([_decoded(tile) for _ in (seeds or [0])])
 
     p.sample = labelled_tile
     p.do_not_save_samples = True  # the tile is a label, not an image the model made
@@ -138,12 +137,10 @@ def on_grid_saved(params: Any) -> None:
     info = params.pnginfo.get("parameters") or ""
     if _run_cells is None or f"Script: {XYZ_TITLE}" not in info or SUMMARY_KEY in info:
         return
-    from modules import infotext_utils
-
     text = summary(_run_cells)
     if not text:
         return
-    field = f", {SUMMARY_KEY}: {infotext_utils.quote(text)}"
+    field = f", {SUMMARY_KEY}: {host.quote_infotext(text)}"
     params.pnginfo["parameters"] = info + field
     processed = params.p
     infotexts = getattr(processed, "infotexts", None)

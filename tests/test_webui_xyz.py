@@ -107,14 +107,14 @@ def test_the_summary_needs_the_saved_grid(webui):
 def test_a_cell_the_extension_could_not_check_is_named_in_the_summary(webui, monkeypatch):
     from iga_webui import passes
 
-    real = passes.evaluate_all
+    real = passes.extra_passes
 
     def broken_for_ten_steps(p, *args, **kwargs):
         if p.steps == 10:
             raise RuntimeError("simulated bug")
         return real(p, *args, **kwargs)
 
-    monkeypatch.setattr(passes, "evaluate_all", broken_for_ten_steps)
+    monkeypatch.setattr(passes, "extra_passes", broken_for_ten_steps)
     _images, _js, _info, _html_log = webui.ui_xyz("Steps", "4, 10", **SIZE)
     grid_file = next(f for f in webui.saved_files() if f.name.startswith("xyz_grid"))
     cells = webui.m.infotext_utils.parse_generation_parameters(Image.open(grid_file).info["parameters"])["IGA cells"]

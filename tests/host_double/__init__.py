@@ -192,6 +192,10 @@ def install(host: str, root: Path) -> HostDouble:
         forge = types.ModuleType("modules_forge")
         forge.__spec__ = importlib.machinery.ModuleSpec("modules_forge", None)
         sys.modules["modules_forge"] = forge
+        entry_spec = importlib.util.spec_from_file_location("modules_forge.main_entry", HERE / "forge_main_entry.py")
+        forge.main_entry = importlib.util.module_from_spec(entry_spec)
+        entry_spec.loader.exec_module(forge.main_entry)
+        sys.modules["modules_forge.main_entry"] = forge.main_entry
     double = HostDouble(host, root)
     sys.modules["modules.generation_parameters_copypaste"] = double.m.infotext_utils  # A infotext_utils alias
     spec.loader.exec_module(api_mod)

@@ -14,6 +14,7 @@ Mirrors:
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import gradio as gr
 
@@ -65,9 +66,14 @@ def build_ui(double) -> gr.Blocks:
     titles = list(m.sd_models.checkpoints_list)
     current = m.shared.opts.data.get("sd_model_checkpoint") or (titles[0] if titles else None)
     with component_callbacks(m.script_callbacks), gr.Blocks() as demo:
-        if forge:
-            gr.Radio(["sd", "xl", "flux", "all"], value="sd", label="UI", elem_id="forge_ui_preset")
-            gr.Dropdown(choices=titles, value=current, label="Checkpoint", elem_classes=["model_selection"])
+        if forge:  # the top bar: F main_entry.py make_checkpoint_manager_ui (57-124) keeps it in module globals
+            entry = sys.modules["modules_forge.main_entry"]
+            entry.ui_forge_preset = gr.Radio(["sd", "xl", "flux", "all"], value="sd", label="UI",
+                                             elem_id="forge_ui_preset")
+            entry.ui_checkpoint = gr.Dropdown(choices=titles, value=current, label="Checkpoint",
+                                              elem_classes=["model_selection"])
+            entry.ui_clip_skip = gr.Slider(label="Clip skip", value=m.shared.opts.data.get("CLIP_stop_at_last_layers", 1),
+                                           minimum=1, maximum=12, step=1)
         else:
             gr.Dropdown(choices=titles, value=current, label="Stable Diffusion checkpoint",
                         elem_id="setting_sd_model_checkpoint")
