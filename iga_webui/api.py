@@ -1,4 +1,4 @@
-"""The /iga/v1 routes on the host's FastAPI app (`on_app_started`, host-api.md §9).
+"""The /iga/v1 routes on the host's FastAPI app (`script_callbacks.on_app_started`).
 
 Read-only routes are open unless the host runs with `--api-auth`, in which case they ask for the same
 credentials (extension routes are not covered by the host's own check, so it is reimplemented here). The

@@ -1,11 +1,11 @@
 """Refusing a generation for real.
 
 Both hosts wrap every script hook in try/except, so raising from `process()` changes nothing
-(host-api.md §1.4). `p.sample` is called outside any try/except (A processing.py:988, F 990), after model
+(A processing.py:820-842, scripts.py:987-996). `p.sample` is called outside any try/except (A processing.py:988, F 990), after model
 load and prompt encoding but before denoising, so the script replaces it on the instance with a function
 that raises `GuardBlocked`. The exception carries `status_code` and `detail`, which both hosts' API error
 handlers turn into an HTTP 422 JSON body (A api.py:167-196, F webui.py:29-37); the UI shows
-"GuardBlocked: <message>" in the html log (host-api.md §4, §13). No image is made or saved.
+"GuardBlocked: <message>" in the html log (A call_queue.py:73-89; F main_thread.py:27-37, call_queue.py:77-88). No image is made or saved.
 """
 
 from __future__ import annotations

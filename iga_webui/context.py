@@ -10,7 +10,7 @@ from iga_webui import decisions, host, loras, recipes, settings
 
 def recipe_source(checkpoint: str | None):
     """The recipe source of a checkpoint control value or of the current checkpoint. A fires the control's
-    change with the bare name, then "name [hash]" (host-api.md §13): the host's own lookup finds both, since
+    change with the bare name, then "name [hash]" (seen in the running host): the host's own lookup finds both, since
     it retries without the checksum (A sd_models.py:183-200, F 198-215)."""
     info = host.checkpoint_by_name(checkpoint) if checkpoint else None
     if info is None:

@@ -1,5 +1,5 @@
 """What the always-on script does to one generation, duck-typed on the host's `p` so it reads like the
-host-api.md lifecycle: `before_process` (server-side defaults, target checkpoint), `process` (guard,
+hosts' lifecycle (A processing.py:821 / F 818 `before_process`, A 915 / F 907 `process`): `before_process` (server-side defaults, target checkpoint), `process` (guard,
 audit record, block or warn). The per-generation state lives on `p.iga_state`."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from iga_webui import blocking, decisions, host, loras, passes, recipes, setting
 
 log = logging.getLogger("iga")
 
-#: the values the hosts' API request model gives a field the caller left out (host-api.md §3 and §13:
-#: Euler / 50 steps / CFG 7 / 512x512); a field still equal to these in an API request counts as omitted
+#: the values the hosts' API request model gives a field the caller left out (the dataclass
+#: defaults A processing.py:151-158, F distilled_cfg_scale F 143, and sampler_index "Euler" A api/models.py:104); a field still equal to these in an API request counts as omitted
 API_DEFAULTS = {"sampler_name": "Euler", "steps": 50, "cfg_scale": 7.0, "width": 512, "height": 512,
                 "distilled_cfg_scale": 3.5}
 #: p attribute -> key of `iga_core.presets.resolve_preset`'s answer

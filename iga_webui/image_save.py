@@ -1,7 +1,7 @@
 """The full audit record in saved files (images and grids).
 
 Infotext already carries the short IGA keys on every path (PNG text, JPEG/WebP EXIF, API). The full record
-goes in a separate place, since the hosts write only `parameters` into JPEG/WebP EXIF (host-api.md §8):
+goes in a separate place, since the hosts write only `parameters` into JPEG/WebP EXIF (A images.py:565-611):
 PNG gets an `iga_metadata` text chunk through `params.pnginfo` before the file is written; JPEG and WebP
 get it from `iga_core.audit.write_image_metadata` after the host wrote the file.
 """

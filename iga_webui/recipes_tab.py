@@ -1,7 +1,7 @@
 """The Recipes tab in the WebUI (`script_callbacks.on_ui_tabs`, registered by iga_webui/callbacks.py).
 
 The tab itself is `iga_core.ui.recipes_tab`; the host supplies its checkpoint list, the loaded checkpoint
-(never rewritten) and the refresh after a write (`shared_items.refresh_checkpoints()`, host-api.md §6)
+(never rewritten) and the refresh after a write (`shared_items.refresh_checkpoints()`, A shared_items.py:60-62, F 58-60)
 through `iga_webui.context.panel_context()`.
 """
 

@@ -1,6 +1,6 @@
 """The one always-on Script ("IGA") on txt2img and img2img, on A1111 v1.10.1 and Forge.
 
-Hooks (host-api.md §1.4): `before_process` fills API-omitted fields from the recipe (the model may not be
+Hooks (A processing.py:821 / F 818 `before_process`, A 915 / F 907 `process`): `before_process` fills API-omitted fields from the recipe (the model may not be
 loaded yet on Forge); `process` checks the effective settings, writes the audit record into infotext and
 blocks for real through `p.sample` when the guard refuses. The single script arg is the versioned dict of
 `iga_core.script_args`, held by one hidden component.

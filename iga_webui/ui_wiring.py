@@ -3,9 +3,9 @@
 `scripts/iga.py` registers `on_after_component` with `script_callbacks.on_after_component`. The host calls it
 for every component it builds; this module keeps the instances it needs by element id (the host's raw
 controls, the checkpoint control, the IGA panels) and, when the page `footer` is created (the whole UI exists
-then, in both hosts: host-api.md §2.1), wires each tab's panel to them with `Panel.wire`.
+then, in both hosts: A ui.py:1161, F 1009), wires each tab's panel to them with `Panel.wire`.
 
-Pitfalls handled (host-api.md §13): A fires the checkpoint change twice (bare name, then "name [hash]") and
+Pitfalls handled (seen in both running hosts): A fires the checkpoint change twice (bare name, then "name [hash]") and
 again on page load: the handler is idempotent and matches by name. Forge fires nothing on page reload and
 its UI-preset radio overwrites sampler and CFG: javascript/iga.js clicks each panel's hidden re-apply button
 after the page has loaded and after that radio changes. The setting `iga_auto_apply` turns auto-apply off; a
@@ -22,7 +22,8 @@ from iga_webui import host
 from iga_webui.context import panel_context
 
 TABS = ("txt2img", "img2img")
-#: raw control name -> host element id per tab (host-api.md §2.1)
+#: raw control name -> host element id per tab (A and F processing_scripts/sampler.py:23-32; CFG A ui.py:303 / 667,
+#: F 322-323 / 715-716; size A ui.py:290-291 / 629-630, F 309-310 / 666-667)
 CONTROL_IDS = {
     tab: {
         "sampler": f"{tab}_sampling",
@@ -65,7 +66,7 @@ class _Capture:
         elem_id = kwargs.get("elem_id")
         if isinstance(elem_id, str) and (elem_id in _WANTED or elem_id.startswith("iga-")):
             self.by_id[elem_id] = component
-        # Forge's top bar has no element ids (host-api.md §2.1): its checkpoint is the "model_selection" one
+        # Forge's top bar has no element ids (F main_entry.py:69-74): its checkpoint is the "model_selection" one
         classes = kwargs.get("elem_classes")
         if kwargs.get("label") == "Checkpoint" and classes == ["model_selection"]:
             self.forge_checkpoint = component

@@ -1,6 +1,6 @@
 """Recipes and helpers shared by the guard, preset, auto-configure and composition tests (no tests here).
 
-The recipes follow the models' published settings (shared docs field-notes.md §8) so that each rule can be
+The recipes follow the models' published settings (their model cards) so that each rule can be
 shown firing on the case it exists for; golden cases from `metadata_examples/` are in test_guard_golden.py.
 """
 

@@ -101,7 +101,7 @@ def test_skip_install_does_nothing(install, monkeypatch):
 
 
 def test_declared_ranges_admit_both_hosts_pins(install):
-    # A1111 v1.10.1 and Forge pin these (host-api.md header; requirements_versions.txt of each host)
+    # A1111 v1.10.1 and Forge pin these (requirements_versions.txt of each host)
     pins = {"Pillow": ["9.5.0", "10.4.0"], "numpy": ["1.26.2"], "jsonschema": ["4.23.0"], "piexif": ["1.1.3"]}
     for requirement in install.read_requirements():
         name, _ = install.parse(requirement)

@@ -41,7 +41,7 @@ def _title(double, name: str) -> str:
 
 def test_checkpoint_change_applies_the_recipe_on_both_tabs(host, monkeypatch):  # noqa: F811
     page = _page(host, monkeypatch)
-    # A fires the change with the bare name first, then with " [hash]" (host-api.md §13): same result twice
+    # A fires the change with the bare name first, then with " [hash]" (seen in the running host): same result twice
     for value in ("lightning.safetensors", _title(host, "lightning.safetensors")):
         page.set(page.checkpoint, value)
         page.fire(page.checkpoint)

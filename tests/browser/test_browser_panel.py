@@ -130,7 +130,7 @@ class Page:
 
     def choose(self, dropdown_id: str, option: str) -> None:
         """Pick a dropdown option the way gradio 4 listens for it: mousedown on the input, then on the item
-        (host-api.md §13); a long list may place the item outside the viewport, where a click would wait."""
+        (seen in the running hosts); a long list may place the item outside the viewport, where a click would wait."""
         self.page.click(f"#{dropdown_id} input")
         item = self.page.locator(f'ul.options li[aria-label="{option}"]')
         item.wait_for(state="attached", timeout=20000)

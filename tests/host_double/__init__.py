@@ -5,6 +5,20 @@ modules/scripts.py, `processing.py`, `api.py` for modules/api/api.py, ...). `ins
 package whose `__path__` is this folder, so `from modules import shared` loads `shared.py` from here, and
 `HostDouble` drives the extension the way the host does: load `scripts/*.py`, run `on_ui_settings`, build
 both tabs' script UIs, then generate through the UI path or the API.
+
+What the double does not model (a test passing here says nothing about these):
+- no model and no tensors: `p.sample` returns a colour field drawn from the seed, nothing is denoised;
+  samplers are names and defaults only, schedulers carry no sigma (k-diffusion) functions;
+- no real model loading: `shared.sd_model` is a small record (its CheckpointInfo, hash, a few flags), loaded
+  eagerly as A does or lazily as F does, without configs, VAEs, text encoders or Forge's memory management;
+- the hash cache lives in memory for one installed double (A keeps it on disk across starts), the old
+  `model_hash` reads what tiny test files have at offset 1 MiB (nothing: they all share one old hash);
+- no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
+  for the standalone app); the UI build creates only the components the glue looks up (ui_build.py);
+- Forge's main thread (F main_thread.py) is not modelled: everything runs on the test's thread;
+- no network, no downloads, no extensions besides IGA and the X/Y/Z plot script, no `--api-auth` middleware
+  for /sdapi (the glue's own /iga/v1 auth is tested), no settings persistence (ui-config.json, config.json);
+- the queue lock is a plain lock (one request at a time in tests).
 """
 
 from __future__ import annotations

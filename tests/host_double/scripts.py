@@ -1,10 +1,10 @@
 """Mirror of modules/scripts.py (A v1.10.1; F differences noted).
 
-- `Script` hooks and defaults (A 51-346); `AlwaysVisible` (A 14); `PostprocessImageArgs` takes `(image)` in A
+- `Script` hooks and defaults (A 52-348); `AlwaysVisible` (A 14); `PostprocessImageArgs` takes `(image)` in A
   and `(image, index)` in F (A 32, F 32-35).
-- Script loading (A 487-531): every top-level *.py of `<ext>/scripts/`, with the extension directory put at
+- Script loading (A 487-530): every top-level *.py of `<ext>/scripts/`, with the extension directory put at
   the front of sys.path while the module loads and removed afterwards (A 512, 522; F keeps it, F 500-501).
-- `ScriptRunner` (A 540-1000): one per tab; `args_from`/`args_to` slicing (A 636-637, 686-687); inputs[0] is the
+- `ScriptRunner` (A 542-1025): one per tab; `args_from`/`args_to` slicing (A 636-637, 686-687); inputs[0] is the
   selectable-script dropdown (A 715-716); `infotext_fields` collected from each `ui()` (A 680-684); every hook
   wrapped in try/except + errors.report, so a raising hook never stops generation (A 820-996).
 """
@@ -114,7 +114,7 @@ def basedir():
 
 
 def load_scripts_from(extension_dir: str) -> list[ScriptClassData]:
-    """Load `<extension_dir>/scripts/*.py` the way A does (A 487-531)."""
+    """Load `<extension_dir>/scripts/*.py` the way A does (A 487-530)."""
     global current_basedir
     found = []
     script_dir = os.path.join(extension_dir, "scripts")
@@ -158,7 +158,7 @@ class ScriptRunner:
         self.paste_field_names = []
         self.inputs = [None]
 
-    def initialize_scripts(self, is_img2img):  # A 575-606
+    def initialize_scripts(self, is_img2img):  # A 578-612
         self.scripts.clear()
         self.alwayson_scripts.clear()
         self.selectable_scripts.clear()
@@ -181,7 +181,7 @@ class ScriptRunner:
                 self.scripts.append(script)
                 self.selectable_scripts.append(script)
 
-    def create_script_ui(self, script):  # A 629-687 (api_info omitted)
+    def create_script_ui(self, script):  # A 634-687 (create_script_ui_inner; api_info omitted)
         script.args_from = len(self.inputs)
         script.args_to = len(self.inputs)
         try:
@@ -199,7 +199,7 @@ class ScriptRunner:
         except Exception:
             errors.report(f"Error creating UI for {script.name}: ", exc_info=True)
 
-    def setup_ui(self):  # A 701-767, without the dropdown's events
+    def setup_ui(self):  # A 708-766, without the dropdown's events
         import gradio as gr
 
         all_titles = [wrap_call(s.title, s.filename, "title") or s.filename for s in self.scripts]
@@ -219,7 +219,7 @@ class ScriptRunner:
             script.group = group
         return self.inputs
 
-    def run(self, p, *args):  # A 769-784
+    def run(self, p, *args):  # A 768-784
         script_index = args[0]
         if script_index == 0 or script_index is None:
             return None

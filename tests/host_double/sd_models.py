@@ -1,19 +1,26 @@
-"""Mirror of modules/sd_models.py (A; F differences noted).
+"""Mirror of modules/sd_models.py (A v1.10.1; F differences noted).
 
 - `CheckpointInfo` (A 56-128, F 62-134): filename, name (relative to the models dir), name_for_extra (stem),
-  model_name, hash, sha256, shorthash, title "name [shorthash]", ids, metadata (safetensors `__metadata__`
-  with string values starting with "{" JSON-decoded, A 284-309), is_safetensors.
-- `select_checkpoint()` (A 224-246, F 233-249) honours `opts.sd_model_checkpoint`.
-- `get_closet_checkpoint_match()` (A 248-266).
-- Loading: A loads eagerly (initial load and dropdown change) and fires `on_model_loaded` (A sd_models.py:864);
-  F starts with `FakeInitialModel` (no `sd_checkpoint_info`, F 385-408) and loads lazily inside
-  `process_images` after `before_process` (F processing.py:804 -> forge_model_reload, sd_models.py:473-518).
+  model_name, `hash` = the old `model_hash` (64 KiB read at offset 1 MiB, A 203-215 / F 218-230), sha256 and
+  shorthash from the hash cache only (`hashes.sha256_from_cache`, A hashes.py:22-38): None until the file is
+  hashed, and the title is then just the name (A 94-98); `calculate_shorthash` (A 107-128, F 113-134) hashes,
+  adds the hash ids and re-registers under "name [shorthash]". metadata: safetensors `__metadata__` with string
+  values starting with "{" JSON-decoded (A 284-309), `modelspec.thumbnail` popped (A 76).
+- `get_closet_checkpoint_match` (A 183-200, F 198-215): aliases, then the shortest title containing the text,
+  then the same without a trailing " [checksum]" (`re_strip_checksum`, A 180 / F 186).
+- `select_checkpoint` (A 218-240, F 233-249): the selected title's alias, else the first checkpoint; with no
+  checkpoint at all A raises FileNotFoundError, F prints and returns None.
+- Loading: A loads eagerly (initial load and dropdown change), hashing in `get_checkpoint_state_dict`
+  (A 332-333) and firing `on_model_loaded` (A 864, 994); F starts with `FakeInitialModel` (no
+  `sd_checkpoint_info`, F 385-408) and loads lazily inside `process_images` after `before_process`
+  (F processing.py:804 -> `forge_model_reload`, F 473-518, which hashes at F 511).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 
 from modules import script_callbacks, shared
 from modules.sd_models_metadata import read_metadata_from_safetensors  # A 284-309, the one faithful mirror
@@ -21,44 +28,117 @@ from modules.sd_models_metadata import read_metadata_from_safetensors  # A 284-3
 checkpoints_list: dict[str, CheckpointInfo] = {}
 checkpoint_aliases: dict[str, CheckpointInfo] = {}
 model_path = ""
+re_strip_checksum = re.compile(r"\s*\[[^]]+]\s*$")
+#: the host's sha256 cache (A hashes.py cache("hashes"): title -> {mtime, sha256}); in memory here, so every
+#: installed double starts like a host that never hashed these files
+_hash_cache: dict[str, dict] = {}
+
+
+def _sha256_from_cache(filename, title):
+    try:
+        ondisk_mtime = os.path.getmtime(filename)
+    except FileNotFoundError:
+        return None
+    cached = _hash_cache.get(title)
+    if cached is None or ondisk_mtime > cached["mtime"]:
+        return None
+    return cached["sha256"]
+
+
+def _sha256(filename, title):
+    value = _sha256_from_cache(filename, title)
+    if value is not None:
+        return value
+    with open(filename, "rb") as f:
+        value = hashlib.sha256(f.read()).hexdigest()
+    _hash_cache[title] = {"mtime": os.path.getmtime(filename), "sha256": value}
+    return value
+
+
+def model_hash(filename):
+    """old hash that only looks at a small part of the file and is prone to collisions"""
+    try:
+        with open(filename, "rb") as file:
+            m = hashlib.sha256()
+            file.seek(0x100000)
+            m.update(file.read(0x10000))
+            return m.hexdigest()[0:8]
+    except FileNotFoundError:
+        return "NOFILE"
 
 
 class CheckpointInfo:
     def __init__(self, filename):
         self.filename = filename
         abspath = os.path.abspath(filename)
+        self.is_safetensors = os.path.splitext(filename)[1].lower() == ".safetensors"
         if model_path and abspath.startswith(os.path.abspath(model_path)):
-            name = os.path.relpath(abspath, model_path)
+            name = abspath.replace(os.path.abspath(model_path), "")
         else:
             name = os.path.basename(filename)
-        self.name = name
-        self.name_for_extra = os.path.splitext(os.path.basename(filename))[0]
-        self.model_name = os.path.splitext(name.replace("/", "_").replace("\\", "_"))[0]
-        self.is_safetensors = os.path.splitext(filename)[1].lower() == ".safetensors"
-        with open(filename, "rb") as f:
-            self.sha256 = hashlib.sha256(f.read()).hexdigest()
-        self.hash = self.sha256[:8]
-        self.shorthash = self.sha256[:10]
-        self.title = f"{name} [{self.shorthash}]"
-        self.short_title = f"{self.name_for_extra} [{self.shorthash}]"
-        self.ids = [self.hash, self.model_name, self.title, name, self.name_for_extra, f"{name} [{self.hash}]",
-                    self.sha256, self.shorthash]
+        if name.startswith("\\") or name.startswith("/"):
+            name = name[1:]
         self.metadata = {}
         if self.is_safetensors:
             try:
                 self.metadata = read_metadata_from_safetensors(filename)
+                self.modelspec_thumbnail = self.metadata.pop("modelspec.thumbnail", None)
             except Exception as e:  # A reports and continues with {}
                 from modules import errors
                 errors.display(e, f"reading metadata for {filename}")
+        self.name = name
+        self.name_for_extra = os.path.splitext(os.path.basename(filename))[0]
+        self.model_name = os.path.splitext(name.replace("/", "_").replace("\\", "_"))[0]
+        self.hash = model_hash(filename)
+        self.sha256 = _sha256_from_cache(self.filename, f"checkpoint/{name}")
+        self.shorthash = self.sha256[0:10] if self.sha256 else None
+        self.title = name if self.shorthash is None else f"{name} [{self.shorthash}]"
+        self.short_title = self.name_for_extra if self.shorthash is None else f"{self.name_for_extra} [{self.shorthash}]"
+        self.ids = [self.hash, self.model_name, self.title, name, self.name_for_extra, f"{name} [{self.hash}]"]
+        if self.shorthash:
+            self.ids += [self.shorthash, self.sha256, f"{self.name} [{self.shorthash}]",
+                         f"{self.name_for_extra} [{self.shorthash}]"]
 
     def register(self):
         checkpoints_list[self.title] = self
         for id_ in self.ids:
             checkpoint_aliases[id_] = self
 
+    def calculate_shorthash(self):
+        self.sha256 = _sha256(self.filename, f"checkpoint/{self.name}")
+        if self.sha256 is None:
+            return
+        shorthash = self.sha256[0:10]
+        if self.shorthash == self.sha256[0:10]:
+            return self.shorthash
+        self.shorthash = shorthash
+        if self.shorthash not in self.ids:
+            self.ids += [self.shorthash, self.sha256, f"{self.name} [{self.shorthash}]",
+                         f"{self.name_for_extra} [{self.shorthash}]"]
+        old_title = self.title
+        self.title = f"{self.name} [{self.shorthash}]"
+        self.short_title = f"{self.name_for_extra} [{self.shorthash}]"
+        _replace_key(checkpoints_list, old_title, self.title, self)
+        self.register()
+        return self.shorthash
+
+
+def _replace_key(d, key, new_key, value):  # A sd_models.py:38-53
+    keys = list(d.keys())
+    d[new_key] = value
+    if key not in keys:
+        return d
+    index = keys.index(key)
+    keys[index] = new_key
+    new_d = {k: d[k] for k in keys}
+    d.clear()
+    d.update(new_d)
+    return d
+
 
 def list_models(directory: str | None = None) -> None:
-    """A `list_models()` (sd_models.py:140-168) rescans the models folder; the double takes the folder once."""
+    """A `list_models()` (sd_models.py:153-177) rescans the models folder; the double takes the folder once
+    and leaves out the download of a default model and `--ckpt`."""
     global model_path
     model_path = directory or model_path
     checkpoints_list.clear()
@@ -72,20 +152,31 @@ def list_models(directory: str | None = None) -> None:
 def get_closet_checkpoint_match(search_string):
     if not search_string:
         return None
-    info = checkpoint_aliases.get(search_string)
-    if info is not None:
-        return info
-    found = sorted([i for i in checkpoints_list.values() if search_string in i.title], key=lambda x: len(x.title))
-    return found[0] if found else None
+    checkpoint_info = checkpoint_aliases.get(search_string, None)
+    if checkpoint_info is not None:
+        return checkpoint_info
+    found = sorted([info for info in checkpoints_list.values() if search_string in info.title], key=lambda x: len(x.title))
+    if found:
+        return found[0]
+    search_string_without_checksum = re.sub(re_strip_checksum, "", search_string)
+    found = sorted([info for info in checkpoints_list.values() if search_string_without_checksum in info.title],
+                   key=lambda x: len(x.title))
+    if found:
+        return found[0]
+    return None
 
 
 def select_checkpoint():
+    """Raises `FileNotFoundError` if no checkpoints are found (A); F prints and returns None."""
     model_checkpoint = shared.opts.sd_model_checkpoint
-    info = checkpoint_aliases.get(model_checkpoint)
-    if info is not None:
-        return info
-    if not checkpoints_list:
-        return None
+    checkpoint_info = checkpoint_aliases.get(model_checkpoint, None)
+    if checkpoint_info is not None:
+        return checkpoint_info
+    if len(checkpoints_list) == 0:
+        if shared.HOST == "forge":
+            print("You do not have any model!")
+            return None
+        raise FileNotFoundError("No checkpoints found. Can't run without a checkpoint.")
     return next(iter(checkpoints_list.values()))
 
 
@@ -96,11 +187,11 @@ class FakeInitialModel:  # F sd_models.py:385-408: no sd_checkpoint_info before 
 
 
 class DoubleModel:
-    """What the glue reads from `shared.sd_model`: its CheckpointInfo and hash (A 527, F 511)."""
+    """What the glue reads from `shared.sd_model`: its CheckpointInfo and hash (A 527 via 411, F 511)."""
 
     def __init__(self, info: CheckpointInfo):
         self.sd_checkpoint_info = info
-        self.sd_model_hash = info.shorthash
+        self.sd_model_hash = info.calculate_shorthash()  # A 333 (get_checkpoint_state_dict) and 411, F 511
         self.sd_model_checkpoint = info.filename
         self.is_sdxl = False
         self.is_sd1 = True
@@ -115,7 +206,7 @@ def load_model(info: CheckpointInfo | None = None):
 
 
 def reload_model_weights(sd_model=None, info=None):
-    """A: switch to the selected checkpoint when it differs (A 949-994). F: the lazy Forge load
+    """A: switch to the selected checkpoint when it differs (A 940-994). F: the lazy Forge load
     (`forge_model_reload`, F 473-518), called from `manage_model_and_prompt_cache`."""
     info = info or select_checkpoint()
     current = getattr(shared.sd_model, "sd_checkpoint_info", None)

@@ -1,8 +1,8 @@
 """Faithful mirror of the hosts' safetensors metadata reader, to prove stamped files read back in the WebUI.
 
 Source: AUTOMATIC1111/stable-diffusion-webui v1.10.1 `modules/sd_models.py:284-309`
-(`read_metadata_from_safetensors`); Forge `modules/sd_models.py:260-285` is identical (shared docs,
-host-api.md §6). Kept statement for statement, including what matters for IGA:
+(`read_metadata_from_safetensors`); Forge `modules/sd_models.py:260-285` is identical. Kept statement for
+statement, including what matters for IGA:
 
 - it asserts the header starts with `{"` or `{'` (compact JSON, no leading whitespace);
 - it JSON-decodes only metadata string values that start with `{`, so our `iga` value becomes a dict;

@@ -1,4 +1,4 @@
-"""Mirror of modules/txt2img.py (A 95-125, F txt2img.py) wrapped the way call_queue does it
+"""Mirror of modules/txt2img.py (`txt2img`, A 102-120; F txt2img.py) wrapped the way call_queue does it
 (`wrap_gradio_call_no_job`, A call_queue.py:65-89; F renders `main_thread.last_exception` the same way,
 F call_queue.py:77-88): an exception escaping `process_images` becomes
 `<div class='error'>{ExcClass}: {message}</div>` in the html_log slot, with no images."""

@@ -6,7 +6,7 @@ Mirrors:
 - the top bar: A quicksettings `setting_sd_model_checkpoint` (A ui_settings.py:42, shared_options.py:333);
   F `main_entry.ui_checkpoint` (no elem_id, `elem_classes=['model_selection']`, main_entry.py:69-74) and the
   UI-preset radio `forge_ui_preset` (main_entry.py:65).
-- per tab, the raw controls with their element ids (host-api.md §2.1: processing_scripts/sampler.py:23-32,
+- per tab, the raw controls with their element ids (processing_scripts/sampler.py:23-32,
   A ui.py:290-303 / 629-667, F 309-323 / 666-716), then the scripts' UIs (`runner.setup_ui()`), and last the
   `footer` (A ui.py:1161, F 1009), after which everything exists.
 """
