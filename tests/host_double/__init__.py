@@ -170,6 +170,9 @@ class HostDouble:
 def install(host: str, root: Path) -> HostDouble:
     """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
     clear()
+    from tests.host_double import k_diffusion_pkg
+
+    k_diffusion_pkg.install()  # top-level in the hosts (A repositories/k-diffusion, F k_diffusion/)
     # the extension's data folder (decision log) goes under the test's root, never into the checkout
     for key, value in (("IGA_DATA_DIR", str(Path(root) / "iga-data")), ("IGA_DECISION_LOG", None)):
         _saved_env[key] = os.environ.get(key)
