@@ -6,7 +6,7 @@ numpy only (no scipy, no torch): the core runs inside both hosts and in CI witho
 from __future__ import annotations
 
 from iga_core.schedules.beta_dist import beta_cdf, beta_ppf
-from iga_core.schedules.classify import DEFAULT_TOLERANCE, GridMatch, classify_grid
+from iga_core.schedules.classify import DEFAULT_TOLERANCE, GridMatch, classify_grid, classify_timesteps
 from iga_core.schedules.grids import (
     DEFAULT_PARAMS,
     GRID_IDS,
@@ -56,6 +56,7 @@ __all__ = [
     "beta_ppf",
     "check_params",
     "classify_grid",
+    "classify_timesteps",
     "compute_grid",
     "compute_timesteps",
     "flow_sigmas",

@@ -138,13 +138,36 @@ def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas
     `sigma_max` bound both grids; `zero_terminal_snr` and `spacing` add the endpoint check.
     """
     sched = recipe_scheduler if isinstance(recipe_scheduler, dict) else {}
-    ztsnr = sched.get("zero_terminal_snr") is True
-    m = model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
-                  else NoiseModel.sd(zero_terminal_snr=ztsnr))
+    m = _model_for(sched, betas, model)
     kw = {"sigma_min": sched.get("sigma_min"), "sigma_max": sched.get("sigma_max"), "architecture": architecture}
     sid = _grid_id(schedule_id)
     req = compute_timesteps(sid, steps, model=m, params=params, **kw)
+    return _judge(sched, sid, steps, req, m, kw, tolerance)
 
+
+def classify_timesteps(recipe_scheduler: dict, timesteps, *, label: str = "executed", betas=None,
+                       model: NoiseModel | None = None, architecture: str | None = None,
+                       tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
+    """Classify timesteps a host reported it will evaluate (descending, training-timestep space, one per
+    step) against the recipe's `scheduler` block, by the same rules as `classify_grid`."""
+    sched = recipe_scheduler if isinstance(recipe_scheduler, dict) else {}
+    m = _model_for(sched, betas, model)
+    kw = {"sigma_min": sched.get("sigma_min"), "sigma_max": sched.get("sigma_max"), "architecture": architecture}
+    req = np.asarray(list(timesteps), dtype=np.float64)
+    if req.ndim != 1 or not len(req) or not np.all(np.isfinite(req)):
+        raise ScheduleInputError(f"the executed timesteps {list(timesteps)!r} are not a list of numbers",
+                                 "pass one finite timestep per step")
+    return _judge(sched, label, len(req), req, m, kw, tolerance)
+
+
+def _model_for(sched: dict, betas, model: NoiseModel | None) -> NoiseModel:
+    ztsnr = sched.get("zero_terminal_snr") is True
+    return model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
+                     else NoiseModel.sd(zero_terminal_snr=ztsnr))
+
+
+def _judge(sched: dict, sid: str, steps: int, req: np.ndarray, m: NoiseModel, kw: dict, tolerance: float
+           ) -> GridMatch:
     grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
     canonical_steps = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
     pinned = grid is not None or canonical_steps is not None

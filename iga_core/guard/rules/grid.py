@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.schedules import GRID_IDS, ScheduleInputError, ScheduleParamError, classify_grid
+from iga_core.schedules import GRID_IDS, ScheduleInputError, ScheduleParamError, classify_grid, classify_timesteps
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -158,13 +158,59 @@ def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tup
     return result
 
 
-@rule("IGA-H004", "hard", ("sampler", "schedule", "steps"),
+def classify_executed(view, executed):
+    """The grid verdict on the values a host reported it will run (`GuardRequest.executed`), memoised."""
+    key = ("executed", executed.kind, executed.timesteps)
+    match = view.memo.get(key)
+    if match is None:
+        if executed.kind == "sigma_range":
+            facts = grid_facts(view)
+            pinned = "grid" in view.scheduler or "canonical_steps" in view.scheduler
+            # DPM fast / adaptive get only sigma_max and sigma_min and choose their own steps
+            match = (Decided("off_grid", "this sampler picks its own steps between sigma_max and sigma_min, "
+                                         "so it cannot follow the recipe's grid")
+                     if pinned or facts.length else Decided("unpinned", "the recipe pins no grid"))
+        else:
+            try:
+                match = classify_timesteps(view.scheduler, executed.timesteps,
+                                           architecture=view.recipe.get("architecture"))
+            except ScheduleInputError as exc:
+                match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
+        view.memo[key] = match
+    return match
+
+
+def _executed_text(executed) -> str:
+    if executed.kind == "sigma_range":
+        return "its own steps"
+    ts = executed.timesteps
+    shown = ", ".join(f"{t:.0f}" for t in (ts if len(ts) <= 6 else (*ts[:4], ts[-1])))
+    return f"t={shown}{' …' if len(ts) > 6 else ''}"
+
+
+@rule("IGA-H004", "hard", ("sampler", "schedule", "steps", "executed"),
       title="step grid outside the recipe's allowed subsampling",
       remedy="use an allowed step count for this schedule, or the recipe's schedule and steps")
 def off_grid(ctx):
     """The sigmas/timesteps that (schedule, steps) produce are neither the recipe's canonical grid nor a
-    subsample it allows (`scheduler.subsample`); timestep samplers are judged by their own spacing."""
+    subsample it allows (`scheduler.subsample`); timestep samplers are judged by their own spacing. When
+    the host reported the values it will run (`executed`), those are judged instead of our model of them."""
     steps = ctx.request.steps
+    executed = ctx.request.executed
+    if executed is not None and not (ctx.sampler is not None and ctx.sampler.timestep_based
+                                     and ctx.sampler.id == ctx.view.sampler.id):
+        match = classify_executed(ctx.view, executed)
+        if match.kind != "off_grid":
+            return
+        n = steps or len(executed.timesteps)
+        schedule_id = effective_schedule_id(ctx) or (ctx.view.schedule.id if ctx.view.schedule else None)
+        remedy, fix = (_remedy(ctx.view, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
+                       if schedule_id is not None and n else ("use the recipe's schedule and step count", None))
+        who = "the host" if executed.computed_by == "host" else "iga's model of the host"
+        yield Observation("steps", _expected(ctx.view), _executed_text(executed),
+                          f"the steps {who} will run ({_executed_text(executed)}) are off this model's step "
+                          f"grid ({match.reason})", remedy, fix)
+        return
     if steps is None:
         return
     schedule_id = effective_schedule_id(ctx)
