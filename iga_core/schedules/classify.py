@@ -130,8 +130,9 @@ def _endpoint_problem(sched: dict, req: np.ndarray, m: NoiseModel, tol: float) -
 
 def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas=None, model: NoiseModel | None = None,
                   architecture: str | None = None, params: dict | None = None,
-                  tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
-    """Classify the grid `schedule_id` gives at `steps` against the recipe's `scheduler` block.
+                  tolerance: float = DEFAULT_TOLERANCE, sampler_options: dict | None = None) -> GridMatch:
+    """Classify the grid `schedule_id` gives at `steps` against the recipe's `scheduler` block
+    (`sampler_options`: the requesting sampler's vocabulary `grid_options`).
 
     The recipe's grid is `scheduler.grid` (timesteps, sigmas or a rule), else its named schedule at
     `canonical_steps` (or at the requested steps when the recipe gives none). `scheduler.sigma_min` /
@@ -141,8 +142,10 @@ def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas
     m = _model_for(sched, betas, model)
     kw = {"sigma_min": sched.get("sigma_min"), "sigma_max": sched.get("sigma_max"), "architecture": architecture}
     sid = _grid_id(schedule_id)
-    req = compute_timesteps(sid, steps, model=m, params=params, **kw)
-    return _judge(sched, sid, steps, req, m, kw, tolerance)
+    req = compute_timesteps(sid, steps, model=m, params=params, sampler_options=sampler_options, **kw)
+    # a timestep sampler may run another number of steps than asked (UniPC at 3: 4), judged as it runs
+    return _judge(sched, sid, len(req) if sid in ("ddim_timesteps", "unipc_timesteps") else steps, req, m, kw,
+                  tolerance)
 
 
 def classify_timesteps(recipe_scheduler: dict, timesteps, *, label: str = "executed", betas=None,

@@ -354,7 +354,9 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     p.sd_model = shared.sd_model
     p.sd_model_name = shared.sd_model.sd_checkpoint_info.name_for_extra
     p.sd_model_hash = shared.sd_model.sd_model_hash
-    p.sd_vae_name = None  # A: sd_vae.get_loaded_vae_name() (None = baked in); F: always None
+    # A 892-893: the loaded VAE's basename (None = baked in; the double has no VAE beside checkpoints, so
+    # Automatic means baked in); F: always None (its VAE lives in forge_additional_modules)
+    p.sd_vae_name = None if shared.HOST == "forge" or opts.sd_vae in ("None", "Automatic") else opts.sd_vae
     p.setup_prompts()
     p.all_seeds = [int(seed) + x for x in range(len(p.all_prompts))]
     p.all_subseeds = [int(subseed) + x for x in range(len(p.all_prompts))]

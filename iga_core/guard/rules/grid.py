@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.schedules import GRID_IDS, ScheduleInputError, ScheduleParamError, classify_grid, classify_timesteps
+from iga_core.schedules import (
+    GRID_IDS,
+    ScheduleInputError,
+    ScheduleParamError,
+    classify_grid,
+    classify_timesteps,
+)
+from iga_core.vocab.table import GRID_ONLY
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -97,16 +104,42 @@ def shortcut(view, steps: int) -> Decided | None:
     return None
 
 
-def classify(view, schedule_id: str, steps: int, *, exact: bool = False):
-    """classify_grid memoised per (schedule, steps) in the recipe view. Unless `exact` (auto-configure
-    asks whether two grids are the same), an answer that follows from step counts alone is short-cut."""
-    key = (schedule_id, steps, exact)
+def _own_sampler_exempt(ctx) -> bool:
+    """The recipe's own sampler, where the host implements it with its own grid (a timestep sampler, LCM's
+    50-step table): whether a host reaches the recipe's grid with it is auto-configure's question, not the
+    request's (the executed values are still recorded in the audit)."""
+    s = ctx.sampler
+    return (s is not None and s.id == ctx.view.sampler.id
+            and (s.timestep_based or bool((s.grid_options or {}).get("denoiser"))))
+
+
+def sampler_options(sampler) -> tuple:
+    """The sampler's vocabulary `grid_options` as a hashable memo key part."""
+    return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
+
+
+def _own_steps(view) -> Decided:
+    pinned = "grid" in view.scheduler or "canonical_steps" in view.scheduler
+    if pinned or grid_facts(view).length:
+        return Decided("off_grid", "this sampler picks its own steps between sigma_max and sigma_min, so it "
+                                   "cannot follow the recipe's grid")
+    return Decided("unpinned", "the recipe pins no grid")
+
+
+def classify(view, schedule_id: str, steps: int, *, exact: bool = False, options: tuple = ()):
+    """classify_grid memoised per (schedule, steps, sampler options) in the recipe view. Unless `exact`
+    (auto-configure asks whether two grids are the same), an answer that follows from step counts alone
+    is short-cut."""
+    key = (schedule_id, steps, exact, options)
     match = view.memo.get(key)
-    if match is None and not exact:
+    if match is None and dict(options).get("own_steps"):
+        match = _own_steps(view)
+    if match is None and not exact and schedule_id not in GRID_ONLY:  # those run another number of steps
         match = shortcut(view, steps)
     if match is None:
         try:
-            match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"))
+            match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"),
+                                  sampler_options=dict(options) or None)
         except ScheduleParamError as exc:
             # params the grid maths cannot take (e.g. a Karras rule with rho 0 in an unvalidated recipe)
             match = Decided("off_grid", f"the step grid cannot be computed: {exc.message}; {exc.hint}")
@@ -163,13 +196,8 @@ def classify_executed(view, executed):
     key = ("executed", executed.kind, executed.timesteps)
     match = view.memo.get(key)
     if match is None:
-        if executed.kind == "sigma_range":
-            facts = grid_facts(view)
-            pinned = "grid" in view.scheduler or "canonical_steps" in view.scheduler
-            # DPM fast / adaptive get only sigma_max and sigma_min and choose their own steps
-            match = (Decided("off_grid", "this sampler picks its own steps between sigma_max and sigma_min, "
-                                         "so it cannot follow the recipe's grid")
-                     if pinned or facts.length else Decided("unpinned", "the recipe pins no grid"))
+        if executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
+            match = _own_steps(view)
         else:
             try:
                 match = classify_timesteps(view.scheduler, executed.timesteps,
@@ -197,8 +225,7 @@ def off_grid(ctx):
     the host reported the values it will run (`executed`), those are judged instead of our model of them."""
     steps = ctx.request.steps
     executed = ctx.request.executed
-    if executed is not None and not (ctx.sampler is not None and ctx.sampler.timestep_based
-                                     and ctx.sampler.id == ctx.view.sampler.id):
+    if executed is not None and not _own_sampler_exempt(ctx):
         match = classify_executed(ctx.view, executed)
         if match.kind != "off_grid":
             return
@@ -216,7 +243,9 @@ def off_grid(ctx):
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    match = classify(ctx.view, schedule_id, steps)
+    sampler = ctx.sampler if ctx.sampler is not None else (ctx.view.sampler if ctx.request.sampler is None else None)
+    options = () if sampler is None or sampler.timestep_based or _own_sampler_exempt(ctx) else sampler_options(sampler)
+    match = classify(ctx.view, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
     remedy, fix = _remedy(ctx.view, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
