@@ -14,6 +14,7 @@ from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
+from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_webui import blocking, decisions, host, host_run, loras, passes, recipes, sent_names, settings, xyz
 
@@ -45,7 +46,7 @@ class IgaState:
     sent: dict | None = None  # names as the caller sent them (API body / its infotext)
 
     @property
-    def recipe(self) -> dict | None:
+    def recipe(self) -> Recipe | None:
         """The recipe that governs this generation: the checkpoint's, or its composition with LoRA recipes."""
         if self.composition is not None and self.composition.recipe is not None:
             return self.composition.recipe
@@ -250,14 +251,14 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
     if clip and "CLIP_stop_at_last_layers" not in overrides and host.clip_skip() != int(clip):
         overrides["CLIP_stop_at_last_layers"] = int(clip)
         applied["clip_skip"] = int(clip)
-    vae = host.vae_override(st.recipe.get("vae"), overrides)
+    vae = host.vae_override(st.recipe.vae, overrides)
     if vae is not None:
         key, value, shown = vae
         overrides[key] = value
         applied["vae"] = shown
-    scheduler = st.recipe.get("scheduler") or {}
-    if isinstance(scheduler.get("zero_terminal_snr"), bool) and "sd_noise_schedule" not in overrides:
-        wanted = host_run.ZTSNR if scheduler["zero_terminal_snr"] else "Default"
+    ztsnr = st.recipe.scheduler.zero_terminal_snr
+    if isinstance(ztsnr, bool) and "sd_noise_schedule" not in overrides:
+        wanted = host_run.ZTSNR if ztsnr else "Default"
         if host.option("sd_noise_schedule", "Default") != wanted:
             overrides["sd_noise_schedule"] = wanted
             applied["noise_schedule"] = wanted
@@ -271,17 +272,17 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
 
 # --- process --------------------------------------------------------------------------------------------
 
-def _uses_distilled_cfg(recipe: dict | None) -> bool:
+def _uses_distilled_cfg(recipe: Recipe | None) -> bool:
     """Forge's `p.distilled_cfg_scale` matters only for guidance-distilled models (F processing.py:739-742)."""
     if not host.is_forge():
         return False
     from modules import shared
 
-    declared = isinstance((recipe or {}).get("cfg"), dict) and "distilled" in recipe["cfg"]
+    declared = recipe is not None and recipe.cfg.distilled is not None
     return declared or bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
 
 
-def request_from_p(p: Any, recipe: dict | None = None, st: IgaState | None = None) -> GuardRequest:
+def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = None) -> GuardRequest:
     """The effective settings after the host applied overrides and normalised names (valid in process()),
     with the host's facts: the loaded model's prediction type, noise schedule and architecture, the
     schedule the host's sampler will run, and the names as sent."""
@@ -324,7 +325,8 @@ def policy_for(args: ScriptArgs, p: Any = None) -> GuardPolicy:
 def _checkpoint_facts(info: Any, source: RecipeSource | None) -> dict:
     weights = None
     if source is not None:
-        weights = source.weights.actual or ((source.recipe or {}).get("hashes") or {}).get("weights_sha256")
+        hashes = source.recipe.hashes if source.recipe is not None else None
+        weights = source.weights.actual or (hashes.weights_sha256 if hashes is not None else None)
     return {"name": getattr(info, "name_for_extra", None) or getattr(info, "name", None),
             "weights_sha256": weights, "model_hash": getattr(info, "shorthash", None)}
 

@@ -126,15 +126,15 @@ def _stem(name: str) -> str:
 
 
 def vae_override(recipe_vae: Any, overrides: dict) -> tuple[str, Any, str] | None:
-    """(override key, value, name shown) that makes the host use the recipe's VAE for one request, or None
-    when it already does, the request overrides it itself, or the host lists no such VAE.
+    """(override key, value, name shown) that makes the host use the recipe's VAE (`Recipe.vae`) for one
+    request, or None when it already does, the request overrides it itself, or the host lists no such VAE.
     A: `sd_vae` = a `sd_vae.vae_dict` key, or "None" for the checkpoint's own (A processing.py:838-839
     reloads it). F: `forge_additional_modules` = the text encoders kept, the VAE swapped (F sysinfo.py:218-260,
     main_entry.py:140-164, 258-276)."""
-    if not isinstance(recipe_vae, dict) or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
+    if recipe_vae is None or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
         return None
-    wanted = recipe_vae.get("id")
-    embedded_only = bool(recipe_vae.get("embedded")) and not wanted
+    wanted = recipe_vae.id
+    embedded_only = bool(recipe_vae.embedded) and not wanted
     if not wanted and not embedded_only:
         return None
     if is_forge():

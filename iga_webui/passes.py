@@ -18,6 +18,7 @@ from typing import Any
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
 from iga_core.guard.engine import apply_policy
 from iga_core.guard.verdict import sort_findings
+from iga_core.recipe import Recipe
 from iga_webui import host, recipes
 
 SAME = ("", "None", "none", "Use same sampler", "Use same scheduler", "Use same checkpoint")
@@ -27,7 +28,7 @@ def _given(value: Any) -> bool:
     return value is not None and value not in SAME
 
 
-def _recipe_for(checkpoint_name: Any, fallback: dict | None) -> tuple[dict | None, str | None]:
+def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe | None, str | None]:
     if not _given(checkpoint_name):
         return fallback, None
     info = host.checkpoint_by_name(str(checkpoint_name))
@@ -64,8 +65,8 @@ def hires_request(p: Any, host_run: dict | None = None, upstream: str | None = N
     )
 
 
-def second_passes(p: Any, first_recipe: dict | None, first_request: GuardRequest,
-                  host_run: dict | None = None) -> list[tuple[str, dict, GuardRequest]]:
+def second_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest,
+                  host_run: dict | None = None) -> list[tuple[str, Recipe, GuardRequest]]:
     """(pass name, governing recipe, request) for each extra pass that has a recipe to be checked against.
     A pass on another checkpoint carries that checkpoint's architecture (the host's, once loaded; else its
     recipe's) and the first pass's as `upstream_architecture`: the first pass's recipe judges the hand-over
@@ -75,19 +76,18 @@ def second_passes(p: Any, first_recipe: dict | None, first_request: GuardRequest
     if getattr(p, "enable_hr", False):
         recipe, _ = _recipe_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
         other = _given(getattr(p, "hr_checkpoint_name", None))
-        arch = (recipe or {}).get("architecture") if other else upstream
+        arch = (recipe.architecture if recipe is not None else None) if other else upstream
         request = hires_request(p, host_run, upstream if other else None, arch)
         if recipe is not None or (other and first_recipe is not None):
             out.append(("hires", recipe if recipe is not None else first_recipe, request))
     refiner = getattr(p, "refiner_checkpoint", None)
     if _given(refiner):
         recipe, _ = _recipe_for(refiner, None)
-        arch = (recipe or {}).get("architecture")
+        # the refiner loads only at the switch step (A sd_samplers_common.py apply_refiner), so its
+        # architecture is known here from its recipe only; without one there is nothing to compare
         if recipe is not None:
-            out.append(("refiner", recipe, dataclasses.replace(first_request, architecture=arch,
+            out.append(("refiner", recipe, dataclasses.replace(first_request, architecture=recipe.architecture,
                                                                upstream_architecture=upstream)))
-        elif first_recipe is not None and arch is None:
-            pass  # no recipe and no architecture known for the refiner: nothing to compare
     return out
 
 
@@ -111,7 +111,7 @@ def combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str) 
                    ignored_overrides=tuple(ignored))
 
 
-def evaluate_all(p: Any, recipe: dict | None, request: GuardRequest, policy: GuardPolicy,
+def evaluate_all(p: Any, recipe: Recipe | None, request: GuardRequest, policy: GuardPolicy,
                  extra_findings: tuple = (), host_run: dict | None = None) -> Verdict | None:
     """`extra_findings`: findings about the recipe itself (LoRA composition conflicts), judged by the same
     policy as the first pass's."""

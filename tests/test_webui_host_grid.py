@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from iga_core.guard import GuardRequest, run_rules
+from iga_core.recipe import Recipe
 from tests.host_double.fixture import started_host
 from tests.webui_recipes import add_checkpoint
 
@@ -33,10 +34,10 @@ STEPS = (1, 2, 3, 4, 6, 8)
 KNOWN_TIES = {("LCM", "SGM Uniform", 2)}
 
 
-def _recipe(name):
-    return {"iga_version": "1.0.0", "model_id": f"grid-{name}", "architecture": "sd1", "prediction_type": "eps",
+def _recipe(name) -> Recipe:
+    return Recipe.from_dict({"iga_version": "1.0.0", "model_id": f"grid-{name}", "architecture": "sd1", "prediction_type": "eps",
             "steps": {"default": 4, "min": 1, "max": 8}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0},
-            **GRID_RECIPES[name]}
+            **GRID_RECIPES[name]})
 
 
 started = started_host(lambda d: add_checkpoint(d.models, "plain.safetensors", None), select="plain.safetensors")
@@ -52,6 +53,7 @@ def test_grid_verdict_equals_the_executed_values_verdict(started):
 
     m = started.m
     model = m.sd_models.reload_model_weights()
+    recipes = {name: _recipe(name) for name in GRID_RECIPES}
     disagree = []
     for sampler in m.sd_samplers.all_samplers:
         for scheduler in m.sd_samplers.schedulers:
@@ -65,8 +67,7 @@ def test_grid_verdict_equals_the_executed_values_verdict(started):
                     continue  # the host itself cannot run this pair (e.g. UniPC order >= steps)
                 ours = GuardRequest(sampler=sampler.name, schedule=scheduler.label, steps=steps)
                 theirs = dataclasses.replace(ours, executed=executed)
-                for name in GRID_RECIPES:
-                    recipe = _recipe(name)
+                for name, recipe in recipes.items():
                     a, b = _grid_findings(recipe, ours), _grid_findings(recipe, theirs)
                     if a != b and (sampler.name, scheduler.label, steps) not in KNOWN_TIES:
                         disagree.append((name, sampler.name, scheduler.label, steps, a, b,

@@ -9,6 +9,10 @@ Precedence (first found wins):
    the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
 4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
 
+This is where a recipe document read from a file is parsed into the typed model: `RecipeSource.recipe` is
+the `iga_core.recipe.Recipe` (None when the document is invalid, with the reasons in `problems`), and
+`document` keeps the JSON as read, for the hash checks and for authoring tools that show or repair it.
+
 `hash_status` is "verified" when the recipe's weights and metadata hashes both match, "mismatch" when either
 does not, and "unverified" when a hash is missing or was not computed (`verify="never"` and no cached value).
 `verify`: "never" uses only a cached weights hash; "first" hashes the file when it is not in the cache (so
@@ -33,6 +37,7 @@ from iga_core.checkpoint.stamp import (
     sidecar_path,
 )
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.recipe import Recipe, RecipeInvalid, metadata_sha256
 
 KINDS = ("embedded", "sidecar", "registry", "reconstructed", "none")
 VERIFY_MODES = ("never", "first", "always")
@@ -53,16 +58,23 @@ class HashCheck:
 
 @dataclass
 class RecipeSource:
+    """Where a recipe came from. `document` is the JSON as found; `recipe` its parsed, valid form (None
+    when the document is invalid: `problems` says why). `kind` names the place even then."""
+
     kind: str  # one of KINDS
-    recipe: dict | None = None
+    document: dict | None = None
     path: str | None = None  # the file the recipe was read from (checkpoint, sidecar, registry entry)
     hash_status: str = "unverified"  # "verified" | "unverified" | "mismatch"
     problems: list[str] = field(default_factory=list)
     weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
     metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+    recipe: Recipe | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON form (`iga inspect --json`): "recipe" is the document as found, "valid" whether it parsed."""
+        return {"kind": self.kind, "recipe": self.document, "valid": self.recipe is not None, "path": self.path,
+                "hash_status": self.hash_status, "problems": list(self.problems),
+                "weights": asdict(self.weights), "metadata": asdict(self.metadata)}
 
 
 def find_recipe(
@@ -123,10 +135,10 @@ def find_recipe(
         except IgaError as exc:
             problems.append(f"reconstruction failed: {exc}")
         else:
-            recipe = getattr(result, "recipe", None)
-            if isinstance(recipe, dict):
+            document = getattr(result, "recipe", None)
+            if isinstance(document, dict):
                 problems.append("reconstructed from the file's contents, not written by the model's author")
-                return RecipeSource("reconstructed", recipe, str(path), "unverified", problems)
+                return _parsed(RecipeSource("reconstructed", document, str(path), "unverified", problems))
 
     return RecipeSource("none", None, None, "unverified", problems)
 
@@ -159,19 +171,27 @@ def _weights_hash(path: Path, verify: str, problems: list[str], progress=None) -
         return None
 
 
-def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None):
-    """Fill in the weights and metadata checks, the overall hash status, and schema problems."""
-    from iga_core.recipe import metadata_sha256, validate_recipe
+def _parsed(src: RecipeSource) -> RecipeSource:
+    """Parse the document into the typed recipe; an invalid one stays unparsed, its problems listed."""
+    try:
+        src.recipe = Recipe.from_dict(src.document)
+    except RecipeInvalid as exc:
+        src.problems += [str(p) for p in exc.problems]
+    return src
 
-    recipe = src.recipe or {}
-    hashes = recipe.get("hashes") if isinstance(recipe.get("hashes"), dict) else {}
+
+def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None):
+    """Fill in the weights and metadata checks and the overall hash status (computed on the document, as
+    stamped), then parse it."""
+    document = src.document or {}
+    hashes = document.get("hashes") if isinstance(document.get("hashes"), dict) else {}
 
     stored_meta = hashes.get("metadata_sha256")
     if not stored_meta:
         src.metadata = HashCheck("missing")
     else:
         try:
-            actual_meta = metadata_sha256(recipe)
+            actual_meta = metadata_sha256(document)
         except IgaError as exc:
             src.problems.append(f"cannot compute the metadata hash: {exc}")
             actual_meta = None
@@ -199,5 +219,4 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
     else:
         src.hash_status = "unverified"
 
-    src.problems += [str(p) for p in validate_recipe(recipe)]
-    return src
+    return _parsed(src)

@@ -24,6 +24,7 @@ import numpy as np
 from iga_core.schedules.beta_dist import beta_ppf
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
 from iga_core.schedules.params import ScheduleParamError, check_params
+from iga_core.vocab.table import GRID_ONLY
 
 SPACINGS = ("leading", "linspace", "trailing")
 #: hosts' defaults for the tunable schedules (A1111 opts.rho -> each schedule's default_rho; beta_dist_alpha/beta)
@@ -168,8 +169,12 @@ SIGMA_SCHEDULES: dict[str, GridFn] = {
     "align_your_steps_32": _ays("align_your_steps_32"),
     "linear_quadratic": _linear_quadratic,
 }
-TIMESTEP_SCHEDULES = ("lcm", "ddim_timesteps", "unipc_timesteps", *SPACINGS)
+TIMESTEP_SCHEDULES = ("lcm", *SPACINGS)
+#: the grids a schedule or a recipe can name
 GRID_IDS = (*SIGMA_SCHEDULES, *TIMESTEP_SCHEDULES)
+#: where the hosts' own timestep samplers evaluate the model (DDIM / DDIM CFG++ / PLMS, UniPC): grids of a
+#: sampler, not schedules anyone can pick, so `compute_timesteps` knows them and GRID_IDS does not
+SAMPLER_GRIDS = GRID_ONLY
 
 
 def spacing_timesteps(spacing: str, steps: int, *, num_train_timesteps: int = 1000, steps_offset: int = 0) -> np.ndarray:
@@ -319,7 +324,7 @@ def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, pa
         return ddim_timesteps(steps, num_train_timesteps=n_train)
     if schedule_id == "unipc_timesteps":
         return unipc_timesteps(steps, num_train_timesteps=n_train)
-    if sampler_options and schedule_id not in TIMESTEP_SCHEDULES:
+    if sampler_options and schedule_id in SIGMA_SCHEDULES:
         return _sampler_timesteps(schedule_id, steps, m, sampler_options, params, grid_kwargs)
     if schedule_id in SPACINGS:
         return spacing_timesteps(schedule_id, steps, num_train_timesteps=n_train, steps_offset=steps_offset)

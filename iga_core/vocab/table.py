@@ -20,6 +20,7 @@ from iga_core.vocab.model import DIALECTS, MODES, SamplerInfo, ScheduleInfo, Voc
 #: (A sd_samplers_timesteps_impl.py:139-165)
 GRID_ONLY = ("ddim_timesteps", "unipc_timesteps")
 
+
 def name_key(name: str) -> str:
     """The matching key: case-folded, inner whitespace collapsed, ends trimmed."""
     return " ".join(name.split()).casefold()

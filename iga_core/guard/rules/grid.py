@@ -3,7 +3,7 @@
 Distilled models are trained on a few fixed timesteps (DMD2: 999, 749, 499, 249; Lightning: trailing
 spacing). `schedules.classify_grid` says whether a request's grid is the recipe's canonical grid, a
 monotone subsample of it, or off-grid; only off-grid is a finding. Classifications and remedies are
-memoised per (schedule, steps) in the recipe view, since a recipe meets the same few pairs again and again.
+memoised per (schedule, steps) on the recipe, since a recipe meets the same few pairs again and again.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 from iga_core.schedules import (
-    GRID_IDS,
+    SAMPLER_GRIDS,
     ScheduleInputError,
     ScheduleParamError,
     classify_grid,
     classify_timesteps,
 )
-from iga_core.vocab.table import GRID_ONLY
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -29,7 +28,7 @@ _MAX_REMEDY_STEPS = 200
 def effective_schedule_id(ctx) -> str | None:
     """The schedule that shapes the grid: a timestep sampler's own spacing, else the resolved schedule."""
     if ctx.sampler is not None and ctx.sampler.timestep_based:
-        if ctx.sampler.id == ctx.view.sampler.id:
+        if ctx.sampler.id == ctx.recipe.sampler_info.id:
             # the recipe itself names this timestep sampler (Hyper-SD: DDIM trailing); whether a host's
             # implementation reaches the recipe's grid is auto-configure's question, not the request's
             return None
@@ -38,7 +37,7 @@ def effective_schedule_id(ctx) -> str | None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
         # no sampler and no schedule in the request: the recipe's own schedule
-        return ctx.view.schedule.id if ctx.view.schedule is not None else None
+        return ctx.recipe.schedule_info.id if ctx.recipe.schedule_info is not None else None
     return None
 
 
@@ -50,56 +49,23 @@ class Decided:
     reason: str
 
 
-@dataclass(frozen=True)
-class GridFacts:
-    """What the recipe's scheduler block alone says about any request's grid (computed once per recipe)."""
-
-    length: int | None  # canonical grid length when the recipe pins one, else None
-    endpoints: bool  # zero terminal SNR or trailing/linspace spacing: the first step must be at t_max
-    subsample: object
-
-
-def grid_facts(view) -> GridFacts:
-    facts = view.memo.get("facts")
-    if facts is None:
-        sched = view.scheduler
-        grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
-        canonical = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
-        values = grid.get("values") if grid is not None and isinstance(grid.get("values"), list) else None
-        kind = grid.get("kind") if grid is not None else None
-        own = view.schedule_declared
-        length = None
-        if kind == "timesteps" and values:
-            length = len(values)
-        elif kind == "sigmas" and values and len(values) > 1:
-            length = len(values) - 1  # sigma grids list the final sigma too
-        elif kind == "rule" or (grid is None and own is not None and own.id in GRID_IDS):
-            length = canonical  # a named rule or the recipe's own schedule, at canonical_steps
-        endpoints = sched.get("zero_terminal_snr") is True or sched.get("spacing") in ("trailing", "linspace")
-        facts = GridFacts(length, endpoints, sched.get("subsample"))
-        view.memo["facts"] = facts
-    return facts
-
-
-def shortcut(view, steps: int) -> Decided | None:
+def shortcut(recipe, steps: int) -> Decided | None:
     """The grid verdict when it follows from step counts alone (what classify_grid would answer, without
     computing sigmas); None when the grids must be compared. Keeps cold requests cheap."""
-    facts = grid_facts(view)
-    has_grid = "grid" in view.scheduler or "canonical_steps" in view.scheduler
-    if not has_grid and not facts.endpoints:
+    sched = recipe.scheduler
+    if not sched.pins_grid and not sched.pins_endpoints:
         return Decided("unpinned", "the recipe pins no grid and no endpoint")
-    n = facts.length
+    n = sched.pinned_steps
     if n is None or steps == n:
         return None
     if steps > n:
         return Decided("off_grid", f"{steps_text(steps)} cannot lie on the recipe's {n}-step grid")
-    sub = facts.subsample
-    if not isinstance(sub, dict):
+    sub = sched.subsample
+    if sub is None:
         return Decided("off_grid", f"the recipe allows only its canonical {n} steps (no scheduler.subsample)")
-    allowed = sub.get("allowed_steps")
-    if isinstance(allowed, list) and steps not in allowed:
-        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {allowed}")
-    if sub.get("rule") == "divisors" and n % steps:
+    if sub.allowed_steps is not None and steps not in sub.allowed_steps:
+        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {list(sub.allowed_steps)}")
+    if sub.rule == "divisors" and n % steps:
         return Decided("off_grid", f"{steps} does not divide {n} (subsample.rule divisors)")
     return None
 
@@ -109,7 +75,7 @@ def _own_sampler_exempt(ctx) -> bool:
     50-step table): whether a host reaches the recipe's grid with it is auto-configure's question, not the
     request's (the executed values are still recorded in the audit)."""
     s = ctx.sampler
-    return (s is not None and s.id == ctx.view.sampler.id
+    return (s is not None and s.id == ctx.recipe.sampler_info.id
             and (s.timestep_based or bool((s.grid_options or {}).get("denoiser"))))
 
 
@@ -118,27 +84,26 @@ def sampler_options(sampler) -> tuple:
     return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
 
 
-def _own_steps(view) -> Decided:
-    pinned = "grid" in view.scheduler or "canonical_steps" in view.scheduler
-    if pinned or grid_facts(view).length:
+def _own_steps(recipe) -> Decided:
+    if recipe.scheduler.pins_grid or recipe.scheduler.pinned_steps:
         return Decided("off_grid", "this sampler picks its own steps between sigma_max and sigma_min, so it "
                                    "cannot follow the recipe's grid")
     return Decided("unpinned", "the recipe pins no grid")
 
 
-def classify(view, schedule_id: str, steps: int, *, exact: bool = False, options: tuple = ()):
-    """classify_grid memoised per (schedule, steps, sampler options) in the recipe view. Unless `exact`
+def classify(recipe, schedule_id: str, steps: int, *, exact: bool = False, options: tuple = ()):
+    """classify_grid memoised per (schedule, steps, sampler options) on the recipe. Unless `exact`
     (auto-configure asks whether two grids are the same), an answer that follows from step counts alone
     is short-cut."""
     key = (schedule_id, steps, exact, options)
-    match = view.memo.get(key)
+    match = recipe.memo.get(key)
     if match is None and dict(options).get("own_steps"):
-        match = _own_steps(view)
-    if match is None and not exact and schedule_id not in GRID_ONLY:  # those run another number of steps
-        match = shortcut(view, steps)
+        match = _own_steps(recipe)
+    if match is None and not exact and schedule_id not in SAMPLER_GRIDS:  # those run another number of steps
+        match = shortcut(recipe, steps)
     if match is None:
         try:
-            match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"),
+            match = classify_grid(recipe.scheduler, schedule_id, steps, architecture=recipe.architecture,
                                   sampler_options=dict(options) or None)
         except ScheduleParamError as exc:
             # params the grid maths cannot take (e.g. a Karras rule with rho 0 in an unvalidated recipe)
@@ -146,65 +111,64 @@ def classify(view, schedule_id: str, steps: int, *, exact: bool = False, options
         except ScheduleInputError as exc:
             # a grid that cannot even be built (51 LCM steps out of 50) is not on the recipe's grid
             match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
-        view.memo[key] = match
+        recipe.memo[key] = match
     return match
 
 
-def _on_grid(view, schedule_id: str, steps: int) -> bool:
-    return classify(view, schedule_id, steps).kind != "off_grid"
+def _on_grid(recipe, schedule_id: str, steps: int) -> bool:
+    return classify(recipe, schedule_id, steps).kind != "off_grid"
 
 
-def _candidates(view, steps: int) -> list[int]:
+def _candidates(recipe, steps: int) -> list[int]:
     """Step counts to try for a remedy, nearest first, in-range ones before out-of-range ones."""
-    pool = set(view.allowed_steps or ())
-    canonical = view.scheduler.get("canonical_steps")
-    if isinstance(canonical, int):
+    pool = set(recipe.allowed_steps or ())
+    canonical = recipe.scheduler.canonical_steps
+    if canonical is not None:
         pool.add(canonical)
-    if view.steps.default is not None:
-        pool.add(int(view.steps.default))
-    upper = int(view.steps.max) if view.steps.max is not None else max(pool | {steps})
+    if recipe.steps.default is not None:
+        pool.add(int(recipe.steps.default))
+    upper = int(recipe.steps.max) if recipe.steps.max is not None else max(pool | {steps})
     pool.update(range(1, min(upper, _MAX_REMEDY_STEPS) + 1))
-    return sorted(pool, key=lambda n: (not view.steps.contains(n), abs(n - steps), n))
+    return sorted(pool, key=lambda n: (not recipe.steps.contains(n), abs(n - steps), n))
 
 
-def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
+def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
     """Another step count on the same schedule when the request chose it, else the recipe's own sampler
     and schedule at the nearest step count on the grid."""
     memo_key = ("remedy", schedule_id, steps, schedule_was_asked)
-    if memo_key in view.memo:
-        return view.memo[memo_key]
+    if memo_key in recipe.memo:
+        return recipe.memo[memo_key]
     result = ("use the recipe's schedule and step count", None)
     if schedule_was_asked:
-        for n in _candidates(view, steps):
-            if n != steps and _on_grid(view, schedule_id, n):
+        for n in _candidates(recipe, steps):
+            if n != steps and _on_grid(recipe, schedule_id, n):
                 result = (f"use {steps_text(n)}", {"steps": n})
                 break
-    if result[1] is None and view.schedule is not None:
-        own = view.schedule.id
-        for n in _candidates(view, steps):
-            if _on_grid(view, own, n):
+    if result[1] is None and recipe.schedule_info is not None:
+        own = recipe.schedule_info.id
+        for n in _candidates(recipe, steps):
+            if _on_grid(recipe, own, n):
                 label = schedule_label(own)
-                fix = {"sampler": view.sampler.label, "schedule": label, "steps": n}
-                result = (f"use {view.sampler.label} with {label} at {steps_text(n)}", fix)
+                fix = {"sampler": recipe.sampler_info.label, "schedule": label, "steps": n}
+                result = (f"use {recipe.sampler_info.label} with {label} at {steps_text(n)}", fix)
                 break
-    view.memo[memo_key] = result
+    recipe.memo[memo_key] = result
     return result
 
 
-def classify_executed(view, executed):
+def classify_executed(recipe, executed):
     """The grid verdict on the values a host reported it will run (`GuardRequest.executed`), memoised."""
     key = ("executed", executed.kind, executed.timesteps)
-    match = view.memo.get(key)
+    match = recipe.memo.get(key)
     if match is None:
         if executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
-            match = _own_steps(view)
+            match = _own_steps(recipe)
         else:
             try:
-                match = classify_timesteps(view.scheduler, executed.timesteps,
-                                           architecture=view.recipe.get("architecture"))
+                match = classify_timesteps(recipe.scheduler, executed.timesteps, architecture=recipe.architecture)
             except ScheduleInputError as exc:
                 match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
-        view.memo[key] = match
+        recipe.memo[key] = match
     return match
 
 
@@ -226,15 +190,16 @@ def off_grid(ctx):
     steps = ctx.request.steps
     executed = ctx.request.executed
     if executed is not None and not _own_sampler_exempt(ctx):
-        match = classify_executed(ctx.view, executed)
+        match = classify_executed(ctx.recipe, executed)
         if match.kind != "off_grid":
             return
         n = steps or len(executed.timesteps)
-        schedule_id = effective_schedule_id(ctx) or (ctx.view.schedule.id if ctx.view.schedule else None)
-        remedy, fix = (_remedy(ctx.view, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
+        own = ctx.recipe.schedule_info
+        schedule_id = effective_schedule_id(ctx) or (own.id if own is not None else None)
+        remedy, fix = (_remedy(ctx.recipe, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
                        if schedule_id is not None and n else ("use the recipe's schedule and step count", None))
         who = "the host" if executed.computed_by == "host" else "iga's model of the host"
-        yield Observation("steps", _expected(ctx.view), _executed_text(executed),
+        yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
                           f"the steps {who} will run ({_executed_text(executed)}) are off this model's step "
                           f"grid ({match.reason})", remedy, fix)
         return
@@ -243,23 +208,24 @@ def off_grid(ctx):
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    sampler = ctx.sampler if ctx.sampler is not None else (ctx.view.sampler if ctx.request.sampler is None else None)
+    sampler = ctx.sampler if ctx.sampler is not None else (
+        ctx.recipe.sampler_info if ctx.request.sampler is None else None)
     options = () if sampler is None or sampler.timestep_based or _own_sampler_exempt(ctx) else sampler_options(sampler)
-    match = classify(ctx.view, schedule_id, steps, options=options)
+    match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.view, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
-    where = schedule_label(schedule_id)
-    yield Observation("steps", _expected(ctx.view), f"{where} at {steps_text(steps)}",
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
+    where = sampler.label if dict(options).get("own_steps") else schedule_label(schedule_id)
+    yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 
 
-def _expected(view) -> str:
-    facts = grid_facts(view)
-    text = f"the recipe's {facts.length}-step grid" if facts.length else "the recipe's grid"
-    sub = facts.subsample if isinstance(facts.subsample, dict) else {}
-    if isinstance(sub.get("allowed_steps"), list):
-        return f"{text} (step counts {', '.join(map(str, sub['allowed_steps']))})"
-    if sub.get("rule"):
-        return f"{text} (subsample rule {sub['rule']})"
+def _expected(recipe) -> str:
+    n = recipe.scheduler.pinned_steps
+    text = f"the recipe's {n}-step grid" if n else "the recipe's grid"
+    sub = recipe.scheduler.subsample
+    if sub is not None and sub.allowed_steps is not None:
+        return f"{text} (step counts {', '.join(map(str, sub.allowed_steps))})"
+    if sub is not None and sub.rule:
+        return f"{text} (subsample rule {sub.rule})"
     return text

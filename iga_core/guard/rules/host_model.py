@@ -20,7 +20,7 @@ LATENT_SPACE = {"sd1": "SD 1.x/2.x", "sd2": "SD 1.x/2.x", "sdxl": "SDXL", "sd3":
 def noise_schedule(ctx):
     """A zero-terminal-SNR model sampled on the default schedule never starts from pure noise (washed-out,
     grey images), and the reverse burns; checked when the recipe states `scheduler.zero_terminal_snr`."""
-    wanted = ctx.view.scheduler.get("zero_terminal_snr")
+    wanted = ctx.recipe.scheduler.zero_terminal_snr
     have = ctx.request.zero_terminal_snr
     if not isinstance(wanted, bool) or have is None or have == wanted:
         return
@@ -40,7 +40,7 @@ def architecture(ctx):
     """A recipe stamped for SDXL on an SD 1.5 checkpoint describes another model; an SD 1.5 refiner or hires
     checkpoint after an SDXL first pass decodes latents from another latent space (noise)."""
     have, upstream = ctx.request.architecture, ctx.request.upstream_architecture
-    wanted = ctx.view.recipe.get("architecture")
+    wanted = ctx.recipe.architecture
     if have in LATENT_SPACE and wanted in LATENT_SPACE and have != wanted:
         yield Observation("architecture", wanted, have,
                           f"the recipe is for {wanted}, but the host loaded this checkpoint as {have}",

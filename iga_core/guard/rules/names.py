@@ -26,13 +26,13 @@ def _suggestion(exc, fallback: str, kind: str) -> str:
 def unknown_name(ctx):
     """A sampler, schedule or prediction-type name that no dialect in the vocabulary knows, or a combined
     name ("DPM++ 2M Karras") next to a different explicit schedule: which one the host runs is unclear."""
-    view, req = ctx.view, ctx.request
+    recipe, req = ctx.recipe, ctx.request
     if ctx.sampler_unknown is not None:
-        fix = _suggestion(ctx.sampler_unknown, sampler_label(view.sampler.id), "sampler")
+        fix = _suggestion(ctx.sampler_unknown, sampler_label(recipe.sampler_info.id), "sampler")
         yield Observation("sampler", "a known sampler name", req.sampler,
                           f"sampler {req.sampler!r} is not a known sampler name", f"use {fix}", {"sampler": fix})
     if ctx.schedule_unknown is not None:
-        own = view.schedule_declared
+        own = recipe.schedule_declared
         fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic",
                           "schedule")
         yield Observation("schedule", "a known schedule type", req.schedule,
@@ -45,7 +45,7 @@ def unknown_name(ctx):
                           f"use schedule {fix} (or drop it from the sampler name)", {"schedule": fix})
     yield from _sent_names(ctx)
     if ctx.prediction_unknown:
-        fix = view.prediction_type
+        fix = recipe.prediction_type
         yield Observation("prediction_type", ["eps", "v", "x0", "flow"], req.prediction_type,
                           f"prediction type {req.prediction_type!r} is not eps, v, x0 or flow",
                           f"use {fix}", {"prediction_type": fix})
@@ -54,7 +54,7 @@ def unknown_name(ctx):
 def _sent_names(ctx):
     """The names the caller sent before the host rewrote them (`sampler_sent` / `schedule_sent`): both
     hosts replace a name they do not list with DPM++ 2M / Automatic, so the name that runs can differ."""
-    req, view = ctx.request, ctx.view
+    req, recipe = ctx.request, ctx.recipe
     for kind, sent, ran in (("sampler", req.sampler_sent, req.sampler), ("schedule", req.schedule_sent, req.schedule)):
         if sent is None or sent == ran:
             continue
@@ -62,8 +62,7 @@ def _sent_names(ctx):
         info, err = resolve(sent)
         ran_info = resolve(ran)[0] if ran is not None else None
         if err is not None:
-            own = view.sampler.id if kind == "sampler" else (view.schedule_declared.id if view.schedule_declared
-                                                              else "automatic")
+            own = recipe.sampler_info.id if kind == "sampler" else recipe.schedule_declared.id
             fix = _suggestion(err, sampler_label(own) if kind == "sampler" else schedule_label(own), kind)
             close = ", ".join(err.suggestions[:3]) if getattr(err, "suggestions", None) else fix
             yield Observation(kind, f"a known {kind} name", sent,
