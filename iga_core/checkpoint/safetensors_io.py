@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from iga_core import untrusted_files
 from iga_core.errors import IgaInvalid, IgaIOError
 
 #: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
@@ -141,13 +142,12 @@ class Header:
 
 
 def open_for_read(path: str | os.PathLike):
-    """Open a file for binary reading; OS errors become `CheckpointUnreadable`."""
+    """Open a regular file for binary reading (a FIFO, device or folder is refused without blocking,
+    `untrusted_files.open_regular`); failures become `CheckpointUnreadable`. The caller owns the handle."""
     try:
-        return open(path, "rb")  # the caller owns the handle
-    except OSError as exc:
-        raise CheckpointUnreadable(
-            f"cannot open {os.fspath(path)!s}: {exc.strerror or exc}", "check the path and its permissions"
-        ) from exc
+        return untrusted_files.open_regular(path, what="checkpoint")
+    except untrusted_files.FileUnreadable as exc:
+        raise CheckpointUnreadable(exc.message, exc.hint) from None
 
 
 def read_raw_header(path: str | os.PathLike) -> tuple[bytes, int]:

@@ -133,9 +133,9 @@ def read_sidecar(path: str | os.PathLike) -> dict | None:
     if not path.exists():
         return None
     try:
-        value = read_json_file(path)
+        value = read_json_file(path, what="sidecar")
     except IgaError as exc:
-        raise SidecarInvalid(f"sidecar {exc.message}", "fix the sidecar file, or delete it") from None
+        raise SidecarInvalid(exc.message, "fix the sidecar file, or delete it") from None
     if not isinstance(value, dict):
         raise SidecarInvalid(f"sidecar {path} does not hold a JSON object", "fix the sidecar file, or delete it")
     return value
