@@ -29,7 +29,7 @@ def _finishes(fn, seconds: float = 20.0):
     def run():
         try:
             box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 -- handed to the test
+        except BaseException as exc:  # handed to the test
             box["error"] = exc
 
     worker = threading.Thread(target=run, daemon=True)
