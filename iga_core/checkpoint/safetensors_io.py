@@ -14,16 +14,19 @@ in-place edits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import struct
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
 from iga_core import untrusted_files
+from iga_core.checkpoint import journal, locks
 from iga_core.errors import IgaInvalid, IgaIOError
 
 #: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
@@ -150,6 +153,18 @@ class Header:
         """Padding bytes available for a larger header written in place."""
         return self.header_len - self.json_len
 
+    @cached_property
+    def tensor_index_sha256(self) -> str:
+        """sha256 of the canonical tensor index: what `weights_sha256` (the data bytes) does not cover, the
+        table that gives those bytes their meaning. The UTF-8 bytes of the compact JSON array
+        `[[name, dtype, [dims...], begin, end], ...]` in data order (begin, end, then name), strings escaped
+        as RFC 8785 does (`json.dumps(..., ensure_ascii=False)`), integers in decimal. Swapping two names,
+        changing F32 to I32 or reshaping changes it; stamping (metadata only) does not."""
+        rows = sorted(self.tensors.values(), key=_index_order)
+        table = [[t.name, t.dtype, list(t.shape), t.begin, t.end] for t in rows]
+        text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     @property
     def host_readable(self) -> bool:
         """Whether A1111/Forge's own metadata reader accepts this header: it asserts the JSON starts with
@@ -169,30 +184,36 @@ def open_for_read(path: str | os.PathLike):
 def read_raw_header(path: str | os.PathLike) -> tuple[bytes, int]:
     """Return (header bytes, file size) after the bounds checks, without parsing the JSON."""
     with open_for_read(path) as fh:
-        try:
-            size = os.fstat(fh.fileno()).st_size
-            prefix = fh.read(LENGTH_PREFIX)
-            if len(prefix) < LENGTH_PREFIX:
-                raise FileTooSmall(
-                    f"{os.fspath(path)} is {size} bytes, smaller than the 8-byte safetensors length prefix",
-                    _NOT_SAFETENSORS_HINT,
-                )
-            (length,) = struct.unpack("<Q", prefix)
-            if length > MAX_HEADER_SIZE:
-                raise HeaderTooLarge(
-                    f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
-                    _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
-                )
-            if length < 2 or LENGTH_PREFIX + length > size:
-                raise HeaderLengthBeyondFile(
-                    f"header length {length} does not fit in a {size}-byte file",
-                    _NOT_SAFETENSORS_HINT,
-                )
-            raw = fh.read(length)
-        except OSError as exc:
-            raise CheckpointUnreadable(f"cannot read {os.fspath(path)}: {exc}", "check the disk and retry") from exc
+        return raw_header_from(fh, os.fspath(path))
+
+
+def raw_header_from(fh, name: str) -> tuple[bytes, int]:
+    """`read_raw_header` on an open binary file (read from its start)."""
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(0)
+        prefix = fh.read(LENGTH_PREFIX)
+        if len(prefix) < LENGTH_PREFIX:
+            raise FileTooSmall(
+                f"{name} is {size} bytes, smaller than the 8-byte safetensors length prefix",
+                _NOT_SAFETENSORS_HINT,
+            )
+        (length,) = struct.unpack("<Q", prefix)
+        if length > MAX_HEADER_SIZE:
+            raise HeaderTooLarge(
+                f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
+                _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
+            )
+        if length < 2 or LENGTH_PREFIX + length > size:
+            raise HeaderLengthBeyondFile(
+                f"header length {length} does not fit in a {size}-byte file",
+                _NOT_SAFETENSORS_HINT,
+            )
+        raw = fh.read(length)
+    except OSError as exc:
+        raise CheckpointUnreadable(f"cannot read {name}: {exc}", "check the disk and retry") from exc
     if len(raw) != length:  # file shrank while reading
-        raise HeaderLengthBeyondFile(f"{os.fspath(path)} ended inside its header", _NOT_SAFETENSORS_HINT)
+        raise HeaderLengthBeyondFile(f"{name} ended inside its header", _NOT_SAFETENSORS_HINT)
     return raw, size
 
 
@@ -202,20 +223,35 @@ def read_header(path: str | os.PathLike) -> Header:
     The header bytes are always read (a few KiB to a few hundred: ~0.05 ms); when they, the file size and
     the path are exactly those of a recent successful read, that read's result is returned instead of
     parsing again (validation is a pure function of those three, so every check still holds). The WebUI
-    reads the same few headers again and again; any change to the file's header or size is a miss."""
-    raw, size = read_raw_header(path)
-    name = os.fspath(path)
+    reads the same few headers again and again; any change to the file's header or size is a miss.
+
+    When an interrupted in-place stamp left its journal beside the file, the write is first finished or
+    undone (`journal.repair`), unless a stamp holding the file's lock is still at work."""
+    if journal.pending(path):
+        _repair(path)
+    with open_for_read(path) as fh:
+        return header_from(fh, os.fspath(path))
+
+
+def _repair(path: str | os.PathLike) -> None:
+    try:
+        with locks.held(path, wait_s=0):
+            journal.repair(path)
+    except IgaIOError:
+        pass  # a stamp is at work (its journal is live), or no write access: read what is there
+
+
+def header_from(fh, name: str) -> Header:
+    """`read_header` on an open binary file, so that a caller holding the file (a stamp) validates exactly
+    the bytes of the file it then hashes and writes."""
+    raw, size = raw_header_from(fh, name)
     key = (name, size)
     with _RECENT_LOCK:
         hit = _RECENT.get(key)
     if hit is not None and hit.raw == raw:
         return hit
     header = parse_header(raw, size, path=name)
-    with _RECENT_LOCK:
-        _RECENT.pop(key, None)
-        _RECENT[key] = header  # newest last: the oldest is dropped first
-        while len(_RECENT) > RECENT_HEADERS:
-            _RECENT.pop(next(iter(_RECENT)))
+    _keep(key, header)
     return header
 
 
@@ -228,15 +264,33 @@ def remember_written(path: str | os.PathLike, block: bytes, file_size: int, meta
     name = os.fspath(path)
     header = Header(path=name, metadata=dict(metadata), tensors=original.tensors, header_len=len(raw),
                     json_len=len(raw.rstrip(b" ")), file_size=file_size, raw=raw)  # fmt: skip
-    with _RECENT_LOCK:
-        _RECENT.pop((name, file_size), None)
-        _RECENT[(name, file_size)] = header
+    if "tensor_index_sha256" in original.__dict__:  # same tensors: the same index digest
+        header.__dict__["tensor_index_sha256"] = original.tensor_index_sha256
+    _keep((name, file_size), header)
 
 
-#: successfully parsed headers kept for `read_header` (an SDXL header and its tensor table: under 1 MB)
+#: parsed headers kept for `read_header`, bounded in bytes (about what they hold in memory) and in count
 RECENT_HEADERS = 8
+RECENT_BYTES = 64 << 20
 _RECENT: dict[tuple[str, int], Header] = {}
 _RECENT_LOCK = threading.Lock()
+
+
+def _cost(header: Header) -> int:
+    """Roughly the memory a kept header holds: its raw bytes, its metadata strings, its tensor table."""
+    return len(header.raw) + sum(len(k) + len(v) for k, v in header.metadata.items()) + 200 * len(header.tensors)
+
+
+def _keep(key: tuple[str, int], header: Header) -> None:
+    cost = _cost(header)
+    with _RECENT_LOCK:
+        _RECENT.pop(key, None)
+        if cost > RECENT_BYTES // 4:
+            return  # a huge header (100 MB of metadata) is not kept: a reread parses it again
+        _RECENT[key] = header  # newest last: the oldest is dropped first
+        total = sum(_cost(h) for h in _RECENT.values())
+        while len(_RECENT) > RECENT_HEADERS or total > RECENT_BYTES:
+            total -= _cost(_RECENT.pop(next(iter(_RECENT))))
 
 
 def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header:
@@ -348,6 +402,10 @@ def _contiguous(tensors: list[TensorInfo]) -> bool:
 
 def _data_order(t: TensorInfo) -> tuple[int, int]:
     return t.begin, t.end
+
+
+def _index_order(t: TensorInfo) -> tuple[int, int, str]:
+    return t[3], t[4], t[0]  # begin, end, name (code point order = UTF-8 byte order)
 
 
 def _unique(pairs: tuple) -> dict:

@@ -9,8 +9,12 @@ Precedence (first found wins):
    the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
 4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
 
-`hash_status` is "verified" when the recipe's weights and metadata hashes both match, "mismatch" when either
-does not, and "unverified" when a hash is missing or was not computed (`verify="never"` and no cached value).
+`hash_status` is "verified" when the recipe's weights and metadata hashes both match (and its tensor-index
+hash, when it has one), "mismatch" when any does not, and "unverified" when a hash is missing or was not
+computed (`verify="never"` and no cached value). The tensor-index hash (`hashes.tensor_index_sha256`: the
+names, dtypes, shapes and offsets of the tensors) costs no hashing of the file, so it is checked in every
+mode; a recipe stamped before it existed has none (`tensor_index.status == "missing"`): it still verifies
+by its other hashes, and `iga verify` says how to add it.
 `verify`: "never" uses only a cached weights hash; "first" hashes the file when it is not in the cache (so
 each file state is hashed once); "always" re-hashes the file.
 """
@@ -24,7 +28,7 @@ from typing import Literal
 
 from iga_core.checkpoint import hashing
 from iga_core.checkpoint.registry import Registry
-from iga_core.checkpoint.safetensors_io import HeaderError, is_safetensors_path, read_header
+from iga_core.checkpoint.safetensors_io import Header, HeaderError, is_safetensors_path, read_header
 from iga_core.checkpoint.stamp import (
     EmbeddedRecipeInvalid,
     SidecarInvalid,
@@ -60,6 +64,7 @@ class RecipeSource:
     problems: list[str] = field(default_factory=list)
     weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
     metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+    tensor_index: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))  # "unchecked": no header
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,12 +87,14 @@ def find_recipe(
     path = Path(checkpoint_path)
     problems: list[str] = []
 
-    embedded = None
+    embedded = header = None
     if is_safetensors_path(path):
         try:
-            embedded = read_embedded(read_header(path))
+            header = read_header(path)
+            embedded = read_embedded(header)
         except (HeaderError, EmbeddedRecipeInvalid) as exc:
             problems.append(f"embedded recipe unreadable: {exc}")
+    check = _Checker(path, verify, progress, header)
     side_file = sidecar_path(path)
     try:
         sidecar = read_sidecar(side_file)
@@ -101,9 +108,9 @@ def find_recipe(
                 f"{side_file.name} differs from the embedded recipe; the embedded one is used "
                 "(delete the sidecar or refresh it with `iga extract --force`)"
             )
-        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify, progress)
+        return check(RecipeSource("embedded", embedded, str(path), problems=problems))
     if sidecar is not None:
-        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress)
+        return check(RecipeSource("sidecar", sidecar, str(side_file), problems=problems))
 
     registry = _registry_to_consult(registry)
     if registry is not None:
@@ -113,7 +120,7 @@ def find_recipe(
             if found is not None:
                 origin = getattr(registry, "folder", None)
                 src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
-                return _checked(src, path, verify, progress, known_weights=weights)
+                return check(src, known_weights=weights)
 
     if reconstruct:
         from iga_core.reconstruct import reconstruct as run_reconstruct
@@ -159,8 +166,21 @@ def _weights_hash(path: Path, verify: str, problems: list[str], progress=None) -
         return None
 
 
-def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None):
-    """Fill in the weights and metadata checks, the overall hash status, and schema problems."""
+@dataclass
+class _Checker:
+    """Fills in a source's hash checks against one file (and its header, when it has one)."""
+
+    path: Path
+    verify: str
+    progress: hashing.Progress | None
+    header: Header | None
+
+    def __call__(self, src: RecipeSource, *, known_weights: str | None = None) -> RecipeSource:
+        return _checked(src, self, known_weights=known_weights)
+
+
+def _checked(src: RecipeSource, file: _Checker, *, known_weights: str | None = None) -> RecipeSource:
+    """Fill in the weights, tensor-index and metadata checks, the overall hash status, and schema problems."""
     from iga_core.recipe import metadata_sha256, validate_recipe
 
     recipe = src.recipe or {}
@@ -183,7 +203,7 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
     if not stored_weights:
         src.weights = HashCheck("missing")
     else:
-        actual = known_weights or _weights_hash(path, verify, src.problems, progress)
+        actual = known_weights or _weights_hash(file.path, file.verify, src.problems, file.progress)
         if actual is None:
             src.weights = HashCheck("unchecked", stored_weights)
         else:
@@ -191,8 +211,20 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
             if src.weights.status == "mismatch":
                 src.problems.append("weights hash mismatch: this recipe was stamped for other weights")
 
+    stored_index = hashes.get("tensor_index_sha256")
+    if file.header is None:
+        src.tensor_index = HashCheck("unchecked", stored_index)  # no safetensors header: nothing to compare
+    elif not stored_index:
+        src.tensor_index = HashCheck("missing", None, file.header.tensor_index_sha256)
+    else:
+        actual_index = file.header.tensor_index_sha256
+        src.tensor_index = HashCheck("ok" if actual_index == stored_index else "mismatch", stored_index, actual_index)
+        if src.tensor_index.status == "mismatch":
+            src.problems.append("tensor index mismatch: the tensors' names, dtypes, shapes or offsets are not "
+                                "those the recipe was stamped for")  # fmt: skip
+
     statuses = {src.weights.status, src.metadata.status}
-    if "mismatch" in statuses:
+    if "mismatch" in statuses or src.tensor_index.status == "mismatch":
         src.hash_status = "mismatch"
     elif statuses == {"ok"}:
         src.hash_status = "verified"

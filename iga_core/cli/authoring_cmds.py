@@ -103,6 +103,12 @@ def _weights_of(args: argparse.Namespace, checkpoint: str) -> str:
         return weights_sha256(path, progress)
 
 
+def _tensor_index_of(checkpoint: str) -> str | None:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
+
+    return read_header(checkpoint).tensor_index_sha256 if is_safetensors_path(checkpoint) else None
+
+
 def _key(args: argparse.Namespace, key: str) -> str:
     return _weights_of(args, key) if _is_checkpoint(key) else key
 
@@ -151,8 +157,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     reg = _registry(args)
     recipe = read_json_file(args.recipe)
     weights = _weights_of(args, args.checkpoint) if args.checkpoint else None
+    index = _tensor_index_of(args.checkpoint) if args.checkpoint else None
     existed_before = weights is not None and reg.path_for(weights).exists()
-    path = reg.add(recipe, weights_sha256=weights, replace=args.replace)
+    path = reg.add(recipe, weights_sha256=weights, tensor_index_sha256=index, replace=args.replace)
     sha = path.name.split(".")[0]
     verb = "replaced" if existed_before else "added"
     emit(args, f"{verb} {sha} ({recipe.get('model_id')!r}) in {reg.folder}",

@@ -15,7 +15,7 @@ from iga_core.checkpoint import hashing
 from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
-from iga_core.errors import IgaInvalid
+from iga_core.errors import IgaError, IgaInvalid
 
 VERIFY_CHOICES = ("never", "first", "always")
 
@@ -131,6 +131,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         src = find_recipe(path, verify=args.verify, progress=progress)
     data["recipe_source"] = src.to_dict()
     lines += _recipe_lines(src)
+    lines += _header_notes(path)
     emit(args, "\n".join(lines), data)
     return 0
 
@@ -150,7 +151,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
         with progress_for(args, path, "stamping") as progress:
-            result = stamp.stamp(path, recipe, out=args.out, progress=progress)
+            result = stamp.stamp(path, recipe, out=args.out, progress=progress, on_wait=lambda: _waiting(path))
     what = {
         "in_place": "header rewritten in place",
         "rewrite": "file rewritten (header grew; spare room reserved for next time)",
@@ -158,8 +159,12 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         "sidecar": "sidecar written",
     }[result.mode]
     lines = [f"stamped {_safe(result.path)}: {what}",
-             f"  weights_sha256   {result.weights_sha256}",
-             f"  metadata_sha256  {result.metadata_sha256}"]  # fmt: skip
+             f"  weights_sha256   {result.weights_sha256}"]  # fmt: skip
+    if result.tensor_index_sha256:
+        lines.append(f"  tensor_index_sha256 {result.tensor_index_sha256}")
+    lines.append(f"  metadata_sha256  {result.metadata_sha256}")
+    if result.replaced_metadata_sha256 and result.replaced_metadata_sha256 != result.metadata_sha256:
+        lines.append(f"  replaces the recipe {result.replaced_metadata_sha256[:12]}… that was there")
     if result.source_file_sha256:
         lines.append(f"  source_file_sha256 {result.source_file_sha256}")
     lines += [f"  ModelSpec {k} = {_safe(v)}" for k, v in result.modelspec_added.items()]
@@ -168,6 +173,11 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         lines.append("note: refresh the checkpoint list in the WebUI to see the new recipe")
     emit(args, "\n".join(lines), {"ok": True, **result.to_dict()})
     return 0
+
+
+def _waiting(path: Path) -> None:
+    print(f"iga: another iga process is writing {_safe(path.name)}; waiting for it to finish…", file=sys.stderr,
+          flush=True)  # fmt: skip
 
 
 def _confirm_first_stamp(path: Path) -> None:
@@ -200,6 +210,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     labels = {"ok": "OK", "mismatch": "MISMATCH", "missing": "missing from the recipe", "unchecked": "not checked"}
     lines = [f"{_safe(path.name)}: recipe {src.kind} ({_safe(src.path or '')})",
              f"  weights hash:  {labels[src.weights.status]}",
+             f"  tensor index:  {labels[src.tensor_index.status] if src.tensor_index.status != 'unchecked' else 'n/a (no safetensors header)'}",
              f"  metadata hash: {labels[src.metadata.status]}"]  # fmt: skip
     if src.weights.status == "mismatch":
         lines.append(f"    the recipe was stamped for weights {src.weights.expected}, this file has {src.weights.actual}")
@@ -207,13 +218,51 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if src.metadata.status == "mismatch":
         lines.append("    the recipe was edited after it was stamped")
         lines.append("    fix: validate the recipe, then stamp it again (`iga stamp`) to recompute its digest")
+    if src.tensor_index.status == "mismatch":
+        lines.append("    the tensors' names, dtypes, shapes or offsets differ from those the recipe was stamped for")
+        lines.append("    fix: this recipe belongs to another file layout; stamp the right recipe for this file")
     if "missing" in (src.weights.status, src.metadata.status):
         lines.append("    fix: stamp the recipe with `iga stamp` to record its hashes")
+    elif src.tensor_index.status == "missing":
+        lines.append(f"    note: the recipe predates the tensor-index binding; add it with: {_rebind_command(src, path)}")
+    lines += _header_notes(path)
     verdict = {"verified": "VERIFIED", "mismatch": "MISMATCH", "unverified": "UNVERIFIED"}[src.hash_status]
     lines.append(verdict)
     data["ok"] = src.hash_status == "verified"
     emit(args, "\n".join(lines), data)
     return 0 if src.hash_status == "verified" else 1
+
+
+def _rebind_command(src, path: Path) -> str:
+    """The command that re-stamps this recipe where it lives, which adds `hashes.tensor_index_sha256`."""
+    ckpt = _shell(str(path))
+    if src.kind == "sidecar":
+        return f"iga stamp --sidecar {ckpt} {_shell(src.path or '')}"
+    if src.kind == "registry":
+        entry = Path(src.path or ".") / f"{((src.recipe or {}).get('hashes') or {}).get('weights_sha256', '')}.iga.json"
+        return f"iga registry add {_shell(str(entry))} --for {ckpt} --replace"
+    return f"iga extract {ckpt} -o recipe.json && iga stamp {ckpt} recipe.json"
+
+
+def _shell(text: str) -> str:
+    import shlex
+
+    return shlex.quote(_safe(text, 200))
+
+
+def _header_notes(path: Path) -> list[str]:
+    """What the WebUI will make of this header, where it differs from what iga reads."""
+    if not is_safetensors_path(path):
+        return []
+    try:
+        header = read_header(path)
+    except IgaError:
+        return []
+    if header.host_readable:
+        return []
+    return [f"note: the header starts with {header.raw[:4]!r}, not '{{\"': valid safetensors, but the WebUI's own "
+            "metadata reader refuses it (A1111/Forge show no metadata for this file; iga still reads it). Any "
+            "`iga stamp` or `iga strip` rewrites the header the WebUI's way."]
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -240,6 +289,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
     human = {
         "unchanged": f"{_safe(result.path)}: no embedded recipe; nothing changed",
         "in_place": f"{_safe(result.path)}: recipe removed (header rewritten in place)",
+        "rewrite": f"{_safe(result.path)}: recipe removed (file rewritten)",
         "copy": f"{_safe(result.path)}: stripped copy written",
     }[result.mode]
     emit(args, human, {"ok": True, "path": result.path, "mode": result.mode, "removed": result.removed})
@@ -275,7 +325,8 @@ def _recipe_lines(src) -> list[str]:
     scheduler = r.get("scheduler") if isinstance(r.get("scheduler"), dict) else {}
     lines.append(f"  sampler {_safe(str(sampler.get('name')))} / schedule {_safe(str(scheduler.get('name')))}, "
                  f"steps {_range(r.get('steps'))}, cfg {_range(r.get('cfg'))}")  # fmt: skip
-    lines.append(f"  weights hash {src.weights.status}, metadata hash {src.metadata.status}")
+    lines.append(f"  weights hash {src.weights.status}, tensor index {src.tensor_index.status}, "
+                 f"metadata hash {src.metadata.status}")
     lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
     return lines
 
