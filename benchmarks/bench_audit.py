@@ -28,6 +28,7 @@ from PIL import Image  # noqa: E402
 from iga_core.audit import build_record, to_infotext_fields, write_image_metadata  # noqa: E402
 from iga_core.decision_log import DecisionLog, entry_from_record  # noqa: E402
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate  # noqa: E402
+from iga_core.recipe import Recipe  # noqa: E402
 
 
 def median_us(fn, repeat: int) -> float:
@@ -44,7 +45,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2000)
     parser.add_argument("--dir", default=None)
     args = parser.parse_args()
-    recipe = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+    recipe = Recipe.from_dict(json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text()))
     request = GuardRequest(sampler="Euler", schedule="SGM Uniform", steps=4, cfg=3.0, width=1024, height=1024)
     policy = GuardPolicy(overrides=frozenset({"IGA-S002"}), override_reasons={"IGA-S002": "contrast"})
     verdict = evaluate(recipe, request, policy)

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
-from iga_core.guard.context import RecipeView
-from iga_core.guard.engine import recipe_view, run_rules
+from iga_core.guard.context import require_recipe
+from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
 from iga_core.guard.rules.grid import classify
 from iga_core.guard.verdict import Finding
 from iga_core.presets import CUSTOM, NATIVE, PARAM_KEYS, resolve_preset
+from iga_core.recipe import Recipe
 
 
 class UnknownHost(IgaInvalid):
@@ -114,7 +115,7 @@ def _finding(rule_id: str, severity: str, field_name: str, expected, actual, rea
     return Finding(rule_id, severity, field_name, expected, actual, reason, remedy, fix)
 
 
-def _accepts(recipe, request: GuardRequest) -> bool:
+def _accepts(recipe: Recipe, request: GuardRequest) -> bool:
     """The guard (standard mode) has no hard or soft finding for this request."""
     return not any(f.severity != "info" for f in run_rules(recipe, request))
 
@@ -123,14 +124,14 @@ def _request(values: dict) -> GuardRequest:
     return GuardRequest(**{k: v for k, v in values.items() if k in PARAM_KEYS and v is not None})
 
 
-def _choose_sampler(recipe, view: RecipeView, caps: HostCapabilities, values: dict, wanted_id: str,
+def _choose_sampler(recipe: Recipe, caps: HostCapabilities, values: dict, wanted_id: str,
                     findings: list) -> str | None:
     """The recipe's sampler when the host has it, else the first one the recipe allows that the host has
     and the guard accepts with the preset's other values."""
     if wanted_id in caps.sampler_ids:
         return wanted_id
     wanted = vocab.lookup("sampler", wanted_id).label
-    for alt in view.allowed_samplers():
+    for alt in recipe.allowed_samplers():
         label = vocab.lookup("sampler", alt).label
         if alt in caps.sampler_ids and _accepts(recipe, _request({**values, "sampler": label})):
             findings.append(_finding("IGA-C001", "soft", "sampler", wanted, label,
@@ -143,33 +144,33 @@ def _choose_sampler(recipe, view: RecipeView, caps: HostCapabilities, values: di
     return None
 
 
-def _schedule_candidates(view: RecipeView, caps: HostCapabilities) -> list[str]:
+def _schedule_candidates(recipe: Recipe, caps: HostCapabilities) -> list[str]:
     """Host schedules the recipe allows: its own first, then its allow list, then (no allow list) all."""
-    ordered = view.allowed_schedules()
-    if not view.allow_schedules:
+    ordered = recipe.allowed_schedules()
+    if not recipe.allow_schedule_ids:
         ordered += [s for s in caps.schedule_order() if s not in ordered]
     return [s for s in ordered if s in caps.schedule_ids and s != vocab.AUTOMATIC
-            and view.schedule_allowed(s)]
+            and recipe.schedule_allowed(s)]
 
 
-def _pins_schedule(view: RecipeView) -> bool:
+def _pins_schedule(recipe: Recipe) -> bool:
     """The recipe fixes a grid or lists the schedules it accepts: a different schedule changes the result."""
-    return "grid" in view.scheduler or "canonical_steps" in view.scheduler or bool(view.allow_schedules)
+    return recipe.scheduler.pins_grid or bool(recipe.allow_schedule_ids)
 
 
-def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: dict, wanted_id: str | None,
+def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wanted_id: str | None,
                      findings: list) -> str | None:
     """The recipe's schedule when the host has it (the resolved preset already passed the guard); else a
     host schedule giving the same grid (e.g. SGM Uniform for Forge's Turbo), else one the recipe lists."""
     if wanted_id in caps.schedule_ids:
         return wanted_id
     wanted = vocab.lookup("schedule", wanted_id).label if wanted_id else None
-    accepted = [s for s in _schedule_candidates(view, caps)
+    accepted = [s for s in _schedule_candidates(recipe, caps)
                 if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}))]
     steps = values.get("steps")
     same_grid = [s for s in accepted
-                 if steps and classify(view, s, int(steps), exact=True).kind in ("canonical", "subsample")]
-    listed = [s for s in accepted if s in view.allow_schedules]
+                 if steps and classify(recipe, s, int(steps), exact=True).kind in ("canonical", "subsample")]
+    listed = [s for s in accepted if s in recipe.allow_schedule_ids]
     choice = (same_grid or listed or [None])[0]
     if choice is not None:
         label = vocab.lookup("schedule", choice).label
@@ -178,7 +179,7 @@ def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: d
                                  f"{caps.name} has no {wanted} schedule; {label} {how}", f"use {label}",
                                  {"schedule": label}))
         return choice
-    severity = "hard" if _pins_schedule(view) else "soft"
+    severity = "hard" if _pins_schedule(recipe) else "soft"
     findings.append(_finding(
         "IGA-C002", severity, "schedule", wanted, None,
         f"{caps.name} has no {wanted} schedule and none that gives the same grid",
@@ -187,13 +188,13 @@ def _choose_schedule(recipe, view: RecipeView, caps: HostCapabilities, values: d
     return None
 
 
-def _check_timestep_grid(view: RecipeView, caps: HostCapabilities, sampler_id: str, steps, findings: list) -> None:
+def _check_timestep_grid(recipe: Recipe, caps: HostCapabilities, sampler_id: str, steps, findings: list) -> None:
     """A timestep sampler steps on the host's own spacing (A1111/Forge DDIM: leading); the guard does not
     judge a recipe's own sampler, so say here when the host's spacing misses the recipe's grid."""
     schedule_id = vocab.lookup("sampler", sampler_id).grid_schedule
-    if schedule_id is None or steps is None or "grid" not in view.scheduler:
+    if schedule_id is None or steps is None or recipe.scheduler.grid is None:
         return
-    if classify(view, schedule_id, int(steps), exact=True).kind == "off_grid":
+    if classify(recipe, schedule_id, int(steps), exact=True).kind == "off_grid":
         label = vocab.lookup("sampler", sampler_id).label
         findings.append(_finding(
             "IGA-C003", "hard", "steps", "the recipe's step grid", f"{label} at {steps} steps",
@@ -202,24 +203,23 @@ def _check_timestep_grid(view: RecipeView, caps: HostCapabilities, sampler_id: s
             "(diffusers timestep_spacing, ComfyUI custom sigmas)"))
 
 
-def auto_configure(recipe, host: HostCapabilities, preset: str | None = None) -> AutoConfig:
+def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = None) -> AutoConfig:
     """The values `host` should set for `preset` (default Native) of `recipe`, in the host's spelling."""
     name = preset or NATIVE
     if name.lower() == CUSTOM.lower():
         return AutoConfig(host.name, CUSTOM, {})
-    params = resolve_preset(recipe, name)
-    view = recipe_view(recipe)
+    params = resolve_preset(require_recipe(recipe), name)
     findings: list[Finding] = []
     values = {k: params.get(k) for k in PARAM_KEYS}
 
-    sampler_id = _choose_sampler(recipe, view, host, values, vocab.resolve_sampler(params["sampler"]).id, findings)
+    sampler_id = _choose_sampler(recipe, host, values, vocab.resolve_sampler(params["sampler"]).id, findings)
     values["sampler"] = vocab.lookup("sampler", sampler_id).label if sampler_id else None
     if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
         values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
-        _check_timestep_grid(view, host, sampler_id, values["steps"], findings)
+        _check_timestep_grid(recipe, host, sampler_id, values["steps"], findings)
     elif sampler_id is not None:
         _, wanted = vocab.normalize(values["sampler"], params.get("schedule"))
-        schedule_id = _choose_schedule(recipe, view, host, values, wanted.id if wanted else None, findings)
+        schedule_id = _choose_schedule(recipe, host, values, wanted.id if wanted else None, findings)
         values["schedule"] = vocab.lookup("schedule", schedule_id).label if schedule_id else None
 
     if values.get("distilled_cfg") is not None and not host.supports_distilled_cfg:

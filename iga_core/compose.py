@@ -1,7 +1,10 @@
 """Recipe composition: the effective recipe when add-ons (LoRAs) with their own recipes are active.
 
-    compose(base, [("lcm-lora-sdxl", lora_recipe, 1.0), ("ink-style", style_recipe, 0.8)])
+    compose(base, [Addon("lcm-lora-sdxl", lora_recipe, 1.0), Addon("ink-style", style_recipe, 0.8)])
         -> Composition(recipe, sources, findings, parts)
+
+Every input is a parsed `Recipe`; the composed recipe is a new one, built from their frozen parts with
+`dataclasses.replace` (never by editing JSON through string paths).
 
 An add-on recipe is an ordinary recipe (stamped into the LoRA, in a sidecar, or from the registry). It
 either **replaces** the base's sampling recipe or **narrows** it:
@@ -17,23 +20,24 @@ either **replaces** the base's sampling recipe or **narrows** it:
   narrowed range when they fall outside it.
 
 The base keeps what belongs to the model: `model_id`, `architecture`, `prediction_type`, `vae`,
-`clip_skip`. Weight 0 means inactive. Disagreements become findings (rule ids `IGA-M…`, README
-"Recipe composition"); the composed recipe is still produced, keeping the base side of every conflict,
+`clip_skip`. Weight 0 means inactive. Disagreements become findings (rule ids `IGA-M…`,
+docs/composition.md); the composed recipe is still produced, keeping the base side of every conflict,
 so the guard can run on it. The result carries `x-composition` (what was composed) and a fresh
 `hashes.metadata_sha256`; it has no `weights_sha256`, since no single file holds it.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
 from iga_core.guard.verdict import Finding, range_text
-from iga_core.recipe import validate_recipe, with_metadata_digest
+from iga_core.presets import check_presets
+from iga_core.recipe import Constraints, Hashes, Range, Recipe, Resolution, Sampler, Size
 
 REPLACE, NARROW = "replace", "narrow"
 #: the fields a replacing add-on takes over
@@ -41,7 +45,33 @@ SAMPLING_FIELDS = ("sampler", "scheduler", "steps", "cfg", "constraints", "prese
 
 
 class ComposeError(IgaInvalid):
-    """The composition cannot start: the base recipe is invalid or an add-on entry is malformed."""
+    """The composition cannot start: the base is not a parsed recipe or an add-on entry is malformed."""
+
+
+@dataclass(frozen=True)
+class Addon:
+    """One active add-on: its name (as the prompt tag writes it), its parsed recipe and its weight. `recipe`
+    is None when the add-on's recipe document is invalid; `problem` then says why (it is ignored, IGA-M010)."""
+
+    name: str
+    recipe: Recipe | None
+    weight: float
+    problem: str | None = None
+
+    @classmethod
+    def from_source(cls, name: str, source: Any, weight: float) -> Addon | None:
+        """From a `RecipeSource` (duck-typed: `.recipe`, `.document`, `.problems`): None when the file has no
+        recipe at all (a LoRA without a recipe takes no part), an invalid one when its document does not
+        parse."""
+        if source is None:
+            return None
+        recipe = getattr(source, "recipe", None)
+        if recipe is not None:
+            return cls(name, recipe, weight)
+        if getattr(source, "document", None) is None:
+            return None
+        problems = list(getattr(source, "problems", None) or ())
+        return cls(name, None, weight, problems[0] if problems else "not a valid recipe")
 
 
 @dataclass(frozen=True)
@@ -62,7 +92,7 @@ class Composition:
     """`recipe`: the effective recipe (None when there is neither a base nor an active add-on);
     `sources`: recipe field -> the part it came from ("base" or an add-on name); `findings`: conflicts."""
 
-    recipe: dict | None
+    recipe: Recipe | None
     sources: dict[str, str] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     parts: tuple[Part, ...] = ()
@@ -72,7 +102,7 @@ class Composition:
         return any(p.role in (REPLACE, NARROW) for p in self.parts)
 
     def to_dict(self) -> dict:
-        return {"recipe": self.recipe, "sources": dict(self.sources),
+        return {"recipe": self.recipe.to_dict() if self.recipe is not None else None, "sources": dict(self.sources),
                 "findings": [f.to_dict() for f in self.findings], "parts": [p.to_dict() for p in self.parts]}
 
 
@@ -80,189 +110,197 @@ def _finding(rule_id: str, severity: str, field_name: str, expected, actual, rea
     return Finding(rule_id, severity, field_name, expected, actual, reason, remedy)
 
 
-def addon_mode(recipe: dict) -> str:
+def addon_mode(recipe: Recipe) -> str:
     """"replace" or "narrow" for an add-on recipe (explicit `x-compose`, else inferred; module docstring)."""
-    explicit = recipe.get("x-compose")
+    explicit = recipe.extensions.get("x-compose")
     if explicit in (REPLACE, NARROW):
         return explicit
-    scheduler = recipe.get("scheduler") or {}
-    pins = any(k in scheduler for k in ("grid", "canonical_steps", "subsample"))
-    return REPLACE if pins or (recipe.get("constraints") or {}).get("allow_samplers") else NARROW
+    sched = recipe.scheduler
+    pins = sched.grid is not None or sched.canonical_steps is not None or sched.subsample is not None
+    return REPLACE if pins or recipe.allow_sampler_ids else NARROW
+
+
+def _id(kind: str, name: str) -> str:
+    return vocab.lookup(kind, name).id
 
 
 def _ids(kind: str, names) -> list[str]:
-    return [vocab.lookup(kind, n).id for n in names or ()]
+    return [_id(kind, n) for n in names or ()]
 
 
-def _sampling_key(recipe: dict) -> tuple:
+def _sampling_key(recipe: Recipe) -> tuple:
     """What two replacing add-ons must agree on to be interchangeable."""
-    return (vocab.resolve_sampler(recipe["sampler"]["name"]).id, vocab.resolve_schedule(recipe["scheduler"]["name"]).id,
-            repr(recipe["scheduler"].get("grid")), recipe["steps"].get("min"), recipe["steps"].get("max"),
-            recipe["cfg"].get("min"), recipe["cfg"].get("max"))
+    return (recipe.sampler_info.id, recipe.schedule_declared.id, recipe.scheduler.grid,
+            recipe.steps.min, recipe.steps.max, recipe.cfg.min, recipe.cfg.max)
+
+
+def _range_at(recipe: Recipe, path: str) -> Range | None:
+    return {"steps": recipe.steps, "cfg": recipe.cfg, "cfg.distilled": recipe.cfg.distilled}[path]
+
+
+def _with_range(recipe: Recipe, path: str, value: Range) -> Recipe:
+    if path == "cfg.distilled":
+        return replace(recipe, cfg=replace(recipe.cfg, distilled=value))
+    return replace(recipe, **{path: value})
+
+
+def _size_fits(size: Size, limit: Size) -> bool:
+    return size.width <= limit.width and size.height <= limit.height
 
 
 class _Composer:
-    def __init__(self, base: dict, base_name: str) -> None:
-        self.recipe = copy.deepcopy(base)
-        self.sources = {k: base_name for k in self.recipe if k != "hashes"}
+    """Builds the composed recipe as a new typed `Recipe` (frozen parts replaced, never edited)."""
+
+    def __init__(self, base: Recipe, base_name: str) -> None:
+        self.recipe = base
+        self.sources = {f: base_name for f in _present_fields(base) if f != "hashes"}
         self.findings: list[Finding] = []
 
     # --- replace ---------------------------------------------------------------------------------------
 
-    def replace(self, name: str, addon: dict) -> None:
-        if addon.get("notes"):  # the base's notes describe the sampling being replaced
-            self.recipe["notes"] = addon["notes"]
+    def replace(self, name: str, addon: Recipe) -> None:
+        # the base's notes describe the sampling being replaced
+        self.recipe = replace(self.recipe, notes=addon.notes or None)
+        if addon.notes:
             self.sources["notes"] = name
         else:
-            self.recipe.pop("notes", None)
-        for key in SAMPLING_FIELDS:
-            if key in addon:
-                self.recipe[key] = copy.deepcopy(addon[key])
+            self.sources.pop("notes", None)
+        changes = {key: getattr(addon, key) for key in SAMPLING_FIELDS}
+        self.recipe = replace(self.recipe, **changes)  # the base's constraints/presets go with its sampling
+        for key, value in changes.items():
+            if value is not None:
                 self.sources[key] = name
-            elif key in self.recipe:
-                del self.recipe[key]  # the base's constraints/presets belong to its own sampling
+            else:
                 self.sources.pop(key, None)
         self.findings.append(_finding(
-            "IGA-M006", "info", "sampler", addon["sampler"]["name"], name,
+            "IGA-M006", "info", "sampler", addon.sampler.name, name,
             f"{name} replaces the sampler, schedule, steps and CFG of the base recipe",
             "nothing to do; the add-on's recipe governs sampling while it is active"))
 
     # --- narrow ----------------------------------------------------------------------------------------
 
-    def narrow(self, name: str, addon: dict) -> None:
-        self._narrow_range("steps", name, addon.get("steps"), integer=True)
-        self._narrow_range("cfg", name, addon.get("cfg"))
-        if isinstance(addon.get("cfg"), dict) and "distilled" in addon["cfg"]:
-            self._narrow_range("cfg.distilled", name, addon["cfg"]["distilled"])
-        self._narrow_constraints(name, addon.get("constraints") or {})
-        self.narrow_resolution(name, addon.get("resolution") or {})
+    def narrow(self, name: str, addon: Recipe) -> None:
+        self._narrow_range("steps", name, addon.steps, integer=True)
+        self._narrow_range("cfg", name, addon.cfg)
+        if addon.cfg.distilled is not None:
+            self._narrow_range("cfg.distilled", name, addon.cfg.distilled)
+        self._narrow_constraints(name, addon.constraints)
+        self.narrow_resolution(name, addon.resolution)
 
-    def _get(self, path: str):
-        node = self.recipe
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def _narrow_range(self, path: str, name: str, theirs: dict | None, *, integer: bool = False) -> None:
-        ours = self._get(path)
-        if not isinstance(theirs, dict):
-            return
+    def _narrow_range(self, path: str, name: str, theirs: Range, *, integer: bool = False) -> None:
+        ours = _range_at(self.recipe, path)
         if ours is None:  # e.g. distilled CFG the base does not declare: the add-on brings it
-            parent, key = path.rsplit(".", 1)
-            self._get(parent)[key] = copy.deepcopy(theirs)
+            self.recipe = _with_range(self.recipe, path, theirs)
             self.sources[path] = name
             return
-        low = max((v for v in (ours.get("min"), theirs.get("min")) if v is not None), default=None)
-        high = min((v for v in (ours.get("max"), theirs.get("max")) if v is not None), default=None)
+        low = max((v for v in (ours.min, theirs.min) if v is not None), default=None)
+        high = min((v for v in (ours.max, theirs.max) if v is not None), default=None)
         if low is not None and high is not None and low > high:
             self.findings.append(_finding(
-                "IGA-M004", "hard", path, {"min": ours.get("min"), "max": ours.get("max")},
-                {"min": theirs.get("min"), "max": theirs.get("max")},
-                f"{name} allows {path} {range_text(theirs.get('min'), theirs.get('max'))}, which does not "
-                f"overlap {range_text(ours.get('min'), ours.get('max'))}; the earlier range is kept",
+                "IGA-M004", "hard", path, ours.bounds(), theirs.bounds(),
+                f"{name} allows {path} {range_text(theirs.min, theirs.max)}, which does not "
+                f"overlap {range_text(ours.min, ours.max)}; the earlier range is kept",
                 f"deactivate {name} or use an add-on made for this model"))
             return
-        changed = (low, high) != (ours.get("min"), ours.get("max"))
-        if low is not None:
-            ours["min"] = low
-        if high is not None:
-            ours["max"] = high
-        if changed:
+        narrowed = replace(ours, min=low if low is not None else ours.min, max=high if high is not None else ours.max)
+        if (narrowed.min, narrowed.max) != (ours.min, ours.max):
             self.sources[f"{path}.range"] = name
-        default = ours.get("default")
-        if default is not None:
-            moved = min(max(default, low if low is not None else -math.inf), high if high is not None else math.inf)
-            moved = int(moved) if integer else moved
-            if moved != default:
-                ours["default"] = moved
-                self.sources[f"{path}.default"] = name
-                self.findings.append(_finding(
-                    "IGA-M005", "info", path, moved, default,
-                    f"{name} narrows {path} to {range_text(low, high)}: the default moves from {default:g} to {moved:g}",
-                    "nothing to do; the composed default is inside every active recipe"))
+        default = ours.default
+        moved = min(max(default, low if low is not None else -math.inf), high if high is not None else math.inf)
+        moved = int(moved) if integer else moved
+        if moved != default:
+            narrowed = replace(narrowed, default=moved)
+            self.sources[f"{path}.default"] = name
+            self.findings.append(_finding(
+                "IGA-M005", "info", path, moved, default,
+                f"{name} narrows {path} to {range_text(low, high)}: the default moves from {default:g} to {moved:g}",
+                "nothing to do; the composed default is inside every active recipe"))
+        self.recipe = _with_range(self.recipe, path, narrowed)
 
-    def _narrow_constraints(self, name: str, theirs: dict) -> None:
+    def _narrow_constraints(self, name: str, theirs: Constraints | None) -> None:
         """Forbid lists add up, allow lists intersect, and nothing stays both allowed and forbidden. When
         that leaves no sampler (or schedule) every recipe accepts, the add-on's lists for it are not applied."""
-        if not theirs:
+        if theirs is None:
             return
-        ours = self.recipe.setdefault("constraints", {})
         for kind, block in (("sampler", "sampler"), ("schedule", "scheduler")):
+            ours = self.recipe.constraints or Constraints()
             forbid_key, allow_key = f"forbid_{kind}s", f"allow_{kind}s"
-            if not theirs.get(forbid_key) and not theirs.get(allow_key):
+            their_forbid, their_allow = getattr(theirs, forbid_key) or (), getattr(theirs, allow_key) or ()
+            if not their_forbid and not their_allow:
                 continue
-            forbid = list(ours.get(forbid_key) or [])
-            forbid += [n for n in theirs.get(forbid_key) or () if vocab.lookup(kind, n).id not in _ids(kind, forbid)]
-            allow = list(ours.get(allow_key) or [])
-            if theirs.get(allow_key):
-                keep = set(_ids(kind, theirs[allow_key]))
-                allow = [n for n in allow if vocab.lookup(kind, n).id in keep] if allow else list(theirs[allow_key])
+            our_forbid, our_allow = list(getattr(ours, forbid_key) or ()), list(getattr(ours, allow_key) or ())
+            forbid = our_forbid + [n for n in their_forbid if _id(kind, n) not in _ids(kind, our_forbid)]
+            allow = list(our_allow)
+            if their_allow:
+                keep = set(_ids(kind, their_allow))
+                allow = [n for n in allow if _id(kind, n) in keep] if allow else list(their_allow)
             forbidden = set(_ids(kind, forbid))
-            allow_left = [n for n in allow if vocab.lookup(kind, n).id not in forbidden]
-            default = self.recipe[block]["name"]
-            default_id = vocab.lookup(kind, default).id
+            allow_left = [n for n in allow if _id(kind, n) not in forbidden]
+            default = getattr(self.recipe, block).name
+            default_id = _id(kind, default)
             default_ok = default_id not in forbidden and (not allow_left or default_id in _ids(kind, allow_left))
-            if ((ours.get(allow_key) or theirs.get(allow_key)) and not allow_left) or (
-                    not default_ok and not allow_left):
+            if ((our_allow or their_allow) and not allow_left) or (not default_ok and not allow_left):
                 self.findings.append(_finding(
-                    "IGA-M004", "hard", f"constraints.{allow_key}", ours.get(allow_key) or default,
-                    theirs.get(allow_key) or theirs.get(forbid_key),
+                    "IGA-M004", "hard", f"constraints.{allow_key}", our_allow or default,
+                    list(their_allow or their_forbid),
                     f"{name} leaves no {kind} that every active recipe allows; its {kind} constraints are not applied",
                     f"deactivate {name} or use an add-on made for this model"))
                 continue
-            for key, names in ((forbid_key, forbid), (allow_key, allow_left)):
-                if names != list(ours.get(key) or []):
+            lists = {forbid_key: forbid, allow_key: allow_left}
+            for key, names in lists.items():
+                if names != list(getattr(ours, key) or ()):
                     self.sources[f"constraints.{key}"] = name
-                if names:
-                    ours[key] = names
-                else:
-                    ours.pop(key, None)
+            ours = replace(ours, **{key: tuple(names) or None for key, names in lists.items()})
+            self.recipe = replace(self.recipe, constraints=ours)
             if not default_ok:
-                self.recipe[block] = {"name": allow_left[0]} if block == "sampler" else {
-                    **self.recipe[block], "name": allow_left[0]}
+                new_block = (Sampler(name=allow_left[0]) if block == "sampler"
+                             else replace(self.recipe.scheduler, name=allow_left[0]))
+                self.recipe = replace(self.recipe, **{block: new_block})
                 self.sources[block] = name
                 self.findings.append(_finding(
                     "IGA-M005", "info", block, allow_left[0], default,
                     f"{name} does not allow the base's {kind} {default}; the default becomes {allow_left[0]}",
                     "nothing to do; the composed default is inside every active recipe"))
-        if not ours:
-            del self.recipe["constraints"]
+        left = self.recipe.constraints
+        if left is not None and left == Constraints():
+            self.recipe = replace(self.recipe, constraints=None)
 
-    def narrow_resolution(self, name: str, theirs: dict) -> None:
-        limit = theirs.get("max")
-        if isinstance(limit, dict):
-            res = self.recipe.setdefault("resolution", {})
-            ours = res.get("max")
-            narrowed = dict(limit) if ours is None else {
-                "width": min(ours["width"], limit["width"]), "height": min(ours["height"], limit["height"])}
-            if narrowed != ours:
-                res["max"] = narrowed
+    def narrow_resolution(self, name: str, theirs: Resolution | None) -> None:
+        if theirs is None:
+            return
+        limit = theirs.max
+        if limit is not None:
+            res = self.recipe.resolution or Resolution()
+            ours = res.max
+            narrowed = Size(width=limit.width, height=limit.height) if ours is None else Size(
+                width=min(ours.width, limit.width), height=min(ours.height, limit.height))
+            if ours is None or (narrowed.width, narrowed.height) != (ours.width, ours.height):
+                res = replace(res, max=narrowed)
                 self.sources["resolution.max"] = name
-            fitting = [p for p in res.get("preferred", []) if p["width"] <= res["max"]["width"]
-                       and p["height"] <= res["max"]["height"]]
-            if res.get("preferred") and len(fitting) < len(res["preferred"]):
-                if fitting:
-                    res["preferred"] = fitting
-                else:
-                    del res["preferred"]
-        if theirs.get("preferred") and not (self.recipe.get("resolution") or {}).get("preferred"):
-            self.recipe.setdefault("resolution", {})["preferred"] = copy.deepcopy(theirs["preferred"])
+            preferred = res.preferred or ()
+            fitting = tuple(p for p in preferred if _size_fits(p, res.max))
+            if preferred and len(fitting) < len(preferred):
+                res = replace(res, preferred=fitting or None)
+            self.recipe = replace(self.recipe, resolution=res)
+        own = self.recipe.resolution
+        if theirs.preferred and not (own is not None and own.preferred):
+            self.recipe = replace(self.recipe, resolution=replace(own or Resolution(), preferred=theirs.preferred))
             self.sources["resolution.preferred"] = name
 
     # --- the model's own fields ------------------------------------------------------------------------
 
-    def check_model_fields(self, name: str, addon: dict) -> None:
+    def check_model_fields(self, name: str, addon: Recipe) -> None:
         """Prediction type and architecture belong to the base model: a mismatch means the add-on was made
         for another model. VAE and clip skip stay the base's; a different add-on value is reported."""
         for key, severity in (("prediction_type", "hard"), ("architecture", "hard"), ("clip_skip", "soft"),
                               ("vae", "soft")):
-            ours, theirs = self.recipe.get(key), addon.get(key)
+            ours, theirs = getattr(self.recipe, key), getattr(addon, key)
             if ours is None or theirs is None or ours == theirs:
                 continue
-            if key == "vae" and not theirs.get("id") and not theirs.get("sha256"):
-                continue  # "embedded: true" in a LoRA's recipe says nothing about the base's VAE
+            if key == "vae":
+                if not theirs.id and not theirs.sha256:
+                    continue  # "embedded: true" in a LoRA's recipe says nothing about the base's VAE
+                ours, theirs = ours.to_dict(), theirs.to_dict()
             rule_id = {"prediction_type": "IGA-M001", "architecture": "IGA-M002"}.get(key, "IGA-M007")
             self.findings.append(_finding(
                 rule_id, severity, key, ours, theirs,
@@ -271,20 +309,22 @@ class _Composer:
                 else f"nothing required; set {key} by hand if {name}'s author recommends it"))
 
     def drop_stale_presets(self) -> None:
-        from iga_core.presets import check_presets
-
         problems = {p.preset for p in check_presets(self.recipe)}
-        kept = [p for p in self.recipe.get("presets", []) if p.get("name") not in problems]
-        for p in self.recipe.get("presets", []):
-            if p.get("name") in problems:
+        presets = self.recipe.presets or ()
+        for p in presets:
+            if p.name in problems:
                 self.findings.append(_finding(
-                    "IGA-M009", "info", "presets", "inside the composed recipe", p.get("name"),
-                    f"preset {p.get('name')!r} does not fit the composed recipe and is not offered",
+                    "IGA-M009", "info", "presets", "inside the composed recipe", p.name,
+                    f"preset {p.name!r} does not fit the composed recipe and is not offered",
                     "nothing to do; Native and the remaining presets fit"))
-        if kept:
-            self.recipe["presets"] = kept
-        else:
-            self.recipe.pop("presets", None)
+        kept = tuple(p for p in presets if p.name not in problems)
+        self.recipe = replace(self.recipe, presets=kept or None)
+
+
+def _present_fields(recipe: Recipe) -> list[str]:
+    """The top-level keys the recipe sets (what `to_dict` writes)."""
+    names = [name for name in recipe.__dataclass_fields__ if name != "extensions" and getattr(recipe, name) is not None]
+    return [*names, *recipe.extensions]
 
 
 #: the hosts' extra-network tag (A1111 v1.10.1 and Forge modules/extra_networks.py: re_extra_net)
@@ -331,39 +371,39 @@ def prompt_addons(prompt: str) -> list[AddonTag]:
     return tags
 
 
-def _check_entry(entry) -> tuple[str, dict, float]:
-    if not isinstance(entry, (tuple, list)) or len(entry) != 3:
-        raise ComposeError(f"an add-on must be (name, recipe, weight), got {entry!r:.80}",
-                           "pass e.g. (\"lcm-lora-sdxl\", recipe_dict, 1.0)")
-    name, recipe, weight = entry
+def _check_entry(entry) -> Addon:
+    if not isinstance(entry, Addon):
+        raise ComposeError(f"an add-on must be an Addon(name, recipe, weight), got {entry!r:.80}",
+                           "pass e.g. Addon(\"lcm-lora-sdxl\", recipe, 1.0)")
+    name, recipe, weight = entry.name, entry.recipe, entry.weight
     if not isinstance(name, str) or not name:
         raise ComposeError("an add-on name must be non-empty text", "pass the LoRA's name as written in the prompt")
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
         raise ComposeError(f"add-on {name!r} has weight {weight!r}", "pass the LoRA weight as a finite number")
-    return name, recipe, float(weight)
+    if recipe is not None and not isinstance(recipe, Recipe):
+        raise ComposeError(f"add-on {name!r} has a {type(recipe).__name__}, not a parsed recipe",
+                           "parse its recipe with Recipe.from_dict (or find it with find_recipe)")
+    return replace(entry, weight=float(weight))
 
 
-def compose(base: dict | None, addons: list[tuple[str, dict, float]], *, base_name: str = "base") -> Composition:
-    """The effective recipe of `base` with `addons` (name, recipe, weight) active, per the module rules."""
-    if base is not None:
-        problems = validate_recipe(base)
-        if problems:
-            raise ComposeError(f"the base recipe is invalid at {problems[0].pointer or '/'}: {problems[0].message}",
-                               problems[0].hint or "run `iga validate` on it")
-    parts: list[Part] = [Part(base_name, base.get("model_id"), None, "base")] if base is not None else []
+def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base") -> Composition:
+    """The effective recipe of `base` with `addons` active, per the module rules. Inputs are parsed recipes;
+    the result is a new `Recipe` built from them (its conflicts are the findings)."""
+    if base is not None and not isinstance(base, Recipe):
+        raise ComposeError(f"the base must be a parsed recipe, got {type(base).__name__}",
+                           "parse it with Recipe.from_dict (or find it with find_recipe)")
+    parts: list[Part] = [Part(base_name, base.model_id, None, "base")] if base is not None else []
     findings: list[Finding] = []
-    active: list[tuple[str, dict, float, str]] = []
+    active: list[tuple[str, Recipe, float, str]] = []
     for entry in addons:
-        name, recipe, weight = _check_entry(entry)
+        addon = _check_entry(entry)
+        name, recipe, weight = addon.name, addon.recipe, addon.weight
         if weight == 0:
-            parts.append(Part(name, (recipe or {}).get("model_id") if isinstance(recipe, dict) else None, weight,
-                              "inactive"))
+            parts.append(Part(name, recipe.model_id if recipe is not None else None, weight, "inactive"))
             continue
-        problems = validate_recipe(recipe) if isinstance(recipe, dict) else None
-        if problems is None or problems:
-            detail = problems[0].message if problems else "not a JSON object"
+        if recipe is None:
             findings.append(_finding("IGA-M010", "soft", "addons", "a valid recipe", name,
-                                     f"the recipe of {name} is invalid ({detail}); it is ignored",
+                                     f"the recipe of {name} is invalid ({addon.problem}); it is ignored",
                                      f"fix or remove {name}'s recipe (`iga validate`)"))
             parts.append(Part(name, None, weight, "ignored"))
             continue
@@ -373,10 +413,10 @@ def compose(base: dict | None, addons: list[tuple[str, dict, float]], *, base_na
         return Composition(None, {}, tuple(findings), tuple(parts))
     if base is None:  # no base recipe: the first active add-on stands in for it
         base_name, base, weight, _ = active.pop(0)
-        parts.append(Part(base_name, base.get("model_id"), weight, "base"))
+        parts.append(Part(base_name, base.model_id, weight, "base"))
         source_id = None
     else:
-        source_id = base.get("model_id")
+        source_id = base.model_id
     composer = _Composer(base, base_name)
     composer.findings.extend(findings)
 
@@ -391,21 +431,21 @@ def compose(base: dict | None, addons: list[tuple[str, dict, float]], *, base_na
                 "IGA-M003", "hard", "sampler", winner[0], name,
                 f"{name} and {winner[0]} both set how the model is sampled, differently; {winner[0]} "
                 f"(weight {abs(winner[2]):g}) is used", "activate one distillation add-on at a time"))
-        parts.append(Part(name, recipe.get("model_id"), weight, role))
+        parts.append(Part(name, recipe.model_id, weight, role))
     if winner is not None:
         composer.replace(winner[0], winner[1])
     for name, recipe, _, mode in active:
         if mode == NARROW:
             composer.narrow(name, recipe)
         else:
-            composer.narrow_resolution(name, recipe.get("resolution") or {})
+            composer.narrow_resolution(name, recipe.resolution)
     composer.drop_stale_presets()
 
     result = composer.recipe
-    result.pop("hashes", None)
     added = [p.name for p in parts if p.role in (REPLACE, NARROW)]
-    if added:
-        result["title"] = f"{result.get('title') or result['model_id']} + {' + '.join(added)}"[:200]
-    result["x-composition"] = {"base": source_id, "parts": [p.to_dict() for p in parts]}
-    return Composition(with_metadata_digest(result), dict(sorted(composer.sources.items())),
-                       tuple(composer.findings), tuple(parts))
+    title = f"{result.title or result.model_id} + {' + '.join(added)}"[:200] if added else result.title
+    extensions = {**result.extensions, "x-composition": {"base": source_id, "parts": [p.to_dict() for p in parts]}}
+    result = replace(result, title=title, hashes=None, extensions=extensions)
+    # a fresh digest and no weights hash: no single file holds the composed recipe
+    result = replace(result, hashes=Hashes(metadata_sha256=result.digest))
+    return Composition(result, dict(sorted(composer.sources.items())), tuple(composer.findings), tuple(parts))

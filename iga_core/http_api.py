@@ -49,14 +49,14 @@ def get_recipe(checkpoint: Any, resolve: Resolver, *, verify: str = "first") -> 
         return _error(404 if isinstance(exc, ApiRequestInvalid) else 422, exc)
     status = 200 if source.recipe is not None else 404
     return status, {"ok": source.recipe is not None, "checkpoint": checkpoint, "source": _source_info(source),
-                    "recipe": source.recipe}
+                    "recipe": source.document}
 
 
-def _compose_loras(recipe: dict, loras: Any, resolve_lora: Resolver | None, verify: str) -> tuple[dict, list]:
+def _compose_loras(recipe, loras: Any, resolve_lora: Resolver | None, verify: str) -> tuple[Any, list]:
     """`"loras": [{"name": "lcm-lora", "weight": 1.0}]` -> the composed recipe and its findings (like
     `iga check --lora`)."""
     from iga_core.checkpoint.sources import find_recipe
-    from iga_core.compose import compose
+    from iga_core.compose import Addon, compose
 
     if not loras:
         return recipe, []
@@ -69,9 +69,9 @@ def _compose_loras(recipe: dict, loras: Any, resolve_lora: Resolver | None, veri
         path = resolve_lora(name) if resolve_lora is not None and isinstance(name, str) else None
         if path is None:
             raise ApiRequestInvalid(f"no LoRA named {name!r}", "use a name from GET /sdapi/v1/loras")
-        found = find_recipe(path, verify=verify)
-        if found.recipe is not None:
-            addons.append((name, found.recipe, item.get("weight", 1.0)))
+        addon = Addon.from_source(name, find_recipe(path, verify=verify), item.get("weight", 1.0))
+        if addon is not None:
+            addons.append(addon)
     if not addons:
         return recipe, []
     composition = compose(recipe, addons)
@@ -84,7 +84,7 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
     (`ok` says which); 4xx only for a malformed body or an unknown checkpoint / LoRA."""
     from iga_core.guard import GuardPolicy, GuardRequest, evaluate
     from iga_core.presets import PARAM_KEYS, resolve_preset
-    from iga_core.recipe import validate_recipe
+    from iga_core.recipe import Recipe, validate_recipe
 
     try:
         if not isinstance(body, dict):
@@ -104,11 +104,11 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
                 return 422, {"ok": False, "error": "RecipeInvalid", "message": "the inline recipe is invalid",
                              "problems": [{"pointer": p.pointer, "message": p.message, "hint": p.hint}
                                           for p in problems]}
-            info = {"kind": "inline"}
+            recipe, info = Recipe.from_dict(recipe), {"kind": "inline"}
         else:
             source = _find(body["checkpoint"], resolve, verify)
             if source.recipe is None:
-                return 404, {"ok": False, "error": "NoRecipe", "message": f"{body['checkpoint']!r} has no recipe",
+                return 404, {"ok": False, "error": "NoRecipe", "message": f"{body['checkpoint']!r} has no valid recipe",
                              "hint": "stamp one with `iga stamp`, or add a sidecar", "source": _source_info(source)}
             recipe, info = source.recipe, _source_info(source)
         recipe, composed = _compose_loras(recipe, body.get("loras"), resolve_lora, verify)
@@ -127,7 +127,7 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
         verdict = evaluate(recipe, request, policy)
     except IgaError as exc:
         return _error(404 if exc.message.startswith("no ") and "named" in exc.message else 422, exc)
-    return 200, {"ok": verdict.allowed, "source": info, "model_id": recipe.get("model_id", "?"),
+    return 200, {"ok": verdict.allowed, "source": info, "model_id": recipe.model_id,
                  "request": request.to_dict(), "policy": policy.to_dict(), "preset": body.get("preset"),
                  "verdict": verdict.to_dict(), "composition": [f.to_dict() for f in composed]}
 

@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iga_core.errors import IgaInvalid
-from iga_core.guard.context import sampler_label, schedule_label
-from iga_core.guard.engine import recipe_view, run_rules
+from iga_core.guard.context import (
+    require_recipe,
+    resolve_sampler,
+    resolve_schedule,
+    sampler_label,
+    schedule_label,
+)
+from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
 from iga_core.guard.verdict import Finding
+from iga_core.recipe import Preset, Recipe
 
 NATIVE = "Native"
 CUSTOM = "Custom"
@@ -23,7 +30,7 @@ RESERVED = (NATIVE, CUSTOM)
 
 #: keys of a resolved preset, in display order (request field names, so it feeds GuardRequest directly)
 PARAM_KEYS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width", "height", "clip_skip", "vae")
-#: recipe preset key -> resolved key
+#: recipe preset field -> resolved key
 _PRESET_KEYS = {"sampler": "sampler", "scheduler": "schedule", "steps": "steps", "cfg": "cfg",
                 "distilled_cfg": "distilled_cfg", "width": "width", "height": "height"}
 
@@ -50,39 +57,35 @@ class PresetProblem:
     findings: tuple[Finding, ...] = ()
 
 
-def preset_names(recipe) -> list[str]:
+def preset_names(recipe: Recipe) -> list[str]:
     """"Native", the recipe's presets in order, then "Custom"."""
-    own = [p.get("name") for p in (_dict(recipe).get("presets") or []) if isinstance(p, dict)]
-    return [NATIVE, *[n for n in own if isinstance(n, str) and n not in RESERVED], CUSTOM]
+    own = [p.name for p in require_recipe(recipe).presets or () if p.name not in RESERVED]
+    return [NATIVE, *own, CUSTOM]
 
 
-def _dict(recipe) -> dict:
-    return recipe if isinstance(recipe, dict) else recipe.to_dict()
-
-
-def native_params(recipe) -> dict:
+def native_params(recipe: Recipe) -> dict:
     """The recipe's defaults as concrete parameters; fields the recipe leaves open are None."""
-    view = recipe_view(recipe)
+    recipe = require_recipe(recipe)
     width = height = None
-    if view.declared_preferred:
-        width, height = view.declared_preferred[0]
+    if recipe.declared_sizes:
+        width, height = recipe.declared_sizes[0]
     vae = None
-    if view.vae is not None:
-        vae = view.vae.get("id") or ("None" if view.vae.get("embedded") else None)
-    schedule = view.schedule_declared
+    if recipe.vae is not None:
+        vae = recipe.vae.id or ("None" if recipe.vae.embedded else None)
+    distilled = recipe.cfg.distilled
     return {
-        "sampler": view.sampler.label,
-        "schedule": schedule_label(schedule.id) if schedule is not None else None,
-        "steps": int(view.steps.default) if view.steps.default is not None else None,
-        "cfg": view.cfg.default,
-        "distilled_cfg": view.distilled.default if view.distilled is not None else None,
-        "width": width, "height": height, "clip_skip": view.clip_skip, "vae": vae,
+        "sampler": recipe.sampler_info.label,
+        "schedule": schedule_label(recipe.schedule_declared.id),
+        "steps": int(recipe.steps.default),
+        "cfg": recipe.cfg.default,
+        "distilled_cfg": distilled.default if distilled is not None else None,
+        "width": width, "height": height, "clip_skip": recipe.clip_skip, "vae": vae,
     }
 
 
-def _find(recipe: dict, name: str) -> dict:
-    presets = [p for p in (recipe.get("presets") or []) if isinstance(p, dict)]
-    for match in (lambda p: p.get("name") == name, lambda p: str(p.get("name", "")).lower() == name.lower()):
+def _find(recipe: Recipe, name: str) -> Preset:
+    presets = recipe.presets or ()
+    for match in (lambda p: p.name == name, lambda p: p.name.lower() == name.lower()):
         found = [p for p in presets if match(p)]
         if found:
             return found[0]
@@ -90,16 +93,16 @@ def _find(recipe: dict, name: str) -> dict:
                          f"choose one of: {', '.join(preset_names(recipe))}")
 
 
-def _problems(recipe, params: dict) -> tuple[Finding, ...]:
+def _problems(recipe: Recipe, params: dict) -> tuple[Finding, ...]:
     request = GuardRequest(**{k: v for k, v in params.items() if k in PARAM_KEYS and v is not None})
     return tuple(f for f in run_rules(recipe, request) if f.severity != "info")
 
 
-def resolve_preset(recipe, name: str = NATIVE, *, custom: dict | None = None) -> dict:
+def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = None) -> dict:
     """Concrete parameters for preset `name`: {"preset", "description", sampler, schedule, steps, cfg,
     distilled_cfg, width, height, clip_skip, vae}. "Custom" returns only the `custom` values given (the
     host keeps the rest as the user set them). Raises PresetNotFound or PresetOutOfRange."""
-    recipe = _dict(recipe)
+    recipe = require_recipe(recipe)
     if not isinstance(name, str) or not name.strip():
         raise PresetNotFound("the preset name is empty", f"choose one of: {', '.join(preset_names(recipe))}")
     if name.lower() == CUSTOM.lower():
@@ -114,9 +117,10 @@ def resolve_preset(recipe, name: str = NATIVE, *, custom: dict | None = None) ->
     resolved_name = NATIVE
     if name.lower() != NATIVE.lower():
         preset = _find(recipe, name)
-        resolved_name = preset["name"]
-        description = preset.get("description", "")
-        params.update({_PRESET_KEYS[k]: v for k, v in preset.items() if k in _PRESET_KEYS})
+        resolved_name = preset.name
+        description = preset.description or ""
+        params.update({key: getattr(preset, attr) for attr, key in _PRESET_KEYS.items()
+                       if getattr(preset, attr) is not None})
         params["sampler"] = _label("sampler", params["sampler"])
         if params.get("schedule") is not None:
             params["schedule"] = _label("schedule", params["schedule"])
@@ -130,26 +134,21 @@ def resolve_preset(recipe, name: str = NATIVE, *, custom: dict | None = None) ->
 
 def _label(kind: str, name: str) -> str:
     """A preset may write names in any dialect; resolved presets use the vocabulary's labels."""
-    from iga_core.guard.context import resolve_sampler, resolve_schedule
-
     info, _ = (resolve_sampler if kind == "sampler" else resolve_schedule)(name)
     if info is None:
         return name  # left as written: the guard reports it as an unknown name (IGA-H006)
     return sampler_label(info.id) if kind == "sampler" else schedule_label(info.id)
 
 
-def check_presets(recipe) -> list[PresetProblem]:
-    """Every recipe preset that resolves outside its recipe (for `iga validate` and recipe authoring)."""
-    recipe = _dict(recipe)
+def check_presets(recipe: Recipe) -> list[PresetProblem]:
+    """Every recipe preset that resolves outside its recipe (for `iga validate` and recipe authoring).
+    Reserved preset names never get this far: validation refuses them."""
     out = []
     for name in preset_names(recipe)[:-1]:
         try:
             resolve_preset(recipe, name)
         except PresetOutOfRange as exc:
             out.append(PresetProblem(name, exc.message, exc.findings))
-    for p in recipe.get("presets") or []:
-        if isinstance(p, dict) and p.get("name") in RESERVED:
-            out.append(PresetProblem(p["name"], f"preset name {p['name']!r} is reserved; rename the preset"))
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from modules import scripts
 
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.recipe import Recipe
 from iga_webui import generation, host, recipes
 
 TITLE = "IGA consistency report"
@@ -45,14 +46,14 @@ def _values_text(text: str, axis: str) -> list:
     return items
 
 
-def default_values(recipe: dict, axis: str) -> list:
+def default_values(recipe: Recipe, axis: str) -> list:
     """Values on both sides of the recipe when the user gives none."""
-    steps, cfg = recipe["steps"], recipe["cfg"]
+    steps, cfg = recipe.steps, recipe.cfg
     candidates = {
-        "sampler": [recipe["sampler"]["name"], *OTHER_SAMPLERS],
-        "schedule": [recipe["scheduler"]["name"], *OTHER_SCHEDULES],
-        "steps": [steps.get("default"), steps.get("min"), steps.get("max"), 2 * int(steps.get("max") or 25) + 10],
-        "cfg": [cfg.get("default"), cfg.get("max"), 7.0, 12.0],
+        "sampler": [recipe.sampler.name, *OTHER_SAMPLERS],
+        "schedule": [recipe.scheduler.name, *OTHER_SCHEDULES],
+        "steps": [steps.default, steps.min, steps.max, 2 * int(steps.max or 25) + 10],
+        "cfg": [cfg.default, cfg.max, 7.0, 12.0],
     }[axis]
     seen: list = []
     for value in candidates:
@@ -61,7 +62,7 @@ def default_values(recipe: dict, axis: str) -> list:
     return seen[:4]
 
 
-def base_params(p: Any, recipe: dict, axis: str) -> dict:
+def base_params(p: Any, recipe: Recipe, axis: str) -> dict:
     """The fixed parameters: the recipe's Native values (so only the axis moves), the rest from p."""
     from iga_core.presets import resolve_preset
 

@@ -13,6 +13,7 @@ from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
+from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_webui import blocking, decisions, host, loras, passes, recipes, settings, xyz
 
@@ -42,7 +43,7 @@ class IgaState:
     composition: Composition | None = None
 
     @property
-    def recipe(self) -> dict | None:
+    def recipe(self) -> Recipe | None:
         """The recipe that governs this generation: the checkpoint's, or its composition with LoRA recipes."""
         if self.composition is not None and self.composition.recipe is not None:
             return self.composition.recipe
@@ -162,17 +163,17 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
 
 # --- process --------------------------------------------------------------------------------------------
 
-def _uses_distilled_cfg(recipe: dict | None) -> bool:
+def _uses_distilled_cfg(recipe: Recipe | None) -> bool:
     """Forge's `p.distilled_cfg_scale` matters only for guidance-distilled models (F processing.py:739-742)."""
     if not host.is_forge():
         return False
     from modules import shared
 
-    declared = isinstance((recipe or {}).get("cfg"), dict) and "distilled" in recipe["cfg"]
+    declared = recipe is not None and recipe.cfg.distilled is not None
     return declared or bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
 
 
-def request_from_p(p: Any, recipe: dict | None = None) -> GuardRequest:
+def request_from_p(p: Any, recipe: Recipe | None = None) -> GuardRequest:
     """The effective settings after the host applied overrides and normalised names (valid in process())."""
     img2img = hasattr(p, "init_images")
     return GuardRequest(
@@ -201,7 +202,8 @@ def policy_for(args: ScriptArgs, p: Any = None) -> GuardPolicy:
 def _checkpoint_facts(info: Any, source: RecipeSource | None) -> dict:
     weights = None
     if source is not None:
-        weights = source.weights.actual or ((source.recipe or {}).get("hashes") or {}).get("weights_sha256")
+        hashes = source.recipe.hashes if source.recipe is not None else None
+        weights = source.weights.actual or (hashes.weights_sha256 if hashes is not None else None)
     return {"name": getattr(info, "name_for_extra", None) or getattr(info, "name", None),
             "weights_sha256": weights, "model_hash": getattr(info, "shorthash", None)}
 

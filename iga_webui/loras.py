@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from iga_core.compose import Composition, compose, prompt_addons
+from iga_core.compose import Addon, Composition, compose, prompt_addons
+from iga_core.recipe import Recipe
 from iga_webui import recipes
 
 EXTENSIONS = (".safetensors", ".pt", ".ckpt")
@@ -46,14 +47,14 @@ def prompt_of(p: Any) -> str:
     return prompt[0] if isinstance(prompt, list) and prompt else str(prompt)
 
 
-def compose_for(p: Any, base: dict | None) -> Composition | None:
+def compose_for(p: Any, base: Recipe | None) -> Composition | None:
     """The composition for this prompt's LoRA tags; None when no tagged LoRA has a recipe."""
     addons = []
     for tag in prompt_addons(prompt_of(p)):
         path = find_lora_file(tag.name)
-        source = recipes.lookup(path) if path else None
-        if source is not None and source.recipe is not None:
-            addons.append((tag.name, source.recipe, tag.weight))
+        addon = Addon.from_source(tag.name, recipes.lookup(path) if path else None, tag.weight)
+        if addon is not None:
+            addons.append(addon)
     if not addons:
         return None
     composition = compose(base, addons, base_name="checkpoint")

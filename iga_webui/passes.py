@@ -18,6 +18,7 @@ from typing import Any
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
 from iga_core.guard.engine import apply_policy
 from iga_core.guard.verdict import sort_findings
+from iga_core.recipe import Recipe
 from iga_webui import host, recipes
 
 SAME = ("", "None", "none", "Use same sampler", "Use same scheduler", "Use same checkpoint")
@@ -27,7 +28,7 @@ def _given(value: Any) -> bool:
     return value is not None and value not in SAME
 
 
-def _recipe_for(checkpoint_name: Any, fallback: dict | None) -> tuple[dict | None, str | None]:
+def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe | None, str | None]:
     if not _given(checkpoint_name):
         return fallback, None
     info = host.checkpoint_by_name(str(checkpoint_name))
@@ -48,7 +49,8 @@ def hires_request(p: Any) -> GuardRequest:
     )
 
 
-def second_passes(p: Any, first_recipe: dict | None, first_request: GuardRequest) -> list[tuple[str, dict, GuardRequest]]:
+def second_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest
+                  ) -> list[tuple[str, Recipe, GuardRequest]]:
     """(pass name, governing recipe, request) for each extra pass that has a recipe to be checked against."""
     out = []
     if getattr(p, "enable_hr", False):
@@ -83,7 +85,7 @@ def combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str) 
                    ignored_overrides=tuple(ignored))
 
 
-def evaluate_all(p: Any, recipe: dict | None, request: GuardRequest, policy: GuardPolicy,
+def evaluate_all(p: Any, recipe: Recipe | None, request: GuardRequest, policy: GuardPolicy,
                  extra_findings: tuple = ()) -> Verdict | None:
     """`extra_findings`: findings about the recipe itself (LoRA composition conflicts), judged by the same
     policy as the first pass's."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 
 from iga_core.errors import IgaError
+from iga_core.recipe import Recipe
 
 log = logging.getLogger("iga")
 NOTICE_KEY = "IGA notice"
 
 
-def notice_for(params: dict, current_recipe: dict | None) -> str | None:
+def notice_for(params: dict, current_recipe: Recipe | None) -> str | None:
     from iga_core.audit import compare_to_recipe, from_infotext_params
 
     try:

@@ -22,10 +22,12 @@ from iga_core.audit.record import (
     validate_record,
 )
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+from iga_core.recipe import Recipe
 from iga_core.recipe.canonical import metadata_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
-LIGHTNING = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+LIGHTNING_DOC = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+LIGHTNING = Recipe.from_dict(LIGHTNING_DOC)
 HOST = {"name": "a1111", "version": "v1.10.1"}
 CHECKPOINT = {"name": "sdxl_lightning_4step.safetensors", "weights_sha256": "AB" * 32, "model_hash": "0123456789"}
 NOW = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc)
@@ -50,7 +52,7 @@ def test_record_from_native_request_says_ok_and_binds_recipe_and_weights():
     r = _record(NATIVE)
     assert r["audit_version"] == AUDIT_VERSION and r["iga_version"] == __version__
     assert r["timestamp"] == "2026-11-26T15:30:00Z"
-    assert r["recipe"] == {"digest": metadata_sha256(LIGHTNING), "source": "embedded",
+    assert r["recipe"] == {"digest": metadata_sha256(LIGHTNING_DOC), "source": "embedded",
                            "model_id": "sdxl-lightning-4step"}
     assert r["checkpoint"]["weights_sha256"] == "ab" * 6  # short and lower-case
     assert r["params"]["seeds"] == [42, 43] and r["params"]["steps"] == 4 and r["params"]["cfg"] == 1.0
@@ -60,10 +62,10 @@ def test_record_from_native_request_says_ok_and_binds_recipe_and_weights():
 
 
 def test_digest_is_recomputed_not_copied_from_a_stale_recipe():
-    stale = copy.deepcopy(LIGHTNING)
+    stale = copy.deepcopy(LIGHTNING_DOC)
     stale["hashes"]["metadata_sha256"] = "0" * 64
-    stale["steps"]["default"] = 5
-    assert _record(NATIVE, recipe=stale)["recipe"]["digest"] == metadata_sha256(stale) != "0" * 64
+    stale["cfg"]["max"] = 1.5
+    assert _record(NATIVE, recipe=Recipe.from_dict(stale))["recipe"]["digest"] == metadata_sha256(stale) != "0" * 64
 
 
 @pytest.mark.parametrize(

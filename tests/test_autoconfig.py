@@ -8,9 +8,9 @@ from iga_core import vocab
 from iga_core.autoconfig import A1111, FORGE, HostCapabilities, UnknownHost, auto_configure, host_capabilities
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
 from iga_core.presets import PresetNotFound
-from tests.test_guard_support import example_recipes, recipe
+from tests.test_guard_support import example_parsed, recipe
 
-EXAMPLES = example_recipes()
+EXAMPLES = example_parsed()
 
 
 def _ids(config) -> list[tuple[str, str]]:
@@ -50,7 +50,7 @@ def test_honoured_configs_pass_the_guard(name, host):
     r = EXAMPLES[name]
     config = auto_configure(r, host)
     if config.honoured:
-        v = evaluate(r, _request(config.values, r["prediction_type"]), GuardPolicy(mode="strict"))
+        v = evaluate(r, _request(config.values, r.prediction_type), GuardPolicy(mode="strict"))
         assert v.allowed, v.message()
 
 
@@ -81,7 +81,7 @@ def test_forge_only_schedule_on_a1111_gets_a_same_grid_substitute():
 
 def test_forge_only_schedule_with_no_equivalent_is_hard_when_the_recipe_pins_it():
     r = recipe("sd1_anime", scheduler={"name": "Align Your Steps 32"},
-               constraints={"allow_schedules": ["Align Your Steps 32"]})
+               constraints={"allow_schedules": ["Align Your Steps 32"]}, presets=[])
     config = auto_configure(r, A1111)
     assert _ids(config) == [("IGA-C002", "hard")] and not config.honoured
     assert config.values["schedule"] is None
@@ -92,7 +92,7 @@ def test_forge_only_sampler_on_a1111():
     r = recipe("sd1_anime", sampler={"name": "DEIS"}, presets=[])
     config = auto_configure(r, A1111)
     assert _ids(config) == [("IGA-C001", "hard")] and config.values["sampler"] is None
-    r["constraints"] = {"allow_samplers": ["DEIS", "DPM++ 2M"]}
+    r = recipe("sd1_anime", sampler={"name": "DEIS"}, presets=[], constraints={"allow_samplers": ["DEIS", "DPM++ 2M"]})
     config = auto_configure(r, A1111)
     assert _ids(config) == [("IGA-C001", "soft")] and config.values["sampler"] == "DPM++ 2M"
     assert config.findings[0].fix == {"sampler": "DPM++ 2M"}

@@ -4,17 +4,58 @@ from __future__ import annotations
 
 import copy
 import itertools
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from iga_core.compose import ComposeError, addon_mode, compose
+from iga_core import compose as composition
+from iga_core.compose import Addon, ComposeError, Composition
 from iga_core.guard import GuardRequest, evaluate
-from iga_core.recipe import metadata_sha256, validate_recipe
-from tests.test_guard_support import example_recipes, recipe
+from iga_core.recipe import Recipe, RecipeInvalid, metadata_sha256, validate_recipe
+from tests.test_guard_support import document as recipe
+from tests.test_guard_support import example_recipes
 
 EXAMPLES = example_recipes()
+
+
+def _parse(doc) -> tuple[Recipe | None, str | None]:
+    """A recipe document parsed as find_recipe parses a LoRA's (invalid: no recipe, the first problem)."""
+    if not isinstance(doc, dict):
+        return None, "not a JSON object"
+    try:
+        return Recipe.from_dict(doc), None
+    except RecipeInvalid as exc:
+        return None, exc.problems[0].message
+
+
+@dataclass
+class Composed:
+    """A composition whose recipe is read back as its JSON document, so the cases compare JSON fields."""
+
+    result: Composition
+
+    @property
+    def recipe(self) -> dict | None:
+        return self.result.recipe.to_dict() if self.result.recipe is not None else None
+
+    @property
+    def typed(self) -> Recipe | None:
+        return self.result.recipe
+
+    def __getattr__(self, name):
+        return getattr(self.result, name)
+
+
+def compose(base: dict | None, entries, **kw) -> Composed:
+    """The cases write documents: parse them as the boundaries do, then compose the typed recipes."""
+    addons = [Addon(name, *_parse(doc)[:1], weight, _parse(doc)[1]) for name, doc, weight in entries]
+    return Composed(composition.compose(Recipe.from_dict(base) if base is not None else None, addons, **kw))
+
+
+def addon_mode(doc: dict) -> str:
+    return composition.addon_mode(Recipe.from_dict(doc))
 
 
 def _example(name: str) -> dict:
@@ -38,6 +79,7 @@ def _ids(c) -> list[str]:
 
 def _assert_valid(c) -> None:
     assert validate_recipe(c.recipe) == [], validate_recipe(c.recipe)
+    assert c.typed.digest == c.recipe["hashes"]["metadata_sha256"]
     assert c.recipe["hashes"]["metadata_sha256"] == metadata_sha256(c.recipe)
     assert "weights_sha256" not in c.recipe["hashes"]
 
@@ -59,7 +101,7 @@ def test_weight_zero_is_inactive():
 def test_mode_is_explicit_or_inferred():
     assert addon_mode(style()) == "narrow"
     assert addon_mode(recipe("lightning")) == "replace"  # pins a grid
-    assert addon_mode(style(constraints={"allow_samplers": ["LCM"]})) == "replace"
+    assert addon_mode(style(sampler={"name": "LCM"}, constraints={"allow_samplers": ["LCM"]})) == "replace"
     assert addon_mode({**recipe("lightning"), "x-compose": "narrow"}) == "narrow"
     assert addon_mode(style(**{"x-compose": "replace"})) == "replace"
 
@@ -79,8 +121,8 @@ def test_distillation_lora_replaces_the_sampling_recipe():
     assert r["x-composition"]["parts"][1] == {"name": "lcm-lora-sdxl", "model_id": "lcm-lora-sdxl",
                                               "weight": 1.0, "role": "replace"}
     # the guard now protects the LoRA's recipe: the base's Euler is refused, LCM at 4 steps passes
-    assert not evaluate(r, GuardRequest(sampler="Euler", steps=4, cfg=1.0)).allowed
-    assert evaluate(r, GuardRequest(sampler="LCM", steps=4, cfg=1.5)).allowed
+    assert not evaluate(c.typed, GuardRequest(sampler="Euler", steps=4, cfg=1.0)).allowed
+    assert evaluate(c.typed, GuardRequest(sampler="LCM", steps=4, cfg=1.5)).allowed
 
 
 def test_replace_drops_the_bases_constraints_and_presets():
@@ -91,7 +133,7 @@ def test_replace_drops_the_bases_constraints_and_presets():
     _assert_valid(c)
     assert c.recipe["constraints"] == {"allow_samplers": ["LCM"]}
     assert "presets" not in c.recipe  # the base's presets describe the sampling that was replaced
-    assert evaluate(c.recipe, GuardRequest(sampler="LCM", steps=4, cfg=1.0)).allowed
+    assert evaluate(c.typed, GuardRequest(sampler="LCM", steps=4, cfg=1.0)).allowed
 
 
 def test_style_lora_narrows_ranges():
@@ -182,7 +224,7 @@ def test_an_addon_forbidding_the_default_sampler_moves_it_to_an_allowed_one():
     c = compose(recipe("sd1_anime"), [("x", addon, 1.0)])
     _assert_valid(c)
     assert c.recipe["sampler"] == {"name": "Euler a"} and "IGA-M005" in _ids(c)
-    assert not evaluate(c.recipe, GuardRequest(sampler="DPM++ 2M")).allowed
+    assert not evaluate(c.typed, GuardRequest(sampler="DPM++ 2M")).allowed
     no_alternative = style(constraints={"forbid_samplers": ["DPM++ 2M"]})
     c = compose(recipe("sd1_anime"), [("x", no_alternative, 1.0)])
     _assert_valid(c)
@@ -233,17 +275,17 @@ def test_an_invalid_addon_recipe_is_ignored_with_a_finding():
     assert [p.role for p in c.parts[1:]] == ["ignored", "ignored"]
 
 
-@pytest.mark.parametrize("entry", [("x",), ("x", {}, "heavy"), ("", {}, 1.0), ("x", {}, float("nan")),
-                                   ("x", {}, True)])
+@pytest.mark.parametrize("entry", [("x", "recipe", 1.0), Addon("x", None, "heavy"), Addon("", None, 1.0),
+                                   Addon("x", None, float("nan")), Addon("x", None, True), Addon("x", {}, 1.0)])
 def test_malformed_entries_raise_a_typed_error(entry):
     with pytest.raises(ComposeError):
-        compose(recipe("sd1_anime"), [entry])
+        composition.compose(Recipe.from_dict(recipe("sd1_anime")), [entry])
 
 
-def test_an_invalid_base_raises_a_typed_error():
+def test_an_unparsed_base_raises_a_typed_error():
     with pytest.raises(ComposeError) as err:
-        compose({"iga_version": "1.0.0", "model_id": "x"}, [])
-    assert err.value.hint
+        composition.compose(recipe("sd1_anime"), [])
+    assert "Recipe.from_dict" in err.value.hint
 
 
 def test_compose_does_not_change_its_inputs():
@@ -295,7 +337,7 @@ def narrowing_addons(draw):
 def test_any_narrowing_composition_is_a_valid_recipe(addons):
     c = compose(recipe("sd1_anime"), [(a["model_id"] + str(i), a, 1.0) for i, a in enumerate(addons)])
     _assert_valid(c)
-    native = evaluate(c.recipe, GuardRequest(sampler=c.recipe["sampler"]["name"],
+    native = evaluate(c.typed, GuardRequest(sampler=c.recipe["sampler"]["name"],
                                              schedule=c.recipe["scheduler"]["name"],
                                              steps=c.recipe["steps"]["default"], cfg=c.recipe["cfg"]["default"]))
     assert native.allowed, native.message()
@@ -306,7 +348,7 @@ def test_any_narrowing_composition_is_a_valid_recipe(addons):
 def test_every_composition_of_examples_is_a_valid_recipe(base_name, addon_name):
     c = compose(EXAMPLES[base_name], [(addon_name, EXAMPLES[addon_name], 1.0)])
     _assert_valid(c)
-    evaluate(c.recipe, GuardRequest(sampler="Euler", steps=8, cfg=2.0))  # the guard can run on it
+    evaluate(c.typed, GuardRequest(sampler="Euler", steps=8, cfg=2.0))  # the guard can run on it
 
 
 @pytest.mark.parametrize(("prompt", "expected"), [

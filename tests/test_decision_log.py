@@ -25,9 +25,10 @@ from iga_core.decision_log import (
     parse_since,
 )
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+from iga_core.recipe import Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+RECIPE = Recipe.from_dict(json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text()))
 HIGH_CFG = GuardRequest(sampler="Euler", schedule="SGM Uniform", steps=4, cfg=3.0, width=1024, height=1024)
 NATIVE = GuardRequest(sampler="Euler", schedule="SGM Uniform", steps=4, cfg=1.0, width=1024, height=1024)
 

@@ -8,7 +8,7 @@ import pytest
 
 from iga_core.cli import main
 from tests.factories import make_checkpoint
-from tests.test_guard_support import recipe
+from tests.test_guard_support import document as recipe
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -17,7 +18,8 @@ from iga_core.guard import (
     Verdict,
     evaluate,
 )
-from tests.test_guard_support import native_request, recipe
+from iga_core.recipe import Recipe, RecipeInvalid
+from tests.test_guard_support import document, native_request, recipe
 
 # Lightning with a forbidden sampler on the right grid (one hard finding), CFG 3 (soft, IGA-S002) and a VAE
 # other than its own (soft, IGA-S004).
@@ -99,19 +101,16 @@ def test_evaluate_is_pure():
     assert r == before
 
 
-def test_a_changed_recipe_is_not_served_from_the_cache():
+def test_each_recipe_carries_its_own_memo():
+    """Rule answers are memoised on the Recipe object (frozen: its content cannot change under the memo), so
+    a recipe with other fields is judged on its own facts even after the first one was judged."""
     r = recipe("sd1_anime")
     assert evaluate(r, GuardRequest(steps=60)).warnings
-    r["steps"]["max"] = 80  # same dict object, new content
-    assert not evaluate(r, GuardRequest(steps=60)).warnings
-
-
-def test_recipe_object_with_to_dict_is_accepted():
-    class Wrapped:
-        def to_dict(self):
-            return recipe("lightning")
-
-    assert not evaluate(Wrapped(), GuardRequest(sampler="DDIM")).allowed
+    assert r.memo
+    wider = recipe("sd1_anime", steps={"default": 25, "min": 15, "max": 80})
+    assert not wider.memo and not evaluate(wider, GuardRequest(steps=60)).warnings
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.steps = wider.steps
 
 
 def test_verdict_round_trips_through_json():
@@ -159,16 +158,19 @@ def test_policy_round_trip():
 @pytest.mark.parametrize("broken", [
     "not a dict",
     {"sampler": {"name": "Euler"}},
-    {**recipe("lightning"), "sampler": {"name": "Frobnicator"}},
-    {**recipe("lightning"), "prediction_type": "banana"},
-    {**recipe("lightning"), "cfg": {"default": "high"}},
-    {**recipe("lightning"), "constraints": {"forbid_samplers": ["NoSuchSampler"]}},
-    {**recipe("lightning"), "resolution": {"preferred": [{"width": "wide"}]}},
+    {**document("lightning"), "sampler": {"name": "Frobnicator"}},
+    {**document("lightning"), "prediction_type": "banana"},
+    {**document("lightning"), "cfg": {"default": "high"}},
+    {**document("lightning"), "constraints": {"forbid_samplers": ["NoSuchSampler"]}},
+    {**document("lightning"), "resolution": {"preferred": [{"width": "wide"}]}},
 ])
-def test_broken_recipes_raise_a_typed_error_not_a_traceback(broken):
-    with pytest.raises(GuardRecipeError) as err:
-        evaluate(broken, GuardRequest(sampler="Euler"))
+def test_broken_recipes_are_refused_at_the_parse_and_never_reach_the_guard(broken):
+    with pytest.raises(RecipeInvalid) as err:
+        Recipe.from_dict(broken)
     assert isinstance(err.value, IgaError) and err.value.hint
+    with pytest.raises(GuardRecipeError) as err:
+        evaluate(broken, GuardRequest(sampler="Euler"))  # an unparsed document is refused, not judged
+    assert "Recipe.from_dict" in err.value.hint
 
 
 def test_conflicting_combined_name_is_a_hard_finding():

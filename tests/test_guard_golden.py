@@ -9,13 +9,14 @@ from hypothesis import strategies as st
 from iga_core import vocab
 from iga_core.guard import MODES, GuardPolicy, GuardRequest, evaluate
 from iga_core.presets import preset_names, preset_request, resolve_preset
-from tests.test_guard_support import example_recipes, native_request
+from iga_core.recipe import Recipe
+from tests.test_guard_support import example_parsed, native_request
 
-EXAMPLES = example_recipes()
+EXAMPLES = example_parsed()
 needs_examples = pytest.mark.skipif(not EXAMPLES, reason="metadata_examples/ not present")
 
 
-def _example(name: str) -> dict:
+def _example(name: str) -> Recipe:
     if name not in EXAMPLES:
         pytest.skip(f"metadata_examples/{name}.iga.json not present")
     return EXAMPLES[name]
@@ -72,7 +73,7 @@ def test_every_example_and_preset_passes_its_own_guard(name):
     r = EXAMPLES[name]
     for preset in preset_names(r)[:-1]:
         request = preset_request(resolve_preset(r, preset))
-        request = GuardRequest.from_dict({**request.to_dict(), "prediction_type": r["prediction_type"]})
+        request = GuardRequest.from_dict({**request.to_dict(), "prediction_type": r.prediction_type})
         v = evaluate(r, request, GuardPolicy(mode="strict"))
         assert v.allowed and not v.warnings, f"{name} / {preset}: {v.message()}"
 
@@ -109,6 +110,7 @@ def test_any_request_gets_a_verdict_never_an_exception(name, sampler, schedule, 
 def test_any_valid_recipe_gives_a_verdict_and_a_typed_answer_for_native(r, sampler, steps, cfg, mode):
     from iga_core.presets import PresetOutOfRange
 
+    r = Recipe.from_dict(r)
     v = evaluate(r, GuardRequest(sampler=sampler, steps=steps, cfg=cfg), GuardPolicy(mode=mode))
     assert v.allowed == (not v.blocking)
     try:
@@ -116,7 +118,7 @@ def test_any_valid_recipe_gives_a_verdict_and_a_typed_answer_for_native(r, sampl
     except PresetOutOfRange as exc:  # a recipe whose own defaults are off its own grid or lists
         assert exc.findings and exc.hint
     else:
-        assert native["sampler"] and native["steps"] == r["steps"]["default"]
+        assert native["sampler"] and native["steps"] == r.steps.default
 
 
 def _valid_recipes():

@@ -15,7 +15,8 @@ import pytest
 from iga_core.guard import RULES, GuardPolicy, GuardRequest, evaluate, run_rules
 from iga_core.guard.engine import clear_caches
 from iga_core.guard.rules import Rule
-from tests.test_guard_support import native_request, recipe, with_fix
+from iga_core.recipe import Recipe, RecipeInvalid
+from tests.test_guard_support import document, native_request, parsed, recipe, with_fix
 
 
 def _field_names(fix: dict) -> set[str]:
@@ -43,7 +44,7 @@ class RuleContract:
         return RULES[self.rule_id]
 
     @property
-    def recipe(self) -> dict:
+    def recipe(self) -> Recipe:
         return recipe(self.recipe_name)
 
     def violating(self) -> GuardRequest:
@@ -257,12 +258,11 @@ def test_preset_sizes_count_as_typical():
     # 768x512 is only typical because the recipe's "Wide" preset uses it
     r = recipe("sd1_anime")
     assert "IGA-S005" not in _ids(run_rules(r, GuardRequest(width=768, height=512)))
-    del r["presets"]
-    assert "IGA-S005" in _ids(run_rules(r, GuardRequest(width=768, height=512)))
+    assert "IGA-S005" in _ids(run_rules(recipe("sd1_anime", presets=[]), GuardRequest(width=768, height=512)))
 
 
 def test_steps_remedy_prefers_allowed_subsample_counts():
-    r = recipe("dmd2", scheduler={**recipe("dmd2")["scheduler"], "subsample": {"allowed_steps": [1, 2, 4]}})
+    r = recipe("dmd2", scheduler={**document("dmd2")["scheduler"], "subsample": {"allowed_steps": [1, 2, 4]}})
     f = next(f for f in run_rules(r, GuardRequest(steps=20)) if f.rule_id == "IGA-S001")
     assert f.fix == {"steps": 4}
 
@@ -316,25 +316,24 @@ def test_grid_shortcut_agrees_with_classify_grid():
     """The grid rule answers from step counts alone when it can; it must never disagree with the full
     comparison in iga_core.schedules."""
     from iga_core import vocab
-    from iga_core.guard.engine import recipe_view
     from iga_core.guard.rules.grid import shortcut
     from iga_core.schedules import classify_grid
     from tests.test_guard_support import RECIPES, example_recipes
 
     decided = 0
-    recipes = [*RECIPES.values(), *example_recipes().values(),
-               recipe("dmd2", scheduler={**recipe("dmd2")["scheduler"], "subsample": {"rule": "divisors"}}),
-               recipe("dmd2", scheduler={k: v for k, v in recipe("dmd2")["scheduler"].items() if k != "subsample"})]
+    dmd2 = document("dmd2")["scheduler"]
+    recipes = [*map(parsed, RECIPES.values()), *map(parsed, example_recipes().values()),
+               recipe("dmd2", scheduler={**dmd2, "subsample": {"rule": "divisors"}}),
+               recipe("dmd2", scheduler={k: v for k, v in dmd2.items() if k != "subsample"}, steps={"default": 4})]
     schedules = [s.id for s in vocab.all_schedules() if s.id not in ("automatic", "lcm")]
     for r in recipes:
-        view = recipe_view(r)
         for steps in (1, 2, 3, 4, 5, 8, 9, 12):
-            quick = shortcut(view, steps)
+            quick = shortcut(r, steps)
             if quick is None:
                 continue
             for sid in schedules:
-                full = classify_grid(r["scheduler"], sid, steps, architecture=r.get("architecture"))
-                assert (quick.kind == "off_grid") == (full.kind == "off_grid"), (r["model_id"], sid, steps)
+                full = classify_grid(r.scheduler, sid, steps, architecture=r.architecture)
+                assert (quick.kind == "off_grid") == (full.kind == "off_grid"), (r.model_id, sid, steps)
                 decided += 1
     assert decided > 500
 
@@ -362,14 +361,15 @@ def test_schedule_fix_for_a_combined_name_splits_it():
     assert automatic.fix == {"schedule": "SGM Uniform"}
 
 
-def test_a_grid_the_maths_cannot_compute_is_a_finding_not_a_crash():
-    # valid per the schema, but a Karras rule with rho 0 divides by zero when the grid is built
-    r = recipe("sd1_anime", scheduler={"name": "Automatic", "canonical_steps": 1,
+def test_a_grid_the_maths_cannot_compute_is_refused_at_the_parse_not_a_crash():
+    # a Karras rule with rho 0 divides by zero when the grid is built: validation refuses the recipe, so
+    # the guard never meets it
+    with pytest.raises(RecipeInvalid) as err:
+        recipe("sd1_anime", scheduler={"name": "Automatic", "canonical_steps": 1,
                                        "grid": {"kind": "rule", "rule": "karras", "params": {"rho": 0.0}},
                                        "subsample": {"allowed_steps": [1]}},
                steps={"default": 1}, presets=[])
-    f = next(f for f in run_rules(r, GuardRequest(sampler="Euler", steps=1)) if f.rule_id == "IGA-H004")
-    assert "cannot be computed" in f.reason
+    assert err.value.problems[0].pointer == "/scheduler/grid/params/rho"
 
 
 def test_grid_remedies_do_not_depend_on_what_was_asked_before():

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from iga_core.guard import GuardRequest
+from iga_core.recipe import Recipe
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "metadata_examples"
@@ -40,7 +41,7 @@ LIGHTNING = {
 
 DMD2 = {
     "iga_version": "1.0.0", "model_id": "dmd2-sdxl-4step", "architecture": "sdxl", "prediction_type": "eps",
-    "sampler": {"name": "LCM", "mode": "sde"},
+    "sampler": {"name": "LCM", "mode": "ancestral"},
     "scheduler": {"name": "SGM Uniform", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
                   "canonical_steps": 4, "subsample": {"allowed_steps": [4]}, "spacing": "trailing"},
     "steps": {"default": 4, "min": 1, "max": 8},
@@ -88,19 +89,28 @@ RECIPES = {"turbo": TURBO, "lightning": LIGHTNING, "dmd2": DMD2, "vpred": VPRED,
            "sd1_anime": SD1_ANIME}
 
 
-def recipe(name: str, **changes) -> dict:
-    """A deep copy of a test recipe with top-level fields replaced."""
+def document(name: str, **changes) -> dict:
+    """A deep copy of a test recipe's JSON document with top-level fields replaced."""
     out = copy.deepcopy(RECIPES[name])
     out.update(copy.deepcopy(changes))
     return out
 
 
-def native_request(r: dict, **changes) -> GuardRequest:
+def recipe(name: str, **changes) -> Recipe:
+    """A test recipe, parsed (as every boundary parses it) after its top-level fields are replaced."""
+    return Recipe.from_dict(document(name, **changes))
+
+
+def parsed(doc: dict) -> Recipe:
+    return Recipe.from_dict(doc)
+
+
+def native_request(r: Recipe, **changes) -> GuardRequest:
     """The request a host makes when it applies the recipe's Native preset."""
     from iga_core.presets import preset_request, resolve_preset
 
     req = preset_request(resolve_preset(r, "Native")).to_dict()
-    req.setdefault("prediction_type", r["prediction_type"])
+    req.setdefault("prediction_type", r.prediction_type)
     req.update(changes)
     return GuardRequest.from_dict(req)
 
@@ -113,3 +123,8 @@ def example_recipes() -> dict[str, dict]:
     """metadata_examples/*.iga.json by file stem (empty until the examples land)."""
     return {p.name[: -len(".iga.json")]: json.loads(p.read_text(encoding="utf-8"))
             for p in sorted(EXAMPLES.glob("*.iga.json"))}
+
+
+def example_parsed() -> dict[str, Recipe]:
+    """metadata_examples/*.iga.json, parsed."""
+    return {name: Recipe.from_dict(d) for name, d in example_recipes().items()}

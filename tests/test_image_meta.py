@@ -29,11 +29,12 @@ from iga_core.audit.image_meta import (
 )
 from iga_core.audit.infotext import from_infotext_params, to_infotext_fields
 from iga_core.audit.record import AuditRecordInvalid, build_record
+from iga_core.recipe import Recipe
 from tests.host_double import clear, install
 from tests.host_double import infotext_utils as host_infotext
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+RECIPE = Recipe.from_dict(json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text()))
 FORMATS = ["png", "jpg", "webp"]
 
 

@@ -30,10 +30,11 @@ from iga_core.audit.infotext import (
     to_infotext_fields,
 )
 from iga_core.audit.record import build_record, validate_record
+from iga_core.recipe import Recipe
 from tests.host_double import infotext_utils as host
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPE = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+RECIPE = Recipe.from_dict(json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text()))
 BASE = build_record(params={"seed": 1, "sampler": "Euler", "steps": 4, "cfg": 1.0}, recipe=RECIPE, verdict=None,
                     preset="Lightning", policy=None, host={"name": "a1111", "version": "v1.10.1"},
                     checkpoint={"name": "m", "weights_sha256": "ab" * 32}, source="embedded")

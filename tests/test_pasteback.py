@@ -26,8 +26,9 @@ from iga_core.script_args import parse_script_args
 from tests.host_double import infotext_utils as host
 
 ROOT = Path(__file__).resolve().parents[1]
-LIGHTNING = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
-TURBO = json.loads((ROOT / "metadata_examples" / "sdxl-turbo.iga.json").read_text())
+LIGHTNING_DOC = json.loads((ROOT / "metadata_examples" / "sdxl-lightning-4step.iga.json").read_text())
+LIGHTNING = Recipe.from_dict(LIGHTNING_DOC)
+TURBO = Recipe.from_dict(json.loads((ROOT / "metadata_examples" / "sdxl-turbo.iga.json").read_text()))
 REQUEST = GuardRequest(sampler="Euler", schedule="SGM Uniform", steps=4, cfg=2.5, width=1024, height=1024)
 POLICY = GuardPolicy(overrides=frozenset({"IGA-S002"}), override_reasons={"IGA-S002": "a bit more contrast, ok"})
 
@@ -59,11 +60,10 @@ def test_compare_to_recipe():
     record = make_record()
     short = paste_info_from_text(make_infotext(record))
     assert compare_to_recipe(short, LIGHTNING) == "same"
-    assert compare_to_recipe(short, Recipe.from_dict(LIGHTNING)) == "same"
     assert compare_to_recipe(short, TURBO) == "different"
-    changed = copy.deepcopy(LIGHTNING)
+    changed = copy.deepcopy(LIGHTNING_DOC)
     changed["cfg"]["max"] = 2.0  # any edit to the recipe changes its digest
-    assert compare_to_recipe(short, changed) == "different"
+    assert compare_to_recipe(short, Recipe.from_dict(changed)) == "different"
     assert compare_to_recipe(record, LIGHTNING) == "same"
     assert compare_to_recipe(short.iga, LIGHTNING) == "same"
     assert compare_to_recipe(short, None) == "none"

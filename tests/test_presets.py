@@ -13,7 +13,8 @@ from iga_core.presets import (
     preset_request,
     resolve_preset,
 )
-from tests.test_guard_support import recipe
+from iga_core.recipe import Recipe, RecipeInvalid
+from tests.test_guard_support import document, recipe
 
 
 def test_names_are_native_then_recipe_presets_then_custom():
@@ -69,8 +70,11 @@ def test_unknown_preset_is_a_typed_error_with_the_choices():
     ({"width": 2048, "height": 2048}, "IGA-H005"),
 ])
 def test_a_preset_outside_its_recipe_is_rejected(change, rule):
-    r = recipe("sd1_anime")
-    r["presets"][0].update(change)
+    # validation refuses such a recipe at the parse; a composed recipe is assembled from validated parts
+    # without a second parse, and that is where these checks decide (compose drops the preset, IGA-M009)
+    doc = document("sd1_anime")
+    doc["presets"][0].update(change)
+    r = Recipe.unchecked(doc)
     with pytest.raises(PresetOutOfRange) as err:
         resolve_preset(r, "Quality")
     assert rule in {f.rule_id for f in err.value.findings}
@@ -79,15 +83,15 @@ def test_a_preset_outside_its_recipe_is_rejected(change, rule):
 
 
 def test_a_preset_with_a_forbidden_sampler_is_rejected():
-    r = recipe("lightning", presets=[{"name": "Bad", "steps": 4, "cfg": 1.0, "sampler": "DDIM"}])
+    r = Recipe.unchecked(document("lightning", presets=[{"name": "Bad", "steps": 4, "cfg": 1.0, "sampler": "DDIM"}]))
     with pytest.raises(PresetOutOfRange):
         resolve_preset(r, "Bad")
 
 
-def test_reserved_names_are_problems():
-    r = recipe("sd1_anime", presets=[{"name": "Native", "steps": 20, "cfg": 7.0}])
-    assert [p.preset for p in check_presets(r)] == ["Native"]
-    assert preset_names(r) == ["Native", "Custom"]
+def test_reserved_names_are_refused_at_the_parse():
+    with pytest.raises(RecipeInvalid) as err:
+        recipe("sd1_anime", presets=[{"name": "Native", "steps": 20, "cfg": 7.0}])
+    assert err.value.problems[0].pointer == "/presets/0/name"
 
 
 def test_valid_recipes_have_no_preset_problems():

@@ -162,7 +162,7 @@ def test_find_recipe_consults_the_users_registry_by_default(tmp_path: Path):
     ckpt = make_checkpoint(tmp_path / "unstamped.safetensors")
     Registry().add(TURBO, weights_sha256=weights_sha256(ckpt))  # the default folder ($IGA_DATA_DIR/registry)
     src = find_recipe(ckpt)
-    assert src.kind == "registry" and src.recipe["model_id"] == "sdxl-turbo" and src.hash_status == "verified"
+    assert src.kind == "registry" and src.recipe.model_id == "sdxl-turbo" and src.hash_status == "verified"
     assert src.path == str(default_folder())
 
 
@@ -173,7 +173,7 @@ def test_embedded_and_sidecar_still_win_over_the_default_registry(tmp_path: Path
     ckpt = make_checkpoint(tmp_path / "a.safetensors")
     Registry().add(TURBO, weights_sha256=weights_sha256(ckpt))
     stamp.write_sidecar(ckpt, lightning)
-    assert (find_recipe(ckpt).kind, find_recipe(ckpt).recipe["model_id"]) == ("sidecar", lightning["model_id"])
+    assert (find_recipe(ckpt).kind, find_recipe(ckpt).recipe.model_id) == ("sidecar", lightning["model_id"])
     stamp.stamp(ckpt, lightning)
     assert find_recipe(ckpt).kind == "embedded"
 
@@ -194,7 +194,7 @@ def test_find_recipe_consults_the_registry_after_embedded_and_sidecar(tmp_path: 
     sha = weights_sha256(ckpt)
     reg.add(TURBO, weights_sha256=sha)
     src = find_recipe(ckpt, registry=reg, verify="first")
-    assert src.kind == "registry" and src.recipe["model_id"] == "sdxl-turbo" and src.hash_status == "verified"
+    assert src.kind == "registry" and src.recipe.model_id == "sdxl-turbo" and src.hash_status == "verified"
     assert find_recipe(ckpt, registry=False).kind == "none"  # explicitly left out
     # renaming the file does not lose its registry recipe: the key is the tensor hash
     moved = ckpt.rename(tmp_path / "renamed.safetensors")
@@ -204,4 +204,4 @@ def test_find_recipe_consults_the_registry_after_embedded_and_sidecar(tmp_path: 
 def test_find_recipe_falls_back_to_reconstruction(tmp_path: Path, reg: Registry):
     ckpt = make_checkpoint(tmp_path / "sdxl_lightning_4step.safetensors")
     src = find_recipe(ckpt, registry=reg, reconstruct=True)
-    assert src.kind == "reconstructed" and src.recipe["steps"]["default"] == 4
+    assert src.kind == "reconstructed" and src.recipe.steps.default == 4

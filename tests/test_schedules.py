@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from iga_core import schedules as S
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.recipe import Scheduler
 
 SD = S.NoiseModel.sd()
 DIVISORS_OF_1000 = [1, 2, 4, 5, 8, 10, 20, 25, 40, 50]
@@ -251,7 +252,7 @@ def test_timestep_sampler_schedule():
 def test_karras_rho_the_maths_cannot_take_is_a_typed_error(rho):
     rule = {"name": "Karras", "grid": {"kind": "rule", "rule": "karras", "params": {"rho": rho}}, "canonical_steps": 4}
     with pytest.raises(S.ScheduleParamError) as info:
-        S.classify_grid(rule, "karras", 4)
+        S.classify_grid(Scheduler.unchecked(rule), "karras", 4)
     assert isinstance(info.value, IgaInvalid) and "rho" in info.value.message and info.value.hint
     with pytest.raises(S.ScheduleParamError):
         S.compute_grid("karras", 4, params={"rho": rho})

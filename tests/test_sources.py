@@ -41,7 +41,7 @@ def test_embedded_recipe_verifies(ckpt):
     stamped = stamp.stamp(ckpt, RECIPE)
     src = sources.find_recipe(ckpt, verify="always")
     assert (src.kind, src.path, src.hash_status) == ("embedded", str(ckpt), "verified")
-    assert src.recipe == stamped.recipe and src.problems == []
+    assert src.document == stamped.recipe and src.recipe.to_dict() == stamped.recipe and src.problems == []
     assert src.weights.status == src.metadata.status == "ok"
 
 
@@ -104,7 +104,7 @@ def test_embedded_wins_over_a_different_sidecar_and_says_so(ckpt):
     stamp.stamp(ckpt, RECIPE)
     stamp.sidecar_path(ckpt).write_text(json.dumps({**RECIPE, "model_id": "something-else"}))
     src = sources.find_recipe(ckpt)
-    assert src.kind == "embedded" and src.recipe["model_id"] == RECIPE["model_id"]
+    assert src.kind == "embedded" and src.recipe.model_id == RECIPE["model_id"]
     assert any("differs from the embedded recipe" in p for p in src.problems)
 
 
@@ -186,7 +186,7 @@ def test_reconstruction_is_the_last_resort(ckpt, fake_reconstruct):
     _, calls = fake_reconstruct
     assert sources.find_recipe(ckpt).kind == "none" and calls == []
     src = sources.find_recipe(ckpt, reconstruct=True, registry=FakeRegistry({}))
-    assert src.kind == "reconstructed" and src.hash_status == "unverified" and src.recipe["model_id"] == "guessed"
+    assert src.kind == "reconstructed" and src.hash_status == "unverified" and src.recipe.model_id == "guessed"
     assert any("not written by the model's author" in p for p in src.problems)
 
 

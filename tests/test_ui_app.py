@@ -82,5 +82,5 @@ def test_demo_loras_are_stamped_from_their_recipe_data(tmp_path, monkeypatch):
     assert data and loras.names() == sorted(data)
     for name, recipe in data.items():
         source = loras.source(name)
-        assert source.kind == "embedded" and source.recipe["model_id"] == recipe["model_id"], name
+        assert source.kind == "embedded" and source.recipe.model_id == recipe["model_id"], name
     assert loras.source("../demo-models/no-recipe-sd15") is None and loras.source("") is None

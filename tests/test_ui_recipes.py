@@ -110,7 +110,7 @@ def test_stamp_asks_first_then_stamps_and_refreshes(models):
     assert "Stamped plain.safetensors" in tab.result and tab.prop(tab.el("confirm-group"), "visible") is False
     source = find_recipe(target, verify="always")
     assert source.kind == "embedded" and source.hash_status == "verified"
-    assert source.recipe["hashes"]["source_file_sha256"] == original  # the pre-stamp identity is kept
+    assert source.recipe.hashes.source_file_sha256 == original  # the pre-stamp identity is kept
     assert tab.refreshes == 1
     assert "sdxl-lightning-4step" in tab.value(tab.el("table"))
 
@@ -201,7 +201,7 @@ def test_webui_tab_through_the_host_double(host, monkeypatch):  # noqa: F811
     tab.fire(tab.by_elem_id(R + "stamp"), "click")
     tab.fire(tab.by_elem_id(R + "confirm"), "click")
     result = tab.value(tab.by_elem_id(R + "result"))
-    model_id = find_recipe(host.models / "lightning.safetensors", verify="never").recipe["model_id"]
+    model_id = find_recipe(host.models / "lightning.safetensors", verify="never").recipe.model_id
     listed = host.m.sd_models.get_closet_checkpoint_match("lightning.safetensors")
     if host.host == "forge":
         assert "Stamped lightning.safetensors" in result and model_id == "sdxl-lightning-4step"

@@ -82,8 +82,10 @@ def test_a_checkpoint_without_recipe_gets_a_clear_refusal(webui):
 
 def test_default_values_straddle_the_recipe():
     from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+    from iga_core.recipe import Recipe
     from iga_webui.consistency import default_values
 
-    values = default_values(LIGHTNING, "steps")
-    inside = [evaluate(LIGHTNING, GuardRequest(steps=v), GuardPolicy()).findings == () for v in values]
+    lightning = Recipe.from_dict(LIGHTNING)
+    values = default_values(lightning, "steps")
+    inside = [evaluate(lightning, GuardRequest(steps=v), GuardPolicy()).findings == () for v in values]
     assert any(inside) and not all(inside)

@@ -15,6 +15,7 @@ from typing import Any
 from iga_core.audit.image_meta import ImageMeta, read_image
 from iga_core.audit.infotext import IgaInfotext, InfotextParts, from_infotext_params, parse_infotext
 from iga_core.errors import IgaInvalid
+from iga_core.recipe import Recipe
 
 SAME, DIFFERENT, NONE = "same", "different", "none"
 
@@ -113,14 +114,7 @@ def paste_info_from_meta(meta: ImageMeta) -> PasteInfo:
     return info
 
 
-def _recipe_digest(recipe: Any) -> str:
-    from iga_core.recipe.canonical import metadata_sha256
-
-    plain = recipe.to_dict() if callable(getattr(recipe, "to_dict", None)) else recipe
-    return metadata_sha256(plain)
-
-
-def compare_to_recipe(info: PasteInfo | IgaInfotext | dict | None, recipe: Any) -> str:
+def compare_to_recipe(info: PasteInfo | IgaInfotext | dict | None, recipe: Recipe | None) -> str:
     """"same" when `recipe` (the current checkpoint's) is the recipe the image was made with, "different"
     when it is another one, "none" when there is nothing to compare (no IGA recipe digest in the
     image, or no current recipe). A short digest from infotext matches by prefix."""
@@ -130,7 +124,7 @@ def compare_to_recipe(info: PasteInfo | IgaInfotext | dict | None, recipe: Any) 
     digest = (info.get("recipe") or {}).get("digest") if isinstance(info, dict) else info.recipe_digest
     if not digest:
         return NONE
-    return SAME if _recipe_digest(recipe).startswith(digest.lower()) else DIFFERENT
+    return SAME if recipe.digest.startswith(digest.lower()) else DIFFERENT
 
 
 # -------------------------------------------------------------------------------------------- reproduce

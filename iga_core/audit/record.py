@@ -17,6 +17,7 @@ from typing import Any
 
 from iga_core import __version__
 from iga_core.errors import IgaInvalid
+from iga_core.recipe import Recipe
 
 AUDIT_VERSION = 1
 #: biggest serialized record we write or accept; keeps image chunks small and parsing cheap
@@ -203,7 +204,7 @@ def _findings(verdict: Any) -> list[dict]:
     return out
 
 
-def outcome_of(*, mode: str, recipe: dict | None, verdict: Any, failure: dict | None) -> str:
+def outcome_of(*, mode: str, recipe: Recipe | None, verdict: Any, failure: dict | None) -> str:
     """The one-word status shown in infotext: error, off, norecipe, unchecked, blocked, audit,
     override, warn or ok (first that applies)."""
     if failure is not None:
@@ -226,19 +227,16 @@ def outcome_of(*, mode: str, recipe: dict | None, verdict: Any, failure: dict | 
     return "ok"
 
 
-def _recipe_part(recipe: dict | None, source: str | None) -> dict | None:
+def _recipe_part(recipe: Recipe | None, source: str | None) -> dict | None:
     if recipe is None:
         return None
-    from iga_core.recipe.canonical import metadata_sha256
-
-    plain = recipe.to_dict() if callable(getattr(recipe, "to_dict", None)) else dict(recipe)
-    # The digest is recomputed, not copied: the record must say which recipe ran, even if a stale
-    # stored digest claims otherwise.
-    digest = metadata_sha256(plain)
-    part: dict[str, Any] = {"digest": digest, "source": source if source in RECIPE_SOURCES else "unknown"}
-    if plain.get("model_id") is not None:
-        part["model_id"] = _text(plain["model_id"])
-    return part
+    # The digest is the content's, not the stored one: the record must say which recipe ran, even if a
+    # stale stored digest claims otherwise.
+    if not isinstance(recipe, Recipe):
+        raise AuditRecordInvalid(f"the record's recipe must be a parsed Recipe, not a {type(recipe).__name__}",
+                                 "parse the recipe with Recipe.from_dict")
+    return {"digest": recipe.digest, "source": source if source in RECIPE_SOURCES else "unknown",
+            "model_id": _text(recipe.model_id)}
 
 
 def _failure_part(failure: Any) -> dict | None:
@@ -262,7 +260,7 @@ def _timestamp(now: datetime | None) -> str:
 def build_record(
     *,
     params: dict,
-    recipe: dict | None,
+    recipe: Recipe | None,
     verdict: Any | None,
     preset: str | None,
     policy: Any | None,
@@ -276,7 +274,7 @@ def build_record(
     """Assemble and validate the audit record for one image.
 
     `params`: the request that ran (keys of `PARAM_TYPES`, plus `seeds` for a batch); `recipe`: the
-    recipe dict that governed it (None when the checkpoint has none); `verdict` / `policy`: the guard's
+    parsed recipe that governed it (None when the checkpoint has none); `verdict` / `policy`: the guard's
     `Verdict` and `GuardPolicy`; `host`: {"name", "version"}; `checkpoint`: {"name", "weights_sha256",
     optional "model_hash"}; `source`: the recipe source kind; `failure`: an exception or message when iga
     itself failed (the record then carries the failure marker). Raises `AuditRecordInvalid` when a value

@@ -9,6 +9,10 @@ Precedence (first found wins):
    the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
 4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
 
+This is where a recipe document read from a file is parsed into the typed model: `RecipeSource.recipe` is
+the `iga_core.recipe.Recipe` (None when the document is invalid, with the reasons in `problems`), and
+`document` keeps the JSON as read, for the hash checks and for authoring tools that show or repair it.
+
 `hash_status` is "verified" when the recipe's weights and metadata hashes both match (and its tensor-index
 hash, when it has one), "mismatch" when any does not, and "unverified" when a hash is missing or was not
 computed (`verify="never"` and no cached value). The tensor-index hash (`hashes.tensor_index_sha256`: the
@@ -37,6 +41,7 @@ from iga_core.checkpoint.stamp import (
     sidecar_path,
 )
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.recipe import Recipe, RecipeInvalid, metadata_sha256
 
 KINDS = ("embedded", "sidecar", "registry", "reconstructed", "none")
 VERIFY_MODES = ("never", "first", "always")
@@ -57,17 +62,25 @@ class HashCheck:
 
 @dataclass
 class RecipeSource:
+    """Where a recipe came from. `document` is the JSON as found; `recipe` its parsed, valid form (None
+    when the document is invalid: `problems` says why). `kind` names the place even then."""
+
     kind: str  # one of KINDS
-    recipe: dict | None = None
+    document: dict | None = None
     path: str | None = None  # the file the recipe was read from (checkpoint, sidecar, registry entry)
     hash_status: str = "unverified"  # "verified" | "unverified" | "mismatch"
     problems: list[str] = field(default_factory=list)
     weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
     metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+    recipe: Recipe | None = None
     tensor_index: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))  # "unchecked": no header
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON form (`iga inspect --json`): "recipe" is the document as found, "valid" whether it parsed."""
+        return {"kind": self.kind, "recipe": self.document, "valid": self.recipe is not None, "path": self.path,
+                "hash_status": self.hash_status, "problems": list(self.problems),
+                "weights": asdict(self.weights), "metadata": asdict(self.metadata),
+                "tensor_index": asdict(self.tensor_index)}
 
 
 def find_recipe(
@@ -94,7 +107,6 @@ def find_recipe(
             embedded = read_embedded(header)
         except (HeaderError, EmbeddedRecipeInvalid) as exc:
             problems.append(f"embedded recipe unreadable: {exc}")
-    check = _Checker(path, verify, progress, header)
     side_file = sidecar_path(path)
     try:
         sidecar = read_sidecar(side_file)
@@ -108,9 +120,11 @@ def find_recipe(
                 f"{side_file.name} differs from the embedded recipe; the embedded one is used "
                 "(delete the sidecar or refresh it with `iga extract --force`)"
             )
-        return check(RecipeSource("embedded", embedded, str(path), problems=problems))
+        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify, progress,
+                        header=header)  # fmt: skip
     if sidecar is not None:
-        return check(RecipeSource("sidecar", sidecar, str(side_file), problems=problems))
+        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress,
+                        header=header)  # fmt: skip
 
     registry = _registry_to_consult(registry)
     if registry is not None:
@@ -120,7 +134,7 @@ def find_recipe(
             if found is not None:
                 origin = getattr(registry, "folder", None)
                 src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
-                return check(src, known_weights=weights)
+                return _checked(src, path, verify, progress, known_weights=weights, header=header)
 
     if reconstruct:
         from iga_core.reconstruct import reconstruct as run_reconstruct
@@ -130,10 +144,10 @@ def find_recipe(
         except IgaError as exc:
             problems.append(f"reconstruction failed: {exc}")
         else:
-            recipe = getattr(result, "recipe", None)
-            if isinstance(recipe, dict):
+            document = getattr(result, "recipe", None)
+            if isinstance(document, dict):
                 problems.append("reconstructed from the file's contents, not written by the model's author")
-                return RecipeSource("reconstructed", recipe, str(path), "unverified", problems)
+                return _parsed(RecipeSource("reconstructed", document, str(path), "unverified", problems))
 
     return RecipeSource("none", None, None, "unverified", problems)
 
@@ -166,32 +180,28 @@ def _weights_hash(path: Path, verify: str, problems: list[str], progress=None) -
         return None
 
 
-@dataclass
-class _Checker:
-    """Fills in a source's hash checks against one file (and its header, when it has one)."""
-
-    path: Path
-    verify: str
-    progress: hashing.Progress | None
-    header: Header | None
-
-    def __call__(self, src: RecipeSource, *, known_weights: str | None = None) -> RecipeSource:
-        return _checked(src, self, known_weights=known_weights)
+def _parsed(src: RecipeSource) -> RecipeSource:
+    """Parse the document into the typed recipe; an invalid one stays unparsed, its problems listed."""
+    try:
+        src.recipe = Recipe.from_dict(src.document)
+    except RecipeInvalid as exc:
+        src.problems += [str(p) for p in exc.problems]
+    return src
 
 
-def _checked(src: RecipeSource, file: _Checker, *, known_weights: str | None = None) -> RecipeSource:
-    """Fill in the weights, tensor-index and metadata checks, the overall hash status, and schema problems."""
-    from iga_core.recipe import metadata_sha256, validate_recipe
-
-    recipe = src.recipe or {}
-    hashes = recipe.get("hashes") if isinstance(recipe.get("hashes"), dict) else {}
+def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None,
+             header: Header | None = None):
+    """Fill in the weights, tensor-index and metadata checks and the overall hash status (computed on the
+    document, as stamped), then parse it. `header`: the checkpoint's, when it has one (for the index)."""
+    document = src.document or {}
+    hashes = document.get("hashes") if isinstance(document.get("hashes"), dict) else {}
 
     stored_meta = hashes.get("metadata_sha256")
     if not stored_meta:
         src.metadata = HashCheck("missing")
     else:
         try:
-            actual_meta = metadata_sha256(recipe)
+            actual_meta = metadata_sha256(document)
         except IgaError as exc:
             src.problems.append(f"cannot compute the metadata hash: {exc}")
             actual_meta = None
@@ -203,7 +213,7 @@ def _checked(src: RecipeSource, file: _Checker, *, known_weights: str | None = N
     if not stored_weights:
         src.weights = HashCheck("missing")
     else:
-        actual = known_weights or _weights_hash(file.path, file.verify, src.problems, file.progress)
+        actual = known_weights or _weights_hash(path, verify, src.problems, progress)
         if actual is None:
             src.weights = HashCheck("unchecked", stored_weights)
         else:
@@ -212,12 +222,12 @@ def _checked(src: RecipeSource, file: _Checker, *, known_weights: str | None = N
                 src.problems.append("weights hash mismatch: this recipe was stamped for other weights")
 
     stored_index = hashes.get("tensor_index_sha256")
-    if file.header is None:
+    if header is None:
         src.tensor_index = HashCheck("unchecked", stored_index)  # no safetensors header: nothing to compare
     elif not stored_index:
-        src.tensor_index = HashCheck("missing", None, file.header.tensor_index_sha256)
+        src.tensor_index = HashCheck("missing", None, header.tensor_index_sha256)
     else:
-        actual_index = file.header.tensor_index_sha256
+        actual_index = header.tensor_index_sha256
         src.tensor_index = HashCheck("ok" if actual_index == stored_index else "mismatch", stored_index, actual_index)
         if src.tensor_index.status == "mismatch":
             src.problems.append("tensor index mismatch: the tensors' names, dtypes, shapes or offsets are not "
@@ -231,5 +241,4 @@ def _checked(src: RecipeSource, file: _Checker, *, known_weights: str | None = N
     else:
         src.hash_status = "unverified"
 
-    src.problems += [str(p) for p in validate_recipe(recipe)]
-    return src
+    return _parsed(src)

@@ -239,7 +239,7 @@ def _rebind_command(src, path: Path) -> str:
     if src.kind == "sidecar":
         return f"iga stamp --sidecar {ckpt} {_shell(src.path or '')}"
     if src.kind == "registry":
-        entry = Path(src.path or ".") / f"{((src.recipe or {}).get('hashes') or {}).get('weights_sha256', '')}.iga.json"
+        entry = Path(src.path or ".") / f"{((src.document or {}).get('hashes') or {}).get('weights_sha256', '')}.iga.json"
         return f"iga registry add {_shell(str(entry))} --for {ckpt} --replace"
     return f"iga extract {ckpt} -o recipe.json && iga stamp {ckpt} recipe.json"
 
@@ -318,23 +318,22 @@ def _recipe_lines(src) -> list[str]:
     if src.kind == "none":
         return ["recipe: none (stamp one with `iga stamp`, or write a sidecar with `iga stamp --sidecar`)",
                 *[f"  problem: {_safe(p, 200)}" for p in src.problems]]  # fmt: skip
-    r = src.recipe or {}
+    r = src.recipe
     lines = [f"recipe: {src.kind} ({_safe(src.path or '')}), hashes {src.hash_status}"]
-    lines.append(f"  model_id {_safe(str(r.get('model_id')), 80)!s}, schema {_safe(str(r.get('iga_version')))}")
-    sampler = r.get("sampler") if isinstance(r.get("sampler"), dict) else {}
-    scheduler = r.get("scheduler") if isinstance(r.get("scheduler"), dict) else {}
-    lines.append(f"  sampler {_safe(str(sampler.get('name')))} / schedule {_safe(str(scheduler.get('name')))}, "
-                 f"steps {_range(r.get('steps'))}, cfg {_range(r.get('cfg'))}")  # fmt: skip
+    if r is None:
+        lines.append("  INVALID: the guard does not use it (fix it, then `iga validate`)")
+    else:
+        lines.append(f"  model_id {_safe(r.model_id, 80)!s}, schema {_safe(r.iga_version)}")
+        lines.append(f"  sampler {_safe(r.sampler.name)} / schedule {_safe(r.scheduler.name)}, "
+                     f"steps {_range(r.steps)}, cfg {_range(r.cfg)}")  # fmt: skip
     lines.append(f"  weights hash {src.weights.status}, tensor index {src.tensor_index.status}, "
                  f"metadata hash {src.metadata.status}")
     lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
     return lines
 
 
-def _range(value) -> str:
-    if not isinstance(value, dict):
-        return "?"
-    return f"{value.get('default')} ({value.get('min')}-{value.get('max')})"
+def _range(r) -> str:
+    return f"{r.default} ({r.min}-{r.max})"
 
 
 def _safe(text: str, limit: int = 120) -> str:

@@ -88,11 +88,14 @@ def load_recipe_file(path: Path) -> dict:
     return data
 
 
-def load_source(source: str, verify: str) -> tuple[dict, dict]:
-    """(recipe, info about where it came from). A .json path is a recipe file; anything else a checkpoint."""
+def load_source(source: str, verify: str):
+    """(parsed recipe, info about where it came from). A .json path is a recipe file; anything else a
+    checkpoint. An invalid recipe raises RecipeInvalid with every problem."""
+    from iga_core.recipe import Recipe
+
     path = Path(source)
     if path.suffix.lower() == ".json":
-        recipe, info = load_recipe_file(path), {"kind": "file", "path": str(path)}
+        return Recipe.from_dict(load_recipe_file(path)), {"kind": "file", "path": str(path)}
     else:
         if not path.exists():
             raise IgaIOError(f"no such file: {path}", "check the path")
@@ -103,15 +106,10 @@ def load_source(source: str, verify: str) -> tuple[dict, dict]:
                 "problems": list(found.problems)}
         if found.recipe is None:
             detail = f" ({'; '.join(found.problems)})" if found.problems else ""
-            raise NoRecipe(f"{path} has no IGA recipe{detail}",
+            what = "no valid IGA recipe" if found.document is not None else "no IGA recipe"
+            raise NoRecipe(f"{path} has {what}{detail}",
                            "stamp one with `iga stamp`, or pass a recipe JSON file")
-        recipe = found.recipe
-    from iga_core.recipe import RecipeInvalid, validate_recipe
-
-    problems = validate_recipe(recipe)
-    if problems:
-        raise RecipeInvalid(problems)
-    return recipe, info
+        return found.recipe, info
 
 
 def parse_lora(text: str) -> tuple[Path, float]:
@@ -124,22 +122,22 @@ def parse_lora(text: str) -> tuple[Path, float]:
     return Path(text), 1.0
 
 
-def compose_loras(recipe: dict, loras: list[str], verify: str) -> tuple[dict, list]:
+def compose_loras(recipe, loras: list[str], verify: str):
     """The recipe with the --lora add-ons composed in, and the composition findings."""
     if not loras:
         return recipe, []
-    from iga_core.compose import compose
+    from iga_core.compose import Addon, compose
 
     addons = []
     for text in loras:
         path, weight = parse_lora(text)
         addon, _ = load_source(str(path), verify)
-        addons.append((path.name.split(".")[0], addon, weight))
+        addons.append(Addon(path.name.split(".")[0], addon, weight))
     composition = compose(recipe, addons)
     return composition.recipe, list(composition.findings)
 
 
-def build_request(args, recipe: dict):
+def build_request(args, recipe):
     from iga_core.guard import GuardRequest
     from iga_core.presets import PARAM_KEYS, resolve_preset
 
@@ -174,7 +172,7 @@ def cmd_check(args) -> int:
     request = build_request(args, recipe)
     policy = build_policy(args)
     verdict = evaluate(recipe, request, policy)
-    title = recipe.get("model_id", "?")
+    title = recipe.model_id
     lines = [f"recipe: {title!r} ({info['kind']}{', ' + info['hash_status'] if 'hash_status' in info else ''})"]
     lines += [f"  note: {p}" for p in info.get("problems", [])]
     lines += [f"  composed: [{f.severity}] {f.advice()}" for f in composed]

@@ -18,6 +18,7 @@ from iga_core.eval.reference_model import DISTILLED_GRID, VARIANTS, GaussianMixt
 from iga_core.eval.reference_sampling import ReferenceGenerator
 from iga_core.eval.reference_scores import MixtureScores
 from iga_core.eval.report import write_report
+from iga_core.recipe import Recipe
 
 DATA = Path(__file__).with_name("data")
 
@@ -46,22 +47,22 @@ def demo_plan() -> dict:
     return json.loads((DATA / "demo.json").read_text(encoding="utf-8"))
 
 
-def reference_recipe(variant: str) -> dict:
+def reference_recipe(variant: str) -> Recipe:
     if variant not in VARIANTS:
         raise EvalConfigInvalid(f"unknown reference variant {variant!r}", f"use one of: {', '.join(VARIANTS)}")
-    return json.loads((DATA / "recipes" / f"reference-{variant}.json").read_text(encoding="utf-8"))
+    return Recipe.from_dict(json.loads((DATA / "recipes" / f"reference-{variant}.json").read_text(encoding="utf-8")))
 
 
-def experiment_config(exp: dict, recipe: dict, *, quick: bool) -> ProtocolConfig:
+def experiment_config(exp: dict, recipe: Recipe, *, quick: bool) -> ProtocolConfig:
     plan = demo_plan()
     base = {
         "prompt": plan["prompt"],
         "width": plan["size"],
         "height": plan["size"],
-        "sampler": recipe["sampler"]["name"],
-        "schedule": recipe["scheduler"]["name"],
-        "steps": recipe["steps"]["default"],
-        "cfg": recipe["cfg"]["default"],
+        "sampler": recipe.sampler.name,
+        "schedule": recipe.scheduler.name,
+        "steps": recipe.steps.default,
+        "cfg": recipe.cfg.default,
     }
     base.pop(exp["axis"], None)
     values = exp.get("quick_values", exp["values"]) if quick else exp["values"]

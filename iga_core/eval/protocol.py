@@ -135,8 +135,8 @@ def split_by_guard(recipe, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
     from iga_core.guard import GuardPolicy, evaluate
     from iga_core.recipe import Recipe
 
-    # a typed RecipeInvalid for a broken recipe here, before any image is generated
-    recipe = (recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)).to_dict()
+    # a recipe document (an eval config's JSON) is parsed here: a typed RecipeInvalid before any image
+    recipe = recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)
     policy = GuardPolicy(mode="standard")
 
     def problems(params: dict) -> tuple[dict, ...]:
@@ -153,14 +153,14 @@ def split_by_guard(recipe, config: ProtocolConfig) -> tuple[AxisPoint, ...]:
     return tuple(AxisPoint(v, not (found := problems(config.params(v, 0))), found) for v in config.values)
 
 
-def _recipe_value(recipe: dict, axis: str):
+def _recipe_value(recipe, axis: str):
     """The recipe's own value for an axis: what the fixed parameters are checked with."""
     return {
-        "sampler": lambda: recipe["sampler"]["name"],
-        "schedule": lambda: recipe["scheduler"]["name"],
-        "steps": lambda: recipe["steps"]["default"],
-        "cfg": lambda: recipe["cfg"]["default"],
-        "prediction_type": lambda: recipe["prediction_type"],
+        "sampler": lambda: recipe.sampler.name,
+        "schedule": lambda: recipe.scheduler.name,
+        "steps": lambda: recipe.steps.default,
+        "cfg": lambda: recipe.cfg.default,
+        "prediction_type": lambda: recipe.prediction_type,
     }[axis]()
 
 

@@ -36,7 +36,7 @@ from iga_core.recipe.model import (
 )
 from iga_core.recipe.problems import Problem, RecipeInvalid
 from iga_core.recipe.schema_file import SCHEMA_VERSION, load_schema
-from iga_core.recipe.validate import grid_steps, validate_recipe
+from iga_core.recipe.validate import validate_recipe
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -60,7 +60,6 @@ __all__ = [
     "canonical_json",
     "detect_version",
     "digest_status",
-    "grid_steps",
     "load_schema",
     "metadata_sha256",
     "migrate",

@@ -5,15 +5,24 @@ equal to `d`: absent optional fields stay absent (None here means "not in the JS
 as lists, and every `x-` extension key, at any level, is kept in `extensions` and written back.
 One generic converter walks the fields; each field's metadata says whether it holds a nested object
 (`node`), a list of them (`nodes`), a list of plain values (`values`) or a free-form map (`map`).
+
+This is the one form the recipe travels in past the boundary that parses it (file, header, sidecar,
+registry, API body): the guard, presets, composition, audit, UI and glue read these attributes, never the
+JSON. Facts derived from the fields (vocabulary ids, the grid length, allowed sizes, the digest) are
+computed here once per recipe, as cached properties, so every reader gets the same answer.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, TypeVar
 
+from iga_core import vocab
+from iga_core.recipe.canonical import metadata_sha256
 from iga_core.recipe.problems import RecipeInvalid
+from iga_core.schedules import GRID_IDS
 
 Number = int | float
 T = TypeVar("T", bound="_Node")
@@ -74,6 +83,13 @@ class _Node:
         out.update(copy.deepcopy(self.extensions))
         return out
 
+    @classmethod
+    def unchecked(cls: type[T], d: dict) -> T:
+        """This part built from its JSON shape WITHOUT validation: for a part of a document that was
+        validated as a whole (the validator asks typed parts for derived facts) and for tests that feed
+        deliberately broken parts to lower layers. Anything else parses with `Recipe.from_dict`."""
+        return cls._from(d)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Sampler(_Node):
@@ -107,12 +123,72 @@ class Scheduler(_Node):
     sigma_min: Number | None = None
     sigma_max: Number | None = None
 
+    @property
+    def grid_values(self) -> tuple[Number, ...] | None:
+        """The explicit grid's values (sigmas or timesteps), None for a rule or no grid."""
+        return self.grid.values if self.grid is not None else None
+
+    @cached_property
+    def grid_steps(self) -> int | None:
+        """The step count the grid is made for: `canonical_steps`, else what an explicit grid implies (a
+        sigma grid lists the final sigma too, so it has one value more than steps)."""
+        if self.canonical_steps is not None:
+            return self.canonical_steps
+        values = self.grid_values
+        if values is None:
+            return None
+        return len(values) - 1 if self.grid.kind == "sigmas" else len(values)
+
+    @cached_property
+    def pinned_steps(self) -> int | None:
+        """The length of the grid the recipe pins, as the guard counts it: an explicit grid's own length, a
+        rule's `canonical_steps`, or `canonical_steps` of the recipe's named schedule when that schedule
+        has a grid formula; None when nothing pins a grid length."""
+        if self.grid_values is not None:
+            return self.grid_steps
+        if self.grid is not None or self.canonical_steps is None:
+            return self.canonical_steps
+        try:
+            own = vocab.resolve_schedule(self.name).id
+        except vocab.UnknownName:
+            return None
+        return self.canonical_steps if own in GRID_IDS else None
+
+    @property
+    def pins_grid(self) -> bool:
+        """The recipe fixes a grid (`grid` or `canonical_steps`): other grids are judged against it."""
+        return self.grid is not None or self.canonical_steps is not None
+
+    @property
+    def pins_endpoints(self) -> bool:
+        """Zero terminal SNR or trailing/linspace spacing: the first step must be at the last timestep."""
+        return self.zero_terminal_snr is True or self.spacing in ("trailing", "linspace")
+
+    @property
+    def allowed_steps(self) -> tuple[int, ...] | None:
+        return self.subsample.allowed_steps if self.subsample is not None else None
+
 
 @dataclass(frozen=True, kw_only=True)
 class Range(_Node):
     default: Number
     min: Number | None = None
     max: Number | None = None
+
+    def contains(self, value: Number) -> bool:
+        eps = 1e-9
+        return (self.min is None or value >= self.min - eps) and (self.max is None or value <= self.max + eps)
+
+    def clamp(self, value: Number) -> Number:
+        if self.min is not None and value < self.min:
+            return self.min
+        if self.max is not None and value > self.max:
+            return self.max
+        return value
+
+    def bounds(self) -> dict:
+        """{"min", "max"}: the range as findings report what the recipe expects."""
+        return {"min": self.min, "max": self.max}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +269,7 @@ class Recipe(_Node):
     @classmethod
     def from_dict(cls, d: dict) -> Recipe:
         """Validate `d` (schema and semantic checks) and build the typed recipe; raises RecipeInvalid."""
+        # validate asks typed parts (Scheduler) for derived facts, so it imports this module: import it here
         from iga_core.recipe.validate import validate_recipe
 
         problems = validate_recipe(d)
@@ -204,6 +281,110 @@ class Recipe(_Node):
         """The preset called `name` (case-insensitive), or None."""
         wanted = name.strip().casefold()
         return next((p for p in self.presets or () if p.name.strip().casefold() == wanted), None)
+
+    # --- derived facts, computed once per recipe ------------------------------------------------------
+
+    @cached_property
+    def memo(self) -> dict:
+        """Answers derived from this recipe by other parts (the guard's grid classes and rule findings),
+        kept with the recipe so they live exactly as long as it does."""
+        return {}
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the canonical JSON without `hashes.metadata_sha256` (what stamping stores there)."""
+        return metadata_sha256(self.to_dict())
+
+    @cached_property
+    def _sampling(self) -> tuple[vocab.SamplerInfo, vocab.ScheduleInfo | None]:
+        return vocab.normalize(self.sampler.name, self.scheduler.name)
+
+    @property
+    def sampler_info(self) -> vocab.SamplerInfo:
+        """The vocabulary's record of the recipe's sampler."""
+        return self._sampling[0]
+
+    @property
+    def schedule_info(self) -> vocab.ScheduleInfo | None:
+        """The schedule the recipe's sampler runs ("Automatic" resolved to the sampler's default); None for
+        a timestep sampler (DDIM, PLMS, UniPC), which ignores the schedule."""
+        return self._sampling[1]
+
+    @cached_property
+    def schedule_declared(self) -> vocab.ScheduleInfo:
+        """`scheduler.name` resolved on its own (kept even for timestep samplers)."""
+        return vocab.resolve_schedule(self.scheduler.name)
+
+    def _constraint_ids(self, kind: str, verb: str) -> frozenset[str]:
+        names = getattr(self.constraints, f"{verb}_{kind}s", None) if self.constraints is not None else None
+        resolve = vocab.resolve_sampler if kind == "sampler" else vocab.resolve_schedule
+        return frozenset(resolve(n).id for n in names or ())
+
+    @cached_property
+    def forbid_sampler_ids(self) -> frozenset[str]:
+        return self._constraint_ids("sampler", "forbid")
+
+    @cached_property
+    def allow_sampler_ids(self) -> frozenset[str]:
+        return self._constraint_ids("sampler", "allow")
+
+    @cached_property
+    def forbid_schedule_ids(self) -> frozenset[str]:
+        return self._constraint_ids("schedule", "forbid")
+
+    @cached_property
+    def allow_schedule_ids(self) -> frozenset[str]:
+        return self._constraint_ids("schedule", "allow")
+
+    def sampler_allowed(self, sampler_id: str) -> bool:
+        """Not forbidden, and in the allow list when there is one (the recipe's own sampler always is)."""
+        if sampler_id in self.forbid_sampler_ids:
+            return False
+        allow = self.allow_sampler_ids
+        return not allow or sampler_id in allow or sampler_id == self.sampler_info.id
+
+    def schedule_allowed(self, schedule_id: str) -> bool:
+        if schedule_id in self.forbid_schedule_ids:
+            return False
+        own = self.schedule_info.id if self.schedule_info is not None else None
+        allow = self.allow_schedule_ids
+        return not allow or schedule_id in allow or schedule_id == own
+
+    def allowed_samplers(self) -> list[str]:
+        """Ids of the samplers the recipe names as allowed, its own first (for remedies)."""
+        own = self.sampler_info.id
+        return [i for i in [own, *sorted(self.allow_sampler_ids - {own})] if self.sampler_allowed(i)]
+
+    def allowed_schedules(self) -> list[str]:
+        own = [self.schedule_info.id] if self.schedule_info is not None else []
+        ids = own + sorted(self.allow_schedule_ids - set(own))
+        return [i for i in ids if self.schedule_allowed(i)]
+
+    @cached_property
+    def declared_sizes(self) -> tuple[tuple[int, int], ...]:
+        """`resolution.preferred` as (width, height) pairs."""
+        preferred = self.resolution.preferred if self.resolution is not None else None
+        return tuple((s.width, s.height) for s in preferred or ())
+
+    @cached_property
+    def preferred_sizes(self) -> tuple[tuple[int, int], ...]:
+        """The declared preferred sizes plus the presets' sizes (a preset's size is the author saying "this
+        size is typical too"); empty when the recipe declares no preferred size."""
+        if not self.declared_sizes:
+            return ()
+        presets = tuple((p.width, p.height) for p in self.presets or ()
+                        if p.width is not None and p.height is not None)
+        return tuple(dict.fromkeys(self.declared_sizes + presets))
+
+    @property
+    def max_size(self) -> tuple[int, int] | None:
+        limit = self.resolution.max if self.resolution is not None else None
+        return (limit.width, limit.height) if limit is not None else None
+
+    @property
+    def allowed_steps(self) -> tuple[int, ...] | None:
+        """`scheduler.subsample.allowed_steps`, when the recipe lists them."""
+        return self.scheduler.allowed_steps
 
 
 _CLASSES: dict[str, type[_Node]] = {

@@ -23,8 +23,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from iga_core import vocab
+from iga_core.recipe.migration import STEPS, detect_version  # migrate knows every older shape
+from iga_core.recipe.model import Scheduler
 from iga_core.recipe.problems import Problem, pointer
 from iga_core.recipe.schema_file import SCHEMA_VERSION, _schema
+from iga_core.schedules import GRID_IDS, param_problems
 
 MAX_DEPTH = 32  # nesting levels; a real recipe uses 5
 MAX_NODES = 100_000  # values in the whole document
@@ -170,8 +173,6 @@ def _version_tuple(text: str) -> tuple[int, ...] | None:
 
 
 def _version_problems(d: dict) -> list[Problem]:
-    from iga_core.recipe.migration import STEPS, detect_version  # migrate knows every older shape
-
     version = d.get("iga_version")
     if version == SCHEMA_VERSION:
         return []
@@ -342,17 +343,6 @@ def _range_problems(r: dict, base: str, label: str) -> list[Problem]:
     return []
 
 
-def grid_steps(scheduler: dict) -> int | None:
-    """The step count a scheduler's grid is made for: canonical_steps, else what an explicit grid implies."""
-    if "canonical_steps" in scheduler:
-        return scheduler["canonical_steps"]
-    grid = scheduler.get("grid", {})
-    values = grid.get("values")
-    if values is None:
-        return None
-    return len(values) - 1 if grid["kind"] == "sigmas" else len(values)
-
-
 def _scheduler_problems(s: dict) -> list[Problem]:
     problems: list[Problem] = []
     lo, hi = s.get("sigma_min"), s.get("sigma_max")
@@ -433,9 +423,15 @@ def _scheduler_problems(s: dict) -> list[Problem]:
     return problems
 
 
+def _scheduler(d: dict) -> Scheduler:
+    """The scheduler block as its typed part, to ask it the derived facts (grid length) the model defines
+    once; called only after the schema stage passed, so the shape is right."""
+    return Scheduler.unchecked(d["scheduler"])
+
+
 def _allowed_step_counts(d: dict) -> tuple[str, Any, int | None]:
     sub = d["scheduler"].get("subsample", {})
-    n = grid_steps(d["scheduler"])
+    n = _scheduler(d).grid_steps
     if "allowed_steps" in sub:
         return "list", sub["allowed_steps"], n
     return sub.get("rule", "any"), None, n
@@ -602,8 +598,6 @@ def _preset_problems(d: dict) -> list[Problem]:
 
 def _grid_param_problems(d: dict) -> list[Problem]:
     """A grid rule's params must lie within the bounds its schedule's maths can take (rho > 0, ...)."""
-    from iga_core.schedules import GRID_IDS, param_problems
-
     grid = d["scheduler"].get("grid", {})
     if grid.get("kind") != "rule" or grid.get("rule") not in GRID_IDS:
         return []
@@ -619,7 +613,7 @@ def _own_grid_problems(d: dict) -> list[Problem]:
     from step counts alone, as the guard's first check is: more steps than the grid has, or a count that
     `scheduler.subsample` does not allow (no subsample: only the canonical count)."""
     sched = d["scheduler"]
-    n = _pinned_grid_length(sched, vocab)
+    n = _scheduler(d).pinned_steps
     if n is None:
         return []
     checks = [("/steps/default", d["steps"]["default"], d["sampler"]["name"])]
@@ -639,23 +633,6 @@ def _own_grid_problems(d: dict) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _pinned_grid_length(sched: dict, vocab) -> int | None:
-    """The step count of the grid the recipe pins (as the guard counts it), else None."""
-    grid = sched.get("grid")
-    if grid is not None and "values" in grid:
-        return grid_steps(sched)
-    canonical = sched.get("canonical_steps")
-    if grid is not None or canonical is None:
-        return canonical
-    from iga_core.schedules import GRID_IDS
-
-    try:  # a canonical_steps pins the recipe's own schedule only when that schedule has a grid formula
-        own = vocab.resolve_schedule(sched["name"]).id
-    except vocab.UnknownName:
-        return None
-    return canonical if own in GRID_IDS else None
 
 
 def _own_timestep_sampler(vocab, sampler: str, own_sampler: str) -> bool:

@@ -5,6 +5,7 @@ numpy only (no scipy, no torch): the core runs inside both hosts and in CI witho
 
 from __future__ import annotations
 
+from iga_core import vocab
 from iga_core.schedules.beta_dist import beta_cdf, beta_ppf
 from iga_core.schedules.classify import DEFAULT_TOLERANCE, GridMatch, classify_grid
 from iga_core.schedules.grids import (
@@ -34,8 +35,6 @@ from iga_core.schedules.params import ScheduleParamError, check_params, param_bo
 
 def timestep_sampler_schedule(sampler_id: str) -> str | None:
     """The schedule whose grid a timestep sampler (DDIM, PLMS, UniPC, TCD) follows; None for others."""
-    from iga_core import vocab
-
     return vocab.resolve_sampler(sampler_id).grid_schedule
 
 

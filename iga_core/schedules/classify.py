@@ -10,9 +10,11 @@ not DMD2's 999, 749, 499, 249).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
+from iga_core import vocab
 from iga_core.schedules.grids import GRID_IDS, compute_timesteps
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
 
@@ -54,21 +56,31 @@ def _fmt(ts) -> str:
     return ", ".join("…" if v is None else f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}" for v in shown)
 
 
+class SchedulerBlock(Protocol):
+    """What the classifier reads of a recipe's scheduler: the typed `iga_core.recipe.Scheduler` (this
+    layer sits below the recipe package, so it names the attributes instead of importing the class)."""
+
+    name: str
+    grid: Any  # .kind "sigmas" | "timesteps" | "rule", .values, .rule, .params; or None
+    canonical_steps: int | None
+    subsample: Any  # .allowed_steps, .rule; or None
+    spacing: str | None
+    zero_terminal_snr: bool | None
+    sigma_min: float | None
+    sigma_max: float | None
+
+
 def _grid_id(name: str) -> str:
     """A schedule name or id -> the id compute_grid knows (any dialect accepted via the vocabulary)."""
     if name in GRID_IDS:
         return name
-    from iga_core import vocab
-
     return vocab.resolve_schedule(name).id
 
 
-def _recipe_schedule_id(sched: dict) -> str | None:
-    name = sched.get("name")
+def _recipe_schedule_id(sched: SchedulerBlock) -> str | None:
+    name = sched.name
     if not isinstance(name, str):
         return None
-    from iga_core import vocab
-
     try:
         sid = vocab.resolve_schedule(name).id
     except vocab.UnknownName:
@@ -91,17 +103,17 @@ def _first_difference(a: np.ndarray, b: np.ndarray, tol: float) -> str:
     return f"{len(a)} vs {len(b)} steps"
 
 
-def _subsample_verdict(sched: dict, steps: int, n: int, req: np.ndarray, canon: np.ndarray, tol: float
+def _subsample_verdict(sched: SchedulerBlock, steps: int, n: int, req: np.ndarray, canon: np.ndarray, tol: float
                        ) -> tuple[bool, str]:
-    sub = sched.get("subsample")
-    if not isinstance(sub, dict):
+    sub = sched.subsample
+    if sub is None:
         return False, f"the recipe allows only its canonical {n} steps (no scheduler.subsample)"
-    allowed = sub.get("allowed_steps")
-    if isinstance(allowed, list):
+    if sub.allowed_steps is not None:
+        allowed = list(sub.allowed_steps)
         if steps in allowed:
             return True, f"{steps} is in subsample.allowed_steps {allowed}"
         return False, f"{steps} is not in subsample.allowed_steps {allowed}"
-    rule = sub.get("rule")
+    rule = sub.rule
     if rule == "any":
         return True, "subsample.rule is any"
     if rule == "divisors":
@@ -115,38 +127,38 @@ def _subsample_verdict(sched: dict, steps: int, n: int, req: np.ndarray, canon: 
     return False, f"unknown subsample rule {rule!r}"
 
 
-def _endpoint_problem(sched: dict, req: np.ndarray, m: NoiseModel, tol: float) -> str | None:
+def _endpoint_problem(sched: SchedulerBlock, req: np.ndarray, m: NoiseModel, tol: float) -> str | None:
     """Trailing/linspace spacing and zero terminal SNR both need the first step at the last timestep."""
     needs_top = []
-    if sched.get("zero_terminal_snr") is True:
+    if sched.zero_terminal_snr is True:
         needs_top.append("zero terminal SNR")
-    if sched.get("spacing") in ("trailing", "linspace"):
-        needs_top.append(f"{sched['spacing']} spacing")
+    if sched.spacing in ("trailing", "linspace"):
+        needs_top.append(f"{sched.spacing} spacing")
     if needs_top and len(req) and req[0] < m.t_max - tol:
         return (f"starts at t={_fmt(req[:1])} but {' and '.join(needs_top)} needs the first step at "
                 f"t={m.t_max} (leading-style grids skip the noisiest steps)")
     return None
 
 
-def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas=None, model: NoiseModel | None = None,
-                  architecture: str | None = None, params: dict | None = None,
+def classify_grid(recipe_scheduler: SchedulerBlock, schedule_id: str, steps: int, *, betas=None,
+                  model: NoiseModel | None = None, architecture: str | None = None, params: dict | None = None,
                   tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
-    """Classify the grid `schedule_id` gives at `steps` against the recipe's `scheduler` block.
+    """Classify the grid `schedule_id` gives at `steps` against the recipe's typed `scheduler` block.
 
     The recipe's grid is `scheduler.grid` (timesteps, sigmas or a rule), else its named schedule at
     `canonical_steps` (or at the requested steps when the recipe gives none). `scheduler.sigma_min` /
     `sigma_max` bound both grids; `zero_terminal_snr` and `spacing` add the endpoint check.
     """
-    sched = recipe_scheduler if isinstance(recipe_scheduler, dict) else {}
-    ztsnr = sched.get("zero_terminal_snr") is True
+    sched = recipe_scheduler
+    ztsnr = sched.zero_terminal_snr is True
     m = model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
                   else NoiseModel.sd(zero_terminal_snr=ztsnr))
-    kw = {"sigma_min": sched.get("sigma_min"), "sigma_max": sched.get("sigma_max"), "architecture": architecture}
+    kw = {"sigma_min": sched.sigma_min, "sigma_max": sched.sigma_max, "architecture": architecture}
     sid = _grid_id(schedule_id)
     req = compute_timesteps(sid, steps, model=m, params=params, **kw)
 
-    grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
-    canonical_steps = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
+    grid = sched.grid
+    canonical_steps = sched.canonical_steps
     pinned = grid is not None or canonical_steps is not None
     canon, what = _canonical(sched, grid, canonical_steps, steps, m, kw)
 
@@ -174,10 +186,10 @@ def classify_grid(recipe_scheduler: dict, schedule_id: str, steps: int, *, betas
                              f"({_first_difference(req, canon, tolerance)})")
 
 
-def _values(grid: dict) -> np.ndarray:
-    raw = grid.get("values")
+def _values(grid) -> np.ndarray:
+    raw = grid.values
     try:
-        vals = np.asarray(raw if isinstance(raw, list) else [], dtype=np.float64)
+        vals = np.asarray(list(raw) if isinstance(raw, (list, tuple)) else [], dtype=np.float64)
     except (TypeError, ValueError):
         vals = np.asarray([np.nan])
     if vals.ndim != 1 or not np.all(np.isfinite(vals)) or np.any(vals < 0):
@@ -186,10 +198,10 @@ def _values(grid: dict) -> np.ndarray:
     return vals
 
 
-def _canonical(sched: dict, grid: dict | None, canonical_steps: int | None, steps: int, m: NoiseModel, kw: dict
+def _canonical(sched: SchedulerBlock, grid, canonical_steps: int | None, steps: int, m: NoiseModel, kw: dict
                ) -> tuple[np.ndarray | None, str]:
     if grid is not None:
-        kind = grid.get("kind")
+        kind = grid.kind
         if kind == "timesteps":
             vals = _values(grid)
             if not len(vals):
@@ -201,10 +213,10 @@ def _canonical(sched: dict, grid: dict | None, canonical_steps: int | None, step
                 raise ScheduleInputError("a sigma grid needs canonical_steps + 1 values (the last is the final sigma)",
                                          "list the sigmas including the final one, e.g. [14.6, 3.2, 0.0]")
             return m.sigma_to_t(vals[:-1]), f"the recipe's {len(vals) - 1}-step sigma grid"
-        if kind == "rule" and isinstance(grid.get("rule"), str):
-            rule = _grid_id(grid["rule"])
+        if kind == "rule" and isinstance(grid.rule, str):
+            rule = _grid_id(grid.rule)
             n = canonical_steps or steps
-            return (compute_timesteps(rule, n, model=m, params=grid.get("params"), **kw),
+            return (compute_timesteps(rule, n, model=m, params=grid.params, **kw),
                     f"the recipe's {rule} grid at {n} steps")
         raise ScheduleInputError(f"unknown grid kind {kind!r}", "use sigmas, timesteps or rule")
     own = _recipe_schedule_id(sched)

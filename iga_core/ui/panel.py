@@ -137,11 +137,16 @@ class Panel:
                 props.update(interactive=not v.gate_closed, visible=True)
         return compat.update(**props)
 
-    def full_updates(self, v: view.PanelView, controls: list[str]) -> list:
+    def full_updates(self, v: view.PanelView, controls: list[str], trigger: str = "reload") -> list:
+        # The Advanced box is written back only when the view changed it (a checkpoint change closes the
+        # gate): echoing the user's own value from its change event raced a quick second click, and a late
+        # reply put the box back to where it had just been clicked away from.
+        advanced = (compat.update(value=v.advanced, interactive=v.has_recipe) if trigger == "checkpoint"
+                    else compat.update(interactive=v.has_recipe))
         return [
             v.status_html,
             compat.update(choices=list(v.preset_choices), value=v.preset, interactive=v.has_recipe),
-            compat.update(value=v.advanced, interactive=v.has_recipe),
+            advanced,
             compat.update(visible=v.advanced and v.has_recipe),
             v.verdict_html,
             json.dumps(v.args),
@@ -186,7 +191,7 @@ class Panel:
         def full(trigger: str):
             def fn(*values):
                 values_by_name = dict(zip(input_names, values, strict=True))
-                return self.full_updates(self.handle(trigger, values_by_name, accepted), names)
+                return self.full_updates(self.handle(trigger, values_by_name, accepted), names, trigger)
 
             return fn
 

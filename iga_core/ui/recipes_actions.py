@@ -85,8 +85,10 @@ def checkpoint_table(ctx: PanelContext) -> str:
     for title, path in ctx.checkpoints():
         try:
             source = find_recipe(path, verify="never")
-            kind, status = source.kind, source.hash_status if source.recipe else ""
-            model = (source.recipe or {}).get("model_id", "")
+            kind, status = source.kind, source.hash_status if source.recipe is not None else ""
+            model = source.recipe.model_id if source.recipe is not None else ""
+            if source.recipe is None and source.document is not None:
+                kind, status = f"{source.kind} (invalid)", ""
         except IgaError as exc:
             kind, status, model = "unreadable", "", exc.message
         rows.append(f"<tr><td>{esc(title)}</td><td>{esc(kind)}</td><td>{esc(status)}</td><td>{esc(model)}</td></tr>")
@@ -106,10 +108,7 @@ def describe(ctx: PanelContext, title: str | None, *, verify: str = "never", pro
         source = find_recipe(path, verify=verify)
     except IgaError as exc:
         return render.status_html(None, error=exc)
-    notes = []
-    if source.recipe:
-        problems = validate_recipe(source.recipe)
-        notes = [f"{p.pointer}: {p.message}" for p in problems] or ["The recipe is valid (schema 1.0.0)."]
+    notes = ["The recipe is valid (schema 1.0.0)."] if source.recipe is not None else []
     if _is_loaded(ctx, title, path):
         notes.append("This checkpoint is loaded right now: it cannot be rewritten (stamp a copy or use a sidecar).")
     return render.status_html(source, notes)
@@ -130,10 +129,11 @@ def load_template(name: str) -> dict:
 
 
 def recipe_of(ctx: PanelContext, title: str) -> dict:
+    """The checkpoint's recipe document for the editor, valid or not (an invalid one is what needs editing)."""
     source = find_recipe(checkpoint_path(ctx, title), verify="never")
-    if not source.recipe:
+    if source.document is None:
         raise RecipesTabRefused(f"{title} has no recipe yet", "start from a template or from reconstruction")
-    return source.recipe
+    return source.document
 
 
 def reconstructed(ctx: PanelContext, title: str) -> tuple[dict, list[str]]:

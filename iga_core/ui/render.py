@@ -10,6 +10,7 @@ import html
 from typing import Any
 
 from iga_core.decision_log import KINDS as DECISION_KINDS
+from iga_core.recipe import Recipe
 from iga_core.ui.ids import css_class
 
 KIND_LABELS = {
@@ -34,45 +35,36 @@ def _badge(text: str, tone: str) -> str:
     return f'<span class="{css_class("badge")} {css_class("badge", tone)}">{esc(text)}</span>'
 
 
-def _size(d: Any) -> str:
-    if isinstance(d, dict) and "width" in d and "height" in d:
-        return f"{d['width']}×{d['height']}"
-    return ""
+def _size(size: Any) -> str:
+    return f"{size.width}×{size.height}" if size is not None else ""
 
 
-def _range(d: Any) -> str:
-    if not isinstance(d, dict):
-        return ""
-    low, default, high = d.get("min"), d.get("default"), d.get("max")
-    shown = "—" if default is None else str(default)
-    if low is not None and high is not None and low != high:
-        return f"{shown} ({low}–{high})"
+def _range(r: Any) -> str:
+    shown = str(r.default)
+    if r.min is not None and r.max is not None and r.min != r.max:
+        return f"{shown} ({r.min}–{r.max})"
     return shown
 
 
-def recipe_facts(recipe: dict) -> list[tuple[str, str]]:
+def recipe_facts(recipe: Recipe) -> list[tuple[str, str]]:
     """(label, text) rows describing a recipe; the texts are NOT escaped yet."""
-    rows: list[tuple[str, str]] = []
-    sampler = recipe.get("sampler") or {}
-    scheduler = recipe.get("scheduler") or {}
-    rows.append(("Model", str(recipe.get("model_id", ""))))
-    if recipe.get("title"):
-        rows.append(("Title", str(recipe["title"])))
-    pred = str(recipe.get("prediction_type", ""))
-    if recipe.get("architecture"):
-        pred = f"{pred} · {recipe['architecture']}"
+    rows: list[tuple[str, str]] = [("Model", recipe.model_id)]
+    if recipe.title:
+        rows.append(("Title", recipe.title))
+    pred = recipe.prediction_type
+    if recipe.architecture:
+        pred = f"{pred} · {recipe.architecture}"
     rows.append(("Prediction", pred))
-    rows.append(("Sampling", f"{sampler.get('name', '?')} · {scheduler.get('name', '?')}"))
-    rows.append(("Steps / CFG", f"{_range(recipe.get('steps'))} / {_range(recipe.get('cfg'))}"))
-    resolution = recipe.get("resolution") or {}
-    sizes = [_size(p) for p in resolution.get("preferred") or ()]
-    if sizes or resolution.get("max"):
-        text = ", ".join(s for s in sizes if s)
-        if _size(resolution.get("max")):
-            text += f" (max {_size(resolution['max'])})"
+    rows.append(("Sampling", f"{recipe.sampler.name} · {recipe.scheduler.name}"))
+    rows.append(("Steps / CFG", f"{_range(recipe.steps)} / {_range(recipe.cfg)}"))
+    resolution = recipe.resolution
+    if resolution is not None and (resolution.preferred or resolution.max):
+        text = ", ".join(_size(p) for p in resolution.preferred or ())
+        if resolution.max is not None:
+            text += f" (max {_size(resolution.max)})"
         rows.append(("Resolution", text.strip()))
-    if recipe.get("notes"):
-        rows.append(("Notes", str(recipe["notes"])))
+    if recipe.notes:
+        rows.append(("Notes", recipe.notes))
     return rows
 
 
@@ -137,6 +129,10 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
     if recipe:
         rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in recipe_facts(recipe))
         parts.append(f'<table class="{css_class("facts")}">{rows}</table>')
+    elif error is None and getattr(source, "document", None) is not None:
+        parts.append(f'<div class="{css_class("hint")}">This checkpoint\'s IGA recipe is invalid, so it is not '
+                     "used: the panel leaves your settings alone and nothing is checked. Fix it in the Recipes tab "
+                     "(the problems are listed below).</div>")
     elif error is None:
         parts.append(f'<div class="{css_class("hint")}">This checkpoint carries no IGA recipe: '
                      "the panel leaves your settings alone and nothing is hidden.</div>")

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from iga_core.compose import Composition, compose, prompt_addons
+from iga_core.compose import Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, evaluate, run_rules
 from iga_core.guard.engine import apply_policy
 from iga_core.guard.verdict import sort_findings
 from iga_core.presets import CUSTOM, NATIVE, preset_names, resolve_preset
+from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs
 from iga_core.ui import render
 from iga_core.ui.context import SETTING_AUTO_APPLY, SETTING_GUARD_MODE, PanelContext
@@ -68,7 +69,7 @@ class PanelView:
     composition: Composition | None = None  # set when LoRA recipes from the prompt were composed in
 
 
-def preset_choices(recipe: dict | None) -> tuple[str, ...]:
+def preset_choices(recipe: Recipe | None) -> tuple[str, ...]:
     return tuple(preset_names(recipe)) if recipe else (CUSTOM,)
 
 
@@ -89,7 +90,7 @@ def _host_name(kind: str, name: str | None, ctx: PanelContext, notes: list[str])
     return host
 
 
-def preset_values(recipe: dict, preset: str, ctx: PanelContext, notes: list[str]) -> dict[str, Any]:
+def preset_values(recipe: Recipe, preset: str, ctx: PanelContext, notes: list[str]) -> dict[str, Any]:
     """The concrete values of a preset, named as the host's controls expect them."""
     resolved = resolve_preset(recipe, preset)
     out: dict[str, Any] = {}
@@ -188,7 +189,7 @@ def _load(ctx: PanelContext, checkpoint: str | None):
         return None, exc
 
 
-def _lora_recipe(ctx: PanelContext, name: str, notes: list[str]) -> dict | None:
+def _lora_addon(ctx: PanelContext, name: str, weight: float, notes: list[str]) -> Addon | None:
     try:
         source = ctx.lora_source(name)
     except IgaError as exc:
@@ -197,11 +198,10 @@ def _lora_recipe(ctx: PanelContext, name: str, notes: list[str]) -> dict | None:
     except Exception as exc:  # a host lookup that misbehaves must not break the panel
         notes.append(f"LoRA {name}: its recipe could not be looked up ({type(exc).__name__})")
         return None
-    recipe = getattr(source, "recipe", None) if source is not None else None
-    return recipe if isinstance(recipe, dict) else None
+    return Addon.from_source(name, source, weight)
 
 
-def compose_prompt(ctx: PanelContext, base: dict | None, prompt: str | None, notes: list[str]
+def compose_prompt(ctx: PanelContext, base: Recipe | None, prompt: str | None, notes: list[str]
                    ) -> Composition | None:
     """The composition of the checkpoint's recipe with the recipes of the LoRAs the prompt tags, as the WebUI
     glue composes it at Generate; None when no tagged LoRA has a recipe (or only weight-0 tags do)."""
@@ -212,8 +212,7 @@ def compose_prompt(ctx: PanelContext, base: dict | None, prompt: str | None, not
     except IgaError as exc:
         notes.append(exc.message)
         return None
-    addons = [(tag.name, recipe, tag.weight) for tag in tags
-              if (recipe := _lora_recipe(ctx, tag.name, notes)) is not None]
+    addons = [addon for tag in tags if (addon := _lora_addon(ctx, tag.name, tag.weight, notes)) is not None]
     if not addons:
         return None
     try:
@@ -224,7 +223,7 @@ def compose_prompt(ctx: PanelContext, base: dict | None, prompt: str | None, not
     return composition if composition.recipe and (composition.composed or composition.findings) else None
 
 
-def judge(recipe: dict, request: GuardRequest, policy: GuardPolicy, composition: Composition | None) -> Verdict:
+def judge(recipe: Recipe, request: GuardRequest, policy: GuardPolicy, composition: Composition | None) -> Verdict:
     """The guard's verdict; a composition's conflicts (IGA-M…) are judged with the request's findings."""
     if composition is None or not composition.findings:
         return evaluate(recipe, request, policy)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from iga_core.checkpoint.stamp import stamp
 from iga_core.presets import check_presets
+from iga_core.recipe import Recipe
 from tests.factories import make_checkpoint
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -49,7 +50,7 @@ def hostile_recipe() -> dict:
 def make_models(folder: Path) -> Path:
     """lightning.safetensors (LIGHTNING), hostile.safetensors (hostile_recipe), plain.safetensors (no recipe)."""
     # the tests click every preset: each must resolve inside its own recipe under the current guard rules
-    problems = check_presets(LIGHTNING) + check_presets(hostile_recipe())
+    problems = check_presets(Recipe.from_dict(LIGHTNING)) + check_presets(Recipe.from_dict(hostile_recipe()))
     assert not problems, f"test recipe presets are outside their recipe: {problems}"
     folder.mkdir(parents=True, exist_ok=True)
     stamp(make_checkpoint(folder / "lightning.safetensors", seed=1), LIGHTNING)

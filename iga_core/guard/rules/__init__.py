@@ -52,8 +52,8 @@ class Rule:
 
     def __call__(self, ctx) -> tuple[Finding, ...]:
         """The rule's findings. A rule reads only its declared request `fields` (a contract test checks
-        this), so its answer is memoised per recipe view on those values."""
-        memo = ctx.view.memo
+        this), so its answer is memoised per recipe on those values."""
+        memo = ctx.recipe.memo
         key = (self.id, self._key(ctx.request))
         found = memo.get(key)
         if found is None:
@@ -68,7 +68,7 @@ class Rule:
         return found
 
 
-#: entries kept per recipe view before its memo is emptied
+#: entries kept per recipe before its memo is emptied
 MEMO_LIMIT = 20_000
 
 _REGISTRY: dict[str, Rule] = {}

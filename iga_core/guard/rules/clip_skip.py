@@ -11,7 +11,7 @@ from iga_core.guard.rules import Observation, rule
 def other_clip_skip(ctx):
     """Models trained with clip skip 2 (many anime SD1 models) lose prompt adherence at 1, and the reverse.
     Forge resets clip skip to 1 on every page load, so this is common."""
-    expected, asked = ctx.view.clip_skip, ctx.request.clip_skip
+    expected, asked = ctx.recipe.clip_skip, ctx.request.clip_skip
     if expected is None or asked is None or asked == expected:
         return
     yield Observation("clip_skip", expected, asked,

@@ -13,22 +13,22 @@ from iga_core.guard.verdict import steps_text
 def differs_from_default(ctx):
     """Reported per field only when the value is allowed (a disallowed value has its own finding), so
     audits can tell "native" runs from tuned ones."""
-    view, req = ctx.view, ctx.request
-    if ctx.sampler is not None and ctx.sampler.id != view.sampler.id and view.sampler_allowed(ctx.sampler.id):
-        yield Observation("sampler", view.sampler.label, ctx.sampler.label,
-                          f"sampler {ctx.sampler.label} differs from the recipe's {view.sampler.label}",
-                          f"use {view.sampler.label} for the native result", {"sampler": view.sampler.label})
-    if (ctx.schedule is not None and view.schedule is not None and ctx.schedule.id != view.schedule.id
-            and view.schedule_allowed(ctx.schedule.id)):
-        own = schedule_label(view.schedule.id)
+    recipe, req = ctx.recipe, ctx.request
+    if ctx.sampler is not None and ctx.sampler.id != recipe.sampler_info.id and recipe.sampler_allowed(ctx.sampler.id):
+        yield Observation("sampler", recipe.sampler_info.label, ctx.sampler.label,
+                          f"sampler {ctx.sampler.label} differs from the recipe's {recipe.sampler_info.label}",
+                          f"use {recipe.sampler_info.label} for the native result", {"sampler": recipe.sampler_info.label})
+    if (ctx.schedule is not None and recipe.schedule_info is not None and ctx.schedule.id != recipe.schedule_info.id
+            and recipe.schedule_allowed(ctx.schedule.id)):
+        own = schedule_label(recipe.schedule_info.id)
         yield Observation("schedule", own, ctx.schedule.label,
                           f"schedule type {ctx.schedule.label} differs from the recipe's {own}",
                           f"use {own} for the native result", {"schedule": own})
-    default = view.steps.default
-    if req.steps is not None and default is not None and req.steps != default and view.steps.contains(req.steps):
+    default = recipe.steps.default
+    if req.steps is not None and default is not None and req.steps != default and recipe.steps.contains(req.steps):
         yield Observation("steps", default, req.steps, f"{steps_text(req.steps)} differs from the recipe's {default:g}",
                           f"use {steps_text(default)} for the native result", {"steps": int(default)})
-    default = view.cfg.default
-    if req.cfg is not None and default is not None and abs(req.cfg - default) > 1e-9 and view.cfg.contains(req.cfg):
+    default = recipe.cfg.default
+    if req.cfg is not None and default is not None and abs(req.cfg - default) > 1e-9 and recipe.cfg.contains(req.cfg):
         yield Observation("cfg", default, req.cfg, f"CFG {req.cfg:g} differs from the recipe's {default:g}",
                           f"use CFG {default:g} for the native result", {"cfg": default})

@@ -3,7 +3,7 @@
 Distilled models are trained on a few fixed timesteps (DMD2: 999, 749, 499, 249; Lightning: trailing
 spacing). `schedules.classify_grid` says whether a request's grid is the recipe's canonical grid, a
 monotone subsample of it, or off-grid; only off-grid is a finding. Classifications and remedies are
-memoised per (schedule, steps) in the recipe view, since a recipe meets the same few pairs again and again.
+memoised per (schedule, steps) on the recipe, since a recipe meets the same few pairs again and again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.schedules import GRID_IDS, ScheduleInputError, ScheduleParamError, classify_grid
+from iga_core.schedules import ScheduleInputError, ScheduleParamError, classify_grid
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -22,7 +22,7 @@ _MAX_REMEDY_STEPS = 200
 def effective_schedule_id(ctx) -> str | None:
     """The schedule that shapes the grid: a timestep sampler's own spacing, else the resolved schedule."""
     if ctx.sampler is not None and ctx.sampler.timestep_based:
-        if ctx.sampler.id == ctx.view.sampler.id:
+        if ctx.sampler.id == ctx.recipe.sampler_info.id:
             # the recipe itself names this timestep sampler (Hyper-SD: DDIM trailing); whether a host's
             # implementation reaches the recipe's grid is auto-configure's question, not the request's
             return None
@@ -31,7 +31,7 @@ def effective_schedule_id(ctx) -> str | None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
         # no sampler and no schedule in the request: the recipe's own schedule
-        return ctx.view.schedule.id if ctx.view.schedule is not None else None
+        return ctx.recipe.schedule_info.id if ctx.recipe.schedule_info is not None else None
     return None
 
 
@@ -43,118 +43,85 @@ class Decided:
     reason: str
 
 
-@dataclass(frozen=True)
-class GridFacts:
-    """What the recipe's scheduler block alone says about any request's grid (computed once per recipe)."""
-
-    length: int | None  # canonical grid length when the recipe pins one, else None
-    endpoints: bool  # zero terminal SNR or trailing/linspace spacing: the first step must be at t_max
-    subsample: object
-
-
-def grid_facts(view) -> GridFacts:
-    facts = view.memo.get("facts")
-    if facts is None:
-        sched = view.scheduler
-        grid = sched.get("grid") if isinstance(sched.get("grid"), dict) else None
-        canonical = sched.get("canonical_steps") if isinstance(sched.get("canonical_steps"), int) else None
-        values = grid.get("values") if grid is not None and isinstance(grid.get("values"), list) else None
-        kind = grid.get("kind") if grid is not None else None
-        own = view.schedule_declared
-        length = None
-        if kind == "timesteps" and values:
-            length = len(values)
-        elif kind == "sigmas" and values and len(values) > 1:
-            length = len(values) - 1  # sigma grids list the final sigma too
-        elif kind == "rule" or (grid is None and own is not None and own.id in GRID_IDS):
-            length = canonical  # a named rule or the recipe's own schedule, at canonical_steps
-        endpoints = sched.get("zero_terminal_snr") is True or sched.get("spacing") in ("trailing", "linspace")
-        facts = GridFacts(length, endpoints, sched.get("subsample"))
-        view.memo["facts"] = facts
-    return facts
-
-
-def shortcut(view, steps: int) -> Decided | None:
+def shortcut(recipe, steps: int) -> Decided | None:
     """The grid verdict when it follows from step counts alone (what classify_grid would answer, without
     computing sigmas); None when the grids must be compared. Keeps cold requests cheap."""
-    facts = grid_facts(view)
-    has_grid = "grid" in view.scheduler or "canonical_steps" in view.scheduler
-    if not has_grid and not facts.endpoints:
+    sched = recipe.scheduler
+    if not sched.pins_grid and not sched.pins_endpoints:
         return Decided("unpinned", "the recipe pins no grid and no endpoint")
-    n = facts.length
+    n = sched.pinned_steps
     if n is None or steps == n:
         return None
     if steps > n:
         return Decided("off_grid", f"{steps_text(steps)} cannot lie on the recipe's {n}-step grid")
-    sub = facts.subsample
-    if not isinstance(sub, dict):
+    sub = sched.subsample
+    if sub is None:
         return Decided("off_grid", f"the recipe allows only its canonical {n} steps (no scheduler.subsample)")
-    allowed = sub.get("allowed_steps")
-    if isinstance(allowed, list) and steps not in allowed:
-        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {allowed}")
-    if sub.get("rule") == "divisors" and n % steps:
+    if sub.allowed_steps is not None and steps not in sub.allowed_steps:
+        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {list(sub.allowed_steps)}")
+    if sub.rule == "divisors" and n % steps:
         return Decided("off_grid", f"{steps} does not divide {n} (subsample.rule divisors)")
     return None
 
 
-def classify(view, schedule_id: str, steps: int, *, exact: bool = False):
-    """classify_grid memoised per (schedule, steps) in the recipe view. Unless `exact` (auto-configure
+def classify(recipe, schedule_id: str, steps: int, *, exact: bool = False):
+    """classify_grid memoised per (schedule, steps) on the recipe. Unless `exact` (auto-configure
     asks whether two grids are the same), an answer that follows from step counts alone is short-cut."""
     key = (schedule_id, steps, exact)
-    match = view.memo.get(key)
+    match = recipe.memo.get(key)
     if match is None and not exact:
-        match = shortcut(view, steps)
+        match = shortcut(recipe, steps)
     if match is None:
         try:
-            match = classify_grid(view.scheduler, schedule_id, steps, architecture=view.recipe.get("architecture"))
+            match = classify_grid(recipe.scheduler, schedule_id, steps, architecture=recipe.architecture)
         except ScheduleParamError as exc:
             # params the grid maths cannot take (e.g. a Karras rule with rho 0 in an unvalidated recipe)
             match = Decided("off_grid", f"the step grid cannot be computed: {exc.message}; {exc.hint}")
         except ScheduleInputError as exc:
             # a grid that cannot even be built (51 LCM steps out of 50) is not on the recipe's grid
             match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
-        view.memo[key] = match
+        recipe.memo[key] = match
     return match
 
 
-def _on_grid(view, schedule_id: str, steps: int) -> bool:
-    return classify(view, schedule_id, steps).kind != "off_grid"
+def _on_grid(recipe, schedule_id: str, steps: int) -> bool:
+    return classify(recipe, schedule_id, steps).kind != "off_grid"
 
 
-def _candidates(view, steps: int) -> list[int]:
+def _candidates(recipe, steps: int) -> list[int]:
     """Step counts to try for a remedy, nearest first, in-range ones before out-of-range ones."""
-    pool = set(view.allowed_steps or ())
-    canonical = view.scheduler.get("canonical_steps")
-    if isinstance(canonical, int):
+    pool = set(recipe.allowed_steps or ())
+    canonical = recipe.scheduler.canonical_steps
+    if canonical is not None:
         pool.add(canonical)
-    if view.steps.default is not None:
-        pool.add(int(view.steps.default))
-    upper = int(view.steps.max) if view.steps.max is not None else max(pool | {steps})
+    if recipe.steps.default is not None:
+        pool.add(int(recipe.steps.default))
+    upper = int(recipe.steps.max) if recipe.steps.max is not None else max(pool | {steps})
     pool.update(range(1, min(upper, _MAX_REMEDY_STEPS) + 1))
-    return sorted(pool, key=lambda n: (not view.steps.contains(n), abs(n - steps), n))
+    return sorted(pool, key=lambda n: (not recipe.steps.contains(n), abs(n - steps), n))
 
 
-def _remedy(view, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
+def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
     """Another step count on the same schedule when the request chose it, else the recipe's own sampler
     and schedule at the nearest step count on the grid."""
     memo_key = ("remedy", schedule_id, steps, schedule_was_asked)
-    if memo_key in view.memo:
-        return view.memo[memo_key]
+    if memo_key in recipe.memo:
+        return recipe.memo[memo_key]
     result = ("use the recipe's schedule and step count", None)
     if schedule_was_asked:
-        for n in _candidates(view, steps):
-            if n != steps and _on_grid(view, schedule_id, n):
+        for n in _candidates(recipe, steps):
+            if n != steps and _on_grid(recipe, schedule_id, n):
                 result = (f"use {steps_text(n)}", {"steps": n})
                 break
-    if result[1] is None and view.schedule is not None:
-        own = view.schedule.id
-        for n in _candidates(view, steps):
-            if _on_grid(view, own, n):
+    if result[1] is None and recipe.schedule_info is not None:
+        own = recipe.schedule_info.id
+        for n in _candidates(recipe, steps):
+            if _on_grid(recipe, own, n):
                 label = schedule_label(own)
-                fix = {"sampler": view.sampler.label, "schedule": label, "steps": n}
-                result = (f"use {view.sampler.label} with {label} at {steps_text(n)}", fix)
+                fix = {"sampler": recipe.sampler_info.label, "schedule": label, "steps": n}
+                result = (f"use {recipe.sampler_info.label} with {label} at {steps_text(n)}", fix)
                 break
-    view.memo[memo_key] = result
+    recipe.memo[memo_key] = result
     return result
 
 
@@ -170,21 +137,21 @@ def off_grid(ctx):
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    match = classify(ctx.view, schedule_id, steps)
+    match = classify(ctx.recipe, schedule_id, steps)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.view, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
     where = schedule_label(schedule_id)
-    yield Observation("steps", _expected(ctx.view), f"{where} at {steps_text(steps)}",
+    yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 
 
-def _expected(view) -> str:
-    facts = grid_facts(view)
-    text = f"the recipe's {facts.length}-step grid" if facts.length else "the recipe's grid"
-    sub = facts.subsample if isinstance(facts.subsample, dict) else {}
-    if isinstance(sub.get("allowed_steps"), list):
-        return f"{text} (step counts {', '.join(map(str, sub['allowed_steps']))})"
-    if sub.get("rule"):
-        return f"{text} (subsample rule {sub['rule']})"
+def _expected(recipe) -> str:
+    n = recipe.scheduler.pinned_steps
+    text = f"the recipe's {n}-step grid" if n else "the recipe's grid"
+    sub = recipe.scheduler.subsample
+    if sub is not None and sub.allowed_steps is not None:
+        return f"{text} (step counts {', '.join(map(str, sub.allowed_steps))})"
+    if sub is not None and sub.rule:
+        return f"{text} (subsample rule {sub.rule})"
     return text

@@ -18,13 +18,13 @@ from iga_core.guard.verdict import steps_text
       remedy="raise steps (within range) so that steps × strength ≥ 1, else raise the strength")
 def img2img_too_few_steps(ctx):
     """Reported with the smallest allowed step count that gives at least one full denoising step."""
-    view, req = ctx.view, ctx.request
+    recipe, req = ctx.recipe, ctx.request
     strength, steps = req.denoising_strength, req.steps
     if strength is None or steps is None or strength >= 1 or steps * strength >= 1:
         return
     needed = math.ceil(1 / strength - 1e-9) if strength > 0 else None  # steps giving one full step
-    candidates = view.allowed_steps or ((needed,) if needed else ())
-    options = sorted(n for n in candidates if needed and n >= needed and view.steps.contains(n))
+    candidates = recipe.allowed_steps or ((needed,) if needed else ())
+    options = sorted(n for n in candidates if needed and n >= needed and recipe.steps.contains(n))
     if options:
         fix, remedy = {"steps": options[0]}, f"use {steps_text(options[0])}"
     else:

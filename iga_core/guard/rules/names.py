@@ -25,13 +25,13 @@ def _suggestion(exc, fallback: str, kind: str) -> str:
 def unknown_name(ctx):
     """A sampler, schedule or prediction-type name that no dialect in the vocabulary knows, or a combined
     name ("DPM++ 2M Karras") next to a different explicit schedule: which one the host runs is unclear."""
-    view, req = ctx.view, ctx.request
+    recipe, req = ctx.recipe, ctx.request
     if ctx.sampler_unknown is not None:
-        fix = _suggestion(ctx.sampler_unknown, sampler_label(view.sampler.id), "sampler")
+        fix = _suggestion(ctx.sampler_unknown, sampler_label(recipe.sampler_info.id), "sampler")
         yield Observation("sampler", "a known sampler name", req.sampler,
                           f"sampler {req.sampler!r} is not a known sampler name", f"use {fix}", {"sampler": fix})
     if ctx.schedule_unknown is not None:
-        own = view.schedule_declared
+        own = recipe.schedule_declared
         fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic",
                           "schedule")
         yield Observation("schedule", "a known schedule type", req.schedule,
@@ -43,7 +43,7 @@ def unknown_name(ctx):
         yield Observation("schedule", fix, req.schedule, ctx.names_conflict.message,
                           f"use schedule {fix} (or drop it from the sampler name)", {"schedule": fix})
     if ctx.prediction_unknown:
-        fix = view.prediction_type
+        fix = recipe.prediction_type
         yield Observation("prediction_type", ["eps", "v", "x0", "flow"], req.prediction_type,
                           f"prediction type {req.prediction_type!r} is not eps, v, x0 or flow",
                           f"use {fix}", {"prediction_type": fix})

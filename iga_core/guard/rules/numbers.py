@@ -17,12 +17,12 @@ def out_of_range(fmt, value: float, r) -> str:
     return f"{head} {range_text(r.min, r.max)}"
 
 
-def nearest_steps(view, steps: int) -> int:
+def nearest_steps(recipe, steps: int) -> int:
     """The step count in range closest to `steps`, preferring the recipe's allowed subsample counts."""
-    candidates = [n for n in (view.allowed_steps or ()) if view.steps.contains(n)]
+    candidates = [n for n in (recipe.allowed_steps or ()) if recipe.steps.contains(n)]
     if candidates:
         return min(candidates, key=lambda n: (abs(n - steps), n))
-    return int(view.steps.clamp(steps))
+    return int(recipe.steps.clamp(steps))
 
 
 @rule("IGA-S001", "soft", ("steps",),
@@ -30,12 +30,12 @@ def nearest_steps(view, steps: int) -> int:
       remedy="use the nearest step count in range")
 def steps_out_of_range(ctx):
     """Distilled models are trained for a few steps; far more or fewer steps waste time or leave noise."""
-    view, steps = ctx.view, ctx.request.steps
-    if steps is None or view.steps.contains(steps):
+    recipe, steps = ctx.recipe, ctx.request.steps
+    if steps is None or recipe.steps.contains(steps):
         return
-    fix = nearest_steps(view, steps)
-    yield Observation("steps", view.steps.as_expected(), steps,
-                      out_of_range(steps_text, steps, view.steps),
+    fix = nearest_steps(recipe, steps)
+    yield Observation("steps", recipe.steps.bounds(), steps,
+                      out_of_range(steps_text, steps, recipe.steps),
                       f"use {steps_text(fix)}", {"steps": fix})
 
 
@@ -44,12 +44,12 @@ def steps_out_of_range(ctx):
       remedy="use the nearest CFG in range")
 def cfg_out_of_range(ctx):
     """Guidance-distilled models (Turbo, Lightning, LCM) burn out above CFG ≈ 1–2."""
-    view, cfg = ctx.view, ctx.request.cfg
-    if cfg is None or view.cfg.contains(cfg):
+    recipe, cfg = ctx.recipe, ctx.request.cfg
+    if cfg is None or recipe.cfg.contains(cfg):
         return
-    fix = view.cfg.clamp(cfg)
-    yield Observation("cfg", view.cfg.as_expected(), cfg,
-                      out_of_range(lambda v: f"CFG {v:g}", cfg, view.cfg),
+    fix = recipe.cfg.clamp(cfg)
+    yield Observation("cfg", recipe.cfg.bounds(), cfg,
+                      out_of_range(lambda v: f"CFG {v:g}", cfg, recipe.cfg),
                       f"use CFG {fix:g}", {"cfg": fix})
 
 
@@ -58,10 +58,10 @@ def cfg_out_of_range(ctx):
       remedy="use the nearest distilled CFG in range")
 def distilled_cfg_out_of_range(ctx):
     """Checked only when the recipe declares `cfg.distilled`: hosts send a distilled CFG for every model."""
-    view, value = ctx.view, ctx.request.distilled_cfg
-    if value is None or view.distilled is None or view.distilled.contains(value):
+    recipe, value = ctx.recipe, ctx.request.distilled_cfg
+    if value is None or recipe.cfg.distilled is None or recipe.cfg.distilled.contains(value):
         return
-    fix = view.distilled.clamp(value)
-    yield Observation("distilled_cfg", view.distilled.as_expected(), value,
-                      out_of_range(lambda v: f"distilled CFG {v:g}", value, view.distilled),
+    fix = recipe.cfg.distilled.clamp(value)
+    yield Observation("distilled_cfg", recipe.cfg.distilled.bounds(), value,
+                      out_of_range(lambda v: f"distilled CFG {v:g}", value, recipe.cfg.distilled),
                       f"use distilled CFG {fix:g}", {"distilled_cfg": fix})

@@ -13,7 +13,7 @@ _NAMES = {"eps": "epsilon (eps)", "v": "v-prediction", "x0": "sample (x0)", "flo
 def wrong_prediction_type(ctx):
     """A v-prediction model run as epsilon (or the reverse) gives grey or burnt images whatever the other
     settings; checked only when the host reports the prediction type it will use."""
-    expected = ctx.view.prediction_type
+    expected = ctx.recipe.prediction_type
     if ctx.prediction_type is None or ctx.prediction_type == expected:
         return
     yield Observation("prediction_type", expected, ctx.prediction_type,

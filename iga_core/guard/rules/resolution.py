@@ -34,16 +34,16 @@ def fit_inside(width: int, height: int, max_w: int | None, max_h: int | None) ->
 def above_max_resolution(ctx):
     """`resolution.max` bounds each side separately; larger sizes tile or duplicate subjects and can run
     out of memory."""
-    req, view = ctx.request, ctx.view
-    if view.max_size is None or req.width is None or req.height is None:
+    req, recipe = ctx.request, ctx.recipe
+    if recipe.max_size is None or req.width is None or req.height is None:
         return
-    max_w, max_h = view.max_size
+    max_w, max_h = recipe.max_size
     if (max_w is None or req.width <= max_w) and (max_h is None or req.height <= max_h):
         return
     w, h = fit_inside(req.width, req.height, max_w, max_h)
-    if view.preferred and not _typical_in_view(view, w, h):
+    if recipe.preferred_sizes and not _typical_in_recipe(recipe, w, h):
         # scaling alone lands on a size the model is not made for: offer the closest preferred one instead
-        fitting = [p for p in view.preferred if (max_w is None or p[0] <= max_w) and (max_h is None or p[1] <= max_h)]
+        fitting = [p for p in recipe.preferred_sizes if (max_w is None or p[0] <= max_w) and (max_h is None or p[1] <= max_h)]
         if fitting:
             w, h = min(fitting, key=lambda p: _distance(req.width, req.height, *p))
     limit = f"{max_w or '∞'}×{max_h or '∞'}"
@@ -70,11 +70,11 @@ def is_typical(width: int, height: int, preferred) -> bool:
     return False
 
 
-def _typical_in_view(view, width: int, height: int) -> bool:
+def _typical_in_recipe(recipe, width: int, height: int) -> bool:
     key = ("typical", width, height)
-    if key not in view.memo:
-        view.memo[key] = is_typical(width, height, view.preferred)
-    return view.memo[key]
+    if key not in recipe.memo:
+        recipe.memo[key] = is_typical(width, height, recipe.preferred_sizes)
+    return recipe.memo[key]
 
 
 @rule("IGA-S005", "soft", ("width", "height"),
@@ -83,12 +83,12 @@ def _typical_in_view(view, width: int, height: int) -> bool:
 def atypical_resolution(ctx):
     """Compared with `resolution.preferred`: the area must be within ×0.8–×1.25 and the aspect ratio within
     ×1/1.35–×1.35 of one preferred size. Models trained at one scale compose badly far from it."""
-    req, view = ctx.request, ctx.view
-    if not view.preferred or req.width is None or req.height is None:
+    req, recipe = ctx.request, ctx.recipe
+    if not recipe.preferred_sizes or req.width is None or req.height is None:
         return
-    if _typical_in_view(view, req.width, req.height):
+    if _typical_in_recipe(recipe, req.width, req.height):
         return
-    w, h = min(view.preferred, key=lambda p: _distance(req.width, req.height, *p))
-    yield Observation("size", [_size(*p) for p in view.preferred], _size(req.width, req.height),
+    w, h = min(recipe.preferred_sizes, key=lambda p: _distance(req.width, req.height, *p))
+    yield Observation("size", [_size(*p) for p in recipe.preferred_sizes], _size(req.width, req.height),
                       f"{req.width}×{req.height} is an atypical size for this model",
                       f"use {w}×{h}", {"width": w, "height": h})

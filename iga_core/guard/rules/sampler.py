@@ -12,12 +12,12 @@ from iga_core.guard.rules import Observation, rule
 def sampler_not_allowed(ctx):
     """`constraints.forbid_samplers` names the sampler, or `constraints.allow_samplers` is non-empty and does
     not (the recipe's own sampler is always allowed unless forbidden)."""
-    view = ctx.view
-    if ctx.sampler is None or view.sampler_allowed(ctx.sampler.id):
+    recipe = ctx.recipe
+    if ctx.sampler is None or recipe.sampler_allowed(ctx.sampler.id):
         return
-    allowed = [sampler_label(i) for i in view.allowed_samplers()]
+    allowed = [sampler_label(i) for i in recipe.allowed_samplers()]
     label = ctx.sampler.label
-    why = "forbidden by" if ctx.sampler.id in view.forbid_samplers else "not among the samplers allowed by"
+    why = "forbidden by" if ctx.sampler.id in recipe.forbid_sampler_ids else "not among the samplers allowed by"
     if allowed:
         yield Observation("sampler", allowed, label, f"{label} is {why} this model's recipe",
                           f"use {allowed[0]}", {"sampler": allowed[0]})

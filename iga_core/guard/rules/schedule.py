@@ -21,14 +21,14 @@ def schedule_not_allowed(ctx):
     """The effective schedule ("Automatic" resolved to the sampler's default) is in
     `constraints.forbid_schedules`, or `constraints.allow_schedules` is non-empty and lacks it. Timestep
     samplers (DDIM, PLMS, UniPC) ignore the schedule, so nothing is checked for them."""
-    view = ctx.view
-    if ctx.schedule is None or view.schedule_allowed(ctx.schedule.id):
+    recipe = ctx.recipe
+    if ctx.schedule is None or recipe.schedule_allowed(ctx.schedule.id):
         return
-    allowed = [schedule_label(i) for i in view.allowed_schedules()]
+    allowed = [schedule_label(i) for i in recipe.allowed_schedules()]
     label = shown = ctx.schedule.label
     if _automatic(ctx):
         shown = f"Automatic ({label} for {ctx.sampler.label})"  # say what "Automatic" turned into
-    why = "forbidden by" if ctx.schedule.id in view.forbid_schedules else "not among the schedules allowed by"
+    why = "forbidden by" if ctx.schedule.id in recipe.forbid_schedule_ids else "not among the schedules allowed by"
     if allowed:
         fix = {"schedule": allowed[0]}
         if resolve_sampler(ctx.request.sampler or "")[0] is None and ctx.sampler is not None:

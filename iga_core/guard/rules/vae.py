@@ -25,18 +25,18 @@ def vae_stem(name: str) -> str:
     return base[:-4] if base.endswith(".vae") else base
 
 
-def _matches(recipe_vae: dict, asked: str) -> bool | None:
+def _matches(recipe_vae, asked: str) -> bool | None:
     """True/False when decidable, None when the request does not say which VAE runs."""
     key = asked.strip().lower()
     if key == "automatic":
         return None
     if key in BUILT_IN:
-        return bool(recipe_vae.get("embedded")) if "embedded" in recipe_vae else None
+        return bool(recipe_vae.embedded) if recipe_vae.embedded is not None else None
     if _HEX64.match(asked.strip()):
-        return asked.strip().lower() == str(recipe_vae["sha256"]).lower() if recipe_vae.get("sha256") else None
-    if recipe_vae.get("id"):
-        return vae_stem(asked) == vae_stem(recipe_vae["id"])
-    return False if recipe_vae.get("embedded") else None
+        return asked.strip().lower() == str(recipe_vae.sha256).lower() if recipe_vae.sha256 else None
+    if recipe_vae.id:
+        return vae_stem(asked) == vae_stem(recipe_vae.id)
+    return False if recipe_vae.embedded else None
 
 
 @rule("IGA-S004", "soft", ("vae",),
@@ -44,13 +44,13 @@ def _matches(recipe_vae: dict, asked: str) -> bool | None:
       remedy="select the recipe's VAE (or None for the checkpoint's embedded one)")
 def other_vae(ctx):
     """A different VAE shifts colours and detail; NaNs with fp16 SDXL VAEs are the classic case."""
-    recipe_vae, asked = ctx.view.vae, ctx.request.vae
+    recipe_vae, asked = ctx.recipe.vae, ctx.request.vae
     if recipe_vae is None or asked is None or _matches(recipe_vae, asked) is not False:
         return
-    if recipe_vae.get("embedded") and not recipe_vae.get("id"):
+    if recipe_vae.embedded and not recipe_vae.id:
         fix, expected = "None", "the checkpoint's embedded VAE"
     else:
-        fix = recipe_vae.get("id") or recipe_vae.get("sha256")
+        fix = recipe_vae.id or recipe_vae.sha256
         expected = fix
     yield Observation("vae", expected, asked, f"VAE {asked} is not this model's VAE",
                       f"use VAE {fix}", {"vae": fix})
