@@ -367,11 +367,24 @@ def _maker_note_record(raw: bytes | None) -> str | None:
         raise ImageMetaInvalid("IGA record in EXIF MakerNote is not valid UTF-8", "the image is damaged") from exc
 
 
+def _undefined_tag(ifd: dict, tag: int, name: str) -> bytes | None:
+    """A tag the EXIF standard types UNDEFINED (raw bytes). piexif decodes each entry by the type the file
+    declares, so a hostile file's UserComment typed LONG, SHORT or RATIONAL comes back as a number or a
+    tuple: refused here, with a typed error, before any decoder sees it."""
+    value = ifd.get(tag)
+    if value is None or isinstance(value, bytes):
+        return value
+    raise ImageMetaInvalid(f"EXIF {name} holds {type(value).__name__} values; the standard makes it raw bytes "
+                           "(type UNDEFINED)", "the image's EXIF is damaged or hostile; re-save the image "
+                           "from the original")  # fmt: skip
+
+
 def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
     if not exif:
         return None, None
     ifd = _load_exif(exif).get("Exif") or {}
-    return _user_comment(ifd.get(USERCOMMENT_TAG)), _maker_note_record(ifd.get(MAKERNOTE_TAG))
+    maker_note = ifd.get(MAKERNOTE_TAG)  # another tool's maker note may be anything: ours is bytes
+    return _user_comment(_undefined_tag(ifd, USERCOMMENT_TAG, "UserComment")), _maker_note_record(maker_note)
 
 
 def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
+from iga_core.cli.show import add_full_option
+from iga_core.cli.show import safe as _safe
 from iga_core.recipe.files import read_json_file
+from iga_core.untrusted_text import json_text
 
 _CHECKPOINT_SUFFIXES = {".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf"}
 
@@ -27,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", metavar="OUT", help="write the reconstructed recipe here (atomically)")
     p.add_argument("--json", action="store_true", help="print recipe, provenance and findings as JSON")
+    add_full_option(p)
     p.set_defaults(func=cmd_reconstruct)
 
     reg = sub.add_parser(
@@ -53,6 +57,7 @@ def register(sub) -> None:
     _json_flag(p, cmd_add)
 
     p = rsub.add_parser("list", help="list the entries")
+    add_full_option(p)
     _json_flag(p, cmd_list)
 
     p = rsub.add_parser("show", help="print one entry (by hash, 8+ digit prefix, or checkpoint path)")
@@ -145,11 +150,6 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return 0 if not result.problems else 1
 
 
-def _safe(text: str, limit: int = 90) -> str:
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
-
-
 # --- registry ---
 
 
@@ -216,7 +216,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.json:
         emit(args, "", {"ok": True, "count": count, "bundle": bundle})
     else:
-        sys.stdout.write(dumps_pretty(bundle))
+        sys.stdout.write(json_text(dumps_pretty(bundle)))
     return 0
 
 

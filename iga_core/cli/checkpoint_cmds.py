@@ -15,7 +15,10 @@ from iga_core.checkpoint import hashing
 from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
+from iga_core.cli.show import add_full_option
+from iga_core.cli.show import safe as _safe
 from iga_core.errors import IgaError, IgaInvalid
+from iga_core.untrusted_text import json_text
 
 VERIFY_CHOICES = ("never", "first", "always")
 
@@ -36,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--verify", choices=VERIFY_CHOICES, default="never",
                    help="hash the weights to check the recipe: never (default), first (cached), always")  # fmt: skip
     p.add_argument("--tensors", action="store_true", help="list every tensor")
+    add_full_option(p)
     _common(p, progress=True)
     p.set_defaults(func=cmd_inspect)
 
@@ -59,6 +63,7 @@ def register(sub) -> None:
                        description="Re-hash the tensor bytes and the recipe and compare them with the hashes the "
                                    "recipe carries. Exit 0 verified, 1 mismatch (says which) or nothing to verify.")  # fmt: skip
     p.add_argument("checkpoint")
+    add_full_option(p)
     _common(p, progress=True)
     p.set_defaults(func=cmd_verify)
 
@@ -181,7 +186,7 @@ def _waiting(path: Path) -> None:
 
 
 def _confirm_first_stamp(path: Path) -> None:
-    question = (f"Stamping {path.name} changes its bytes, so the WebUI 'Model hash' (AutoV2) will change "
+    question = (f"Stamping {_safe(path.name)} changes its bytes, so the WebUI 'Model hash' (AutoV2) will change "
                 "(the current full-file sha256 is kept in the recipe).")  # fmt: skip
     if sys.stdin.isatty() and sys.stderr.isatty():
         print(question, file=sys.stderr)
@@ -304,7 +309,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         recipe = stamp.read_embedded(args.checkpoint)
         if recipe is None:
             raise stamp.NoRecipe(f"{Path(args.checkpoint).name} has no embedded recipe", "stamp one with `iga stamp`")
-        sys.stdout.write(dumps_pretty(recipe))
+        sys.stdout.write(json_text(dumps_pretty(recipe)))
         return 0
     target = stamp.extract(args.checkpoint, args.output, overwrite=args.force)
     emit(args, f"recipe written to {_safe(str(target))}", {"ok": True, "path": str(target)})
@@ -334,12 +339,6 @@ def _recipe_lines(src) -> list[str]:
 
 def _range(r) -> str:
     return f"{r.default} ({r.min}-{r.max})"
-
-
-def _safe(text: str, limit: int = 120) -> str:
-    """Free text from a file, made safe for a terminal: control characters escaped, long values cut."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def _stat_size(path: Path) -> int:
