@@ -361,14 +361,9 @@ def _finite_float(text: str) -> float:
 
 
 def _serde_int(text: str) -> int | float:
-    """An integer as serde_json reads it: `-0` and anything outside i64/u64 become floats (so a shape or an
-    offset written that way is refused, as serde refuses it), and beyond float range is an error."""
-    if text == "-0":
-        return -0.0
-    value = int(text)  # more than 4300 digits: ValueError, a HeaderNotJson
-    if -(2**63) <= value <= U64_MAX:
-        return value
-    return _finite_float(text)
+    """An integer as serde_json reads it: `-0` is a float (so a shape or an offset written that way is
+    refused, as serde refuses it)."""
+    return -0.0 if text == "-0" else int(text)  # more than 4300 digits: ValueError, a HeaderNotJson
 
 
 _INF = float("inf")
@@ -377,14 +372,16 @@ _INF = float("inf")
 _FAST = json.JSONDecoder(object_pairs_hook=tuple, parse_float=_finite_float, parse_constant=_no_constant)
 _EXACT = json.JSONDecoder(object_pairs_hook=tuple, parse_float=_finite_float, parse_constant=_no_constant,
                           parse_int=_serde_int)  # fmt: skip
-#: where Python's int reading and serde's differ: a `-0` number, or an integer of float range (309+ digits)
-_SERDE_INTS = re.compile(r"-0(?![0-9.eE])|[0-9]{309}")
+#: the one integer Python reads differently from serde and cannot be told apart once parsed: `-0` (an
+#: integer beyond float range is refused after parsing, `_plain`)
+_MINUS_ZERO = re.compile(r"-0(?![0-9.eE])")
 
 
 def _loads(text: str):
     """The header parsed as serde_json parses it. The per-integer hook is only needed when the text holds
-    something it changes; the usual header is parsed without a Python call per number."""
-    decoder = _EXACT if _SERDE_INTS.search(text) else _FAST
+    a `-0` (a C substring search finds none in the usual header, which is parsed without a Python call per
+    number; a regex over a 100 MB header would cost seconds)."""
+    decoder = _EXACT if "-0" in text and _MINUS_ZERO.search(text) else _FAST
     return decoder.decode(text)
 
 
@@ -436,11 +433,22 @@ def _plain(value: object, path: str, depth: int) -> object:
             item = container[key] = list(item)
             keys = range(len(item))
         else:
+            if type(item) is int and not -U64_MAX <= item <= U64_MAX:
+                _float_range(item, path)
             continue
         if level > MAX_DEPTH:
             raise HeaderNotJson(f"{path}: header nests more than {MAX_DEPTH} levels deep", _NOT_SAFETENSORS_HINT)
         stack.extend((item, k, level + 1) for k in keys)
     return root[0]
+
+
+def _float_range(value: int, path: str) -> None:
+    """serde_json keeps an integer outside i64/u64 as a float: beyond float range it refuses the header."""
+    try:
+        float(value)
+    except OverflowError:
+        raise HeaderNotJson(f"{path}: header has a number out of range ({len(str(value))} digits)",
+                            _NOT_SAFETENSORS_HINT) from None
 
 
 def _check_metadata(value: object, path: str) -> dict[str, str]:

@@ -90,20 +90,22 @@ def find_recipe(
     registry: Registry | Literal[False] | None = None,
     reconstruct: bool = False,
     progress: hashing.Progress | None = None,
+    header: Header | None = None,
 ) -> RecipeSource:
     """Find the recipe for a checkpoint following the precedence above; never raises for a bad recipe or
     sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened.
     `registry`: None (default) is the user's registry at its default folder, False consults none, anything
-    else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing."""
+    else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing.
+    `header`: the checkpoint's header when the caller has just read it (a 100 MB header is not read twice)."""
     if verify not in VERIFY_MODES:
         raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
     path = Path(checkpoint_path)
     problems: list[str] = []
 
-    embedded = header = None
+    embedded = None
     if is_safetensors_path(path):
         try:
-            header = read_header(path)
+            header = header if header is not None else read_header(path)
             embedded = read_embedded(header)
         except (HeaderError, EmbeddedRecipeInvalid) as exc:
             problems.append(f"embedded recipe unreadable: {exc}")

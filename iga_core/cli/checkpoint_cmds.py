@@ -17,7 +17,7 @@ from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
-from iga_core.errors import IgaError, IgaInvalid
+from iga_core.errors import IgaInvalid
 from iga_core.untrusted_text import json_text
 
 VERIFY_CHOICES = ("never", "first", "always")
@@ -108,6 +108,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = Path(args.checkpoint)
     data: dict = {"file": str(path)}
     lines: list[str] = []
+    header = None
     if is_safetensors_path(path):
         header = read_header(path)
         dtypes = Counter(t.dtype for t in header.tensors.values())
@@ -133,10 +134,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         data.update(file_size=size)
         lines.append(f"{_safe(path.name)}: {format_size(size)}, not safetensors (no embedded metadata; sidecar only)")
     with progress_for(args, path, "hashing") as progress:
-        src = find_recipe(path, verify=args.verify, progress=progress)
+        src = find_recipe(path, verify=args.verify, progress=progress, header=header)
     data["recipe_source"] = src.to_dict()
     lines += _recipe_lines(src)
-    lines += _header_notes(path)
+    lines += _header_notes(header)
     emit(args, "\n".join(lines), data)
     return 0
 
@@ -204,10 +205,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
-    if is_safetensors_path(path):
-        read_header(path)  # a broken file is reported as such, not as "no recipe"
+    header = read_header(path) if is_safetensors_path(path) else None  # a broken file is reported as such
     with progress_for(args, path, "hashing") as progress:
-        src = find_recipe(path, verify="always", progress=progress)
+        src = find_recipe(path, verify="always", progress=progress, header=header)
     data = {"file": str(path), **src.to_dict()}
     data.pop("recipe", None)
     if src.kind == "none":
@@ -230,7 +230,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         lines.append("    fix: stamp the recipe with `iga stamp` to record its hashes")
     elif src.tensor_index.status == "missing":
         lines.append(f"    note: the recipe predates the tensor-index binding; add it with: {_rebind_command(src, path)}")
-    lines += _header_notes(path)
+    lines += _header_notes(header)
     verdict = {"verified": "VERIFIED", "mismatch": "MISMATCH", "unverified": "UNVERIFIED"}[src.hash_status]
     lines.append(verdict)
     data["ok"] = src.hash_status == "verified"
@@ -255,15 +255,9 @@ def _shell(text: str) -> str:
     return shlex.quote(_safe(text, 200))
 
 
-def _header_notes(path: Path) -> list[str]:
+def _header_notes(header) -> list[str]:
     """What the WebUI will make of this header, where it differs from what iga reads."""
-    if not is_safetensors_path(path):
-        return []
-    try:
-        header = read_header(path)
-    except IgaError:
-        return []
-    if header.host_readable:
+    if header is None or header.host_readable:
         return []
     return [f"note: the header starts with {header.raw[:4]!r}, not '{{\"': valid safetensors, but the WebUI's own "
             "metadata reader refuses it (A1111/Forge show no metadata for this file; iga still reads it). Any "
