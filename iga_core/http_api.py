@@ -146,7 +146,8 @@ def args_schema() -> tuple[int, dict]:
 
 def write_sidecar(body: Any, resolve: Resolver) -> tuple[int, dict]:
     """POST /iga/v1/sidecar (a writing route): {"checkpoint": name, "recipe": {...}} -> writes
-    `<checkpoint>.iga.json` next to the weights. The weights file is never touched."""
+    `<checkpoint>.iga.json` next to the weights. The weights file is never touched. `resolve` must match
+    names exactly (the glue passes the host's exact lookup, not its closest-match one)."""
     from iga_core.checkpoint.stamp import write_sidecar as write
     from iga_core.recipe import validate_recipe
 

@@ -70,10 +70,18 @@ def _write_guard(request: Request) -> JSONResponse | None:
 
 
 def _resolve(name: str) -> str | None:
+    """A checkpoint path for a read route: the host's own lookup, as its UI and API resolve names."""
     from iga_webui import host
 
     info = host.checkpoint_by_name(name)
     return getattr(info, "filename", None)
+
+
+def _resolve_exact(name: str) -> str | None:
+    """A checkpoint path for the writing route: exact names only (`host.checkpoint_exact`)."""
+    from iga_webui import host
+
+    return getattr(host.checkpoint_exact(name), "filename", None)
 
 
 def _queue_lock():
@@ -123,7 +131,7 @@ def register_routes(app: FastAPI) -> None:
             return denied
         body = await _body(request)
         with _queue_lock():
-            result = http_api.write_sidecar(body, _resolve)
+            result = http_api.write_sidecar(body, _resolve_exact)
         from iga_webui import recipes
 
         recipes.forget()

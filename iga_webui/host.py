@@ -100,6 +100,22 @@ def is_vae_module(path: str) -> bool:
     return "vae" in stem or stem == "ae"
 
 
+def checkpoint_exact(name: str | None):
+    """The checkpoint whose title, model name, name or file path is exactly `name`, as GET
+    /sdapi/v1/sd-models lists them (A modules/api/api.py:726-728, F 727-729: title, model_name, filename
+    from `sd_models.checkpoints_list`), else None. Never the host's closest match
+    (`get_closet_checkpoint_match` falls back to a substring of a title, A sd_models.py:248-266): a writing
+    route must write where it was told, so "a" must not mean "plain.safetensors"."""
+    if not name:
+        return None
+    from modules import sd_models
+
+    for info in sd_models.checkpoints_list.values():
+        if name in (info.title, info.model_name, info.name, info.filename):
+            return info
+    return None
+
+
 def effective_vae(p: Any) -> str | None:
     """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
     choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (host-api.md §7): the
