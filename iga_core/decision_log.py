@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from iga_core import untrusted_files
 from iga_core.errors import IgaInvalid, IgaIOError
 
 LOG_VERSION = 1
@@ -222,10 +223,9 @@ class DecisionLog:
         skipped = 0
         for path in self.files():
             try:
-                fh = path.open("rb")
-            except OSError as exc:
-                raise DecisionLogIOError(f"cannot read the decision log {path}: {exc.strerror or exc}",
-                                         "check the path and permissions") from exc
+                fh = untrusted_files.open_regular(path, what="decision log")  # a FIFO or device never blocks
+            except untrusted_files.FileUnreadable as exc:
+                raise DecisionLogIOError(exc.message, exc.hint) from None
             with fh:
                 while raw := fh.readline(MAX_ENTRY_BYTES + 2):
                     if not raw.strip():

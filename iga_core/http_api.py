@@ -283,7 +283,8 @@ def args_schema() -> tuple[int, dict]:
 
 def write_sidecar(body: Any, resolve: Resolver) -> tuple[int, dict]:
     """POST /iga/v1/sidecar (a writing route): {"checkpoint": name, "recipe": {...}} -> writes
-    `<checkpoint>.iga.json` next to the weights. The weights file is never touched."""
+    `<checkpoint>.iga.json` next to the weights. The weights file is never touched. `resolve` must match
+    names exactly (the glue passes the host's exact lookup, not its closest-match one)."""
     try:
         body = _object(_bounded(body), "the body", '{"checkpoint": name, "recipe": {...}}')
         if set(body) != {"checkpoint", "recipe"}:

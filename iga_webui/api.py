@@ -69,8 +69,14 @@ def _write_guard(request: Request) -> JSONResponse | None:
 
 
 def _resolve(name: str) -> str | None:
+    """A checkpoint path for a read route: the host's own lookup, as its UI and API resolve names."""
     info = host.checkpoint_by_name(name)
     return getattr(info, "filename", None)
+
+
+def _resolve_exact(name: str) -> str | None:
+    """A checkpoint path for the writing route: exact names only (`host.checkpoint_exact`)."""
+    return getattr(host.checkpoint_exact(name), "filename", None)
 
 
 def _json(result: tuple[int, dict]) -> JSONResponse:
@@ -126,7 +132,7 @@ def register_routes(app: FastAPI) -> None:
         if refused:
             return refused
         with host.queue_lock():  # model files that generation may be reading: writes wait for the queue
-            result = http_api.write_sidecar(body, _resolve)
+            result = http_api.write_sidecar(body, _resolve_exact)
         recipes.forget()
         return _json(result)
 

@@ -4,10 +4,11 @@ load, which the host reports with its traceback, instead of silently dropping a 
 
 from __future__ import annotations
 
-from iga_webui import api, host, image_save, paste, recipes, recipes_tab, settings, ui_wiring
+from iga_webui import api, host, image_save, paste, recipes, recipes_tab, sent_names, settings, ui_wiring
 
 
 def register() -> None:
+    sent_names.install()  # before the host builds its Api, so its routes bind the wrapped methods
     host.on("ui_settings", settings.register, "iga_settings")
     host.on("app_started", api.on_app_started, "iga_api")
     host.on("infotext_pasted", paste.on_infotext_pasted, "iga_paste_notice")

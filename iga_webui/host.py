@@ -23,12 +23,15 @@ from modules import (
     sd_models,  # checkpoints_list A sd_models.py:24 / F 30; get_closet_checkpoint_match A 183 / F 198;
     #           select_checkpoint A 218 / F 233
     sd_samplers,  # all_samplers: A and F sd_samplers.py:11
-    sd_schedulers,  # schedulers: A sd_schedulers.py:130, F 211
+    sd_schedulers,  # schedulers, schedulers_map: A sd_schedulers.py:130, 145; F 211, 230
+    sd_vae,  # vae_dict: A sd_vae.py:13, F 14
     shared,  # opts, cmd_opts, state, sd_model, OptionInfo (A shared.py:77)
     shared_items,  # refresh_checkpoints: A shared_items.py:60-62, F 58-60
 )
 
 from iga_core.autoconfig import HostCapabilities
+from iga_core.checkpoint.safetensors_io import read_header
+from iga_core.guard.rules.vae import vae_stem
 
 #: the base class and the "always on" marker of a script (A and F modules/scripts.py)
 Script = scripts.Script
@@ -178,6 +181,22 @@ def schedule_labels() -> list[str]:
     return [s.label for s in sd_schedulers.schedulers]
 
 
+def sampler_map() -> dict:
+    """Sampler name -> SamplerData (`all_samplers_map`, A and F sd_samplers.py)."""
+    return sd_samplers.all_samplers_map
+
+
+def schedule_map() -> dict:
+    """Schedule name and label -> Scheduler (`schedulers_map`, A sd_schedulers.py:145, F 230)."""
+    return sd_schedulers.schedulers_map
+
+
+def sampler_and_schedule(sampler: str | None, schedule: str | None) -> tuple[str, str]:
+    """What the host makes of a (sampler, schedule) pair: a combined name split, an unknown name silently
+    replaced by its first sampler (`get_sampler_and_scheduler`, A sd_samplers.py:100-122)."""
+    return sd_samplers.get_sampler_and_scheduler(sampler, schedule)
+
+
 def capabilities() -> HostCapabilities:
     """What this host can run, for `iga_core.autoconfig.auto_configure` (the one function that spells a
     recipe's values for a host)."""
@@ -191,15 +210,87 @@ def _capabilities(dialect_: str, samplers: tuple[str, ...], schedules: tuple[str
                                             supports_distilled_cfg=dialect_ == "forge")
 
 
+#: tensor-name prefixes of a VAE file (diffusers / LDM / Flux `ae.safetensors` layouts)
+_VAE_KEYS = ("decoder.", "encoder.", "first_stage_model.", "vae.", "post_quant_conv.", "quant_conv.")
+#: tensor-name prefixes of text encoders (CLIP-L/G, OpenCLIP, T5, UMT5, LLMs)
+_TE_KEYS = ("text_model.", "transformer.", "model.", "shared.", "encoder.block.", "text_projection",
+            "logit_scale", "conditioner.", "cond_stage_model.", "token_embd", "blk.")
+
+
+def is_vae_module(path: str) -> bool:
+    """Is a Forge VAE / text-encoder module file a VAE? By its tensor names (a Flux `ae.safetensors` is a
+    VAE, `clip_l` / `t5xxl` are text encoders), else by its name when the header cannot be read."""
+    try:
+        names = list(read_header(path).tensors)
+    except Exception:
+        names = []
+    if names:
+        if any(n.startswith("encoder.block.") for n in names):
+            return False  # T5's encoder blocks, not a VAE encoder
+        vae = sum(n.startswith(_VAE_KEYS) for n in names)
+        te = sum(n.startswith(_TE_KEYS) for n in names)
+        return vae > te
+    stem = os.path.splitext(os.path.basename(str(path)))[0].lower()
+    return "vae" in stem or stem == "ae"
+
+
+def checkpoint_exact(name: str | None):
+    """The checkpoint whose title, model name, name or file path is exactly `name`, as GET
+    /sdapi/v1/sd-models lists them (A modules/api/api.py:726-728, F 727-729: title, model_name, filename
+    from `sd_models.checkpoints_list`), else None. Never the host's closest match
+    (`get_closet_checkpoint_match` falls back to a substring of a title, A sd_models.py:183-200): a writing
+    route must write where it was told, so "a" must not mean "plain.safetensors"."""
+    if not name:
+        return None
+    for info in sd_models.checkpoints_list.values():
+        if name in (info.title, info.model_name, info.name, info.filename):
+            return info
+    return None
+
+
 def effective_vae(p: Any) -> str | None:
     """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
-    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (F main_entry.py)."""
+    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (F main_entry.py:140-164,
+    258-276): the VAE is the module whose tensors are a VAE's; none means the checkpoint's own ("None")."""
     if not is_forge():
         return getattr(p, "sd_vae_name", None)
     modules = option("forge_additional_modules") or []
-    names = [os.path.basename(str(m)) for m in modules]
-    vaes = [n for n in names if "vae" in n.lower()]
-    return (vaes or names or [None])[0]
+    vaes = [os.path.basename(str(m)) for m in modules if is_vae_module(str(m))]
+    return vaes[0] if vaes else ("None" if modules else None)
+
+
+def _stem(name: str) -> str:
+    return vae_stem(name)
+
+
+def vae_override(recipe_vae: Any, overrides: dict) -> tuple[str, Any, str] | None:
+    """(override key, value, name shown) that makes the host use the recipe's VAE (`Recipe.vae`) for one
+    request, or None when it already does, the request overrides it itself, or the host lists no such VAE.
+    A: `sd_vae` = a `sd_vae.vae_dict` key, or "None" for the checkpoint's own (A processing.py:838-839
+    reloads it). F: `forge_additional_modules` = the text encoders kept, the VAE swapped (F sysinfo.py:218-260,
+    main_entry.py:140-164, 258-276)."""
+    if recipe_vae is None or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
+        return None
+    wanted = recipe_vae.id
+    embedded_only = bool(recipe_vae.embedded) and not wanted
+    if not wanted and not embedded_only:
+        return None
+    if is_forge():
+        current = [str(m) for m in (option("forge_additional_modules") or [])]
+        kept = [m for m in current if not is_vae_module(m)]
+        if embedded_only:
+            return None if kept == current else ("forge_additional_modules", kept, "None")
+        path = next((v for k, v in (forge_main_entry("module_list") or {}).items() if _stem(k) == _stem(wanted)), None)
+        if path is None:
+            return None
+        new = [*kept, str(path)]
+        return None if new == current else ("forge_additional_modules", new, os.path.basename(str(path)))
+    if embedded_only:
+        return None if option("sd_vae", "Automatic") in ("None", "Automatic") else ("sd_vae", "None", "None")
+    key = next((k for k in sd_vae.vae_dict if _stem(k) == _stem(wanted)), None)
+    if key is None or option("sd_vae", "Automatic") == key:
+        return None
+    return "sd_vae", key, key
 
 
 def clip_skip() -> int | None:

@@ -6,18 +6,19 @@
   The target size is not checked: hires fix exists to go past the native size.
 - Refiner: the same sampler, schedule, steps and CFG continue on `refiner_checkpoint` from
   `refiner_switch_at`, so the first pass's request is checked against the refiner's recipe too.
-The glue only reads which passes run and their settings from `p`; `iga_core.guard.Pass` derives each
-pass's request and `iga_core.guard.judge` folds every pass into one verdict (their fields prefixed with
-the pass name), exactly as the API and `iga check` do with the passes they are given.
+The glue reads which passes run, their settings and the host's facts about them from `p`;
+`iga_core.guard.Pass` derives each pass's request from the first pass's, and `iga_core.guard.judge` folds
+every pass into one verdict (their fields prefixed with the pass name), exactly as the API and `iga check`
+do with the passes they are given.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from iga_core.guard import GuardRequest, Pass
+from iga_core.guard import ExecutedSchedule, GuardRequest, Pass
 from iga_core.recipe import Recipe
-from iga_webui import host, recipes
+from iga_webui import host, host_run, recipes
 
 SAME = ("", "None", "none", "Use same sampler", "Use same scheduler", "Use same checkpoint")
 
@@ -36,10 +37,23 @@ def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe |
     return (source.recipe if source is not None else None), info.name_for_extra
 
 
-def hires_fields(p: Any) -> dict:
-    """The hires pass's own settings; what it leaves out (None) it takes from the first pass."""
+def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
+                 architecture: str | None = None) -> dict:
+    """The hires pass's own settings and the host's facts about it: its sampler's schedule from the host
+    (`run` passes.hires, recorded at the hand-over with the hires checkpoint loaded, else computed now on the
+    loaded model). What it leaves out (None: "Use same", 0 steps) it takes from the first pass."""
     forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
+    recorded = ((run or {}).get("passes") or {}).get("hires")
+    executed = ExecutedSchedule.from_dict(recorded) if recorded else host_run.executed(p, hires=True)
+    if run is not None and not recorded:
+        run.setdefault("passes", {})["hires"] = executed.to_dict()
+    hires_model = (run or {}).get("hires_model") or {}
     return {
+        "executed": executed,
+        "architecture": hires_model.get("architecture") or architecture,
+        "upstream_architecture": upstream,
+        "prediction_type": hires_model.get("prediction_type"),
+        "zero_terminal_snr": hires_model.get("zero_terminal_snr"),
         "sampler": p.hr_sampler_name if _given(getattr(p, "hr_sampler_name", None)) else None,
         "schedule": p.hr_scheduler if _given(getattr(p, "hr_scheduler", None)) else None,
         "steps": int(p.hr_second_pass_steps) if p.hr_second_pass_steps else None,
@@ -48,17 +62,33 @@ def hires_fields(p: Any) -> dict:
     }
 
 
-def extra_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest) -> list[Pass]:
-    """The hires and refiner passes this generation runs, each with the recipe that governs it (a pass
-    without a recipe to be checked against is left out)."""
+def hires_request(p: Any, first: GuardRequest, run: dict | None = None, upstream: str | None = None,
+                  architecture: str | None = None) -> GuardRequest:
+    """The hires pass's request as the judge derives it (what the hand-over check compares with)."""
+    return Pass.hires(None, first, **hires_fields(p, run, upstream, architecture)).request
+
+
+def extra_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest,
+                 run: dict | None = None) -> list[Pass]:
+    """The hires and refiner passes this generation runs, each with the recipe that governs it. A pass on
+    another checkpoint carries that checkpoint's architecture (the host's, once loaded; else its recipe's)
+    and the first pass's as `upstream_architecture`: the first pass's recipe judges the hand-over of latents
+    even when the second checkpoint has no recipe. A pass with no recipe to be checked against is left out."""
     out = []
+    upstream = first_request.architecture
     if getattr(p, "enable_hr", False):
         recipe, _ = _recipe_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
-        if recipe is not None:
-            out.append(Pass.hires(recipe, first_request, **hires_fields(p)))
+        other = _given(getattr(p, "hr_checkpoint_name", None))
+        arch = (recipe.architecture if recipe is not None else None) if other else upstream
+        fields = hires_fields(p, run, upstream if other else None, arch)  # records the host's hires schedule
+        if recipe is not None or (other and first_recipe is not None):
+            out.append(Pass.hires(recipe if recipe is not None else first_recipe, first_request, **fields))
     refiner = getattr(p, "refiner_checkpoint", None)
     if _given(refiner):
         recipe, _ = _recipe_for(refiner, None)
+        # the refiner loads only at the switch step (A sd_samplers_common.py apply_refiner), so its
+        # architecture is known here from its recipe only; without one there is nothing to compare
         if recipe is not None:
-            out.append(Pass.refiner(recipe, first_request))
+            out.append(Pass.refiner(recipe, first_request, architecture=recipe.architecture,
+                                    upstream_architecture=upstream))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 
+from iga_core.checkpoint.hashing import file_identity
 from iga_core.checkpoint.registry import default_folder
 from iga_core.checkpoint.sources import RecipeSource, find_recipe
 from iga_core.checkpoint.stamp import sidecar_path
@@ -18,19 +19,15 @@ _cache: dict[tuple, RecipeSource] = {}
 _MAX = 256
 
 
-def _state(path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:  # absent: part of the state too (a sidecar that appears changes the key)
-        return None
-    return (st.st_size, st.st_mtime_ns)
-
-
 def _key(path: str, verify: str) -> tuple:
-    st = os.stat(path)  # an unreadable checkpoint raises here, as find_recipe would
-    # registry entries are written with os.replace into the folder, which changes the folder's mtime
-    return (os.path.abspath(path), st.st_size, st.st_mtime_ns, verify,
-            _state(sidecar_path(path)), _state(default_folder()))
+    # The full identity (device, inode, size, mtime, ctime), as the hash cache keys on: a same-size file
+    # swapped in, or a byte flipped with the mtime set back, is a new state. An absent sidecar is part of
+    # the state too (one that appears changes the key); registry entries are written with os.replace into
+    # the folder, which changes the folder's mtime and ctime.
+    state = file_identity(path)
+    if state is None:
+        os.stat(path)  # an unreadable checkpoint raises here, as find_recipe would
+    return (os.path.abspath(path), state, verify, file_identity(sidecar_path(path)), file_identity(default_folder()))
 
 
 def lookup(path: str | None) -> RecipeSource | None:

@@ -289,5 +289,5 @@ def test_broken_side_files_give_findings_not_errors(tmp_path: Path):
     (tmp_path / "model_index.json").write_text("[1, 2]")
     r = reconstruct(ckpt)
     assert any("b.json is not valid JSON" in f for f in r.findings)
-    assert any("b.civitai.info could not be read" in f for f in r.findings)
+    assert any("b.civitai.info is not UTF-8" in f for f in r.findings)
     assert r.problems == ()

@@ -27,7 +27,7 @@ def _file(tmp_path: Path, header: bytes | dict | str, data: bytes = b"", *, leng
 
 
 def _one(name="w", dtype="F32", shape=(2,), offsets=None):
-    size = sio.DTYPE_SIZES.get(dtype, 4)
+    size = sio.DTYPE_BITS.get(dtype, 32) // 8
     n = 1
     for d in shape:
         n *= d
@@ -60,13 +60,13 @@ def test_file_without_metadata_or_tensors(tmp_path):
         (lambda p: p.write_bytes(struct.pack("<Q", 1) + b"{"), sio.HeaderLengthBeyondFile),
         (lambda p: p.write_bytes(struct.pack("<Q", 4) + b'{"\xff}'), sio.HeaderNotUtf8),
         (lambda p: p.write_bytes(struct.pack("<Q", 32) + b'{"__metadata__":{"a":"\\udcff"}} '), sio.HeaderNotUtf8),
-        (lambda p: p.write_bytes(struct.pack("<Q", 4) + b' {} '), sio.HeaderStartInvalid),
+        (lambda p: p.write_bytes(struct.pack("<Q", 4) + b' [] '), sio.HeaderStartInvalid),
         (lambda p: p.write_bytes(struct.pack("<Q", 4) + b"[1] "), sio.HeaderStartInvalid),
         (lambda p: p.write_bytes(struct.pack("<Q", 4) + b'{"a"'), sio.HeaderNotJson),
         (lambda p: p.write_bytes(struct.pack("<Q", 8) + b"{}\x00\x00\x00\x00\x00\x00"), sio.HeaderNotJson),
     ],
     ids=["too-small", "length-2^63", "length-over-cap", "length-beyond-file", "length-1", "not-utf8", "lone-surrogate",
-         "leading-space", "array", "truncated-json", "nul-padding"],
+         "leading-space-array", "array", "truncated-json", "nul-padding"],
 )  # fmt: skip
 def test_framing_errors(tmp_path, build, error):
     path = tmp_path / "bad.safetensors"

@@ -238,21 +238,17 @@ def test_weights_hash_cache_is_warm_after_a_stamp(ckpt, monkeypatch):
     assert hashing.weights_sha256(ckpt) == hashlib.sha256(_data(ckpt)).hexdigest()
 
 
-def test_unwritable_file_is_a_write_error_and_unchanged(ckpt, monkeypatch):
+def test_unwritable_file_is_a_write_error_and_unchanged(ckpt):
     stamp.stamp(ckpt, RECIPE)
     before = ckpt.read_bytes()
-    real_open = open
-
-    def read_only_open(file, mode="r", *args, **kwargs):
-        if "+" in mode or "w" in mode:
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(stamp, "open", read_only_open, raising=False)
+    ckpt.chmod(0o444)
     with pytest.raises(stamp.WriteFailed) as info:
-        stamp.stamp(ckpt, {**RECIPE, "title": "t"})
-    assert "--sidecar" in info.value.hint
-    assert ckpt.read_bytes() == before
+        stamp.stamp(ckpt, {**RECIPE, "title": "t"})  # fits: the in-place path
+    assert "read-only" in info.value.message and "--sidecar" in info.value.hint
+    with pytest.raises(stamp.WriteFailed) as info:
+        stamp.stamp(ckpt, {**RECIPE, "x-big": "n" * 100_000})  # does not fit: the rewrite path, refused alike
+    assert "read-only" in info.value.message
+    assert ckpt.read_bytes() == before and _leftovers(ckpt.parent) == []
 
 
 def test_is_first_stamp_until_a_source_hash_is_recorded(ckpt, tmp_path):

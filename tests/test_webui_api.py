@@ -145,3 +145,23 @@ def test_writing_route_is_off_unless_enabled_and_authenticated(client):
     assert sidecar.exists()
     got = client.get("/iga/v1/recipe", params={"checkpoint": "plain"}, headers=basic("alice", "secret")).json()
     assert got["source"]["kind"] == "sidecar" and got["recipe"]["model_id"] == "test-lightning"
+
+
+def test_the_writing_route_names_its_checkpoint_exactly(client):
+    """The host's closest match (a substring of a title) must not pick the file a write goes to: "a" wrote
+    plain.safetensors.iga.json before; exact titles, model names, names and file paths work."""
+    client.double.m.shared.opts.data["iga_api_writes"] = True
+    client.double.m.shared.cmd_opts.api_auth = "alice:secret"
+    auth = basic("alice", "secret")
+    sidecar = client.double.models / "plain.safetensors.iga.json"
+    for vague in ("a", "plai", "plain.safe"):
+        answer = client.post("/iga/v1/sidecar", json={"checkpoint": vague, "recipe": LIGHTNING}, headers=auth)
+        assert answer.status_code == 404 and "no checkpoint named" in answer.json()["message"], vague
+    assert not sidecar.exists()
+    info = client.double.m.sd_models.checkpoint_aliases["plain"]
+    for exact in (info.title, info.model_name, info.name, info.filename):
+        sidecar.unlink(missing_ok=True)
+        answer = client.post("/iga/v1/sidecar", json={"checkpoint": exact, "recipe": LIGHTNING}, headers=auth)
+        assert answer.status_code == 200 and sidecar.exists(), exact
+    # the read routes keep the host's own lookup, as its UI and API resolve names
+    assert client.get("/iga/v1/recipe", params={"checkpoint": "plai"}, headers=auth).json()["source"]["kind"] == "sidecar"

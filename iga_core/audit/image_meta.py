@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from iga_core import untrusted_files
 from iga_core.audit.record import (
     MAX_RECORD_BYTES,
     AuditRecordInvalid,
@@ -51,6 +52,7 @@ USERCOMMENT_TAG = 37510  # piexif.ExifIFD.UserComment
 JPEG_EXIF_LIMIT = 65533  # an APP1 segment's length field counts itself and holds at most 0xFFFF
 MAX_INFOTEXT_BYTES = 1024 * 1024  # the host's own infotext: a long prompt is a few KiB
 MAX_EXIF_BYTES = 1024 * 1024
+MAX_IMAGE_BYTES = 256 << 20  # an image rewritten to add the record is read whole; a WebUI PNG is a few MiB
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
@@ -99,9 +101,19 @@ def sniff_format(head: bytes) -> str | None:
 
 def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ImageMetaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from exc
+        return untrusted_files.read_bytes(path, MAX_IMAGE_BYTES, what="image")
+    except untrusted_files.FileUnreadable as exc:
+        raise ImageMetaIOError(exc.message, exc.hint) from None
+    except untrusted_files.FileInvalid as exc:
+        raise ImageMetaInvalid(exc.message, exc.hint) from None
+
+
+def _open_file(path: Path) -> tuple[BinaryIO, int]:
+    try:
+        fh = untrusted_files.open_regular(path, what="image")
+    except untrusted_files.FileUnreadable as exc:
+        raise ImageMetaIOError(exc.message, exc.hint) from None
+    return fh, os.fstat(fh.fileno()).st_size
 
 
 # ----------------------------------------------------------------------------------------------- PNG
@@ -355,11 +367,24 @@ def _maker_note_record(raw: bytes | None) -> str | None:
         raise ImageMetaInvalid("IGA record in EXIF MakerNote is not valid UTF-8", "the image is damaged") from exc
 
 
+def _undefined_tag(ifd: dict, tag: int, name: str) -> bytes | None:
+    """A tag the EXIF standard types UNDEFINED (raw bytes). piexif decodes each entry by the type the file
+    declares, so a hostile file's UserComment typed LONG, SHORT or RATIONAL comes back as a number or a
+    tuple: refused here, with a typed error, before any decoder sees it."""
+    value = ifd.get(tag)
+    if value is None or isinstance(value, bytes):
+        return value
+    raise ImageMetaInvalid(f"EXIF {name} holds {type(value).__name__} values; the standard makes it raw bytes "
+                           "(type UNDEFINED)", "the image's EXIF is damaged or hostile; re-save the image "
+                           "from the original")  # fmt: skip
+
+
 def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
     if not exif:
         return None, None
     ifd = _load_exif(exif).get("Exif") or {}
-    return _user_comment(ifd.get(USERCOMMENT_TAG)), _maker_note_record(ifd.get(MAKERNOTE_TAG))
+    maker_note = ifd.get(MAKERNOTE_TAG)  # another tool's maker note may be anything: ours is bytes
+    return _user_comment(_undefined_tag(ifd, USERCOMMENT_TAG, "UserComment")), _maker_note_record(maker_note)
 
 
 def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
@@ -437,11 +462,7 @@ def _meta_from_pil(image) -> tuple[str, str | None, str | None]:
 
 
 def _meta_from_file(path: Path) -> tuple[str, str | None, str | None]:
-    try:
-        size = path.stat().st_size
-        fh = path.open("rb")
-    except OSError as exc:
-        raise ImageMetaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from exc
+    fh, size = _open_file(path)
     with fh:
         fmt = sniff_format(fh.read(16))
         fh.seek(0)

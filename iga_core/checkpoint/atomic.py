@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -44,6 +45,35 @@ def temp_file_beside(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+#: how `temp_file_beside` names its files: mkstemp's 8 random characters between the prefix and suffix
+_TEMP_RANDOM = r"[a-z0-9_]{8}"
+
+
+def stale_temps(path: str | os.PathLike) -> list[Path]:
+    """The temp files `temp_file_beside(path)` created and nothing removed: a process killed mid-write
+    (kill -9, power cut) leaves its `.NAME.xxxxxxxx.iga-tmp`, up to a checkpoint's size. Only call this
+    holding the file's write lock (`iga_core.checkpoint.locks`), when no live writer can own one."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    pattern = re.compile(re.escape(f".{target.name}.") + _TEMP_RANDOM + re.escape(TEMP_SUFFIX))
+    try:
+        with os.scandir(folder) as entries:
+            return [folder / e.name for e in entries if pattern.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[tuple[Path, int]]:
+    """Delete `stale_temps(path)`; returns (path, size) of each one removed."""
+    removed = []
+    for temp in stale_temps(path):
+        with contextlib.suppress(OSError):
+            size = temp.stat().st_size
+            temp.unlink()
+            removed.append((temp, size))
+    return removed
 
 
 def commit(tmp: str, target: str | os.PathLike, mode: int | None = None, *, durable: bool = True) -> None:

@@ -6,9 +6,12 @@ header never changes it. Files without a safetensors header (`.ckpt`, `.pt`, ...
 section, so their weights hash is the full-file hash. `file_sha256` is the full-file hash the WebUI shows
 as "Model hash" (AutoV2 = its first 10 hex digits).
 
-Results are cached in a small JSON file keyed by (real path, size, mtime_ns), so an unchanged multi-GB file
-is hashed once. The cache lives in `$IGA_CACHE_DIR`, else the user cache dir (`$XDG_CACHE_HOME/iga`,
-`~/.cache/iga`, or `%LOCALAPPDATA%\\iga` on Windows). A missing or corrupt cache is simply rebuilt.
+Results are cached in a small JSON file keyed by the real path and the file's identity (device, inode, size,
+mtime_ns, ctime_ns): a same-size file swapped in, or a byte flipped with the mtime set back, has another
+inode or ctime (which no user call can set), so it is hashed again; an unchanged multi-GB file is hashed once.
+A result is remembered only for the identity of the file actually read, checked before and after reading.
+The cache lives in `$IGA_CACHE_DIR`, else the user cache dir (`$XDG_CACHE_HOME/iga`, `~/.cache/iga`, or
+`%LOCALAPPDATA%\\iga` on Windows). A missing or corrupt cache is simply rebuilt.
 """
 
 from __future__ import annotations
@@ -18,24 +21,55 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from iga_core import paths
 from iga_core.checkpoint.atomic import AtomicWriteFailed, write_text_atomic
 from iga_core.checkpoint.safetensors_io import (
+    LENGTH_PREFIX,
     CheckpointUnreadable,
     is_safetensors_path,
     open_for_read,
-    read_raw_header,
+    raw_header_from,
 )
+from iga_core.errors import IgaIOError
 
 BLOCK_SIZE = 16 * 1024 * 1024
 CACHE_FILE = "hashes.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries keyed by the full file identity (1 had size and mtime only)
 CACHE_MAX_ENTRIES = 2000  # a few hundred KB of JSON at most
+IDENTITY_FIELDS = ("dev", "ino", "size", "mtime_ns", "ctime_ns")
 
 #: progress(done_bytes, total_bytes), called after each block
 Progress = Callable[[int, int], None]
+#: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns): which file, in which state
+Identity = tuple[int, int, int, int, int]
+
+
+class FileChangedWhileHashing(IgaIOError):
+    """The file was replaced or written while it was being hashed: the digest describes no file state."""
+
+
+def identity_of(st: os.stat_result) -> Identity:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def file_identity(path: str | os.PathLike) -> Identity | None:
+    """The identity of the file at `path` now (symlinks followed), or None when there is none."""
+    try:
+        return identity_of(os.stat(path))
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Digests:
+    """What one pass over one file state gave: `identity` is that state (see `Identity`)."""
+
+    weights_sha256: str
+    file_sha256: str | None
+    identity: Identity
 
 
 def cache_dir() -> Path:
@@ -44,31 +78,69 @@ def cache_dir() -> Path:
 
 def weights_sha256(path: str | os.PathLike, progress: Progress | None = None, *, use_cache: bool = True) -> str:
     """sha256 (hex) of the tensor bytes after the header; of the whole file for non-safetensors files."""
-    if not is_safetensors_path(path):
-        return file_sha256(path, progress, use_cache=use_cache)
-    if use_cache and (hit := cached(path, "weights_sha256")):
-        return hit
-    return _hash_and_remember(path, progress, want_file=False)["weights_sha256"]
+    return digests(path, progress, want_file=False, use_cache=use_cache).weights_sha256
 
 
 def file_sha256(path: str | os.PathLike, progress: Progress | None = None, *, use_cache: bool = True) -> str:
     """sha256 (hex) of the whole file, as A1111's "sha256" / AutoV2."""
     if use_cache and (hit := cached(path, "file_sha256")):
         return hit
-    return _hash_and_remember(path, progress, want_file=True, want_weights=False)["file_sha256"]
+    with open_for_read(path) as fh:
+        return hash_file(fh, os.fspath(path), progress, want_file=True, want_weights=False).file_sha256
 
 
 def file_and_weights_sha256(
     path: str | os.PathLike, progress: Progress | None = None, *, use_cache: bool = True
 ) -> tuple[str, str]:
     """Both hashes in one pass over the file: (file_sha256, weights_sha256)."""
-    if not is_safetensors_path(path):
-        digest = file_sha256(path, progress, use_cache=use_cache)
-        return digest, digest
-    if use_cache and (f := cached(path, "file_sha256")) and (w := cached(path, "weights_sha256")):
-        return f, w
-    got = _hash_and_remember(path, progress, want_file=True)
-    return got["file_sha256"], got["weights_sha256"]
+    got = digests(path, progress, want_file=True, use_cache=use_cache)
+    return got.file_sha256, got.weights_sha256
+
+
+def digests(path: str | os.PathLike, progress: Progress | None = None, *, want_file: bool = True,
+            use_cache: bool = True) -> Digests:
+    """The weights hash (and with `want_file` the full-file hash) of the file at `path`, with the identity
+    they belong to; from the cache when it holds them for the file's identity now."""
+    with open_for_read(path) as fh:
+        return digests_of(fh, os.fspath(path), progress, want_file=want_file, use_cache=use_cache)
+
+
+def digests_of(fh, name: str, progress: Progress | None = None, *, want_file: bool = True,
+               use_cache: bool = True) -> Digests:
+    """`digests` of an open file: a caller holding the file (a stamp) gets the hashes of exactly what it
+    holds, and `identity` to check that what it writes is still that file."""
+    ident = identity_of(os.fstat(fh.fileno()))
+    if use_cache:
+        entry = _entry_for(name, ident)
+        weights = entry.get(_weights_kind(name))
+        file_digest = entry.get("file_sha256")
+        if isinstance(weights, str) and (not want_file or isinstance(file_digest, str)):
+            return Digests(weights, file_digest if isinstance(file_digest, str) else None, ident)
+    return hash_file(fh, name, progress, want_file=want_file)
+
+
+def _weights_kind(name: str) -> str:
+    return "weights_sha256" if is_safetensors_path(name) else "file_sha256"
+
+
+def hash_file(fh, name: str, progress: Progress | None = None, *, want_file: bool,
+              want_weights: bool = True) -> Digests:
+    """Hash an open file in one pass and remember the result for its identity, provided the file did not
+    change while it was read (raises `FileChangedWhileHashing` when it did)."""
+    weights_part = want_weights and is_safetensors_path(name)
+    before = identity_of(os.fstat(fh.fileno()))
+    skip = 0
+    if weights_part:
+        raw, _ = raw_header_from(fh, name)  # validates the bounds; the JSON itself is not needed here
+        skip = LENGTH_PREFIX + len(raw)
+    found = hash_range(fh, skip, want_file=want_file or not weights_part, progress=progress, name=name)
+    after = identity_of(os.fstat(fh.fileno()))
+    if after != before:
+        raise FileChangedWhileHashing(f"{name} changed while it was being hashed", "run the command again")
+    result = {"file_sha256": found.get("file")} if (want_file or not weights_part) else {}
+    result["weights_sha256"] = found["data"] if weights_part else found["file"]
+    remember(name, identity=before, **{k: v for k, v in result.items() if v and (k != "weights_sha256" or weights_part)})
+    return Digests(result["weights_sha256"], result.get("file_sha256"), before)
 
 
 def autov2(file_digest: str) -> str:
@@ -76,58 +148,47 @@ def autov2(file_digest: str) -> str:
     return file_digest[:10]
 
 
-def _hash_and_remember(path, progress, *, want_file: bool, want_weights: bool = True) -> dict[str, str]:
-    skip = 0
-    if want_weights:
-        raw, _ = read_raw_header(path)  # validates the bounds; the JSON itself is not needed here
-        skip = 8 + len(raw)
-    key = _state_key(path)
-    found = hash_range(path, skip, want_file=want_file, progress=progress)
-    result = {}
-    if want_file:
-        result["file_sha256"] = found["file"]
-    if want_weights:
-        result["weights_sha256"] = found["data"]
-    # Only remember if the file did not change while we read it.
-    if _state_key(path) == key:
-        remember(path, **result)
-    return result
-
-
 def hash_range(
-    path: str | os.PathLike,
+    source,
     data_start: int,
     *,
     want_file: bool = False,
     progress: Progress | None = None,
     block_size: int = BLOCK_SIZE,
+    name: str | None = None,
 ) -> dict[str, str]:
-    """Stream the file once; return {"data": sha256 of bytes from data_start on, "file": full sha256 if wanted}."""
+    """Stream a file (a path, or an open binary file) once from its start; return {"data": sha256 of the
+    bytes from data_start on, "file": full sha256 if wanted}."""
+    if isinstance(source, (str, os.PathLike)):
+        with open_for_read(source) as fh:
+            return hash_range(fh, data_start, want_file=want_file, progress=progress, block_size=block_size,
+                              name=os.fspath(source))  # fmt: skip
+    fh = source
     data_hash = hashlib.sha256()
     file_hash = hashlib.sha256() if want_file else None
     buf = bytearray(block_size)
     view = memoryview(buf)
-    with open_for_read(path) as fh:
-        try:
-            total = os.fstat(fh.fileno()).st_size
-            if data_start:
-                head = fh.read(data_start)
-                if file_hash is not None:
-                    file_hash.update(head)
-            done = fh.tell()
-            while True:
-                n = fh.readinto(buf)
-                if not n:
-                    break
-                chunk = view[:n]
-                data_hash.update(chunk)
-                if file_hash is not None:
-                    file_hash.update(chunk)
-                done += n
-                if progress is not None:
-                    progress(done, total)
-        except OSError as exc:
-            raise CheckpointUnreadable(f"cannot read {os.fspath(path)}: {exc}", "check the disk and retry") from exc
+    try:
+        total = os.fstat(fh.fileno()).st_size
+        fh.seek(0)
+        if data_start:
+            head = fh.read(data_start)
+            if file_hash is not None:
+                file_hash.update(head)
+        done = fh.tell()
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            chunk = view[:n]
+            data_hash.update(chunk)
+            if file_hash is not None:
+                file_hash.update(chunk)
+            done += n
+            if progress is not None:
+                progress(done, total)
+    except OSError as exc:
+        raise CheckpointUnreadable(f"cannot read {name or fh.name}: {exc}", "check the disk and retry") from exc
     out = {"data": data_hash.hexdigest()}
     if file_hash is not None:
         out["file"] = file_hash.hexdigest()
@@ -135,14 +196,6 @@ def hash_range(
 
 
 # ---- cache ----
-
-
-def _state_key(path: str | os.PathLike) -> tuple[str, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return os.path.realpath(path), st.st_size, st.st_mtime_ns
 
 
 def _load_cache() -> dict:
@@ -155,29 +208,37 @@ def _load_cache() -> dict:
     return data["files"]
 
 
+def _matches(entry: object, ident: Identity) -> bool:
+    return isinstance(entry, dict) and tuple(entry.get(k) for k in IDENTITY_FIELDS) == ident
+
+
+def _entry_for(path: str | os.PathLike, ident: Identity) -> dict:
+    entry = _load_cache().get(os.path.realpath(path))
+    return entry if _matches(entry, ident) else {}
+
+
 def cached(path: str | os.PathLike, kind: str) -> str | None:
     """A cached hash ("weights_sha256" or "file_sha256") for the file as it is now, or None. Costs one stat."""
-    key = _state_key(path)
-    if key is None:
+    ident = file_identity(path)
+    if ident is None:
         return None
-    entry = _load_cache().get(key[0])
-    if isinstance(entry, dict) and entry.get("size") == key[1] and entry.get("mtime_ns") == key[2]:
-        value = entry.get(kind)
-        return value if isinstance(value, str) else None
-    return None
+    value = _entry_for(path, ident).get(kind)
+    return value if isinstance(value, str) else None
 
 
-def remember(path: str | os.PathLike, **hashes: str) -> None:
-    """Record hashes for the file's current (size, mtime). Cache write failures are ignored: it is only a cache."""
-    key = _state_key(path)
-    if key is None:
+def remember(path: str | os.PathLike, *, identity: Identity | None = None, **hashes: str) -> None:
+    """Record hashes for `identity` (default: the file's identity now). Cache write failures are ignored:
+    it is only a cache."""
+    ident = identity if identity is not None else file_identity(path)
+    if ident is None:
         return
+    key = os.path.realpath(path)
     files = _load_cache()
-    entry = files.pop(key[0], None)
-    if not (isinstance(entry, dict) and entry.get("size") == key[1] and entry.get("mtime_ns") == key[2]):
-        entry = {"size": key[1], "mtime_ns": key[2]}
+    entry = files.pop(key, None)
+    if not _matches(entry, ident):
+        entry = dict(zip(IDENTITY_FIELDS, ident, strict=True))
     entry.update(hashes)
-    files[key[0]] = entry  # re-inserted last: oldest entries are dropped first
+    files[key] = entry  # re-inserted last: oldest entries are dropped first
     while len(files) > CACHE_MAX_ENTRIES:
         files.pop(next(iter(files)))
     text = json.dumps({"version": CACHE_VERSION, "files": files}, separators=(",", ":"))

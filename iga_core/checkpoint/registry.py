@@ -206,8 +206,10 @@ class Registry:
 
     # --- writing ---
 
-    def add(self, recipe: dict, *, weights_sha256: str | None = None, replace: bool = False) -> Path:
-        """Store `recipe` for the weights it names (or `weights_sha256`); returns the entry's path.
+    def add(self, recipe: dict, *, weights_sha256: str | None = None, tensor_index_sha256: str | None = None,
+            replace: bool = False) -> Path:
+        """Store `recipe` for the weights it names (or `weights_sha256`); returns the entry's path. With
+        `tensor_index_sha256` (the checkpoint's, when added `--for` one) the entry also binds its tensor table.
         Raises RecipeInvalid, WeightsMismatch, EntryExists (unless `replace`)."""
         if not isinstance(recipe, dict):
             raise RecipeInvalid([Problem("", "a recipe must be a JSON object", "give a recipe .json file")])
@@ -221,6 +223,8 @@ class Registry:
             raise WeightsMismatch(f"the recipe is for weights {str(named)[:12]}…, not {sha[:12]}…",
                                   "use the recipe made for this checkpoint, or remove its hashes.weights_sha256")  # fmt: skip
         entry = {**recipe, "hashes": {**hashes, "weights_sha256": sha}}
+        if tensor_index_sha256 is not None:
+            entry["hashes"]["tensor_index_sha256"] = tensor_index_sha256
         problems = validate_recipe(entry)
         if problems:
             raise RecipeInvalid(problems)

@@ -1,24 +1,32 @@
 """Strict, bounded reading and writing of safetensors headers, without touching tensor bytes.
 
 Layout (huggingface/safetensors README "Format"): 8-byte little-endian header length N, N bytes of UTF-8
-JSON starting with `{` (optionally padded with trailing spaces), then the tensor data section. The reader
-checks N against the file size and a 100 MB cap *before* allocating, and checks every rule the format
-states, so a hostile or truncated file gives one typed `HeaderError` subclass and never a traceback or a
-multi-GB allocation. The writer produces what both WebUI hosts accept: compact JSON starting with `{"`,
-padded with spaces to a multiple of 8, optionally with spare room for later in-place edits.
+JSON (an object, padded with JSON whitespace), then the tensor data section. The reader accepts exactly
+what the official reader accepts (safetensors 0.8 `SafeTensors::read_metadata`: serde_json's grammar and
+number model, its dtypes, its overflow and layout checks), minus what the format forbids and serde lets
+through (a duplicate key anywhere), plus nothing; `tests/test_safetensors_differential.py` holds it to
+that. N is checked against the file size and the 100 MB cap *before* allocating, so a hostile or
+truncated file gives one typed `HeaderError` subclass and never a traceback or a multi-GB allocation.
+The writer produces what both WebUI hosts accept: compact JSON starting with `{"` (their metadata reader
+asserts it, host-api.md §6), padded with spaces to a multiple of 8, optionally with spare room for later
+in-place edits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import struct
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from iga_core import untrusted_files
+from iga_core.checkpoint import journal, locks
 from iga_core.errors import IgaInvalid, IgaIOError
 
 #: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
@@ -27,13 +35,18 @@ LENGTH_PREFIX = 8
 PAGE = 4096
 METADATA_KEY = "__metadata__"
 
-#: bytes per element, as the format defines them (safetensors/src/tensor.rs `Dtype`)
-DTYPE_SIZES: dict[str, int] = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
-    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-    "I32": 4, "U32": 4, "F32": 4,
-    "I64": 8, "U64": 8, "F64": 8,
+#: bits per element, as the format defines them (safetensors/src/tensor.rs `Dtype::bitsize`, 0.8)
+DTYPE_BITS: dict[str, int] = {
+    "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8,
+    "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
 }  # fmt: skip
+#: the reference reader keeps dims, offsets and sizes in `usize` (64 bits) with checked arithmetic
+U64_MAX = 2**64 - 1
+#: serde_json's recursion limit: a value nested deeper than this many arrays/objects is refused
+MAX_DEPTH = 127
+JSON_WHITESPACE = b" \t\n\r"
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NOT_SAFETENSORS_HINT = "check that this is a complete .safetensors file (re-download or re-export it)"
@@ -64,7 +77,7 @@ class HeaderNotUtf8(HeaderError):
 
 
 class HeaderStartInvalid(HeaderError):
-    """The header JSON does not start with `{`."""
+    """The header JSON (after any leading whitespace) does not start with `{`."""
 
 
 class HeaderNotJson(HeaderError):
@@ -88,7 +101,8 @@ class UnknownDtype(HeaderError):
 
 
 class TensorSizeMismatch(HeaderError):
-    """A tensor's byte range does not match its shape times its dtype size."""
+    """A tensor's byte range does not match its shape times its dtype size (or that size overflows 64
+    bits, or ends inside a byte)."""
 
 
 class OffsetsNotContiguous(HeaderError):
@@ -139,44 +153,67 @@ class Header:
         """Padding bytes available for a larger header written in place."""
         return self.header_len - self.json_len
 
+    @cached_property
+    def tensor_index_sha256(self) -> str:
+        """sha256 of the canonical tensor index: what `weights_sha256` (the data bytes) does not cover, the
+        table that gives those bytes their meaning. The UTF-8 bytes of the compact JSON array
+        `[[name, dtype, [dims...], begin, end], ...]` in data order (begin, end, then name), strings escaped
+        as RFC 8785 does (`json.dumps(..., ensure_ascii=False)`), integers in decimal. Swapping two names,
+        changing F32 to I32 or reshaping changes it; stamping (metadata only) does not."""
+        rows = sorted(self.tensors.values(), key=_index_order)
+        table = [[t.name, t.dtype, list(t.shape), t.begin, t.end] for t in rows]
+        text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def host_readable(self) -> bool:
+        """Whether A1111/Forge's own metadata reader accepts this header: it asserts the JSON starts with
+        `{"` (host-api.md §6), so valid safetensors with leading whitespace show no metadata in the WebUI."""
+        return self.raw[:2] == b'{"'
+
 
 def open_for_read(path: str | os.PathLike):
-    """Open a file for binary reading; OS errors become `CheckpointUnreadable`."""
+    """Open a regular file for binary reading (a FIFO, device or folder is refused without blocking,
+    `untrusted_files.open_regular`); failures become `CheckpointUnreadable`. The caller owns the handle."""
     try:
-        return open(path, "rb")  # the caller owns the handle
-    except OSError as exc:
-        raise CheckpointUnreadable(
-            f"cannot open {os.fspath(path)!s}: {exc.strerror or exc}", "check the path and its permissions"
-        ) from exc
+        return untrusted_files.open_regular(path, what="checkpoint")
+    except untrusted_files.FileUnreadable as exc:
+        raise CheckpointUnreadable(exc.message, exc.hint) from None
 
 
 def read_raw_header(path: str | os.PathLike) -> tuple[bytes, int]:
     """Return (header bytes, file size) after the bounds checks, without parsing the JSON."""
     with open_for_read(path) as fh:
-        try:
-            size = os.fstat(fh.fileno()).st_size
-            prefix = fh.read(LENGTH_PREFIX)
-            if len(prefix) < LENGTH_PREFIX:
-                raise FileTooSmall(
-                    f"{os.fspath(path)} is {size} bytes, smaller than the 8-byte safetensors length prefix",
-                    _NOT_SAFETENSORS_HINT,
-                )
-            (length,) = struct.unpack("<Q", prefix)
-            if length > MAX_HEADER_SIZE:
-                raise HeaderTooLarge(
-                    f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
-                    _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
-                )
-            if length < 2 or LENGTH_PREFIX + length > size:
-                raise HeaderLengthBeyondFile(
-                    f"header length {length} does not fit in a {size}-byte file",
-                    _NOT_SAFETENSORS_HINT,
-                )
-            raw = fh.read(length)
-        except OSError as exc:
-            raise CheckpointUnreadable(f"cannot read {os.fspath(path)}: {exc}", "check the disk and retry") from exc
+        return raw_header_from(fh, os.fspath(path))
+
+
+def raw_header_from(fh, name: str) -> tuple[bytes, int]:
+    """`read_raw_header` on an open binary file (read from its start)."""
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(0)
+        prefix = fh.read(LENGTH_PREFIX)
+        if len(prefix) < LENGTH_PREFIX:
+            raise FileTooSmall(
+                f"{name} is {size} bytes, smaller than the 8-byte safetensors length prefix",
+                _NOT_SAFETENSORS_HINT,
+            )
+        (length,) = struct.unpack("<Q", prefix)
+        if length > MAX_HEADER_SIZE:
+            raise HeaderTooLarge(
+                f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
+                _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
+            )
+        if length < 2 or LENGTH_PREFIX + length > size:
+            raise HeaderLengthBeyondFile(
+                f"header length {length} does not fit in a {size}-byte file",
+                _NOT_SAFETENSORS_HINT,
+            )
+        raw = fh.read(length)
+    except OSError as exc:
+        raise CheckpointUnreadable(f"cannot read {name}: {exc}", "check the disk and retry") from exc
     if len(raw) != length:  # file shrank while reading
-        raise HeaderLengthBeyondFile(f"{os.fspath(path)} ended inside its header", _NOT_SAFETENSORS_HINT)
+        raise HeaderLengthBeyondFile(f"{name} ended inside its header", _NOT_SAFETENSORS_HINT)
     return raw, size
 
 
@@ -186,20 +223,35 @@ def read_header(path: str | os.PathLike) -> Header:
     The header bytes are always read (a few KiB to a few hundred: ~0.05 ms); when they, the file size and
     the path are exactly those of a recent successful read, that read's result is returned instead of
     parsing again (validation is a pure function of those three, so every check still holds). The WebUI
-    reads the same few headers again and again; any change to the file's header or size is a miss."""
-    raw, size = read_raw_header(path)
-    name = os.fspath(path)
+    reads the same few headers again and again; any change to the file's header or size is a miss.
+
+    When an interrupted in-place stamp left its journal beside the file, the write is first finished or
+    undone (`journal.repair`), unless a stamp holding the file's lock is still at work."""
+    if journal.pending(path):
+        _repair(path)
+    with open_for_read(path) as fh:
+        return header_from(fh, os.fspath(path))
+
+
+def _repair(path: str | os.PathLike) -> None:
+    try:
+        with locks.held(path, wait_s=0):
+            journal.repair(path)
+    except IgaIOError:
+        pass  # a stamp is at work (its journal is live), or no write access: read what is there
+
+
+def header_from(fh, name: str) -> Header:
+    """`read_header` on an open binary file, so that a caller holding the file (a stamp) validates exactly
+    the bytes of the file it then hashes and writes."""
+    raw, size = raw_header_from(fh, name)
     key = (name, size)
     with _RECENT_LOCK:
         hit = _RECENT.get(key)
     if hit is not None and hit.raw == raw:
         return hit
     header = parse_header(raw, size, path=name)
-    with _RECENT_LOCK:
-        _RECENT.pop(key, None)
-        _RECENT[key] = header  # newest last: the oldest is dropped first
-        while len(_RECENT) > RECENT_HEADERS:
-            _RECENT.pop(next(iter(_RECENT)))
+    _keep(key, header)
     return header
 
 
@@ -212,20 +264,38 @@ def remember_written(path: str | os.PathLike, block: bytes, file_size: int, meta
     name = os.fspath(path)
     header = Header(path=name, metadata=dict(metadata), tensors=original.tensors, header_len=len(raw),
                     json_len=len(raw.rstrip(b" ")), file_size=file_size, raw=raw)  # fmt: skip
-    with _RECENT_LOCK:
-        _RECENT.pop((name, file_size), None)
-        _RECENT[(name, file_size)] = header
+    if "tensor_index_sha256" in original.__dict__:  # same tensors: the same index digest
+        header.__dict__["tensor_index_sha256"] = original.tensor_index_sha256
+    _keep((name, file_size), header)
 
 
-#: successfully parsed headers kept for `read_header` (an SDXL header and its tensor table: under 1 MB)
+#: parsed headers kept for `read_header`, bounded in bytes (about what they hold in memory) and in count
 RECENT_HEADERS = 8
+RECENT_BYTES = 64 << 20
 _RECENT: dict[tuple[str, int], Header] = {}
 _RECENT_LOCK = threading.Lock()
 
 
+def _cost(header: Header) -> int:
+    """Roughly the memory a kept header holds: its raw bytes, its metadata strings, its tensor table."""
+    return len(header.raw) + sum(len(k) + len(v) for k, v in header.metadata.items()) + 200 * len(header.tensors)
+
+
+def _keep(key: tuple[str, int], header: Header) -> None:
+    cost = _cost(header)
+    with _RECENT_LOCK:
+        _RECENT.pop(key, None)
+        if cost > RECENT_BYTES // 4:
+            return  # a huge header (100 MB of metadata) is not kept: a reread parses it again
+        _RECENT[key] = header  # newest last: the oldest is dropped first
+        total = sum(_cost(h) for h in _RECENT.values())
+        while len(_RECENT) > RECENT_HEADERS or total > RECENT_BYTES:
+            total -= _cost(_RECENT.pop(next(iter(_RECENT))))
+
+
 def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header:
     """Validate header bytes (without the length prefix) for a file of `file_size` bytes."""
-    if raw[:1] != b"{":
+    if raw.lstrip(JSON_WHITESPACE)[:1] != b"{":
         raise HeaderStartInvalid(
             f"{path}: header JSON starts with {raw[:8]!r}, not '{{'", _NOT_SAFETENSORS_HINT
         )
@@ -234,17 +304,16 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
     except UnicodeDecodeError as exc:
         raise HeaderNotUtf8(f"{path}: header is not valid UTF-8 at byte {exc.start}", _NOT_SAFETENSORS_HINT) from None
     try:
-        # Objects come back as tuples of (key, value) pairs (a C call, unlike a Python hook per object): a
-        # duplicate key stays visible, and an empty object `()` stays distinct from an empty array `[]`.
-        pairs = json.loads(text, object_pairs_hook=tuple)
+        pairs = _loads(text)
     except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and int-digit limits; RecursionError very deep nesting.
+        # ValueError covers JSONDecodeError, int-digit limits and serde's number rules; RecursionError
+        # very deep nesting.
         raise HeaderNotJson(f"{path}: header is not valid JSON ({str(exc)[:120]})", _NOT_SAFETENSORS_HINT) from None
     if type(pairs) is not tuple:
         raise HeaderNotJson(f"{path}: header JSON is not an object", _NOT_SAFETENSORS_HINT)
     obj = _unique(pairs)
     if _SURROGATE_ESCAPE.search(text):
-        # Python's json accepts a lone "\udXXX" escape; it is not valid Unicode, and other readers refuse it.
+        # Python's json accepts a lone "\udXXX" escape; it is not valid Unicode, and serde refuses it.
         try:
             json.dumps(pairs, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
@@ -280,6 +349,42 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
     )
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN / Infinity; serde_json does not
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise ValueError("number out of range")  # serde_json: 1e400 is an error, not infinity
+    return value
+
+
+def _serde_int(text: str) -> int | float:
+    """An integer as serde_json reads it: `-0` is a float (so a shape or an offset written that way is
+    refused, as serde refuses it)."""
+    return -0.0 if text == "-0" else int(text)  # more than 4300 digits: ValueError, a HeaderNotJson
+
+
+_INF = float("inf")
+# Objects come back as tuples of (key, value) pairs (a C call, unlike a Python hook per object): a duplicate
+# key stays visible, and an empty object `()` stays distinct from an empty array `[]`.
+_FAST = json.JSONDecoder(object_pairs_hook=tuple, parse_float=_finite_float, parse_constant=_no_constant)
+_EXACT = json.JSONDecoder(object_pairs_hook=tuple, parse_float=_finite_float, parse_constant=_no_constant,
+                          parse_int=_serde_int)  # fmt: skip
+#: the one integer Python reads differently from serde and cannot be told apart once parsed: `-0` (an
+#: integer beyond float range is refused after parsing, `_plain`)
+_MINUS_ZERO = re.compile(r"-0(?![0-9.eE])")
+
+
+def _loads(text: str):
+    """The header parsed as serde_json parses it. The per-integer hook is only needed when the text holds
+    a `-0` (a C substring search finds none in the usual header, which is parsed without a Python call per
+    number; a regex over a 100 MB header would cost seconds)."""
+    decoder = _EXACT if "-0" in text and _MINUS_ZERO.search(text) else _FAST
+    return decoder.decode(text)
+
+
 _new_tensor_info = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
@@ -296,6 +401,10 @@ def _data_order(t: TensorInfo) -> tuple[int, int]:
     return t.begin, t.end
 
 
+def _index_order(t: TensorInfo) -> tuple[int, int, str]:
+    return t[3], t[4], t[0]  # begin, end, name (code point order = UTF-8 byte order)
+
+
 def _unique(pairs: tuple) -> dict:
     """One parsed object (a tuple of pairs) as a dict; a repeated key is a `DuplicateKey`."""
     out = dict(pairs)
@@ -308,27 +417,44 @@ def _unique(pairs: tuple) -> dict:
     return out
 
 
-def _plain(value: object) -> object:
-    """A parsed value with every object (tuple of pairs) turned into a dict, refusing duplicate keys at any
-    depth. Iterative: the JSON parser already bounded the depth, this walk must not recurse past it."""
+def _plain(value: object, path: str, depth: int) -> object:
+    """A parsed value with every object (tuple of pairs) turned into a dict, refusing duplicate keys and
+    nesting deeper than serde_json allows (`MAX_DEPTH`; `depth` is that of `value` itself). Iterative: this
+    walk must not recurse as deep as the parser could."""
     root: list = [value]
-    stack = [(root, 0)]
+    stack = [(root, 0, depth)]
     while stack:
-        container, key = stack.pop()
+        container, key, level = stack.pop()
         item = container[key]
         if type(item) is tuple:
             item = container[key] = _unique(item)
-            stack.extend((item, k) for k in item)
+            keys = item
         elif type(item) is list:
             item = container[key] = list(item)
-            stack.extend((item, i) for i in range(len(item)))
+            keys = range(len(item))
+        else:
+            if type(item) is int and not -U64_MAX <= item <= U64_MAX:
+                _float_range(item, path)
+            continue
+        if level > MAX_DEPTH:
+            raise HeaderNotJson(f"{path}: header nests more than {MAX_DEPTH} levels deep", _NOT_SAFETENSORS_HINT)
+        stack.extend((item, k, level + 1) for k in keys)
     return root[0]
 
 
+def _float_range(value: int, path: str) -> None:
+    """serde_json keeps an integer outside i64/u64 as a float: beyond float range it refuses the header."""
+    try:
+        float(value)
+    except OverflowError:
+        raise HeaderNotJson(f"{path}: header has a number out of range ({len(str(value))} digits)",
+                            _NOT_SAFETENSORS_HINT) from None
+
+
 def _check_metadata(value: object, path: str) -> dict[str, str]:
-    if value is None:
+    if value is None:  # absent, or `null` (serde reads that as no metadata)
         return {}
-    value = _plain(value)
+    value = _plain(value, path, 2)
     if not isinstance(value, dict):
         raise MetadataInvalid(f"{path}: __metadata__ is a {type(value).__name__}, not a map", _NOT_SAFETENSORS_HINT)
     for key, item in value.items():
@@ -340,15 +466,16 @@ def _check_metadata(value: object, path: str) -> dict[str, str]:
     return dict(value)
 
 
-def _is_count(value: object) -> bool:
-    return type(value) is int and value >= 0  # `type is`: a bool is not a count
+def _is_u64(value: object) -> bool:
+    return type(value) is int and 0 <= value <= U64_MAX  # `type is`: a bool, or serde's float `-0`, is not
 
 
 def _check_tensors(entries: dict, path: str) -> list[TensorInfo]:
     """Every tensor entry checked, in header order. The usual entry (keys dtype, shape, data_offsets in that
     order, all valid) is checked inline in one tight loop with no per-entry dict or call; anything else
     goes to `_check_tensor`, which raises the precise error (or accepts an unusual but valid entry)."""
-    sizes = DTYPE_SIZES
+    bitsizes = DTYPE_BITS
+    limit = U64_MAX
     new = _new_tensor_info
     out: list[TensorInfo] = []
     append = out.append
@@ -357,50 +484,62 @@ def _check_tensors(entries: dict, path: str) -> list[TensorInfo]:
             (k0, dtype), (k1, shape), (k2, offsets) = entry
             if (k0 == "dtype" and k1 == "shape" and k2 == "data_offsets" and type(shape) is list
                     and type(offsets) is list and len(offsets) == 2):  # fmt: skip
-                size = sizes.get(dtype) if type(dtype) is str else None
+                bits = bitsizes.get(dtype) if type(dtype) is str else None
                 begin, end = offsets
-                if size is not None and type(begin) is int and type(end) is int and 0 <= begin <= end:
+                if bits is not None and type(begin) is int and type(end) is int and 0 <= begin <= end <= limit:
                     numel = 1
-                    for dim in shape:
-                        if type(dim) is not int or dim < 0:
+                    for dim in shape:  # the reference's checked fold: overflow anywhere is an error
+                        if type(dim) is not int or not 0 <= dim <= limit:
                             break
                         numel *= dim
+                        if numel > limit:
+                            break
                     else:
-                        if end - begin == numel * size:
+                        nbits = numel * bits
+                        if nbits <= limit and not nbits & 7 and end - begin == nbits >> 3:
                             append(new(TensorInfo, (name, dtype, tuple(shape), begin, end)))
                             continue
-        append(_check_tensor(name, _plain(entry), path))
+        append(_check_tensor(name, _plain(entry, path, 2), path))
     return out
 
 
+_ENTRY_FIELDS = ("dtype", "shape", "data_offsets")
+
+
 def _check_tensor(name: str, entry: object, path: str) -> TensorInfo:
-    # The common, valid case is checked first with cheap tests; messages are built only on failure.
-    try:
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]  # type: ignore[index]
-    except (TypeError, KeyError):
+    """One tensor entry, any spelling serde accepts: an object with those three fields in any order (other
+    fields ignored), or a positional array of exactly three (serde reads a struct from a sequence)."""
+    if type(entry) is list and len(entry) == 3:
+        dtype, shape, offsets = entry
+    elif type(entry) is dict and all(k in entry for k in _ENTRY_FIELDS):
+        dtype, shape, offsets = (entry[k] for k in _ENTRY_FIELDS)
+    else:
         raise TensorEntryInvalid(
             f"{path}: tensor {name[:80]!r} must be an object with dtype, shape and data_offsets",
             _NOT_SAFETENSORS_HINT,
-        ) from None
-    size = DTYPE_SIZES.get(dtype) if type(dtype) is str else None
-    if size is None:
+        )
+    bits = DTYPE_BITS.get(dtype) if type(dtype) is str else None
+    if bits is None:
         raise UnknownDtype(f"{path}: tensor {name[:80]!r} has unknown dtype {str(dtype)[:20]!r}",
-                           f"known dtypes: {', '.join(DTYPE_SIZES)}")  # fmt: skip
-    numel = 1
-    if type(shape) is list:
-        for dim in shape:
-            if type(dim) is not int or dim < 0:
-                shape = None
-                break
-            numel *= dim
-    if type(shape) is not list:
-        raise TensorEntryInvalid(f"{path}: tensor {name[:80]!r}: shape must be a list of non-negative integers",
-                                 _NOT_SAFETENSORS_HINT)  # fmt: skip
-    if type(offsets) is not list or len(offsets) != 2 or not (_is_count(offsets[0]) and _is_count(offsets[1])):
+                           f"known dtypes: {', '.join(DTYPE_BITS)}")  # fmt: skip
+    if type(shape) is not list or not all(_is_u64(d) for d in shape):
+        raise TensorEntryInvalid(f"{path}: tensor {name[:80]!r}: shape must be a list of non-negative 64-bit "
+                                 "integers", _NOT_SAFETENSORS_HINT)  # fmt: skip
+    if type(offsets) is not list or len(offsets) != 2 or not (_is_u64(offsets[0]) and _is_u64(offsets[1])):
         raise TensorEntryInvalid(f"{path}: tensor {name[:80]!r}: data_offsets must be [begin, end] integers",
                                  _NOT_SAFETENSORS_HINT)  # fmt: skip
+    numel = 1
+    for dim in shape:
+        numel *= dim
+        if numel > U64_MAX:
+            raise TensorSizeMismatch(f"{path}: tensor {name[:80]!r}: the element count of shape "
+                                     f"{str(shape)[:80]} overflows 64 bits", _NOT_SAFETENSORS_HINT)  # fmt: skip
+    nbits = numel * bits
+    if nbits > U64_MAX or nbits % 8:
+        what = "overflows 64 bits" if nbits > U64_MAX else "does not end on a byte boundary"
+        raise TensorSizeMismatch(f"{path}: tensor {name[:80]!r}: {numel} x {dtype} {what}", _NOT_SAFETENSORS_HINT)
     begin, end = offsets
-    if end < begin or end - begin != numel * size:
+    if end < begin or end - begin != nbits // 8:
         raise TensorSizeMismatch(
             f"{path}: tensor {name[:80]!r}: byte range [{begin}, {end}] does not hold {numel} x {dtype}",
             _NOT_SAFETENSORS_HINT,

@@ -13,8 +13,12 @@ This is where a recipe document read from a file is parsed into the typed model:
 the `iga_core.recipe.Recipe` (None when the document is invalid, with the reasons in `problems`), and
 `document` keeps the JSON as read, for the hash checks and for authoring tools that show or repair it.
 
-`hash_status` is "verified" when the recipe's weights and metadata hashes both match, "mismatch" when either
-does not, and "unverified" when a hash is missing or was not computed (`verify="never"` and no cached value).
+`hash_status` is "verified" when the recipe's weights and metadata hashes both match (and its tensor-index
+hash, when it has one), "mismatch" when any does not, and "unverified" when a hash is missing or was not
+computed (`verify="never"` and no cached value). The tensor-index hash (`hashes.tensor_index_sha256`: the
+names, dtypes, shapes and offsets of the tensors) costs no hashing of the file, so it is checked in every
+mode; a recipe stamped before it existed has none (`tensor_index.status == "missing"`): it still verifies
+by its other hashes, and `iga verify` says how to add it.
 `verify`: "never" uses only a cached weights hash; "first" hashes the file when it is not in the cache (so
 each file state is hashed once); "always" re-hashes the file.
 """
@@ -28,7 +32,7 @@ from typing import Literal
 
 from iga_core.checkpoint import hashing
 from iga_core.checkpoint.registry import Registry
-from iga_core.checkpoint.safetensors_io import HeaderError, is_safetensors_path, read_header
+from iga_core.checkpoint.safetensors_io import Header, HeaderError, is_safetensors_path, read_header
 from iga_core.checkpoint.stamp import (
     EmbeddedRecipeInvalid,
     SidecarInvalid,
@@ -69,12 +73,14 @@ class RecipeSource:
     weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
     metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
     recipe: Recipe | None = None
+    tensor_index: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))  # "unchecked": no header
 
     def to_dict(self) -> dict:
         """JSON form (`iga inspect --json`): "recipe" is the document as found, "valid" whether it parsed."""
         return {"kind": self.kind, "recipe": self.document, "valid": self.recipe is not None, "path": self.path,
                 "hash_status": self.hash_status, "problems": list(self.problems),
-                "weights": asdict(self.weights), "metadata": asdict(self.metadata)}
+                "weights": asdict(self.weights), "metadata": asdict(self.metadata),
+                "tensor_index": asdict(self.tensor_index)}
 
 
 def find_recipe(
@@ -84,11 +90,13 @@ def find_recipe(
     registry: Registry | Literal[False] | None = None,
     reconstruct: bool = False,
     progress: hashing.Progress | None = None,
+    header: Header | None = None,
 ) -> RecipeSource:
     """Find the recipe for a checkpoint following the precedence above; never raises for a bad recipe or
     sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened.
     `registry`: None (default) is the user's registry at its default folder, False consults none, anything
-    else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing."""
+    else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing.
+    `header`: the checkpoint's header when the caller has just read it (a 100 MB header is not read twice)."""
     if verify not in VERIFY_MODES:
         raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
     path = Path(checkpoint_path)
@@ -97,7 +105,8 @@ def find_recipe(
     embedded = None
     if is_safetensors_path(path):
         try:
-            embedded = read_embedded(read_header(path))
+            header = header if header is not None else read_header(path)
+            embedded = read_embedded(header)
         except (HeaderError, EmbeddedRecipeInvalid) as exc:
             problems.append(f"embedded recipe unreadable: {exc}")
     side_file = sidecar_path(path)
@@ -113,9 +122,11 @@ def find_recipe(
                 f"{side_file.name} differs from the embedded recipe; the embedded one is used "
                 "(delete the sidecar or refresh it with `iga extract --force`)"
             )
-        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify, progress)
+        return _checked(RecipeSource("embedded", embedded, str(path), problems=problems), path, verify, progress,
+                        header=header)  # fmt: skip
     if sidecar is not None:
-        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress)
+        return _checked(RecipeSource("sidecar", sidecar, str(side_file), problems=problems), path, verify, progress,
+                        header=header)  # fmt: skip
 
     registry = _registry_to_consult(registry)
     if registry is not None:
@@ -125,7 +136,7 @@ def find_recipe(
             if found is not None:
                 origin = getattr(registry, "folder", None)
                 src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
-                return _checked(src, path, verify, progress, known_weights=weights)
+                return _checked(src, path, verify, progress, known_weights=weights, header=header)
 
     if reconstruct:
         from iga_core.reconstruct import reconstruct as run_reconstruct
@@ -180,9 +191,10 @@ def _parsed(src: RecipeSource) -> RecipeSource:
     return src
 
 
-def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None):
-    """Fill in the weights and metadata checks and the overall hash status (computed on the document, as
-    stamped), then parse it."""
+def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known_weights: str | None = None,
+             header: Header | None = None):
+    """Fill in the weights, tensor-index and metadata checks and the overall hash status (computed on the
+    document, as stamped), then parse it. `header`: the checkpoint's, when it has one (for the index)."""
     document = src.document or {}
     hashes = document.get("hashes") if isinstance(document.get("hashes"), dict) else {}
 
@@ -211,8 +223,20 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
             if src.weights.status == "mismatch":
                 src.problems.append("weights hash mismatch: this recipe was stamped for other weights")
 
+    stored_index = hashes.get("tensor_index_sha256")
+    if header is None:
+        src.tensor_index = HashCheck("unchecked", stored_index)  # no safetensors header: nothing to compare
+    elif not stored_index:
+        src.tensor_index = HashCheck("missing", None, header.tensor_index_sha256)
+    else:
+        actual_index = header.tensor_index_sha256
+        src.tensor_index = HashCheck("ok" if actual_index == stored_index else "mismatch", stored_index, actual_index)
+        if src.tensor_index.status == "mismatch":
+            src.problems.append("tensor index mismatch: the tensors' names, dtypes, shapes or offsets are not "
+                                "those the recipe was stamped for")  # fmt: skip
+
     statuses = {src.weights.status, src.metadata.status}
-    if "mismatch" in statuses:
+    if "mismatch" in statuses or src.tensor_index.status == "mismatch":
         src.hash_status = "mismatch"
     elif statuses == {"ok"}:
         src.hash_status = "verified"

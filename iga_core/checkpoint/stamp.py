@@ -1,14 +1,25 @@
 """Put a recipe into a checkpoint (or next to it), take it out again, never loading tensors.
 
 - `stamp` writes the recipe as a compact JSON string under `__metadata__["iga"]`. When the new header fits
-  in the old one (its JSON plus padding), only the header bytes are rewritten, whatever the file size.
-  Otherwise the tensor bytes are streamed into a temp file in the same folder, behind a header with
-  `SPARE_PADDING` bytes reserved for later in-place edits; the temp file is fsynced and renamed over the
-  original with `os.replace`, so a crash leaves either the old file or the new one, never a mix.
+  in the old one (its JSON plus padding), only the header bytes are rewritten, whatever the file size,
+  journaled so that a power cut mid-write is repaired (`iga_core.checkpoint.journal`). Otherwise the
+  tensor bytes are streamed into a temp file in the same folder, behind a header with `SPARE_PADDING`
+  bytes reserved for later in-place edits; the temp file is fsynced and renamed over the original with
+  `os.replace`, so a crash leaves either the old file or the new one, never a mix.
+- Every write holds the file's advisory lock (`iga_core.checkpoint.locks`): a second stamp of the same file
+  waits for the first, then stamps the file the first one left (and says whose recipe it replaced). Under
+  the lock, the temp files of a killed rewrite are removed and an interrupted in-place write repaired.
+- The file is opened once: the header, the hashes and the write all come from that one open file, and
+  before writing, the file at the path must still be the one hashed (device, inode, size, mtime, ctime);
+  otherwise the stamp stops ("changed while it was being stamped") instead of binding a stale hash.
+- A symlink is stamped at its target (the link stays a link). A file the user cannot write is refused on
+  both paths; a file with other hard links is stamped in place (every link sees it) but not rewritten
+  (a rewrite would leave the other links unstamped): use `--out` or `--sidecar` then.
 - The first stamp records the file's full sha256 in `hashes.source_file_sha256` (the WebUI's "Model hash"
   lookups of the original download stay possible) and says that the "Model hash" (AutoV2) will change.
-- `hashes.weights_sha256` (tensor bytes only) binds the recipe to the weights, `hashes.metadata_sha256`
-  binds it to itself. The ModelSpec keys the recipe implies are added without overwriting other writers'.
+- `hashes.weights_sha256` (tensor bytes only) and `hashes.tensor_index_sha256` (names, dtypes, shapes and
+  offsets of the tensors) bind the recipe to the weights, `hashes.metadata_sha256` binds it to itself. The
+  ModelSpec keys the recipe implies are added without overwriting other writers'.
 - Sidecar mode writes `<checkpoint>.iga.json` and never touches the checkpoint (`.ckpt` files, read-only
   disks, files the user won't modify). Which of the two wins when both exist is `iga_core.checkpoint.sources`' job.
 """
@@ -22,20 +33,23 @@ import json
 import os
 import shutil
 import stat
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from iga_core.checkpoint import hashing
-from iga_core.checkpoint.atomic import commit, temp_file_beside, write_json_atomic
+from iga_core.checkpoint import hashing, journal, locks
+from iga_core.checkpoint.atomic import commit, remove_stale_temps, temp_file_beside, write_json_atomic
 from iga_core.checkpoint.safetensors_io import (
     LENGTH_PREFIX,
     PAGE,
     Header,
     HeaderDoesNotFit,
     encode_header,
+    header_from,
     is_safetensors_path,
+    open_for_read,
     read_header,
     remember_written,
 )
@@ -53,6 +67,10 @@ Progress = Callable[[int, int], None]
 AUTOV2_NOTICE = (
     "The WebUI 'Model hash' (AutoV2) of this file changes with this stamp; the original full-file sha256 "
     "{source} (AutoV2 {short}) is kept in hashes.source_file_sha256 for lookups."
+)
+INDEX_ADDED_NOTICE = (
+    "hashes.tensor_index_sha256 added: the recipe now also binds the tensor table (names, dtypes, shapes, "
+    "offsets), not only the tensor bytes."
 )
 
 
@@ -88,6 +106,8 @@ class StampResult:
     modelspec_added: dict[str, str] = field(default_factory=dict)
     modelspec_kept: dict[str, str] = field(default_factory=dict)  # already set to something else: left as is
     notices: list[str] = field(default_factory=list)
+    tensor_index_sha256: str | None = None  # None for a .ckpt sidecar (no tensor table to bind)
+    replaced_metadata_sha256: str | None = None  # the digest of the recipe this write replaced, if any
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,7 +116,7 @@ class StampResult:
 @dataclass(frozen=True)
 class StripResult:
     path: str
-    mode: str  # "in_place" | "copy" | "unchanged"
+    mode: str  # "in_place" | "rewrite" | "copy" | "unchanged"
     removed: dict | None
 
 
@@ -133,9 +153,9 @@ def read_sidecar(path: str | os.PathLike) -> dict | None:
     if not path.exists():
         return None
     try:
-        value = read_json_file(path)
+        value = read_json_file(path, what="sidecar")
     except IgaError as exc:
-        raise SidecarInvalid(f"sidecar {exc.message}", "fix the sidecar file, or delete it") from None
+        raise SidecarInvalid(exc.message, "fix the sidecar file, or delete it") from None
     if not isinstance(value, dict):
         raise SidecarInvalid(f"sidecar {path} does not hold a JSON object", "fix the sidecar file, or delete it")
     return value
@@ -159,8 +179,11 @@ def stamp(
     *,
     out: str | os.PathLike | None = None,
     progress: Progress | None = None,
+    wait_s: float = locks.DEFAULT_WAIT_S,
+    on_wait: Callable[[], None] | None = None,
 ) -> StampResult:
-    """Embed `recipe_dict` in the checkpoint at `path` (or in a copy at `out`). See the module docstring."""
+    """Embed `recipe_dict` in the checkpoint at `path` (or in a copy at `out`). See the module docstring.
+    `wait_s` / `on_wait`: how long to wait for another writer of the same file (`locks.held`)."""
     path = Path(path)
     if not is_safetensors_path(path):
         raise Refused(
@@ -168,75 +191,74 @@ def stamp(
             "use sidecar mode: `iga stamp --sidecar CKPT RECIPE` writes CKPT.iga.json instead",
         )
     _require_valid(recipe_dict)
-    header = read_header(path)
+    plan = _Plan.make(path, out)
+    with locks.held(plan.target, wait_s=wait_s, on_wait=on_wait):
+        notices = plan.housekeeping()
+        with _opened(plan) as fh:
+            result = _stamp_open_file(plan, fh, recipe_dict, notices, progress)
+        hashing.remember(plan.target, weights_sha256=result.weights_sha256)  # the tensor bytes did not change
+    return result
+
+
+def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], progress: Progress | None) -> StampResult:
+    """The stamp itself, holding the lock, on the source opened once (`_opened`)."""
+    before = hashing.identity_of(os.fstat(fh.fileno()))
+    header = header_from(fh, str(plan.source))
     try:
         previous = read_embedded(header)
     except EmbeddedRecipeInvalid:
         previous = None  # overwritten below; nothing to keep from it
-    notices: list[str] = []
     source = _previous_source_hash(previous)
     first = source is None
+    digests = hashing.digests_of(fh, str(plan.source), progress, want_file=first)
+    if digests.identity != before:
+        raise _changed(plan.source)
     if first:
-        source, weights = hashing.file_and_weights_sha256(path, progress)
+        source = digests.file_sha256
         notices.append(AUTOV2_NOTICE.format(source=source, short=hashing.autov2(source)))
-    else:
-        weights = hashing.weights_sha256(path, progress)
-    recipe = _with_hashes(recipe_dict, weights=weights, source=source)
-
+    elif not _hashes_of(previous).get("tensor_index_sha256"):
+        notices.append(INDEX_ADDED_NOTICE)
+    recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source,
+                          index=header.tensor_index_sha256)  # fmt: skip
     metadata = dict(header.metadata)
     metadata[RECIPE_KEY] = _compact(recipe)
     added, kept = _sync_modelspec(metadata, recipe, previous)
     notices += [f"{k} is already {v!r}; left unchanged" for k, v in kept.items()]
-
-    same_file = out is None or _same_file(path, Path(out))
-    target = path if same_file else Path(out)
-    if same_file:
-        try:
-            block = encode_header(metadata, header.tensors, exact_len=header.header_len, original=header)
-        except HeaderDoesNotFit:
-            block = None
-        if block is not None:
-            _write_in_place(path, header, block)
-            remember_written(path, block, header.file_size, metadata, header)  # the next read skips the parse
-            mode = "in_place"
-        else:
-            _rewrite(path, path, header, _rewrite_header(metadata, header), progress)
-            mode = "rewrite"
-    else:
-        _rewrite(path, target, header, _rewrite_header(metadata, header), progress)
-        mode = "copy"
-    hashing.remember(target, weights_sha256=weights)  # the tensor bytes did not change
+    mode = _write_header(plan, fh, header, metadata, before, progress)
     return StampResult(
-        path=str(target),
+        path=str(plan.target),
         mode=mode,
         recipe=recipe,
-        weights_sha256=weights,
+        weights_sha256=digests.weights_sha256,
         metadata_sha256=recipe["hashes"]["metadata_sha256"],
         source_file_sha256=source,
         first_stamp=first,
         modelspec_added=added,
         modelspec_kept=kept,
-        notices=notices,
+        notices=plan.notices + notices,
+        tensor_index_sha256=header.tensor_index_sha256,
+        replaced_metadata_sha256=_hashes_of(previous).get("metadata_sha256") if plan.in_place else None,
     )
 
 
-def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None) -> StripResult:
+def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None,
+          wait_s: float = locks.DEFAULT_WAIT_S) -> StripResult:
     """Remove the embedded recipe (ModelSpec keys stay: they describe the model, whoever wrote them)."""
-    path = Path(path)
-    header = read_header(path)
-    if RECIPE_KEY not in header.metadata:
-        return StripResult(path=str(path), mode="unchanged", removed=None)
-    try:
-        removed = read_embedded(header)
-    except EmbeddedRecipeInvalid:
-        removed = {}
-    metadata = {k: v for k, v in header.metadata.items() if k != RECIPE_KEY}
-    if out is None or _same_file(path, Path(out)):
-        # A smaller header always fits in the old one.
-        _write_in_place(path, header, encode_header(metadata, header.tensors, exact_len=header.header_len, original=header))
-        return StripResult(path=str(path), mode="in_place", removed=removed)
-    _rewrite(path, Path(out), header, _rewrite_header(metadata, header), None)
-    return StripResult(path=str(out), mode="copy", removed=removed)
+    plan = _Plan.make(Path(path), out)
+    with locks.held(plan.target, wait_s=wait_s):
+        plan.housekeeping()
+        with _opened(plan) as fh:
+            identity = hashing.identity_of(os.fstat(fh.fileno()))
+            header = header_from(fh, str(plan.source))
+            if RECIPE_KEY not in header.metadata:
+                return StripResult(path=str(plan.source), mode="unchanged", removed=None)
+            try:
+                removed = read_embedded(header)
+            except EmbeddedRecipeInvalid:
+                removed = {}
+            metadata = {k: v for k, v in header.metadata.items() if k != RECIPE_KEY}
+            mode = _write_header(plan, fh, header, metadata, identity, None)
+    return StripResult(path=str(plan.target), mode=mode, removed=removed)
 
 
 def extract(
@@ -247,44 +269,52 @@ def extract(
     if recipe is None:
         raise NoRecipe(f"{Path(path).name} has no embedded recipe to extract", "stamp one first with `iga stamp`")
     target = Path(sidecar) if sidecar is not None else sidecar_path(path)
-    if target.exists() and not overwrite:
-        try:
-            existing = read_sidecar(target)
-        except SidecarInvalid:
-            existing = None
-        if existing != recipe:
-            raise Refused(f"{target} already exists with other content", "pass --force to overwrite it")
-    write_json_atomic(target, recipe)
+    with locks.held(target):
+        if target.exists() and not overwrite:
+            try:
+                existing = read_sidecar(target)
+            except SidecarInvalid:
+                existing = None
+            if existing != recipe:
+                raise Refused(f"{target} already exists with other content", "pass --force to overwrite it")
+        write_json_atomic(target, recipe)
     return target
 
 
 def write_sidecar(
-    path: str | os.PathLike, recipe_dict: dict, *, progress: Progress | None = None
+    path: str | os.PathLike, recipe_dict: dict, *, progress: Progress | None = None,
+    wait_s: float = locks.DEFAULT_WAIT_S,
 ) -> StampResult:
     """Sidecar mode: write `<checkpoint>.iga.json` with the hashes set; the checkpoint is not touched."""
     path = Path(path)
     _require_valid(recipe_dict)
-    embedded = None
-    if is_safetensors_path(path):
-        with contextlib.suppress(EmbeddedRecipeInvalid):
-            embedded = read_embedded(path)
-    source = _previous_source_hash(embedded)
-    if source is None:
-        source, weights = hashing.file_and_weights_sha256(path, progress)
-    else:
-        weights = hashing.weights_sha256(path, progress)
-    recipe = _with_hashes(recipe_dict, weights=weights, source=source)
     target = sidecar_path(path)
-    write_json_atomic(target, recipe)
+    with locks.held(target, wait_s=wait_s), open_for_read(path) as fh:
+        header = embedded = None
+        if is_safetensors_path(path):
+            header = header_from(fh, str(path))
+            with contextlib.suppress(EmbeddedRecipeInvalid):
+                embedded = read_embedded(header)
+        source = _previous_source_hash(embedded)
+        digests = hashing.digests_of(fh, str(path), progress, want_file=source is None)
+        recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source or digests.file_sha256,
+                              index=header.tensor_index_sha256 if header is not None else None)  # fmt: skip
+        try:
+            replaced = _hashes_of(read_sidecar(target)).get("metadata_sha256")
+        except SidecarInvalid:
+            replaced = None
+        write_json_atomic(target, recipe)
     return StampResult(
         path=str(target),
         mode="sidecar",
         recipe=recipe,
-        weights_sha256=weights,
+        weights_sha256=digests.weights_sha256,
         metadata_sha256=recipe["hashes"]["metadata_sha256"],
-        source_file_sha256=source,
+        source_file_sha256=recipe["hashes"].get("source_file_sha256"),
         first_stamp=False,
         notices=[f"{path.name} is unchanged; the recipe is in {target.name}"],
+        tensor_index_sha256=recipe["hashes"].get("tensor_index_sha256"),
+        replaced_metadata_sha256=replaced,
     )
 
 
@@ -308,12 +338,20 @@ def _previous_source_hash(previous: dict | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _with_hashes(recipe_dict: dict, *, weights: str, source: str | None) -> dict:
+def _hashes_of(recipe: dict | None) -> dict:
+    hashes = recipe.get("hashes") if isinstance(recipe, dict) else None
+    return hashes if isinstance(hashes, dict) else {}
+
+
+def _with_hashes(recipe_dict: dict, *, weights: str, source: str | None, index: str | None) -> dict:
     from iga_core.recipe import with_metadata_digest
 
     recipe = copy.deepcopy(recipe_dict)
-    hashes = {k: v for k, v in (recipe.get("hashes") or {}).items() if k != "metadata_sha256"}
+    drop = {"metadata_sha256", "tensor_index_sha256"}  # recomputed here (or not applicable: a .ckpt)
+    hashes = {k: v for k, v in (recipe.get("hashes") or {}).items() if k not in drop}
     hashes["weights_sha256"] = weights
+    if index:
+        hashes["tensor_index_sha256"] = index
     if source:
         hashes["source_file_sha256"] = source
     recipe["hashes"] = hashes
@@ -367,11 +405,70 @@ def _sync_modelspec(metadata: dict[str, str], recipe: dict, previous: dict | Non
 # ---- writing ----
 
 
-def _rewrite_header(metadata: dict[str, str], header: Header) -> bytes:
-    """The header for a rewritten file: spare room for later in-place stamps, and the data section at the
-    same offset within a page as in the source, which keeps the kernel copy fast."""
-    return encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header,
-                         page_offset=header.data_start % PAGE)  # fmt: skip
+@dataclass
+class _Plan:
+    """Which file a write reads (`source`) and which it writes (`target`), symlinks resolved: a link is
+    stamped at its target, and temp files go beside the real file (same filesystem, atomic rename)."""
+
+    source: Path
+    target: Path
+    in_place: bool  # target is source: the in-place or rewrite path; else a copy
+    notices: list[str]
+
+    @classmethod
+    def make(cls, path: Path, out: str | os.PathLike | None) -> _Plan:
+        source = Path(os.path.realpath(path))
+        if not source.is_file():
+            open_for_read(source).close()  # raises the precise typed error: missing, a folder, a FIFO...
+        notices = [f"{path} is a symlink: its target {source} was written"] if os.path.islink(path) else []
+        target = source if out is None else Path(os.path.realpath(out))
+        in_place = target == source or _same_file(source, target)
+        return cls(source, source if in_place else target, in_place, notices)
+
+    def housekeeping(self) -> list[str]:
+        """Holding the target's lock: finish or undo an interrupted in-place write, delete the temp files a
+        killed rewrite left (no live writer can own them now)."""
+        notes = []
+        if self.target.exists() and (done := journal.repair(self.target)):
+            notes.append(done)
+        removed = remove_stale_temps(self.target)
+        if removed:
+            size = sum(n for _, n in removed)
+            notes.append(f"removed {len(removed)} temp file(s) ({size} bytes) left beside {self.target.name} by "
+                         "an interrupted stamp")  # fmt: skip
+        return notes
+
+
+@contextlib.contextmanager
+def _opened(plan: _Plan):
+    """The source, opened once for everything the write does: "r+b" when it is written (so a file the user
+    may not write is refused before any work, on the in-place and the rewrite path alike), else read-only."""
+    if not plan.in_place:
+        with open_for_read(plan.source) as fh:
+            yield fh
+        return
+    _require_writable(plan.source)
+    try:
+        fd = os.open(plan.source, os.O_RDWR | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise WriteFailed(f"cannot open {plan.source.name} for writing: {exc.strerror or exc}",
+                          "check its permissions, or use --out COPY or --sidecar") from None  # fmt: skip
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Refused(f"{plan.source.name} is not a regular file", "stamp the model file itself")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, "r+b") as fh:
+        yield fh
+
+
+def _require_writable(path: Path) -> None:
+    """Refuse a read-only file the same way on every path: no write permission for this user, or no write
+    bit at all (which root's `open` would ignore, and a rename over the file would silently bypass)."""
+    st = os.stat(path)
+    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise WriteFailed(f"{path.name} is read-only; it was not changed",
+                          "make it writable (chmod u+w) if it should be stamped, or use --out COPY or --sidecar")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -381,18 +478,56 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _write_in_place(path: Path, header: Header, block: bytes) -> None:
-    """Overwrite the header bytes only; the data section is not touched. Cost does not depend on file size."""
+def _rewrite_header(metadata: dict[str, str], header: Header) -> bytes:
+    """The header for a rewritten file: spare room for later in-place stamps, and the data section at the
+    same offset within a page as in the source, which keeps the kernel copy fast."""
+    return encode_header(metadata, header.tensors, spare=SPARE_PADDING, original=header,
+                         page_offset=header.data_start % PAGE)  # fmt: skip
+
+
+def _write_header(plan: _Plan, fh, header: Header, metadata: dict[str, str], identity: hashing.Identity,
+                  progress: Progress | None) -> str:
+    """Write `metadata` into the target: in place when it fits, else a rewrite or (`plan` says) a copy.
+    `identity` is the state of the file the header and hashes came from: the write stops if it changed."""
+    if plan.in_place:
+        try:
+            block = encode_header(metadata, header.tensors, exact_len=header.header_len, original=header)
+        except HeaderDoesNotFit:
+            block = None
+        if block is not None:
+            _write_in_place(fh, plan.source, header, block, identity)
+            remember_written(plan.source, block, header.file_size, metadata, header)  # the next read skips the parse
+            return "in_place"
+        links = os.fstat(fh.fileno()).st_nlink
+        if links > 1:
+            raise Refused(f"the recipe does not fit in {plan.source.name}'s header, so the file must be rewritten; "
+                          f"it has {links} hard links, and a rewrite would leave the other {links - 1} unstamped",
+                          "stamp a copy with --out COPY, use --sidecar, or give the file its own copy first "
+                          "(cp FILE FILE.new && mv FILE.new FILE)")  # fmt: skip
+        _rewrite(fh, plan.source, header, _rewrite_header(metadata, header), progress, identity, replace_source=True)
+        return "rewrite"
+    if plan.target.exists():
+        _require_writable(plan.target)
+        if (links := os.stat(plan.target).st_nlink) > 1:
+            raise Refused(f"{plan.target.name} exists and has {links} hard links; replacing it would leave the "
+                          "others as they are", "write the copy under a new name")  # fmt: skip
+    _rewrite(fh, plan.target, header, _rewrite_header(metadata, header), progress, identity, replace_source=False)
+    return "copy"
+
+
+def _changed(path: Path) -> Refused:
+    return Refused(f"{path.name} changed while it was being stamped; it was not written", "run the command again")
+
+
+def _write_in_place(fh, path: Path, header: Header, block: bytes, identity: hashing.Identity) -> None:
+    """Overwrite the header bytes only (journaled); the data section is not touched. Cost does not depend on
+    file size. The file at `path` must still be the one read and hashed through `fh`."""
     assert len(block) == LENGTH_PREFIX + header.header_len
+    st = os.fstat(fh.fileno())
+    if hashing.identity_of(st) != identity or hashing.file_identity(path) != identity:
+        raise _changed(path)
     try:
-        with open(path, "r+b") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_size != header.file_size or fh.read(LENGTH_PREFIX) != block[:LENGTH_PREFIX]:
-                raise Refused(f"{path.name} changed while it was being stamped", "run the command again")
-            fh.seek(0)
-            fh.write(block)
-            fh.flush()
-            os.fsync(fh.fileno())
+        journal.write_block(fh, path, struct.pack("<Q", header.header_len) + header.raw, block)
     except OSError as exc:
         raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}", "check permissions, or use --sidecar") from exc
     _bump_mtime(path, st.st_mtime_ns)
@@ -407,8 +542,11 @@ def _bump_mtime(path: Path, before_ns: int) -> None:
             os.utime(path, ns=(st.st_atime_ns, new))
 
 
-def _rewrite(src: Path, dst: Path, header: Header, block: bytes, progress: Progress | None) -> None:
-    """Write `block` plus the data section of `src` to a temp file beside `dst`, fsync, then `os.replace`."""
+def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | None, identity: hashing.Identity,
+             *, replace_source: bool) -> None:
+    """Write `block` plus the data section of the open source `fh` to a temp file beside `dst`, fsync,
+    then `os.replace`. The source must not change meanwhile (`identity`); when `dst` is the source, the
+    file at that path must still be it when the rename happens."""
     folder = dst.parent if str(dst.parent) else Path(".")
     needed = len(block) + header.data_size
     try:
@@ -423,22 +561,25 @@ def _rewrite(src: Path, dst: Path, header: Header, block: bytes, progress: Progr
     try:
         with temp_file_beside(dst) as (fd, tmp):
             try:
-                with open(src, "rb") as fin:
-                    st = os.fstat(fin.fileno())
-                    if st.st_size != header.file_size:
-                        raise Refused(f"{src.name} changed while it was being stamped", "run the command again")
-                    _write_all(fd, block)
-                    copy_range(fin.fileno(), fd, header.data_start, header.data_size, progress)
-                    os.fsync(fd)
+                _write_all(fd, block)
+                copy_range(fh.fileno(), fd, header.data_start, header.data_size, progress)
+                os.fsync(fd)
             finally:
                 os.close(fd)
+            st = os.fstat(fh.fileno())
+            if hashing.identity_of(st) != identity:
+                raise _changed(dst)
+            if replace_source:
+                fh.close()  # Windows cannot rename over a file that is open
+                if hashing.file_identity(dst) != identity:
+                    raise _changed(dst)
             commit(tmp, dst, stat.S_IMODE(st.st_mode))
     except OSError as exc:
         raise WriteFailed(
             f"writing {dst.name} failed: {exc.strerror or exc}; the original is unchanged",
             "check free space and permissions",
         ) from exc
-    _bump_mtime(dst, st.st_mtime_ns if _same_file(src, dst) else 0)
+    _bump_mtime(dst, st.st_mtime_ns if replace_source else 0)
 
 
 def copy_range(src_fd: int, dst_fd: int, offset: int, length: int, progress: Progress | None = None) -> None:

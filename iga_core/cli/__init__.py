@@ -14,7 +14,9 @@ import json
 import sys
 
 from iga_core import __version__
+from iga_core.cli import show
 from iga_core.errors import IgaError
+from iga_core.untrusted_text import json_text, neutralise
 
 # Order = order in `iga --help`.
 COMMAND_MODULES = (
@@ -47,11 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def emit(args: argparse.Namespace, human: str, data: object) -> None:
-    """Print `data` as JSON when --json was given, else the human text."""
+    """Print `data` as JSON when --json was given, else the human text. Either way nothing a file put in it
+    can act on the terminal (`untrusted_text`: the JSON keeps its value, the text shows escapes)."""
     if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        print(dumps_json(data))
     else:
-        print(human)
+        print(neutralise(human, lines=True))
+
+
+def dumps_json(data: object) -> str:
+    """JSON for the terminal: readable Unicode, but terminal and bidi controls written as escapes."""
+    return json_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,15 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    show.set_full(getattr(args, "show_full", False))
     try:
         return int(args.func(args) or 0)
     except IgaError as exc:
         if getattr(args, "json", False):
-            print(json.dumps({"ok": False, **exc.to_dict()}, indent=2, ensure_ascii=False))
+            print(dumps_json({"ok": False, **exc.to_dict()}))
         else:
-            print(f"iga: {exc.message}", file=sys.stderr)
+            print(f"iga: {neutralise(exc.message)}", file=sys.stderr)  # messages quote names from files
             if exc.hint:
-                print(f"  hint: {exc.hint}", file=sys.stderr)
+                print(f"  hint: {neutralise(exc.hint)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("iga: interrupted", file=sys.stderr)

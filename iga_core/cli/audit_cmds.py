@@ -12,7 +12,9 @@ import sys
 
 from iga_core import paths
 from iga_core.cli import emit
+from iga_core.cli.show import add_full_option, safe
 from iga_core.errors import IgaError
+from iga_core.untrusted_text import json_text, neutralise
 
 
 class NoDecisionLog(IgaError):
@@ -39,6 +41,7 @@ def register(sub) -> None:
     _log_arg(p)
     p.add_argument("-n", type=int, default=10, metavar="N", help="how many (default: 10)")
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
+    add_full_option(p)
     p.set_defaults(func=cmd_tail)
 
     audit.set_defaults(func=lambda args: (audit.print_help(), 2)[1])
@@ -75,6 +78,11 @@ def cmd_export(args) -> int:
     text = export_entries(got.entries, args.format)
     _note_skipped(got.skipped)
     if not args.output or args.output == "-":
+        # JSON keeps its value with risky characters escaped; CSV has no escapes, so a terminal gets it neutralised
+        if args.format == "json":
+            text = json_text(text)
+        elif sys.stdout.isatty():
+            text = neutralise(text, lines=True)
         sys.stdout.write(text)
         return 0
     try:
@@ -87,15 +95,18 @@ def cmd_export(args) -> int:
 
 
 def _line(entry: dict) -> str:
+    """One decision, one line; every value from the log (names and reasons come from recipes, checkpoints
+    and users) shown through `safe`: escapes made visible, long values cut unless --full."""
     findings = entry.get("findings") or []
     rules = ", ".join(f"{f.get('rule_id')} ({f.get('field')})" for f in findings if f.get("severity") != "info")
     checkpoint = (entry.get("checkpoint") or {}).get("name") or "?"
-    text = f"{entry['time']}  {entry['kind']:<8} {entry.get('mode') or '?':<8} {checkpoint}: {rules or entry.get('summary') or '-'}"
+    text = (f"{safe(entry['time'], 40)}  {safe(entry['kind'], 8):<8} {safe(entry.get('mode') or '?', 8):<8} "
+            f"{safe(checkpoint, 80)}: {safe(rules or entry.get('summary') or '-', 200)}")  # fmt: skip
     reasons = [f"{o['rule_id']}: {o['reason']}" for o in entry.get("overrides") or [] if o.get("reason")]
     if reasons:
-        text += f"  [override {'; '.join(reasons)}]"
+        text += f"  [override {safe('; '.join(reasons), 200)}]"
     if entry.get("output"):
-        text += f"  -> {entry['output']}"
+        text += f"  -> {safe(entry['output'], 200)}"
     return text
 
 

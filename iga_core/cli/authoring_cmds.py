@@ -11,7 +11,10 @@ from pathlib import Path
 
 from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
+from iga_core.cli.show import add_full_option
+from iga_core.cli.show import safe as _safe
 from iga_core.recipe.files import read_json_file
+from iga_core.untrusted_text import json_text
 
 _CHECKPOINT_SUFFIXES = {".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf"}
 
@@ -27,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("checkpoint")
     p.add_argument("-o", "--output", metavar="OUT", help="write the reconstructed recipe here (atomically)")
     p.add_argument("--json", action="store_true", help="print recipe, provenance and findings as JSON")
+    add_full_option(p)
     p.set_defaults(func=cmd_reconstruct)
 
     reg = sub.add_parser(
@@ -53,6 +57,7 @@ def register(sub) -> None:
     _json_flag(p, cmd_add)
 
     p = rsub.add_parser("list", help="list the entries")
+    add_full_option(p)
     _json_flag(p, cmd_list)
 
     p = rsub.add_parser("show", help="print one entry (by hash, 8+ digit prefix, or checkpoint path)")
@@ -103,6 +108,12 @@ def _weights_of(args: argparse.Namespace, checkpoint: str) -> str:
         return weights_sha256(path, progress)
 
 
+def _tensor_index_of(checkpoint: str) -> str | None:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
+
+    return read_header(checkpoint).tensor_index_sha256 if is_safetensors_path(checkpoint) else None
+
+
 def _key(args: argparse.Namespace, key: str) -> str:
     return _weights_of(args, key) if _is_checkpoint(key) else key
 
@@ -139,11 +150,6 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return 0 if not result.problems else 1
 
 
-def _safe(text: str, limit: int = 90) -> str:
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
-
-
 # --- registry ---
 
 
@@ -151,8 +157,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     reg = _registry(args)
     recipe = read_json_file(args.recipe)
     weights = _weights_of(args, args.checkpoint) if args.checkpoint else None
+    index = _tensor_index_of(args.checkpoint) if args.checkpoint else None
     existed_before = weights is not None and reg.path_for(weights).exists()
-    path = reg.add(recipe, weights_sha256=weights, replace=args.replace)
+    path = reg.add(recipe, weights_sha256=weights, tensor_index_sha256=index, replace=args.replace)
     sha = path.name.split(".")[0]
     verb = "replaced" if existed_before else "added"
     emit(args, f"{verb} {sha} ({recipe.get('model_id')!r}) in {reg.folder}",
@@ -209,7 +216,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     elif args.json:
         emit(args, "", {"ok": True, "count": count, "bundle": bundle})
     else:
-        sys.stdout.write(dumps_pretty(bundle))
+        sys.stdout.write(json_text(dumps_pretty(bundle)))
     return 0
 
 

@@ -15,7 +15,10 @@ from iga_core.checkpoint import hashing
 from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
+from iga_core.cli.show import add_full_option
+from iga_core.cli.show import safe as _safe
 from iga_core.errors import IgaInvalid
+from iga_core.untrusted_text import json_text
 
 VERIFY_CHOICES = ("never", "first", "always")
 
@@ -36,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--verify", choices=VERIFY_CHOICES, default="never",
                    help="hash the weights to check the recipe: never (default), first (cached), always")  # fmt: skip
     p.add_argument("--tensors", action="store_true", help="list every tensor")
+    add_full_option(p)
     _common(p, progress=True)
     p.set_defaults(func=cmd_inspect)
 
@@ -59,6 +63,7 @@ def register(sub) -> None:
                        description="Re-hash the tensor bytes and the recipe and compare them with the hashes the "
                                    "recipe carries. Exit 0 verified, 1 mismatch (says which) or nothing to verify.")  # fmt: skip
     p.add_argument("checkpoint")
+    add_full_option(p)
     _common(p, progress=True)
     p.set_defaults(func=cmd_verify)
 
@@ -103,6 +108,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     path = Path(args.checkpoint)
     data: dict = {"file": str(path)}
     lines: list[str] = []
+    header = None
     if is_safetensors_path(path):
         header = read_header(path)
         dtypes = Counter(t.dtype for t in header.tensors.values())
@@ -128,9 +134,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         data.update(file_size=size)
         lines.append(f"{_safe(path.name)}: {format_size(size)}, not safetensors (no embedded metadata; sidecar only)")
     with progress_for(args, path, "hashing") as progress:
-        src = find_recipe(path, verify=args.verify, progress=progress)
+        src = find_recipe(path, verify=args.verify, progress=progress, header=header)
     data["recipe_source"] = src.to_dict()
     lines += _recipe_lines(src)
+    lines += _header_notes(header)
     emit(args, "\n".join(lines), data)
     return 0
 
@@ -150,7 +157,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
         with progress_for(args, path, "stamping") as progress:
-            result = stamp.stamp(path, recipe, out=args.out, progress=progress)
+            result = stamp.stamp(path, recipe, out=args.out, progress=progress, on_wait=lambda: _waiting(path))
     what = {
         "in_place": "header rewritten in place",
         "rewrite": "file rewritten (header grew; spare room reserved for next time)",
@@ -158,8 +165,12 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         "sidecar": "sidecar written",
     }[result.mode]
     lines = [f"stamped {_safe(result.path)}: {what}",
-             f"  weights_sha256   {result.weights_sha256}",
-             f"  metadata_sha256  {result.metadata_sha256}"]  # fmt: skip
+             f"  weights_sha256   {result.weights_sha256}"]  # fmt: skip
+    if result.tensor_index_sha256:
+        lines.append(f"  tensor_index_sha256 {result.tensor_index_sha256}")
+    lines.append(f"  metadata_sha256  {result.metadata_sha256}")
+    if result.replaced_metadata_sha256 and result.replaced_metadata_sha256 != result.metadata_sha256:
+        lines.append(f"  replaces the recipe {result.replaced_metadata_sha256[:12]}… that was there")
     if result.source_file_sha256:
         lines.append(f"  source_file_sha256 {result.source_file_sha256}")
     lines += [f"  ModelSpec {k} = {_safe(v)}" for k, v in result.modelspec_added.items()]
@@ -170,8 +181,13 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _waiting(path: Path) -> None:
+    print(f"iga: another iga process is writing {_safe(path.name)}; waiting for it to finish…", file=sys.stderr,
+          flush=True)  # fmt: skip
+
+
 def _confirm_first_stamp(path: Path) -> None:
-    question = (f"Stamping {path.name} changes its bytes, so the WebUI 'Model hash' (AutoV2) will change "
+    question = (f"Stamping {_safe(path.name)} changes its bytes, so the WebUI 'Model hash' (AutoV2) will change "
                 "(the current full-file sha256 is kept in the recipe).")  # fmt: skip
     if sys.stdin.isatty() and sys.stderr.isatty():
         print(question, file=sys.stderr)
@@ -189,10 +205,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
-    if is_safetensors_path(path):
-        read_header(path)  # a broken file is reported as such, not as "no recipe"
+    header = read_header(path) if is_safetensors_path(path) else None  # a broken file is reported as such
     with progress_for(args, path, "hashing") as progress:
-        src = find_recipe(path, verify="always", progress=progress)
+        src = find_recipe(path, verify="always", progress=progress, header=header)
     data = {"file": str(path), **src.to_dict()}
     data.pop("recipe", None)
     if src.kind == "none":
@@ -200,6 +215,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     labels = {"ok": "OK", "mismatch": "MISMATCH", "missing": "missing from the recipe", "unchecked": "not checked"}
     lines = [f"{_safe(path.name)}: recipe {src.kind} ({_safe(src.path or '')})",
              f"  weights hash:  {labels[src.weights.status]}",
+             f"  tensor index:  {labels[src.tensor_index.status] if src.tensor_index.status != 'unchecked' else 'n/a (no safetensors header)'}",
              f"  metadata hash: {labels[src.metadata.status]}"]  # fmt: skip
     if src.weights.status == "mismatch":
         lines.append(f"    the recipe was stamped for weights {src.weights.expected}, this file has {src.weights.actual}")
@@ -207,13 +223,45 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if src.metadata.status == "mismatch":
         lines.append("    the recipe was edited after it was stamped")
         lines.append("    fix: validate the recipe, then stamp it again (`iga stamp`) to recompute its digest")
+    if src.tensor_index.status == "mismatch":
+        lines.append("    the tensors' names, dtypes, shapes or offsets differ from those the recipe was stamped for")
+        lines.append("    fix: this recipe belongs to another file layout; stamp the right recipe for this file")
     if "missing" in (src.weights.status, src.metadata.status):
         lines.append("    fix: stamp the recipe with `iga stamp` to record its hashes")
+    elif src.tensor_index.status == "missing":
+        lines.append(f"    note: the recipe predates the tensor-index binding; add it with: {_rebind_command(src, path)}")
+    lines += _header_notes(header)
     verdict = {"verified": "VERIFIED", "mismatch": "MISMATCH", "unverified": "UNVERIFIED"}[src.hash_status]
     lines.append(verdict)
     data["ok"] = src.hash_status == "verified"
     emit(args, "\n".join(lines), data)
     return 0 if src.hash_status == "verified" else 1
+
+
+def _rebind_command(src, path: Path) -> str:
+    """The command that re-stamps this recipe where it lives, which adds `hashes.tensor_index_sha256`."""
+    ckpt = _shell(str(path))
+    if src.kind == "sidecar":
+        return f"iga stamp --sidecar {ckpt} {_shell(src.path or '')}"
+    if src.kind == "registry":
+        entry = Path(src.path or ".") / f"{((src.document or {}).get('hashes') or {}).get('weights_sha256', '')}.iga.json"
+        return f"iga registry add {_shell(str(entry))} --for {ckpt} --replace"
+    return f"iga extract {ckpt} -o recipe.json && iga stamp {ckpt} recipe.json"
+
+
+def _shell(text: str) -> str:
+    import shlex
+
+    return shlex.quote(_safe(text, 200))
+
+
+def _header_notes(header) -> list[str]:
+    """What the WebUI will make of this header, where it differs from what iga reads."""
+    if header is None or header.host_readable:
+        return []
+    return [f"note: the header starts with {header.raw[:4]!r}, not '{{\"': valid safetensors, but the WebUI's own "
+            "metadata reader refuses it (A1111/Forge show no metadata for this file; iga still reads it). Any "
+            "`iga stamp` or `iga strip` rewrites the header the WebUI's way."]
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -240,6 +288,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
     human = {
         "unchanged": f"{_safe(result.path)}: no embedded recipe; nothing changed",
         "in_place": f"{_safe(result.path)}: recipe removed (header rewritten in place)",
+        "rewrite": f"{_safe(result.path)}: recipe removed (file rewritten)",
         "copy": f"{_safe(result.path)}: stripped copy written",
     }[result.mode]
     emit(args, human, {"ok": True, "path": result.path, "mode": result.mode, "removed": result.removed})
@@ -254,7 +303,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         recipe = stamp.read_embedded(args.checkpoint)
         if recipe is None:
             raise stamp.NoRecipe(f"{Path(args.checkpoint).name} has no embedded recipe", "stamp one with `iga stamp`")
-        sys.stdout.write(dumps_pretty(recipe))
+        sys.stdout.write(json_text(dumps_pretty(recipe)))
         return 0
     target = stamp.extract(args.checkpoint, args.output, overwrite=args.force)
     emit(args, f"recipe written to {_safe(str(target))}", {"ok": True, "path": str(target)})
@@ -276,19 +325,14 @@ def _recipe_lines(src) -> list[str]:
         lines.append(f"  model_id {_safe(r.model_id, 80)!s}, schema {_safe(r.iga_version)}")
         lines.append(f"  sampler {_safe(r.sampler.name)} / schedule {_safe(r.scheduler.name)}, "
                      f"steps {_range(r.steps)}, cfg {_range(r.cfg)}")  # fmt: skip
-    lines.append(f"  weights hash {src.weights.status}, metadata hash {src.metadata.status}")
+    lines.append(f"  weights hash {src.weights.status}, tensor index {src.tensor_index.status}, "
+                 f"metadata hash {src.metadata.status}")
     lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
     return lines
 
 
 def _range(r) -> str:
     return f"{r.default} ({r.min}-{r.max})"
-
-
-def _safe(text: str, limit: int = 120) -> str:
-    """Free text from a file, made safe for a terminal: control characters escaped, long values cut."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def _stat_size(path: Path) -> int:

@@ -7,7 +7,6 @@ recipe is missing or invalid. The human output is the guard's advice, one findin
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from iga_core.cli import emit
 from iga_core.errors import IgaError, IgaInvalid, IgaIOError
 
 EXIT_BLOCKED = 3
-_MAX_RECIPE_BYTES = 16 * 1024 * 1024
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
 
 
@@ -88,19 +86,9 @@ def register(sub) -> None:
 
 
 def load_recipe_file(path: Path) -> dict:
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(_MAX_RECIPE_BYTES + 1)
-    except FileNotFoundError:
-        raise IgaIOError(f"no such file: {path}", "check the path") from None
-    except OSError as exc:
-        raise IgaIOError(f"cannot read {path}: {exc.strerror or exc}", "check the path and permissions") from None
-    if len(raw) > _MAX_RECIPE_BYTES:
-        raise RecipeFileInvalid(f"{path} is larger than 16 MiB; that is not a recipe", "pass a recipe JSON file")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecipeFileInvalid(f"{path} is not valid JSON: {exc}", "fix the file, then run `iga validate`") from None
+    from iga_core.recipe.files import read_json_file
+
+    data = read_json_file(path)  # regular files only, size- and parse-bounded, typed errors
     if not isinstance(data, dict):
         raise RecipeFileInvalid(f"{path} holds JSON but not a recipe object", "a recipe is a JSON object")
     return data

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from iga_core.cli import emit
+from iga_core.cli.show import add_full_option, safe
 from iga_core.errors import IgaInvalid
 
 EXIT_BLOCKED = 3
+INFOTEXT_LINE = 2000  # characters of one infotext line shown (a long prompt is a few hundred)
 
 
 class ImageHasNoParameters(IgaInvalid):
@@ -26,6 +28,7 @@ def register(sub) -> None:
                     "Exit 0: read (with or without IGA data); 1: IGA data damaged; 2: unreadable file.")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--json", action="store_true", help="print everything as JSON")
+    add_full_option(p)
     p.set_defaults(func=cmd_read_image)
 
     from iga_core.guard.request import MODES
@@ -58,44 +61,48 @@ def cmd_read_image(args) -> int:
         "record_error": meta.record_error.to_dict() if meta.record_error else None,
         "problems": list(info.problems),
     }
-    lines = [f"{args.image}: {meta.format}"]
+    lines = [f"{safe(args.image)}: {meta.format}"]
     lines.append("infotext:" if meta.infotext else "infotext: none")
     if meta.infotext:
-        lines += [f"  {line}" for line in meta.infotext.splitlines()]
+        lines += [f"  {safe(line, INFOTEXT_LINE)}" for line in meta.infotext.splitlines()]
     if info.iga.present:
         iga = info.iga
-        lines.append(f"IGA fields: status {iga.outcome} (mode {iga.mode or '?'}, audit v{iga.version or '?'})"
-                     f"{', advanced' if iga.advanced else ''}; preset {iga.preset or '-'}; "
-                     f"overrides {' '.join(iga.overrides) or '-'}; recipe {iga.recipe_digest or '-'}")
+        lines.append(f"IGA fields: status {safe(iga.outcome)} (mode {safe(iga.mode or '?')}, audit "
+                     f"v{safe(iga.version or '?')}){', advanced' if iga.advanced else ''}; preset "
+                     f"{safe(iga.preset or '-')}; overrides {safe(' '.join(iga.overrides) or '-')}; recipe "
+                     f"{safe(iga.recipe_digest or '-')}")  # fmt: skip
     else:
         lines.append("IGA fields: none")
     lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
     if meta.record_error is not None:
-        lines.append(f"IGA audit record DAMAGED: {meta.record_error.message}")
-    lines += [f"note: {p}" for p in info.problems if meta.record_error is None or "audit record" not in p]
+        lines.append(f"IGA audit record DAMAGED: {safe(meta.record_error.message, 300)}")
+    lines += [f"note: {safe(p, 300)}" for p in info.problems if meta.record_error is None or "audit record" not in p]
     emit(args, "\n".join(lines), data)
     return 1 if meta.record_error is not None else 0
 
 
 def _record_lines(record: dict) -> list[str]:
+    """The audit record, every value from the image shown through `safe` (cut to a line unless --full)."""
     guard, params = record["guard"], record["params"]
     recipe = record.get("recipe") or {}
     shown = ", ".join(f"{k} {v}" for k, v in params.items() if v is not None and k != "seeds")
+    host = f"{record['host']['name']} {record['host'].get('version') or ''}".strip()
     lines = [
-        f"IGA audit record (v{record['audit_version']}, iga {record['iga_version']}, {record['timestamp']}, "
-        f"{record['host']['name']} {record['host'].get('version') or ''})".replace(" )", ")"),
-        f"  checkpoint: {record['checkpoint'].get('name') or '-'} "
-        f"(weights {record['checkpoint'].get('weights_sha256') or '-'})",
-        f"  recipe: {recipe.get('digest', '-')} ({recipe.get('source', 'none')})",
-        f"  params: {shown}",
-        f"  preset: {record.get('preset') or '-'}",
-        f"  guard: {guard['mode']}, {guard['outcome']}{', advanced' if guard['advanced'] else ''}"
-        + (f"; {guard['summary']}" if guard["summary"] else ""),
+        f"IGA audit record (v{safe(record['audit_version'])}, iga {safe(record['iga_version'])}, "
+        f"{safe(record['timestamp'])}, {safe(host)})",
+        f"  checkpoint: {safe(record['checkpoint'].get('name') or '-')} "
+        f"(weights {safe(record['checkpoint'].get('weights_sha256') or '-')})",
+        f"  recipe: {safe(recipe.get('digest', '-'))} ({safe(recipe.get('source', 'none'))})",
+        f"  params: {safe(shown, 600)}",
+        f"  preset: {safe(record.get('preset') or '-')}",
+        f"  guard: {safe(guard['mode'])}, {safe(guard['outcome'])}{', advanced' if guard['advanced'] else ''}"
+        + (f"; {safe(guard['summary'], 300)}" if guard["summary"] else ""),
     ]
     for o in guard["overrides"]:
-        lines.append(f"  override {o['rule_id']}" + (f": {o['reason']}" if o.get("reason") else ""))
+        lines.append(f"  override {safe(o['rule_id'])}" + (f": {safe(o['reason'], 300)}" if o.get("reason") else ""))
     if record.get("failure"):
-        lines.append(f"  FAILURE ({record['failure'].get('stage') or 'iga'}): {record['failure']['message']}")
+        lines.append(f"  FAILURE ({safe(record['failure'].get('stage') or 'iga')}): "
+                     f"{safe(record['failure']['message'], 300)}")  # fmt: skip
     return lines
 
 

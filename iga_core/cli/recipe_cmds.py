@@ -16,6 +16,7 @@ from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 from iga_core.recipe import SCHEMA_VERSION, detect_version, digest_status, migrate, validate_recipe
 from iga_core.recipe.files import read_json_file
+from iga_core.untrusted_text import json_text, neutralise
 
 # Checkpoint formats without a safetensors header: their recipe can only live in a sidecar.
 NO_HEADER_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".gguf"}
@@ -140,8 +141,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         report += _problem_lines(problems)
     if written:
         report.append(f"written to {written}")
-        print("\n".join(report))
+        print(neutralise("\n".join(report), lines=True))
     else:
-        print("\n".join(report), file=sys.stderr)
-        sys.stdout.write(dumps_pretty(upgraded))
+        print(neutralise("\n".join(report), lines=True), file=sys.stderr)
+        sys.stdout.write(json_text(dumps_pretty(upgraded)))
     return 0 if not problems else 1

@@ -15,14 +15,14 @@ from __future__ import annotations
 from iga_core.guard.context import GuardRecipeError
 from iga_core.guard.engine import run_rules
 from iga_core.guard.judge import PASS_NAMES, Pass, PassInvalid, evaluate, judge
-from iga_core.guard.request import MODES, GuardPolicy, GuardRequest, GuardRequestInvalid
+from iga_core.guard.request import MODES, ExecutedSchedule, GuardPolicy, GuardRequest, GuardRequestInvalid
 from iga_core.guard.rules import RULES, Rule
 from iga_core.guard.verdict import Finding, Verdict
 
 __all__ = [
-    "MODES", "PASS_NAMES", "RULES", "Finding", "GuardPolicy", "GuardRecipeError", "GuardRequest",
-    "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "auto_configure", "evaluate", "judge",
-    "resolve_preset", "run_rules",
+    "MODES", "PASS_NAMES", "RULES", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError",
+    "GuardRequest", "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "auto_configure", "evaluate",
+    "judge", "resolve_preset", "run_rules",
 ]
 
 

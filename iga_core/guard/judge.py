@@ -76,10 +76,11 @@ class Pass:
         return cls("hires", subject, GuardRequest(**fields))
 
     @classmethod
-    def refiner(cls, subject: Subject | None, first: GuardRequest) -> Pass:
+    def refiner(cls, subject: Subject | None, first: GuardRequest, **facts: Any) -> Pass:
         """The refiner: the same sampler, schedule, steps and CFG continue on the refiner checkpoint from
-        `refiner_switch_at`, so the first pass's request is judged against the refiner's recipe."""
-        return cls("refiner", subject, first)
+        `refiner_switch_at`, so the first pass's request is judged against the refiner's recipe; `facts` are
+        the refiner checkpoint's own (its architecture, the architecture whose latents it continues)."""
+        return cls("refiner", subject, dataclasses.replace(first, **facts) if facts else first)
 
 
 def _parts(subject: Subject | None) -> tuple[Recipe | None, tuple[Finding, ...]]:

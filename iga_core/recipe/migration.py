@@ -500,7 +500,7 @@ def _presets(flat: _Flat, out: dict) -> None:
 def _hashes(flat: _Flat, out: dict) -> None:
     _, nested = flat.take("hashes")
     hashes = dict(nested) if isinstance(nested, dict) else {}
-    for name in ("weights_sha256", "metadata_sha256", "source_file_sha256"):
+    for name in ("weights_sha256", "tensor_index_sha256", "metadata_sha256", "source_file_sha256"):
         key, value = flat.take(name)
         if key is not None:
             hashes[name] = value

@@ -240,6 +240,7 @@ class Preset(_Node):
 @dataclass(frozen=True, kw_only=True)
 class Hashes(_Node):
     weights_sha256: str | None = None
+    tensor_index_sha256: str | None = None
     metadata_sha256: str | None = None
     source_file_sha256: str | None = None
 

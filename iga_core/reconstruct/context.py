@@ -3,7 +3,6 @@ scalar marker values), and small files beside it, each read with a size cap."""
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from dataclasses import dataclass, field
@@ -11,7 +10,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from iga_core import untrusted_files
 from iga_core.checkpoint.safetensors_io import Header, is_safetensors_path, open_for_read, read_header
+from iga_core.errors import IgaError
 
 MAX_SIDE_FILE = 4 << 20  # bytes read from a file beside the checkpoint
 _SCALAR_FORMATS = {"F32": ("<f", 4), "F64": ("<d", 8), "F16": ("<e", 2), "BF16": (None, 2)}
@@ -69,30 +70,24 @@ class Context:
         return self.path.with_name(self.stem + suffix)
 
     def read_text(self, path: Path) -> str | None:
-        """A small text file's content, or None when it is absent; oversize or unreadable files give a finding."""
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return None
-        if not path.is_file():
-            return None
-        if size > MAX_SIDE_FILE:
-            self.findings.append(f"{path.name} is {size} bytes, more than the {MAX_SIDE_FILE} read; skipped")
-            return None
-        try:
-            return path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.findings.append(f"{path.name} could not be read ({exc}); skipped")
-            return None
+        """A small text file's content, or None when it is absent; a file that cannot or must not be read
+        (too large, a FIFO or device, not UTF-8) gives a finding."""
+        return self._read(path, untrusted_files.read_text, MAX_SIDE_FILE)
 
     def read_json(self, path: Path) -> Any:
-        text = self.read_text(path)
-        if text is None:
+        return self._read(path, untrusted_files.read_json, MAX_SIDE_FILE)
+
+    def read_yaml(self, path: Path) -> Any:
+        """A YAML file read as data only, size- and time-bounded (`untrusted_files.read_yaml`)."""
+        return self._read(path, untrusted_files.read_yaml, untrusted_files.YAML_LIMIT)
+
+    def _read(self, path: Path, reader, limit: int) -> Any:
+        if not os.path.lexists(path):
             return None
         try:
-            return json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            self.findings.append(f"{path.name} is not valid JSON ({exc}); skipped")
+            return reader(path, limit, what="side file")
+        except IgaError as exc:
+            self.findings.append(f"{exc.message}; skipped")
             return None
 
 

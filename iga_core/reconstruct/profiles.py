@@ -29,7 +29,8 @@ def match_profile(text: str) -> dict | None:
         m = pattern.search(text)
         if m:
             groups = m.groupdict()
-            n = int(groups["n"]) if groups.get("n") else None
+            digits = groups.get("n") or ""
+            n = int(digits) if 0 < len(digits) <= 3 else None  # a step count; 5000 digits are not one
             return {"profile": name, "n": n if n and 1 <= n <= 64 else None, "cfg": bool(groups.get("cfg"))}
     return None
 

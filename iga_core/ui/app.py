@@ -22,6 +22,8 @@ from iga_core.ui.ids import elem_id
 from iga_core.ui.local_models import LocalLoras, LocalModels
 from iga_core.ui.panel import build_panel
 from iga_core.ui.recipes_tab import build_recipes_tab
+from iga_core.ui.render import esc
+from iga_core.untrusted_text import neutralise
 from iga_core.vocab import names_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,9 +66,21 @@ def make_context(models: LocalModels, loras: LocalLoras | None = None, log_path:
     )
 
 
+def lora_list_html(names: list[str]) -> str:
+    """The LoRA names as HTML code spans, each escaped: a file name is untrusted (a backtick in it would end
+    a Markdown code span and turn the rest into markup)."""
+    found = ", ".join(f"<code>{esc(n)}</code>" for n in names) if names else "none"
+    return f"LoRAs with recipes: add a tag such as <code>&lt;lora:NAME:1&gt;</code> to the prompt. Found: {found}"
+
+
 def check(ctx: PanelContext, checkpoint, args_json, values: dict, prompt: str | None = None) -> str:
-    """What the guard would say if Generate were pressed now (the same evaluation the WebUI runs, with the
-    prompt's LoRA recipes composed in)."""
+    """What the guard would say if Generate were pressed now, neutralised for the text box (the verdict
+    quotes recipe text)."""
+    return neutralise(_check(ctx, checkpoint, args_json, values, prompt), lines=True)
+
+
+def _check(ctx: PanelContext, checkpoint, args_json, values: dict, prompt: str | None = None) -> str:
+    """The guard's answer (the same evaluation the WebUI runs, with the prompt's LoRA recipes composed in)."""
     try:
         source = ctx.recipe_source(checkpoint)
         notes: list[str] = []
@@ -122,9 +136,7 @@ def build_app(models_dir: str | Path, *, ctx: PanelContext | None = None, loras_
                 with gr.Column():
                     prompt = gr.Textbox(value="a lighthouse at dusk", label="Prompt", lines=2,
                                         elem_id=elem_id("app", "prompt"))
-                    gr.Markdown("LoRAs with recipes: add a tag such as `<lora:NAME:1>` to the prompt. Found: "
-                                + (", ".join(f"`{n}`" for n in lora_names) if lora_names else "none"),
-                                elem_id=elem_id("app", "lora-list"))
+                    gr.HTML(lora_list_html(lora_names), elem_id=elem_id("app", "lora-list"))
                     controls = raw_controls(samplers, schedules)
                     check_button = gr.Button("Check (what Generate would do)", variant="primary",
                                              elem_id=elem_id("app", "check"))

@@ -25,7 +25,8 @@ from iga_core.recipe import Problem, validate_recipe
 from iga_core.ui import render
 from iga_core.ui.context import PanelContext
 from iga_core.ui.demo_models import examples_dir
-from iga_core.ui.render import esc
+from iga_core.ui.render import MESSAGE, esc
+from iga_core.untrusted_text import json_text
 
 Progress = Callable[[int, int], None]
 
@@ -174,7 +175,9 @@ def from_image(path: str) -> tuple[dict, list[str]]:
 
 
 def to_text(recipe: dict) -> str:
-    return json.dumps(recipe, indent=2, ensure_ascii=False)
+    """The editor's JSON: readable Unicode, with control and bidi characters as `\\uXXXX` escapes (the same
+    JSON value; a U+202E in a name shows as an escape instead of reversing the text around it)."""
+    return json_text(json.dumps(recipe, indent=2, ensure_ascii=False))
 
 
 def parse_text(text: str) -> dict:
@@ -260,7 +263,7 @@ def grouped_errors(problems: list[Problem]) -> dict[str, str]:
     out: dict[str, list[str]] = {g: [] for g in (*ERROR_GROUPS, "other")}
     for p in problems:
         text = f"{p.pointer or '/'}: {p.message}" + (f" ({p.hint})" if p.hint else "")
-        out[group_of(p.pointer)].append(f'<div class="iga-field-error">{esc(text)}</div>')
+        out[group_of(p.pointer)].append(f'<div class="iga-field-error">{esc(text, MESSAGE)}</div>')
     return {g: "".join(items) for g, items in out.items()}
 
 

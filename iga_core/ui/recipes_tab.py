@@ -18,13 +18,13 @@ from iga_core.ui import compat
 from iga_core.ui import recipes_actions as actions
 from iga_core.ui.context import PanelContext
 from iga_core.ui.ids import css_class, elem_id
-from iga_core.ui.render import esc
+from iga_core.ui.render import MESSAGE, esc
 
 GROUPS = (*actions.ERROR_GROUPS, "other")
 
 
 def _message(text: str, tone: str = "note") -> str:
-    return f'<div class="{css_class("result")} {css_class(tone)}">{esc(text)}</div>'
+    return f'<div class="{css_class("result")} {css_class(tone)}">{esc(text, MESSAGE)}</div>'
 
 
 def _error(exc: IgaError) -> str:

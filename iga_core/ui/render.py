@@ -1,7 +1,11 @@
 """HTML for the panel's status and verdict boxes.
 
 Every string that comes from a checkpoint, a recipe or an image goes through `esc` before it is placed in
-HTML: a recipe is untrusted input (its `model_id` may be `<img src=x onerror=...>`).
+HTML: a recipe is untrusted input (its `model_id` may be `<img src=x onerror=...>`, or a megabyte long, or
+hold U+202E to make `safe‮exe.live` read `safeevil.exe`). `esc` neutralises control and bidi characters
+(shown as visible escapes, `untrusted_text`), HTML-escapes, and cuts a long value to `SHOWN` characters
+(a message iga wrote around such values to `MESSAGE`) with a details element that shows it whole
+(scrolling, at most `WHOLE` characters).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 from iga_core.decision_log import KINDS as DECISION_KINDS
 from iga_core.recipe import Recipe
 from iga_core.ui.ids import css_class
+from iga_core.untrusted_text import shorten
 
 KIND_LABELS = {
     "embedded": "Embedded recipe",
@@ -27,8 +32,21 @@ HASH_LABELS = {
 }
 
 
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+SHOWN = 300  # characters of one value shown in place
+MESSAGE = 2000  # characters of a message iga wrote (it may quote values from files) shown in place
+WHOLE = 64_000  # characters shown when a long value is expanded (the file holds the rest)
+
+
+def esc(value: Any, limit: int = SHOWN) -> str:
+    """Untrusted text as safe HTML: neutralised, escaped, cut to `limit` characters behind a "show all"."""
+    head, left = shorten(value, limit)
+    out = html.escape(head, quote=True)
+    if not left:
+        return out
+    whole, rest = shorten(value, WHOLE)
+    note = f" … ({rest:,} more characters are in the file)" if rest else ""
+    return (f'{out}<details class="{css_class("more")}"><summary>… {left:,} more characters: show all</summary>'
+            f'<div class="{css_class("whole")}">{html.escape(whole, quote=True)}{note}</div></details>')
 
 
 def _badge(text: str, tone: str) -> str:
@@ -110,10 +128,10 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
     parts = [f'<div class="{css_class("status")}">']
     if error is not None:
         parts.append(_badge("Recipe could not be read", "bad"))
-        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error), MESSAGE)}</div>')
         hint = getattr(error, "hint", "")
         if hint:
-            parts.append(f'<div class="{css_class("hint")}">{esc(hint)}</div>')
+            parts.append(f'<div class="{css_class("hint")}">{esc(hint, MESSAGE)}</div>')
     kind = getattr(source, "kind", "none") if source is not None else "none"
     own = getattr(source, "recipe", None) if source is not None else None
     recipe = composition.recipe if composition is not None else own
@@ -137,9 +155,9 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
         parts.append(f'<div class="{css_class("hint")}">This checkpoint carries no IGA recipe: '
                      "the panel leaves your settings alone and nothing is hidden.</div>")
     for problem in getattr(source, "problems", None) or ():
-        parts.append(f'<div class="{css_class("warn")}">{esc(_problem_text(problem))}</div>')
+        parts.append(f'<div class="{css_class("warn")}">{esc(_problem_text(problem), MESSAGE)}</div>')
     for note in notes or ():
-        parts.append(f'<div class="{css_class("note")}">{esc(note)}</div>')
+        parts.append(f'<div class="{css_class("note")}">{esc(note, MESSAGE)}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -172,8 +190,8 @@ _HEADLINES = {
 def _finding_row(finding: Any, state: str) -> str:
     return (
         f'<li class="{css_class("finding")} {css_class("finding", state)}">'
-        f'<b>{esc(finding.rule_id)}</b> <i>{esc(finding.severity)}, {esc(state)}</i> — {esc(finding.reason)}'
-        + (f'<div class="{css_class("hint")}">{esc(finding.remedy)}</div>' if finding.remedy else "")
+        f'<b>{esc(finding.rule_id)}</b> <i>{esc(finding.severity)}, {esc(state)}</i> — {esc(finding.reason, MESSAGE)}'
+        + (f'<div class="{css_class("hint")}">{esc(finding.remedy, MESSAGE)}</div>' if finding.remedy else "")
         + "</li>"
     )
 
@@ -185,9 +203,9 @@ def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bo
         f'<div class="{css_class("verdict-head")}">{esc(_HEADLINES[state])}</div>',
     ]
     if state == "error":
-        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error), MESSAGE)}</div>')
     if verdict is not None and state != "off":
-        parts.append(f'<div class="{css_class("verdict-summary")}">{esc(verdict.summary())}</div>')
+        parts.append(f'<div class="{css_class("verdict-summary")}">{esc(verdict.summary(), MESSAGE)}</div>')
         rows = "".join(_finding_row(f, verdict.finding_state(f)) for f in verdict.findings)
         if rows:
             parts.append(f'<ul class="{css_class("findings")}">{rows}</ul>')
@@ -217,7 +235,7 @@ def decisions_html(entries: Any, error: Exception | None = None) -> str:
     checkpoint names and findings from untrusted recipes). `entries` None: the log is switched off."""
     parts = [f'<div class="{css_class("decisions")}"><div class="{css_class("decisions-head")}">Last decisions</div>']
     if error is not None:
-        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error))}</div>')
+        parts.append(f'<div class="{css_class("error")}">{esc(getattr(error, "message", error), MESSAGE)}</div>')
     rows = [e for e in entries or () if isinstance(e, dict)]
     if entries is None and error is None:
         parts.append(f'<div class="{css_class("hint")}">The decision log is off (setting iga_decision_log).</div>')
@@ -239,4 +257,4 @@ def notice_html(notice: Any) -> str:
     """The paste-back notice (`IGA notice` of a pasted infotext), escaped; empty when there is none."""
     if not notice:
         return ""
-    return f'<div class="{css_class("notice")}">{esc(f"Pasted parameters: {notice}")}</div>'
+    return f'<div class="{css_class("notice")}">{esc(f"Pasted parameters: {notice}", MESSAGE)}</div>'

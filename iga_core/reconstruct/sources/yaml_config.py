@@ -1,5 +1,5 @@
-"""The host's config sidecar `<checkpoint>.yaml`, read as data only: `yaml.safe_load` on the text
-(never `yaml.load`, never instantiating the classes it names)."""
+"""The host's config sidecar `<checkpoint>.yaml`, read as data only (`untrusted_files.read_yaml`: safe-load
+semantics, never instantiating the classes it names, bounded in size, nodes and time)."""
 
 from __future__ import annotations
 
@@ -12,21 +12,15 @@ _PARAMETERIZATION = {"v": "v", "eps": "eps", "x0": "x0"}
 
 def collect(ctx) -> list[Evidence]:
     path = ctx.beside(".yaml")
-    text = ctx.read_text(path)
-    if text is None:
+    if not path.exists():
         return []
     try:
-        import yaml
+        import yaml  # noqa: F401 -- only to say so when it is missing
     except ModuleNotFoundError:
         ctx.findings.append(f"{path.name} found but PyYAML is not installed; it was not read")
         return []
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        ctx.findings.append(f"{path.name} is not valid YAML ({str(exc).splitlines()[0]}); skipped")
-        return []
-    except RecursionError:
-        ctx.findings.append(f"{path.name} nests too deeply; skipped")
+    data = ctx.read_yaml(path)  # data only, size- and time-bounded; a bad file is a finding
+    if data is None:
         return []
     param = _dig(data, "model", "params", "parameterization")
     if isinstance(param, str) and param in _PARAMETERIZATION:
