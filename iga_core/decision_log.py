@@ -285,13 +285,13 @@ def _cell(value: Any) -> str:
 def csv_row(entry: dict) -> dict[str, str]:
     request = entry.get("request") or {}
     checkpoint = entry.get("checkpoint") or {}
-    recipe = entry.get("recipe") or {}
+    ran = entry.get("recipe") or {}  # the entry's recipe part: digest, source
     findings = entry.get("findings") or []
     row = {
         "time": entry.get("time"), "kind": entry.get("kind"), "mode": entry.get("mode"),
         "outcome": entry.get("outcome"), "checkpoint": checkpoint.get("name"),
-        "weights_sha256": checkpoint.get("weights_sha256"), "recipe_digest": recipe.get("digest"),
-        "recipe_source": recipe.get("source"), "preset": entry.get("preset"),
+        "weights_sha256": checkpoint.get("weights_sha256"), "recipe_digest": ran.get("digest"),
+        "recipe_source": ran.get("source"), "preset": entry.get("preset"),
         **{k: request.get(k) for k in ("sampler", "schedule", "steps", "cfg", "width", "height")},
         "rules": " ".join(f.get("rule_id", "?") for f in findings),
         "blocking": " ".join(f.get("rule_id", "?") for f in findings if f.get("blocking")),

@@ -125,3 +125,34 @@ def test_lora_recipes_are_composed_before_the_check(capsys, tmp_path):
     assert run(capsys, base, "--lora", f"{lora}:1", "--sampler", "LCM", "--steps", "4", "--cfg", "1")[0] == 0
     # weight 0: the LoRA is inactive and the base recipe governs again
     assert run(capsys, base, "--lora", f"{lora}:0", "--sampler", "DPM++ 2M", "--steps", "25")[0] == 0
+
+
+def test_loras_that_cannot_be_composed_block_as_in_the_panel(capsys, tmp_path):
+    base = tmp_path / "anime.json"
+    base.write_text(json.dumps(recipe("sd1_anime")), encoding="utf-8")
+    style = dict(recipe("sd1_anime"), presets=[], **{"x-compose": "narrow"})
+    low = tmp_path / "low.iga.json"
+    low.write_text(json.dumps(dict(style, model_id="low", cfg={"default": 4.0, "min": 4.0, "max": 5.0})), "utf-8")
+    high = tmp_path / "high.iga.json"
+    high.write_text(json.dumps(dict(style, model_id="high", cfg={"default": 9.0, "min": 9.0, "max": 10.0})), "utf-8")
+    code, out, _ = run(capsys, base, "--lora", low, "--lora", high, "--sampler", "DPM++ 2M", "--steps", "25",
+                       "--cfg", "4.5", "--json")
+    assert code == 3 and "IGA-M004" in json.loads(out)["verdict"]["blocked_ids"]
+
+
+def test_hires_and_refiner_passes(capsys, tmp_path, recipe_file):
+    code, out, _ = run(capsys, recipe_file, "--sampler", "Euler", "--scheduler", "SGM Uniform", "--steps", "4",
+                       "--cfg", "1", "--hires", "steps=30,denoise=0.5", "--json")
+    data = json.loads(out)
+    assert code == 3 and data["passes"] == ["hires"]
+    assert {f["field"] for f in data["verdict"]["findings"] if f["rule_id"] in data["verdict"]["blocked_ids"]} == {
+        "hires steps"}
+    anime = tmp_path / "anime.json"
+    anime.write_text(json.dumps(recipe("sd1_anime")), encoding="utf-8")
+    code, out, _ = run(capsys, anime, "--sampler", "DPM++ 2M", "--steps", "25", "--refiner", recipe_file, "--json")
+    data = json.loads(out)
+    assert code == 3 and data["passes"] == ["refiner"]
+    assert any(f["field"].startswith("refiner ") for f in data["verdict"]["findings"])
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error
+        run(capsys, recipe_file, "--hires", "steps=lots")
+    assert exc.value.code == 2 and "steps must be int" in capsys.readouterr().err

@@ -165,3 +165,32 @@ def test_the_writing_route_names_its_checkpoint_exactly(client):
         assert answer.status_code == 200 and sidecar.exists(), exact
     # the read routes keep the host's own lookup, as its UI and API resolve names
     assert client.get("/iga/v1/recipe", params={"checkpoint": "plai"}, headers=auth).json()["source"]["kind"] == "sidecar"
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_parsed(client, monkeypatch):
+    from iga_core import http_api
+
+    parsed = []
+    monkeypatch.setattr(http_api, "parse_body", lambda raw: parsed.append(raw) or {})
+    big = b"[" + b"1," * (http_api.MAX_BODY_BYTES // 2) + b"1]"
+    answer = client.post("/iga/v1/check", content=big, headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and answer.json()["error"] == "BodyTooLarge" and parsed == []
+
+    def chunks():  # no Content-Length: the route stops reading at the limit
+        for _ in range(http_api.MAX_BODY_BYTES // 65536 + 2):
+            yield b" " * 65536
+
+    answer = client.post("/iga/v1/check", content=chunks(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and parsed == []
+
+
+def test_hostile_bodies_through_the_route_are_4xx_naming_the_problem(client):
+    deep = b"[" * 50_000 + b"]" * 50_000
+    for raw, status, words in ((deep, 422, "nests deeper"), (b"\xff", 422, "not UTF-8"),
+                               (b'{"checkpoint": "lightning", "overrides": [[1]]}', 422, "overrides"),
+                               (b'{"checkpoint": "lightning", "override_reasons": ["x"]}', 422, "override_reasons")):
+        answer = client.post("/iga/v1/check", content=raw, headers={"content-type": "application/json"})
+        assert answer.status_code == status and words in answer.json()["message"], (raw[:40], answer.json())
+    answer = client.post("/iga/v1/check", content=b"{}", headers={"content-type": "application/json",
+                                                                   "content-length": "lots"})
+    assert 400 <= answer.status_code < 500

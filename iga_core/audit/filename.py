@@ -98,13 +98,13 @@ FILENAME_TOKENS: dict[str, FilenameToken] = {t.name: t for t in (
 def values_from_record(record: dict) -> dict[str, Any]:
     """The token values of an audit record (what the glue passes per image)."""
     params = record.get("params") or {}
-    recipe = record.get("recipe") or {}
+    ran = record.get("recipe") or {}  # the record's recipe part: digest, source, model_id
     return {
         "datetime": record.get("timestamp"), "seed": params.get("seed"),
         "checkpoint_name": (record.get("checkpoint") or {}).get("name"), "sampler": params.get("sampler"),
         "schedule": params.get("schedule"), "steps": params.get("steps"), "cfg": params.get("cfg"),
         "width": params.get("width"), "height": params.get("height"), "preset": record.get("preset"),
-        "recipe_digest": recipe.get("digest"), "outcome": (record.get("guard") or {}).get("outcome"),
+        "recipe_digest": ran.get("digest"), "outcome": (record.get("guard") or {}).get("outcome"),
     }
 
 

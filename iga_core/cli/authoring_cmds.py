@@ -13,6 +13,7 @@ from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
+from iga_core.recipe import Recipe
 from iga_core.recipe.files import read_json_file
 from iga_core.untrusted_text import json_text
 
@@ -155,14 +156,15 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     reg = _registry(args)
-    recipe = read_json_file(args.recipe)
+    document = read_json_file(args.recipe)
     weights = _weights_of(args, args.checkpoint) if args.checkpoint else None
     index = _tensor_index_of(args.checkpoint) if args.checkpoint else None
     existed_before = weights is not None and reg.path_for(weights).exists()
-    path = reg.add(recipe, weights_sha256=weights, tensor_index_sha256=index, replace=args.replace)
+    path = reg.add(document, weights_sha256=weights, tensor_index_sha256=index, replace=args.replace)
+    recipe = Recipe.unchecked(document)  # add validated it
     sha = path.name.split(".")[0]
     verb = "replaced" if existed_before else "added"
-    emit(args, f"{verb} {sha} ({recipe.get('model_id')!r}) in {reg.folder}",
+    emit(args, f"{verb} {sha} ({recipe.model_id!r}) in {reg.folder}",
          {"ok": True, "weights_sha256": sha, "path": str(path), "action": verb})  # fmt: skip
     return 0
 

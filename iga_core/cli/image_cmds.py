@@ -84,7 +84,7 @@ def cmd_read_image(args) -> int:
 def _record_lines(record: dict) -> list[str]:
     """The audit record, every value from the image shown through `safe` (cut to a line unless --full)."""
     guard, params = record["guard"], record["params"]
-    recipe = record.get("recipe") or {}
+    ran = record.get("recipe") or {}  # the record's recipe part: digest, source, model_id
     shown = ", ".join(f"{k} {v}" for k, v in params.items() if v is not None and k != "seeds")
     host = f"{record['host']['name']} {record['host'].get('version') or ''}".strip()
     lines = [
@@ -92,7 +92,7 @@ def _record_lines(record: dict) -> list[str]:
         f"{safe(record['timestamp'])}, {safe(host)})",
         f"  checkpoint: {safe(record['checkpoint'].get('name') or '-')} "
         f"(weights {safe(record['checkpoint'].get('weights_sha256') or '-')})",
-        f"  recipe: {safe(recipe.get('digest', '-'))} ({safe(recipe.get('source', 'none'))})",
+        f"  recipe: {safe(ran.get('digest', '-'))} ({safe(ran.get('source', 'none'))})",
         f"  params: {safe(shown, 600)}",
         f"  preset: {safe(record.get('preset') or '-')}",
         f"  guard: {safe(guard['mode'])}, {safe(guard['outcome'])}{', advanced' if guard['advanced'] else ''}"

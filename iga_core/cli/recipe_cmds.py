@@ -14,7 +14,7 @@ from pathlib import Path
 from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
-from iga_core.recipe import SCHEMA_VERSION, detect_version, digest_status, migrate, validate_recipe
+from iga_core.recipe import SCHEMA_VERSION, Recipe, detect_version, digest_status, migrate, validate_recipe
 from iga_core.recipe.files import read_json_file
 from iga_core.untrusted_text import json_text, neutralise
 
@@ -83,15 +83,16 @@ def _problem_lines(problems) -> list[str]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    recipe, source = _load(path)
-    problems = validate_recipe(recipe)
-    digest = digest_status(recipe) if isinstance(recipe, dict) and not problems else None
+    document, source = _load(path)
+    problems = validate_recipe(document)
+    recipe = Recipe.unchecked(document) if not problems else None  # validated just now
+    digest = digest_status(document) if recipe is not None else None
     data = {
         "ok": not problems,
         "file": str(path),
         "source": source,
-        "model_id": recipe.get("model_id") if isinstance(recipe, dict) else None,
-        "iga_version": recipe.get("iga_version") if isinstance(recipe, dict) else None,
+        "model_id": recipe.model_id if recipe is not None else None,
+        "iga_version": recipe.iga_version if recipe is not None else None,
         "metadata_digest": digest,
         "problems": [p.to_dict() for p in problems],
     }
@@ -106,7 +107,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             "absent": "no metadata digest yet (stamping adds one)",
         }
         human = (
-            f"OK {path} ({source}): {recipe['model_id']!r}, schema {recipe['iga_version']}\n  {notes[digest]}"
+            f"OK {path} ({source}): {recipe.model_id!r}, schema {recipe.iga_version}\n  {notes[digest]}"
         )
     emit(args, human, data)
     return 0 if not problems else 1

@@ -262,7 +262,7 @@ def _resolve(subschema: dict) -> dict:
 def _message(kind: str, arg: Any, inst: Any, error: ValidationError) -> str:
     if kind == "type":
         wanted = " or ".join(arg) if isinstance(arg, list) else arg
-        shown = "" if isinstance(inst, (dict, list)) else f" {_short(inst)}"
+        shown = "" if inst is None or isinstance(inst, (dict, list)) else f" {_short(inst)}"
         return f"expected {wanted}, got {_json_type(inst)}{shown}"
     if kind in ("enum", "const"):
         choices = arg if kind == "enum" else [arg]

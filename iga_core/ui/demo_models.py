@@ -17,6 +17,7 @@ from iga_core.checkpoint.atomic import write_bytes_atomic
 from iga_core.checkpoint.safetensors_io import TensorInfo, encode_header
 from iga_core.checkpoint.stamp import stamp
 from iga_core.errors import IgaError, IgaIOError
+from iga_core.recipe import Recipe
 
 #: a few tensor names per architecture (shapes shrunk), so reconstruction can tell them apart
 _TENSORS = {
@@ -102,9 +103,10 @@ def ensure_demo_models(folder: Path | None = None, examples: Path | None = None)
             if target.exists():
                 continue
             try:
-                recipe = json.loads(example.read_text(encoding="utf-8"))
-                write_tiny_checkpoint(target, str(recipe.get("architecture") or "sd1"), example.name)
-                stamp(target, recipe)
+                document = json.loads(example.read_text(encoding="utf-8"))
+                recipe = Recipe.from_dict(document)  # an example that does not parse is skipped, said why
+                write_tiny_checkpoint(target, recipe.architecture or "sd1", example.name)
+                stamp(target, document)
             except (IgaError, ValueError) as exc:
                 target.unlink(missing_ok=True)
                 print(f"[IGA] demo: skipped {example.name}: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ from typing import Any
 from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import sidecar_path, stamp, strip, write_sidecar
 from iga_core.errors import IgaError, IgaInvalid
-from iga_core.recipe import Problem, validate_recipe
+from iga_core.recipe import Problem, Recipe, validate_recipe
 from iga_core.ui import render
 from iga_core.ui.context import PanelContext
 from iga_core.ui.demo_models import examples_dir
@@ -156,8 +156,8 @@ def from_image(path: str) -> tuple[dict, list[str]]:
     fields = request_fields(info)
     if not fields.get("sampler"):
         raise RecipesTabRefused("the image does not say which sampler made it", "pick an image made by the WebUI")
-    record_recipe = (info.record or {}).get("recipe") or {}
-    model = record_recipe.get("model_id") or ((info.record or {}).get("checkpoint") or {}).get("name") or "from-image"
+    ran = (info.record or {}).get("recipe") or {}  # the audit record's recipe part: digest, source, model_id
+    model = ran.get("model_id") or ((info.record or {}).get("checkpoint") or {}).get("name") or "from-image"
     steps, cfg = fields.get("steps"), fields.get("cfg")
     draft: dict[str, Any] = {
         "iga_version": "1.0.0",
@@ -191,16 +191,18 @@ def parse_text(text: str) -> dict:
     return value
 
 
-def form_values(recipe: dict) -> dict[str, Any]:
+def form_values(draft: dict) -> dict[str, Any]:
+    """The form's fields from the editor's JSON draft. A draft is a document being written, valid or not
+    (the form must show a broken one to let it be fixed), so it is read as JSON, not parsed."""
     def part(key: str) -> dict:
-        value = recipe.get(key)
+        value = draft.get(key)
         return value if isinstance(value, dict) else {}
 
     preferred = (part("resolution").get("preferred") or [{}])[0] if part("resolution").get("preferred") else {}
     return {
-        "model_id": str(recipe.get("model_id", "")),
-        "title": str(recipe.get("title", "")),
-        "prediction_type": recipe.get("prediction_type", "eps"),
+        "model_id": str(draft.get("model_id", "")),
+        "title": str(draft.get("title", "")),
+        "prediction_type": draft.get("prediction_type", "eps"),
         "sampler": str(part("sampler").get("name", "")),
         "schedule": str(part("scheduler").get("name", "")),
         "steps_default": part("steps").get("default"), "steps_min": part("steps").get("min"),
@@ -367,9 +369,9 @@ def strip_recipe(ctx: PanelContext, title: str) -> WriteResult:
 
 def export_file(text: str, folder: str | None = None) -> str:
     """Write the (valid) recipe to a temporary .iga.json file for download; returns its path."""
-    recipe = _valid(text)
-    name = re.sub(r"[^\w.+-]+", "-", str(recipe.get("model_id", "recipe"))).strip("-.")[:80] or "recipe"
+    document = _valid(text)
+    name = re.sub(r"[^\w.+-]+", "-", Recipe.unchecked(document).model_id).strip("-.")[:80] or "recipe"
     out_dir = Path(folder or tempfile.mkdtemp(prefix="iga-export-"))
     target = out_dir / f"{name}.iga.json"
-    target.write_text(to_text(recipe) + "\n", encoding="utf-8")
+    target.write_text(to_text(document) + "\n", encoding="utf-8")
     return str(target)
