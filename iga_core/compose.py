@@ -41,6 +41,8 @@ from iga_core.presets import check_presets
 from iga_core.recipe import Constraints, Hashes, Range, Recipe, Resolution, Sampler, Size
 
 REPLACE, NARROW = "replace", "narrow"
+#: the part name every entry point (Generate, the panel, the API, the CLI) gives the checkpoint's recipe
+CHECKPOINT_PART = "checkpoint"
 #: the fields a replacing add-on takes over
 SAMPLING_FIELDS = ("sampler", "scheduler", "steps", "cfg", "constraints", "presets")
 

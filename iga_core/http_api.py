@@ -19,7 +19,7 @@ from typing import Any
 
 from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import write_sidecar as write_sidecar_file
-from iga_core.compose import Addon, Composition, compose
+from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose
 from iga_core.errors import IgaError, IgaInvalid, IgaNotFound
 from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, Pass, judge
 from iga_core.presets import PARAM_KEYS, resolve_preset
@@ -192,7 +192,7 @@ def _compose_loras(recipe: Recipe, loras: Any, resolve_lora: Resolver | None, ve
         addon = Addon.from_source(name, find_recipe(path, verify=verify), weight)
         if addon is not None:
             addons.append(addon)
-    return compose(recipe, addons) if addons else None
+    return compose(recipe, addons, base_name=CHECKPOINT_PART) if addons else None
 
 
 def _passes(specs: Any, governing: Recipe, first: GuardRequest, resolve: Resolver, verify: str) -> list[Pass]:

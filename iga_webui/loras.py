@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from iga_core.compose import Addon, Composition, compose, prompt_addons
+from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose, prompt_addons
 from iga_core.recipe import Recipe
 from iga_webui import host, recipes
 
@@ -55,7 +55,7 @@ def compose_for(p: Any, base: Recipe | None) -> Composition | None:
             addons.append(addon)
     if not addons:
         return None
-    composition = compose(base, addons, base_name="checkpoint")
+    composition = compose(base, addons, base_name=CHECKPOINT_PART)
     # weight-0 tags only: nothing was composed and nothing to report
     return composition if composition.composed or composition.findings else None
 

@@ -150,17 +150,31 @@ def parse_lora(text: str) -> tuple[Path, float]:
 
 
 def compose_loras(recipe, loras: list[str], verify: str):
-    """The composition of the recipe with the --lora add-ons, or None without any."""
+    """The composition of the recipe with the --lora add-ons, or None without any. A LoRA's recipe is
+    found as the WebUI finds it (a file without one takes no part; an invalid one is ignored, IGA-M010)."""
     if not loras:
         return None
-    from iga_core.compose import Addon, compose
+    from iga_core.checkpoint.sources import find_recipe
+    from iga_core.compose import CHECKPOINT_PART, Addon, compose
+    from iga_core.recipe import Recipe, RecipeInvalid
 
     addons = []
     for text in loras:
         path, weight = parse_lora(text)
-        addon, _ = load_source(str(path), verify)
-        addons.append(Addon(path.name.split(".")[0], addon, weight))
-    return compose(recipe, addons)
+        name = path.name.split(".")[0]
+        if path.suffix.lower() == ".json":
+            document = load_recipe_file(path)
+            try:
+                addons.append(Addon(name, Recipe.from_dict(document), weight))
+            except RecipeInvalid as exc:
+                addons.append(Addon(name, None, weight, exc.problems[0].message))
+            continue
+        if not path.exists():
+            raise IgaIOError(f"no such file: {path}", "check the path")
+        addon = Addon.from_source(name, find_recipe(path, verify=verify), weight)
+        if addon is not None:
+            addons.append(addon)
+    return compose(recipe, addons, base_name=CHECKPOINT_PART)
 
 
 def build_passes(args, governing, first) -> list:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from iga_core.autoconfig import HostCapabilities, auto_configure
-from iga_core.compose import Addon, Composition, compose, prompt_addons
+from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
 from iga_core.presets import CUSTOM, NATIVE, preset_names
@@ -37,8 +37,8 @@ GATED_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg")
 #: what triggered the computation; "checkpoint", "reload" and "preset" may push values, and "prompt" too when
 #: the prompt's LoRA tags changed the effective recipe's values
 TRIGGERS = ("checkpoint", "reload", "preset", "prompt", "edit")
-#: the name the composed recipe gives the checkpoint's part (the same the WebUI glue gives it at Generate)
-BASE_PART = "checkpoint"
+#: the name the composed recipe gives the checkpoint's part (the one every entry point gives it)
+BASE_PART = CHECKPOINT_PART
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,192 @@
+"""One judge: Generate, the panel, POST /iga/v1/check and `iga check` give the same verdict on the same inputs.
+
+A property test over the example recipes (metadata_examples/, stamped into tiny checkpoints of a host double
+that runs once as A1111 and once as Forge), LoRA compositions from prompt tags (a distillation LoRA that
+replaces the sampling, style LoRAs that narrow it, two of which cannot be composed, and one whose recipe is
+invalid), random requests and guard modes:
+
+- the panel, the API and the CLI get the same names and numbers and must answer the same verdict (the
+  API and the CLI also with a hires and a refiner pass, which the panel cannot express);
+- Generate adds what the host will really run (the executed sigmas, the loaded model's facts) to its
+  request; the API, sent exactly that request and the passes Generate judged, must answer Generate's verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iga_core.cli import main as cli
+from iga_core.guard import GuardRequest
+from tests.host_double.fixture import started_host
+from tests.test_guard_support import example_recipes
+from tests.webui_recipes import add_checkpoint
+
+pytestmark = pytest.mark.host
+
+EXAMPLES = example_recipes()
+CHECKPOINTS = ("sdxl-lightning-4step", "sdxl-turbo", "sdxl-base", "dmd2-sdxl-4step", "flux1-schnell")
+STYLE = {"iga_version": "1.0.0", "model_id": "style", "architecture": "sdxl", "prediction_type": "eps",
+         "sampler": {"name": "Euler"}, "scheduler": {"name": "Automatic"},
+         "steps": {"default": 20, "min": 8, "max": 30}, "cfg": {"default": 5.0, "min": 3.0, "max": 6.0},
+         "resolution": {"max": {"width": 1024, "height": 1024}}, "x-compose": "narrow"}
+LORAS = {
+    "lcm": EXAMPLES.get("lcm-lora-sdxl"),  # replaces the sampling (LCM, 2-8 steps, CFG 1-2)
+    "ink": STYLE,
+    "bold": {**STYLE, "model_id": "bold", "cfg": {"default": 9.0, "min": 8.0, "max": 10.0}},  # no overlap with ink
+    "forbid": {**STYLE, "model_id": "forbid", "constraints": {"forbid_samplers": ["DPM++ 2M", "Euler a"]}},
+}
+BROKEN_LORA = "broken"  # a sidecar recipe that does not validate: ignored with IGA-M010 everywhere
+SAMPLERS = ("Euler", "Euler a", "DPM++ 2M", "DDIM", "LCM", "Heun", "UniPC")
+SCHEDULES = ("Automatic", "Karras", "SGM Uniform", "Simple", "Exponential", "Normal")
+
+
+def _files(double) -> None:
+    for i, name in enumerate(CHECKPOINTS):
+        add_checkpoint(double.models, f"{name}.safetensors", EXAMPLES[name], seed=10 + i)
+    for i, (name, recipe) in enumerate(LORAS.items()):
+        add_checkpoint(double.loras, f"{name}.safetensors", recipe, seed=30 + i)
+    broken = add_checkpoint(double.loras, f"{BROKEN_LORA}.safetensors", None, seed=40)
+    (broken.parent / f"{broken.name}.iga.json").write_text(json.dumps({**STYLE, "steps": {"default": 99}}), "utf-8")
+
+
+started = started_host(_files, select=f"{CHECKPOINTS[0]}.safetensors")
+
+
+@pytest.fixture(scope="module")
+def webui(started):
+    from iga_webui import api
+
+    app = FastAPI()
+    api.on_app_started(None, app)
+    started.client = TestClient(app)
+    return started
+
+
+def _lora_file(double, name: str):
+    return double.loras / f"{name}.safetensors"
+
+
+def _prompt(loras) -> str:
+    return "a lighthouse " + " ".join(f"<lora:{name}:{weight:g}>" for name, weight in loras)
+
+
+def panel_verdict(double, checkpoint: str, request: dict, loras, mode: str) -> dict | None:
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    controls = {"sampler": request["sampler"], "schedule": request["schedule"], "steps": request["steps"],
+                "cfg": request["cfg"], "width": request["width"], "height": request["height"]}
+    inputs = view.PanelInputs(checkpoint=checkpoint, mode=mode, controls=controls, prompt=_prompt(loras))
+    result = view.compute(panel_context(), inputs, "edit")
+    return result.verdict.to_dict() if result.verdict is not None else None
+
+
+def api_answer(double, checkpoint: str, request: dict, loras, mode: str, passes=()) -> dict:
+    body = {"checkpoint": checkpoint, "request": request, "mode": mode,
+            "loras": [{"name": name, "weight": weight} for name, weight in loras], "passes": list(passes)}
+    answer = double.client.post("/iga/v1/check", json=body)
+    assert answer.status_code == 200, answer.json()
+    return answer.json()
+
+
+def cli_answer(double, checkpoint: str, request: dict, loras, mode: str, hires=None, refiner=None) -> dict:
+    argv = ["check", str(double.models / f"{checkpoint}.safetensors"), "--json", "--verify", "never", "--mode", mode,
+            "--sampler", request["sampler"], "--scheduler", request["schedule"], "--steps", str(request["steps"]),
+            "--cfg", str(request["cfg"]), "--size", f"{request['width']}x{request['height']}"]
+    for name, weight in loras:
+        argv += ["--lora", f"{_lora_file(double, name)}:{weight}"]
+    if hires is not None:
+        argv += ["--hires", ",".join(f"{k}={v}" for k, v in hires.items())]
+    if refiner is not None:
+        argv += ["--refiner", str(double.models / f"{refiner}.safetensors")]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli(argv)
+    assert code in (0, 3), out.getvalue()
+    return json.loads(out.getvalue())
+
+
+def exactly(request: GuardRequest) -> dict:
+    """A request as JSON without losing a digit: `to_dict` rounds the executed schedule for the audit record,
+    which can move a displayed timestep (83.49999 -> 83.5); the API must be sent what Generate judged."""
+    out = request.to_dict()
+    if request.executed is not None:
+        out["executed"] = {**out["executed"], "values": list(request.executed.values),
+                           "timesteps": list(request.executed.timesteps)}
+    return out
+
+
+requests = st.fixed_dictionaries({
+    "sampler": st.sampled_from(SAMPLERS), "schedule": st.sampled_from(SCHEDULES), "steps": st.integers(1, 40),
+    "cfg": st.sampled_from([1.0, 1.5, 2.0, 3.5, 5.0, 7.0, 9.0]),
+    "width": st.sampled_from([512, 768, 1024, 1152]), "height": st.sampled_from([512, 896, 1024, 1536]),
+})
+lora_tags = st.lists(st.tuples(st.sampled_from([*LORAS, BROKEN_LORA]), st.sampled_from([0.0, 0.5, 1.0])),
+                     max_size=2, unique_by=lambda t: t[0])
+modes = st.sampled_from(["standard", "strict", "audit", "off"])
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(checkpoint=st.sampled_from(CHECKPOINTS), request=requests, loras=lora_tags, mode=modes)
+def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, loras, mode):
+    api = api_answer(webui, checkpoint, request, loras, mode)
+    cli_data = cli_answer(webui, checkpoint, request, loras, mode)
+    assert api["verdict"] == cli_data["verdict"]
+    assert api["composition"] == cli_data["composition"] and api["request"] == cli_data["request"]
+    assert panel_verdict(webui, f"{checkpoint}.safetensors", request, loras, mode) == api["verdict"]
+
+
+@SETTINGS
+@given(checkpoint=st.sampled_from(CHECKPOINTS), request=requests, loras=lora_tags, mode=modes,
+       hires_steps=st.integers(1, 30), strength=st.sampled_from([0.3, 0.5, 0.7]), refiner=st.booleans())
+def test_api_and_cli_agree_on_hires_and_refiner_passes(webui, checkpoint, request, loras, mode, hires_steps,
+                                                       strength, refiner):
+    hires = {"steps": hires_steps, "denoise": strength}
+    passes = [{"name": "hires", "request": {"steps": hires_steps, "denoising_strength": strength}}]
+    if refiner:
+        passes.append({"name": "refiner", "checkpoint": f"{CHECKPOINTS[0]}.safetensors"})
+    api = api_answer(webui, checkpoint, request, loras, mode, passes)
+    cli_data = cli_answer(webui, checkpoint, request, loras, mode, hires, CHECKPOINTS[0] if refiner else None)
+    assert api["verdict"] == cli_data["verdict"] and api["passes"] == cli_data["passes"]
+
+
+@SETTINGS
+@given(checkpoint=st.sampled_from(CHECKPOINTS), request=requests, loras=lora_tags, mode=modes,
+       hires=st.one_of(st.none(), st.integers(2, 20)))
+def test_generate_gives_the_verdict_the_api_gives_for_what_the_host_runs(webui, monkeypatch, checkpoint, request,
+                                                                         loras, mode, hires):
+    from iga_webui import passes as glue_passes
+
+    judged = []
+    real = getattr(glue_passes.extra_passes, "real", glue_passes.extra_passes)  # hypothesis reruns the body
+
+    def spy(*args, **kwargs):
+        judged.append(real(*args, **kwargs))
+        return judged[-1]
+
+    spy.real = real
+    monkeypatch.setattr(glue_passes, "extra_passes", spy)
+    webui.reset(f"{checkpoint}.safetensors")
+    fields = {"sampler_name": request["sampler"], "scheduler": request["schedule"], "steps": request["steps"],
+              "cfg_scale": request["cfg"], "width": request["width"], "height": request["height"]}
+    if hires is not None:  # (1 second-pass step at strength 0.5 schedules none: host_run cannot read UniPC's grid)
+        fields.update(enable_hr=True, hr_second_pass_steps=hires, denoising_strength=0.5, hr_scale=1.0)
+    webui.ui_txt2img({"v": 1, "preset": "Custom", "mode": mode}, prompt=_prompt(loras), **fields)
+    st_ = webui.last_p.iga_state
+    assert st_.verdict is not None and st_.failure is None, st_.failure
+    sent = exactly(st_.request)
+    assert {k: sent[k] for k in request} == request  # the host ran the names and numbers it was given
+    passes = [{"name": p.name, "request": exactly(p.request)} for p in judged[-1] if p.name == "hires"]
+    api = api_answer(webui, checkpoint, sent, loras, mode, passes)
+    assert api["verdict"] == st_.verdict.to_dict()
+    assert GuardRequest.from_dict(sent) == st_.request
