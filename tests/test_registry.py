@@ -203,5 +203,7 @@ def test_find_recipe_consults_the_registry_after_embedded_and_sidecar(tmp_path: 
 
 def test_find_recipe_falls_back_to_reconstruction(tmp_path: Path, reg: Registry):
     ckpt = make_checkpoint(tmp_path / "sdxl_lightning_4step.safetensors")
-    src = find_recipe(ckpt, registry=reg, reconstruct=True)
+    from iga_core.reconstruct import reconstruct
+
+    src = find_recipe(ckpt, registry=reg, reconstruct=reconstruct)
     assert src.kind == "reconstructed" and src.recipe.steps.default == 4

@@ -185,19 +185,16 @@ def fake_reconstruct(monkeypatch):
 def test_reconstruction_is_the_last_resort(ckpt, fake_reconstruct):
     _, calls = fake_reconstruct
     assert sources.find_recipe(ckpt).kind == "none" and calls == []
-    src = sources.find_recipe(ckpt, reconstruct=True, registry=FakeRegistry({}))
+    src = sources.find_recipe(ckpt, reconstruct=fake_reconstruct[0].reconstruct, registry=FakeRegistry({}))
     assert src.kind == "reconstructed" and src.hash_status == "unverified" and src.recipe.model_id == "guessed"
     assert any("not written by the model's author" in p for p in src.problems)
 
 
-def test_failed_reconstruction_is_a_problem_not_a_crash(ckpt, fake_reconstruct):
-    module, _ = fake_reconstruct
-
+def test_failed_reconstruction_is_a_problem_not_a_crash(ckpt):
     def broken(path):
         raise IgaInvalid("no known architecture", "stamp a recipe by hand")
 
-    module.reconstruct = broken
-    src = sources.find_recipe(ckpt, reconstruct=True)
+    src = sources.find_recipe(ckpt, reconstruct=broken)
     assert src.kind == "none" and any("reconstruction failed" in p for p in src.problems)
 
 

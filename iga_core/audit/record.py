@@ -17,6 +17,7 @@ from typing import Any
 
 from iga_core import __version__
 from iga_core.errors import IgaInvalid
+from iga_core.guard.verdict import format_value
 from iga_core.recipe import Recipe
 
 AUDIT_VERSION = 1
@@ -168,8 +169,6 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
 def _short(text: Any) -> str:
     if isinstance(text, str):
         return text
-    from iga_core.guard.verdict import format_value
-
     return format_value(text)
 
 

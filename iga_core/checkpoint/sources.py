@@ -7,7 +7,9 @@ Precedence (first found wins):
    won't modify). When both exist and differ, the embedded one is used and `problems` says so.
 3. **registry**: the user's recipe registry (`iga_core.checkpoint.registry.Registry()`, or the one given), looked up by
    the weights hash; `registry=False` leaves it out. An empty registry is skipped before any hashing.
-4. **reconstructed**: inferred from the file by `iga_core.reconstruct` (only when `reconstruct=True`).
+4. **reconstructed**: inferred from the file by the reconstruction the caller passes
+   (`reconstruct=iga_core.reconstruct.reconstruct`; that package reads checkpoints, so it sits above this one
+   and is handed in rather than imported).
 
 This is where a recipe document read from a file is parsed into the typed model: `RecipeSource.recipe` is
 the `iga_core.recipe.Recipe` (None when the document is invalid, with the reasons in `problems`), and
@@ -26,9 +28,10 @@ each file state is hashed once); "always" re-hashes the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from iga_core.checkpoint import hashing
 from iga_core.checkpoint.registry import Registry
@@ -88,7 +91,7 @@ def find_recipe(
     *,
     verify: str = "first",
     registry: Registry | Literal[False] | None = None,
-    reconstruct: bool = False,
+    reconstruct: Callable[[Path], Any] | None = None,
     progress: hashing.Progress | None = None,
     header: Header | None = None,
 ) -> RecipeSource:
@@ -96,7 +99,8 @@ def find_recipe(
     sidecar (those become `problems`). Raises `CheckpointUnreadable` when the checkpoint cannot be opened.
     `registry`: None (default) is the user's registry at its default folder, False consults none, anything
     else with `.get(weights_sha256)` is used as given. `progress(done, total)` is called while hashing.
-    `header`: the checkpoint's header when the caller has just read it (a 100 MB header is not read twice)."""
+    `header`: the checkpoint's header when the caller has just read it (a 100 MB header is not read twice).
+    `reconstruct(path)`: the last resort, returning something with a `.recipe` document (None: no fallback)."""
     if verify not in VERIFY_MODES:
         raise BadVerifyMode(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}", "use 'first'")
     path = Path(checkpoint_path)
@@ -138,11 +142,9 @@ def find_recipe(
                 src = RecipeSource("registry", dict(found), str(origin) if origin else None, problems=problems)
                 return _checked(src, path, verify, progress, known_weights=weights, header=header)
 
-    if reconstruct:
-        from iga_core.reconstruct import reconstruct as run_reconstruct
-
+    if reconstruct is not None:
         try:
-            result = run_reconstruct(path)
+            result = reconstruct(path)
         except IgaError as exc:
             problems.append(f"reconstruction failed: {exc}")
         else:

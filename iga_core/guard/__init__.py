@@ -6,8 +6,8 @@
 
 `judge` is the one decision every entry point asks (Generate, the panel, the API, the CLI): a recipe or a
 composition, the request, the policy and the extra passes; `evaluate` is its one-recipe form. Rules live in
-`iga_core.guard.rules` (registry `RULES`, every finding family); presets in `iga_core.presets`; host
-auto-configuration in `iga_core.autoconfig` (both re-exported here for the documented interface).
+`iga_core.guard.rules` (registry `RULES`, every finding family). Presets (`iga_core.presets`) and host
+auto-configuration (`iga_core.autoconfig`) build on the guard, a layer above it.
 """
 
 from __future__ import annotations
@@ -21,19 +21,6 @@ from iga_core.guard.verdict import Finding, Verdict
 
 __all__ = [
     "MODES", "PASS_NAMES", "RULES", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError",
-    "GuardRequest", "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "auto_configure", "evaluate",
-    "judge", "resolve_preset", "run_rules",
+    "GuardRequest", "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "evaluate", "judge", "run_rules",
 ]
 
-
-def __getattr__(name: str):
-    # presets and autoconfig build on the guard, so they are imported on first use, not at import time
-    if name == "resolve_preset":
-        from iga_core.presets import resolve_preset
-
-        return resolve_preset
-    if name == "auto_configure":
-        from iga_core.autoconfig import auto_configure
-
-        return auto_configure
-    raise AttributeError(name)

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iga_core.audit import paste_info_from_image
+from iga_core.audit.pasteback import request_fields
 from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import sidecar_path, stamp, strip, write_sidecar
 from iga_core.errors import IgaError, IgaInvalid
 from iga_core.recipe import Problem, Recipe, validate_recipe
+from iga_core.reconstruct import reconstruct
 from iga_core.ui import render
 from iga_core.ui.context import PanelContext
 from iga_core.ui.demo_models import examples_dir
@@ -139,8 +142,6 @@ def recipe_of(ctx: PanelContext, title: str) -> dict:
 
 def reconstructed(ctx: PanelContext, title: str) -> tuple[dict, list[str]]:
     """A best-effort draft from the file (never written until the user saves it) and where each field came from."""
-    from iga_core.reconstruct import reconstruct
-
     result = reconstruct(checkpoint_path(ctx, title))
     notes = [f"{f.pointer} = {json.dumps(f.value)} from {f.source} (confidence {f.confidence:.2f})"
              for f in result.fields]
@@ -149,9 +150,6 @@ def reconstructed(ctx: PanelContext, title: str) -> tuple[dict, list[str]]:
 
 def from_image(path: str) -> tuple[dict, list[str]]:
     """A draft recipe holding the settings an image was made with (its IGA record or, failing that, infotext)."""
-    from iga_core.audit import paste_info_from_image
-    from iga_core.audit.pasteback import request_fields
-
     info = paste_info_from_image(path)
     fields = request_fields(info)
     if not fields.get("sampler"):

@@ -7,6 +7,7 @@ One diffusers class stands for several samplers (DPMSolverMultistepScheduler is 
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from iga_core.vocab.model import SamplerInfo, ScheduleInfo, UnknownName
@@ -22,8 +23,6 @@ def _class_spec(class_name: str) -> tuple[str, dict]:
     for cls, spec in classes.items():
         if name_key(cls) == name_key(class_name):
             return cls, spec
-    import difflib
-
     close = difflib.get_close_matches(class_name, list(classes), n=3, cutoff=0.5)
     raise UnknownName("diffusers scheduler class", class_name, close)
 
