@@ -189,17 +189,19 @@ def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wante
 
 
 def _check_timestep_grid(recipe: Recipe, caps: HostCapabilities, sampler_id: str, steps, findings: list) -> None:
-    """A timestep sampler steps on the host's own spacing (A1111/Forge DDIM: leading); the guard does not
-    judge a recipe's own sampler, so say here when the host's spacing misses the recipe's grid."""
+    """A timestep sampler evaluates the model on the host's own timesteps (A1111/Forge DDIM and PLMS:
+    range(0, 1000, 1000 // steps) + 1 without the first; UniPC: its time grid); the guard does not judge a
+    recipe's own sampler by name, so say here when those timesteps miss the recipe's grid."""
     schedule_id = vocab.lookup("sampler", sampler_id).grid_schedule
     if schedule_id is None or steps is None or recipe.scheduler.grid is None:
         return
-    if classify(recipe, schedule_id, int(steps), exact=True).kind == "off_grid":
+    match = classify(recipe, schedule_id, int(steps), exact=True)
+    if match.kind == "off_grid":
         label = vocab.lookup("sampler", sampler_id).label
         findings.append(_finding(
             "IGA-C003", "hard", "steps", "the recipe's step grid", f"{label} at {steps} steps",
-            f"{caps.name}'s {label} steps on {vocab.lookup('schedule', schedule_id).label} spacing, "
-            "not on this recipe's timesteps", "run this model where the recipe's spacing can be set "
+            f"{caps.name}'s {label} runs its own timesteps, not this recipe's ({match.reason})",
+            "run this model where the recipe's spacing can be set "
             "(diffusers timestep_spacing, ComfyUI custom sigmas)"))
 
 

@@ -23,8 +23,9 @@ def _ui_tabs():
 def register() -> None:
     from modules import script_callbacks
 
-    from iga_webui import api, image_save, paste, recipes, settings
+    from iga_webui import api, image_save, paste, recipes, sent_names, settings
 
+    sent_names.install()  # before the host builds its Api, so its routes bind the wrapped methods
     script_callbacks.on_ui_settings(settings.register, name="iga_settings")
     script_callbacks.on_app_started(api.on_app_started, name="iga_api")
     script_callbacks.on_infotext_pasted(paste.on_infotext_pasted, name="iga_paste_notice")

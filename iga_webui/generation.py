@@ -4,6 +4,7 @@ audit record, block or warn). The per-generation state lives on `p.iga_state`.""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
-from iga_webui import blocking, decisions, host, loras, passes, recipes, settings, xyz
+from iga_webui import blocking, decisions, host, host_run, loras, passes, recipes, sent_names, settings, xyz
 
 log = logging.getLogger("iga")
 
@@ -41,6 +42,8 @@ class IgaState:
     applied: dict = field(default_factory=dict)
     failure: dict | None = None
     composition: Composition | None = None
+    host_run: dict = field(default_factory=dict)  # what the host ran, per pass, and what IGA told it
+    sent: dict | None = None  # names as the caller sent them (API body / its infotext)
 
     @property
     def recipe(self) -> Recipe | None:
@@ -96,13 +99,89 @@ def before_process(p: Any, raw_args: Any) -> IgaState:
         _fail(p, st, "recipe lookup", exc)
         return st
     try:
-        if getattr(p, "is_api", False) and settings.get("iga_auto_apply") and st.recipe is not None:
-            apply_api_defaults(p, st)
+        if not resolve_sent_names(p, st):
+            return st
+        if settings.get("iga_auto_apply") and st.recipe is not None:
+            if getattr(p, "is_api", False):
+                apply_api_defaults(p, st)
+            apply_recipe_settings(p, st)
     except IgaError as exc:  # e.g. the caller named a preset the recipe does not have
         blocking.block_sampling(p, f"{exc.message} ({exc.hint})", {"error": exc.to_dict()})
     except Exception as exc:
         _fail(p, st, "before_process", exc)
     return st
+
+
+def _host_samplers() -> dict:
+    from modules import sd_samplers
+
+    return sd_samplers.all_samplers_map
+
+
+def _host_schedules() -> dict:
+    from modules import sd_samplers
+
+    return getattr(sd_samplers, "schedulers_map", None) or {}
+
+
+def _resolve_name(kind: str, sent: str) -> tuple[str | None, str]:
+    """(the host's name for `sent`, explanation) -- None when no host sampler/schedule has that name."""
+    from iga_core import vocab
+
+    listed = _host_samplers() if kind == "sampler" else _host_schedules()
+    if sent in listed:
+        return sent, "listed"
+    try:
+        if kind == "sampler":
+            info, _schedule = vocab.normalize(sent, None)
+            ident = info.id
+        else:
+            ident = vocab.resolve_schedule(sent).id
+    except vocab.ConflictingNames as exc:
+        return None, exc.message
+    except vocab.UnknownName as exc:
+        close = ", ".join(exc.suggestions[:3]) if exc.suggestions else "none"
+        return None, f"{kind} {sent!r} is not a known {kind} name (closest known names: {close})"
+    name = vocab.export_name(kind, ident, host.dialect())
+    if name is None or (kind == "sampler" and name not in listed):
+        return None, f"{kind} {sent!r} exists in another tool, but this host has no such {kind}"
+    return name, "alias"
+
+
+def resolve_sent_names(p: Any, st: IgaState) -> bool:
+    """No silent fallbacks: the names the caller sent (API body, its infotext; hires names as set) are
+    resolved to the host's own names -- an alias another dialect uses runs as what it names (recorded), an
+    unknown name is refused with 422 naming it. False when the request was refused."""
+    sent = dict(sent_names.current() or {}) if getattr(p, "is_api", False) else {}
+    sent["hr_sampler"] = getattr(p, "hr_sampler_name", None) or None
+    st.sent = {k: v for k, v in sent.items() if v}
+    resolved = {}
+    for key, attr, kind in (("sampler", "sampler_name", "sampler"), ("schedule", "scheduler", "schedule"),
+                            ("hr_sampler", "hr_sampler_name", "sampler")):
+        raw = st.sent.get(key)
+        if not raw or raw in ("Use same sampler", "Automatic"):
+            continue
+        if kind == "sampler" and key == "sampler":
+            from modules import sd_samplers
+
+            host_sampler, _host_schedule = sd_samplers.get_sampler_and_scheduler(raw, None)
+            if host_sampler in _host_samplers() and raw.startswith(host_sampler):
+                continue  # a host name, or a host name with a schedule suffix the host splits off itself
+        name, why = _resolve_name(kind, raw)
+        if name is None:
+            blocking.block_sampling(p, f"IGA refused this generation: {why}. The host would have silently run "
+                                       f"{'DPM++ 2M' if kind == 'sampler' else 'Automatic'} instead.",
+                                    {"error": {"message": why, "field": key, "sent": raw}})
+            return False
+        if name != raw:
+            setattr(p, attr, name)
+            if key == "sampler" and getattr(p, "sampler_index", None):
+                p.sampler_index = None
+            resolved[key] = {"sent": raw, "ran_as": name}
+            _say(p, f"{kind} {raw!r} is this host's {name!r}; running it as {name}")
+    if resolved:
+        st.host_run["names"] = resolved
+    return True
 
 
 def _find_recipes(p: Any, st: IgaState, checkpoint_file: str | None) -> None:
@@ -151,14 +230,44 @@ def apply_api_defaults(p: Any, st: IgaState) -> None:
         if schedule and getattr(p, "scheduler", None) in (None, "Automatic") and schedule != p.scheduler:
             p.scheduler = schedule
             st.applied["scheduler"] = schedule
-    clip = values.get("clip_skip")
-    overrides = p.override_settings
-    if clip and "CLIP_stop_at_last_layers" not in overrides and host.clip_skip() != clip:
-        overrides["CLIP_stop_at_last_layers"] = int(clip)
-        st.applied["clip_skip"] = int(clip)
     if st.applied:
         listed = ", ".join(f"{k}={v}" for k, v in st.applied.items())
         _say(p, f"applied {values.get('preset', st.args.preset)} values for fields the request omitted: {listed}")
+
+
+def apply_recipe_settings(p: Any, st: IgaState) -> None:
+    """Clip skip, VAE and the noise schedule the recipe sets, through the host's per-request override
+    settings (applied after before_process and restored afterwards: A processing.py:823-858, F sysinfo.py
+    set_config), in the UI and the API, whether or not the user has quicksettings. A value the request
+    itself overrides, or a "Custom" preset, is left alone; what is applied is said in a comment and the audit."""
+    if st.args.preset.lower() == "custom":
+        return
+    from iga_core.presets import resolve_preset
+
+    values = resolve_preset(st.recipe, st.args.preset)
+    overrides = p.override_settings
+    applied = {}
+    clip = values.get("clip_skip")
+    if clip and "CLIP_stop_at_last_layers" not in overrides and host.clip_skip() != int(clip):
+        overrides["CLIP_stop_at_last_layers"] = int(clip)
+        applied["clip_skip"] = int(clip)
+    vae = host.vae_override(st.recipe.vae, overrides)
+    if vae is not None:
+        key, value, shown = vae
+        overrides[key] = value
+        applied["vae"] = shown
+    ztsnr = st.recipe.scheduler.zero_terminal_snr
+    if isinstance(ztsnr, bool) and "sd_noise_schedule" not in overrides:
+        wanted = host_run.ZTSNR if ztsnr else "Default"
+        if host.option("sd_noise_schedule", "Default") != wanted:
+            overrides["sd_noise_schedule"] = wanted
+            applied["noise_schedule"] = wanted
+    if applied:
+        st.applied.update(applied)
+        st.host_run["applied"] = applied
+        listed = ", ".join(f"{k}={v}" for k, v in applied.items())
+        _say(p, f"applied the recipe's settings for this generation (override settings, restored afterwards): "
+                f"{listed}")
 
 
 # --- process --------------------------------------------------------------------------------------------
@@ -173,10 +282,24 @@ def _uses_distilled_cfg(recipe: Recipe | None) -> bool:
     return declared or bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
 
 
-def request_from_p(p: Any, recipe: Recipe | None = None) -> GuardRequest:
-    """The effective settings after the host applied overrides and normalised names (valid in process())."""
+def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = None) -> GuardRequest:
+    """The effective settings after the host applied overrides and normalised names (valid in process()),
+    with the host's facts: the loaded model's prediction type, noise schedule and architecture, the
+    schedule the host's sampler will run, and the names as sent."""
     img2img = hasattr(p, "init_images")
+    facts = host_run.model_facts(p.sd_model)
+    sent = (st.sent or {}) if st is not None else {}
+    executed = host_run.executed(p)
+    if st is not None:
+        st.host_run["model"] = facts
+        st.host_run.setdefault("passes", {})["first"] = executed.to_dict()
     return GuardRequest(
+        prediction_type=facts["prediction_type"],
+        zero_terminal_snr=facts["zero_terminal_snr"],
+        architecture=facts["architecture"],
+        executed=executed,
+        sampler_sent=sent.get("sampler"),
+        schedule_sent=sent.get("schedule"),
         sampler=p.sampler_name or None,
         schedule=getattr(p, "scheduler", None) or None,
         steps=int(p.steps),
@@ -210,7 +333,7 @@ def _checkpoint_facts(info: Any, source: RecipeSource | None) -> dict:
 
 def _audit_params(p: Any, request: GuardRequest | None) -> dict:
     params = dict(request.to_dict()) if request is not None else {}
-    params.pop("prediction_type", None)
+    params = {k: v for k, v in params.items() if k in GuardRequest.REQUEST_FIELDS and k != "prediction_type"}
     seeds = getattr(p, "all_seeds", None) or []
     if seeds:
         params["seed"] = int(seeds[0])
@@ -225,7 +348,7 @@ def write_record(p: Any, st: IgaState) -> None:
         params=_audit_params(p, st.request), recipe=st.recipe, verdict=st.verdict, preset=st.args.preset,
         policy=st.policy, host=host.host_info(), checkpoint=_checkpoint_facts(st.checkpoint, st.source),
         source=st.source_kind,
-        advanced=st.args.advanced, failure=st.failure,
+        advanced=st.args.advanced, failure=st.failure, host_run=st.host_run or None,
     )
     p.extra_generation_params.update(to_infotext_fields(st.record))
 
@@ -241,10 +364,8 @@ def process(p: Any, raw_args: Any) -> IgaState:
             st.checkpoint = loaded
             _find_recipes(p, st, loaded.filename)
         st.policy = policy_for(st.args, p)
-        st.request = request_from_p(p, st.recipe)
-        if st.policy.mode != "off":
-            extra = st.composition.findings if st.composition is not None else ()
-            st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy, extra)
+        st.request = request_from_p(p, st.recipe, st)
+        judge(p, st)
         write_record(p, st)
     except Exception as exc:
         _fail(p, st, "process", exc)
@@ -260,7 +381,73 @@ def process(p: Any, raw_args: Any) -> IgaState:
         _fail(p, st, "report", exc)
         if st.verdict is not None and not st.verdict.allowed:  # the refusal stands even if showing it failed
             blocking.block_sampling(p, "IGA refused this generation.\n" + st.verdict.message())
+    if not blocking.is_blocked(p) and not xyz.in_plot(p):
+        hand_over(p, st)
     return st
+
+
+def judge(p: Any, st: IgaState) -> None:
+    if st.policy.mode == "off":
+        st.verdict = None
+        return
+    extra = st.composition.findings if st.composition is not None else ()
+    st.verdict = passes.evaluate_all(p, st.recipe, st.request, st.policy, extra, st.host_run)
+
+
+# --- the p.sample hand-over ------------------------------------------------------------------------------
+
+def hand_over(p: Any, st: IgaState) -> None:
+    """Check again where the host hands over to its sampler: `p.sample` runs after the noise-schedule
+    override (A processing.py:985; F swaps the predictor's sigmas for zero terminal SNR only around it,
+    F 982-996) and `sample_hr_pass` after the hires checkpoint is loaded (A 1359-1362). The schedule the
+    host's sampler computes there is recorded; if it differs from what process() judged, it is judged
+    again and a refusal raises before any denoising (host-api.md §4)."""
+    original_sample = p.sample
+
+    def sample(*args: Any, **kwargs: Any):
+        _recheck(p, st, hires=False)
+        return original_sample(*args, **kwargs)
+
+    p.sample = sample
+    original_hr = getattr(p, "sample_hr_pass", None)
+    if original_hr is not None and getattr(p, "enable_hr", False):
+        def sample_hr_pass(*args: Any, **kwargs: Any):
+            _recheck(p, st, hires=True)
+            return original_hr(*args, **kwargs)
+
+        p.sample_hr_pass = sample_hr_pass
+
+
+def _recheck(p: Any, st: IgaState, *, hires: bool) -> None:
+    if st.request is None:
+        return
+    name = "hires" if hires else "first"
+    try:
+        executed = host_run.executed(p, hires=hires)
+        facts = host_run.model_facts(p.sd_model)
+    except Exception as exc:
+        _fail(p, st, f"{name} pass hand-over", exc)
+        return
+    judged = (st.host_run.get("passes") or {}).get(name)
+    st.host_run.setdefault("passes", {})[name] = executed.to_dict()
+    changed = judged != executed.to_dict()
+    if not hires:
+        changed = changed or facts != st.host_run.get("model")
+        st.host_run["model"] = facts
+        st.request = dataclasses.replace(st.request, executed=executed, prediction_type=facts["prediction_type"],
+                                         zero_terminal_snr=facts["zero_terminal_snr"],
+                                         architecture=facts["architecture"])
+    else:
+        st.host_run["hires_model"] = facts
+        changed = True  # the hires checkpoint is loaded only now: judge the pass on it
+    if changed and st.policy is not None:
+        judge(p, st)
+    write_record(p, st)
+    if st.verdict is not None and not st.verdict.allowed:
+        message = "IGA refused this generation.\n" + st.verdict.message()
+        log.warning("[IGA] %s", message)
+        decisions.append(p, st.record)
+        raise blocking.GuardBlocked(message, {"verdict": st.verdict.to_dict(), "audit": st.record})
 
 
 def report(p: Any, st: IgaState) -> None:

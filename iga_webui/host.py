@@ -74,6 +74,32 @@ def checkpoint_by_name(name: str | None):
     return sd_models.get_closet_checkpoint_match(name)
 
 
+#: tensor-name prefixes of a VAE file (diffusers / LDM / Flux `ae.safetensors` layouts)
+_VAE_KEYS = ("decoder.", "encoder.", "first_stage_model.", "vae.", "post_quant_conv.", "quant_conv.")
+#: tensor-name prefixes of text encoders (CLIP-L/G, OpenCLIP, T5, UMT5, LLMs)
+_TE_KEYS = ("text_model.", "transformer.", "model.", "shared.", "encoder.block.", "text_projection",
+            "logit_scale", "conditioner.", "cond_stage_model.", "token_embd", "blk.")
+
+
+def is_vae_module(path: str) -> bool:
+    """Is a Forge VAE / text-encoder module file a VAE? By its tensor names (a Flux `ae.safetensors` is a
+    VAE, `clip_l` / `t5xxl` are text encoders), else by its name when the header cannot be read."""
+    try:
+        from iga_core.checkpoint.safetensors_io import read_header
+
+        names = list(read_header(path).tensors)
+    except Exception:
+        names = []
+    if names:
+        if any(n.startswith("encoder.block.") for n in names):
+            return False  # T5's encoder blocks, not a VAE encoder
+        vae = sum(n.startswith(_VAE_KEYS) for n in names)
+        te = sum(n.startswith(_TE_KEYS) for n in names)
+        return vae > te
+    stem = os.path.splitext(os.path.basename(str(path)))[0].lower()
+    return "vae" in stem or stem == "ae"
+
+
 def checkpoint_exact(name: str | None):
     """The checkpoint whose title, model name, name or file path is exactly `name`, as GET
     /sdapi/v1/sd-models lists them (A modules/api/api.py:726-728, F 727-729: title, model_name, filename
@@ -92,15 +118,61 @@ def checkpoint_exact(name: str | None):
 
 def effective_vae(p: Any) -> str | None:
     """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
-    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (host-api.md §7)."""
+    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (host-api.md §7): the
+    VAE is the module whose tensors are a VAE's; none means the checkpoint's own ("None")."""
     if not is_forge():
         return getattr(p, "sd_vae_name", None)
     from modules import shared
 
     modules = shared.opts.data.get("forge_additional_modules") or []
-    names = [os.path.basename(str(m)) for m in modules]
-    vaes = [n for n in names if "vae" in n.lower()]
-    return (vaes or names or [None])[0]
+    vaes = [os.path.basename(str(m)) for m in modules if is_vae_module(str(m))]
+    return vaes[0] if vaes else ("None" if modules else None)
+
+
+def option(key: str, default: Any = None) -> Any:
+    from modules import shared
+
+    return shared.opts.data.get(key, default)
+
+
+def _stem(name: str) -> str:
+    from iga_core.guard.rules.vae import vae_stem
+
+    return vae_stem(name)
+
+
+def vae_override(recipe_vae: Any, overrides: dict) -> tuple[str, Any, str] | None:
+    """(override key, value, name shown) that makes the host use the recipe's VAE (`Recipe.vae`) for one
+    request, or None when it already does, the request overrides it itself, or the host lists no such VAE.
+    A: `sd_vae` = a `sd_vae.vae_dict` key, or "None" for the checkpoint's own (A processing.py:838-839
+    reloads it). F: `forge_additional_modules` = the text encoders kept, the VAE swapped (F sysinfo.py:218-260,
+    main_entry.py:140-164, 258-276)."""
+    if recipe_vae is None or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
+        return None
+    wanted = recipe_vae.id
+    embedded_only = bool(recipe_vae.embedded) and not wanted
+    if not wanted and not embedded_only:
+        return None
+    if is_forge():
+        from modules_forge import main_entry
+
+        current = [str(m) for m in (option("forge_additional_modules") or [])]
+        kept = [m for m in current if not is_vae_module(m)]
+        if embedded_only:
+            return None if kept == current else ("forge_additional_modules", kept, "None")
+        path = next((v for k, v in (main_entry.module_list or {}).items() if _stem(k) == _stem(wanted)), None)
+        if path is None:
+            return None
+        new = [*kept, str(path)]
+        return None if new == current else ("forge_additional_modules", new, os.path.basename(str(path)))
+    from modules import sd_vae
+
+    if embedded_only:
+        return None if option("sd_vae", "Automatic") in ("None", "Automatic") else ("sd_vae", "None", "None")
+    key = next((k for k in sd_vae.vae_dict if _stem(k) == _stem(wanted)), None)
+    if key is None or option("sd_vae", "Automatic") == key:
+        return None
+    return "sd_vae", key, key
 
 
 def clip_skip() -> int | None:

@@ -38,9 +38,25 @@ def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe |
     return (source.recipe if source is not None else None), info.name_for_extra
 
 
-def hires_request(p: Any) -> GuardRequest:
+def hires_request(p: Any, host_run: dict | None = None, upstream: str | None = None,
+                  architecture: str | None = None) -> GuardRequest:
+    """The hires pass as the host runs it: its sampler's schedule from the host (`host_run` passes.hires,
+    recorded at the hand-over with the hires checkpoint loaded, else computed now on the loaded model)."""
+    from iga_core.guard import ExecutedSchedule
+    from iga_webui import host_run as run
+
     forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
+    recorded = ((host_run or {}).get("passes") or {}).get("hires")
+    executed = ExecutedSchedule.from_dict(recorded) if recorded else run.executed(p, hires=True)
+    if host_run is not None and not recorded:
+        host_run.setdefault("passes", {})["hires"] = executed.to_dict()
+    hires_model = (host_run or {}).get("hires_model") or {}
     return GuardRequest(
+        executed=executed,
+        architecture=hires_model.get("architecture") or architecture,
+        upstream_architecture=upstream,
+        prediction_type=hires_model.get("prediction_type"),
+        zero_terminal_snr=hires_model.get("zero_terminal_snr"),
         sampler=p.hr_sampler_name if _given(getattr(p, "hr_sampler_name", None)) else p.sampler_name,
         schedule=p.hr_scheduler if _given(getattr(p, "hr_scheduler", None)) else (p.scheduler or None),
         steps=int(p.hr_second_pass_steps or p.steps),
@@ -49,19 +65,29 @@ def hires_request(p: Any) -> GuardRequest:
     )
 
 
-def second_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest
-                  ) -> list[tuple[str, Recipe, GuardRequest]]:
-    """(pass name, governing recipe, request) for each extra pass that has a recipe to be checked against."""
+def second_passes(p: Any, first_recipe: Recipe | None, first_request: GuardRequest,
+                  host_run: dict | None = None) -> list[tuple[str, Recipe, GuardRequest]]:
+    """(pass name, governing recipe, request) for each extra pass that has a recipe to be checked against.
+    A pass on another checkpoint carries that checkpoint's architecture (the host's, once loaded; else its
+    recipe's) and the first pass's as `upstream_architecture`: the first pass's recipe judges the hand-over
+    of latents even when the second checkpoint has no recipe."""
     out = []
+    upstream = first_request.architecture
     if getattr(p, "enable_hr", False):
         recipe, _ = _recipe_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
-        if recipe is not None:
-            out.append(("hires", recipe, hires_request(p)))
+        other = _given(getattr(p, "hr_checkpoint_name", None))
+        arch = (recipe.architecture if recipe is not None else None) if other else upstream
+        request = hires_request(p, host_run, upstream if other else None, arch)
+        if recipe is not None or (other and first_recipe is not None):
+            out.append(("hires", recipe if recipe is not None else first_recipe, request))
     refiner = getattr(p, "refiner_checkpoint", None)
     if _given(refiner):
         recipe, _ = _recipe_for(refiner, None)
+        # the refiner loads only at the switch step (A sd_samplers_common.py apply_refiner), so its
+        # architecture is known here from its recipe only; without one there is nothing to compare
         if recipe is not None:
-            out.append(("refiner", recipe, first_request))
+            out.append(("refiner", recipe, dataclasses.replace(first_request, architecture=recipe.architecture,
+                                                               upstream_architecture=upstream)))
     return out
 
 
@@ -86,12 +112,12 @@ def combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str) 
 
 
 def evaluate_all(p: Any, recipe: Recipe | None, request: GuardRequest, policy: GuardPolicy,
-                 extra_findings: tuple = ()) -> Verdict | None:
+                 extra_findings: tuple = (), host_run: dict | None = None) -> Verdict | None:
     """`extra_findings`: findings about the recipe itself (LoRA composition conflicts), judged by the same
     policy as the first pass's."""
     first = None
     if recipe is not None:
         first = (apply_policy(sort_findings([*run_rules(recipe, request), *extra_findings]), policy)
                  if extra_findings else evaluate(recipe, request, policy))
-    extra = [(name, evaluate(r, req, policy)) for name, r, req in second_passes(p, recipe, request)]
+    extra = [(name, evaluate(r, req, policy)) for name, r, req in second_passes(p, recipe, request, host_run)]
     return combine(first, extra, policy.mode)

@@ -22,8 +22,10 @@ from iga_core.recipe import Recipe, RecipeInvalid
 from tests.test_guard_support import document, native_request, recipe
 
 # Lightning with a forbidden sampler on the right grid (one hard finding), CFG 3 (soft, IGA-S002) and a VAE
-# other than its own (soft, IGA-S004).
-MIXED = {"sampler": "DPM adaptive", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0,
+# other than its own (soft, IGA-S004). The hosts' UniPC runs 999, 749.25, 499.5, 249.75 at 4 steps: Lightning's
+# grid (DPM adaptive, used here before, picks its own steps and is off every grid: A1111 v1.10.1
+# sd_samplers_kdiffusion.py:207-209 hands it only sigma_min / sigma_max).
+MIXED = {"sampler": "UniPC", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0,
          "vae": "other_vae.safetensors", "width": 1024, "height": 1024}
 SOFT_ONLY = {"sampler": "Euler", "schedule": "SGM Uniform", "steps": 4, "cfg": 3.0}
 
@@ -124,8 +126,8 @@ def test_summary_and_message_read_like_advice():
     v = _verdict(MIXED)
     assert v.summary() == "blocked by IGA-H001 (sampler)"
     lines = v.message().splitlines()
-    assert lines[1] == "- [hard, BLOCKS] DPM adaptive is forbidden by this model's recipe (IGA-H001); use Euler"
-    assert "asked: DPM adaptive; recipe allows: Euler" in lines[2]
+    assert lines[1] == "- [hard, BLOCKS] UniPC is forbidden by this model's recipe (IGA-H001); use Euler"
+    assert "asked: UniPC; recipe allows: Euler" in lines[2]
     assert any("CFG 3 is outside this model's range: it uses CFG 1 only" in line and "use CFG 1" in line for line in lines)
     ok = _verdict(SOFT_ONLY)
     assert ok.summary() == "allowed with 1 warning: IGA-S002 (cfg)"

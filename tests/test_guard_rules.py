@@ -31,7 +31,9 @@ def _field_names(fix: dict) -> set[str]:
 #: a different value for every request field, to show a rule ignores the fields it does not declare
 OTHER_VALUES = {"sampler": "Heun", "schedule": "Exponential", "steps": 13, "cfg": 2.5, "distilled_cfg": 9.0,
                 "vae": "x.vae.pt", "clip_skip": 3, "width": 640, "height": 1536, "prediction_type": "v",
-                "denoising_strength": 0.3}
+                "denoising_strength": 0.3, "zero_terminal_snr": True, "architecture": "flux",
+                "upstream_architecture": "sd3", "sampler_sent": "Eulerish", "schedule_sent": "Karrasish",
+                "executed": {"kind": "sigmas", "values": [14.6, 1.0, 0.0], "timesteps": [999, 500]}}
 
 
 class RuleContract:
@@ -120,6 +122,14 @@ class TestPredictionType(RuleContract):
 
 class TestOffGrid(RuleContract):
     rule_id, recipe_name, violation = "IGA-H004", "dmd2", {"steps": 7}
+
+
+class TestNoiseSchedule(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H007", "vpred", {"zero_terminal_snr": False}
+
+
+class TestArchitecture(RuleContract):
+    rule_id, recipe_name, violation = "IGA-H008", "dmd2", {"architecture": "sd1"}
 
 
 class TestAboveMaxResolution(RuleContract):

@@ -234,6 +234,16 @@ def test_flow_sigmas():
     assert S.time_shift_exponential(math.log(3.0), 1.0, 0.5) == pytest.approx(0.75)
 
 
+def test_sampler_grids_are_where_the_hosts_timestep_samplers_evaluate():
+    assert S.compute_timesteps("ddim_timesteps", 4).tolist() == [751, 501, 251]
+    assert S.compute_timesteps("unipc_timesteps", 4).tolist() == [999, 749.25, 499.5, 249.75]
+    # at 3 steps the host's UniPC runs len(range(0, 1000, 333)) = 4 steps
+    assert S.compute_timesteps("unipc_timesteps", 3).tolist() == [999, 749.25, 499.5, 249.75]
+    with pytest.raises(S.ScheduleInputError):  # one DDIM step: the host's loop evaluates nothing
+        S.compute_timesteps("ddim_timesteps", 1)
+    assert not set(S.SAMPLER_GRIDS) & set(S.GRID_IDS)  # no schedule a user or recipe can name
+
+
 def test_custom_betas_build_their_own_table():
     g = S.compute_grid("karras", 5, betas=S.make_betas("linear", beta_start=0.0001, beta_end=0.02))
     assert g[0] == pytest.approx(S.NoiseModel.from_betas(S.make_betas("linear", beta_start=0.0001,
@@ -241,9 +251,11 @@ def test_custom_betas_build_their_own_table():
 
 
 def test_timestep_sampler_schedule():
-    assert S.timestep_sampler_schedule("DDIM") == "ddim"
-    assert S.timestep_sampler_schedule("plms") == "ddim"
-    assert S.timestep_sampler_schedule("UniPC") == "uniform"
+    # the hosts' DDIM / PLMS evaluate range(0, 1000, 1000 // steps) + 1 without its first entry, UniPC its own
+    # time_uniform grid (A1111 v1.10.1 sd_samplers_timesteps.py:92, sd_samplers_timesteps_impl.py:21-23, 165)
+    assert S.timestep_sampler_schedule("DDIM") == "ddim_timesteps"
+    assert S.timestep_sampler_schedule("plms") == "ddim_timesteps"
+    assert S.timestep_sampler_schedule("UniPC") == "unipc_timesteps"
     assert S.timestep_sampler_schedule("TCDScheduler") == "lcm"
     assert S.timestep_sampler_schedule("Euler") is None
 

@@ -270,6 +270,7 @@ def build_record(
     advanced: bool = False,
     failure: Any = None,
     now: datetime | None = None,
+    host_run: dict | None = None,
 ) -> dict:
     """Assemble and validate the audit record for one image.
 
@@ -277,7 +278,8 @@ def build_record(
     parsed recipe that governed it (None when the checkpoint has none); `verdict` / `policy`: the guard's
     `Verdict` and `GuardPolicy`; `host`: {"name", "version"}; `checkpoint`: {"name", "weights_sha256",
     optional "model_hash"}; `source`: the recipe source kind; `failure`: an exception or message when iga
-    itself failed (the record then carries the failure marker). Raises `AuditRecordInvalid` when a value
+    itself failed (the record then carries the failure marker); `host_run`: what the host reported it ran
+    ({"passes": {name: executed schedule}, "model": {...}, "names": {...}, "applied": {...}}). Raises `AuditRecordInvalid` when a value
     cannot be recorded.
     """
     mode = getattr(verdict, "mode", None) or getattr(policy, "mode", None) or "standard"
@@ -312,4 +314,6 @@ def build_record(
         },
         "failure": failure_part,
     }
+    if host_run:
+        record["host_run"] = host_run
     return validate_record(record)

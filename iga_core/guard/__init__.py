@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from iga_core.guard.context import GuardRecipeError
 from iga_core.guard.engine import evaluate, run_rules
-from iga_core.guard.request import MODES, GuardPolicy, GuardRequest, GuardRequestInvalid
+from iga_core.guard.request import MODES, ExecutedSchedule, GuardPolicy, GuardRequest, GuardRequestInvalid
 from iga_core.guard.rules import RULES, Rule
 from iga_core.guard.verdict import Finding, Verdict
 
 __all__ = [
-    "MODES", "RULES", "Finding", "GuardPolicy", "GuardRecipeError", "GuardRequest", "GuardRequestInvalid",
-    "Rule", "Verdict", "auto_configure", "evaluate", "resolve_preset", "run_rules",
+    "MODES", "RULES", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError", "GuardRequest",
+    "GuardRequestInvalid", "Rule", "Verdict", "auto_configure", "evaluate", "resolve_preset", "run_rules",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
@@ -37,6 +37,61 @@ def _check_number(name: str, value: Any, *, integer: bool, low: float | None = N
         raise GuardRequestInvalid(f"{name} must be at least {low:g}, got {value!r}", f"pass {name} ≥ {low:g}")
 
 
+COMPUTED_BY = ("host", "iga")
+EXECUTED_KINDS = ("sigmas", "timesteps", "sigma_range")
+
+
+@dataclass(frozen=True)
+class ExecutedSchedule:
+    """What a host will actually run for one pass, read from the host's own sampler code at run time.
+
+    `kind`: "sigmas" (k-diffusion samplers: the sigmas handed to the sampling function, final one included),
+    "timesteps" (timestep samplers: the timesteps the host built) or "sigma_range" (DPM fast / adaptive:
+    only sigma_max and sigma_min are handed over; the function picks its own steps). `values` are those
+    numbers; `timesteps` are where the model is evaluated, in training-timestep space, descending, one per
+    step (empty for "sigma_range"). `computed_by`: "host" (the host's code) or "iga" (our model of it).
+    """
+
+    kind: str
+    values: tuple[float, ...]
+    timesteps: tuple[float, ...]
+    computed_by: str = "host"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTED_KINDS:
+            raise GuardRequestInvalid(f"unknown executed schedule kind {self.kind!r}",
+                                      f"use one of: {', '.join(EXECUTED_KINDS)}")
+        if self.computed_by not in COMPUTED_BY:
+            raise GuardRequestInvalid(f"computed_by must be host or iga, got {self.computed_by!r}",
+                                      "say which side computed the values")
+        for name in ("values", "timesteps"):
+            raw = getattr(self, name)
+            if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+                raise GuardRequestInvalid(f"executed.{name} must be a list of numbers", "pass a list")
+            vals = tuple(float(v) for v in raw)
+            if not all(math.isfinite(v) for v in vals):
+                raise GuardRequestInvalid(f"executed.{name} holds a value that is not finite",
+                                          "pass finite numbers")
+            object.__setattr__(self, name, vals)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExecutedSchedule:
+        if not isinstance(d, dict):
+            raise GuardRequestInvalid("executed must be an object", "pass {\"kind\": \"sigmas\", \"values\": [...]}")
+        unknown = sorted(set(d) - {"kind", "values", "timesteps", "computed_by", "source"})
+        if unknown:
+            raise GuardRequestInvalid(f"unknown executed field(s): {', '.join(map(str, unknown))}",
+                                      "use only: kind, values, timesteps, computed_by, source")
+        return cls(kind=d.get("kind"), values=d.get("values", ()), timesteps=d.get("timesteps", ()),
+                   computed_by=d.get("computed_by", "host"), source=str(d.get("source", "")))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "values": [round(v, 6) for v in self.values],
+                "timesteps": [round(v, 3) for v in self.timesteps], "computed_by": self.computed_by,
+                **({"source": self.source} if self.source else {})}
+
+
 @dataclass(frozen=True)
 class GuardRequest:
     """The generation parameters a host is about to use; `None` means "not known", which is never checked."""
@@ -52,9 +107,24 @@ class GuardRequest:
     height: int | None = None
     prediction_type: str | None = None
     denoising_strength: float | None = None
+    # host facts (None = not known): what the host will run, read from its own code at run time
+    zero_terminal_snr: bool | None = None  # the noise schedule the host samples this model with
+    architecture: str | None = None  # of the checkpoint that runs this pass (sd1, sd2, sdxl, sd3, flux)
+    upstream_architecture: str | None = None  # a second pass: the architecture whose latents it continues
+    executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
+    sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
+    schedule_sent: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("sampler", "schedule", "vae", "prediction_type"):
+        if isinstance(self.executed, dict):
+            object.__setattr__(self, "executed", ExecutedSchedule.from_dict(self.executed))
+        if self.executed is not None and not isinstance(self.executed, ExecutedSchedule):
+            raise GuardRequestInvalid("executed must be an executed-schedule object", "pass {\"kind\": ...}")
+        if self.zero_terminal_snr is not None and not isinstance(self.zero_terminal_snr, bool):
+            raise GuardRequestInvalid(f"zero_terminal_snr must be true or false, got {self.zero_terminal_snr!r}",
+                                      "pass a boolean")
+        for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
+                     "sampler_sent", "schedule_sent"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")
@@ -89,7 +159,14 @@ class GuardRequest:
 
     def to_dict(self) -> dict:
         """Only the fields that are set, so audit records stay short."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if self.executed is not None:
+            out["executed"] = self.executed.to_dict()
+        return out
+
+    #: the fields that describe the request itself (host facts left out): what audit params record
+    REQUEST_FIELDS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "vae", "clip_skip", "width",
+                      "height", "prediction_type", "denoising_strength")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from iga_core import vocab
 from iga_core.schedules.beta_dist import beta_cdf, beta_ppf
-from iga_core.schedules.classify import DEFAULT_TOLERANCE, GridMatch, classify_grid
+from iga_core.schedules.classify import DEFAULT_TOLERANCE, GridMatch, classify_grid, classify_timesteps
 from iga_core.schedules.grids import (
     DEFAULT_PARAMS,
     GRID_IDS,
+    SAMPLER_GRIDS,
     SIGMA_SCHEDULES,
     SPACINGS,
     ays_tables,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "GRID_IDS",
     "NUM_TRAIN_TIMESTEPS",
+    "SAMPLER_GRIDS",
     "SIGMA_SCHEDULES",
     "SPACINGS",
     "GridMatch",
@@ -55,6 +57,7 @@ __all__ = [
     "beta_ppf",
     "check_params",
     "classify_grid",
+    "classify_timesteps",
     "compute_grid",
     "compute_timesteps",
     "flow_sigmas",

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from iga_core import vocab
-from iga_core.schedules.grids import GRID_IDS, compute_timesteps
+from iga_core.schedules.grids import GRID_IDS, SAMPLER_GRIDS, compute_timesteps
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
 
 KINDS = ("canonical", "subsample", "off_grid", "unpinned")
@@ -72,7 +72,7 @@ class SchedulerBlock(Protocol):
 
 def _grid_id(name: str) -> str:
     """A schedule name or id -> the id compute_grid knows (any dialect accepted via the vocabulary)."""
-    if name in GRID_IDS:
+    if name in GRID_IDS or name in SAMPLER_GRIDS:
         return name
     return vocab.resolve_schedule(name).id
 
@@ -142,21 +142,46 @@ def _endpoint_problem(sched: SchedulerBlock, req: np.ndarray, m: NoiseModel, tol
 
 def classify_grid(recipe_scheduler: SchedulerBlock, schedule_id: str, steps: int, *, betas=None,
                   model: NoiseModel | None = None, architecture: str | None = None, params: dict | None = None,
-                  tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
-    """Classify the grid `schedule_id` gives at `steps` against the recipe's typed `scheduler` block.
+                  tolerance: float = DEFAULT_TOLERANCE, sampler_options: dict | None = None) -> GridMatch:
+    """Classify the grid `schedule_id` gives at `steps` against the recipe's typed `scheduler` block
+    (`sampler_options`: the requesting sampler's vocabulary `grid_options`).
 
     The recipe's grid is `scheduler.grid` (timesteps, sigmas or a rule), else its named schedule at
     `canonical_steps` (or at the requested steps when the recipe gives none). `scheduler.sigma_min` /
     `sigma_max` bound both grids; `zero_terminal_snr` and `spacing` add the endpoint check.
     """
     sched = recipe_scheduler
-    ztsnr = sched.zero_terminal_snr is True
-    m = model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
-                  else NoiseModel.sd(zero_terminal_snr=ztsnr))
+    m = _model_for(sched, betas, model)
     kw = {"sigma_min": sched.sigma_min, "sigma_max": sched.sigma_max, "architecture": architecture}
     sid = _grid_id(schedule_id)
-    req = compute_timesteps(sid, steps, model=m, params=params, **kw)
+    req = compute_timesteps(sid, steps, model=m, params=params, sampler_options=sampler_options, **kw)
+    # a timestep sampler may run another number of steps than asked (UniPC at 3: 4), judged as it runs
+    return _judge(sched, sid, len(req) if sid in SAMPLER_GRIDS else steps, req, m, kw, tolerance)
 
+
+def classify_timesteps(recipe_scheduler: SchedulerBlock, timesteps, *, label: str = "executed", betas=None,
+                       model: NoiseModel | None = None, architecture: str | None = None,
+                       tolerance: float = DEFAULT_TOLERANCE) -> GridMatch:
+    """Classify timesteps a host reported it will evaluate (descending, training-timestep space, one per
+    step) against the recipe's typed `scheduler` block, by the same rules as `classify_grid`."""
+    sched = recipe_scheduler
+    m = _model_for(sched, betas, model)
+    kw = {"sigma_min": sched.sigma_min, "sigma_max": sched.sigma_max, "architecture": architecture}
+    req = np.asarray(list(timesteps), dtype=np.float64)
+    if req.ndim != 1 or not len(req) or not np.all(np.isfinite(req)):
+        raise ScheduleInputError(f"the executed timesteps {list(timesteps)!r} are not a list of numbers",
+                                 "pass one finite timestep per step")
+    return _judge(sched, label, len(req), req, m, kw, tolerance)
+
+
+def _model_for(sched: SchedulerBlock, betas, model: NoiseModel | None) -> NoiseModel:
+    ztsnr = sched.zero_terminal_snr is True
+    return model or (NoiseModel.from_betas(betas, zero_terminal_snr=ztsnr) if betas is not None
+                     else NoiseModel.sd(zero_terminal_snr=ztsnr))
+
+
+def _judge(sched: SchedulerBlock, sid: str, steps: int, req: np.ndarray, m: NoiseModel, kw: dict,
+           tolerance: float) -> GridMatch:
     grid = sched.grid
     canonical_steps = sched.canonical_steps
     pinned = grid is not None or canonical_steps is not None

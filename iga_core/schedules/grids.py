@@ -24,6 +24,7 @@ import numpy as np
 from iga_core.schedules.beta_dist import beta_ppf
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
 from iga_core.schedules.params import ScheduleParamError, check_params
+from iga_core.vocab.table import GRID_ONLY
 
 SPACINGS = ("leading", "linspace", "trailing")
 #: hosts' defaults for the tunable schedules (A1111 opts.rho -> each schedule's default_rho; beta_dist_alpha/beta)
@@ -169,7 +170,11 @@ SIGMA_SCHEDULES: dict[str, GridFn] = {
     "linear_quadratic": _linear_quadratic,
 }
 TIMESTEP_SCHEDULES = ("lcm", *SPACINGS)
+#: the grids a schedule or a recipe can name
 GRID_IDS = (*SIGMA_SCHEDULES, *TIMESTEP_SCHEDULES)
+#: where the hosts' own timestep samplers evaluate the model (DDIM / DDIM CFG++ / PLMS, UniPC): grids of a
+#: sampler, not schedules anyone can pick, so `compute_timesteps` knows them and GRID_IDS does not
+SAMPLER_GRIDS = GRID_ONLY
 
 
 def spacing_timesteps(spacing: str, steps: int, *, num_train_timesteps: int = 1000, steps_offset: int = 0) -> np.ndarray:
@@ -256,13 +261,71 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
     return grid
 
 
+def ddim_timesteps(steps: int, *, num_train_timesteps: int = 1000) -> np.ndarray:
+    """Where A1111's / Forge's DDIM, DDIM CFG++ and PLMS evaluate the model: the timesteps
+    range(0, T, T // steps) + 1 clipped to T - 1 (A sd_samplers_timesteps.py:92), from the last down to the
+    second (the loop of A sd_samplers_timesteps_impl.py:21-23); 4 steps: 751, 501, 251."""
+    _check_steps(steps)
+    t = num_train_timesteps
+    given = np.clip(np.arange(0, t, t // steps) + 1, 0, t - 1)
+    if len(given) < 2:
+        raise ScheduleInputError(f"A1111's DDIM / PLMS at {steps} step evaluates the model no time "
+                                 "(its loop skips the first timestep)", "use at least 2 steps")
+    return given[1:][::-1].astype(np.int64)
+
+
+def unipc_timesteps(steps: int, *, num_train_timesteps: int = 1000) -> np.ndarray:
+    """Where A1111's / Forge's UniPC evaluates the model (default skip type time_uniform): over
+    N = len(range(0, T, T // steps)) steps (A sd_samplers_timesteps_impl.py:165: steps=len(timesteps)), the
+    model input times (t - 1/T) * T for t = linspace(1, 1/T, N + 1), all but the last
+    (A sd_samplers_timesteps_impl.py:139-140, uni_pc.py:467-468, 746-757); 4 steps: 999, 749.25, 499.5, 249.75."""
+    _check_steps(steps)
+    t = num_train_timesteps
+    n = len(range(0, t, t // steps))
+    return np.linspace(t - 1, 0, n + 1)[:-1]
+
+
+#: LCM's denoiser keeps every 20th sigma of the training table (t = 19, 39, ..., 999) and evaluates the model
+#: at the nearest of them (A sd_samplers_lcm.py:9-48; F reads the same table from its predictor)
+LCM_ORIGINAL_STEPS = 50
+
+
+def _lcm_table(m: NoiseModel) -> tuple[NoiseModel, int]:
+    skip = len(m.sigmas) // LCM_ORIGINAL_STEPS
+    return NoiseModel(m.sigmas[skip - 1::skip]), skip
+
+
+def _sampler_timesteps(schedule_id: str, steps: int, m: NoiseModel, options: dict, params, grid_kwargs) -> np.ndarray:
+    """A k-diffusion sampler's evaluation timesteps, with the host's sampler options applied."""
+    discard = bool(options.get("discard_penultimate"))
+    model, skip = (_lcm_table(m) if options.get("denoiser") == "lcm" else (m, 0))
+    # Forge's Turbo reads the model's own predictor, not the sampler's table (F sd_schedulers.py:130-135)
+    grid_model = m if schedule_id == "turbo" else model
+    sigmas = compute_grid(schedule_id, steps + discard, model=grid_model, params=params, **grid_kwargs)
+    if discard:  # A sd_samplers_kdiffusion.py:87, 123-124: one step more, the next-to-last sigma dropped
+        sigmas = np.concatenate([sigmas[:-2], sigmas[-1:]])
+    if skip:  # in float32 like the host's tensors, so a sigma half-way between two entries rounds the same way
+        log = np.log(np.asarray(sigmas[:-1], dtype=np.float32))
+        idx = np.abs(log[None, :] - model.log_sigmas.astype(np.float32)[:, None]).argmin(axis=0)
+        return (idx * skip + (skip - 1)).astype(np.float64)
+    return m.sigma_to_t(sigmas[:-1])
+
+
 def compute_timesteps(schedule_id: str, steps: int, *, steps_offset: int = 0, params: dict | None = None,
-                      model: NoiseModel | None = None, **grid_kwargs) -> np.ndarray:
+                      model: NoiseModel | None = None, sampler_options: dict | None = None,
+                      **grid_kwargs) -> np.ndarray:
     """The timesteps the model is evaluated at: integers for spacings and LCM, else the continuous
-    timesteps (k-diffusion sigma_to_t) of every sigma but the final one."""
+    timesteps (k-diffusion sigma_to_t) of every sigma but the final one. `sampler_options`: the sampler's
+    `grid_options` from the vocabulary (discard_penultimate, denoiser "lcm")."""
     _check_steps(steps)
     m = model or NoiseModel.sd(zero_terminal_snr=bool(grid_kwargs.get("zero_terminal_snr")))
     n_train = len(m.sigmas)
+    if schedule_id == "ddim_timesteps":
+        return ddim_timesteps(steps, num_train_timesteps=n_train)
+    if schedule_id == "unipc_timesteps":
+        return unipc_timesteps(steps, num_train_timesteps=n_train)
+    if sampler_options and schedule_id in SIGMA_SCHEDULES:
+        return _sampler_timesteps(schedule_id, steps, m, sampler_options, params, grid_kwargs)
     if schedule_id in SPACINGS:
         return spacing_timesteps(schedule_id, steps, num_train_timesteps=n_train, steps_offset=steps_offset)
     if schedule_id == "lcm":

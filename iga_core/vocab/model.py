@@ -30,6 +30,10 @@ class SamplerInfo:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     #: timestep samplers only: the schedule whose grid their own timesteps follow (DDIM -> "ddim")
     grid_schedule: str | None = field(default=None, compare=False)
+    #: how the host's sampler turns a schedule into the steps it runs (A1111 / Forge sampler options):
+    #: "discard_penultimate" (n+1 sigmas, the next-to-last dropped), "denoiser": "lcm" (LCM's 50-step
+    #: table), "own_steps" (DPM fast / adaptive choose their steps between sigma_max and sigma_min)
+    grid_options: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -49,6 +53,7 @@ class SamplerInfo:
             "explicit_default": self.explicit_default,
             "timestep_based": self.timestep_based,
             "grid_schedule": self.grid_schedule,
+            "grid_options": dict(self.grid_options),
             "hosts": list(self.hosts),
             "names": dict(self.names),
             "aliases": {d: list(v) for d, v in self.aliases.items()},

@@ -14,6 +14,12 @@ from importlib import resources
 
 from iga_core.vocab.model import DIALECTS, MODES, SamplerInfo, ScheduleInfo, VocabDataError
 
+#: grid ids a timestep sampler can follow that are no user-selectable schedule: A1111's DDIM / PLMS
+#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:92), evaluated from the last
+#: down to the second (A sd_samplers_timesteps_impl.py:21-23); UniPC's own time grid over as many steps
+#: (A sd_samplers_timesteps_impl.py:139-165)
+GRID_ONLY = ("ddim_timesteps", "unipc_timesteps")
+
 
 def name_key(name: str) -> str:
     """The matching key: case-folded, inner whitespace collapsed, ends trimmed."""
@@ -84,11 +90,11 @@ def load_table() -> Table:
         # (A1111 sd_samplers_kdiffusion.py:79-100: model_wrap.get_sigmas).
         effective = None if e["timestep_based"] else (explicit or "uniform")
         grid = e.get("grid_schedule")
-        if bool(grid) != bool(e["timestep_based"]) or (grid and grid not in schedules):
+        if bool(grid) != bool(e["timestep_based"]) or (grid and grid not in schedules and grid not in GRID_ONLY):
             raise VocabDataError(f"sampler {e['id']!r}: grid_schedule {grid!r} does not fit timestep_based",
                                  "timestep samplers name the schedule id their timesteps follow; others none")
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
-                                        explicit is not None, names, aliases, grid)
+                                        explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}))
 
     # Diffusers class names are shared (DPMSolverMultistepScheduler is 2M, 2M SDE, 3M SDE ...): they
     # resolve through the class's default config (diffusers_map), not through the plain index.

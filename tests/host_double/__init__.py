@@ -66,6 +66,14 @@ class HostDouble:
     def refresh_checkpoints(self) -> None:
         self.m.sd_models.list_models(str(self.models))
         sys.modules["networks"].list_available_networks()
+        importlib.import_module("modules.sd_vae").refresh_vae_list()
+        if self.host == "forge":  # F main_entry.py:140-164: VAE and text-encoder files by basename
+            module_list = sys.modules["modules_forge.main_entry"].module_list
+            module_list.clear()
+            for sub in ("VAE", "text_encoder"):
+                folder = self.root / "models" / sub
+                for f in sorted(folder.glob("*")) if folder.is_dir() else ():
+                    module_list[f.name] = str(f)
 
     def start(self, *, select: str | None = None):
         """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
@@ -157,6 +165,9 @@ class HostDouble:
         self.last_p = p
         return self.m.txt2img.ui_generate(p, values)
 
+    def last_api_p(self):
+        return self.api.last_p
+
     def api_txt2img(self, body: dict):
         return self.api.text2imgapi(body)
 
@@ -170,6 +181,9 @@ class HostDouble:
 def install(host: str, root: Path) -> HostDouble:
     """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
     clear()
+    from tests.host_double import k_diffusion_pkg
+
+    k_diffusion_pkg.install()  # top-level in the hosts (A repositories/k-diffusion, F k_diffusion/)
     # the extension's data folder (decision log) goes under the test's root, never into the checkout
     for key, value in (("IGA_DATA_DIR", str(Path(root) / "iga-data")), ("IGA_DECISION_LOG", None)):
         _saved_env[key] = os.environ.get(key)
@@ -191,7 +205,12 @@ def install(host: str, root: Path) -> HostDouble:
     if host == "forge":
         forge = types.ModuleType("modules_forge")
         forge.__spec__ = importlib.machinery.ModuleSpec("modules_forge", None)
+        forge.__path__ = []
         sys.modules["modules_forge"] = forge
+        main_entry = types.ModuleType("modules_forge.main_entry")  # F modules_forge/main_entry.py
+        main_entry.module_list = {}  # basename -> full path (F main_entry.py:140-164)
+        forge.main_entry = main_entry
+        sys.modules["modules_forge.main_entry"] = main_entry
     double = HostDouble(host, root)
     sys.modules["modules.generation_parameters_copypaste"] = double.m.infotext_utils  # A infotext_utils alias
     spec.loader.exec_module(api_mod)

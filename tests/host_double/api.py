@@ -126,6 +126,7 @@ class Api:
         script_args = self.init_script_args(req, defaults, selectable, selectable_idx, runner)
         p = cls(sd_model=shared.sd_model, **args)
         p.is_api = True
+        self.last_p = p  # test aid
         p.scripts = runner
         p.outpath_grids = opts.outdir_txt2img_grids
         p.outpath_samples = outdir

@@ -66,6 +66,7 @@ class StableDiffusionProcessing:
     override_settings: dict = None
     override_settings_restore_afterwards: bool = True
     sampler_index: int = None
+    sampler_noise_scheduler_override: Any = None
     refiner_checkpoint: str = None
     refiner_switch_at: float = None
     disable_extra_networks: bool = False
@@ -101,6 +102,7 @@ class StableDiffusionProcessing:
         self.extra_generation_params = self.extra_generation_params or {}
         self.override_settings = {k: v for k, v in (self.override_settings or {}).items()}
         self.double_passes = []  # test aid: (pass, sampler, scheduler, steps, cfg) of every sampling call
+        self.double_executed = []  # test aid: what each sampling call handed its sampling function
 
     @property
     def scripts(self):
@@ -145,11 +147,21 @@ class StableDiffusionProcessing:
     def save_samples(self) -> bool:  # A 516-518
         return opts.samples_save and not self.do_not_save_samples and not state.interrupted
 
-    def _denoise(self, seeds, label):
-        """Stands in for sampling + VAE decode: one (3, H, W) image in [-1, 1] per seed, as DecodedSamples."""
+    def _denoise(self, seeds, label, sampler_name, *, img2img_steps=None):
+        """The host's hand-over to its sampler (A 1307-1346, 1364-1454, 1759-1774): create the sampler
+        (img2img did it in init(), A 1607), `process_before_every_sampling`, then the sampler's `sample` /
+        `sample_img2img`, which computes the sigmas / timesteps with the host's code and records them in
+        `p.double_executed`. Stands in for denoising + VAE decode: one (3, H, W) image in [-1, 1] per seed."""
+        if label != "img2img" or getattr(self, "sampler", None) is None:
+            self.sampler = sd_samplers.create_sampler(sampler_name, self.sd_model)
         if self.scripts is not None:
             self.scripts.process_before_every_sampling(self, x=None, noise=None, c=None, uc=None)
-        self.double_passes.append((label, self.sampler_name, self.scheduler, self.steps, self.cfg_scale))
+        if label == "first":
+            self.sampler.sample(self, None, None, None)
+        else:
+            self.sampler.sample_img2img(self, None, None, None, None, steps=img2img_steps)
+        self.double_passes.append((label, sampler_name, self.hr_scheduler if self.is_hr_pass else self.scheduler,
+                                   img2img_steps or self.steps, self.cfg_scale))
         out = DecodedSamples()
         for seed in seeds:
             rng = np.random.default_rng(seed + 7919 * int(self.steps))
@@ -197,19 +209,22 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
                 self.extra_generation_params["Hires steps"] = self.hr_second_pass_steps
 
     def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength, prompts):
-        samples = self._denoise(seeds, "first")
+        samples = self._denoise(seeds, "first", self.sampler_name)
         if not self.enable_hr or state.interrupted:
             return samples
+        if self.hr_checkpoint_info is not None:  # A 1359-1360: the hires checkpoint is loaded here
+            sd_models.reload_model_weights(info=self.hr_checkpoint_info)
+            self.sd_model = shared.sd_model
         return self.sample_hr_pass(samples, seeds)
 
     def sample_hr_pass(self, samples, seeds):  # A 1364-1460: second pass with the hires sampler and steps
+        if state.interrupted:
+            return samples
         self.is_hr_pass = True
         if self.scripts is not None:
             self.scripts.before_hr(self)
-            self.scripts.process_before_every_sampling(self, x=None, noise=None, c=None, uc=None)
-        self.double_passes.append(("hires", self.hr_sampler_name or self.sampler_name,
-                                   self.hr_scheduler or self.scheduler,
-                                   self.hr_second_pass_steps or self.steps, self.cfg_scale))
+        self._denoise(seeds, "hires", self.hr_sampler_name or self.sampler_name,
+                      img2img_steps=self.hr_second_pass_steps or self.steps)
         self.is_hr_pass = False
         return samples
 
@@ -223,11 +238,12 @@ class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
     mask: Any = None
     inpainting_fill: int = 0
 
-    def init(self, all_prompts, all_seeds, all_subseeds):
+    def init(self, all_prompts, all_seeds, all_subseeds):  # A 1602-1607
         self.extra_generation_params["Denoising strength"] = self.denoising_strength
+        self.sampler = sd_samplers.create_sampler(self.sampler_name, self.sd_model)
 
     def sample(self, conditioning, unconditional_conditioning, seeds, subseeds, subseed_strength, prompts):
-        return self._denoise(seeds, "img2img")
+        return self._denoise(seeds, "img2img", self.sampler_name)
 
 
 class Processed:  # A 521-600 (the fields the glue and the API read)
@@ -338,7 +354,9 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     p.sd_model = shared.sd_model
     p.sd_model_name = shared.sd_model.sd_checkpoint_info.name_for_extra
     p.sd_model_hash = shared.sd_model.sd_model_hash
-    p.sd_vae_name = None  # A: sd_vae.get_loaded_vae_name() (None = baked in); F: always None
+    # A 892-893: the loaded VAE's basename (None = baked in; the double has no VAE beside checkpoints, so
+    # Automatic means baked in); F: always None (its VAE lives in forge_additional_modules)
+    p.sd_vae_name = None if shared.HOST == "forge" or opts.sd_vae in ("None", "Automatic") else opts.sd_vae
     p.setup_prompts()
     p.all_seeds = [int(seed) + x for x in range(len(p.all_prompts))]
     p.all_subseeds = [int(subseed) + x for x in range(len(p.all_prompts))]
@@ -373,9 +391,23 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         if p.scripts is not None:
             p.scripts.process_batch(p, batch_number=n, prompts=p.prompts, seeds=p.seeds, subseeds=p.subseeds)
 
+        # A 985 / F 982-988: the noise schedule override right before sampling (A rescales alphas_cumprod;
+        # F swaps the predictor's sigmas for zero terminal SNR and restores them after p.sample)
+        sd_models.apply_alpha_schedule_override(p.sd_model, p)
+        sigmas_backup = None
+        if shared.HOST == "forge" and (opts.sd_noise_schedule == "Zero Terminal SNR"
+                                       or getattr(p.sd_model.model_config, "ztsnr", False)):
+            p.extra_generation_params['Noise Schedule'] = opts.sd_noise_schedule
+            predictor = p.sd_model.forge_objects.unet.model.predictor
+            sigmas_backup = predictor.sigmas
+            predictor.set_sigmas(sd_models.rescale_zero_terminal_snr_sigmas(predictor.sigmas))
         # A 988 / F 990: not inside any try/except -- an exception here ends the job
-        samples = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds, subseeds=p.subseeds,
-                           subseed_strength=p.subseed_strength, prompts=p.prompts)
+        try:
+            samples = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds, subseeds=p.subseeds,
+                               subseed_strength=p.subseed_strength, prompts=p.prompts)
+        finally:
+            if sigmas_backup is not None:
+                p.sd_model.forge_objects.unet.model.predictor.set_sigmas(sigmas_backup)
         # A 995-1005: decoded samples -> [0, 1]; the host uses torch.stack/clamp, the double numpy
         x_samples = np.clip((np.stack([np.asarray(x, dtype=np.float32) for x in samples]) + 1.0) / 2.0, 0.0, 1.0)
         state.nextjob()

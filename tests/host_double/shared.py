@@ -118,6 +118,26 @@ def _builtin_options() -> dict[str, OptionInfo]:
         "samplers_in_dropdown": OptionInfo(True, "Use dropdown for sampler selection"),
         "infotext_skip_pasting": OptionInfo([], "Disregard fields from pasted infotext"),
         "disable_weights_auto_swap": OptionInfo(True, "Ignore checkpoint information from pasted infotext"),
+        # sampler parameters the sigma / timestep code reads (A shared_options.py:176, 220, 250, 255, 396-409;
+        # F the same keys at F 185-418)
+        "enable_quantization": OptionInfo(False, "Enable quantization in K samplers"),
+        "img2img_fix_steps": OptionInfo(False, "With img2img, do exactly the amount of steps the slider specifies."),
+        "use_old_karras_scheduler_sigmas": OptionInfo(False, "Use old karras scheduler sigmas (0.1 to 10)."),
+        "use_downcasted_alpha_bar": OptionInfo(False, "Downcast model alphas_cumprod to fp16 before sampling.",
+                                               infotext="Downcast alphas_cumprod"),
+        "sigma_min": OptionInfo(0.0, "sigma min", infotext="Schedule min sigma"),
+        "sigma_max": OptionInfo(0.0, "sigma max", infotext="Schedule max sigma"),
+        "rho": OptionInfo(0.0, "rho", infotext="Schedule rho"),
+        "always_discard_next_to_last_sigma": OptionInfo(False, "Always discard next-to-last sigma",
+                                                        infotext="Discard penultimate sigma"),
+        "uni_pc_variant": OptionInfo("bh1", "UniPC variant", infotext="UniPC variant"),
+        "uni_pc_skip_type": OptionInfo("time_uniform", "UniPC skip type", infotext="UniPC skip type"),
+        "uni_pc_order": OptionInfo(3, "UniPC order", infotext="UniPC order"),
+        "uni_pc_lower_order_final": OptionInfo(True, "UniPC lower order final", infotext="UniPC lower order final"),
+        "sd_noise_schedule": OptionInfo("Default", "Noise schedule for sampling", infotext="Noise Schedule"),
+        "beta_dist_alpha": OptionInfo(0.6, "Beta scheduler - alpha", infotext="Beta scheduler alpha"),
+        "beta_dist_beta": OptionInfo(0.6, "Beta scheduler - beta", infotext="Beta scheduler beta"),
+        "sd_vae_overrides_per_model_preferences": OptionInfo(True, "Selected VAE overrides per-model preferences"),
     }
     if HOST == "forge":
         opts["forge_preset"] = OptionInfo("sd", "UI preset")

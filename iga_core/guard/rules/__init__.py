@@ -89,7 +89,7 @@ def rule(rule_id: str, severity: str, fields: tuple[str, ...], *, title: str, re
 
 
 for _module in ("names", "sampler", "schedule", "prediction", "grid", "resolution", "numbers", "vae",
-                "clip_skip", "defaults", "img2img"):
+                "clip_skip", "defaults", "img2img", "host_model"):
     importlib.import_module(f"{__name__}.{_module}")
 
 #: id -> Rule: hard rules first, then soft, then info; by id within each

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from iga_core.guard.context import schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.schedules import ScheduleInputError, ScheduleParamError, classify_grid
+from iga_core.schedules import (
+    SAMPLER_GRIDS,
+    ScheduleInputError,
+    ScheduleParamError,
+    classify_grid,
+    classify_timesteps,
+)
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -64,16 +70,41 @@ def shortcut(recipe, steps: int) -> Decided | None:
     return None
 
 
-def classify(recipe, schedule_id: str, steps: int, *, exact: bool = False):
-    """classify_grid memoised per (schedule, steps) on the recipe. Unless `exact` (auto-configure
-    asks whether two grids are the same), an answer that follows from step counts alone is short-cut."""
-    key = (schedule_id, steps, exact)
+def _own_sampler_exempt(ctx) -> bool:
+    """The recipe's own sampler, where the host implements it with its own grid (a timestep sampler, LCM's
+    50-step table): whether a host reaches the recipe's grid with it is auto-configure's question, not the
+    request's (the executed values are still recorded in the audit)."""
+    s = ctx.sampler
+    return (s is not None and s.id == ctx.recipe.sampler_info.id
+            and (s.timestep_based or bool((s.grid_options or {}).get("denoiser"))))
+
+
+def sampler_options(sampler) -> tuple:
+    """The sampler's vocabulary `grid_options` as a hashable memo key part."""
+    return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
+
+
+def _own_steps(recipe) -> Decided:
+    if recipe.scheduler.pins_grid or recipe.scheduler.pinned_steps:
+        return Decided("off_grid", "this sampler picks its own steps between sigma_max and sigma_min, so it "
+                                   "cannot follow the recipe's grid")
+    return Decided("unpinned", "the recipe pins no grid")
+
+
+def classify(recipe, schedule_id: str, steps: int, *, exact: bool = False, options: tuple = ()):
+    """classify_grid memoised per (schedule, steps, sampler options) on the recipe. Unless `exact`
+    (auto-configure asks whether two grids are the same), an answer that follows from step counts alone
+    is short-cut."""
+    key = (schedule_id, steps, exact, options)
     match = recipe.memo.get(key)
-    if match is None and not exact:
+    if match is None and dict(options).get("own_steps"):
+        match = _own_steps(recipe)
+    if match is None and not exact and schedule_id not in SAMPLER_GRIDS:  # those run another number of steps
         match = shortcut(recipe, steps)
     if match is None:
         try:
-            match = classify_grid(recipe.scheduler, schedule_id, steps, architecture=recipe.architecture)
+            match = classify_grid(recipe.scheduler, schedule_id, steps, architecture=recipe.architecture,
+                                  sampler_options=dict(options) or None)
         except ScheduleParamError as exc:
             # params the grid maths cannot take (e.g. a Karras rule with rho 0 in an unvalidated recipe)
             match = Decided("off_grid", f"the step grid cannot be computed: {exc.message}; {exc.hint}")
@@ -125,23 +156,66 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> t
     return result
 
 
-@rule("IGA-H004", "hard", ("sampler", "schedule", "steps"),
+def classify_executed(recipe, executed):
+    """The grid verdict on the values a host reported it will run (`GuardRequest.executed`), memoised."""
+    key = ("executed", executed.kind, executed.timesteps)
+    match = recipe.memo.get(key)
+    if match is None:
+        if executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
+            match = _own_steps(recipe)
+        else:
+            try:
+                match = classify_timesteps(recipe.scheduler, executed.timesteps, architecture=recipe.architecture)
+            except ScheduleInputError as exc:
+                match = Decided("off_grid", f"{exc.message}; {exc.hint}" if exc.hint else exc.message)
+        recipe.memo[key] = match
+    return match
+
+
+def _executed_text(executed) -> str:
+    if executed.kind == "sigma_range":
+        return "its own steps"
+    ts = executed.timesteps
+    shown = ", ".join(f"{t:.0f}" for t in (ts if len(ts) <= 6 else (*ts[:4], ts[-1])))
+    return f"t={shown}{' …' if len(ts) > 6 else ''}"
+
+
+@rule("IGA-H004", "hard", ("sampler", "schedule", "steps", "executed"),
       title="step grid outside the recipe's allowed subsampling",
       remedy="use an allowed step count for this schedule, or the recipe's schedule and steps")
 def off_grid(ctx):
     """The sigmas/timesteps that (schedule, steps) produce are neither the recipe's canonical grid nor a
-    subsample it allows (`scheduler.subsample`); timestep samplers are judged by their own spacing."""
+    subsample it allows (`scheduler.subsample`); timestep samplers are judged by their own spacing. When
+    the host reported the values it will run (`executed`), those are judged instead of our model of them."""
     steps = ctx.request.steps
+    executed = ctx.request.executed
+    if executed is not None and not _own_sampler_exempt(ctx):
+        match = classify_executed(ctx.recipe, executed)
+        if match.kind != "off_grid":
+            return
+        n = steps or len(executed.timesteps)
+        own = ctx.recipe.schedule_info
+        schedule_id = effective_schedule_id(ctx) or (own.id if own is not None else None)
+        remedy, fix = (_remedy(ctx.recipe, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
+                       if schedule_id is not None and n else ("use the recipe's schedule and step count", None))
+        who = "the host" if executed.computed_by == "host" else "iga's model of the host"
+        yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
+                          f"the steps {who} will run ({_executed_text(executed)}) are off this model's step "
+                          f"grid ({match.reason})", remedy, fix)
+        return
     if steps is None:
         return
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    match = classify(ctx.recipe, schedule_id, steps)
+    sampler = ctx.sampler if ctx.sampler is not None else (
+        ctx.recipe.sampler_info if ctx.request.sampler is None else None)
+    options = () if sampler is None or sampler.timestep_based or _own_sampler_exempt(ctx) else sampler_options(sampler)
+    match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
     remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
-    where = schedule_label(schedule_id)
+    where = sampler.label if dict(options).get("own_steps") else schedule_label(schedule_id)
     yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 

@@ -19,8 +19,9 @@ def _suggestion(exc, fallback: str, kind: str) -> str:
     return fallback
 
 
-@rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type"),
-      title="unknown sampler, schedule or prediction type name (or a combined name that contradicts the schedule)",
+@rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type", "sampler_sent", "schedule_sent"),
+      title="unknown sampler, schedule or prediction type name (or a combined name that contradicts the "
+            "schedule, or a sent name the host would replace with another)",
       remedy="use a known name (`iga vocab` lists them); the closest match is suggested")
 def unknown_name(ctx):
     """A sampler, schedule or prediction-type name that no dialect in the vocabulary knows, or a combined
@@ -42,8 +43,33 @@ def unknown_name(ctx):
         fix = implied.label if implied is not None else "Automatic"
         yield Observation("schedule", fix, req.schedule, ctx.names_conflict.message,
                           f"use schedule {fix} (or drop it from the sampler name)", {"schedule": fix})
+    yield from _sent_names(ctx)
     if ctx.prediction_unknown:
         fix = recipe.prediction_type
         yield Observation("prediction_type", ["eps", "v", "x0", "flow"], req.prediction_type,
                           f"prediction type {req.prediction_type!r} is not eps, v, x0 or flow",
                           f"use {fix}", {"prediction_type": fix})
+
+
+def _sent_names(ctx):
+    """The names the caller sent before the host rewrote them (`sampler_sent` / `schedule_sent`): both
+    hosts replace a name they do not list with DPM++ 2M / Automatic, so the name that runs can differ."""
+    req, recipe = ctx.request, ctx.recipe
+    for kind, sent, ran in (("sampler", req.sampler_sent, req.sampler), ("schedule", req.schedule_sent, req.schedule)):
+        if sent is None or sent == ran:
+            continue
+        resolve = resolve_sampler if kind == "sampler" else resolve_schedule
+        info, err = resolve(sent)
+        ran_info = resolve(ran)[0] if ran is not None else None
+        if err is not None:
+            own = recipe.sampler_info.id if kind == "sampler" else recipe.schedule_declared.id
+            fix = _suggestion(err, sampler_label(own) if kind == "sampler" else schedule_label(own), kind)
+            close = ", ".join(err.suggestions[:3]) if getattr(err, "suggestions", None) else fix
+            yield Observation(kind, f"a known {kind} name", sent,
+                              f"{kind} {sent!r} is not a known {kind} name (closest: {close}); the host would "
+                              f"silently run {ran or 'its default'} instead", f"use {fix}", {kind: fix})
+        elif ran_info is not None and info.id != ran_info.id and not (kind == "schedule" and info.id == "automatic"):
+            label = sampler_label(info.id) if kind == "sampler" else schedule_label(info.id)
+            yield Observation(kind, label, ran,
+                              f"the request asked for {kind} {sent!r} ({label}), but the host would run {ran}",
+                              f"use a {kind} this host lists", {kind: ran})

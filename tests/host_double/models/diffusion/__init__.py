@@ -1,0 +1,1 @@
+"""modules/models (only the UniPC package the samplers use)."""
