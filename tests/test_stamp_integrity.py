@@ -141,6 +141,20 @@ def test_sidecars_and_registry_entries_bind_the_index_too(ckpt, tmp_path, capsys
     assert src.kind == "registry" and src.tensor_index.status == "ok" and src.hash_status == "verified"
 
 
+def test_a_header_with_leading_whitespace_is_stamped_the_webui_way(tmp_path, capsys):
+    from tests.host_double.sd_models_metadata import read_metadata_from_safetensors
+
+    body = b'\n {"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+    path = tmp_path / "ws.safetensors"
+    path.write_bytes(struct.pack("<Q", len(body)) + body + b"\x00" * 8)
+    assert not sio.read_header(path).host_readable
+    assert main(["inspect", str(path)]) == 0
+    assert "the WebUI's own metadata reader refuses it" in capsys.readouterr().out
+    stamp.stamp(path, RECIPE)
+    assert path.read_bytes()[8:10] == b'{"' and sio.read_header(path).host_readable
+    assert read_metadata_from_safetensors(str(path))["iga"]["model_id"] == RECIPE["model_id"]
+
+
 # ------------------------------------------------------------------------------ item 3: the hash cache
 
 
