@@ -7,7 +7,12 @@ Prints one table, side by side with the reference tools:
 - metadata read (`read_header`, full validation) vs a raw read of the header bytes;
 - `weights_sha256` vs coreutils `sha256sum` over the same file;
 - in-place stamp vs full rewrite (atomic temp file + fsync + rename) vs `cp` (with and without fsync);
-- peak RSS of a full-rewrite stamp vs safetensors load-then-save, each in its own subprocess.
+- peak RSS of a full-rewrite stamp vs safetensors load-then-save, each in its own subprocess;
+- what the integrity work of issue #14 adds to a stamp, as a ratio against the same run's baseline with it
+  switched off (interleaved runs, medians): the tensor-index binding and the per-file lock (with its
+  housekeeping: stale temp files, journal check) together (target: under 5 %), and the journal of the
+  in-place header write (its extra fsyncs) on its own. Every stamp here parses its header afresh, as a
+  CLI stamp in a new process does.
 
 Targets (issue #2): in-place stamp <= 20 ms; hashing >= 90 % of sha256sum throughput; full rewrite >= 80 % of cp
 throughput with peak RSS under 100 MB. The tensor bytes are random (a 64 MiB random block repeated), not
@@ -18,6 +23,7 @@ contender reads from memory alike. Everything is written to a temp folder that i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -35,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from iga_core.checkpoint import hashing, stamp  # noqa: E402
+from iga_core.checkpoint import safetensors_io as sio  # noqa: E402
 from iga_core.checkpoint.safetensors_io import parse_header, read_header  # noqa: E402
 
 MiB = 1024 * 1024
@@ -92,6 +99,106 @@ def raw_header_read(path: Path) -> bytes:
     with open(path, "rb") as fh:
         (n,) = struct.unpack("<Q", fh.read(8))
         return fh.read(n)
+
+
+@contextlib.contextmanager
+def integrity(*, binding: bool = True, lock: bool = True, journal: bool = True):
+    """A stamp with parts of the #14 integrity work switched off, for the baseline it is measured against."""
+    saved = []
+
+    def patch(obj, attr, value):
+        saved.append((obj, attr, obj.__dict__[attr] if isinstance(obj, type) else getattr(obj, attr)))
+        setattr(obj, attr, value)
+
+    if not binding:
+        patch(sio.Header, "tensor_index_sha256", property(lambda self: None))
+    if not lock:
+        patch(stamp.locks, "held", lambda *a, **k: contextlib.nullcontext())
+        patch(stamp._Plan, "housekeeping", lambda self: [])
+    if not journal:
+        def write_block(fh, path, old, new):  # the unjournaled write: one write, one fsync
+            fh.seek(0)
+            fh.write(new)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+        patch(stamp.journal, "write_block", write_block)
+    try:
+        yield
+    finally:
+        for obj, attr, value in reversed(saved):
+            setattr(obj, attr, value)
+
+
+def interleaved(variants: dict, fn, repeat: int) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU seconds of `fn()` under each variant (a dict of name -> integrity() kwargs), `repeat`
+    rounds; within a round every variant runs once, in a rotating order (none always first)."""
+    spent = {name: {"wall": [], "cpu": []} for name in variants}
+    for i in range(repeat):
+        names = list(variants)
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            with integrity(**variants[name]):
+                sio._RECENT.clear()  # a fresh parse, as in a new process
+                wall, cpu = time.perf_counter(), time.process_time()
+                fn()
+                spent[name]["wall"].append(time.perf_counter() - wall)
+                spent[name]["cpu"].append(time.process_time() - cpu)
+    return spent
+
+
+def paired_ratio(new: list[float], old: list[float]) -> float:
+    """1 + the median of the per-round differences over the median baseline: runs of one round share the
+    machine's state of that moment, so a slow round does not count as an overhead."""
+    diffs = [a - b for a, b in zip(new, old, strict=True)]
+    return 1 + statistics.median(diffs) / statistics.median(old)
+
+
+#: each comparison runs in its own interleaved loop, so one variant's fsyncs do not land in another's timings
+BINDING_AND_LOCK = {"baseline": {"binding": False, "lock": False, "journal": False}, "binding+lock": {"journal": False}}
+JOURNAL = {"binding+lock": {"journal": False}, "all": {}}
+
+
+def integrity_rows(src: Path, folder: Path, repeat: int, rewrites: int) -> list[tuple[str, str, str, str]]:
+    counter = iter(range(10**6))
+
+    def in_place():
+        assert stamp.stamp(src, {**RECIPE, "title": f"run {next(counter)}"}).mode == "in_place"
+
+    copy = folder / "integrity-copy.safetensors"
+
+    def rewrite():
+        assert stamp.stamp(src, RECIPE, out=copy).mode == "copy"
+        copy.unlink()
+
+    def ratio(variants, fn, reps, new, old):
+        got = interleaved(variants, fn, reps)
+        med = {k: {c: statistics.median(got[k][c]) * 1e3 for c in ("wall", "cpu")} for k in (new, old)}
+        ratios = {c: paired_ratio(got[new][c], got[old][c]) for c in ("wall", "cpu")}
+        return (f"{med[new]['wall']:.2f} ms wall, {med[new]['cpu']:.2f} ms CPU",
+                f"{old} {med[old]['wall']:.2f} ms wall, {med[old]['cpu']:.2f} ms CPU",
+                f"{ratios['wall']:.3f}x wall, {ratios['cpu']:.3f}x CPU ({reps} paired rounds)")
+
+    rows = []
+    for what, fn, reps in (("in-place stamp", in_place, max(repeat, 200)), ("rewrite stamp", rewrite, rewrites)):
+        ours, base, r = ratio(BINDING_AND_LOCK, fn, reps, "binding+lock", "baseline")
+        rows.append((f"#14 binding + lock, {what}", ours, base, f"{r} (target < 1.05x)"))
+        if what == "in-place stamp":  # a copy or a rewrite writes no journal
+            ours, base, r = ratio(JOURNAL, fn, reps, "all", "binding+lock")
+            rows.append(("#14 header journal, in-place stamp", ours, base, f"{r} (two more fsyncs)"))
+    plan = stamp._Plan.make(src, None)
+
+    def lock_and_housekeeping():
+        with stamp.locks.held(src):
+            plan.housekeeping()
+
+    t_lock = timed(lock_and_housekeeping, 200)
+    rows.append(("#14 lock + housekeeping", f"{t_lock * 1e3:.3f} ms per write", "",
+                 "lock file, stale temp files, journal check"))  # fmt: skip
+    header = read_header(src)
+    t_index = timed(lambda: header.__dict__.pop("tensor_index_sha256", None) or header.tensor_index_sha256, 20)
+    rows.append(("#14 tensor index digest", f"{t_index * 1e3:.2f} ms ({len(header.tensors)} tensors)", "",
+                 "once per header state (kept in the hash cache)"))  # fmt: skip
+    return rows
 
 
 def run(cmd: list[str]) -> None:
@@ -171,6 +278,7 @@ def main() -> int:
             t_in_cpu = timed(in_place_quick, reps, clock=time.process_time)
             rows.append(("in-place stamp", f"{t_in * 1e3:.2f} ms wall, {t_in_cpu * 1e3:.2f} ms CPU", "",
                          "target <= 20 ms, any file size"))  # fmt: skip
+            rows += integrity_rows(src, folder, args.repeat, rewrites=max(args.repeat, 20))
             return _print(rows)
 
         # -- hashing, both from a warm page cache
@@ -257,6 +365,7 @@ def main() -> int:
         copy.unlink()
         rows.append(("peak RSS", f"rewrite stamp {rss_stamp:.0f} MB (interpreter alone {rss_idle:.0f} MB)",
                      f"safetensors load+save {rss_st:.0f} MB", "target < 100 MB"))  # fmt: skip
+        rows += integrity_rows(src, folder, args.repeat, rewrites=args.repeat)  # each rewrite copies the file
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return _print(rows)

@@ -6,9 +6,12 @@ both write paths, and leaves an in-place header write repairable after a power c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import random
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -79,8 +82,28 @@ def test_the_index_is_canonical_whatever_the_header_spelling(tmp_path):
     one = sio.parse_header(body, 8 + len(body) + 8)
     two = sio.parse_header(spelled, 8 + len(spelled) + 8)
     assert one.tensor_index_sha256 == two.tensor_index_sha256
-    text = '[["a","F32",[1],0,4],["b","F32",[1],4,8]]'
-    assert one.tensor_index_sha256 == __import__("hashlib").sha256(text.encode()).hexdigest()
+    text = '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'
+    assert one.tensor_index_sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_index_hashed_from_the_header_text_equals_the_index_built_from_the_table():
+    """Headers already in the canonical layout are hashed from their own text; the digest must be the one
+    the table gives, for every spelling the reader accepts."""
+    from tests.test_safetensors_differential import generate
+
+    rng = random.Random(5)
+    seen_fast = 0
+    for _ in range(1500):
+        blob = generate(rng)
+        (n,) = struct.unpack("<Q", blob[:8])
+        try:
+            header = sio.parse_header(blob[8:8 + n], len(blob))
+        except sio.HeaderError:
+            continue
+        built = hashlib.sha256(sio._index_text(list(header.tensors.values())).encode()).hexdigest()
+        assert header.tensor_index_sha256 == built
+        seen_fast += header._index_section() is not None
+    assert seen_fast > 30  # the fast path was taken often enough to be tested
 
 
 def test_a_recipe_stamped_before_the_binding_still_verifies_and_says_how_to_add_it(ckpt, capsys):
@@ -116,6 +139,20 @@ def test_sidecars_and_registry_entries_bind_the_index_too(ckpt, tmp_path, capsys
 
     src = find_recipe(ckpt, registry=Registry(reg))
     assert src.kind == "registry" and src.tensor_index.status == "ok" and src.hash_status == "verified"
+
+
+def test_a_header_with_leading_whitespace_is_stamped_the_webui_way(tmp_path, capsys):
+    from tests.host_double.sd_models_metadata import read_metadata_from_safetensors
+
+    body = b'\n {"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+    path = tmp_path / "ws.safetensors"
+    path.write_bytes(struct.pack("<Q", len(body)) + body + b"\x00" * 8)
+    assert not sio.read_header(path).host_readable
+    assert main(["inspect", str(path)]) == 0
+    assert "the WebUI's own metadata reader refuses it" in capsys.readouterr().out
+    stamp.stamp(path, RECIPE)
+    assert path.read_bytes()[8:10] == b'{"' and sio.read_header(path).host_readable
+    assert read_metadata_from_safetensors(str(path))["iga"]["model_id"] == RECIPE["model_id"]
 
 
 # ------------------------------------------------------------------------------ item 3: the hash cache

@@ -57,3 +57,25 @@ def test_a_registry_entry_added_after_a_generation_governs_the_next(webui):
     assert steps_used(webui) == (50, None)
     Registry().add(LIGHTNING, weights_sha256=weights_sha256(webui.models / "plain.safetensors"))
     assert steps_used(webui)[0] == 4
+
+
+def test_a_same_size_swap_with_the_mtime_set_back_is_a_new_lookup(webui, tmp_path):
+    """The glue keys its cache on the file's identity (device, inode, size, mtime, ctime), as the hash cache
+    does: a file swapped in under the same name, size and mtime is looked up again, not served stale."""
+    import os
+    import shutil
+
+    from iga_core.checkpoint.stamp import stamp
+    from iga_webui import recipes
+
+    path = webui.models / "plain.safetensors"
+    stamp(path, {**LIGHTNING, "title": "one"})
+    twin = tmp_path / "twin.safetensors"
+    shutil.copyfile(path, twin)
+    assert stamp(twin, {**LIGHTNING, "title": "two"}).mode == "in_place"  # same size
+    assert recipes.lookup(str(path)).document["title"] == "one"
+    st = path.stat()
+    os.utime(twin, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(twin, path)
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert recipes.lookup(str(path)).document["title"] == "two"

@@ -70,6 +70,9 @@ class Digests:
     weights_sha256: str
     file_sha256: str | None
     identity: Identity
+    #: the tensor-index digest a stamp of this very file state recorded (None: not cached; the header's own
+    #: `tensor_index_sha256` is the source of truth, this only spares recomputing it)
+    tensor_index_sha256: str | None = None
 
 
 def cache_dir() -> Path:
@@ -115,7 +118,9 @@ def digests_of(fh, name: str, progress: Progress | None = None, *, want_file: bo
         weights = entry.get(_weights_kind(name))
         file_digest = entry.get("file_sha256")
         if isinstance(weights, str) and (not want_file or isinstance(file_digest, str)):
-            return Digests(weights, file_digest if isinstance(file_digest, str) else None, ident)
+            index = entry.get("tensor_index_sha256")
+            return Digests(weights, file_digest if isinstance(file_digest, str) else None, ident,
+                           index if isinstance(index, str) else None)  # fmt: skip
     return hash_file(fh, name, progress, want_file=want_file)
 
 
@@ -237,7 +242,7 @@ def remember(path: str | os.PathLike, *, identity: Identity | None = None, **has
     entry = files.pop(key, None)
     if not _matches(entry, ident):
         entry = dict(zip(IDENTITY_FIELDS, ident, strict=True))
-    entry.update(hashes)
+    entry.update({kind: value for kind, value in hashes.items() if value})
     files[key] = entry  # re-inserted last: oldest entries are dropped first
     while len(files) > CACHE_MAX_ENTRIES:
         files.pop(next(iter(files)))

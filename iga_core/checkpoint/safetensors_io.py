@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import re
 import struct
@@ -139,6 +140,9 @@ class Header:
     json_len: int  # N without trailing padding: what the JSON itself needs
     file_size: int
     raw: bytes = field(default=b"", repr=False, compare=False)  # the header JSON as read, for splicing
+    #: every tensor entry was spelled dtype, shape, data_offsets and listed in data order: the raw text may
+    #: already be the canonical tensor index (`tensor_index_sha256` then hashes it without re-encoding)
+    in_index_layout: bool = field(default=False, repr=False, compare=False)
 
     @property
     def data_start(self) -> int:
@@ -156,14 +160,49 @@ class Header:
     @cached_property
     def tensor_index_sha256(self) -> str:
         """sha256 of the canonical tensor index: what `weights_sha256` (the data bytes) does not cover, the
-        table that gives those bytes their meaning. The UTF-8 bytes of the compact JSON array
-        `[[name, dtype, [dims...], begin, end], ...]` in data order (begin, end, then name), strings escaped
-        as RFC 8785 does (`json.dumps(..., ensure_ascii=False)`), integers in decimal. Swapping two names,
-        changing F32 to I32 or reshaping changes it; stamping (metadata only) does not."""
-        rows = sorted(self.tensors.values(), key=_index_order)
-        table = [[t.name, t.dtype, list(t.shape), t.begin, t.end] for t in rows]
-        text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        table that gives those bytes their meaning. The UTF-8 bytes of the compact JSON object
+        `{"name":{"dtype":"F16","shape":[320,4],"data_offsets":[0,2560]},...}` with the tensors in data order
+        (begin, end, then name), written as `json.dumps(..., ensure_ascii=False, separators=(",", ":"))`
+        writes it (RFC 8785's string escaping). Swapping two names, changing F32 to I32 or reshaping changes
+        it; stamping (metadata only) does not. For a header written that way already (iga's and the
+        safetensors library's writers do), its own tensor text is hashed, without re-encoding."""
+        span = self._index_section() if self.in_index_layout else None
+        digest = hashlib.sha256()
+        if span is not None:
+            digest.update(b"{")
+            digest.update(memoryview(self.raw)[span[0]:span[1]])
+            digest.update(b"}")
+        else:
+            digest.update(_index_text(list(self.tensors.values())).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _index_section(self) -> tuple[int, int] | None:
+        """Where in `raw` the tensor entries are, when they are byte for byte the canonical index's (see
+        `tensor_index_sha256`), else None: metadata first or absent, nothing but the entries after it, no
+        whitespace or escape in them, and no zero-byte tensors (whose order among equal offsets is by name).
+        The metadata is found by writing it the way iga and safetensors write it; nothing is copied."""
+        raw = self.raw
+        end = len(raw.rstrip(b" \t\n\r")) - 1  # the closing brace
+        if raw.startswith(_METADATA_PREFIX_BYTES):
+            meta = json.dumps(self.metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            start = len(_METADATA_PREFIX_BYTES) + len(meta)
+            if raw[len(_METADATA_PREFIX_BYTES):start] != meta:
+                return None  # spelled another way (spaces, escapes, null): build the index from the table
+            if start == end:
+                return start, start  # metadata only
+            if raw[start:start + 1] != b",":
+                return None
+            start += 1
+        elif raw.startswith(b'{"') and raw.find(METADATA_KEY.encode(), 0, end) < 0:
+            start = 1
+        else:
+            return (1, 1) if raw[:end + 1] == b"{}" else None
+        if raw[end:end + 1] != b"}" or any(raw.find(c, start, end) >= 0 for c in (b" ", b"\t", b"\n", b"\r", b"\\")):
+            return None
+        values = self.tensors.values()
+        if any(map(operator.eq, map(_BEGIN, values), map(_END, values))):
+            return None
+        return start, end
 
     @property
     def host_readable(self) -> bool:
@@ -320,8 +359,9 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
             raise HeaderNotUtf8(f"{path}: header has an unpaired surrogate escape", _NOT_SAFETENSORS_HINT) from None
 
     metadata = _check_metadata(obj.pop(METADATA_KEY, None), path)
-    tensors = _check_tensors(obj, path)
-    if not _contiguous(tensors):  # usually the header lists tensors in data order already
+    tensors, all_usual = _check_tensors(obj, path)
+    in_order = _contiguous(tensors)
+    if not in_order:  # usually the header lists tensors in data order already
         tensors.sort(key=_data_order)
     expected = 0
     for t in tensors:
@@ -346,6 +386,7 @@ def parse_header(raw: bytes, file_size: int, *, path: str = "<bytes>") -> Header
         json_len=len(raw.rstrip(b" ")),
         file_size=file_size,
         raw=raw,
+        in_index_layout=all_usual and in_order,
     )
 
 
@@ -403,6 +444,21 @@ def _data_order(t: TensorInfo) -> tuple[int, int]:
 
 def _index_order(t: TensorInfo) -> tuple[int, int, str]:
     return t[3], t[4], t[0]  # begin, end, name (code point order = UTF-8 byte order)
+
+
+def _index_text(rows: list[TensorInfo]) -> str:
+    """The canonical index text (`Header.tensor_index_sha256`) built from the rows (in data order). Only
+    tensors of zero bytes can share an offset, so only then is a sort by name needed. Names JSON writes as
+    they are (no quote, backslash or unprintable character) are formatted directly, which gives
+    `json.dumps`'s exact output faster; any other name goes through `json.dumps`."""
+    if any(t[3] == t[4] for t in rows):
+        rows = sorted(rows, key=_index_order)
+    names = "".join(t[0] for t in rows)
+    if '"' in names or "\\" in names or not names.isprintable():
+        table = {t.name: {"dtype": t.dtype, "shape": list(t.shape), "data_offsets": [t.begin, t.end]} for t in rows}
+        return json.dumps(table, ensure_ascii=False, separators=(",", ":"))
+    return "{" + ",".join([f'"{n}":{{"dtype":"{d}","shape":[{",".join(map(str, sh))}],"data_offsets":[{b},{e}]}}'
+                           for n, d, sh, b, e in rows]) + "}"
 
 
 def _unique(pairs: tuple) -> dict:
@@ -470,15 +526,17 @@ def _is_u64(value: object) -> bool:
     return type(value) is int and 0 <= value <= U64_MAX  # `type is`: a bool, or serde's float `-0`, is not
 
 
-def _check_tensors(entries: dict, path: str) -> list[TensorInfo]:
-    """Every tensor entry checked, in header order. The usual entry (keys dtype, shape, data_offsets in that
-    order, all valid) is checked inline in one tight loop with no per-entry dict or call; anything else
-    goes to `_check_tensor`, which raises the precise error (or accepts an unusual but valid entry)."""
+def _check_tensors(entries: dict, path: str) -> tuple[list[TensorInfo], bool]:
+    """Every tensor entry checked, in header order, and whether all were the usual entry. The usual entry
+    (keys dtype, shape, data_offsets in that order, all valid) is checked inline in one tight loop with no
+    per-entry dict or call; anything else goes to `_check_tensor`, which raises the precise error (or
+    accepts an unusual but valid entry)."""
     bitsizes = DTYPE_BITS
     limit = U64_MAX
     new = _new_tensor_info
     out: list[TensorInfo] = []
     append = out.append
+    usual = True
     for name, entry in entries.items():
         if type(entry) is tuple and len(entry) == 3:
             (k0, dtype), (k1, shape), (k2, offsets) = entry
@@ -500,7 +558,8 @@ def _check_tensors(entries: dict, path: str) -> list[TensorInfo]:
                             append(new(TensorInfo, (name, dtype, tuple(shape), begin, end)))
                             continue
         append(_check_tensor(name, _plain(entry, path, 2), path))
-    return out
+        usual = False
+    return out, usual
 
 
 _ENTRY_FIELDS = ("dtype", "shape", "data_offsets")
@@ -624,6 +683,8 @@ def _splice_metadata(original: Header, metadata: dict[str, str]) -> bytes | None
 
 
 _DECODER = json.JSONDecoder()
+_METADATA_PREFIX_BYTES = _METADATA_PREFIX.encode("ascii")
+_BEGIN, _END = operator.itemgetter(3), operator.itemgetter(4)
 
 
 def is_safetensors_path(path: str | os.PathLike) -> bool:

@@ -196,7 +196,9 @@ def stamp(
         notices = plan.housekeeping()
         with _opened(plan) as fh:
             result = _stamp_open_file(plan, fh, recipe_dict, notices, progress)
-        hashing.remember(plan.target, weights_sha256=result.weights_sha256)  # the tensor bytes did not change
+        # the tensor bytes and the tensor table did not change: both digests hold for the file as written
+        hashing.remember(plan.target, weights_sha256=result.weights_sha256,
+                         tensor_index_sha256=result.tensor_index_sha256)  # fmt: skip
     return result
 
 
@@ -218,8 +220,9 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         notices.append(AUTOV2_NOTICE.format(source=source, short=hashing.autov2(source)))
     elif not _hashes_of(previous).get("tensor_index_sha256"):
         notices.append(INDEX_ADDED_NOTICE)
-    recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source,
-                          index=header.tensor_index_sha256)  # fmt: skip
+    # a digest recorded for this exact file state (identity) spares recomputing the index from the header
+    index = digests.tensor_index_sha256 or header.tensor_index_sha256
+    recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source, index=index)
     metadata = dict(header.metadata)
     metadata[RECIPE_KEY] = _compact(recipe)
     added, kept = _sync_modelspec(metadata, recipe, previous)
@@ -236,7 +239,7 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         modelspec_added=added,
         modelspec_kept=kept,
         notices=plan.notices + notices,
-        tensor_index_sha256=header.tensor_index_sha256,
+        tensor_index_sha256=index,
         replaced_metadata_sha256=_hashes_of(previous).get("metadata_sha256") if plan.in_place else None,
     )
 
