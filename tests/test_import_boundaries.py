@@ -115,7 +115,7 @@ def test_only_the_host_modules_import_the_host(path: Path):
     assert not host, f"{path.name} imports the host directly ({'; '.join(host)}); go through iga_webui/host.py"
 
 
-@pytest.mark.parametrize("path", sorted(GLUE.glob("*.py")) + [ROOT / "scripts" / "iga.py"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*sorted(GLUE.glob("*.py")), ROOT / "scripts" / "iga.py"], ids=lambda p: p.name)
 def test_no_import_error_fallbacks_in_the_glue(path: Path):
     """A part that cannot be imported must fail the load with the host's traceback, not hide a feature."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
