@@ -3,13 +3,13 @@
 - `sd_vae` (A1111, Forge Classic, reForge): the `sd_vae` setting, "Automatic", "None" or a key of
   `sd_vae.vae_dict` (A shared_options.py:207, sd_vae.py:13; classic shared_options.py:208, sd_vae.py:13;
   reForge shared_options.py:235, sd_vae.py:14); an `sd_vae` override is loaded by `process_images` (A
-  processing.py:838-839, classic 791-792, reForge 914-915) and `p.sd_vae_name` is set before `process()`
+  processing.py:838-839, classic 791-792, reForge 917-918) and `p.sd_vae_name` is set before `process()`
   (A 892-893).
 - `modules` (Forge, Neo): `sd_vae` is stubbed; the real choice is `opts.forge_additional_modules`, the full
   paths of VAE and text-encoder files offered by basename in `main_entry.module_list` (F
   modules_forge/shared_options.py:8, main_entry.py:40, 140-164, 258-276; Neo modules_forge/shared_options.py:10,
   main_entry.py:57, 96-115, 172-187); an override is applied by `set_config` (F sysinfo.py:218-260, Neo
-  sysinfo.py:209-235).
+  sysinfo.py:209-230).
 """
 
 from __future__ import annotations
