@@ -7,6 +7,7 @@ an unlisted sampler, and Neo's flow families whose "Shift" slider is not a CFG."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -21,9 +22,8 @@ VPRED = recipe(LIGHTNING, model_id="test-vpred-xl", architecture="sdxl", predict
                resolution={"preferred": [{"width": 1024, "height": 1024}], "max": {"width": 1024, "height": 1024}})
 #: Neo's Z-Image: the double's guess needs only the width of `cap_embedder.1.weight` (Neo detection.py:43-64)
 ZIMAGE_KEYS = {"cap_embedder.1.weight": ("F16", [3840, 1]), "layers.0.attention.qkv.weight": ("F16", [8, 8])}
-ZIMAGE = {"iga_version": "1.0.0", "model_id": "test-zimage", "architecture": "other", "prediction_type": "flow",
-          "sampler": {"name": "Euler", "mode": "ode"}, "scheduler": {"name": "Simple"},
-          "steps": {"default": 8, "min": 8, "max": 9}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0}}
+#: the Z-Image-Turbo recipe written from its authors' settings (metadata_examples/README.md)
+ZIMAGE = json.loads((Path(__file__).resolve().parents[1] / "metadata_examples" / "z-image-turbo.iga.json").read_text())
 
 
 def _checkpoints(double):
