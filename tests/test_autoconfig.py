@@ -98,19 +98,45 @@ def test_forge_only_sampler_on_a1111():
     assert config.findings[0].fix == {"sampler": "DPM++ 2M"}
 
 
-def test_explicit_grid_no_host_timestep_sampler_reaches():
+def test_explicit_grid_no_host_timestep_sampler_reaches_is_run_by_its_euler_step():
+    """Hyper-SD's DDIM (trailing) misses its grid on the hosts' DDIM (leading + 1); the recipe allows any
+    sampler, and Euler (DDIM's step with eta 0) with SGM Uniform lands on 999, 874, ..., 124."""
     hyper = EXAMPLES.get("hyper-sdxl-8step-cfg")
     if hyper is None:
         pytest.skip("metadata_examples/hyper-sdxl-8step-cfg.iga.json not present")
     for host in (A1111, FORGE):
         config = auto_configure(hyper, host)
-        assert ("IGA-C003", "hard") in _ids(config)  # hosts' DDIM is leading-spaced; Hyper-SD needs trailing
+        assert _ids(config) == [("IGA-C003", "soft")] and config.honoured
+        assert (config.values["sampler"], config.values["schedule"], config.values["steps"]) == \
+            ("Euler", "SGM Uniform", 8)
+        assert config.findings[0].fix == {"sampler": "Euler", "schedule": "SGM Uniform"}
 
 
 def test_explicit_timestep_grid_reachable_through_sgm_uniform():
-    # DMD2's [999, 749, 499, 249] is what SGM Uniform gives at 4 steps: both hosts can honour it
-    config = auto_configure(recipe("dmd2"), A1111)
-    assert config.honoured and config.values["schedule"] == "SGM Uniform" and config.findings == ()
+    """DMD2's [999, 749, 499, 249] is what SGM Uniform gives at 4 steps, but the hosts' LCM evaluates LCM's
+    50-step table (999, 759, 499, 259): with no allow list, Euler a with SGM Uniform is what lands."""
+    for host in (A1111, FORGE):
+        config = auto_configure(recipe("dmd2"), host)
+        assert config.honoured and _ids(config) == [("IGA-C003", "soft")]
+        assert (config.values["sampler"], config.values["schedule"]) == ("Euler a", "SGM Uniform")
+
+
+def test_a_recipe_allowing_only_the_hosts_off_grid_sampler_is_hard_and_names_what_would_land():
+    dmd2 = EXAMPLES.get("dmd2-sdxl-4step")
+    if dmd2 is None:
+        pytest.skip("metadata_examples/dmd2-sdxl-4step.iga.json not present")
+    for host in (A1111, FORGE):
+        config = auto_configure(dmd2, host)
+        assert _ids(config) == [("IGA-C003", "hard")] and not config.honoured
+        finding = config.findings[0]
+        assert "759" in finding.reason and "Euler a with SGM Uniform" in finding.remedy
+        assert config.values["sampler"] == "LCM"  # left as the recipe says: the guard refuses it (IGA-H004)
+
+
+def test_a_host_whose_samplers_iga_does_not_model_keeps_the_recipes_sampler():
+    """ComfyUI's lcm runs the schedule's sigmas as given (no 50-step table): no grid substitute there."""
+    comfy = HostCapabilities("ComfyUI", ["euler", "euler_ancestral", "lcm"], ["sgm_uniform"], dialect="comfyui")
+    assert auto_configure(recipe("dmd2"), comfy).values["sampler"] == "lcm"
 
 
 def test_unpinned_recipe_without_an_equivalent_schedule_is_soft():
