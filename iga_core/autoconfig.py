@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.guard import host_settings
 from iga_core.guard.context import require_recipe
 from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
@@ -124,7 +125,8 @@ def host_capabilities(key: str) -> HostCapabilities:
 
 @dataclass(frozen=True)
 class AutoConfig:
-    """`values`: what to set (host spelling; None = leave as is). `findings`: what the host cannot honour
+    """`values`: what to set (host spelling; None = leave as is); `noise_schedule` (when the recipe states
+    zero terminal SNR) is the value of the host's noise-schedule option. `findings`: what the host cannot honour
     (hard: the recipe's result is out of reach; soft: a substitute or a missing feature; info: a note)."""
 
     host: str
@@ -337,4 +339,8 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
 
     values["sampler"] = host.spell("sampler", values["sampler"]) if values["sampler"] else None
     values["schedule"] = host.spell("schedule", values["schedule"]) if values["schedule"] else None
+    ztsnr = recipe.scheduler.zero_terminal_snr
+    if isinstance(ztsnr, bool):
+        # the host's noise-schedule option (A1111 / Forge sd_noise_schedule), which a script can set per request
+        values["noise_schedule"] = host_settings.noise_schedule(host.dialect, ztsnr)
     return AutoConfig(host.name, params["preset"], values, tuple(findings))

@@ -18,7 +18,11 @@ def _ids(config) -> list[tuple[str, str]]:
 
 
 def _request(values: dict, prediction_type: str) -> GuardRequest:
-    return GuardRequest(prediction_type=prediction_type, **{k: v for k, v in values.items() if v is not None})
+    """The request a host makes with these values; the noise-schedule option becomes the host fact it sets."""
+    values = {k: v for k, v in values.items() if v is not None}
+    noise = values.pop("noise_schedule", None)
+    ztsnr = None if noise is None else noise == "Zero Terminal SNR"
+    return GuardRequest(prediction_type=prediction_type, zero_terminal_snr=ztsnr, **values)
 
 
 def test_host_lists_come_from_the_vocabulary():
@@ -168,3 +172,15 @@ def test_ready_made_hosts_match_the_hosts_own_api_lists(host, fixture):
     data = json.loads((Path(__file__).parent / "fixtures" / f"host_samplers_{fixture}.json").read_text("utf-8"))
     assert set(host.samplers) == {s["name"] for s in data["samplers"]}
     assert set(host.schedules) == {s["label"] for s in data["schedulers"]}
+
+
+@pytest.mark.parametrize("host", [A1111, FORGE], ids=["a1111", "forge"])
+def test_the_noise_schedule_is_configured_where_the_recipe_states_it(host):
+    """A1111 and Forge take zero terminal SNR from one option a script can set per request
+    (sd_noise_schedule, A shared_options.py:406, F 415): auto-configure names its value."""
+    assert auto_configure(recipe("vpred"), host).values["noise_schedule"] == "Zero Terminal SNR"
+    plain = recipe("vpred", scheduler={"name": "Normal", "zero_terminal_snr": False})
+    assert auto_configure(plain, host).values["noise_schedule"] == "Default"
+    assert "noise_schedule" not in auto_configure(recipe("sd1_anime"), host).values  # the recipe says nothing
+    comfy = HostCapabilities("ComfyUI", ["euler"], ["normal"], dialect="comfyui")
+    assert auto_configure(recipe("vpred"), comfy).values["noise_schedule"] is None  # no such option there

@@ -447,7 +447,7 @@ def test_the_hosts_lcm_is_judged_on_its_own_table_even_as_the_recipes_sampler():
 
 def test_the_hosts_ddim_is_judged_on_its_own_timesteps_even_as_the_recipes_sampler():
     """Hyper-SD names DDIM with trailing spacing; the hosts' DDIM evaluates range(0, 1000, 1000 // n) + 1
-    from the last down to the second (A sd_samplers_timesteps.py:92, sd_samplers_timesteps_impl.py:21-23)."""
+    from the last down to the second (A sd_samplers_timesteps.py:94, sd_samplers_timesteps_impl.py:22-25)."""
     r = recipe("lightning", sampler={"name": "DDIM", "mode": "ode"}, scheduler={
         "name": "Automatic", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]}, "canonical_steps": 4,
         "subsample": {"allowed_steps": [4]}, "spacing": "trailing"}, constraints={})

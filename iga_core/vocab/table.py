@@ -15,9 +15,9 @@ from importlib import resources
 from iga_core.vocab.model import DIALECTS, MODES, SamplerInfo, ScheduleInfo, VocabDataError
 
 #: grid ids a timestep sampler can follow that are no user-selectable schedule: A1111's DDIM / PLMS
-#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:92), evaluated from the last
-#: down to the second (A sd_samplers_timesteps_impl.py:21-23); UniPC's own time grid over as many steps
-#: (A sd_samplers_timesteps_impl.py:139-165)
+#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:94), evaluated from the last
+#: down to the second (A sd_samplers_timesteps_impl.py:22-25); UniPC's own time grid over as many steps
+#: (A sd_samplers_timesteps_impl.py:159-160, 170-176)
 GRID_ONLY = ("ddim_timesteps", "unipc_timesteps")
 
 

@@ -179,7 +179,10 @@ def classify_executed(recipe, executed):
     key = ("executed", executed.kind, executed.timesteps)
     match = recipe.memo.get(key)
     if match is None:
-        if executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
+        sched = recipe.scheduler
+        if not sched.pins_grid and not sched.pins_endpoints:  # as `shortcut`: nothing to be off
+            match = Decided("unpinned", "the recipe pins no grid and no endpoint")
+        elif executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
             match = _own_steps(recipe)
         else:
             try:
