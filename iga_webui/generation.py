@@ -49,6 +49,7 @@ class IgaState:
     host_run: dict = field(default_factory=dict)  # what the host ran, per pass, and what IGA told it
     config: Any = None  # auto_configure's answer for this host, computed once (`_config`)
     told: set = field(default_factory=set)  # (pass, error) pairs already said in a comment
+    asked: dict = field(default_factory=dict)  # host_run.executed_or_error's memo for this generation
     sent: dict | None = None  # names as the caller sent them (API body / its infotext)
     sent_fields: frozenset | None = None  # the API request fields the caller set (None: not known)
 
@@ -289,7 +290,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     img2img = hasattr(p, "init_images")
     facts = host_run.model_facts(p.sd_model)
     sent = (st.sent or {}) if st is not None else {}
-    executed, error = host_run.executed_or_error(p)
+    executed, error = host_run.executed_or_error(p, memo=st.asked if st is not None else None)
     if st is not None:
         st.host_run["model"] = facts
         record_executed(p, st, "first", executed, error)
@@ -450,7 +451,10 @@ def _recheck(p: Any, st: IgaState, *, hires: bool) -> None:
     except Exception as exc:
         _fail(p, st, f"{name} pass hand-over", exc)
         return
-    executed, error = host_run.executed_or_error(p, hires=hires)
+    asked_before = st.asked.get(hires)
+    executed, error = host_run.executed_or_error(p, hires=hires, memo=st.asked)
+    if not hires and asked_before is not None and st.asked[hires] is asked_before and facts == st.host_run.get("model"):
+        return  # nothing the schedule depends on changed since process() judged it: the verdict stands
     judged = ((st.host_run.get("passes") or {}).get(name), (st.host_run.get("errors") or {}).get(name))
     record_executed(p, st, name, executed, error)
     changed = judged != (executed.to_dict() if executed is not None else None, error)

@@ -91,15 +91,66 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
     return ExecutedSchedule("timesteps", given, evaluated, "host", source)
 
 
-def executed_or_error(p: Any, *, hires: bool = False) -> tuple[ExecutedSchedule | None, str | None]:
+#: the options the hosts' sampler code reads while it computes a schedule: A sd_samplers_kdiffusion.py:55-62
+#: (quantize), 79-132 (discard, old Karras sigmas, sigma min/max, rho, Beta's alpha/beta),
+#: sd_samplers_common.py:22-31 (img2img_fix_steps), UniPC's variant / skip type (`_unipc_times`), and the
+#: noise schedule and alpha downcast that set the model's table (A sd_models.py:650-667)
+SCHEDULE_OPTIONS = ("always_discard_next_to_last_sigma", "use_old_karras_scheduler_sigmas", "sigma_min", "sigma_max",
+                    "rho", "beta_dist_alpha", "beta_dist_beta", "enable_quantization", "img2img_fix_steps",
+                    "uni_pc_variant", "uni_pc_skip_type", "sd_noise_schedule", "use_downcasted_alpha_bar")
+
+
+class _Same:
+    """An object compared by identity (and, for a tensor, its in-place version counter)."""
+
+    __slots__ = ("obj", "version")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj, self.version = obj, getattr(obj, "_version", None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj and other.version == self.version
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def inputs_key(p: Any, hires: bool) -> tuple:
+    """Everything the host's sampler reads to compute a pass's schedule: `p`'s sampler fields, the model and
+    its noise table (A `alphas_cumprod`, F the predictor's sigmas, which the noise-schedule override swaps
+    right before p.sample, A processing.py:985 / F 985-996) and the options above. Equal keys give equal
+    schedules, so the hand-over check reuses what process() asked."""
+    from modules.shared import opts
+
+    model = getattr(p, "sd_model", None)
+    table = getattr(model, "alphas_cumprod", None)
+    if table is None and host.is_forge():
+        table = getattr(getattr(getattr(getattr(model, "forge_objects", None), "unet", None), "model", None), "predictor", None)
+        table = getattr(table, "sigmas", None)
+    fields = ("sampler_name", "scheduler", "steps", "hr_sampler_name", "hr_scheduler", "hr_second_pass_steps",
+              "denoising_strength", "sampler_noise_scheduler_override")
+    return (hires, hasattr(p, "init_images"), tuple(_Same(getattr(p, f, None)) if f.endswith("override")
+                                                     else getattr(p, f, None) for f in fields),
+            _Same(model), _Same(table), tuple(getattr(opts, k, None) for k in SCHEDULE_OPTIONS))
+
+
+def executed_or_error(p: Any, *, hires: bool = False, memo: dict | None = None
+                      ) -> tuple[ExecutedSchedule | None, str | None]:
     """`executed`, or (None, why) when the host's own sampler code raises computing it: the host will raise
     the same when it samples (e.g. DDIM / PLMS / UniPC on a hires pass at denoising strength 0 divide by zero
     steps, A sd_samplers_timesteps.py:94), so the pass is judged on iga's model of it instead of leaving
-    the whole generation unchecked."""
+    the whole generation unchecked. With `memo` (one per generation), a pass whose `inputs_key` is unchanged
+    is not asked again."""
+    key = inputs_key(p, hires) if memo is not None else None
+    if memo is not None and hires in memo and memo[hires][0] == key:
+        return memo[hires][1]
     try:
-        return executed(p, hires=hires), None
+        result = executed(p, hires=hires), None
     except Exception as exc:  # the host's code, not ours: any error it raises is the host's to report
-        return None, f"{type(exc).__name__}: {exc}"
+        result = None, f"{type(exc).__name__}: {exc}"
+    if memo is not None:
+        memo[hires] = (key, result)
+    return result
 
 
 def _unipc_times(sd_model: Any, timesteps, img2img: bool) -> list[float]:

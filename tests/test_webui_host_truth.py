@@ -263,3 +263,30 @@ def test_a_reloaded_module_keeps_one_wrapper_and_the_capture(webui):
     for call in (bound_before, webui.api.text2imgapi):
         status, body = call(txt2imgreq={"prompt": "x", "sampler_name": "Eular a"})
         assert status == 422 and "'Eular a'" in body["detail"], body
+
+
+def test_the_hand_over_asks_the_host_again_only_when_the_schedule_can_differ(webui, monkeypatch):
+    """process() and the p.sample hand-over both need the schedule; the second ask is skipped only while
+    everything the host's sampler reads is unchanged: p's fields, the model, its noise table (by identity
+    and in-place version: the noise-schedule override swaps or rescales it, A sd_models.py:650-667, F
+    processing.py:985-996) and the sampler options."""
+    from iga_webui import host_run
+
+    m = webui.m
+    model = m.sd_models.reload_model_weights()
+    p = m.processing.StableDiffusionProcessingTxt2Img(sampler_name="Euler", scheduler="Karras", steps=4)
+    p.sd_model = model
+    calls = []
+    real = host_run.executed
+    monkeypatch.setattr(host_run, "executed", lambda p, **kw: calls.append(1) or real(p, **kw))
+    memo = {}
+    first = host_run.executed_or_error(p, memo=memo)
+    assert host_run.executed_or_error(p, memo=memo) is first and len(calls) == 1
+    table = model.alphas_cumprod if webui.host == "a1111" else model.forge_objects.unet.model.predictor.sigmas
+    table.mul_(1.0)  # an in-place change the host could make
+    host_run.executed_or_error(p, memo=memo)
+    m.shared.opts.data["rho"] = 3.0
+    host_run.executed_or_error(p, memo=memo)
+    p.steps = 5
+    host_run.executed_or_error(p, memo=memo)
+    assert len(calls) == 4
