@@ -22,6 +22,7 @@ from pathlib import Path
 from iga_core.checkpoint import hashing
 
 STATUSES = ("matches", "stamped", "mismatch", "unchecked")
+INFO_LIMIT = 4 << 20  # bytes read of a .civitai.info (the size cap for files beside a checkpoint)
 
 
 @dataclass(frozen=True)

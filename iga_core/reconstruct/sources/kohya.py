@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 
+from iga_core.checkpoint.training import trained_on
 from iga_core.recipe.aliases import kohya_base_model, normalize_architecture
 from iga_core.reconstruct.evidence import MODEL, Evidence
 from iga_core.reconstruct.sources._common import parse_int, parse_size, truthy
@@ -62,9 +63,10 @@ def collect(ctx) -> list[Evidence]:
                             f"ss_resolution = {meta['ss_resolution']!r}", 0.5))  # fmt: skip
     else:
         out += _dataset_sizes(meta)
-    base = _trained_on(meta)
-    if base:
-        ctx.findings.append(base)
+    base = trained_on(meta)
+    if base is not None:
+        ctx.findings.append(f"trained on {base.describe()}; `iga inspect FILE --base CHECKPOINT` compares a "
+                            "checkpoint with it")  # fmt: skip
     return out
 
 
@@ -83,13 +85,3 @@ def _dataset_sizes(meta: dict[str, str]) -> list[Evidence]:
     if not sizes:
         return []
     return [Evidence("/resolution/preferred", sizes, SOURCE, "ss_datasets: the datasets' training resolutions", 0.5)]
-
-
-def _trained_on(meta: dict[str, str]) -> str | None:
-    name = meta.get("ss_sd_model_name", "").strip()
-    old, new = meta.get("ss_sd_model_hash", "").strip(), meta.get("ss_new_sd_model_hash", "").strip()
-    if not (name or old or new):
-        return None
-    hashes = ", ".join(x for x in (f"AutoV1 {old}" if old else "", f"sha256 {new[:12]}…" if new else "") if x)
-    return (f"trained on {name or 'an unnamed base model'}" + (f" ({hashes})" if hashes else "")
-            + "; `iga hash --autov1 CHECKPOINT` gives a checkpoint's AutoV1 to compare")  # fmt: skip
