@@ -114,7 +114,7 @@ def test_reforge_counts_its_advanced_model_sampling_zero_terminal_snr(webui):
     script = SimpleNamespace(name="advanced model sampling for reforge", args_from=1, args_to=5)
     p = SimpleNamespace(scripts=SimpleNamespace(alwayson_scripts=[script]), script_args=(0, True, "x", 1.0, True))
     off = SimpleNamespace(scripts=p.scripts, script_args=(0, True, "x", 1.0, False))
-    says = reader.zero_terminal_snr(model, "Default", p), reader.zero_terminal_snr(model, "Default", off)
+    says = reader.zero_terminal_snr(model, False, p), reader.zero_terminal_snr(model, False, off)
     assert says == ((True, False) if webui.host in ("reforge", "forge-classic") else (False, False))
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ZTSNR = "Zero Terminal SNR"  # the sd_noise_schedule choice (A shared_options.py:406, F 415, classic 488, Neo 552, reForge 459)
 _FORGE = {"epsilon": "eps", "eps": "eps", "v_prediction": "v", "v": "v", "const": "flow", "edm": "eps"}
 #: ldm_patched's prediction mixins, most specific first as they appear in a model_sampling class's MRO
 _LDM_PATCHED = {"EDM": "eps", "V_PREDICTION": "v", "EPS": "eps", "CONST": "flow", "COSMOS_RFLOW": "flow",
@@ -40,8 +39,10 @@ class LdmConfig:
     def prediction(self, sd_model: Any) -> str | None:
         return {"eps": "eps", "v": "v"}.get(getattr(sd_model, "parameterization", None))
 
-    def zero_terminal_snr(self, sd_model: Any, noise_schedule: str, p: Any = None) -> bool:
-        return noise_schedule == ZTSNR
+    def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
+        """`setting`: the host's noise-schedule option says zero terminal SNR (`sd_noise_schedule`, the same
+        key and values on all five: A shared_options.py:406, F 415, classic 488, Neo 552, reForge 459)."""
+        return setting
 
 
 class ForgePredictor:
@@ -53,9 +54,9 @@ class ForgePredictor:
         predictor = sd_model.forge_objects.unet.model.predictor
         return _FORGE.get(getattr(predictor, "prediction_type", None))
 
-    def zero_terminal_snr(self, sd_model: Any, noise_schedule: str, p: Any = None) -> bool:
+    def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
         config = getattr(sd_model, "model_config", None)
-        return noise_schedule == ZTSNR or bool(getattr(config, "ztsnr", False))
+        return setting or bool(getattr(config, "ztsnr", False))
 
 
 class LdmPatchedSampling:
@@ -70,8 +71,8 @@ class LdmPatchedSampling:
                 return _LDM_PATCHED[cls.__name__]
         return None
 
-    def zero_terminal_snr(self, sd_model: Any, noise_schedule: str, p: Any = None) -> bool:
-        if noise_schedule == ZTSNR or bool(getattr(sd_model, "ztsnr", False)):
+    def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
+        if setting or bool(getattr(sd_model, "ztsnr", False)):
             return True
         return _reforge_ams_ztsnr(p)
 
