@@ -152,7 +152,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def _identity_lines(args: argparse.Namespace, path: Path, header, src, data: dict) -> list[str]:
     """What the file is (LoRA, refiner, …), its AutoV1, the base a kohya-trained file names, and whether a
     `.civitai.info` beside it describes it."""
-    from iga_core.checkpoint import civitai_info, training
+    from iga_core.checkpoint import civitai_info, hashing, training
     from iga_core.checkpoint.layout import describe
     from iga_core.untrusted_files import read_json
 
