@@ -157,6 +157,25 @@ def checkpoint_by_name(name: str | None):
     return sd_models.get_closet_checkpoint_match(name)
 
 
+def checkpoint_architecture(info: Any) -> str | None:
+    """The architecture of a checkpoint the host has not loaded yet (a hires or refiner checkpoint, loaded
+    only when its pass starts: A processing.py:1359-1362, sd_samplers_common.py:158 apply_refiner), read
+    from its tensor names as the hosts pick its config (A sd_models_config.py:71-115); None when unknown."""
+    from iga_core.reconstruct.sources.tensors import family
+
+    try:
+        header = read_header(str(info.filename))
+    except Exception:  # unreadable, not safetensors: the host reports its own load error later
+        return None
+    tensors = header.tensors
+
+    def shape(name: str):
+        entry = tensors.get(name)
+        return entry.shape if entry is not None else None
+
+    return family(set(tensors), shape)[0]
+
+
 def checkpoints() -> list:
     """Every CheckpointInfo the host lists (`checkpoints_list`: title -> CheckpointInfo)."""
     return list(sd_models.checkpoints_list.values())

@@ -51,36 +51,40 @@ def _has_prefix(names: set[str], *prefixes: str) -> bool:
     return any(n.startswith(prefixes) for n in names)
 
 
+def family(names: set[str], shape) -> tuple[str | None, str]:
+    """(architecture, why) read from tensor names and the shape of a cross-attention weight (`shape(name)`
+    -> tuple or None); (None, "") when the names fit no known family. Also what the WebUI glue reads a
+    hires or refiner checkpoint's architecture by before the host loads it."""
+    if _has_prefix(names, "double_blocks.", "model.diffusion_model.double_blocks."):
+        return "flux", "Flux double_blocks.*"
+    if _has_prefix(names, "joint_blocks.", "model.diffusion_model.joint_blocks."):
+        return "sd3", "MMDiT joint_blocks.*"
+    if _has_prefix(names, "conditioner.embedders.") or "model.diffusion_model.label_emb.0.0.weight" in names:
+        return "sdxl", "SDXL conditioner.embedders.* / label_emb"
+    if _has_prefix(names, "cond_stage_model.model.transformer.resblocks."):
+        return "sd2", "OpenCLIP text encoder (cond_stage_model.model.*)"
+    for key in _CROSS_ATTN_KEYS:
+        dims = shape(key)
+        if dims and len(dims) == 2 and dims[-1] in _CONTEXT_WIDTH:
+            return _CONTEXT_WIDTH[dims[-1]], f"cross-attention context width {dims[-1]} ({key})"
+    if _has_prefix(names, "cond_stage_model.transformer.text_model."):
+        return "sd1", "CLIP-L text encoder (cond_stage_model.transformer.*)"
+    return None, ""
+
+
 def _layout(ctx, names: set[str]) -> list[Evidence]:
     out: list[Evidence] = []
-    family = None
-    why = ""
-    if _has_prefix(names, "double_blocks.", "model.diffusion_model.double_blocks."):
-        family, why = "flux", "Flux double_blocks.*"
-        if not _has_prefix(names, "guidance_in.", "model.diffusion_model.guidance_in."):
-            # FLUX.1-dev embeds distilled guidance; schnell has no guidance input.
-            out.append(Evidence("/cfg", {"default": 1.0, "min": 1.0, "max": 1.0}, LAYOUT,
-                                "Flux without a guidance_in embedding (schnell-like)", 0.6))  # fmt: skip
-            out.append(Evidence("/steps", {"default": 4, "min": 1, "max": 4}, LAYOUT,
-                                "Flux without a guidance_in embedding (schnell-like)", 0.5))  # fmt: skip
-    elif _has_prefix(names, "joint_blocks.", "model.diffusion_model.joint_blocks."):
-        family, why = "sd3", "MMDiT joint_blocks.*"
-    elif (
-        _has_prefix(names, "conditioner.embedders.") or "model.diffusion_model.label_emb.0.0.weight" in names
-    ):
-        family, why = "sdxl", "SDXL conditioner.embedders.* / label_emb"
-    elif _has_prefix(names, "cond_stage_model.model.transformer.resblocks."):
-        family, why = "sd2", "OpenCLIP text encoder (cond_stage_model.model.*)"
-    for key in _CROSS_ATTN_KEYS:
-        shape = ctx.shape(key)
-        if family is None and shape and len(shape) == 2 and shape[-1] in _CONTEXT_WIDTH:
-            family, why = _CONTEXT_WIDTH[shape[-1]], f"cross-attention context width {shape[-1]} ({key})"
-    if family is None and _has_prefix(names, "cond_stage_model.transformer.text_model."):
-        family, why = "sd1", "CLIP-L text encoder (cond_stage_model.transformer.*)"
-    if family:
-        out.append(Evidence("/architecture", family, LAYOUT, why, 0.85))
+    family_, why = family(names, ctx.shape)
+    if family_ == "flux" and not _has_prefix(names, "guidance_in.", "model.diffusion_model.guidance_in."):
+        # FLUX.1-dev embeds distilled guidance; schnell has no guidance input.
+        out.append(Evidence("/cfg", {"default": 1.0, "min": 1.0, "max": 1.0}, LAYOUT,
+                            "Flux without a guidance_in embedding (schnell-like)", 0.6))  # fmt: skip
+        out.append(Evidence("/steps", {"default": 4, "min": 1, "max": 4}, LAYOUT,
+                            "Flux without a guidance_in embedding (schnell-like)", 0.5))  # fmt: skip
+    if family_:
+        out.append(Evidence("/architecture", family_, LAYOUT, why, 0.85))
     if _has_prefix(names, "first_stage_model.", "vae.", "encoder.down.", "decoder.up."):
         out.append(Evidence("/vae/embedded", True, LAYOUT, "VAE weights inside the checkpoint", 0.8))
-    elif family and _has_prefix(names, "model.diffusion_model.", "down_blocks."):
+    elif family_ and _has_prefix(names, "model.diffusion_model.", "down_blocks."):
         out.append(Evidence("/vae/embedded", False, LAYOUT, "no VAE weights in the file", 0.7))
     return out
