@@ -383,3 +383,18 @@ def test_clip_skip_and_vae_from_the_recipe_reach_a_generate_click_without_quicks
     assert p.iga_state.record["params"]["vae"] == "anime.vae.safetensors"
     assert not [f for f in p.iga_state.verdict.findings if f.rule_id in ("IGA-S004", "IGA-S006")]
     assert webui.m.shared.opts.data.get("CLIP_stop_at_last_layers", 1) == 1  # restored afterwards
+
+
+def test_on_a_4_step_grid_unipc_runs_on_it_and_lcm_with_sgm_uniform_does_not(webui):
+    """What the hosts' own samplers run decides: UniPC's time grid at 4 steps is 999, 749.25, 499.5, 249.75
+    (A sd_samplers_timesteps_impl.py:159-160, 170-176), LCM's table gives 999, 759, 499, 259
+    (A sd_samplers_lcm.py:9-48)."""
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "UniPC"})
+    assert status == 200, body
+    first = webui.last_api_p().iga_state.record["host_run"]["passes"]["first"]
+    assert first["timesteps"] == pytest.approx([999, 749.25, 499.5, 249.75])
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "LCM",
+                                      "scheduler": "SGM Uniform"})
+    assert status == 422, body
+    assert "IGA-H004" in body["detail"] and "759" in body["detail"]
+    assert webui.last_api_p().double_executed == []
