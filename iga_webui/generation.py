@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iga_core import vocab
-from iga_core.audit import build_record, to_infotext_fields
+from iga_core.audit import build_record, civitai_hashes, to_infotext_fields
 from iga_core.autoconfig import auto_configure
 from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
@@ -376,6 +376,26 @@ def write_record(p: Any, st: IgaState) -> None:
         advanced=st.args.advanced, failure=st.failure, host_run=st.host_run or None,
     )
     p.extra_generation_params.update(to_infotext_fields(st.record))
+    _original_model_hash(p, st)
+
+
+def _original_model_hash(p: Any, st: IgaState) -> None:
+    """A stamped checkpoint's pre-stamp AutoV2 as CivitAI reads it (`Hashes: {"model": …}`), beside the host's
+    own Model hash, so CivitAI still links the image to the model page (iga_core.audit.civitai_hashes)."""
+    source = st.source
+    hashes = source.recipe.hashes if source is not None and source.recipe is not None else None
+    if hashes is None or source.hash_status == "mismatch":
+        return
+    original = civitai_hashes.original_model_hash(source.kind, hashes.source_file_sha256,
+                                                  getattr(st.checkpoint, "shorthash", None))  # fmt: skip
+    if original is None:
+        return
+    value = civitai_hashes.merged(p.extra_generation_params.get(civitai_hashes.KEY), original)
+    if value is None:
+        log.info("[IGA] %s is already set by another extension; the original model hash %s was not added",
+                 civitai_hashes.KEY, original)
+        return
+    p.extra_generation_params[civitai_hashes.KEY] = value  # a dict: the host writes it as raw JSON
 
 
 def process(p: Any, raw_args: Any) -> IgaState:

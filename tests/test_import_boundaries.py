@@ -23,7 +23,7 @@ GLUE = ROOT / "iga_webui"
 
 #: the core's packages (a folder or a single module under iga_core/), lowest layer first
 LAYERS: list[tuple[str, ...]] = [
-    ("errors",),  # and iga_core/__init__ (__version__)
+    ("errors", "lazy", "records"),  # and iga_core/__init__ (__version__)
     ("paths", "untrusted_text", "untrusted_files"),
     ("vocab",),
     ("schedules",),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iga_core.errors import IgaInvalid
+from iga_core.vocab.dialects import DIALECTS, KINDS, MODES
 
-DIALECTS = ("a1111", "forge", "comfyui", "kdiffusion", "diffusers")
-KINDS = ("sampler", "schedule")
-MODES = ("ode", "ancestral", "sde")
+__all__ = ["DIALECTS", "KINDS", "MODES", "ConflictingNames", "SamplerInfo", "ScheduleInfo", "UnknownDialect",
+           "UnknownName", "VocabDataError"]
 
 
 @dataclass(frozen=True)
