@@ -1,17 +1,20 @@
-"""The one door to the host: which WebUI runs (A1111 v1.10.1 or Forge), how it names things, and every
-host object the glue reads or calls. No other `iga_webui` module imports the host's `modules` (a test
-enforces this), so what the glue depends on is listed here, each with the host lines it relies on.
+"""The one door to the host: which WebUI runs (A1111 v1.10.1, Forge, Forge Neo, Forge Classic or reForge),
+how it names things, and every host object the glue reads or calls. No other `iga_webui` module imports the
+host's `modules` (a test enforces this; `host_probe` looks at the host's version module before this one
+loads), so what the glue depends on is listed here, each with the host lines it relies on. Where the forks
+differ, the variant `iga_webui/hosts.json` names for this host handles it (`glue(difference)`, one module
+per difference in `iga_webui/forks/`; docs/hosts.md).
 
-Imported only from `scripts/iga.py`'s import chain, i.e. inside a running host, where every module below
-is already loaded (both hosts import them before any extension script runs).
+Imported only from `scripts/iga.py`'s import chain on a known host, i.e. inside a running host, where every
+module below is already loaded (every known host imports them before any extension script runs; A1111
+1.10's module names hold in all five, docs/hosts.md §1).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import os
-import sys
 from typing import Any
 
 from modules import (
@@ -31,7 +34,8 @@ from modules import (
 
 from iga_core.autoconfig import HostCapabilities
 from iga_core.checkpoint.safetensors_io import read_header
-from iga_core.guard.rules.vae import vae_stem
+from iga_webui import host_probe
+from iga_webui.host_profile import HostProfile
 
 #: the base class and the "always on" marker of a script (A and F modules/scripts.py)
 Script = scripts.Script
@@ -41,45 +45,52 @@ AlwaysVisible = scripts.AlwaysVisible
 # --- which host ----------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
+def profile() -> HostProfile:
+    """This host: its name, version and the glue variant of each difference (detected once per process)."""
+    return host_probe.profile()
+
+
+@functools.cache
+def _glue(difference: str, variant: str) -> Any:
+    return importlib.import_module(f"iga_webui.forks.{difference}").VARIANTS[variant]
+
+
+def glue(difference: str) -> Any:
+    """The variant of `difference` (a module of `iga_webui.forks`) this host needs."""
+    return _glue(difference, profile().glue[difference])
+
+
 def is_forge() -> bool:
-    # Forge ships the `modules_forge` package; A1111 does not. Asked several times per generation; on A
-    # each answer is a search of sys.path, and the host does not change while it runs.
-    if "modules_forge" in sys.modules:
-        return True
-    try:
-        return importlib.util.find_spec("modules_forge") is not None
-    except (ImportError, ValueError):
-        return False
+    """Does the model run on Forge's `backend` package (Forge, Neo)? Forge Classic and reForge ship
+    `modules_forge` too but run the older `ldm_patched` backend with A1111's loading, VAE and top bar."""
+    return profile().backend == "forge"
 
 
 def dialect() -> str:
-    return "forge" if is_forge() else "a1111"
+    """The vocabulary dialect this host's sampler and schedule names are spelled in."""
+    return profile().dialect
 
 
 def host_info() -> dict[str, str | None]:
-    return {"name": dialect(), "version": _version()}
-
-
-@functools.lru_cache(maxsize=1)
-def _version() -> str | None:
-    """`launch.git_tag()` (A launch.py:10, F launch.py:13) runs `git describe` in a subprocess on every call
-    (A launch_utils.py:74-86, about 6 ms) and never raises: ask once per process, not once per image. The
-    host's top-level `launch` module is imported here, on first use, not with this module: the hosts run
-    launch.py as __main__, so importing it by name is a second load that only the version needs."""
-    import launch
-
-    git_tag = getattr(launch, "git_tag", None)
-    return str(git_tag()) if callable(git_tag) else None
+    """For the audit record: the host's key ("a1111", "forge", "forge-neo", "forge-classic", "reforge") and
+    the version its own version API gives (docs/hosts.md §1)."""
+    return {"name": profile().key, "version": profile().version}
 
 
 def forge_main_entry(name: str) -> Any:
-    """A component Forge's top bar keeps in `modules_forge.main_entry` (F main_entry.py); None on A1111."""
-    if not is_forge():
+    """A component Forge's and Neo's top bar keep in `modules_forge.main_entry` (F main_entry.py:14-23, Neo
+    25-28); None where the host has no such module (A1111, Forge Classic, reForge) or has not built it yet."""
+    if not glue("top_bar").has_main_entry:
         return None
-    from modules_forge import main_entry  # Forge only, so not imported with the A1111 modules above
+    from modules_forge import main_entry  # only where the profile says the module exists
 
     return getattr(main_entry, name, None)
+
+
+def forge_module_list() -> dict:
+    """Forge's / Neo's VAE and text-encoder files: basename -> full path (F main_entry.py:40, 140-164; Neo 57,
+    96-115); empty elsewhere."""
+    return dict(forge_main_entry("module_list") or {})
 
 
 # --- settings and command line ---------------------------------------------------------------------------
@@ -118,15 +129,16 @@ def queue_lock():
 
 
 def target_checkpoint(p: Any):
-    """The checkpoint this generation WILL use, valid in `before_process` on both hosts: an override in
-    `p.override_settings` first, then the loaded model (A loads eagerly), else the selected one (F loads
-    lazily, so `shared.sd_model` may be the previous model or FakeInitialModel, F sd_models.py:385-408)."""
+    """The checkpoint this generation WILL use, valid in `before_process` on every host: an override in
+    `p.override_settings` first, then the loaded model where the host loads eagerly (A1111, Classic,
+    reForge), else the selected one (Forge and Neo load lazily, so `shared.sd_model` may be the previous
+    model or FakeInitialModel, F sd_models.py:385-408; `iga_webui.forks.loading`)."""
     override = (getattr(p, "override_settings", None) or {}).get("sd_model_checkpoint")
     if override:
         info = sd_models.get_closet_checkpoint_match(override)
         if info is not None:
             return info
-    if not is_forge():
+    if glue("loading").loaded_is_target():
         loaded = getattr(shared.sd_model, "sd_checkpoint_info", None)
         if loaded is not None:
             return loaded
@@ -147,8 +159,20 @@ def loaded_checkpoint():
 
 
 def model_uses_distilled_cfg() -> bool:
-    """Forge's flag for guidance-distilled models (F processing.py:739-742 reads it)."""
-    return bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
+    """Is `p.distilled_cfg_scale` a distilled CFG for the loaded model (F processing.py:739-742; Neo uses the
+    same field as the flow shift of some families: `iga_webui.forks.guidance`)?"""
+    return glue("guidance").uses_distilled_cfg(shared.sd_model, False)
+
+
+def uses_distilled_cfg(recipe_has_distilled: bool) -> bool:
+    """Is `p.distilled_cfg_scale` to be judged as a distilled CFG for this generation (`forks.guidance`)?"""
+    return glue("guidance").uses_distilled_cfg(shared.sd_model, recipe_has_distilled)
+
+
+def hires_cfg(p: Any) -> float | None:
+    """The hires pass's own CFG, or None where the host has none (`iga_webui.forks.hires_cfg`)."""
+    return glue("hires_cfg").value(p)
+
 
 
 def checkpoint_by_name(name: str | None):
@@ -222,9 +246,13 @@ def capabilities() -> HostCapabilities:
 
 @functools.lru_cache(maxsize=4)
 def _capabilities(dialect_: str, samplers: tuple[str, ...], schedules: tuple[str, ...]) -> HostCapabilities:
-    name = "Forge" if dialect_ == "forge" else "AUTOMATIC1111"
-    return HostCapabilities.of_running_host(name, dialect_, samplers, schedules,
-                                            supports_distilled_cfg=dialect_ == "forge")
+    return HostCapabilities.of_running_host(profile().name, dialect_, samplers, schedules,
+                                            supports_distilled_cfg=supports_distilled_cfg())
+
+
+def supports_distilled_cfg() -> bool:
+    """Has `p` a distilled-CFG field at all (Forge, Neo; `iga_webui.forks.guidance`)?"""
+    return glue("guidance").supports_distilled_cfg
 
 
 #: tensor-name prefixes of a VAE file (diffusers / LDM / Flux `ae.safetensors` layouts)
@@ -266,48 +294,21 @@ def checkpoint_exact(name: str | None):
 
 
 def effective_vae(p: Any) -> str | None:
-    """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
-    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (F main_entry.py:140-164,
-    258-276): the VAE is the module whose tensors are a VAE's; none means the checkpoint's own ("None")."""
-    if not is_forge():
-        return getattr(p, "sd_vae_name", None)
-    modules = option("forge_additional_modules") or []
-    vaes = [os.path.basename(str(m)) for m in modules if is_vae_module(str(m))]
-    return vaes[0] if vaes else ("None" if modules else None)
-
-
-def _stem(name: str) -> str:
-    return vae_stem(name)
+    """The VAE this generation runs with (None = the checkpoint's own; `iga_webui.forks.vae`)."""
+    return glue("vae").effective(p)
 
 
 def vae_override(recipe_vae: Any, overrides: dict) -> tuple[str, Any, str] | None:
     """(override key, value, name shown) that makes the host use the recipe's VAE (`Recipe.vae`) for one
-    request, or None when it already does, the request overrides it itself, or the host lists no such VAE.
-    A: `sd_vae` = a `sd_vae.vae_dict` key, or "None" for the checkpoint's own (A processing.py:838-839
-    reloads it). F: `forge_additional_modules` = the text encoders kept, the VAE swapped (F sysinfo.py:218-260,
-    main_entry.py:140-164, 258-276)."""
-    if recipe_vae is None or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
-        return None
-    wanted = recipe_vae.id
-    embedded_only = bool(recipe_vae.embedded) and not wanted
-    if not wanted and not embedded_only:
-        return None
-    if is_forge():
-        current = [str(m) for m in (option("forge_additional_modules") or [])]
-        kept = [m for m in current if not is_vae_module(m)]
-        if embedded_only:
-            return None if kept == current else ("forge_additional_modules", kept, "None")
-        path = next((v for k, v in (forge_main_entry("module_list") or {}).items() if _stem(k) == _stem(wanted)), None)
-        if path is None:
-            return None
-        new = [*kept, str(path)]
-        return None if new == current else ("forge_additional_modules", new, os.path.basename(str(path)))
-    if embedded_only:
-        return None if option("sd_vae", "Automatic") in ("None", "Automatic") else ("sd_vae", "None", "None")
-    key = next((k for k in sd_vae.vae_dict if _stem(k) == _stem(wanted)), None)
-    if key is None or option("sd_vae", "Automatic") == key:
-        return None
-    return "sd_vae", key, key
+    request, or None when it already does, the request overrides it itself, or the host lists no such VAE
+    (`iga_webui.forks.vae`: `sd_vae` on A1111, Classic and reForge, `forge_additional_modules` on Forge and Neo)."""
+    return glue("vae").override(recipe_vae, overrides)
+
+
+def vae_names() -> list[str]:
+    """The `sd_vae` choices besides Automatic / None: `sd_vae.vae_dict` keys, file basenames (A sd_vae.py:13,
+    72-106; classic 13; reForge 14)."""
+    return list(sd_vae.vae_dict)
 
 
 def clip_skip() -> int | None:

@@ -253,6 +253,11 @@ def decisions_html(entries: Any, error: Exception | None = None) -> str:
     return "".join(parts)
 
 
+def host_notice_html(message: str) -> str:
+    """What the panel says on a WebUI the extension does not know: that nothing is guarded, and why."""
+    return f'<div class="{css_class("notice")}">{esc(message, MESSAGE)}</div>'
+
+
 def notice_html(notice: Any) -> str:
     """The paste-back notice (`IGA notice` of a pasted infotext), escaped; empty when there is none."""
     if not notice:
