@@ -22,7 +22,7 @@ from pathlib import Path
 from iga_core import paths
 from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
-from iga_core.recipe import Problem, RecipeInvalid, validate_recipe, with_metadata_digest
+from iga_core.recipe import Problem, RecipeInvalid, canonical_form, validate_recipe, with_metadata_digest
 from iga_core.recipe.files import read_json_file
 
 ENTRY_SUFFIX = ".iga.json"
@@ -222,7 +222,7 @@ class Registry:
         if named is not None and check_sha(named) != sha:
             raise WeightsMismatch(f"the recipe is for weights {str(named)[:12]}…, not {sha[:12]}…",
                                   "use the recipe made for this checkpoint, or remove its hashes.weights_sha256")  # fmt: skip
-        entry = {**recipe, "hashes": {**hashes, "weights_sha256": sha}}
+        entry = {**canonical_form(recipe), "hashes": {**hashes, "weights_sha256": sha}}  # shorthand expanded
         if tensor_index_sha256 is not None:
             entry["hashes"]["tensor_index_sha256"] = tensor_index_sha256
         problems = validate_recipe(entry)

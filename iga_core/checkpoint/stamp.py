@@ -347,9 +347,9 @@ def _hashes_of(recipe: dict | None) -> dict:
 
 
 def _with_hashes(recipe_dict: dict, *, weights: str, source: str | None, index: str | None) -> dict:
-    from iga_core.recipe import with_metadata_digest
+    from iga_core.recipe import canonical_form, with_metadata_digest
 
-    recipe = copy.deepcopy(recipe_dict)
+    recipe = copy.deepcopy(canonical_form(recipe_dict))  # stored in the canonical form, shorthand expanded
     drop = {"metadata_sha256", "tensor_index_sha256"}  # recomputed here (or not applicable: a .ckpt)
     hashes = {k: v for k, v in (recipe.get("hashes") or {}).items() if k not in drop}
     hashes["weights_sha256"] = weights

@@ -135,7 +135,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return 0 if not problems else 1
     from iga_core.checkpoint.atomic import dumps_pretty
 
-    report = [f"{path}: {before} -> {SCHEMA_VERSION}" if changes else f"{path}: already {SCHEMA_VERSION}"]
+    if not changes:
+        head = f"{path}: already {SCHEMA_VERSION}"
+    elif before == SCHEMA_VERSION:
+        head = f"{path}: {SCHEMA_VERSION}, shorthand written in the canonical form"
+    else:
+        head = f"{path}: {before} -> {SCHEMA_VERSION}"
+    report = [head]
     report += [f"  - {c}" for c in changes]
     if problems:
         report.append("the upgraded recipe is still invalid:")

@@ -5,7 +5,7 @@ The interface other parts code against (docs/architecture.md, "iga_core.recipe")
     SCHEMA_VERSION, load_schema()
     Problem, RecipeInvalid, validate_recipe(d)
     Recipe (+ its parts), Recipe.from_dict(d), recipe.to_dict()
-    canonical_json(obj), metadata_sha256(d), with_metadata_digest(d)
+    canonical_json(obj), metadata_sha256(d), with_metadata_digest(d), canonical_form(d) (shorthand expanded)
     migrate(d) -> (dict, changes)
 """
 
@@ -36,6 +36,7 @@ from iga_core.recipe.model import (
 )
 from iga_core.recipe.problems import Problem, RecipeInvalid
 from iga_core.recipe.schema_file import SCHEMA_VERSION, load_schema
+from iga_core.recipe.shorthand import canonical_form
 from iga_core.recipe.validate import validate_recipe
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Size",
     "Subsample",
     "Vae",
+    "canonical_form",
     "canonical_json",
     "detect_version",
     "digest_status",

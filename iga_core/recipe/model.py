@@ -1,7 +1,7 @@
 """The recipe as typed, frozen dataclasses that mirror the JSON shape one to one.
 
 `Recipe.from_dict(d)` validates first (raising `RecipeInvalid`) and `recipe.to_dict()` gives back a dict
-equal to `d`: absent optional fields stay absent (None here means "not in the JSON"), lists come back
+equal to `d` in its canonical form (the design's shorthand, `iga_core.recipe.shorthand`, expanded): absent optional fields stay absent (None here means "not in the JSON"), lists come back
 as lists, and every `x-` extension key, at any level, is kept in `extensions` and written back.
 One generic converter walks the fields; each field's metadata says whether it holds a nested object
 (`node`), a list of them (`nodes`), a list of plain values (`values`) or a free-form map (`map`).
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from iga_core import vocab
 from iga_core.recipe.canonical import metadata_sha256
 from iga_core.recipe.problems import RecipeInvalid
+from iga_core.recipe.shorthand import canonical_form
 from iga_core.schedules import GRID_IDS
 
 Number = int | float
@@ -46,7 +47,13 @@ class _Node:
     extensions: dict[str, Any] = field(default_factory=dict, hash=False, repr=False)
 
     @classmethod
+    def _canonical(cls, d: dict) -> dict:
+        """The JSON shape this part is built from (a hook: the Recipe expands the design's shorthand)."""
+        return d
+
+    @classmethod
     def _from(cls: type[T], d: dict) -> T:
+        d = cls._canonical(d)
         kwargs: dict[str, Any] = {
             "extensions": {k: copy.deepcopy(v) for k, v in d.items() if k.startswith("x-")}
         }
@@ -265,6 +272,11 @@ class Recipe(_Node):
     constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
     presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
     hashes: Hashes | None = field(default=None, metadata=_node("Hashes"))
+
+    @classmethod
+    def _canonical(cls, d: dict) -> dict:
+        # "1024x1024" and a list for scheduler.subsample are the same recipe as their canonical form
+        return canonical_form(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> Recipe:

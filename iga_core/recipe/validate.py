@@ -2,7 +2,8 @@
 
 Order, each stage only when the one before found nothing (so later checks can trust the shape):
 1. bounds: a JSON object of bounded depth, node count and size, finite numbers only — before anything
-   walks it recursively, so a hostile document cannot exhaust the stack or the memory;
+   walks it recursively, so a hostile document cannot exhaust the stack or the memory; then the design's
+   shorthand (`iga_core.recipe.shorthand`) is expanded, and the later stages read the canonical form;
 2. version: the current schema version (older shapes are pointed at `iga migrate`);
 3. the shipped JSON Schema (draft 2020-12);
 4. semantics: min ≤ default ≤ max, grids decreasing and consistent with canonical_steps, step counts
@@ -23,6 +24,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from iga_core import vocab
+from iga_core.recipe import shorthand
 from iga_core.recipe.migration import STEPS, detect_version  # migrate knows every older shape
 from iga_core.recipe.model import Scheduler
 from iga_core.recipe.problems import Problem, pointer
@@ -48,11 +50,22 @@ def validate_recipe(d: Any) -> list[Problem]:
                 'write the recipe as {"iga_version": "1.0.0", "model_id": ..., ...}',
             )
         ]
-    for stage in (_bounds_problems, _version_problems, _schema_problems, _semantic_problems):
-        problems = _dedupe(stage(d))
+    problems = _dedupe(_bounds_problems(d))
+    if problems:
+        return problems
+    # the design's shorthand ("1024x1024", a list of step counts) is read in its canonical form; problems
+    # still name the value as the author wrote it
+    expanded, expansions = shorthand.expand(d)
+    for stage in (_version_problems, _schema_problems, _semantic_problems):
+        problems = _dedupe(stage(expanded))
         if problems:
-            return problems
+            return [_as_written(p, expansions) for p in problems] if expansions else problems
     return []
+
+
+def _as_written(problem: Problem, expansions: list) -> Problem:
+    mapped = shorthand.original_pointer(expansions, problem.pointer)
+    return problem if mapped == problem.pointer else Problem(mapped, problem.message, problem.hint)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -248,7 +261,28 @@ def _problems_from_error(error: ValidationError) -> Iterator[Problem]:
     if kind == "not":
         yield Problem(ptr, f"{ptr.rsplit('/', 1)[-1]!r} is not allowed here", hint)
         return
+    if kind == "anyOf":
+        yield from _any_of_problems(error, ptr, hint)
+        return
     yield Problem(ptr, _message(kind, arg, inst, error), hint)
+
+
+_JSON_TYPES = {"object": dict, "array": list, "string": str}
+
+
+def _any_of_problems(error: ValidationError, ptr: str, hint: str) -> Iterator[Problem]:
+    """A canonical form or its shorthand (`sizeOrText`, `subsampleOrList`): the problems of the branch of
+    the value's own JSON type, so a broken object is explained as an object, not as "matches no form"."""
+    for index, branch in enumerate(error.validator_value):
+        wanted = _JSON_TYPES.get(_resolve(branch).get("type"))
+        if wanted is not None and isinstance(error.instance, wanted):
+            for sub in sorted(error.context, key=lambda e: [str(p) for p in e.absolute_path]):
+                if sub.relative_schema_path and sub.relative_schema_path[0] == index:
+                    yield from _problems_from_error(sub)
+            return
+    kinds = " or ".join(_json_type({"object": {}, "array": [], "string": ""}[_resolve(b).get("type")])
+                        for b in error.validator_value if _resolve(b).get("type") in _JSON_TYPES)
+    yield Problem(ptr, f"expected {kinds}, got {_json_type(error.instance)}", hint)
 
 
 def _resolve(subschema: dict) -> dict:
