@@ -27,6 +27,7 @@ from modules import (
     sd_vae,  # vae_dict: A sd_vae.py:13, F 14
     shared,  # opts, cmd_opts, state, sd_model, OptionInfo (A shared.py:77)
     shared_items,  # refresh_checkpoints: A shared_items.py:60-62, F 58-60
+    ui_components,  # DropdownEditable: A ui_components.py:79-85, F 90-99
 )
 
 from iga_core.autoconfig import HostCapabilities
@@ -102,6 +103,11 @@ def add_option(key: str, default: Any, label: str, component: Any, component_arg
     if info:
         option_info = option_info.info(info)
     shared.opts.add_option(key, option_info)
+
+
+#: a dropdown whose value may also be typed (allow_custom_value): what the hosts' own "Gradio theme" setting
+#: uses to offer choices next to free text (A shared_options.py:337, F 345)
+DropdownEditable = ui_components.DropdownEditable
 
 
 def on(event: str, callback, name: str) -> None:
