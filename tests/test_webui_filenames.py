@@ -87,11 +87,11 @@ def test_hash_tokens_name_the_host_short_hash_and_the_weights(webui):
 
 
 def test_the_setting_offers_the_design_pattern_in_the_hosts_editable_dropdown(webui):
+    import sys
+
     import gradio as gr
 
     from iga_core.audit.filename import DESIGN_PATTERN
-
-    import sys
 
     info = webui.m.shared.opts.data_labels["iga_filename_pattern"]
     assert info.component is sys.modules["modules.ui_components"].DropdownEditable

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-
 class FormComponent:
     def get_expected_parent(self):
         return gr.components.Form
 
-from gradio.events import Dependency
 
 class DropdownEditable(FormComponent, gr.Dropdown):
     """Same as gr.Dropdown but allows editing value"""
