@@ -126,3 +126,38 @@ def _valid_recipes():
     from tests.recipe_strategies import recipes
 
     return recipes().filter(lambda r: validate_recipe(r) == [])
+
+
+# --- the families issue #18 added: FLUX.1-dev (distilled guidance), Hyper-SD 1.5, LCM-LoRA SD 1.5 ---------------
+
+
+def test_flux_dev_takes_its_guidance_as_distilled_cfg_not_cfg():
+    r = _example("flux1-dev")
+    assert r.cfg.distilled.default == 3.5 and r.steps.default == 50  # the authors' values
+    assert evaluate(r, native_request(r, distilled_cfg=3.5)).findings == ()
+    # the guidance typed into the CFG field (true classifier-free guidance at 3.5) is the mistake it catches
+    v = evaluate(r, native_request(r, cfg=3.5, distilled_cfg=3.5))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S002"] and v.warnings[0].fix == {"cfg": 1.0}
+    v = evaluate(r, native_request(r, distilled_cfg=9.0))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S003"] and v.warnings[0].fix == {"distilled_cfg": 5.0}
+
+
+def test_hyper_sd15_runs_exactly_its_eight_steps():
+    r = _example("hyper-sd15-8step")
+    assert evaluate(r, native_request(r)).allowed
+    # its own DDIM at other step counts: out of range (soft), since the grid is auto-configure's question for
+    # the recipe's own timestep sampler (as for Hyper-SDXL)
+    v = evaluate(r, native_request(r, steps=20))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S001"] and v.warnings[0].fix == {"steps": 8}
+    assert not evaluate(r, native_request(r, steps=20), GuardPolicy(mode="strict")).allowed
+    # another sampler on a leading-style grid misses the trailing 8-step grid: hard
+    v = evaluate(r, native_request(r, sampler="Euler", schedule="Karras"))
+    assert not v.allowed and "IGA-H004" in {f.rule_id for f in v.blocking}
+    assert not evaluate(r, native_request(r, cfg=7.0), GuardPolicy(mode="strict")).allowed
+
+
+def test_lcm_lora_sd15_refuses_other_samplers_and_high_cfg():
+    r = _example("lcm-lora-sd15")
+    assert not evaluate(r, native_request(r, sampler="Euler a")).allowed
+    v = evaluate(r, native_request(r, cfg=7.0))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S002"] and v.warnings[0].fix == {"cfg": 2.0}

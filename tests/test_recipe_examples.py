@@ -22,10 +22,12 @@ VALID = sorted(EXAMPLES.glob("*.iga.json"))
 INVALID_DIR = EXAMPLES / "invalid"
 INDEX = json.loads((INVALID_DIR / "index.json").read_text(encoding="utf-8"))
 
-# The models the format must cover (issue #2 item 8), each by the file that carries it.
+# The models the format must cover (issue #2 item 8, issue #18), each by the file that carries it.
 REQUIRED = {
     "sd15", "sd21-768-v", "sdxl-base", "sdxl-turbo", "sdxl-lightning-4step", "hyper-sdxl-8step-cfg",
     "lcm-lora-sdxl", "dmd2-sdxl-4step", "flux1-schnell", "sdxl-vpred-ztsnr", "seed-example",
+    # issue #18: the design's own example, FLUX.1-dev, the SD 1.5 step-distilled families
+    "design-example", "flux1-dev", "hyper-sd15-8step", "lcm-lora-sd15",
 }  # fmt: skip
 
 
