@@ -14,7 +14,15 @@ from pathlib import Path
 from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
-from iga_core.recipe import SCHEMA_VERSION, Recipe, detect_version, digest_status, migrate, validate_recipe
+from iga_core.recipe import (
+    SCHEMA_VERSION,
+    Recipe,
+    deprecation_notices,
+    detect_version,
+    digest_status,
+    migrate,
+    validate_recipe,
+)
 from iga_core.recipe.files import read_json_file
 from iga_core.untrusted_text import json_text, neutralise
 
@@ -81,12 +89,22 @@ def _problem_lines(problems) -> list[str]:
     return lines
 
 
+def _deprecation_lines(notices) -> list[str]:
+    lines = [f"deprecated ({len(notices)}):"]
+    for n in notices:
+        lines.append(f"  {n.pointer or '/'}: {n.message()}")
+        if n.how:
+            lines.append(f"      fix: {n.how}")
+    return lines
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     document, source = _load(path)
     problems = validate_recipe(document)
     recipe = Recipe.unchecked(document) if not problems else None  # validated just now
     digest = digest_status(document) if recipe is not None else None
+    deprecated = deprecation_notices(document)
     data = {
         "ok": not problems,
         "file": str(path),
@@ -95,6 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         "iga_version": recipe.iga_version if recipe is not None else None,
         "metadata_digest": digest,
         "problems": [p.to_dict() for p in problems],
+        "deprecations": [n.to_dict() for n in deprecated],
     }
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
@@ -109,6 +128,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         human = (
             f"OK {path} ({source}): {recipe.model_id!r}, schema {recipe.iga_version}\n  {notes[digest]}"
         )
+    if deprecated:
+        human += "\n" + "\n".join(_deprecation_lines(deprecated))
     emit(args, human, data)
     return 0 if not problems else 1
 
@@ -119,6 +140,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     before = detect_version(original)
     upgraded, changes = migrate(original)
     problems = validate_recipe(upgraded)
+    deprecated = deprecation_notices(upgraded)  # what migration could not replace by itself
     written = str(write_json_atomic(args.output, upgraded, parents=True)) if args.output else None
     data = {
         "ok": not problems,
@@ -127,6 +149,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         "to_version": SCHEMA_VERSION,
         "changes": changes,
         "problems": [p.to_dict() for p in problems],
+        "deprecations": [n.to_dict() for n in deprecated],
         "written": written,
         "recipe": upgraded,
     }
@@ -143,6 +166,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         head = f"{path}: {before} -> {SCHEMA_VERSION}"
     report = [head]
     report += [f"  - {c}" for c in changes]
+    if deprecated:
+        report += ["still deprecated (left for you to decide):", *_deprecation_lines(deprecated)[1:]]
     if problems:
         report.append("the upgraded recipe is still invalid:")
         report += _problem_lines(problems)

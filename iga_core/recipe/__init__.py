@@ -7,6 +7,7 @@ The interface other parts code against (docs/architecture.md, "iga_core.recipe")
     Recipe (+ its parts), Recipe.from_dict(d), recipe.to_dict()
     canonical_json(obj), metadata_sha256(d), with_metadata_digest(d), canonical_form(d) (shorthand expanded)
     migrate(d) -> (dict, changes)
+    deprecation_notices(d) -> [Notice]  (what the schema's x-deprecated data marks, as used by d)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from iga_core.recipe.canonical import (
     metadata_sha256,
     with_metadata_digest,
 )
+from iga_core.recipe.deprecations import Notice
+from iga_core.recipe.deprecations import notices as deprecation_notices
 from iga_core.recipe.migration import MigrationError, detect_version, migrate
 from iga_core.recipe.model import (
     Cfg,
@@ -47,6 +50,7 @@ __all__ = [
     "Hashes",
     "MigrationError",
     "NotCanonicalizable",
+    "Notice",
     "Preset",
     "Problem",
     "Range",
@@ -60,6 +64,7 @@ __all__ = [
     "Vae",
     "canonical_form",
     "canonical_json",
+    "deprecation_notices",
     "detect_version",
     "digest_status",
     "load_schema",

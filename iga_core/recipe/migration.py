@@ -23,6 +23,7 @@ from typing import Any
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.recipe import deprecations
 from iga_core.recipe.aliases import (
     implies_zero_terminal_snr,
     normalize_architecture,
@@ -126,6 +127,9 @@ def migrate(d: dict) -> tuple[dict, list[str]]:
     # the design's shorthand is valid as it is; a migrated recipe is written in the canonical form
     out, expansions = expand(out)
     changes += [e.note() for e in expansions]
+    # keys the schema marks deprecated with a plain replacement ("migrate": "move") go to their place
+    out, moved = deprecations.move(out)
+    changes += moved
     if changes and isinstance(out.get("hashes"), dict) and "metadata_sha256" in out["hashes"]:
         out = with_metadata_digest(out)
         changes.append("hashes.metadata_sha256 recomputed for the migrated content")

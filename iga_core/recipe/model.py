@@ -303,6 +303,13 @@ class Recipe(_Node):
         return {}
 
     @cached_property
+    def deprecations(self) -> tuple:
+        """What this recipe uses that the schema marks deprecated (`iga_core.recipe.deprecations.Notice`s)."""
+        from iga_core.recipe.deprecations import notices
+
+        return tuple(notices(self.to_dict()))
+
+    @cached_property
     def digest(self) -> str:
         """sha256 of the canonical JSON without `hashes.metadata_sha256` (what stamping stores there)."""
         return metadata_sha256(self.to_dict())

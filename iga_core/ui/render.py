@@ -14,7 +14,7 @@ import html
 from typing import Any
 
 from iga_core.decision_log import KINDS as DECISION_KINDS
-from iga_core.recipe import Recipe
+from iga_core.recipe import Recipe, deprecation_notices
 from iga_core.ui.ids import css_class
 from iga_core.untrusted_text import shorten
 
@@ -156,10 +156,17 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
                      "the panel leaves your settings alone and nothing is hidden.</div>")
     for problem in getattr(source, "problems", None) or ():
         parts.append(f'<div class="{css_class("warn")}">{esc(_problem_text(problem), MESSAGE)}</div>')
+    parts.append(deprecations_html(getattr(source, "document", None) if source is not None else None))
     for note in notes or ():
         parts.append(f'<div class="{css_class("note")}">{esc(note, MESSAGE)}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def deprecations_html(document: Any) -> str:
+    """What the recipe document uses that the schema marks deprecated, and what replaces it (empty: nothing)."""
+    items = deprecation_notices(document) if isinstance(document, dict) else []
+    return "".join(f'<div class="{css_class("deprecated")}">{esc(n.advice(), MESSAGE)}</div>' for n in items)
 
 
 VERDICT_STATES = ("ok", "warn", "blocked", "off", "none", "error")
