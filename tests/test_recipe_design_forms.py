@@ -68,18 +68,20 @@ def test_shorthand_and_canonical_are_one_recipe_with_one_digest():
 
 
 def test_migrate_writes_the_canonical_form_with_a_note_per_change():
-    out, changes = migrate(MINIMAL)
+    out, changes = migrate(MINIMAL, "1.0.0")  # normalise only; the default also moves it to 1.1.0
     assert out == _without_digest(GOLDEN) and out["iga_version"] == "1.0.0"
     assert len(changes) == 4
     for where in ("/resolution/preferred/0", "/resolution/preferred/1", "/resolution/max", "/scheduler/subsample"):
         assert any(c.startswith(where + ":") for c in changes), where
     # a stale digest on the shorthand is recomputed over the same content: it does not change
-    out, changes = migrate(with_metadata_digest(MINIMAL))
+    out, changes = migrate(with_metadata_digest(MINIMAL), "1.0.0")
     assert out == GOLDEN and any("recomputed" in c for c in changes)
+    out, changes = migrate(MINIMAL)
+    assert out == {**_without_digest(GOLDEN), "iga_version": "1.1.0"} and len(changes) == 5
 
 
 def test_the_tree_keys_migrate_to_their_places():
-    out, changes = migrate(TREE)
+    out, changes = migrate(TREE, "1.0.0")
     assert validate_recipe(out) == []
     assert with_metadata_digest(out) == GOLDEN  # the same recipe as the minimal example
     assert "x-legacy" not in out  # resolution_hints no longer ends there: the guard keeps the sizes
@@ -187,7 +189,7 @@ def test_cli_validate_and_migrate_the_design_example(tmp_path):
     result = _iga("validate", str(minimal), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "minimal.iga.json"
-    result = _iga("migrate", str(minimal), "-o", str(out), cwd=tmp_path)
+    result = _iga("migrate", str(minimal), "--to", "1.0.0", "-o", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1.0.0 -> 1.0.0" not in result.stdout and "shorthand" in result.stdout
     assert json.loads(out.read_text(encoding="utf-8")) == _without_digest(GOLDEN)

@@ -68,10 +68,12 @@ def test_dmd2_carries_its_explicit_timesteps():
 
 def test_seed_example_is_the_flat_draft_migrated():
     flat = _load(EXAMPLES / "seed-flat-draft.json")
-    migrated, changes = migrate(flat)
+    migrated, changes = migrate(flat, "1.0.0")
     golden = _load(EXAMPLES / "seed-example.iga.json")
     assert with_metadata_digest(migrated) == golden
     assert changes
+    current, _ = migrate(flat)  # to the current schema: the same recipe, one version later
+    assert with_metadata_digest(current) == migrate(golden)[0]
 
 
 def test_index_lists_every_invalid_file():

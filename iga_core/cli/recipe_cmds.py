@@ -15,6 +15,7 @@ from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 from iga_core.recipe import (
+    KNOWN_VERSIONS,
     SCHEMA_VERSION,
     Recipe,
     deprecation_notices,
@@ -47,13 +48,16 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "migrate",
-        help=f"upgrade an older recipe (e.g. the flat draft) to schema {SCHEMA_VERSION}",
+        help=f"upgrade an older recipe (e.g. the flat draft, 1.0.0) to schema {SCHEMA_VERSION}",
         description="Upgrade an older recipe shape to the current schema and list every change. Without -o "
         "the new recipe goes to stdout and the changes to stderr. Exit 1 when the result is still invalid "
         "(it is written anyway so that you can fix it).",
     )
     p.add_argument("file", help="recipe .json to upgrade")
     p.add_argument("-o", "--output", metavar="OUT", help="write the upgraded recipe here (atomically)")
+    p.add_argument("--to", metavar="VERSION", default=SCHEMA_VERSION, choices=KNOWN_VERSIONS,
+                   help=f"the schema version to migrate to (default {SCHEMA_VERSION}; one of "
+                   f"{', '.join(KNOWN_VERSIONS)})")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_migrate)
 
@@ -138,7 +142,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     original = read_json_file(path)
     before = detect_version(original)
-    upgraded, changes = migrate(original)
+    target = getattr(args, "to", None) or SCHEMA_VERSION
+    upgraded, changes = migrate(original, target)
     problems = validate_recipe(upgraded)
     deprecated = deprecation_notices(upgraded)  # what migration could not replace by itself
     written = str(write_json_atomic(args.output, upgraded, parents=True)) if args.output else None
@@ -146,7 +151,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         "ok": not problems,
         "file": str(path),
         "from_version": before,
-        "to_version": SCHEMA_VERSION,
+        "to_version": target,
         "changes": changes,
         "problems": [p.to_dict() for p in problems],
         "deprecations": [n.to_dict() for n in deprecated],
@@ -159,11 +164,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from iga_core.checkpoint.atomic import dumps_pretty
 
     if not changes:
-        head = f"{path}: already {SCHEMA_VERSION}"
-    elif before == SCHEMA_VERSION:
-        head = f"{path}: {SCHEMA_VERSION}, shorthand written in the canonical form"
+        head = f"{path}: already {target}"
+    elif before == target:
+        head = f"{path}: {target}, written in the canonical form"
     else:
-        head = f"{path}: {before} -> {SCHEMA_VERSION}"
+        head = f"{path}: {before} -> {target}"
     report = [head]
     report += [f"  - {c}" for c in changes]
     if deprecated:

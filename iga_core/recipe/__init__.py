@@ -23,10 +23,13 @@ from iga_core.recipe.deprecations import Notice
 from iga_core.recipe.deprecations import notices as deprecation_notices
 from iga_core.recipe.migration import MigrationError, detect_version, migrate
 from iga_core.recipe.model import (
+    DEFAULT_PIPELINE,
+    PIPELINE_FIELDS,
     Cfg,
     Constraints,
     Grid,
     Hashes,
+    Pipeline,
     Preset,
     Range,
     Recipe,
@@ -38,11 +41,14 @@ from iga_core.recipe.model import (
     Vae,
 )
 from iga_core.recipe.problems import Problem, RecipeInvalid
-from iga_core.recipe.schema_file import SCHEMA_VERSION, load_schema
+from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION, load_schema
 from iga_core.recipe.shorthand import canonical_form
 from iga_core.recipe.validate import validate_recipe
 
 __all__ = [
+    "DEFAULT_PIPELINE",
+    "KNOWN_VERSIONS",
+    "PIPELINE_FIELDS",
     "SCHEMA_VERSION",
     "Cfg",
     "Constraints",
@@ -50,6 +56,7 @@ __all__ = [
     "Hashes",
     "MigrationError",
     "NotCanonicalizable",
+    "Pipeline",
     "Notice",
     "Preset",
     "Problem",

@@ -30,7 +30,7 @@ from iga_core.recipe.aliases import (
     normalize_prediction_type,
 )
 from iga_core.recipe.canonical import with_metadata_digest
-from iga_core.recipe.schema_file import SCHEMA_VERSION
+from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION, entry, line_of
 from iga_core.recipe.shorthand import expand
 from iga_core.schedules import GRID_IDS
 
@@ -96,26 +96,34 @@ def detect_version(d: Any) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def migrate(d: dict) -> tuple[dict, list[str]]:
-    """Upgrade `d` to SCHEMA_VERSION; returns (new dict, changes). `d` itself is never modified."""
+def migrate(d: dict, target: str = SCHEMA_VERSION) -> tuple[dict, list[str]]:
+    """Upgrade `d` to `target` (default: the current SCHEMA_VERSION; any version iga knows); returns (new
+    dict, changes). `d` itself is never modified. A recipe already at the target's minor line is only
+    rewritten in its canonical form (shorthand expanded, deprecated keys moved)."""
     version = detect_version(d)
     if version is None:
         raise MigrationError(
             "this is not a recipe iga knows: no iga_version and no flat-draft keys",
             'a recipe starts with "iga_version"; see the recipe format reference',
         )
-    current = _semver(SCHEMA_VERSION)
+    if target not in KNOWN_VERSIONS:
+        raise MigrationError(f"iga knows no recipe version {target!r} to migrate to",
+                             f"use one of: {', '.join(KNOWN_VERSIONS)}")
+    current = _semver(target)
     out, changes = copy.deepcopy(d), []
-    while version != SCHEMA_VERSION:
+    while version != target:
         parsed = _semver(version)
         if parsed is not None and parsed[:2] == current[:2]:
-            break  # a patch release of the current version: same fields, nothing to do
+            break  # a patch release of the target version: same fields, nothing to do
         if parsed is not None and parsed > current:
-            raise MigrationError(
-                f"recipe version {version} is newer than this iga ({SCHEMA_VERSION})",
-                "update sd-webui-iga to read it",
-            )
-        step = STEPS.get(version)
+            if parsed > _semver(SCHEMA_VERSION):
+                raise MigrationError(
+                    f"recipe version {version} is newer than this iga ({SCHEMA_VERSION})",
+                    "update sd-webui-iga to read it",
+                )
+            raise MigrationError(f"recipe version {version} is newer than {target}: iga migrates only forward",
+                                 f"migrate to {version} or later")
+        step = STEPS.get(line_of(version) or version)
         if step is None:
             raise MigrationError(
                 f"no migration from recipe version {version!r}",
@@ -259,11 +267,9 @@ def _range(
 
 def _upgrade_flat_draft(d: dict) -> tuple[dict, list[str]]:
     flat = _Flat(d)
-    out: dict[str, Any] = {"iga_version": SCHEMA_VERSION}
+    out: dict[str, Any] = {"iga_version": "1.0.0"}
     key, old = flat.take("iga_version", "version", "schema_version")
-    flat.note(
-        f"iga_version: {old!r} -> {SCHEMA_VERSION!r}" if key else f"iga_version {SCHEMA_VERSION!r} added"
-    )
+    flat.note(f"iga_version: {old!r} -> '1.0.0'" if key else "iga_version '1.0.0' added")
 
     key, value = flat.take("model_id", "model", "model_name", "id", "name")
     if key is not None:
@@ -630,5 +636,21 @@ register(
         target="1.0.0",
         description="the seed paper's flat draft (steps_default, steps_range, cfg_range, vae_id, ...) to nested 1.0.0",
         upgrade=_upgrade_flat_draft,
+    )
+)
+
+
+def _upgrade_1_0(d: dict) -> tuple[dict, list[str]]:
+    """1.0.x -> 1.1.0: only the version changes (1.1.0 adds the optional `pipelines`)."""
+    out = {**d, "iga_version": "1.1.0"}
+    return out, [f"iga_version {d.get('iga_version')!r} -> '1.1.0' ({entry('1.1.0')['upgrade']})"]
+
+
+register(
+    MigrationStep(
+        source="1.0.0",
+        target="1.1.0",
+        description="1.0.0 to 1.1.0: adds the optional pipelines; nothing else changes",
+        upgrade=_upgrade_1_0,
     )
 )

@@ -15,6 +15,7 @@ computed here once per recipe, as cached properties, so every reader gets the sa
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, TypeVar
@@ -253,6 +254,26 @@ class Hashes(_Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Pipeline(_Node):
+    """One more named way to run the model (schema 1.1.0): a field left out is the recipe's own."""
+
+    name: str
+    description: str | None = None
+    sampler: Sampler | None = field(default=None, metadata=_node("Sampler"))
+    scheduler: Scheduler | None = field(default=None, metadata=_node("Scheduler"))
+    steps: Range | None = field(default=None, metadata=_node("Range"))
+    cfg: Cfg | None = field(default=None, metadata=_node("Cfg"))
+    constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
+    presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
+
+
+#: the name of the pipeline a recipe's top-level fields form (reserved: no `pipelines[]` entry may take it)
+DEFAULT_PIPELINE = "default"
+#: the fields a pipeline may set; the rest (prediction type, VAE, resolution, ...) belong to the model
+PIPELINE_FIELDS = ("sampler", "scheduler", "steps", "cfg", "constraints", "presets")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Recipe(_Node):
     """A validated recipe. Field order is the order `to_dict()` writes."""
 
@@ -272,6 +293,7 @@ class Recipe(_Node):
     constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
     presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
     hashes: Hashes | None = field(default=None, metadata=_node("Hashes"))
+    pipelines: tuple[Pipeline, ...] | None = field(default=None, metadata=_nodes("Pipeline"))
 
     @classmethod
     def _canonical(cls, d: dict) -> dict:
@@ -290,9 +312,46 @@ class Recipe(_Node):
         return cls._from(d)
 
     def preset(self, name: str) -> Preset | None:
-        """The preset called `name` (case-insensitive), or None."""
+        """The preset called `name` (case-insensitive), in any pipeline, or None."""
         wanted = name.strip().casefold()
-        return next((p for p in self.presets or () if p.name.strip().casefold() == wanted), None)
+        every = [*(self.presets or ()), *(p for pl in self.pipelines or () for p in pl.presets or ())]
+        return next((p for p in every if p.name.strip().casefold() == wanted), None)
+
+    # --- pipelines (schema 1.1.0) ---------------------------------------------------------------------
+
+    @cached_property
+    def pipeline_views(self) -> tuple[tuple[str, Recipe], ...]:
+        """(name, the recipe as that pipeline runs it) for every pipeline, the top-level one ("default")
+        first; one entry for a recipe without `pipelines`. A view is a Recipe with the pipeline's fields
+        in place of the top-level ones and no `pipelines` of its own: the guard judges it as any recipe."""
+        views: list[tuple[str, Recipe]] = [(DEFAULT_PIPELINE, self if not self.pipelines else
+                                            dataclasses.replace(self, pipelines=None))]
+        for pl in self.pipelines or ():
+            changes = {f: getattr(pl, f) for f in PIPELINE_FIELDS if getattr(pl, f) is not None}
+            if pl.presets is None:
+                changes["presets"] = None  # a pipeline's presets are its own, never the top-level ones
+            views.append((pl.name, dataclasses.replace(self, pipelines=None, **changes)))
+        return tuple(views)
+
+    def pipeline_view(self, name: str) -> Recipe:
+        """The recipe as pipeline `name` runs it (case-insensitive); KeyError for an unknown name."""
+        wanted = name.strip().casefold()
+        for pname, view in self.pipeline_views:
+            if pname.strip().casefold() == wanted:
+                return view
+        raise KeyError(name)
+
+    def pipeline_of(self, preset_name: str) -> str | None:
+        """The pipeline a preset name belongs to: a pipeline's own name (its defaults) or one of its
+        presets; DEFAULT_PIPELINE for "Native" and the top-level presets; None when no preset has the name."""
+        wanted = preset_name.strip().casefold()
+        if wanted == "native" or any(p.name.strip().casefold() == wanted for p in self.presets or ()):
+            return DEFAULT_PIPELINE
+        for pl in self.pipelines or ():
+            if pl.name.strip().casefold() == wanted or any(
+                    p.name.strip().casefold() == wanted for p in pl.presets or ()):
+                return pl.name
+        return None
 
     # --- derived facts, computed once per recipe ------------------------------------------------------
 
@@ -421,5 +480,6 @@ _CLASSES: dict[str, type[_Node]] = {
         Constraints,
         Preset,
         Hashes,
+        Pipeline,
     )
 }
