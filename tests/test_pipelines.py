@@ -257,3 +257,23 @@ def test_generate_through_the_host_double(host):  # noqa: F811 -- the fixture, p
     status, body = txt2img(sampler_name="LCM", steps=30, cfg_scale=7.0)
     assert status == 422 and len(records()) == before
     assert "fits none of default, Fast" in json.dumps(body)
+
+
+@pytest.mark.host
+def test_the_check_route_through_the_webui_api(host):  # noqa: F811
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from tests.webui_recipes import add_checkpoint
+
+    add_checkpoint(host.models, "two.safetensors", TWO, seed=5)
+    host.refresh_checkpoints()
+    from iga_webui import api
+
+    app = FastAPI()
+    api.on_app_started(None, app)
+    client = TestClient(app)
+    for request, pipeline, ok in ((FAST_REQUEST, "Fast", True), (NEITHER_REQUEST, "default", False)):
+        answer = client.post("/iga/v1/check", json={"checkpoint": "two", "request": request})
+        body = answer.json()
+        assert answer.status_code == 200 and body["ok"] is ok and body["verdict"]["pipeline"] == pipeline, body
