@@ -13,6 +13,7 @@ auto-configuration (`iga_core.autoconfig`) build on the guard, a layer above it.
 from __future__ import annotations
 
 from iga_core.guard.context import GuardRecipeError
+from iga_core.guard.control import ControlUnit, ControlUnitInvalid
 from iga_core.guard.engine import run_rules
 from iga_core.guard.judge import PASS_NAMES, Pass, PassInvalid, evaluate, judge
 from iga_core.guard.request import MODES, ExecutedSchedule, GuardPolicy, GuardRequest, GuardRequestInvalid
@@ -20,7 +21,7 @@ from iga_core.guard.rules import RULES, Rule
 from iga_core.guard.verdict import Finding, Verdict
 
 __all__ = [
-    "MODES", "PASS_NAMES", "RULES", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError",
+    "MODES", "PASS_NAMES", "RULES", "ControlUnit", "ControlUnitInvalid", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError",
     "GuardRequest", "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "evaluate", "judge", "run_rules",
 ]
 

@@ -254,6 +254,48 @@ class Hashes(_Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Bounds(_Node):
+    """A hint range whose default is optional (control adapter weight, guidance start / end)."""
+
+    default: Number | None = None
+    min: Number | None = None
+    max: Number | None = None
+
+    def contains(self, value: Number) -> bool:
+        eps = 1e-9
+        return (self.min is None or value >= self.min - eps) and (self.max is None or value <= self.max + eps)
+
+    def bounds(self) -> dict:
+        return {"min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlAdapter(_Node):
+    """One control adapter that works with the model (schema 1.1.0), with its weight and guidance hints."""
+
+    kind: str  # controlnet | t2i_adapter | ip_adapter
+    role: str | None = None  # recommended | allowed (None: allowed)
+    model: str | None = None  # part of the host's model name, case-insensitive
+    preprocessor: str | None = None
+    weight: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    guidance_start: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    guidance_end: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    description: str | None = None
+
+    def matches(self, kind: str, model: str | None, preprocessor: str | None) -> bool:
+        """Does a host unit of `kind` with these names use this adapter? Names are parts, case-insensitive."""
+        def has(part: str | None, name: str | None) -> bool:
+            return part is None or (name is not None and part.casefold() in name.casefold())
+        return self.kind == kind and has(self.model, model) and has(self.preprocessor, preprocessor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Control(_Node):
+    adapters: tuple[ControlAdapter, ...] | None = field(default=None, metadata=_nodes("ControlAdapter"))
+    unlisted: str | None = None  # allow | warn (None: allow)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pipeline(_Node):
     """One more named way to run the model (schema 1.1.0): a field left out is the recipe's own."""
 
@@ -293,6 +335,7 @@ class Recipe(_Node):
     constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
     presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
     hashes: Hashes | None = field(default=None, metadata=_node("Hashes"))
+    control: Control | None = field(default=None, metadata=_node("Control"))
     pipelines: tuple[Pipeline, ...] | None = field(default=None, metadata=_nodes("Pipeline"))
 
     @classmethod
@@ -481,5 +524,8 @@ _CLASSES: dict[str, type[_Node]] = {
         Preset,
         Hashes,
         Pipeline,
+        Bounds,
+        ControlAdapter,
+        Control,
     )
 }

@@ -407,6 +407,7 @@ def _pipeline_semantics(d: dict) -> list[Problem]:
     problems += _resolution_problems(d.get("resolution", {}))
     problems += _preset_problems(d)
     problems += _name_problems(d)
+    problems += _control_problems(d.get("control", {}))
     problems += _grid_param_problems(d)
     if not problems:  # the grid maths needs known names and sane params
         problems += _own_grid_problems(d)
@@ -440,6 +441,28 @@ def _range_problems(r: dict, base: str, label: str) -> list[Problem]:
             )
         ]
     return []
+
+
+def _control_problems(control: dict) -> list[Problem]:
+    """Each adapter's hint ranges are ranges: min ≤ default ≤ max, guidance start before end."""
+    problems = []
+    for i, adapter in enumerate(control.get("adapters", [])):
+        base = f"/control/adapters/{i}"
+        for key in ("weight", "guidance_start", "guidance_end"):
+            r = adapter.get(key, {})
+            lo, hi, default = r.get("min"), r.get("max"), r.get("default")
+            if lo is not None and hi is not None and lo > hi:
+                problems.append(Problem(f"{base}/{key}/min", f"{key} min {lo} is above max {hi}",
+                                        "make min ≤ max (swap the two values?)"))
+            elif default is not None and ((lo is not None and default < lo) or (hi is not None and default > hi)):
+                problems.append(Problem(f"{base}/{key}/default", f"{key} default {default} is outside {lo}..{hi}",
+                                        "bring the default inside min..max"))
+        start, end = adapter.get("guidance_start", {}).get("min"), adapter.get("guidance_end", {}).get("max")
+        if start is not None and end is not None and start >= end:
+            problems.append(Problem(f"{base}/guidance_end/max",
+                                    f"guidance ends ({end}) before it can start ({start})",
+                                    "let guidance_end reach past guidance_start"))
+    return problems
 
 
 def _scheduler_problems(s: dict) -> list[Problem]:
