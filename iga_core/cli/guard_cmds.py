@@ -74,7 +74,7 @@ def parse_control(text: str) -> dict:
 
 
 def register(sub) -> None:
-    from iga_core.guard.request import MODES
+    from iga_core.guard.modes import MODES
 
     p = sub.add_parser(
         "check", help="check generation settings against a checkpoint's recipe",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from iga_core.errors import IgaInvalid
@@ -29,8 +29,9 @@ class ControlUnitInvalid(IgaInvalid):
 
 @lru_cache(maxsize=1)
 def kinds_data() -> dict:
-    text = resources.files("iga_core.guard").joinpath("data/control_kinds.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "control_kinds.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def kind_label(kind: str) -> str:

@@ -107,8 +107,13 @@ def _dotted(path: tuple) -> str:
     return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
 
 
-def notices(d: Any, *, data: tuple[dict, tuple[_Key, ...]] | None = None) -> list[Notice]:
+def deprecation_notices(d: Any, *, data: tuple[dict, tuple[_Key, ...]] | None = None) -> list[Notice]:
     """What `d` uses that the schema marks deprecated, in data order (the version first)."""
+    return notices(d, data=data)
+
+
+def notices(d: Any, *, data: tuple[dict, tuple[_Key, ...]] | None = None) -> list[Notice]:
+    """`deprecation_notices` (the name inside this module)."""
     from iga_core.recipe.migration import detect_version  # migration imports validate's neighbours
 
     if not isinstance(d, dict):

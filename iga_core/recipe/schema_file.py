@@ -2,23 +2,28 @@
 
 `data/versions.json` names the current version and, per minor line, its schema file; a recipe is checked
 against the schema of its own line (1.0.x against 1.0.0), so an older recipe is read unchanged. Each file
-is loaded once.
+is loaded once, by path (the CLI's start-up stays free of importlib.resources and copy).
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 import re
 from functools import lru_cache
-from importlib import resources
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _read(relative: str) -> dict:
+    with open(os.path.join(_HERE, *relative.split("/")), encoding="utf-8") as f:
+        return json.load(f)
 
 
 @lru_cache(maxsize=1)
 def versions() -> dict:
     """data/versions.json: {"current", "versions": [{"version", "schema", "adds", "from"?, "upgrade"?}]}."""
-    text = resources.files("iga_core.recipe").joinpath("data/versions.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return _read("data/versions.json")
 
 
 SCHEMA_VERSION: str = versions()["current"]
@@ -47,10 +52,11 @@ def entry(version: str) -> dict:
 def _schema(version: str | None = None) -> dict:
     """The schema of `version`'s line (default: the current one); callers must not modify it."""
     known = line_of(version or SCHEMA_VERSION) or SCHEMA_VERSION
-    text = resources.files("iga_core.recipe").joinpath(entry(known)["schema"]).read_text(encoding="utf-8")
-    return json.loads(text)
+    return _read(entry(known)["schema"])
 
 
 def load_schema(version: str | None = None) -> dict:
     """A copy of the recipe JSON Schema of `version` (default: the current one); callers may modify it."""
+    import copy
+
     return copy.deepcopy(_schema(version))

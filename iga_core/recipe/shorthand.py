@@ -8,44 +8,38 @@ expanded document, so two spellings of one recipe are one recipe with one digest
 may appear is data (`data/shorthand.json`); what each form means is `FORMS` below.
 
 `expand` only rewrites values of the exact shorthand type at the listed positions; anything else is left
-for validation to explain. It never modifies its argument.
+for validation to explain. It never modifies its argument. Light records (namedtuple), no dataclasses or
+typing: the digest reads this module on the CLI's light paths (tests/test_cli_imports.py).
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import namedtuple
 from functools import lru_cache
-from importlib import resources
-from typing import Any
 
 from iga_core.recipe.problems import pointer
 
 _SIZE = re.compile(r"\s*([0-9]{1,5})\s*[xX×]\s*([0-9]{1,5})\s*")
 
 
-def _size(value: Any) -> dict | None:
+def _size(value: object) -> dict | None:
     if not isinstance(value, str):
         return None
     m = _SIZE.fullmatch(value)
     return {"width": int(m[1]), "height": int(m[2])} if m else None
 
 
-def _step_list(value: Any) -> dict | None:
+def _step_list(value: object) -> dict | None:
     return {"allowed_steps": list(value)} if isinstance(value, list) else None
 
 
-@dataclass(frozen=True)
-class Form:
-    name: str
-    expand: Callable[[Any], Any | None]  # the canonical value, None when `value` is not this shorthand
-    canonical: str  # how the note names the canonical spelling
-    # canonical sub-pointers a problem may name, mapped back to the shorthand's own pointer
-    inner: tuple[str, ...]
-
+#: one shorthand form: `expand(value)` gives the canonical value (None when `value` is not this shorthand),
+#: `canonical` names the canonical spelling in notes, `inner` the canonical sub-pointers a problem may name
+#: (mapped back to the shorthand's own pointer)
+Form = namedtuple("Form", "name expand canonical inner")
 
 FORMS: dict[str, Form] = {f.name: f for f in (
     Form("size", _size, "{width, height}", ("/width", "/height")),
@@ -53,14 +47,10 @@ FORMS: dict[str, Form] = {f.name: f for f in (
 )}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Expansion:
+class Expansion(namedtuple("Expansion", "pointer form before after")):
     """One shorthand value rewritten: where, which form, the value as written and as expanded."""
 
-    pointer: str
-    form: str
-    before: Any
-    after: Any
+    __slots__ = ()
 
     def note(self) -> str:
         shown = json.dumps(self.before, ensure_ascii=False)
@@ -83,16 +73,17 @@ class Expansion:
 @lru_cache(maxsize=1)
 def positions() -> tuple[tuple[tuple[str, ...], str], ...]:
     """((pointer parts, form name), ...) from data/shorthand.json."""
-    text = resources.files("iga_core.recipe").joinpath("data/shorthand.json").read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "shorthand.json"), encoding="utf-8") as f:
+        data = json.load(f)
     out = []
-    for entry in json.loads(text)["positions"]:
+    for entry in data["positions"]:
         if entry["form"] not in FORMS:
             raise ValueError(f"shorthand.json names an unknown form {entry['form']!r}")
         out.append((tuple(entry["at"].strip("/").split("/")), entry["form"]))
     return tuple(out)
 
 
-def _walk(value: Any, parts: tuple[str, ...], path: tuple) -> Iterator[tuple[tuple, Any]]:
+def _walk(value: object, parts: tuple[str, ...], path: tuple):
     if not parts:
         yield path, value
         return
@@ -105,7 +96,7 @@ def _walk(value: Any, parts: tuple[str, ...], path: tuple) -> Iterator[tuple[tup
         yield from _walk(value[head], rest, (*path, head))
 
 
-def find(d: Any) -> list[Expansion]:
+def find(d: object) -> list[Expansion]:
     """Every shorthand value in `d`, in the order of data/shorthand.json."""
     if not isinstance(d, dict):
         return []
@@ -118,12 +109,14 @@ def find(d: Any) -> list[Expansion]:
     return found
 
 
-def expand(d: Any) -> tuple[Any, list[Expansion]]:
+def expand(d: object) -> tuple[object, list[Expansion]]:
     """(`d` with every shorthand in its canonical form, the expansions made). `d` itself is returned when
     it has no shorthand (no copy), else a deep copy."""
     found = find(d)
     if not found:
         return d, []
+    import copy
+
     out = copy.deepcopy(d)
     for parts, form in positions():
         for path, value in list(_walk(out, parts, ())):
@@ -136,7 +129,7 @@ def expand(d: Any) -> tuple[Any, list[Expansion]]:
     return out, found
 
 
-def canonical_form(d: Any) -> Any:
+def canonical_form(d: object) -> object:
     """`d` with its shorthand expanded (what stamping, the registry and sidecars store)."""
     return expand(d)[0]
 
