@@ -29,7 +29,8 @@ What the double does not model (a test passing here says nothing about these):
 - no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
   for the standalone app); the UI build creates only the components the glue looks up (ui_build.py);
 - Forge's main thread (F main_thread.py) is not modelled: everything runs on the test's thread;
-- no network, no downloads, no extensions besides IGA and the X/Y/Z plot script, no `--api-auth` middleware
+- no network, no downloads, no extensions besides IGA, the X/Y/Z plot script and, when a test asks for it,
+  a ControlNet script that only holds its units (controlnet_ext.py), no `--api-auth` middleware
   for /sdapi (the glue's own /iga/v1 auth is tested), no settings persistence (ui-config.json, config.json);
 - the queue lock is a plain lock (one request at a time in tests).
 """
@@ -109,7 +110,7 @@ class HostDouble:
                 for f in sorted(folder.glob("*")) if folder.is_dir() else ():
                     module_list[f.name] = str(f)
 
-    def start(self, *, select: str | None = None):
+    def start(self, *, select: str | None = None, extensions: tuple[str, ...] = ()):
         """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
         load (A eager, F FakeInitialModel), build both tabs' script UIs, app-started callbacks, API."""
         import gradio as gr
@@ -120,6 +121,9 @@ class HostDouble:
         self.m.scripts.scripts_data.clear()
         xyz = importlib.import_module("modules.xyz_grid")  # a root script: loaded before extensions (A 493)
         self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(xyz.Script, xyz.__file__, str(HERE), xyz))
+        for name in extensions:  # doubles of other extensions' scripts (controlnet_ext: the ControlNet script)
+            ext = importlib.import_module(f"modules.{name}")
+            self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(ext.Script, ext.__file__, str(HERE), ext))
         self.m.scripts.load_scripts_from(str(REPO))
         self.m.script_callbacks.ui_settings_callback()
         self.m.sd_models.initial_load()
