@@ -16,7 +16,7 @@ from iga_core.autoconfig import auto_configure
 from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
+from iga_core.guard import ControlUnit, GuardPolicy, GuardRequest, Verdict, judge
 from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
@@ -311,7 +311,22 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         width=int(p.width),
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
+        control=_control(host.control_units(p)),
     )
+
+
+def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:
+    """The host's enabled control units for the guard; a unit whose values the guard cannot take (another
+    extension's odd arguments) is left out rather than failing the generation."""
+    if units is None:
+        return None
+    out = []
+    for unit in units:
+        try:
+            out.append(ControlUnit.from_dict(unit))
+        except IgaError as exc:
+            log.warning("[IGA] control unit %r not checked: %s", unit.get("model"), exc.message)
+    return tuple(out)
 
 
 def record_executed(p: Any, st: IgaState, name: str, executed, error: str | None) -> None:

@@ -30,6 +30,7 @@ from modules import (
     sd_vae,  # vae_dict: A sd_vae.py:13, F 14
     shared,  # opts, cmd_opts, state, sd_model, OptionInfo (A shared.py:77)
     shared_items,  # refresh_checkpoints: A shared_items.py:60-62, F 58-60
+    ui_components,  # DropdownEditable: A ui_components.py:79-85, F 90-99
 )
 
 from iga_core.autoconfig import HostCapabilities
@@ -93,6 +94,64 @@ def forge_module_list() -> dict:
     return dict(forge_main_entry("module_list") or {})
 
 
+# --- control units (ControlNet, T2I-Adapter, IP-Adapter) ------------------------------------------------
+
+
+def _unit_value(unit: Any, key: str, default: Any = None) -> Any:
+    return unit.get(key, default) if isinstance(unit, dict) else getattr(unit, key, default)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def control_units(p: Any) -> list[dict] | None:
+    """The enabled units of the ControlNet script this generation runs, as {model, preprocessor, weight,
+    guidance_start, guidance_end} dicts; None when no ControlNet script is loaded (the guard then checks
+    nothing about adapters). Both hosts keep one unit per slot in that script's slice of `p.script_args`:
+
+    - A1111 + sd-webui-controlnet (Mikubill/sd-webui-controlnet @56cec5b2): the always-on script whose
+      `title().lower() == "controlnet"` (internal_controlnet/external_code.py:398-416 find_cn_script /
+      is_cn_script; scripts/controlnet.py:319-323) reads `p.script_args[cn_script.args_from:args_to]`
+      (external_code.py:126-148); a unit is a `ControlNetUnit` from the UI or a dict from the API
+      (external_code.py:223-231), fields `enabled` (default False), `module`, `model`, `weight`,
+      `guidance_start`, `guidance_end` (internal_controlnet/args.py:53-163).
+    - Forge's integrated ControlNet (extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:58-66,
+      title "ControlNet", AlwaysVisible): `get_enabled_units(args)` of its own args (101-109, called from
+      `process`, 547-549), dicts through `ControlNetUnit.from_dict`, whose `enabled` defaults to True
+      (lib_controlnet/external_code.py:157-182, 207).
+
+    T2I-Adapters and IP-Adapters run as units of the same script (their kind comes from the names)."""
+    runner = getattr(p, "scripts", None)
+    script = next((s for s in getattr(runner, "alwayson_scripts", None) or ()
+                   if _title(s) == "controlnet"), None)
+    if script is None or script.args_from is None:
+        return None
+    enabled_by_default = is_forge()  # a unit dict without "enabled": F's dataclass default, A's pydantic default
+    units = []
+    for unit in list(getattr(p, "script_args", None) or ())[script.args_from:script.args_to]:
+        if unit is None or (not isinstance(unit, dict) and not hasattr(unit, "model")):
+            continue
+        if not _unit_value(unit, "enabled", enabled_by_default if isinstance(unit, dict) else False):
+            continue
+        model, module = _unit_value(unit, "model"), _unit_value(unit, "module")
+        units.append({"model": model if isinstance(model, str) else None,
+                      "preprocessor": module if isinstance(module, str) else None,
+                      **{k: _number(_unit_value(unit, k)) for k in ("weight", "guidance_start", "guidance_end")}})
+    return units
+
+
+def _title(script: Any) -> str:
+    try:
+        return str(script.title()).lower()
+    except Exception:  # another extension's title() that fails is not ours to report
+        return ""
+
+
 # --- settings and command line ---------------------------------------------------------------------------
 
 
@@ -113,6 +172,11 @@ def add_option(key: str, default: Any, label: str, component: Any, component_arg
     if info:
         option_info = option_info.info(info)
     shared.opts.add_option(key, option_info)
+
+
+#: a dropdown whose value may also be typed (allow_custom_value): what the hosts' own "Gradio theme" setting
+#: uses to offer choices next to free text (A shared_options.py:337, F 345)
+DropdownEditable = ui_components.DropdownEditable
 
 
 def on(event: str, callback, name: str) -> None:
@@ -179,6 +243,23 @@ def checkpoint_by_name(name: str | None):
     if not name or name in ("Use same checkpoint", "None", "none"):
         return None
     return sd_models.get_closet_checkpoint_match(name)
+
+
+def checkpoint_architecture(info: Any) -> str | None:
+    """The architecture of a checkpoint the host has not loaded yet (a hires or refiner checkpoint, loaded
+    only when its pass starts: A processing.py:1359-1362, sd_samplers_common.py:158 apply_refiner), read
+    from its tensor table as the hosts pick its config (A sd_models_config.py:71-115;
+    `iga_core.checkpoint.layout`); None when unknown or not a checkpoint."""
+    from iga_core.checkpoint.layout import describe
+    from iga_core.recipe.aliases import family_info
+
+    try:
+        layout = describe(read_header(str(info.filename)).tensors)
+    except Exception:  # unreadable, not safetensors: the host reports its own load error later
+        return None
+    if layout.kind != "checkpoint" or layout.family is None:
+        return None
+    return family_info(layout.family)["architecture"]
 
 
 def checkpoints() -> list:

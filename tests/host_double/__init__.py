@@ -17,16 +17,20 @@ What the double does not model (a test passing here says nothing about these):
   host's list; one of the same name is computed with A1111's / Forge's function), reForge's other alter
   samplers and its advanced-model-sampling script, Classic's optional scheduler dropdown (on here), Neo's
   families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
-- no model and no tensors: `p.sample` returns a colour field drawn from the seed, nothing is denoised;
-  samplers are names and defaults only, schedulers carry no sigma (k-diffusion) functions;
-- no real model loading: `shared.sd_model` is a small record (its CheckpointInfo, hash, a few flags), loaded
-  eagerly as A does or lazily as F does, without configs, VAEs, text encoders or Forge's memory management;
+- no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
+  and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
+  with the real k-diffusion package), recording in `p.double_executed` what the sampling function would get;
+- no real model loading: `shared.sd_model` is a small record (its CheckpointInfo, hash, architecture flags
+  from the tensor names, A's `alphas_cumprod` / F's predictor, the prediction type from a `.yaml` beside the
+  file or F's `v_pred` / `ztsnr` keys), loaded eagerly as A does or lazily as F does, without VAEs, text
+  encoders or Forge's memory management;
 - the hash cache lives in memory for one installed double (A keeps it on disk across starts), the old
   `model_hash` reads what tiny test files have at offset 1 MiB (nothing: they all share one old hash);
 - no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
   for the standalone app); the UI build creates only the components the glue looks up (ui_build.py);
 - Forge's main thread (F main_thread.py) is not modelled: everything runs on the test's thread;
-- no network, no downloads, no extensions besides IGA and the X/Y/Z plot script, no `--api-auth` middleware
+- no network, no downloads, no extensions besides IGA, the X/Y/Z plot script and, when a test asks for it,
+  a ControlNet script that only holds its units (controlnet_ext.py), no `--api-auth` middleware
   for /sdapi (the glue's own /iga/v1 auth is tested), no settings persistence (ui-config.json, config.json);
 - the queue lock is a plain lock (one request at a time in tests).
 """
@@ -106,7 +110,7 @@ class HostDouble:
                 for f in sorted(folder.glob("*")) if folder.is_dir() else ():
                     module_list[f.name] = str(f)
 
-    def start(self, *, select: str | None = None):
+    def start(self, *, select: str | None = None, extensions: tuple[str, ...] = ()):
         """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
         load (A eager, F FakeInitialModel), build both tabs' script UIs, app-started callbacks, API."""
         import gradio as gr
@@ -117,6 +121,9 @@ class HostDouble:
         self.m.scripts.scripts_data.clear()
         xyz = importlib.import_module("modules.xyz_grid")  # a root script: loaded before extensions (A 493)
         self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(xyz.Script, xyz.__file__, str(HERE), xyz))
+        for name in extensions:  # doubles of other extensions' scripts (controlnet_ext: the ControlNet script)
+            ext = importlib.import_module(f"modules.{name}")
+            self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(ext.Script, ext.__file__, str(HERE), ext))
         self.m.scripts.load_scripts_from(str(REPO))
         self.m.script_callbacks.ui_settings_callback()
         self.m.sd_models.initial_load()
