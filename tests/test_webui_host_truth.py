@@ -339,8 +339,8 @@ def test_the_hand_over_asks_the_host_again_only_when_the_schedule_can_differ(web
 def test_forge_reads_the_vae_of_a_flux_style_module_list_by_its_tensors(webui):
     """Forge's `forge_additional_modules` lists VAE and text encoders together (F main_entry.py:258-276);
     the VAE is the module whose tensors are a VAE's (`ae.safetensors`), not the first one (`clip_l`)."""
-    if webui.host != "forge":
-        pytest.skip("Forge's module list only")
+    if webui.flavour.vae != "modules":
+        pytest.skip("Forge's and Neo's module list only")
     import sys
 
     from iga_webui import host
@@ -402,7 +402,7 @@ def test_clip_skip_and_vae_from_the_recipe_reach_a_generate_click_without_quicks
     webui.ui_txt2img(steps=4, cfg_scale=1.5, sampler_name="Euler", scheduler="Karras")
     p = webui.last_p
     assert p.override_settings["CLIP_stop_at_last_layers"] == 2
-    vae_key = "forge_additional_modules" if webui.host == "forge" else "sd_vae"
+    vae_key = "forge_additional_modules" if webui.flavour.vae == "modules" else "sd_vae"
     assert vae_key in p.override_settings
     assert p.iga_state.record["params"]["vae"] == "anime.vae.safetensors"
     assert not [f for f in p.iga_state.verdict.findings if f.rule_id in ("IGA-S004", "IGA-S006")]
