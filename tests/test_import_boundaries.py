@@ -44,7 +44,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "recipe": {"jsonschema", "rfc8785"},
     "reconstruct": {"yaml"},
     "audit": {"jsonschema", "piexif", "PIL"},
-    "eval": {"numpy", "PIL", "torch", "diffusers", "matplotlib", "scipy", "lpips"},  # only eval may import torch
+    "eval": {"numpy", "PIL", "torch", "diffusers", "matplotlib", "scipy", "lpips", "safetensors"},  # only eval may import torch
     "ui": {"gradio", "gradio_client"},  # only the ui may import gradio
 }
 #: glue modules that may import the host's `modules`: the door to the host, and what reads the host's own

@@ -22,6 +22,7 @@ and compares digests with the shipped `models.json`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -200,7 +201,7 @@ def teacher_trajectories(unet, n: int, cfg_scale: float, grid: list[int], seed: 
                 states[start:start + len(y), i] = x
                 s1 = grid_sigmas[i + 1] if i + 1 < len(grid_sigmas) else float(sig[0])
                 ss = np.exp(np.linspace(math.log(s0), math.log(s1), substeps + 1))
-                for a, b in zip(ss[:-1], ss[1:], strict=True):
+                for a, b in itertools.pairwise(ss):
                     da = (x - d(x, torch.tensor(a), y, cfg_scale)) / a
                     xe = x + (b - a) * da
                     db = (xe - d(xe, torch.tensor(b), y, cfg_scale)) / b
