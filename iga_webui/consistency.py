@@ -152,7 +152,7 @@ def _executed_of(pc: Any) -> dict | None:
         from iga_webui import host_run
 
         return host_run.executed(pc).to_dict()
-    except Exception as exc:  # a host the reader does not know: the report says "not recorded"
+    except Exception:  # a host the reader does not know: the report says "not recorded"
         return None
 
 
