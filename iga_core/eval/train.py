@@ -16,8 +16,8 @@ Four networks, all from `data/trained/plan.json` (seeds, sizes, step counts):
 
 Weights are written as float16 safetensors (`data/trained/*.safetensors`), the diffusion models stamped
 with their recipes by iga's own `stamp`. Training is seeded and runs with a fixed torch thread count, so
-the same torch version on the same kind of CPU gives the same weights; `iga eval train --check` retrains
-and compares digests with the shipped `models.json`.
+the same torch version on the same kind of CPU gives the same weights: compare `weights_sha256` in a retrained
+folder's `models.json` with the shipped one.
 """
 
 from __future__ import annotations
@@ -380,9 +380,13 @@ def train_all(out: Path = DATA, *, quick: bool = False, log: Log = print, stamp:
     from iga_core.checkpoint import hashing
 
     digests = {name: hashing.weights_sha256(out / f) for name, f in FILES.items()}
+    from iga_core.checkpoint.stamp import read_embedded
+
+    recipe_digests = {m: read_embedded(out / FILES[m])["hashes"]["metadata_sha256"] for m in DIFFUSION_MODELS}
     info = {"about": "The shipped evaluation models: what trained them (plan.json), their tensor digests, the "
                      "classifier's held-out accuracy, and what training cost here (timing: not reproducible).",
-            "quick": quick, "torch": torch.__version__, "files": FILES, "weights_sha256": digests, "facts": facts,
+            "quick": quick, "torch": torch.__version__, "files": FILES, "weights_sha256": digests,
+            "recipe_metadata_sha256": recipe_digests, "recipes": RECIPES, "facts": facts,
             "timing": timing}
     from iga_core.checkpoint.atomic import write_text_atomic
 
