@@ -49,9 +49,9 @@ def test_demo_quick_writes_the_evidence_report(tiny_evidence, tmp_path, capsys):
     assert "**Headline H" in md and "too few draws and seeds to be evidence" in md
     for name in printed["images"]:
         assert Path(name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the same inputs give the same numbers
+    # the same inputs give the same numbers, also with the models sampled in worker processes
     again = tmp_path / "again"
-    assert main(["eval", "--demo", "--quick", "-o", str(again), "--json"]) == 0
+    assert main(["eval", "--demo", "--quick", "--jobs", "3", "-o", str(again), "--json"]) == 0
     from iga_core.eval.report import without_timing
 
     second = json.loads((again / "report.json").read_text(encoding="utf-8"))

@@ -45,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("-o", "--out", metavar="DIR", default=None,
                    help=f"output folder (default: {DEFAULT_OUT}; for train: {DEFAULT_TRAIN_OUT})")
     p.add_argument("--quick", action="store_true", help="CI size: fewer draws, seeds and steps (not evidence)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="--demo: sample the three models in up to N processes (same numbers)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_run)
 
@@ -91,7 +93,7 @@ def _run(args) -> int:
     if args.demo:
         from iga_core.eval import evidence, evidence_report
 
-        result = evidence.run_evidence(quick=args.quick, progress=None if args.json else print)
+        result = evidence.run_evidence_parallel(quick=args.quick, jobs=args.jobs, progress=None if args.json else print)
         paths = evidence_report.write_evidence(result, args.out or DEFAULT_OUT)
         h = result["headline"]["H"]
         ci = h.get("ci95")

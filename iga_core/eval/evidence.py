@@ -258,17 +258,22 @@ def per_config_interval(bench: Bench, cell: dict, draws: int, seed: int) -> list
 # --- the run -------------------------------------------------------------------------------------------
 
 
-def run_evidence(*, quick: bool = False, folder: Path = train.DATA, progress: Progress | None = None) -> dict:
+def run_evidence(*, quick: bool = False, folder: Path = train.DATA, progress: Progress | None = None,
+                 models: tuple[str, ...] = train.DIFFUSION_MODELS, preload: dict | None = None,
+                 bench: Bench | None = None) -> dict:
+    """The whole experiment. `models` restricts it to some models (a worker of `compute_cells`); `preload`
+    are cells computed before (by workers in other processes): they are used instead of sampling again."""
     plan = evidence_plan()
     size = plan["quick" if quick else "full"]
     seeds = list(range(size["seeds"]))
     say = progress or (lambda _: None)
     t_cpu, t_wall = time.process_time(), time.perf_counter()
-    bench = Bench(folder)
+    bench = bench or Bench(folder)
+    bench.cells.update(preload or {})
     draws = draw_configs(size["draws"], plan["draws"]["seed"])
     out: dict = {"plan": plan, "quick": quick, "seeds": seeds, "draws": draws, "models": {}}
     arms: dict = {}
-    for m in train.DIFFUSION_MODELS:
+    for m in models:
         recipe, sampler = bench.recipes[m], bench.samplers[m]
         rows, cells = [], {"baseline": [], "iga": [], "strict": []}
         for i, c in enumerate(draws):
@@ -300,23 +305,24 @@ def run_evidence(*, quick: bool = False, folder: Path = train.DATA, progress: Pr
                             "recipe": bench.recipes[m].to_dict()}
     say("bootstrap")
     out["headline"] = headline_statistics(bench, arms, size["bootstrap"], plan["bootstrap"]["seed"])
-    out["sweeps"] = run_sweeps(bench, seeds[: size["sweep_seeds"]], quick, say)
+    out["sweeps"] = run_sweeps(bench, seeds[: size["sweep_seeds"]], quick, say, models)
     out["noise_floor"] = noise_floor(bench, len(seeds), plan["noise_floor_sets"])
     out["grids"] = {m: {arm: [bench.cells[(m, _key(r[key]), tuple(seeds))]["images"][:8]
                               for r in out["models"][m]["rows"][:8]]
-                        for arm, key in (("baseline", "drawn"), ("iga", "iga"))} for m in train.DIFFUSION_MODELS}
+                        for arm, key in (("baseline", "drawn"), ("iga", "iga"))} for m in models}
     out["timing"] = {"cpu_s": round(time.process_time() - t_cpu, 1), "wall_s": round(time.perf_counter() - t_wall, 1),
                      "cells": len(bench.cells)}
     return out
 
 
-def run_sweeps(bench: Bench, seeds: list[int], quick: bool, say: Progress) -> dict:
+def run_sweeps(bench: Bench, seeds: list[int], quick: bool, say: Progress,
+               models: tuple[str, ...] = train.DIFFUSION_MODELS) -> dict:
     plan = evidence_plan()["sweeps"]
     out = {}
     for name, sweep in plan.items():
         values = sweep["quick_values"] if quick else sweep["values"]
         res = {}
-        for m in train.DIFFUSION_MODELS:
+        for m in models:
             rows = []
             for v in values:
                 c = {**sweep["base"], sweep["axis"]: v}
@@ -337,6 +343,8 @@ def run_sweeps(bench: Bench, seeds: list[int], quick: bool, say: Progress) -> di
         out[name] = res
     # the prediction-type check: the v teacher run as eps (a host without its v config)
     m = "v"
+    if m not in models:
+        return out
     as_eps = HostSampler(bench.samplers[m].model.unet, train.alphas_cumprod(), "eps", train.plan()["null_label"])
     native = {"sampler": "Heun", "schedule": "Exponential", "steps": 24, "cfg": 3.0}
     labels = [s % 10 for s in seeds]
@@ -354,3 +362,29 @@ def noise_floor(bench: Bench, n: int, sets: int) -> dict:
         imgs, _ = glyphs.render(n, 900_000 + k, labels=[s % 10 for s in range(n)])
         fds.append(bench.fd(bench.features(imgs)[0]))
     return {"median": float(np.median(fds)), "p95": float(np.percentile(fds, 95)), "sets": sets, "n": n}
+
+
+def compute_cells(model: str, *, quick: bool = False, folder: Path = train.DATA) -> dict:
+    """Every cell one model needs (draws in all arms, sweeps), for a worker process: run_evidence(preload=...)
+    merges the workers' cells and computes the statistics over all models. The cells are the same as a
+    single-process run computes (each depends only on its model, configuration and seeds)."""
+    bench = Bench(folder)
+    run_evidence(quick=quick, folder=folder, models=(model,), bench=bench)
+    return {k: v for k, v in bench.cells.items() if k[0] == model}
+
+
+def run_evidence_parallel(*, quick: bool = False, jobs: int = 1, folder: Path = train.DATA,
+                          progress: Progress | None = None) -> dict:
+    """run_evidence with the models' cells computed in up to `jobs` worker processes (same numbers)."""
+    if jobs <= 1:
+        return run_evidence(quick=quick, folder=folder, progress=progress)
+    from concurrent.futures import ProcessPoolExecutor
+
+    preload: dict = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(train.DIFFUSION_MODELS))) as pool:
+        futures = {m: pool.submit(compute_cells, m, quick=quick, folder=folder) for m in train.DIFFUSION_MODELS}
+        for m, f in futures.items():
+            preload.update(f.result())
+            if progress:
+                progress(f"cells of {m} done")
+    return run_evidence(quick=quick, folder=folder, progress=progress, preload=preload)
