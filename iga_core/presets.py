@@ -112,6 +112,10 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
             raise PresetOutOfRange(f"unknown Custom preset field(s): {', '.join(unknown)}",
                                    f"use only: {', '.join(PARAM_KEYS)}")
         return {"preset": CUSTOM, "description": "the values set by the user", **custom}
+    # a pure function of the recipe and the name: answered once per recipe (its memo), a copy each time
+    key = ("resolve_preset", name)
+    if (known := recipe.memo.get(key)) is not None:
+        return dict(known)
     params = native_params(recipe)
     description = "the recipe's defaults"
     resolved_name = NATIVE
@@ -129,7 +133,8 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
         raise PresetOutOfRange(
             f"preset {resolved_name!r} is outside its recipe: " + "; ".join(f.advice() for f in problems),
             "fix the preset (or the recipe's ranges), then run `iga validate`", problems)
-    return {"preset": resolved_name, "description": description, **params}
+    recipe.memo[key] = {"preset": resolved_name, "description": description, **params}
+    return dict(recipe.memo[key])
 
 
 def _label(kind: str, name: str) -> str:
