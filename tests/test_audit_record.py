@@ -228,6 +228,7 @@ _host_run = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
                                                                  "z": _text_values}), max_size=2),
     "applied": st.dictionaries(st.text(max_size=8), st.one_of(_numbers, st.lists(st.integers(), max_size=2)),
                                max_size=3),
+    "errors": st.dictionaries(st.sampled_from(["first", "hires"]), _text_values, max_size=2),
     "other": st.integers()}))
 _bad_numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.text(max_size=4))
 _ints = st.one_of(*[st.one_of(st.integers(-(2**40), 2**40), st.none())] * 12, _bad_numbers)
@@ -271,6 +272,13 @@ def test_a_built_record_is_written_without_a_schema_check_until_it_changes(monke
     with pytest.raises(AuditRecordInvalid):
         image_meta.record_text(changed)
     assert checked == [changed]
+
+
+def test_the_builder_knows_every_part_of_host_run_the_schema_has():
+    """host_run is built from what the glue collected, key by key: a part the schema gains must be taught to
+    the builder too (else a record with it would be refused, or one without its check written)."""
+    schema = rec.load_record_schema()["properties"]["host_run"]["properties"]
+    assert set(rec.HOST_RUN_KEYS) == set(schema)
 
 
 def test_host_run_is_copied_into_the_record():

@@ -44,6 +44,8 @@ RECIPE_SOURCES = ("embedded", "sidecar", "registry", "reconstructed", "composed"
 SEVERITIES = ("hard", "soft", "info")
 EXECUTED_KINDS = ("sigmas", "timesteps", "sigma_range")
 COMPUTED_BY = ("host", "iga")
+#: what host_run holds (record.schema.json's host_run properties; a test holds the two together)
+HOST_RUN_KEYS = ("passes", "model", "hires_model", "names", "applied", "errors")
 MAX_SCHEDULE_VALUES = 1100  # a pass's executed sigmas / timesteps: more steps than any host allows
 _HEX = frozenset("0123456789abcdef")
 _RULE_ID = re.compile(r"IGA-[A-Z][0-9]{3}")  # record.schema.json $defs/rule_id
@@ -355,7 +357,7 @@ def _host_run_part(host_run: Any) -> dict:
     """`host_run` as the schema's `host_run`, copied (the glue goes on adding to its own dict after a record
     is built): what the host reported running, each value checked or capped as the schema bounds it."""
     where = "/host_run"
-    host_run = _fields(host_run, where, {"passes", "model", "hires_model", "names", "applied"})
+    host_run = _fields(host_run, where, set(HOST_RUN_KEYS))
     out: dict[str, Any] = {}
     for key, value in host_run.items():
         here = f"{where}/{key}"
@@ -367,6 +369,8 @@ def _host_run_part(host_run: Any) -> dict:
             out[key] = {name: {k: _text(v, 1024 if k == "sent" else 200)
                                for k, v in _fields(v, f"{here}/{name}", {"sent", "ran_as"}).items()}
                         for name, v in _object(value, here).items()}  # fmt: skip
+        elif key == "errors":  # what the host's own code raised computing a pass's schedule, per pass
+            out[key] = {name: _text(v, 500) for name, v in _object(value, here).items()}
         else:  # applied: the settings IGA set, each a string, number or boolean
             for name, v in _object(value, here).items():
                 if not isinstance(v, (str, int, float)) or (isinstance(v, float) and not math.isfinite(v)):
@@ -445,6 +449,7 @@ def build_record(
             "overrides": overrides,
             "findings": _findings(verdict) if verdict is not None else [],
             "summary": _text(verdict.summary(), 2000) if verdict is not None else "",
+            **({"pipeline": _text(verdict.pipeline, 200)} if getattr(verdict, "pipeline", None) else {}),
         },
         "failure": failure_part,
     })

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
+from iga_core.guard.control import ControlUnit, ControlUnitInvalid, control_units
 from iga_core.guard.modes import MODES
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
@@ -89,9 +90,10 @@ class ExecutedSchedule:
                    computed_by=d.get("computed_by", "host"), source=str(d.get("source", "")))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "values": [round(v, 6) for v in self.values],
-                "timesteps": [round(v, 3) for v in self.timesteps], "computed_by": self.computed_by,
-                **({"source": self.source} if self.source else {})}
+        """The values as the host computed them, unrounded (the audit record is the protocol's "effective
+        sigma grid": a rounded copy could not show a 1e-7 difference between two runs)."""
+        return {"kind": self.kind, "values": list(self.values), "timesteps": list(self.timesteps),
+                "computed_by": self.computed_by, **({"source": self.source} if self.source else {})}
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,15 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
+    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
+    # the enabled control units (ControlNet, T2I-Adapter, IP-Adapter), where the host exposes them; None = not known
+    control: tuple[ControlUnit, ...] | None = None
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "control", control_units(self.control))
+        except ControlUnitInvalid as exc:
+            raise GuardRequestInvalid(exc.message, exc.hint) from exc
         if isinstance(self.executed, dict):
             object.__setattr__(self, "executed", ExecutedSchedule.from_dict(self.executed))
         if self.executed is not None and not isinstance(self.executed, ExecutedSchedule):
@@ -126,7 +135,7 @@ class GuardRequest:
             raise GuardRequestInvalid(f"zero_terminal_snr must be true or false, got {self.zero_terminal_snr!r}",
                                       "pass a boolean")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
-                     "sampler_sent", "schedule_sent"):
+                     "sampler_sent", "schedule_sent", "host"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")
@@ -164,6 +173,8 @@ class GuardRequest:
         out = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
         if self.executed is not None:
             out["executed"] = self.executed.to_dict()
+        if self.control is not None:
+            out["control"] = [u.to_dict() for u in self.control]
         return out
 
     #: the fields that describe the request itself (host facts left out): what audit params record
