@@ -117,7 +117,7 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
-    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
+    host: str | None = None  # the WebUI that runs it (a1111, forge, forge-neo, ...): hard findings name its settings
 
     def __post_init__(self) -> None:
         if isinstance(self.executed, dict):
