@@ -118,7 +118,7 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
-    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
+    host: str | None = None  # the WebUI that runs it (a1111, forge, forge-neo, ...): hard findings name its settings
     # the enabled control units (ControlNet, T2I-Adapter, IP-Adapter), where the host exposes them; None = not known
     control: tuple[ControlUnit, ...] | None = None
 
