@@ -6,12 +6,15 @@ resolves any name users meet to one identity, and writes an identity back in any
 
 from __future__ import annotations
 
-from iga_core.vocab.diffusers_map import from_diffusers, to_diffusers
+from iga_core.vocab.diffusers_map import DiffusersMapping, describe_diffusers, from_diffusers, to_diffusers
 from iga_core.vocab.model import (
     DIALECTS,
+    HOST_DIALECT,
     KINDS,
     ConflictingNames,
+    NoHostSampler,
     SamplerInfo,
+    SamplerSemantics,
     ScheduleInfo,
     UnknownDialect,
     UnknownName,
@@ -27,20 +30,26 @@ from iga_core.vocab.resolve import (
     normalize,
     resolve_sampler,
     resolve_schedule,
+    spoken_name,
 )
 
 __all__ = [
     "AUTOMATIC",
     "DIALECTS",
+    "HOST_DIALECT",
     "KINDS",
     "ConflictingNames",
+    "DiffusersMapping",
+    "NoHostSampler",
     "SamplerInfo",
+    "SamplerSemantics",
     "ScheduleInfo",
     "UnknownDialect",
     "UnknownName",
     "VocabDataError",
     "all_samplers",
     "all_schedules",
+    "describe_diffusers",
     "export_name",
     "from_diffusers",
     "lookup",
@@ -48,5 +57,6 @@ __all__ = [
     "normalize",
     "resolve_sampler",
     "resolve_schedule",
+    "spoken_name",
     "to_diffusers",
 ]

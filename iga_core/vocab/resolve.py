@@ -60,12 +60,24 @@ def _check_name(kind: str, name: object) -> str:
     return name
 
 
-def resolve_sampler(name: str) -> SamplerInfo:
+def _dialect_id(kind: str, name: str, dialect: str | None) -> str | None:
+    """The identity `dialect`'s own names give `name` (scoped names included), else the global one."""
+    table = load_table()
+    if dialect is not None:
+        _check_dialect(dialect)
+        sid = table.dialect_index[kind][dialect].get(name_key(name))
+        if sid is not None:
+            return sid
+    return (table.sampler_index if kind == "sampler" else table.schedule_index).get(name_key(name))
+
+
+def resolve_sampler(name: str, dialect: str | None = None) -> SamplerInfo:
     """The sampler any dialect means by `name` (label, alias, ComfyUI or k-diffusion name, diffusers
-    class with its default config). Combined names ("DPM++ 2M Karras") are for `normalize`."""
+    class with its default config). Combined names ("DPM++ 2M Karras") are for `normalize`. With
+    `dialect`, that dialect's own names are tried first."""
     _check_name("sampler", name)
     table = load_table()
-    sid = table.sampler_index.get(name_key(name))
+    sid = _dialect_id("sampler", name, dialect)
     if sid is not None:
         return table.samplers[sid]
     if any(name_key(c) == name_key(name) for c in table.diffusers["classes"]):
@@ -75,11 +87,12 @@ def resolve_sampler(name: str) -> SamplerInfo:
     raise UnknownName("sampler", name, suggestions)
 
 
-def resolve_schedule(name: str) -> ScheduleInfo:
-    """The schedule type any dialect means by `name`; "Automatic" is the id "automatic"."""
+def resolve_schedule(name: str, dialect: str | None = None) -> ScheduleInfo:
+    """The schedule type any dialect means by `name`; "Automatic" is the id "automatic". With `dialect`,
+    that dialect's own names are tried first (SwarmUI's "turbo" is not Forge's Turbo)."""
     _check_name("schedule", name)
     table = load_table()
-    sid = table.schedule_index.get(name_key(name))
+    sid = _dialect_id("schedule", name, dialect)
     if sid is None:
         raise UnknownName("schedule", name, _suggest("schedule", name))
     return table.schedules[sid]
@@ -113,17 +126,20 @@ def _combined_suffixes() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(keys.items(), key=lambda kv: len(kv[0]), reverse=True))
 
 
-def normalize(sampler: str, schedule: str | None = None) -> tuple[SamplerInfo, ScheduleInfo | None]:
+def normalize(sampler: str, schedule: str | None = None, dialect: str | None = None
+              ) -> tuple[SamplerInfo, ScheduleInfo | None]:
     """The (sampler, schedule) a host actually runs for a pasted or requested pair.
 
     Splits combined names, resolves "Automatic" (or no schedule) to the sampler's default, and gives
-    None as the schedule for timestep samplers (DDIM, DDIM CFG++, PLMS, UniPC), which ignore it.
-    A combined name whose schedule contradicts an explicit `schedule` raises ConflictingNames.
+    None as the schedule for samplers that ignore it in `dialect` (None: A1111 / Forge, where DDIM,
+    DDIM CFG++, PLMS and UniPC step on their own timesteps; ComfyUI's ddim and uni_pc run on the
+    schedule's sigmas). A combined name whose schedule contradicts an explicit `schedule` raises
+    ConflictingNames.
     """
     _check_name("sampler", sampler)
     table = load_table()
     suffix: ScheduleInfo | None = None
-    sid = table.sampler_index.get(name_key(sampler))
+    sid = _dialect_id("sampler", sampler, dialect)
     if sid is not None:
         sampler_info = table.samplers[sid]
     else:
@@ -135,7 +151,7 @@ def normalize(sampler: str, schedule: str | None = None) -> tuple[SamplerInfo, S
 
     given = None
     if schedule is not None and str(schedule).strip():
-        given = resolve_schedule(schedule)
+        given = resolve_schedule(schedule, dialect)
     if suffix is not None and given is not None and given.id not in (AUTOMATIC, suffix.id):
         raise ConflictingNames(
             f"sampler {sampler!r} names the schedule {suffix.label!r} but the schedule given is {given.label!r}",
@@ -143,7 +159,7 @@ def normalize(sampler: str, schedule: str | None = None) -> tuple[SamplerInfo, S
         )
     chosen = suffix or given
 
-    if sampler_info.timestep_based:
+    if sampler_info.ignores_schedule(dialect):
         return sampler_info, None
     if chosen is None or chosen.id == AUTOMATIC:
         return sampler_info, table.schedules[sampler_info.default_schedule or "uniform"]
@@ -170,6 +186,22 @@ def export_name(kind: str, id: str, dialect: str) -> str | None:
     dialect has no such thing (e.g. Turbo on A1111, Restart in ComfyUI)."""
     _check_dialect(dialect)
     return _info(kind, id).names.get(dialect)
+
+
+def spoken_name(kind: str, id_or_name: str, dialect: str | None) -> str:
+    """The name to tell a user of `dialect` for a sampler or schedule: that dialect's own name, else the
+    name of the schedule that gives the same grid there (A1111's Uniform is ComfyUI's "normal"), else the
+    label. None as the dialect means the WebUI hosts' labels."""
+    info = _info(kind, id_or_name)
+    if dialect is None or dialect in ("a1111", "forge"):
+        return info.names.get(dialect or "a1111") or info.label
+    _check_dialect(dialect)
+    if info.names.get(dialect):
+        return info.names[dialect]
+    same = getattr(info, "same_grid_as", {}).get(dialect)
+    if same is not None:
+        return load_table().schedules[same].names[dialect]
+    return info.label
 
 
 def lookup(kind: str, name: str) -> SamplerInfo | ScheduleInfo:
