@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
+from iga_core.vocab import DIALECTS
 
 MODES = ("strict", "standard", "audit", "off")
 
@@ -117,6 +118,9 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
+    #: the naming dialect of `sampler` / `schedule` and the semantics they run with ("comfyui": its ddim is
+    #: Euler on the schedule's sigmas); None: the WebUI hosts (A1111 / Forge). Remedies use its names.
+    dialect: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.executed, dict):
@@ -126,6 +130,8 @@ class GuardRequest:
         if self.zero_terminal_snr is not None and not isinstance(self.zero_terminal_snr, bool):
             raise GuardRequestInvalid(f"zero_terminal_snr must be true or false, got {self.zero_terminal_snr!r}",
                                       "pass a boolean")
+        if self.dialect is not None and self.dialect not in DIALECTS:
+            raise GuardRequestInvalid(f"unknown dialect {self.dialect!r:.80}", f"use one of: {', '.join(DIALECTS)}")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
                      "sampler_sent", "schedule_sent"):
             value = getattr(self, name)

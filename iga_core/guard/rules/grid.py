@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iga_core.guard.context import schedule_label
+from iga_core.guard.context import sampler_label, schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 from iga_core.schedules import (
@@ -26,13 +26,15 @@ _MAX_REMEDY_STEPS = 200
 
 
 def effective_schedule_id(ctx) -> str | None:
-    """The schedule that shapes the grid: a timestep sampler's own spacing, else the resolved schedule."""
-    if ctx.sampler is not None and ctx.sampler.timestep_based:
+    """The schedule that shapes the grid: a timestep sampler's own spacing (in the request's dialect: ComfyUI
+    runs its ddim and uni_pc on the schedule's sigmas), else the resolved schedule."""
+    sem = ctx.semantics
+    if sem is not None and sem.timestep_based:
         if ctx.sampler.id == ctx.recipe.sampler_info.id:
             # the recipe itself names this timestep sampler (Hyper-SD: DDIM trailing); whether a host's
             # implementation reaches the recipe's grid is auto-configure's question, not the request's
             return None
-        return ctx.sampler.grid_schedule
+        return sem.grid_schedule
     if ctx.schedule is not None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
@@ -75,12 +77,17 @@ def _own_sampler_exempt(ctx) -> bool:
     50-step table): whether a host reaches the recipe's grid with it is auto-configure's question, not the
     request's (the executed values are still recorded in the audit)."""
     s = ctx.sampler
-    return (s is not None and s.id == ctx.recipe.sampler_info.id
-            and (s.timestep_based or bool((s.grid_options or {}).get("denoiser"))))
+    if s is None or s.id != ctx.recipe.sampler_info.id:
+        return False
+    sem = ctx.semantics
+    return sem.timestep_based or bool((sem.grid_options or {}).get("denoiser"))
 
 
-def sampler_options(sampler) -> tuple:
-    """The sampler's vocabulary `grid_options` as a hashable memo key part."""
+def sampler_options(sampler, dialect: str | None = None) -> tuple:
+    """The sampler's vocabulary `grid_options` in `dialect` (ComfyUI drops the penultimate sigma for
+    uni_pc, not for DPM++ 3M SDE) as a hashable memo key part."""
+    if hasattr(sampler, "in_dialect"):
+        return tuple(sorted((sampler.in_dialect(dialect).grid_options or {}).items()))
     return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
 
 
@@ -132,10 +139,11 @@ def _candidates(recipe, steps: int) -> list[int]:
     return sorted(pool, key=lambda n: (not recipe.steps.contains(n), abs(n - steps), n))
 
 
-def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
+def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool,
+            dialect: str | None = None) -> tuple[str, dict | None]:
     """Another step count on the same schedule when the request chose it, else the recipe's own sampler
-    and schedule at the nearest step count on the grid."""
-    memo_key = ("remedy", schedule_id, steps, schedule_was_asked)
+    and schedule at the nearest step count on the grid, named in the request's dialect."""
+    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, dialect)
     if memo_key in recipe.memo:
         return recipe.memo[memo_key]
     result = ("use the recipe's schedule and step count", None)
@@ -148,9 +156,10 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> t
         own = recipe.schedule_info.id
         for n in _candidates(recipe, steps):
             if _on_grid(recipe, own, n):
-                label = schedule_label(own)
-                fix = {"sampler": recipe.sampler_info.label, "schedule": label, "steps": n}
-                result = (f"use {recipe.sampler_info.label} with {label} at {steps_text(n)}", fix)
+                label = schedule_label(own, dialect)
+                sampler = sampler_label(recipe.sampler_info.id, dialect)
+                fix = {"sampler": sampler, "schedule": label, "steps": n}
+                result = (f"use {sampler} with {label} at {steps_text(n)}", fix)
                 break
     recipe.memo[memo_key] = result
     return result
@@ -196,7 +205,8 @@ def off_grid(ctx):
         n = steps or len(executed.timesteps)
         own = ctx.recipe.schedule_info
         schedule_id = effective_schedule_id(ctx) or (own.id if own is not None else None)
-        remedy, fix = (_remedy(ctx.recipe, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
+        remedy, fix = (_remedy(ctx.recipe, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None,
+                               ctx.dialect)
                        if schedule_id is not None and n else ("use the recipe's schedule and step count", None))
         who = "the host" if executed.computed_by == "host" else "iga's model of the host"
         yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
@@ -210,12 +220,17 @@ def off_grid(ctx):
         return
     sampler = ctx.sampler if ctx.sampler is not None else (
         ctx.recipe.sampler_info if ctx.request.sampler is None else None)
-    options = () if sampler is None or sampler.timestep_based or _own_sampler_exempt(ctx) else sampler_options(sampler)
+    dialect = ctx.dialect if ctx.sampler is not None else None
+    run = ctx.sampler_run if ctx.sampler is not None else sampler  # ComfyUI's ddim: Euler's options
+    options = () if (run is None or run.in_dialect(dialect).timestep_based or _own_sampler_exempt(ctx)) \
+        else sampler_options(ctx.sampler if ctx.sampler is not None else run, dialect)
     match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
-    where = sampler.label if dict(options).get("own_steps") else schedule_label(schedule_id)
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None,
+                          ctx.dialect)
+    where = (sampler_label(sampler.id, ctx.dialect) if dict(options).get("own_steps")
+             else schedule_label(schedule_id, ctx.dialect))
     yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 
