@@ -15,8 +15,7 @@ from iga_core import vocab
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 
-DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "swarmui": "SwarmUI",
-                  "kdiffusion": "k-diffusion", "diffusers": "diffusers"}
+DIALECT_TITLES = vocab.DIALECT_TITLES
 
 
 def register(sub) -> None:

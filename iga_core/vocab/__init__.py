@@ -7,7 +7,10 @@ resolves any name users meet to one identity, and writes an identity back in any
 from __future__ import annotations
 
 from iga_core.vocab.diffusers_map import DiffusersMapping, describe_diffusers, from_diffusers, to_diffusers
+from iga_core.vocab.invokeai import from_invokeai, invokeai_names
+from iga_core.vocab.legacy import LegacyName, infotext_version, is_pre19_infotext, pre19_sampler
 from iga_core.vocab.model import (
+    DIALECT_TITLES,
     DIALECTS,
     HOST_DIALECT,
     KINDS,
@@ -22,6 +25,7 @@ from iga_core.vocab.model import (
 )
 from iga_core.vocab.resolve import (
     AUTOMATIC,
+    Translation,
     all_samplers,
     all_schedules,
     export_name,
@@ -31,19 +35,23 @@ from iga_core.vocab.resolve import (
     resolve_sampler,
     resolve_schedule,
     spoken_name,
+    translate,
 )
 
 __all__ = [
     "AUTOMATIC",
     "DIALECTS",
+    "DIALECT_TITLES",
     "HOST_DIALECT",
     "KINDS",
     "ConflictingNames",
     "DiffusersMapping",
+    "LegacyName",
     "NoHostSampler",
     "SamplerInfo",
     "SamplerSemantics",
     "ScheduleInfo",
+    "Translation",
     "UnknownDialect",
     "UnknownName",
     "VocabDataError",
@@ -52,11 +60,17 @@ __all__ = [
     "describe_diffusers",
     "export_name",
     "from_diffusers",
+    "from_invokeai",
+    "infotext_version",
+    "invokeai_names",
+    "is_pre19_infotext",
     "lookup",
     "names_in",
     "normalize",
+    "pre19_sampler",
     "resolve_sampler",
     "resolve_schedule",
     "spoken_name",
     "to_diffusers",
+    "translate",
 ]

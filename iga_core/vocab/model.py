@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from iga_core.errors import IgaInvalid
 
 DIALECTS = ("a1111", "forge", "comfyui", "swarmui", "kdiffusion", "diffusers")
+DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "swarmui": "SwarmUI",
+                  "kdiffusion": "k-diffusion", "diffusers": "diffusers"}
 #: the dialect whose semantics the records' own fields describe (the WebUI hosts this extension runs in)
 HOST_DIALECT = "a1111"
 KINDS = ("sampler", "schedule")

@@ -8,11 +8,15 @@ module never falls back: an unknown name raises `UnknownName` with the closest k
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from functools import lru_cache
 
 from iga_core.vocab.diffusers_map import from_diffusers
+from iga_core.vocab.legacy import legacy_only_alias
 from iga_core.vocab.model import (
+    DIALECT_TITLES,
     DIALECTS,
+    HOST_DIALECT,
     KINDS,
     ConflictingNames,
     SamplerInfo,
@@ -104,6 +108,9 @@ def _split_combined(name: str) -> tuple[SamplerInfo, ScheduleInfo] | None:
     two-word schedule ("SGM Uniform") wins over a one-word one."""
     table = load_table()
     key = name_key(name)
+    old = legacy_only_alias(name)  # "k_dpmpp_2m_ka": an alias only pre-1.9 A1111 had, schedule included
+    if old is not None and old.schedule is not None:
+        return old.sampler, old.schedule
     for skey, schedule_id in _combined_suffixes():
         if key.endswith(" " + skey):
             sid = table.sampler_index.get(key[: -len(skey) - 1])
@@ -202,6 +209,53 @@ def spoken_name(kind: str, id_or_name: str, dialect: str | None) -> str:
     if same is not None:
         return load_table().schedules[same].names[dialect]
     return info.label
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A (sampler, schedule) written in one dialect, as another dialect must be asked for the same run.
+    None where the target has no such thing; `notes` say what differs; `eta` is the eta to send when the
+    source ran the sampler with another one than the target's default."""
+
+    sampler: str | None
+    schedule: str | None
+    notes: tuple[str, ...] = ()
+    eta: float | None = None
+
+
+def translate(sampler: str, schedule: str | None, source: str | None, target: str = "a1111") -> Translation:
+    """How to ask `target` for what `source` ran: ComfyUI's ddim is Euler on its scheduler's sigmas, so
+    A1111 is asked for Euler; ComfyUI's uni_pc honours its scheduler, A1111's UniPC does not (noted);
+    ComfyUI runs DPM fast with eta 0, A1111 with 1 (eta 0 sent). Raises UnknownName for unknown names."""
+    _check_dialect(target)
+    table = load_table()
+    s, sch = normalize(sampler, schedule, source)
+    sem = s.in_dialect(source)
+    run = table.samplers[sem.runs_as] if sem.runs_as else s
+    notes: list[str] = []
+    here, there = DIALECT_TITLES.get(source or HOST_DIALECT), DIALECT_TITLES[target]
+    if run is not s:
+        notes.append(f"{here}'s {sampler!r} runs {run.label} on the schedule's sigmas, so {there} is asked for "
+                     f"{run.label}")
+    name = run.names.get(target)
+    if name is None:
+        notes.append(f"{run.label} has no {there} sampler")
+    tsem = run.in_dialect(target)
+    out_schedule = None
+    if sch is not None:
+        if tsem.timestep_based:
+            notes.append(f"{there}'s {name or run.label} ignores the schedule type; it ran on {sch.label} here")
+        else:
+            same = [o for o in table.schedules.values() if o.same_grid_as.get(source) == sch.id]
+            out_schedule = sch.names.get(target) or next((o.names[target] for o in same if o.names.get(target)), None)
+            if out_schedule is None:
+                notes.append(f"the {sch.label} schedule has no {there} name")
+    eta = None
+    if sem.eta is not None and tsem.eta is not None and sem.eta != tsem.eta:
+        eta = sem.eta
+        notes.append(f"{here} ran {run.label} with eta {sem.eta:g} ({sem.mode}); {there} defaults to eta "
+                     f"{tsem.eta:g} ({tsem.mode}), so eta {sem.eta:g} is sent")
+    return Translation(name, out_schedule, tuple(notes), eta)
 
 
 def lookup(kind: str, name: str) -> SamplerInfo | ScheduleInfo:
