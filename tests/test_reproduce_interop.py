@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
 from iga_core import vocab
@@ -361,3 +363,56 @@ def test_sd_parsers_reads_the_same_values(tmp_path):
     assert [s.name for s in comfy.samplers] == [found.fields["sampler"]]
     assert int(comfy.samplers[0].parameters["seed"]) == found.seed
     assert int(comfy.samplers[0].parameters["steps"]) == found.fields["steps"]
+
+
+# --- untrusted metadata: any JSON gives a request or a typed error ----------------------------------------------
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True)
+                     | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+                     max_leaves=30)
+_NODE = st.fixed_dictionaries({"class_type": st.sampled_from(["KSampler", "KSamplerAdvanced", "CLIPTextEncode",
+                                                               "CheckpointLoaderSimple", "LoraLoader", "FluxGuidance",
+                                                               "EmptyLatentImage", "VAEEncode", "PrimitiveInt"]),
+                               "inputs": st.dictionaries(
+                                   st.sampled_from(["seed", "noise_seed", "steps", "cfg", "sampler_name", "scheduler",
+                                                    "model", "positive", "negative", "latent_image", "text", "clip",
+                                                    "ckpt_name", "width", "height", "value", "samples", "conditioning",
+                                                    "denoise", "start_at_step", "guidance"]),
+                                   _JSON | st.tuples(st.sampled_from(["1", "2", "3"]), st.integers(0, 2)).map(list),
+                                   max_size=10)})
+
+
+@given(st.dictionaries(st.sampled_from(["1", "2", "3"]), _NODE, max_size=3))
+@settings(max_examples=150, deadline=None)
+def test_any_comfyui_graph_reads_or_fails_typed(graph):
+    from iga_core.audit.foreign import comfyui
+    from iga_core.audit.image_meta import ImageMeta
+
+    meta = ImageMeta("PNG", None, None, foreign={"prompt": json.dumps(graph)})
+    try:
+        found = comfyui.read(meta)
+    except ForeignUnreadable:
+        return
+    assert all(k in {"sampler", "schedule", "steps", "cfg", "distilled_cfg", "clip_skip", "width", "height",
+                     "denoising_strength"} for k in found.fields)
+
+
+@given(_JSON)
+@settings(max_examples=150, deadline=None)
+def test_any_json_in_other_tools_chunks_reads_or_fails_typed(value):
+    from iga_core.audit.image_meta import ImageMeta
+
+    text = json.dumps(value)
+    for meta in (ImageMeta("PNG", None, None, foreign={"invokeai_metadata": text}),
+                 ImageMeta("PNG", None, None, foreign={"Software": "NovelAI", "Comment": text}, size=(8, 8)),
+                 ImageMeta("PNG", json.dumps({"sui_image_params": value}), None),
+                 ImageMeta("PNG", json.dumps({"metadata_scheme": "fooocus", "x": value}), None)):
+        try:
+            found = read_foreign(meta)
+        except ForeignUnreadable:
+            continue
+        if found is not None:
+            from iga_core.audit.pasteback import reproduction_from_foreign
+
+            reproduction_from_foreign(found)
