@@ -44,9 +44,16 @@ def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
     loaded model). What it leaves out (None: "Use same", 0 steps) it takes from the first pass."""
     forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
     recorded = ((run or {}).get("passes") or {}).get("hires")
-    executed = ExecutedSchedule.from_dict(recorded) if recorded else host_run.executed(p, hires=True)
-    if run is not None and not recorded:
-        run.setdefault("passes", {})["hires"] = executed.to_dict()
+    failed = ((run or {}).get("errors") or {}).get("hires")
+    if recorded:
+        executed = ExecutedSchedule.from_dict(recorded)
+    elif failed:
+        executed = None  # the host's sampler raised computing it: judged on iga's model of the pass
+    else:
+        executed, error = host_run.executed_or_error(p, hires=True)
+        if run is not None:
+            run.setdefault("passes" if executed is not None else "errors", {})["hires"] = (
+                executed.to_dict() if executed is not None else error)
     hires_model = (run or {}).get("hires_model") or {}
     return {
         "executed": executed,

@@ -153,6 +153,24 @@ def autov2(file_digest: str) -> str:
     return file_digest[:10]
 
 
+#: A1111's old "model hash" (AutoV1; kohya's `ss_sd_model_hash`): sha256 of the 64 KiB at offset 1 MiB, first
+#: 8 hex digits (A1111 v1.10.1 modules/sd_models.py:203-215 `model_hash`, kohya train_util.py `model_hash`)
+AUTOV1_OFFSET = 0x100000
+AUTOV1_LENGTH = 0x10000
+
+
+def autov1(path: str | os.PathLike) -> str:
+    """The old 8-hex A1111 model hash. A file shorter than 1 MiB hashes the empty read, as the host does
+    (sha256 of nothing: "e3b0c442"). Cheap (one 64 KiB read), so never cached."""
+    with open_for_read(path) as fh:
+        return autov1_of(fh)
+
+
+def autov1_of(fh) -> str:
+    fh.seek(AUTOV1_OFFSET)
+    return hashlib.sha256(fh.read(AUTOV1_LENGTH)).hexdigest()[:8]
+
+
 def hash_range(
     source,
     data_start: int,

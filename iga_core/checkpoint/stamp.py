@@ -19,7 +19,9 @@
   lookups of the original download stay possible) and says that the "Model hash" (AutoV2) will change.
 - `hashes.weights_sha256` (tensor bytes only) and `hashes.tensor_index_sha256` (names, dtypes, shapes and
   offsets of the tensors) bind the recipe to the weights, `hashes.metadata_sha256` binds it to itself. The
-  ModelSpec keys the recipe implies are added without overwriting other writers'.
+  ModelSpec keys the recipe implies are added as a complete ModelSpec header (its MUST keys included),
+  without overwriting other writers'; where theirs contradict the recipe, the stamp reports a conflict
+  (`iga_core.checkpoint.modelspec`).
 - Sidecar mode writes `<checkpoint>.iga.json` and never touches the checkpoint (`.ckpt` files, read-only
   disks, files the user won't modify). Which of the two wins when both exist is `iga_core.checkpoint.sources`' job.
 """
@@ -40,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from iga_core.checkpoint import hashing, journal, locks
+from iga_core.checkpoint import modelspec as modelspec_header
 from iga_core.checkpoint.atomic import commit, remove_stale_temps, temp_file_beside, write_json_atomic
 from iga_core.checkpoint.safetensors_io import (
     LENGTH_PREFIX,
@@ -105,6 +108,8 @@ class StampResult:
     first_stamp: bool
     modelspec_added: dict[str, str] = field(default_factory=dict)
     modelspec_kept: dict[str, str] = field(default_factory=dict)  # already set to something else: left as is
+    # kept keys that contradict the recipe on how the model runs: key -> {"file", "recipe", "message"}
+    modelspec_conflicts: dict[str, dict] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     tensor_index_sha256: str | None = None  # None for a .ckpt sidecar (no tensor table to bind)
     replaced_metadata_sha256: str | None = None  # the digest of the recipe this write replaced, if any
@@ -225,8 +230,8 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
     recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source, index=index)
     metadata = dict(header.metadata)
     metadata[RECIPE_KEY] = _compact(recipe)
-    added, kept = _sync_modelspec(metadata, recipe, previous)
-    notices += [f"{k} is already {v!r}; left unchanged" for k, v in kept.items()]
+    synced = modelspec_header.sync(metadata, recipe, previous, header.tensors)
+    notices += synced.notices
     mode = _write_header(plan, fh, header, metadata, before, progress)
     return StampResult(
         path=str(plan.target),
@@ -236,8 +241,9 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         metadata_sha256=recipe["hashes"]["metadata_sha256"],
         source_file_sha256=source,
         first_stamp=first,
-        modelspec_added=added,
-        modelspec_kept=kept,
+        modelspec_added=synced.added,
+        modelspec_kept=synced.kept,
+        modelspec_conflicts=synced.conflicts,
         notices=plan.notices + notices,
         tensor_index_sha256=index,
         replaced_metadata_sha256=_hashes_of(previous).get("metadata_sha256") if plan.in_place else None,
@@ -367,42 +373,10 @@ def _compact(recipe: dict) -> str:
     return canonical_json(recipe).decode("utf-8")
 
 
-_PREDICTION_TYPES = {"eps": "epsilon", "v": "v"}
-
-
-def modelspec_keys(recipe: dict | None) -> dict[str, str]:
-    """The ModelSpec `__metadata__` keys a recipe implies (prediction type, resolution, clip skip, hash)."""
-    if not isinstance(recipe, dict):
-        return {}
-    out: dict[str, str] = {}
-    if (pred := _PREDICTION_TYPES.get(recipe.get("prediction_type"))) is not None:
-        out["modelspec.prediction_type"] = pred
-    preferred = (recipe.get("resolution") or {}).get("preferred") or []
-    if preferred and isinstance(preferred[0], dict) and {"width", "height"} <= set(preferred[0]):
-        out["modelspec.resolution"] = f"{preferred[0]['width']}x{preferred[0]['height']}"
-    if isinstance(recipe.get("clip_skip"), int):
-        out["modelspec.encoder_layer"] = str(recipe["clip_skip"])
-    weights = (recipe.get("hashes") or {}).get("weights_sha256")
-    if isinstance(weights, str) and weights:
-        out["modelspec.hash_sha256"] = "0x" + weights
-    return out
-
-
-def _sync_modelspec(metadata: dict[str, str], recipe: dict, previous: dict | None):
-    """Set the implied ModelSpec keys in `metadata`. A key already set is replaced only when our previous
-    stamp wrote that value; anything else came from another tool and is kept."""
-    ours_before = modelspec_keys(previous)
-    added: dict[str, str] = {}
-    kept: dict[str, str] = {}
-    for key, value in modelspec_keys(recipe).items():
-        current = metadata.get(key)
-        if current is None or current == ours_before.get(key):
-            if current != value:
-                metadata[key] = value
-                added[key] = value
-        elif current != value:
-            kept[key] = current
-    return added, kept
+def modelspec_keys(recipe: dict | None, tensors=None) -> dict[str, str]:
+    """The ModelSpec `__metadata__` keys a recipe implies for a file with this tensor table: a complete
+    header (MUST keys included), or {} when none can be written (`iga_core.checkpoint.modelspec`)."""
+    return modelspec_header.implied_keys(recipe, tensors)[0]
 
 
 # ---- writing ----

@@ -91,9 +91,10 @@ class ExecutedSchedule:
                    computed_by=d.get("computed_by", "host"), source=str(d.get("source", "")))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "values": [round(v, 6) for v in self.values],
-                "timesteps": [round(v, 3) for v in self.timesteps], "computed_by": self.computed_by,
-                **({"source": self.source} if self.source else {})}
+        """The values as the host computed them, unrounded (the audit record is the protocol's "effective
+        sigma grid": a rounded copy could not show a 1e-7 difference between two runs)."""
+        return {"kind": self.kind, "values": list(self.values), "timesteps": list(self.timesteps),
+                "computed_by": self.computed_by, **({"source": self.source} if self.source else {})}
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
+    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
     #: the naming dialect of `sampler` / `schedule` and the semantics they run with ("comfyui": its ddim is
     #: Euler on the schedule's sigmas); None: the WebUI hosts (A1111 / Forge). Remedies use its names.
     dialect: str | None = None
@@ -133,7 +135,7 @@ class GuardRequest:
         if self.dialect is not None and self.dialect not in DIALECTS:
             raise GuardRequestInvalid(f"unknown dialect {self.dialect!r:.80}", f"use one of: {', '.join(DIALECTS)}")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
-                     "sampler_sent", "schedule_sent"):
+                     "sampler_sent", "schedule_sent", "host"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")

@@ -63,6 +63,9 @@ class SamplerInfo:
     #: "discard_penultimate" (n+1 sigmas, the next-to-last dropped), "denoiser": "lcm" (LCM's 50-step
     #: table), "own_steps" (DPM fast / adaptive choose their steps between sigma_max and sigma_min)
     grid_options: dict = field(default_factory=dict, compare=False, hash=False)
+    #: the k-diffusion samplers nearest in step (DDIM eta 0 -> Euler, LCM -> Euler a), tried first as a
+    #: substitute that a schedule can put on a recipe's grid where the host's own grid misses it
+    substitutes: tuple[str, ...] = field(default=(), compare=False)
     #: the eta A1111 / Forge pass by default (None: the sampler takes no eta)
     eta: float | None = field(default=None, compare=False)
     #: dialect -> how that dialect runs this name (every dialect present; built by the loader)
@@ -98,6 +101,7 @@ class SamplerInfo:
             "timestep_based": self.timestep_based,
             "grid_schedule": self.grid_schedule,
             "grid_options": dict(self.grid_options),
+            "substitutes": list(self.substitutes),
             "eta": self.eta,
             "hosts": list(self.hosts),
             "names": dict(self.names),

@@ -23,9 +23,9 @@ from iga_core.vocab.model import (
 )
 
 #: grid ids a timestep sampler can follow that are no user-selectable schedule: A1111's DDIM / PLMS
-#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:92), evaluated from the last
-#: down to the second (A sd_samplers_timesteps_impl.py:21-23); UniPC's own time grid over as many steps
-#: (A sd_samplers_timesteps_impl.py:139-165)
+#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:94), evaluated from the last
+#: down to the second (A sd_samplers_timesteps_impl.py:22-25); UniPC's own time grid over as many steps
+#: (A sd_samplers_timesteps_impl.py:159-160, 170-176)
 GRID_ONLY = ("ddim_timesteps", "unipc_timesteps")
 
 
@@ -172,7 +172,12 @@ def load_table() -> Table:
         semantics = _semantics(e, base, inherit, sampler_ids)
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
                                         explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}),
-                                        e.get("eta"), semantics)
+                                        tuple(e.get("substitutes") or ()), e.get("eta"), semantics)
+    for info in samplers.values():
+        unknown = [i for i in info.substitutes if i not in samplers]
+        if unknown:
+            raise VocabDataError(f"sampler {info.id!r} names unknown substitutes {unknown}",
+                                 "use sampler ids from samplers.json")
 
     # Diffusers class names are shared (DPMSolverMultistepScheduler is 2M, 2M SDE, 3M SDE ...): they
     # resolve through the class's default config (diffusers_map), not through the plain index.

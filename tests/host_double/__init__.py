@@ -183,10 +183,10 @@ class HostDouble:
         return self.api.last_p
 
     def api_txt2img(self, body: dict):
-        return self.api.text2imgapi(body)
+        return self.api.text2imgapi(txt2imgreq=body)  # by keyword, as FastAPI calls an endpoint
 
     def api_img2img(self, body: dict):
-        return self.api.img2imgapi(body)
+        return self.api.img2imgapi(img2imgreq=body)
 
     def saved_files(self) -> list[Path]:
         return sorted(p for p in self.outputs.rglob("*") if p.is_file())
