@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from iga_core.guard.context import resolve_sampler, sampler_label, schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
-from iga_core.vocab import DIALECT_TITLES
 from iga_core.schedules import (
     SAMPLER_GRIDS,
     ScheduleInputError,
@@ -21,6 +20,7 @@ from iga_core.schedules import (
     classify_grid,
     classify_timesteps,
 )
+from iga_core.vocab import DIALECT_TITLES
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
