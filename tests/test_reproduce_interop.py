@@ -416,3 +416,25 @@ def test_any_json_in_other_tools_chunks_reads_or_fails_typed(value):
             from iga_core.audit.pasteback import reproduction_from_foreign
 
             reproduction_from_foreign(found)
+
+
+def test_a_comfyui_image_is_checked_against_a_checkpoint_in_comfyuis_names(tmp_path, capsys):
+    from iga_core.checkpoint.stamp import stamp
+    from tests.factories import make_checkpoint
+
+    lightning = json.loads((Path(__file__).resolve().parents[1] / "metadata_examples" /
+                            "sdxl-lightning-4step.iga.json").read_text())
+    ckpt = make_checkpoint(tmp_path / "lightning.safetensors")
+    stamp(ckpt, lightning)
+    graph = json.loads(json.dumps(COMFY_DEFAULT))
+    graph["3"]["inputs"].update(sampler_name="euler", scheduler="sgm_uniform", steps=4, cfg=1.0)
+    graph["5"]["inputs"].update(width=1024, height=1024)
+    code, out = _run(capsys, "reproduce", str(_comfy(tmp_path / "ok.png", graph)), "--checkpoint", str(ckpt))
+    assert code == 0 and out["check"]["allowed"] is True
+    assert out["api_payload"]["override_settings"]["sd_model_checkpoint"] == "lightning"
+    graph["3"]["inputs"]["scheduler"] = "karras"
+    code, out = _run(capsys, "reproduce", str(_comfy(tmp_path / "bad.png", graph)), "--checkpoint", str(ckpt))
+    assert code == 3
+    fixes = [f["fix"] for f in out["check"]["verdict"]["findings"] if (f["fix"] or {}).get("schedule")]
+    assert fixes and all(fix["schedule"] in ("sgm_uniform", "simple") for fix in fixes)  # not "SGM Uniform"
+    assert all(fix.get("sampler", "euler") == "euler" for fix in fixes)
