@@ -38,6 +38,23 @@ def _checkpoints(double):
     from tests.factories import make_checkpoint
 
     make_checkpoint(vae_dir / "anime.vae.safetensors", {"decoder.conv_in.weight": ("F16", [4, 4])})
+    # Flux-style modules (Forge's VAE / Text Encoder list, F main_entry.py:140-164): tensors say which is the VAE
+    make_checkpoint(vae_dir / "ae.safetensors", {"decoder.conv_in.weight": ("F16", [4, 4]),
+                                                 "encoder.conv_in.weight": ("F16", [4, 4])})
+    te_dir = double.root / "models" / "text_encoder"
+    make_checkpoint(te_dir / "clip_l.safetensors", {"text_model.encoder.layers.0.mlp.fc1.weight": ("F16", [4, 4]),
+                                                    "text_model.embeddings.token_embedding.weight": ("F16", [4, 4])})
+    make_checkpoint(te_dir / "t5xxl_fp16.safetensors", {"encoder.block.0.layer.0.SelfAttention.k.weight": ("F16", [4, 4]),
+                                                        "shared.weight": ("F16", [4, 4])})
+    # a checkpoint of another architecture (SDXL tensor names, A sd_models_config.py:71-115), with and
+    # without a recipe of its own
+    sdxl = {"conditioner.embedders.1.model.ln_final.weight": ("F16", [8]),
+            "model.diffusion_model.input_blocks.0.0.weight": ("F16", [8, 4, 3, 3])}
+    make_checkpoint(double.models / "sdxl_refiner.safetensors", sdxl, seed=16)
+    path = make_checkpoint(double.models / "sdxl_stamped.safetensors", sdxl, seed=17)
+    from iga_core.checkpoint.stamp import stamp
+
+    stamp(path, recipe(LIGHTNING, model_id="test-sdxl", architecture="sdxl", constraints={}))
 
 
 started = started_host(_checkpoints, select="dmd2.safetensors")
@@ -290,3 +307,94 @@ def test_the_hand_over_asks_the_host_again_only_when_the_schedule_can_differ(web
     p.steps = 5
     host_run.executed_or_error(p, memo=memo)
     assert len(calls) == 4
+
+
+
+# --- VAE, clip skip and the architecture of second passes ----------------------------------------------
+
+def test_forge_reads_the_vae_of_a_flux_style_module_list_by_its_tensors(webui):
+    """Forge's `forge_additional_modules` lists VAE and text encoders together (F main_entry.py:258-276);
+    the VAE is the module whose tensors are a VAE's (`ae.safetensors`), not the first one (`clip_l`)."""
+    if webui.host != "forge":
+        pytest.skip("Forge's module list only")
+    import sys
+
+    from iga_webui import host
+
+    entry = sys.modules["modules_forge.main_entry"]
+    paths = [entry.module_list[n] for n in ("clip_l.safetensors", "t5xxl_fp16.safetensors", "ae.safetensors")]
+    webui.m.shared.opts.data["forge_additional_modules"] = paths
+    p = webui.m.processing.StableDiffusionProcessingTxt2Img()
+    assert host.effective_vae(p) == "ae.safetensors"
+    webui.m.shared.opts.data["forge_additional_modules"] = paths[:2]  # text encoders only: the model's own VAE
+    assert host.effective_vae(p) == "None"
+    webui.select("clipvae.safetensors")  # its recipe names anime.vae.safetensors: swapped in, encoders kept
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler",
+                                      "scheduler": "Karras"})
+    assert status == 200, body
+    sent = webui.last_api_p().override_settings["forge_additional_modules"]
+    assert sent == [*paths[:2], entry.module_list["anime.vae.safetensors"]]
+
+
+def test_clip_skip_and_vae_set_by_the_request_itself_are_left_alone(webui):
+    webui.select("clipvae.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler",
+                                      "scheduler": "Karras", "override_settings": {"CLIP_stop_at_last_layers": 1}})
+    assert status == 200, body
+    p = webui.last_api_p()
+    assert p.override_settings["CLIP_stop_at_last_layers"] == 1
+    assert "clip_skip" not in p.iga_state.host_run.get("applied", {})
+    assert "IGA-S006" in {f.rule_id for f in p.iga_state.verdict.findings}  # judged as it runs: clip skip 1
+
+
+@pytest.mark.parametrize("refiner", ["sdxl_refiner", "sdxl_stamped"])
+def test_a_refiner_of_another_architecture_is_refused_before_denoising(webui, refiner):
+    """An SDXL refiner after an SD 1.5 first pass decodes latents from another latent space: hard, whether
+    or not the refiner has a recipe (its architecture read from its tensors before the host loads it)."""
+    webui.select("clipvae.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler",
+                                      "scheduler": "Karras", "refiner_checkpoint": refiner,
+                                      "refiner_switch_at": 0.8})
+    assert status == 422, body
+    assert "IGA-H008" in body["detail"] and "refiner pass: this pass's checkpoint is sdxl but it continues sd1" \
+        in body["detail"]
+    assert webui.last_api_p().double_executed == []
+
+
+def test_a_hires_checkpoint_of_another_architecture_is_refused_before_denoising(webui):
+    webui.select("clipvae.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler",
+                                      "scheduler": "Karras", "enable_hr": True, "hr_scale": 1.5,
+                                      "denoising_strength": 0.5, "hr_checkpoint_name": "sdxl_refiner"})
+    assert status == 422, body
+    assert "hires pass: this pass's checkpoint is sdxl but it continues sd1" in body["detail"]
+    assert webui.last_api_p().double_executed == []
+
+
+def test_clip_skip_and_vae_from_the_recipe_reach_a_generate_click_without_quicksettings(webui):
+    """The UI path too: no quicksetting control is needed, the override settings carry them (restored after
+    the generation, A processing.py:823-858, F sysinfo.py set_config)."""
+    webui.select("clipvae.safetensors")
+    webui.ui_txt2img(steps=4, cfg_scale=1.5, sampler_name="Euler", scheduler="Karras")
+    p = webui.last_p
+    assert p.override_settings["CLIP_stop_at_last_layers"] == 2
+    vae_key = "forge_additional_modules" if webui.host == "forge" else "sd_vae"
+    assert vae_key in p.override_settings
+    assert p.iga_state.record["params"]["vae"] == "anime.vae.safetensors"
+    assert not [f for f in p.iga_state.verdict.findings if f.rule_id in ("IGA-S004", "IGA-S006")]
+    assert webui.m.shared.opts.data.get("CLIP_stop_at_last_layers", 1) == 1  # restored afterwards
+
+
+def test_on_a_4_step_grid_unipc_runs_on_it_and_lcm_with_sgm_uniform_does_not(webui):
+    """What the hosts' own samplers run decides: UniPC's time grid at 4 steps is 999, 749.25, 499.5, 249.75
+    (A sd_samplers_timesteps_impl.py:159-160, 170-176), LCM's table gives 999, 759, 499, 259
+    (A sd_samplers_lcm.py:9-48)."""
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "UniPC"})
+    assert status == 200, body
+    first = webui.last_api_p().iga_state.record["host_run"]["passes"]["first"]
+    assert first["timesteps"] == pytest.approx([999, 749.25, 499.5, 249.75])
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "LCM",
+                                      "scheduler": "SGM Uniform"})
+    assert status == 422, body
+    assert "IGA-H004" in body["detail"] and "759" in body["detail"]
+    assert webui.last_api_p().double_executed == []

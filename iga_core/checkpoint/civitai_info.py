@@ -16,17 +16,16 @@ and a `.civitai.info` of the original download is recognised as such ("stamped")
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from iga_core.checkpoint import hashing
+from iga_core.records import Record
 
 STATUSES = ("matches", "stamped", "mismatch", "unchecked")
 INFO_LIMIT = 4 << 20  # bytes read of a .civitai.info (the size cap for files beside a checkpoint)
 
 
-@dataclass(frozen=True)
-class InfoCheck:
+class InfoCheck(Record, frozen=True):
     status: str  # one of STATUSES
     matched: tuple[str, ...]  # the hash kinds that matched ("SHA256", "AutoV2", "AutoV1", "AutoV3")
     compared: tuple[str, ...]  # the kinds that could be compared at all

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from iga_core import paths
@@ -34,6 +33,7 @@ from iga_core.checkpoint.safetensors_io import (
     raw_header_from,
 )
 from iga_core.errors import IgaIOError
+from iga_core.records import Record
 
 BLOCK_SIZE = 16 * 1024 * 1024
 CACHE_FILE = "hashes.json"
@@ -63,8 +63,7 @@ def file_identity(path: str | os.PathLike) -> Identity | None:
         return None
 
 
-@dataclass(frozen=True)
-class Digests:
+class Digests(Record, frozen=True):  # a record, not a dataclass: iga_core.records
     """What one pass over one file state gave: `identity` is that state (see `Identity`)."""
 
     weights_sha256: str
@@ -189,10 +188,10 @@ def hash_range(
     fh = source
     data_hash = hashlib.sha256()
     file_hash = hashlib.sha256() if want_file else None
-    buf = bytearray(block_size)
-    view = memoryview(buf)
     try:
         total = os.fstat(fh.fileno()).st_size
+        buf = bytearray(max(1, min(block_size, total - data_start)))  # a small file: no 16 MiB buffer to zero
+        view = memoryview(buf)
         fh.seek(0)
         if data_start:
             head = fh.read(data_start)

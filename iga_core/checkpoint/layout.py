@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
+
+from iga_core.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("checkpoint", "lora", "textual-inversion", "vae", "unknown")
 _PREFIX = "model.diffusion_model."
@@ -31,19 +35,18 @@ _CROSS_ATTN_K = ("attn2.to_k.weight", "attn2_to_k.lora_down.weight", "attn2.to_k
 
 @cache
 def _data() -> dict:
-    text = resources.files("iga_core.checkpoint").joinpath("data/layout.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "data" / "layout.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(Record, frozen=True):
     kind: str = "unknown"  # one of KINDS
     family: str | None = None  # a model family of iga_core.recipe.aliases (sd1, sdxl, flux2, auraflow, ...)
     variant: str | None = None  # "refiner", "inpainting", "edit", "depth", "unclip"
     size: str | None = None  # SD 3: "medium" | "3.5-large" | "3.5-medium"; FLUX.1: "dev" | "schnell"
     naming: str = "single-file"  # "single-file" (ldm / sgm / BFL names) | "diffusers" | "kohya" (kohya's lora_*)
     vae_embedded: bool | None = None  # for full checkpoints: whether VAE weights are in the file
-    why: tuple[str, ...] = field(default=())  # the tensor facts each conclusion rests on
+    why: tuple[str, ...] = ()  # the tensor facts each conclusion rests on
 
     @property
     def is_adapter(self) -> bool:

@@ -22,11 +22,14 @@ spec has no id for) and the file has none, no ModelSpec key is written, and the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from iga_core.checkpoint.layout import Layout, describe
 from iga_core.recipe.aliases import family_info, modelspec_architecture, modelspec_writing
+from iga_core.records import Record, factory
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PREFIX = "modelspec."
 MUST = ("modelspec.sai_model_spec", "modelspec.architecture", "modelspec.implementation", "modelspec.title")
@@ -35,12 +38,11 @@ _PREDICTION_TYPES = {"eps": "epsilon", "v": "v"}
 _READ_AS = {"epsilon": "epsilon (noise) prediction", "v": "v-prediction"}
 
 
-@dataclass
-class Sync:
-    added: dict[str, str] = field(default_factory=dict)
-    kept: dict[str, str] = field(default_factory=dict)  # set to something else by another tool: left as is
-    conflicts: dict[str, dict] = field(default_factory=dict)  # key -> {"file", "recipe", "message"}
-    notices: list[str] = field(default_factory=list)
+class Sync(Record):
+    added: dict[str, str] = factory(dict)
+    kept: dict[str, str] = factory(dict)  # set to something else by another tool: left as is
+    conflicts: dict[str, dict] = factory(dict)  # key -> {"file", "recipe", "message"}
+    notices: list[str] = factory(list)
 
 
 def architecture_id(recipe: Mapping[str, Any] | None, layout: Layout | None) -> tuple[str | None, str]:

@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from iga_core.checkpoint import hashing
+from iga_core.records import Record, as_dict
 
 _AUTOV1 = re.compile(r"^[0-9a-fA-F]{8}$")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-@dataclass(frozen=True)
-class TrainedOn:
+class TrainedOn(Record, frozen=True):
     name: str | None
     autov1: str | None  # 8 hex, or None when kohya wrote none / a placeholder
     sha256: str | None
     note: str | None = None  # e.g. kohya's "IsADirectory" placeholder explained
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_dict(self)
 
     def describe(self) -> str:
         hashes = ", ".join(x for x in (f"AutoV1 {self.autov1}" if self.autov1 else "",
@@ -36,15 +35,14 @@ class TrainedOn:
         return f"{self.name or 'an unnamed base model'}" + (f" ({hashes})" if hashes else "")
 
 
-@dataclass(frozen=True)
-class BaseCheck:
+class BaseCheck(Record, frozen=True):
     status: str  # "same" | "different" | "unknown"
     message: str
     autov1: str | None = None  # the compared checkpoint's
     sha256: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_dict(self)
 
 
 def trained_on(metadata: dict[str, str]) -> TrainedOn | None:

@@ -11,8 +11,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from iga_core.checkpoint import hashing
-from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.cli.show import add_full_option
@@ -20,6 +18,8 @@ from iga_core.cli.show import safe as _safe
 from iga_core.errors import IgaError, IgaInvalid
 from iga_core.untrusted_text import json_text
 
+# Each command imports the checkpoint modules it uses, so that `iga --help` and the other families'
+# commands do not load them (tests/test_cli_imports.py).
 VERIFY_CHOICES = ("never", "first", "always")
 
 
@@ -108,6 +108,7 @@ def _common(p: argparse.ArgumentParser, *, progress: bool = False) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
@@ -151,7 +152,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def _identity_lines(args: argparse.Namespace, path: Path, header, src, data: dict) -> list[str]:
     """What the file is (LoRA, refiner, …), its AutoV1, the base a kohya-trained file names, and whether a
     `.civitai.info` beside it describes it."""
-    from iga_core.checkpoint import civitai_info, training
+    from iga_core.checkpoint import civitai_info, hashing, training
     from iga_core.checkpoint.layout import describe
     from iga_core.untrusted_files import read_json
 
@@ -192,6 +193,7 @@ def _identity_lines(args: argparse.Namespace, path: Path, header, src, data: dic
 
 def cmd_stamp(args: argparse.Namespace) -> int:
     from iga_core.checkpoint import stamp
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path
     from iga_core.recipe.files import read_json_file
 
     path = Path(args.checkpoint)
@@ -250,6 +252,7 @@ def _confirm_first_stamp(path: Path) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
@@ -313,6 +316,8 @@ def _header_notes(header) -> list[str]:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint import hashing
+
     path = Path(args.file)
     use_cache = not args.no_cache
     with progress_for(args, path, "hashing") as progress:
@@ -368,22 +373,24 @@ def _recipe_lines(src) -> list[str]:
     if src.kind == "none":
         return ["recipe: none (stamp one with `iga stamp`, or write a sidecar with `iga stamp --sidecar`)",
                 *[f"  problem: {_safe(p, 200)}" for p in src.problems]]  # fmt: skip
-    r = src.recipe
     lines = [f"recipe: {src.kind} ({_safe(src.path or '')}), hashes {src.hash_status}"]
-    if r is None:
+    if not src.valid:
         lines.append("  INVALID: the guard does not use it (fix it, then `iga validate`)")
     else:
-        lines.append(f"  model_id {_safe(r.model_id, 80)!s}, schema {_safe(r.iga_version)}")
-        lines.append(f"  sampler {_safe(r.sampler.name)} / schedule {_safe(r.scheduler.name)}, "
-                     f"steps {_range(r.steps)}, cfg {_range(r.cfg)}")  # fmt: skip
+        # the document as found, shown as it is (valid: every field read here is there); reading it spares
+        # `inspect` the typed model, which only the guard and the tools that change a recipe need
+        r = src.document
+        lines.append(f"  model_id {_safe(r['model_id'], 80)!s}, schema {_safe(r['iga_version'])}")
+        lines.append(f"  sampler {_safe(r['sampler']['name'])} / schedule {_safe(r['scheduler']['name'])}, "
+                     f"steps {_range(r['steps'])}, cfg {_range(r['cfg'])}")  # fmt: skip
     lines.append(f"  weights hash {src.weights.status}, tensor index {src.tensor_index.status}, "
                  f"metadata hash {src.metadata.status}")
     lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
     return lines
 
 
-def _range(r) -> str:
-    return f"{r.default} ({r.min}-{r.max})"
+def _range(r: dict) -> str:
+    return f"{r['default']} ({r.get('min')}-{r.get('max')})"
 
 
 def _stat_size(path: Path) -> int:

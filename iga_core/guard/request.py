@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
-from iga_core.vocab import DIALECTS
-
-MODES = ("strict", "standard", "audit", "off")
+from iga_core.guard.modes import MODES
+from iga_core.vocab.dialects import DIALECTS
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
 RULE_ID_PATTERN = re.compile(r"^IGA-[HSIMC]\d{3}$")

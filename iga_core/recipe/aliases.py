@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, fields
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
+
+from iga_core.records import Record
+
+_DATA = Path(__file__).parent / "data"  # not importlib.resources: it loads typing and tempfile (light CLI)
 
 
 @cache
 def _data(name: str) -> dict:
-    text = resources.files("iga_core.recipe").joinpath(f"data/{name}.json").read_text(encoding="utf-8")
+    text = (_DATA / f"{name}.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -34,8 +37,7 @@ def _tables() -> dict:
     return data
 
 
-@dataclass(frozen=True)
-class ModelKind:
+class ModelKind(Record, frozen=True):
     """What a name says about a model: its family and the recipe `architecture` that family is written as,
     plus what the name itself fixes. `matched` is the table entry that matched (for provenance)."""
 
@@ -49,8 +51,8 @@ class ModelKind:
     matched: str = ""
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) not in (None, "") and f.name != "matched"}  # fmt: skip
+        return {name: getattr(self, name) for name in self._fields
+                if getattr(self, name) not in (None, "") and name != "matched"}  # fmt: skip
 
     def describe(self) -> str:
         """ "FLUX.2 (not loadable as FLUX.1)", "Stable Diffusion XL, a refiner: …" """

@@ -185,8 +185,13 @@ SIGMA_SCHEDULES: dict[str, GridFn] = {
     "sd_turbo": _sd_turbo,
 }
 TIMESTEP_SCHEDULES = ("lcm", *SPACINGS)
-#: vocabulary schedules whose sigmas depend on the model and image size: no grid iga can compute
-MODEL_SPECIFIC = tuple(s.id for s in load_table().schedules.values() if not s.grid_known)
+
+
+def model_specific(schedule_id: str) -> bool:
+    """A vocabulary schedule whose sigmas depend on the model and image size (SwarmUI's ltxv, flux2, ...): no
+    grid iga can compute."""
+    info = load_table().schedules.get(schedule_id)
+    return info is not None and not info.grid_known
 #: the grids a schedule or a recipe can name
 GRID_IDS = (*SIGMA_SCHEDULES, *TIMESTEP_SCHEDULES)
 #: where the hosts' own timestep samplers evaluate the model (DDIM / DDIM CFG++ / PLMS, UniPC): grids of a
@@ -253,7 +258,7 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
         return _append_zero(m.sigmas[compute_timesteps(grid_id, steps, steps_offset=steps_offset, params=params,
                                                        model=m)])
     fn = SIGMA_SCHEDULES.get(grid_id)  # type: ignore[arg-type]
-    if fn is None and grid_id in MODEL_SPECIFIC:
+    if fn is None and model_specific(grid_id):
         raise ScheduleInputError(f"the {grid_id} schedule's sigmas depend on the model and the image size "
                                  "(SwarmUI computes them); iga cannot compute its grid",
                                  "use a schedule iga knows the grid of to have the step grid checked")

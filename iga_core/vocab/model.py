@@ -5,14 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iga_core.errors import IgaInvalid
+from iga_core.vocab.dialects import DIALECT_TITLES, DIALECTS, HOST_DIALECT, KINDS, MODES
 
-DIALECTS = ("a1111", "forge", "comfyui", "swarmui", "kdiffusion", "diffusers")
-DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "swarmui": "SwarmUI",
-                  "kdiffusion": "k-diffusion", "diffusers": "diffusers"}
-#: the dialect whose semantics the records' own fields describe (the WebUI hosts this extension runs in)
-HOST_DIALECT = "a1111"
-KINDS = ("sampler", "schedule")
-MODES = ("ode", "ancestral", "sde")
+__all__ = ["DIALECTS", "DIALECT_TITLES", "HOST_DIALECT", "KINDS", "MODES", "ConflictingNames", "NoHostSampler",
+           "SamplerInfo", "SamplerSemantics", "ScheduleInfo", "UnknownDialect", "UnknownName", "VocabDataError"]
 
 
 @dataclass(frozen=True)

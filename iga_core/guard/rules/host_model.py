@@ -43,12 +43,15 @@ def architecture(ctx):
     checkpoint after an SDXL first pass decodes latents from another latent space (noise)."""
     have, upstream = ctx.request.architecture, ctx.request.upstream_architecture
     wanted = ctx.recipe.architecture
-    if have in LATENT_SPACE and wanted in LATENT_SPACE and have != wanted:
-        yield Observation("architecture", wanted, have,
-                          f"the recipe is for {wanted}, but the host loaded this checkpoint as {have}",
-                          f"use a {wanted} checkpoint", {"architecture": wanted})
     if have in LATENT_SPACE and upstream in LATENT_SPACE and LATENT_SPACE[have] != LATENT_SPACE[upstream]:
+        # the one problem of this pass: its checkpoint is not of the first pass's kind (what its recipe says
+        # follows from that and is not a second finding)
         yield Observation("upstream_architecture", upstream, have,
                           f"this pass's checkpoint is {have} but it continues {upstream} latents "
                           f"({LATENT_SPACE[upstream]} and {LATENT_SPACE[have]} latents are not interchangeable)",
                           f"use a {upstream} checkpoint for this pass", {"architecture": upstream})
+        return
+    if have in LATENT_SPACE and wanted in LATENT_SPACE and have != wanted:
+        yield Observation("architecture", wanted, have,
+                          f"the recipe is for {wanted}, but the host loaded this checkpoint as {have}",
+                          f"use a {wanted} checkpoint", {"architecture": wanted})
