@@ -90,6 +90,12 @@ def register(sub) -> None:
     p.add_argument("--clip-skip", type=int)
     p.add_argument("--size", type=parse_size, metavar="WxH")
     p.add_argument("--prediction-type", help="prediction type the host will use (eps, v, x0, flow)")
+    from iga_core.vocab import DIALECTS
+
+    p.add_argument("--dialect", choices=DIALECTS,
+                   help="read --sampler/--scheduler as this tool names and runs them, and give remedies in its "
+                        "names (default: A1111/Forge); e.g. comfyui: its ddim and uni_pc run on the scheduler's "
+                        "sigmas, A1111's Uniform is its normal")
     p.add_argument("--denoise", type=_unit_float, metavar="STRENGTH", help="img2img denoising strength")
     p.add_argument("--control", action="append", type=parse_control, metavar="MODEL[,KEY=VALUE...]",
                    help="an enabled control unit (ControlNet, T2I-Adapter, IP-Adapter; the kind comes from the "
@@ -228,7 +234,8 @@ def build_request(args, recipe):
         values.update({k: v for k, v in resolved.items() if k in PARAM_KEYS and v is not None})
     flags = {"sampler": args.sampler, "schedule": args.schedule, "steps": args.steps, "cfg": args.cfg,
              "distilled_cfg": args.distilled_cfg, "vae": args.vae, "clip_skip": args.clip_skip,
-             "prediction_type": args.prediction_type, "denoising_strength": args.denoise}
+             "prediction_type": args.prediction_type, "denoising_strength": args.denoise,
+             "dialect": getattr(args, "dialect", None)}
     if args.size:
         flags["width"], flags["height"] = args.size
     values.update({k: v for k, v in flags.items() if v is not None})

@@ -74,11 +74,32 @@ def cmd_read_image(args) -> int:
     else:
         lines.append("IGA fields: none")
     lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
+    lines += _foreign_lines(meta, info, data)
     if meta.record_error is not None:
         lines.append(f"IGA audit record DAMAGED: {safe(meta.record_error.message, 300)}")
     lines += [f"note: {safe(p, 300)}" for p in info.problems if meta.record_error is None or "audit record" not in p]
     emit(args, "\n".join(lines), data)
     return 1 if meta.record_error is not None else 0
+
+
+def _foreign_lines(meta, info, data: dict) -> list[str]:
+    """Another tool's metadata, when the image has no IGA record and no A1111 infotext to show."""
+    from iga_core.audit.foreign import ForeignUnreadable, detect_foreign, parameters_json
+
+    if meta.record is not None or (info.params and parameters_json(meta) is None):
+        return []
+    reader = detect_foreign(meta)
+    if reader is None:
+        return []
+    try:
+        found = reader.read(meta)
+    except ForeignUnreadable as exc:
+        data["foreign"] = {"format": reader.FORMAT, "error": exc.to_dict()}
+        return [f"{reader.FORMAT} metadata: {safe(exc.message, 300)}"]
+    data["foreign"] = found.to_dict()
+    shown = ", ".join(f"{k} {safe(v, 120)}" for k, v in found.fields.items())
+    return [f"{found.format} metadata ({safe(found.source, 200)}): seed {found.seed if found.seed is not None else '-'}"
+            f"; {shown or 'no parameters'}; checkpoint {safe(found.checkpoint or '-', 200)}"]
 
 
 def _record_lines(record: dict) -> list[str]:
@@ -128,23 +149,45 @@ def _check(checkpoint: str, repro: dict, info, mode: str) -> dict:
     return result
 
 
-def cmd_reproduce(args) -> int:
-    from iga_core.audit.pasteback import paste_info_from_image, reproduction
+def _reproduction(meta, image: str, checkpoint: str | None):
+    """(reproduction dict, PasteInfo or None, problems): from the IGA record or an A1111 infotext, else from
+    another tool's metadata (iga_core.audit.foreign), else ImageHasNoParameters."""
+    from iga_core.audit.foreign import parameters_json, read_foreign
+    from iga_core.audit.pasteback import paste_info_from_meta, reproduction, reproduction_from_foreign
 
-    info = paste_info_from_image(Path(args.image))
-    if info.record is None and not info.params:
+    problems = list(meta.notes)
+    if meta.record is None and parameters_json(meta) is not None:  # SwarmUI / Fooocus JSON, never an infotext
+        found = read_foreign(meta)
+        if found is None:
+            raise ImageHasNoParameters(f"{image}'s parameters are JSON from a tool iga does not read",
+                                       "iga reads A1111 / Forge infotexts, SwarmUI, Fooocus, ComfyUI, InvokeAI and "
+                                       "NovelAI metadata; `iga read-image --json` shows what the image holds")
+        return reproduction_from_foreign(found, checkpoint), None, problems
+    info = paste_info_from_meta(meta)
+    if info.record is not None or info.params:
+        return reproduction(info, checkpoint), info, [*problems, *info.problems]
+    found = read_foreign(meta)
+    if found is None:
         raise ImageHasNoParameters(
-            f"{args.image} has no IGA audit record and no generation parameters",
-            "the image was not made by the WebUI, or its metadata was stripped (many sites strip it)",
+            f"{image} has no IGA audit record and no generation parameters",
+            "the image was not made by the WebUI or a tool iga reads (SwarmUI, Fooocus, ComfyUI, InvokeAI, "
+            "NovelAI), or its metadata was stripped (many sites strip it)",
         )
-    repro = reproduction(info)
-    data: dict = {"ok": True, "image": args.image, **repro, "problems": list(info.problems)}
-    request = ", ".join(f"{k} {v}" for k, v in repro["request"].items())
-    lines = [f"{args.image}: parameters from its {repro['from']}",
+    return reproduction_from_foreign(found, checkpoint), None, problems
+
+
+def cmd_reproduce(args) -> int:
+    from iga_core.audit.image_meta import read_image
+
+    repro, info, problems = _reproduction(read_image(Path(args.image)), args.image, args.checkpoint)
+    data: dict = {"ok": True, "image": args.image, **repro, "problems": problems}
+    request = ", ".join(f"{k} {safe(v, 200)}" for k, v in repro["request"].items())
+    lines = [f"{safe(args.image)}: parameters from its {safe(repro['from'], 300)}",
              f"  seed {repro['seed'] if repro['seed'] is not None else '-'}; {request}",
-             f"  preset {repro['preset'] or '-'}; recorded mode {repro['mode'] or '-'}; "
+             f"  checkpoint {safe(repro['checkpoint'] or '-', 300)}",
+             f"  preset {safe(repro['preset'] or '-')}; recorded mode {repro['mode'] or '-'}; "
              f"overrides {' '.join(repro['overrides']) or '-'}; recipe {repro['recipe_digest'] or '-'}"]
-    lines += [f"note: {p}" for p in info.problems]
+    lines += [f"note: {safe(p, 400)}" for p in [*problems, *repro["notes"]]]
     code = 0
     if args.checkpoint:
         check = _check(args.checkpoint, repro, info, args.mode)

@@ -15,8 +15,7 @@ from iga_core import vocab
 from iga_core.cli import emit
 from iga_core.errors import IgaInvalid
 
-DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "kdiffusion": "k-diffusion",
-                  "diffusers": "diffusers"}
+DIALECT_TITLES = vocab.DIALECT_TITLES
 
 
 def register(sub) -> None:
@@ -24,7 +23,7 @@ def register(sub) -> None:
         "vocab",
         help="list sampler and schedule names per dialect, or resolve a name",
         description="List the sampler and schedule names iga understands in each dialect (A1111, Forge, "
-        "ComfyUI, k-diffusion, diffusers) with their aliases, or show what one name means with "
+        "ComfyUI, SwarmUI, k-diffusion, diffusers) with their aliases, or show what one name means with "
         "`iga vocab resolve NAME`. Names match case-insensitively; unknown names are never guessed.",
     )
     p.add_argument("--dialect", choices=vocab.DIALECTS, help="only this dialect's names (default: all)")
@@ -41,6 +40,9 @@ def register(sub) -> None:
     )
     r.add_argument("name", help="a sampler or schedule name, e.g. 'k_dpmpp_2m', 'DPM++ 2M Karras', 'sgm_uniform'")
     r.add_argument("--schedule", help="with a sampler name: the schedule given with it (e.g. 'Automatic')")
+    r.add_argument("--dialect", choices=vocab.DIALECTS, default=argparse.SUPPRESS,
+                   help="read the name as this dialect writes and runs it (default: A1111 / Forge); e.g. ComfyUI's "
+                        "ddim runs as Euler on the schedule's sigmas")
     r.add_argument("--kind", choices=vocab.KINDS, default=argparse.SUPPRESS, help="only look among samplers or schedules")
     r.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
     r.set_defaults(func=cmd_resolve)
@@ -70,7 +72,9 @@ def _rows(kind: str, dialect: str | None) -> list[dict]:
             row["name"] = info.names[dialect]
             row["aliases"] = list(info.aliases.get(dialect, ()))
         if kind == "sampler":
-            row.update(mode=info.mode, default_schedule=info.default_schedule, timestep_based=info.timestep_based)
+            sem = info.in_dialect(dialect)  # how this dialect runs the name (None: A1111 / Forge)
+            row.update(mode=sem.mode, default_schedule=info.default_schedule, timestep_based=sem.timestep_based,
+                       eta=sem.eta, runs_as=sem.runs_as)
             if dialect in (None, "diffusers") and info.names.get("diffusers"):
                 # one class is several samplers (DPMSolverMultistepScheduler): show the distinguishing flags
                 cls, flags = vocab.to_diffusers(info.id) or (info.names["diffusers"], {})
@@ -121,25 +125,32 @@ def _describe(info) -> str:
 
 def cmd_resolve(args) -> int:
     kind = getattr(args, "kind", None)
+    dialect = getattr(args, "dialect", None)
     found: dict[str, dict] = {}
     human: list[str] = []
     errors: list[vocab.UnknownName] = []
     if kind in (None, "sampler"):
         try:
-            sampler, schedule = vocab.normalize(args.name, args.schedule)
+            sampler, schedule = vocab.normalize(args.name, args.schedule, dialect)
         except vocab.UnknownName as exc:
             if exc.kind != "sampler":
                 raise  # an unknown --schedule is the user's error, not a miss
             errors.append(exc)
         else:
+            sem = sampler.in_dialect(dialect)
             found["sampler"] = sampler.to_dict()
             found["runs_with_schedule"] = None if schedule is None else schedule.id
+            found["runs_as"] = sem.runs_as
             runs = ("ignores the schedule (timestep sampler)" if schedule is None
                     else f"runs with schedule {schedule.label}")
-            human.append(f"sampler  {_describe(sampler)}\n         mode {sampler.mode}; {runs}")
+            if sem.runs_as:
+                runs += f"; runs as {vocab.lookup('sampler', sem.runs_as).label}"
+            eta = "" if sem.eta is None else f", eta {sem.eta:g}"
+            where = f" in {DIALECT_TITLES[dialect]}" if dialect else ""
+            human.append(f"sampler  {_describe(sampler)}\n         mode {sem.mode}{eta}{where}; {runs}")
     if kind in (None, "schedule") and args.schedule is None:
         try:
-            schedule_info = vocab.resolve_schedule(args.name)
+            schedule_info = vocab.resolve_schedule(args.name, dialect)
         except vocab.UnknownName as exc:
             errors.append(exc)
         else:
@@ -163,11 +174,15 @@ def cmd_diffusers(args) -> int:
     if not isinstance(config, dict) or not isinstance(config.get("_class_name"), str):
         raise NotASchedulerConfig(f"{args.config} has no \"_class_name\"",
                                   "pass the scheduler/scheduler_config.json of a diffusers model folder")
-    sampler, schedule, spacing = vocab.from_diffusers(config["_class_name"], config)
+    found = vocab.describe_diffusers(config["_class_name"], config)
+    sampler, schedule, spacing = found.sampler, found.schedule, found.spacing
     runs = "ignores the schedule (timestep sampler)" if schedule is None else f"schedule {_describe(schedule)}"
     human = (f"{config['_class_name']}: sampler {_describe(sampler)}\n  {runs}"
-             + (f"\n  timestep spacing {spacing}" if spacing else ""))
+             + (f"\n  timestep spacing {spacing}" if spacing else "")
+             + (f"\n  the host sampler needs eta {found.eta:g}" if found.eta is not None else "")
+             + "".join(f"\n  differs: {note}" for note in found.notes))
     data = {"ok": True, "class_name": config["_class_name"], "sampler": sampler.to_dict(),
-            "schedule": None if schedule is None else schedule.to_dict(), "spacing": spacing}
+            "schedule": None if schedule is None else schedule.to_dict(), "spacing": spacing,
+            "exact": found.exact, "notes": list(found.notes), "eta": found.eta}
     emit(args, human, data)
     return 0
