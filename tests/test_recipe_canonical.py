@@ -112,3 +112,39 @@ def test_stamped_digest_survives_any_stored_value(d, fake):
     assert digest_status(stamped) == "matches"
     replaced = {**stamped, "hashes": {**stamped["hashes"], "metadata_sha256": fake}}
     assert metadata_sha256(replaced) == stamped["hashes"]["metadata_sha256"]
+
+
+# ---- the C-encoder path writes the library's bytes (issue #19) ----
+
+_keys = st.one_of(st.text(max_size=6), st.sampled_from(["a", "B", "é", "\ue000", "😀", "\U0001f600x", "~"]))
+_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1e-3, 1e-3),
+                    st.floats(1e15, 1e22), st.sampled_from([0.0, -0.0, 7.0, 1.5, 1e-4, 9.999e-5, 1e16, 2.0**53,
+                                                            2.0**53 + 2, 1e21, 123456.789]))
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**54), 2**54) | _floats
+    | st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=("Cs",)), max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json)
+def test_the_fast_canonical_writer_gives_the_libraries_bytes(value):
+    import rfc8785
+
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+        with pytest.raises(NotCanonicalizable):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+def test_a_recipe_is_canonicalised_without_the_library(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rfc8785", None)  # importing it would fail
+    doc = {"cfg": {"default": 7.0, "min": 1.5}, "steps": {"default": 30}, "title": "a \"b\"\n", "x-k": [0.25, -0.0]}
+    assert canonical_json(doc) == b'{"cfg":{"default":7,"min":1.5},"steps":{"default":30},"title":"a \\"b\\"\\n",' \
+                                  b'"x-k":[0.25,0]}'

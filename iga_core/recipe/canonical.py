@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-
-import rfc8785
+import json
 
 from iga_core.errors import IgaInvalid
 from iga_core.recipe.shorthand import canonical_form
@@ -34,14 +33,63 @@ def _plain(obj: Any) -> Any:
 
 
 def canonical_json(obj: Any) -> bytes:
-    """RFC 8785 bytes of a JSON value (a `Recipe` is converted with `to_dict()` first)."""
+    """RFC 8785 bytes of a JSON value (a `Recipe` is converted with `to_dict()` first).
+
+    A value whose object keys are ASCII and whose numbers are integers in the safe range, integral floats
+    there, or floats from 1e-4 on (what recipes hold) is written by the C JSON encoder: sorted ASCII keys are
+    in RFC 8785's UTF-16 order, its string escapes are `json.dumps`' with `ensure_ascii=False`, an integral
+    float is written as the integer, and from 1e-4 to 2^53 Python's shortest repr is ECMAScript's. Anything
+    else (a non-ASCII key, an exponent, a value out of range or not JSON) goes to the rfc8785 library, which
+    writes it or says why not. `tests/test_recipe_canonical.py` holds the two to the same bytes."""
+    value = _plain(obj)
     try:
-        return rfc8785.dumps(_plain(obj))
+        return json.dumps(_normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")  # fmt: skip
+    except (_Slow, ValueError, RecursionError):  # ValueError: a lone surrogate (the library refuses it too)
+        pass
+    import rfc8785  # the general case
+
+    try:
+        return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise NotCanonicalizable(
             f"value cannot be written as canonical JSON: {exc}",
             "use only finite numbers, integers within ±(2^53 - 1), string keys, and JSON types",
         ) from exc
+
+
+_SAFE_INT = 2**53 - 1
+
+
+class _Slow(Exception):
+    """The value needs the general RFC 8785 writer (`canonical_json`)."""
+
+
+def _normal(value: Any) -> Any:
+    """`value` with integral floats as integers, for the C encoder; raises `_Slow` where its output would not
+    be RFC 8785's (see `canonical_json`)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -_SAFE_INT <= value <= _SAFE_INT:
+            return value
+        raise _Slow
+    if kind is float:
+        if value.is_integer():
+            if -_SAFE_INT <= value <= _SAFE_INT:
+                return int(value)  # 7.0 is written 7, -0.0 is written 0
+            raise _Slow  # beyond 2^53 ECMAScript pads the shortest digits with zeros
+        if 1e-4 <= abs(value) < 1e16:  # (not NaN or infinite) repr has no exponent, its digits are ECMAScript's
+            return value
+        raise _Slow
+    if kind is dict:
+        if not all(type(k) is str and k.isascii() for k in value):
+            raise _Slow
+        return {k: _normal(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_normal(v) for v in value]
+    raise _Slow
 
 
 def digest_input(d: dict) -> dict:
