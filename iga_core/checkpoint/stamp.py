@@ -178,11 +178,13 @@ def stamp(
     recipe_dict: dict,
     *,
     out: str | os.PathLike | None = None,
+    overwrite: bool = False,
     progress: Progress | None = None,
     wait_s: float = locks.DEFAULT_WAIT_S,
     on_wait: Callable[[], None] | None = None,
 ) -> StampResult:
     """Embed `recipe_dict` in the checkpoint at `path` (or in a copy at `out`). See the module docstring.
+    An `out` that already exists is refused unless `overwrite` (as `extract` refuses an existing sidecar).
     `wait_s` / `on_wait`: how long to wait for another writer of the same file (`locks.held`)."""
     path = Path(path)
     if not is_safetensors_path(path):
@@ -193,6 +195,7 @@ def stamp(
     _require_valid(recipe_dict)
     plan = _Plan.make(path, out)
     with locks.held(plan.target, wait_s=wait_s, on_wait=on_wait):
+        plan.refuse_existing_out(out, overwrite)
         notices = plan.housekeeping()
         with _opened(plan) as fh:
             result = _stamp_open_file(plan, fh, recipe_dict, notices, progress)
@@ -244,11 +247,13 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
     )
 
 
-def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None,
+def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None, overwrite: bool = False,
           wait_s: float = locks.DEFAULT_WAIT_S) -> StripResult:
-    """Remove the embedded recipe (ModelSpec keys stay: they describe the model, whoever wrote them)."""
+    """Remove the embedded recipe (ModelSpec keys stay: they describe the model, whoever wrote them).
+    An `out` that already exists is refused unless `overwrite`."""
     plan = _Plan.make(Path(path), out)
     with locks.held(plan.target, wait_s=wait_s):
+        plan.refuse_existing_out(out, overwrite)
         plan.housekeeping()
         with _opened(plan) as fh:
             identity = hashing.identity_of(os.fstat(fh.fileno()))
@@ -427,6 +432,16 @@ class _Plan:
         target = source if out is None else Path(os.path.realpath(out))
         in_place = target == source or _same_file(source, target)
         return cls(source, source if in_place else target, in_place, notices)
+
+    def refuse_existing_out(self, out: str | os.PathLike | None, overwrite: bool) -> None:
+        """A copy never replaces a file that is already there unless asked: `--out` naming any existing file
+        (another checkpoint, a text file, the source itself) is refused before any work (checked holding the
+        target's lock, so no other iga writer can create it in between)."""
+        if out is None or overwrite or not os.path.lexists(out):
+            return
+        what = "the checkpoint itself" if self.in_place else "a file"
+        raise Refused(f"{out} already exists ({what}); it was not changed",
+                      "pass --force to overwrite it, or choose another --out name")
 
     def housekeeping(self) -> list[str]:
         """Holding the target's lock: finish or undo an interrupted in-place write, delete the temp files a

@@ -56,6 +56,7 @@ def register(sub) -> None:
     mode.add_argument("--out", metavar="COPY", help="write a stamped copy to COPY; the original is not modified")
     p.add_argument("--yes", "-y", action="store_true",
                    help="do not ask before the first in-place stamp changes the file's Model hash")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="let --out COPY replace a file that already exists")
     _common(p, progress=True)
     p.set_defaults(func=cmd_stamp)
 
@@ -80,6 +81,7 @@ def register(sub) -> None:
                        description="Remove __metadata__['iga'] (in place; ModelSpec keys stay).")
     p.add_argument("checkpoint")
     p.add_argument("--out", metavar="COPY", help="write a stripped copy instead; the original is not modified")
+    p.add_argument("--force", action="store_true", help="let --out COPY replace a file that already exists")
     _common(p)
     p.set_defaults(func=cmd_strip)
 
@@ -157,7 +159,8 @@ def cmd_stamp(args: argparse.Namespace) -> int:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
         with progress_for(args, path, "stamping") as progress:
-            result = stamp.stamp(path, recipe, out=args.out, progress=progress, on_wait=lambda: _waiting(path))
+            result = stamp.stamp(path, recipe, out=args.out, overwrite=args.force, progress=progress,
+                                 on_wait=lambda: _waiting(path))
     what = {
         "in_place": "header rewritten in place",
         "rewrite": "file rewritten (header grew; spare room reserved for next time)",
@@ -284,7 +287,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
 def cmd_strip(args: argparse.Namespace) -> int:
     from iga_core.checkpoint import stamp
 
-    result = stamp.strip(args.checkpoint, out=args.out)
+    result = stamp.strip(args.checkpoint, out=args.out, overwrite=args.force)
     human = {
         "unchanged": f"{_safe(result.path)}: no embedded recipe; nothing changed",
         "in_place": f"{_safe(result.path)}: recipe removed (header rewritten in place)",
