@@ -14,6 +14,7 @@ import pytest
 from iga_core.checkpoint.safetensors_io import encode_header, read_header
 from iga_core.checkpoint.stamp import read_embedded, sidecar_path
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 
@@ -129,7 +130,7 @@ def test_stamp_refusals(capsys, ckpt, recipe_file, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     assert run(capsys, "stamp", ckpt, broken, "--yes")[0] == 1
-    assert run(capsys, "stamp", ckpt, tmp_path / "absent.json", "--yes")[0] == 2
+    assert run(capsys, "stamp", ckpt, tmp_path / "absent.json", "--yes")[0] == ExitCode.UNAVAILABLE
     assert read_embedded(ckpt) is None
 
 
@@ -225,7 +226,7 @@ def test_a_bad_file_never_gives_a_traceback(capsys, tmp_path, recipe_file, comma
 def test_missing_file_is_an_io_error(capsys, tmp_path):
     for command in ("inspect", "verify", "hash", "strip", "extract"):
         code, _, err = run(capsys, command, tmp_path / "absent.safetensors")
-        assert code == 2 and "iga: " in err, command
+        assert code == ExitCode.UNAVAILABLE and "does not exist" in err, command
 
 
 def test_bad_file_json_error_is_json(capsys, tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 
 pytestmark = pytest.mark.eval
 
@@ -69,7 +70,7 @@ def test_bad_config_files_exit_with_a_message(heavy, tmp_path, capsys, content, 
 
 
 def test_missing_config_file_is_an_io_error(heavy, tmp_path, capsys):
-    assert main(["eval", "--config", str(tmp_path / "nope.json")]) == 2
+    assert main(["eval", "--config", str(tmp_path / "nope.json")]) == ExitCode.UNAVAILABLE
     assert "cannot read" in capsys.readouterr().err
 
 
@@ -77,10 +78,10 @@ def test_usage_errors(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["eval"])
     assert exc.value.code == 2
-    assert main(["eval", "--config", "x.json", "--only", "sampler-eps"]) == 1
+    assert main(["eval", "--config", "x.json", "--only", "sampler-eps"]) == ExitCode.USAGE
     assert "--only" in capsys.readouterr().err
 
 
 def test_unknown_demo_experiment(heavy, tmp_path, capsys):
-    assert main(["eval", "--demo", "--quick", "--only", "nope", "-o", str(tmp_path)]) == 1
+    assert main(["eval", "--demo", "--quick", "--only", "nope", "-o", str(tmp_path)]) == ExitCode.USAGE
     assert "sampler-distilled" in capsys.readouterr().err

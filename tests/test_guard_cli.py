@@ -7,6 +7,7 @@ import json
 import pytest
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from tests.factories import make_checkpoint
 from tests.test_guard_support import document as recipe
 
@@ -87,14 +88,21 @@ def test_usage_errors_exit_2(capsys, recipe_file, argv):
     assert exc.value.code == 2
 
 
-def test_missing_file_exits_2(capsys, tmp_path):
-    assert run(capsys, tmp_path / "nope.json", "--steps", "4")[0] == 2
-    assert run(capsys, tmp_path / "nope.safetensors", "--steps", "4")[0] == 2
+def test_missing_file_is_unavailable(capsys, tmp_path):
+    assert run(capsys, tmp_path / "nope.json", "--steps", "4")[0] == ExitCode.UNAVAILABLE
+    assert run(capsys, tmp_path / "nope.safetensors", "--steps", "4")[0] == ExitCode.UNAVAILABLE
 
 
-def test_bad_request_value_is_a_clear_error(capsys, recipe_file):
+def test_bad_request_value_is_a_usage_error(capsys, recipe_file):
+    # the issue: --steps -3 exited 1 while --denoise 1.5 exited 2; both are the command line's fault
     code, _, err = run(capsys, recipe_file, "--steps", "0")
-    assert code == 1 and "steps must be at least 1" in err and "Traceback" not in err
+    assert code == ExitCode.USAGE and "steps must be at least 1" in err and "Traceback" not in err
+    assert run(capsys, recipe_file, "--steps", "-3")[0] == ExitCode.USAGE
+    with pytest.raises(SystemExit) as exc:
+        run(capsys, recipe_file, "--denoise", "1.5")
+    assert exc.value.code == ExitCode.USAGE
+    code, _, err = run(capsys, recipe_file, "--preset", "Nope")
+    assert code == ExitCode.USAGE and "no preset named 'Nope'" in err
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"iga_version": "1.0.0"}'])

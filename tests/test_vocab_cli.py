@@ -8,6 +8,7 @@ import pytest
 
 from iga_core import vocab
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 
 
 def run(capsys, *argv):
@@ -126,6 +127,6 @@ def test_diffusers_config_bad_input(capsys, tmp_path, content, code):
     assert got == code and out == "" and err.startswith("iga: ")
 
 
-def test_diffusers_config_missing_file_exits_2(capsys, tmp_path):
+def test_diffusers_config_missing_file_is_unavailable(capsys, tmp_path):
     got, _, err = run(capsys, "vocab", "diffusers", str(tmp_path / "missing.json"))
-    assert got == 2 and "iga: " in err
+    assert got == ExitCode.UNAVAILABLE and "iga: " in err

@@ -187,6 +187,8 @@ def stamp(
     An `out` that already exists is refused unless `overwrite` (as `extract` refuses an existing sidecar).
     `wait_s` / `on_wait`: how long to wait for another writer of the same file (`locks.held`)."""
     path = Path(path)
+    if not path.is_file():
+        open_for_read(path).close()  # missing, a folder, a FIFO: the typed error says which
     if not is_safetensors_path(path):
         raise Refused(
             f"{path.name} is not a .safetensors file; its format has no metadata block to stamp",

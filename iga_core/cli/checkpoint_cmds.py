@@ -1,7 +1,8 @@
 """Checkpoint commands: `iga inspect`, `stamp`, `verify`, `hash`, `strip`, `extract`.
 
-Human output by default, `--json` for machines. Exit codes: 0 ok; 1 invalid, mismatch or refused; 2 usage
-or I/O error. A broken file gives a one-line error with a hint (an `IgaError`), never a traceback.
+Human output by default, `--json` for machines. Exit codes (`ExitCode`): 0 ok; 1 a problem found (invalid,
+mismatch, refused); 2 usage; 4 a file missing or unreadable. A broken file gives a one-line error with a
+hint (an `IgaError`), never a traceback.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 from iga_core.checkpoint import hashing
-from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
+from iga_core.checkpoint.safetensors_io import is_safetensors_path, open_for_read, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaInvalid
 from iga_core.untrusted_text import json_text
 
 VERIFY_CHOICES = ("never", "first", "always")
@@ -141,7 +142,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     lines += _recipe_lines(src)
     lines += _header_notes(header)
     emit(args, "\n".join(lines), data)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_stamp(args: argparse.Namespace) -> int:
@@ -181,7 +182,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     if result.mode != "sidecar":
         lines.append("note: refresh the checkpoint list in the WebUI to see the new recipe")
     emit(args, "\n".join(lines), {"ok": True, **result.to_dict()})
-    return 0
+    return ExitCode.OK
 
 
 def _waiting(path: Path) -> None:
@@ -208,13 +209,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
+    open_for_read(path).close()  # missing, a folder: say so (not "no recipe")
     header = read_header(path) if is_safetensors_path(path) else None  # a broken file is reported as such
     with progress_for(args, path, "hashing") as progress:
         src = find_recipe(path, verify="always", progress=progress, header=header)
     data = {"file": str(path), **src.to_dict()}
     data.pop("recipe", None)
+    if src.kind == "none" and src.problems:  # there is one, but it cannot be read
+        raise NothingToVerify(f"{path.name}'s recipe cannot be read: {'; '.join(src.problems)}",
+                              "stamp a valid recipe over it with `iga stamp`, or remove it with `iga strip` "
+                              "(a broken sidecar: fix or delete it)")  # fmt: skip
     if src.kind == "none":
-        raise NothingToVerify(f"{path.name} has no recipe (embedded or sidecar)", "stamp one with `iga stamp`")
+        raise NothingToVerify(f"{path.name} has no recipe (embedded, sidecar or in the registry)",
+                              "stamp one with `iga stamp`")
     labels = {"ok": "OK", "mismatch": "MISMATCH", "missing": "missing from the recipe", "unchecked": "not checked"}
     lines = [f"{_safe(path.name)}: recipe {src.kind} ({_safe(src.path or '')})",
              f"  weights hash:  {labels[src.weights.status]}",
@@ -238,7 +245,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     lines.append(verdict)
     data["ok"] = src.hash_status == "verified"
     emit(args, "\n".join(lines), data)
-    return 0 if src.hash_status == "verified" else 1
+    return ExitCode.OK if src.hash_status == "verified" else ExitCode.PROBLEM
 
 
 def _rebind_command(src, path: Path) -> str:
@@ -281,7 +288,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
         data.update(file_sha256=file_digest, autov2=hashing.autov2(file_digest))
         lines += [f"file_sha256     {file_digest}", f"AutoV2          {hashing.autov2(file_digest)}"]
     emit(args, "\n".join(lines), data)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
@@ -295,7 +302,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
         "copy": f"{_safe(result.path)}: stripped copy written",
     }[result.mode]
     emit(args, human, {"ok": True, "path": result.path, "mode": result.mode, "removed": result.removed})
-    return 0
+    return ExitCode.OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -307,10 +314,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if recipe is None:
             raise stamp.NoRecipe(f"{Path(args.checkpoint).name} has no embedded recipe", "stamp one with `iga stamp`")
         sys.stdout.write(json_text(dumps_pretty(recipe)))
-        return 0
+        return ExitCode.OK
     target = stamp.extract(args.checkpoint, args.output, overwrite=args.force)
     emit(args, f"recipe written to {_safe(str(target))}", {"ok": True, "path": str(target)})
-    return 0
+    return ExitCode.OK
 
 
 # ---- helpers ----
@@ -339,11 +346,7 @@ def _range(r) -> str:
 
 
 def _stat_size(path: Path) -> int:
-    from iga_core.checkpoint.safetensors_io import CheckpointUnreadable
+    import os
 
-    try:
-        if not path.is_file():
-            raise CheckpointUnreadable(f"{path} is not a file", "check the path")
-        return path.stat().st_size
-    except OSError as exc:
-        raise CheckpointUnreadable(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
+    with open_for_read(path) as fh:  # missing, a folder, a FIFO: the typed error says which
+        return os.fstat(fh.fileno()).st_size

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError, IgaUsageError
 
 DEFAULT_OUT = "eval-report"
 CONFIG_KEYS = ("variant", "protocol", "recipe", "title")
@@ -71,7 +71,7 @@ def _run(args) -> int:
     from iga_core.cli import emit
 
     if args.only and not args.demo:
-        raise EvalConfigFileInvalid("--only selects demo experiments", "use it together with --demo")
+        raise IgaUsageError("--only selects demo experiments", "use it together with --demo")
     demo, protocol, report = _load_stack()
     if args.demo:
         paths, summary = demo.write_demo(args.out, quick=args.quick, only=args.only)
@@ -84,7 +84,7 @@ def _run(args) -> int:
             lines.append(f"{s['title']}: {red}; residual ratio inside {rin[0]:.3g}–{rin[1]:.3g}, "
                          f"outside {rout[0]:.3g}–{rout[1]:.3g} (true draws: 1)")
         emit(args, "\n".join(lines), {"ok": True, **paths, "summary": summary})
-        return 0
+        return ExitCode.OK
     return _run_config(args, demo, protocol, report)
 
 
@@ -121,4 +121,4 @@ def _run_config(args, demo, protocol, report) -> int:
     human = f"wrote {paths['markdown']} and {paths['json']}; spread reduction inside vs outside: " + (
         "n/a" if red is None else f"{red:.0f} %")
     emit(args, human, {"ok": True, **paths, "headline": result.to_dict()["headline"]})
-    return 0
+    return ExitCode.OK

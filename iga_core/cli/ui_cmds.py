@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaIOError
 
 
-class GradioMissing(IgaInvalid):
+class GradioMissing(IgaIOError):
     """`iga ui` needs gradio, which is an optional dependency."""
 
 
@@ -24,7 +24,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"[IGA] models folder: {folder}")
     demo.queue()
     demo.launch(server_name=args.host, server_port=args.port, inbrowser=False, show_error=True)
-    return 0
+    return ExitCode.OK
 
 
 def register(sub) -> None:

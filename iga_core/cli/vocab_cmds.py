@@ -13,7 +13,7 @@ import argparse
 
 from iga_core import vocab
 from iga_core.cli import emit
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaInvalid
 
 DIALECT_TITLES = {"a1111": "A1111", "forge": "Forge", "comfyui": "ComfyUI", "kdiffusion": "k-diffusion",
                   "diffusers": "diffusers"}
@@ -49,7 +49,7 @@ def register(sub) -> None:
         help="what a diffusers scheduler_config.json means in the hosts' vocabulary",
         description="Read a diffusers scheduler_config.json (its _class_name and flags such as use_karras_sigmas, "
         "algorithm_type, timestep_spacing) and show the sampler, schedule type and spacing it stands for, "
-        "with their A1111/Forge/ComfyUI names. Exit 1 when no host sampler matches, 2 when unreadable.",
+        "with their A1111/Forge/ComfyUI names. Exit 1 when no host sampler matches, 4 when unreadable.",
     )
     d.add_argument("config", help="path to scheduler_config.json (or any JSON object with _class_name)")
     d.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the result as JSON")
@@ -111,7 +111,7 @@ def cmd_list(args) -> int:
         parts.append(f"{k.capitalize()}s{where}: {len(rows)}\n{_table(rows, args.dialect)}")
     parts.append("Names match case-insensitively; `iga vocab resolve NAME` shows what one name means.")
     emit(args, "\n\n".join(parts), {"ok": True, "dialect": args.dialect, **data})
-    return 0
+    return ExitCode.OK
 
 
 def _describe(info) -> str:
@@ -149,7 +149,7 @@ def cmd_resolve(args) -> int:
         suggestions = [s for e in errors for s in e.suggestions]
         raise vocab.UnknownName(kind or "sampler or schedule", args.name, list(dict.fromkeys(suggestions))[:5])
     emit(args, "\n".join(human), {"ok": True, "name": args.name, **found})
-    return 0
+    return ExitCode.OK
 
 
 class NotASchedulerConfig(IgaInvalid):
@@ -170,4 +170,4 @@ def cmd_diffusers(args) -> int:
     data = {"ok": True, "class_name": config["_class_name"], "sampler": sampler.to_dict(),
             "schedule": None if schedule is None else schedule.to_dict(), "spacing": spacing}
     emit(args, human, data)
-    return 0
+    return ExitCode.OK
