@@ -4,20 +4,17 @@ misleading answers the newcomer's first hour found (issue #17 item 8), each with
 from __future__ import annotations
 
 import ast
-import importlib
 import json
-import pkgutil
 import re
 import struct
 from pathlib import Path
 
 import pytest
 
-import iga_core
 from iga_core.checkpoint import stamp
 from iga_core.checkpoint.safetensors_io import encode_header, read_header
 from iga_core.cli import main
-from iga_core.errors import EXIT_CODE_MEANINGS, ExitCode, IgaError
+from iga_core.errors import EXIT_CODE_MEANINGS, ExitCode
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 
@@ -74,29 +71,26 @@ def test_every_command_returns_a_code_of_the_table():
             assert named, f"{file}:{func} line {ret.lineno} returns {ast.unparse(value)}, not an ExitCode member"
 
 
-def _error_classes():
-    for info in pkgutil.walk_packages(iga_core.__path__, "iga_core."):
-        if info.name.endswith("__main__"):
-            continue
-        try:
-            importlib.import_module(info.name)
-        except ImportError as exc:  # an optional stack (gradio, torch) this environment lacks
-            if (exc.name or "").startswith("iga_core"):
-                raise
-    seen, todo = set(), [IgaError]
-    while todo:
-        cls = todo.pop()
-        seen.add(cls)
-        todo += [c for c in cls.__subclasses__() if c not in seen]
-    return seen
-
-
 def test_every_error_class_exits_with_a_code_of_the_table():
-    classes = _error_classes()
-    assert len(classes) > 50
-    for cls in classes:
-        assert isinstance(cls.exit_code, ExitCode), f"{cls.__module__}.{cls.__name__}.exit_code = {cls.exit_code!r}"
-        assert cls.exit_code not in (ExitCode.OK, ExitCode.BLOCKED), cls  # blocked is a verdict, not an error
+    # read, not imported: importing every module would pull gradio, torch and diffusers into this process
+    assigned = 0
+    for path in sorted((ROOT / "iga_core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
+                    if any(isinstance(t, ast.Name) and t.id == "exit_code" for t in targets):
+                        value = stmt.value
+                        assert (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                                and value.value.id == "ExitCode" and value.attr in ExitCode.__members__), (
+                            f"{path.name}:{node.name}.exit_code = {ast.unparse(value)}: name an ExitCode member")
+                        assert value.attr not in ("OK", "BLOCKED"), f"{node.name}: an error is neither ok nor a verdict"
+                        assigned += 1
+    assert assigned >= 8  # the base classes and the ones that differ from their base
+    from iga_core import errors
+
+    for cls in (errors.IgaError, errors.IgaIOError, errors.IgaInvalid, errors.IgaNotFound, errors.IgaUsageError):
+        assert isinstance(cls.exit_code, ExitCode)
 
 
 def test_interrupt_and_no_command(capsys, monkeypatch):

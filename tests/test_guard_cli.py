@@ -57,8 +57,9 @@ def test_json_output(capsys, recipe_file):
     code, out, _ = run(capsys, recipe_file, "--sampler", "DDIM", "--json")
     data = json.loads(out)
     assert code == 3 and data["ok"] is False
-    assert data["verdict"]["blocked_ids"] == ["IGA-H001"]
-    assert data["request"] == {"sampler": "DDIM"}
+    assert data["verdict"]["blocked_ids"] == ["IGA-H001", "IGA-H004"]  # DDIM, and off the grid at the default 4 steps
+    assert data["defaults"] == {"steps": 4}
+    assert data["request"] == {"sampler": "DDIM", "steps": 4}
     assert data["verdict"]["findings"][0]["fix"] == {"sampler": "Euler"}
 
 
@@ -164,3 +165,19 @@ def test_hires_and_refiner_passes(capsys, tmp_path, recipe_file):
     with pytest.raises(SystemExit) as exc:  # argparse's usage error
         run(capsys, recipe_file, "--hires", "steps=lots")
     assert exc.value.code == 2 and "steps must be int" in capsys.readouterr().err
+
+
+def test_a_check_without_steps_judges_the_recipes_default_steps(capsys):
+    # the issue: --sampler "DPM++ 2M" alone said "allowed: inside the recipe", with --steps 4 it was blocked
+    lightning = "metadata_examples/sdxl-lightning-4step.iga.json"
+    code, out, _ = run(capsys, lightning, "--sampler", "DPM++ 2M")
+    assert code == ExitCode.BLOCKED and "IGA-H004" in out
+    assert "steps not given: judged at the recipe's default 4" in out
+    assert run(capsys, lightning, "--sampler", "DPM++ 2M", "--steps", "4")[0] == ExitCode.BLOCKED
+    code, out, _ = run(capsys, lightning, "--sampler", "DPM++ 2M", "--steps", "4", "--json")
+    assert json.loads(out)["defaults"] == {}  # nothing taken from the recipe when the flag is given
+    code, out, _ = run(capsys, lightning, "--json")
+    data = json.loads(out)
+    assert code == ExitCode.OK and data["defaults"] == {"steps": 4} and data["request"]["steps"] == 4
+    code, out, _ = run(capsys, lightning, "--preset", "Lightning", "--json")  # a preset's steps count as given
+    assert code == ExitCode.OK and json.loads(out)["defaults"] == {}

@@ -209,7 +209,7 @@ def build_passes(args, governing, first) -> list:
 
 
 def build_request(args, recipe):
-    """The request the flags describe. A value the guard cannot take at all (steps below 1, an unknown
+    """(request, defaults taken from the recipe) for the flags. A value the guard cannot take at all (steps below 1, an unknown
     --preset) is the command line's fault: a usage error (exit 2), like a value argparse refuses."""
     from iga_core.guard.request import GuardRequestInvalid
     from iga_core.presets import PresetNotFound
@@ -221,8 +221,9 @@ def build_request(args, recipe):
 
 
 def _request_from_flags(args, recipe):
+    """(request, {field: default} for what the flags left out and the check takes from the recipe)."""
     from iga_core.guard import GuardRequest
-    from iga_core.presets import PARAM_KEYS, resolve_preset
+    from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
 
     values: dict = {}
     if args.preset:
@@ -234,7 +235,8 @@ def _request_from_flags(args, recipe):
     if args.size:
         flags["width"], flags["height"] = args.size
     values.update({k: v for k, v in flags.items() if v is not None})
-    return GuardRequest(**values)
+    defaults = missing_defaults(recipe, values)
+    return GuardRequest(**values, **defaults), defaults
 
 
 def build_policy(args):
@@ -253,7 +255,7 @@ def cmd_check(args) -> int:
     recipe, info = load_source(args.source, args.verify)
     composition = compose_loras(recipe, args.lora, args.verify)
     governing = composition.recipe if composition is not None else recipe
-    request = build_request(args, governing)
+    request, defaults = build_request(args, governing)
     policy = build_policy(args)
     passes = build_passes(args, governing, request)
     verdict = judge(composition if composition is not None else recipe, request, policy, passes)
@@ -263,10 +265,12 @@ def cmd_check(args) -> int:
     lines += [f"  note: {p}" for p in info.get("problems", [])]
     if composition is not None:  # its findings (IGA-M…) are in the verdict below
         lines.append("  composed: " + " + ".join(f"{part.name} ({part.role})" for part in composition.parts))
+    lines += [f"  {k} not given: judged at the recipe's default {v} (pass --{k} N to judge another)"
+              for k, v in defaults.items()]
     lines.append(verdict.message())
     data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
             "policy": policy.to_dict(), "preset": args.preset, "passes": [p.name for p in passes],
-            "verdict": verdict.to_dict(),
+            "defaults": defaults, "verdict": verdict.to_dict(),
             "composition": [f.to_dict() for f in composed]}
     emit(args, "\n".join(lines), data)
     return ExitCode.OK if verdict.allowed else ExitCode.BLOCKED
