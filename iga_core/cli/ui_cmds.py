@@ -68,15 +68,22 @@ def _bind_error(host: str, port: int, exc: OSError) -> IgaIOError | IgaUsageErro
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.reset_demo and args.models:
+        raise IgaUsageError("--reset-demo remakes the demo folder; it does not go with --models",
+                            "drop --models to reset the demo, or drop --reset-demo to serve your folder")
     check_listen(args.host, args.port)  # before gradio is imported and the (slow) app is built
     try:
         from iga_core.ui.app import build_app
-        from iga_core.ui.demo_models import ensure_demo_models
+        from iga_core.ui.demo_models import ensure_demo_models, reset_demo_models
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] == "gradio":
             raise GradioMissing("gradio is not installed", "install the UI extra: pip install 'sd-webui-iga[ui]'") from None
         raise
-    folder = args.models or ensure_demo_models()
+    if args.reset_demo:
+        folder = reset_demo_models()
+        print(f"[IGA] demo folder made again from the examples: {folder}")
+    else:
+        folder = args.models or ensure_demo_models()
     demo = build_app(folder, loras_dir=args.loras)
     print(f"[IGA] models folder: {folder}")
     demo.queue()
@@ -96,11 +103,13 @@ def register(sub) -> None:
         help="open the IGA panel and Recipes tab in a local web page",
         description="Serve the IGA panel and the Recipes tab on a local port. Without --models, a demo folder "
         "of tiny checkpoints stamped from metadata_examples/ is created on first run (under $IGA_DATA_DIR or "
-        "the user data folder).",
+        "the user data folder); --reset-demo makes it again, dropping every edit made to it.",
     )
     p.add_argument("--models", metavar="DIR", help="folder of checkpoints to list (default: the demo folder)")
     p.add_argument("--loras", metavar="DIR", help="folder of LoRAs whose recipes compose with the checkpoint's "
                    "(default: a Lora/ folder beside --models, or the demo's)")
     p.add_argument("--port", type=port_number, default=7870, help="port to listen on, 1-65535 (default 7870)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--reset-demo", action="store_true",
+                   help="delete the demo checkpoints (and what the Recipes tab wrote to them) and make them again")
     p.set_defaults(func=_run)

@@ -26,13 +26,12 @@ from iga_core.ui.render import esc
 from iga_core.untrusted_text import neutralise
 from iga_core.vocab import names_in
 
-ROOT = Path(__file__).resolve().parents[2]
 DIALECT = "a1111"  # the standalone app shows the names A1111 v1.10.1 shows
 
 
 def assets() -> tuple[str, str]:
-    """(css, js) of the extension, read from the repository root; empty when not shipped alongside."""
-    css_path, js_path = ROOT / "style.css", ROOT / "javascript" / "iga.js"
+    """(css, js) of the extension (the clone's root, or the packaged copy: `paths.shipped`); empty when absent."""
+    css_path, js_path = paths.shipped("style.css"), paths.shipped("javascript") / "iga.js"
     css = css_path.read_text(encoding="utf-8") if css_path.is_file() else ""
     js = js_path.read_text(encoding="utf-8") if js_path.is_file() else ""
     return css, js
