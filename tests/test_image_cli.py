@@ -104,6 +104,8 @@ def test_read_image_with_a_damaged_record_exits_1_and_still_shows_the_infotext(t
     data = json.loads(out)
     assert code == 1 and data["ok"] is False and data["record_error"]["error"] == "AuditRecordInvalid"
     assert data["infotext"].startswith("a cat")
+    code, out, _ = run(capsys, "read-image", path)  # the record is there and broken: DAMAGED, never also "none"
+    assert code == 1 and "IGA audit record DAMAGED" in out and "IGA audit record: none" not in out
 
 
 @pytest.mark.parametrize(("name", "content", "code"), [("missing.png", None, ExitCode.UNAVAILABLE), ("notes.png", b"hello", ExitCode.PROBLEM)])

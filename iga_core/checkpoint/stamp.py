@@ -217,6 +217,7 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         previous = None  # overwritten below; nothing to keep from it
     source = _previous_source_hash(previous)
     first = source is None
+    phase(progress, "hashing")
     digests = hashing.digests_of(fh, str(plan.source), progress, want_file=first)
     if digests.identity != before:
         raise _changed(plan.source)
@@ -231,7 +232,8 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
     metadata = dict(header.metadata)
     metadata[RECIPE_KEY] = _compact(recipe)
     added, kept = _sync_modelspec(metadata, recipe, previous)
-    notices += [f"{k} is already {v!r}; left unchanged" for k, v in kept.items()]
+    implied = modelspec_keys(recipe)
+    notices += [_kept_notice(k, v, implied[k]) for k, v in kept.items()]
     mode = _write_header(plan, fh, header, metadata, before, progress)
     return StampResult(
         path=str(plan.target),
@@ -306,6 +308,7 @@ def write_sidecar(
             with contextlib.suppress(EmbeddedRecipeInvalid):
                 embedded = read_embedded(header)
         source = _previous_source_hash(embedded)
+        phase(progress, "hashing")
         digests = hashing.digests_of(fh, str(path), progress, want_file=source is None)
         recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source or digests.file_sha256,
                               index=header.tensor_index_sha256 if header is not None else None)  # fmt: skip
@@ -393,6 +396,25 @@ def modelspec_keys(recipe: dict | None) -> dict[str, str]:
     if isinstance(weights, str) and weights:
         out["modelspec.hash_sha256"] = "0x" + weights
     return out
+
+
+def phase(progress: Progress | None, name: str) -> None:
+    """Tell a progress callback that has a `start_phase(name)` method (the CLI's bar) which part of the work
+    the next `(done, total)` calls measure: "hashing" the file, or "writing" the new one. Plain callables
+    (the Recipes tab's progress) are left alone."""
+    start = getattr(progress, "start_phase", None)
+    if start is not None:
+        start(name)
+
+
+def _kept_notice(key: str, current: str, implied: str) -> str:
+    """What a kept ModelSpec key means: another tool wrote it, and it says something else than the recipe."""
+    text = f"{key} is already {current!r} in the file (the recipe implies {implied!r}); left unchanged"
+    if key == "modelspec.prediction_type":
+        text += (f". The two disagree on how to run this model: tools that read ModelSpec take it as {current!r}, "
+                 f"IGA's guard as {implied!r}. Check which is right: fix the recipe's prediction_type and stamp "
+                 "again, or correct the file's ModelSpec key with the tool that wrote it")
+    return text
 
 
 def _sync_modelspec(metadata: dict[str, str], recipe: dict, previous: dict | None):
@@ -582,6 +604,7 @@ def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | N
         with temp_file_beside(dst) as (fd, tmp):
             try:
                 _write_all(fd, block)
+                phase(progress, "writing")
                 copy_range(fh.fileno(), fd, header.data_start, header.data_size, progress)
                 os.fsync(fd)
             finally:

@@ -243,5 +243,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for r in result.rejected:
         first = r["problems"][0] if r["problems"] else {"pointer": "", "message": "invalid"}
         lines.append(f"  rejected entry {r['index']}: {first['pointer'] or '/'}: {first['message']}")
+        if first.get("hint"):
+            lines.append(f"      fix: {first['hint']}")
     emit(args, "\n".join(lines), {"ok": not result.rejected, **result.to_dict()})
     return ExitCode.OK if not result.rejected else ExitCode.PROBLEM

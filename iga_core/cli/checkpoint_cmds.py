@@ -159,7 +159,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     else:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
-        with progress_for(args, path, "stamping") as progress:
+        with progress_for(args, path, "stamping") as progress:  # labelled per phase: hashing, writing
             result = stamp.stamp(path, recipe, out=args.out, overwrite=args.force, progress=progress,
                                  on_wait=lambda: _waiting(path))
     what = {

@@ -72,9 +72,10 @@ def cmd_read_image(args) -> int:
                      f"{safe(iga.recipe_digest or '-')}")  # fmt: skip
     else:
         lines.append("IGA fields: none")
-    lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
-    if meta.record_error is not None:
+    if meta.record_error is not None:  # there is one, and it is broken: not "none"
         lines.append(f"IGA audit record DAMAGED: {safe(meta.record_error.message, 300)}")
+    else:
+        lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
     lines += [f"note: {safe(p, 300)}" for p in info.problems if meta.record_error is None or "audit record" not in p]
     emit(args, "\n".join(lines), data)
     return ExitCode.PROBLEM if meta.record_error is not None else ExitCode.OK
