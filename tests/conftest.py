@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import tests.host_double as host_double
+
 #: variables iga's folders come from (`iga_core.paths`), with the session's value under its root
 SESSION_ENV = {"IGA_CACHE_DIR": "cache", "IGA_DATA_DIR": "data", "XDG_CACHE_HOME": "xdg-cache",
                "XDG_DATA_HOME": "xdg-data"}  # fmt: skip
@@ -51,6 +53,34 @@ def pytest_unconfigure(config):
             os.environ[key] = value
     if SESSION_ROOT is not None:
         shutil.rmtree(SESSION_ROOT, ignore_errors=True)
+
+
+def _installs_the_double(fixturedef) -> bool:
+    """A fixture from tests/host_double/fixture.py, or one that calls `tests.host_double.install` itself."""
+    func = fixturedef.func
+    if getattr(func, "__module__", "") == "tests.host_double.fixture":
+        return True
+    code, names = getattr(func, "__code__", None), getattr(func, "__globals__", {})
+    return code is not None and any(names.get(n) is host_double.install for n in code.co_names)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that use the host double are `host` tests, marked here so no test module has to remember it (the
+    a1111-host CI env selects them with `-m host`); `host_double.install` refuses a test that is not marked,
+    e.g. one that calls it from its body."""
+    for item in items:
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
+        if any(_installs_the_double(d) for fixturedefs in defs.values() for d in fixturedefs):
+            item.add_marker(pytest.mark.host)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    host_double.current_item = item
+
+
+def pytest_runtest_teardown(item, nextitem):
+    host_double.current_item = None
 
 
 def _host_double_installed() -> bool:

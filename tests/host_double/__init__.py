@@ -192,8 +192,30 @@ class HostDouble:
         return sorted(p for p in self.outputs.rglob("*") if p.is_file())
 
 
+#: what the double needs beyond iga's own dependencies: the hosts' samplers are the real k-diffusion, on torch.
+#: The a1111 CI env runs on Python 3.10 without torch (no CPU wheel for it offline): there the double's tests
+#: skip, and the a1111-host env (3.11, same pins, torch) runs them (`-m host`; .ci/run, docs/development.md).
+STACK = ("torch", "k_diffusion")
+#: the test being set up (tests/conftest.py); `install` insists it is marked `host`, so `-m host` selects
+#: every test that uses the double
+current_item = None
+
+
+def require_stack() -> None:
+    import pytest
+
+    item = current_item
+    if item is not None and item.get_closest_marker("host") is None:
+        raise RuntimeError(f"{item.nodeid} uses the host double but is not marked `host`: add "
+                           "pytestmark = pytest.mark.host (the a1111-host CI env selects tests by it)")
+    for name in STACK:
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"the host double needs {name}, not installed here (the forge and a1111-host CI envs have it)")
+
+
 def install(host: str, root: Path) -> HostDouble:
     """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
+    require_stack()
     clear()
     from tests.host_double import k_diffusion_pkg
 
