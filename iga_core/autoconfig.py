@@ -8,7 +8,7 @@ timesteps, auto-configure looks for a substitute the recipe allows and the guard
 is none does it report a hard finding.
 
 Finding ids (docs/guard.md "Auto-configure", registered in `iga_core.guard.rules.autoconfig`): IGA-C001
-sampler, IGA-C002 schedule, IGA-C003 step grid of a timestep sampler, IGA-C004 distilled CFG.
+sampler, IGA-C002 schedule, IGA-C003 step grid of the sampler as the host runs it, IGA-C004 distilled CFG.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.guard import host_settings
 from iga_core.guard.context import require_recipe
 from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
@@ -124,7 +125,8 @@ def host_capabilities(key: str) -> HostCapabilities:
 
 @dataclass(frozen=True)
 class AutoConfig:
-    """`values`: what to set (host spelling; None = leave as is). `findings`: what the host cannot honour
+    """`values`: what to set (host spelling; None = leave as is); `noise_schedule` (when the recipe states
+    zero terminal SNR) is the value of the host's noise-schedule option. `findings`: what the host cannot honour
     (hard: the recipe's result is out of reach; soft: a substitute or a missing feature; info: a note)."""
 
     host: str
@@ -221,21 +223,86 @@ def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wante
     return None
 
 
-def _check_timestep_grid(recipe: Recipe, caps: HostCapabilities, sampler_id: str, steps, findings: list) -> None:
-    """A timestep sampler evaluates the model on the host's own timesteps (A1111/Forge DDIM and PLMS:
-    range(0, 1000, 1000 // steps) + 1 without the first; UniPC: its time grid); the guard does not judge a
-    recipe's own sampler by name, so say here when those timesteps miss the recipe's grid."""
-    schedule_id = vocab.lookup("sampler", sampler_id).grid_schedule
-    if schedule_id is None or steps is None or recipe.scheduler.grid is None:
-        return
-    match = classify(recipe, schedule_id, int(steps), exact=True)
-    if match.kind == "off_grid":
-        label = vocab.lookup("sampler", sampler_id).label
+#: dialects whose samplers `iga_core.guard.rules.grid.sampler_grid` models (their own timesteps, LCM's table)
+_MODELLED_DIALECTS = ("a1111", "forge")
+
+
+def _grid_misses(recipe: Recipe, values: dict) -> list[Finding]:
+    return [f for f in run_rules(recipe, _request(values)) if f.rule_id == "IGA-H004"]
+
+
+def _sampler_pool(recipe: Recipe, caps: HostCapabilities, sampler_id: str, *, within_recipe: bool) -> list[str]:
+    """Samplers to try instead of `sampler_id`: the recipe's allow list when it has one (and
+    `within_recipe`), else the host's samplers of the recipe's mode, the vocabulary's substitutes first."""
+    info = vocab.lookup("sampler", sampler_id)
+    if within_recipe and recipe.allow_sampler_ids:
+        pool = recipe.allowed_samplers()
+    else:
+        mode = recipe.sampler_info.mode
+        pool = [*info.substitutes, *(vocab.lookup("sampler", n).id for n in caps.samplers
+                                      if vocab.lookup("sampler", n).mode == mode)]
+    return [s for s in dict.fromkeys(pool) if s != sampler_id and s in caps.sampler_ids
+            and (not within_recipe or recipe.sampler_allowed(s))]
+
+
+def _pairs(recipe: Recipe, caps: HostCapabilities, sampler_ids: list[str]):
+    """(sampler label, schedule label) pairs to try: a timestep sampler with Automatic, a k-diffusion one
+    with the recipe's schedule first, then every host schedule the recipe allows."""
+    for sid in sampler_ids:
+        info = vocab.lookup("sampler", sid)
+        if info.timestep_based:
+            yield info.label, "Automatic" if vocab.AUTOMATIC in caps.schedule_ids else None
+            continue
+        for schedule_id in _schedule_candidates(recipe, caps):
+            yield info.label, vocab.lookup("schedule", schedule_id).label
+
+
+def _landing_pair(recipe: Recipe, caps: HostCapabilities, values: dict, sampler_ids: list[str], *,
+                  within_recipe: bool = True) -> dict | None:
+    """The first pair that the guard accepts (`within_recipe`) or that merely lands on the grid."""
+    for sampler, schedule in _pairs(recipe, caps, sampler_ids):
+        candidate = {**values, "sampler": sampler, "schedule": schedule}
+        ok = _accepts(recipe, _request(candidate)) if within_recipe else not _grid_misses(recipe, candidate)
+        if ok:
+            return candidate
+    return None
+
+
+def _land_on_grid(recipe: Recipe, caps: HostCapabilities, values: dict, findings: list) -> dict:
+    """The chosen sampler and schedule, run the way A1111 / Forge run them (a timestep sampler's own
+    timesteps, LCM's 50-step table, a dropped penultimate sigma), must land on the recipe's grid, exactly
+    as the guard judges the values the host's sampler computes (IGA-H004). Else the first pair the recipe
+    allows that lands there is used (IGA-C003 soft): the same sampler with another host schedule, then
+    another sampler (the recipe's allow list, else the host's samplers of the recipe's mode, the
+    vocabulary's substitutes first: DDIM -> Euler). None: IGA-C003 hard, naming a pair that would land
+    if the recipe allowed it."""
+    if caps.dialect not in _MODELLED_DIALECTS or values.get("sampler") is None or values.get("steps") is None:
+        return values
+    missed = _grid_misses(recipe, values)
+    if not missed:
+        return values
+    sampler_id = vocab.resolve_sampler(values["sampler"]).id
+    label = values["sampler"]
+    ran = missed[0].reason
+    found = _landing_pair(recipe, caps, values, [sampler_id, *_sampler_pool(recipe, caps, sampler_id,
+                                                                            within_recipe=True)])
+    if found is not None:
+        pair = f"{found['sampler']}" + (f" with {found['schedule']}" if found["schedule"] else "")
         findings.append(_finding(
-            "IGA-C003", DEFAULT_OUTCOME, "steps", "the recipe's step grid", f"{label} at {steps} steps",
-            f"{caps.name}'s {label} runs its own timesteps, not this recipe's ({match.reason})",
-            "run this model where the recipe's spacing can be set "
-            "(diffusers timestep_spacing, ComfyUI custom sigmas)"))
+            "IGA-C003", "substituted", "sampler", label, pair,
+            f"{caps.name}'s {label} misses the recipe's step grid ({ran}); {pair} lands on it",
+            f"use {pair}", {"sampler": found["sampler"], "schedule": found["schedule"]}))
+        return found
+    outside = _landing_pair(recipe, caps, values, _sampler_pool(recipe, caps, sampler_id, within_recipe=False),
+                            within_recipe=False)
+    hint = (f"; {outside['sampler']} with {outside['schedule']} at {values['steps']} steps would land on it: allow it "
+            "in the recipe (constraints.allow_samplers) if the model takes it" if outside else "")
+    findings.append(_finding(
+        "IGA-C003", "missing", "sampler", label, None,
+        f"{caps.name}'s {label} misses the recipe's step grid ({ran}) and no sampler the recipe allows lands on it",
+        "run this model where the sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers "
+        f"timesteps=){hint}"))
+    return values
 
 
 def _is_automatic(schedule: str | None) -> bool:
@@ -256,13 +323,13 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
     values["sampler"] = vocab.lookup("sampler", sampler_id).label if sampler_id else None
     if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
         values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
-        _check_timestep_grid(recipe, host, sampler_id, values["steps"], findings)
     elif sampler_id is not None and _is_automatic(params.get("schedule")) and vocab.AUTOMATIC in host.schedule_ids:
         values["schedule"] = "Automatic"  # the host resolves it to the sampler's default, as the recipe means
     elif sampler_id is not None:
         _, wanted = vocab.normalize(values["sampler"], params.get("schedule"))
         schedule_id = _choose_schedule(recipe, host, values, wanted.id if wanted else None, findings)
         values["schedule"] = vocab.lookup("schedule", schedule_id).label if schedule_id else None
+    values = _land_on_grid(recipe, host, values, findings)
 
     if values.get("distilled_cfg") is not None and not host.supports_distilled_cfg:
         findings.append(_finding("IGA-C004", DEFAULT_OUTCOME, "distilled_cfg", values["distilled_cfg"], None,
@@ -272,4 +339,8 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
 
     values["sampler"] = host.spell("sampler", values["sampler"]) if values["sampler"] else None
     values["schedule"] = host.spell("schedule", values["schedule"]) if values["schedule"] else None
+    ztsnr = recipe.scheduler.zero_terminal_snr
+    if isinstance(ztsnr, bool):
+        # the host's noise-schedule option (A1111 / Forge sd_noise_schedule), which a script can set per request
+        values["noise_schedule"] = host_settings.noise_schedule(host.dialect, ztsnr)
     return AutoConfig(host.name, params["preset"], values, tuple(findings))

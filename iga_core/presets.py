@@ -107,9 +107,22 @@ def _find(recipe: Recipe, name: str) -> Preset:
                          f"choose one of: {', '.join(preset_names(recipe))}")
 
 
+def _host_grid_of_own_sampler(recipe: Recipe, request: GuardRequest, finding: Finding) -> bool:
+    """An IGA-H004 on the recipe's own sampler where A1111 / Forge implement it with their own grid (DDIM's
+    and UniPC's timesteps, LCM's 50-step table): the preset says what the recipe means; that a host's
+    implementation misses the grid is auto-configure's finding (IGA-C003, with a substitute that lands on
+    it) and the guard's on the request that would run it, not a fault of the preset."""
+    if finding.rule_id != "IGA-H004":
+        return False
+    sampler = resolve_sampler(request.sampler)[0] if request.sampler else recipe.sampler_info
+    return (sampler is not None and sampler.id == recipe.sampler_info.id
+            and (sampler.timestep_based or bool(sampler.grid_options.get("denoiser"))))
+
+
 def _problems(recipe: Recipe, params: dict) -> tuple[Finding, ...]:
     request = GuardRequest(**{k: v for k, v in params.items() if k in PARAM_KEYS and v is not None})
-    return tuple(f for f in run_rules(recipe, request) if f.severity != "info")
+    return tuple(f for f in run_rules(recipe, request)
+                 if f.severity != "info" and not _host_grid_of_own_sampler(recipe, request, f))
 
 
 def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = None) -> dict:

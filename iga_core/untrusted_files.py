@@ -24,9 +24,12 @@ import json
 import os
 import stat
 import time
-from typing import Any, BinaryIO
 
 from iga_core.errors import IgaInvalid, IgaIOError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 #: a recipe, sidecar or registry entry is a few KiB; a `.civitai.info` with its image list a few hundred
 JSON_LIMIT = 16 << 20

@@ -31,8 +31,8 @@ def neutralise(text: object, *, lines: bool = False) -> str:
     """`text` with every non-printable character replaced by its visible escape; with `lines`, newlines and
     tabs are kept (multi-line output), else they are escaped too."""
     value = "" if text is None else str(text)
-    if value.isprintable():
-        return value
+    if value.isprintable() or (lines and value.replace("\n", "").replace("\t", "").isprintable()):
+        return value  # nothing to escape (the common case: no per-character pass)
     keep = _KEEP_LINES if lines else frozenset()
     return "".join(c if c.isprintable() or c in keep else _escape(c) for c in value)
 

@@ -150,9 +150,11 @@ def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
     folder = output_folder(p, axis)
     paths = write_report([result], folder, title=TITLE, extras={
         "checkpoint": getattr(info, "name", None), "recipe_source": source.kind, "host": host.host_info()})
-    headline = result.headline.get("variance_reduction_pct")
-    summary = (f"variance across {axis} values {headline:.0f}% lower inside the recipe than outside"
-               if headline is not None else (result.headline.get("reason") or "no headline"))
+    h = result.headline
+    ci = h.get("ci95")
+    summary = (f"per-seed spread across {axis} values inside ÷ outside the recipe {h['variance_ratio']:.3g}"
+               + (f" (95% CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else " (no interval)")
+               if h.get("variance_ratio") is not None else (h.get("reason") or "no headline"))
     p.comment(f"[IGA] consistency report written to {folder}: {summary}")
     grids = [Image.open(path).copy() for path in paths.get("images", []) if str(path).endswith("-grid.png")]
     markdown = Path(paths["markdown"]).read_text(encoding="utf-8")

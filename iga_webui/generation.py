@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iga_core import vocab
-from iga_core.audit import build_record, to_infotext_fields
+from iga_core.audit import build_record, civitai_hashes, to_infotext_fields
 from iga_core.autoconfig import auto_configure
 from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
-from iga_core.presets import resolve_preset
+from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
 from iga_webui import blocking, decisions, host, host_run, loras, passes, recipes, sent_names, settings, xyz
@@ -47,7 +47,11 @@ class IgaState:
     failure: dict | None = None
     composition: Composition | None = None
     host_run: dict = field(default_factory=dict)  # what the host ran, per pass, and what IGA told it
+    config: Any = None  # auto_configure's answer for this host, computed once (`_config`)
+    told: set = field(default_factory=set)  # (pass, error) pairs already said in a comment
+    asked: dict = field(default_factory=dict)  # host_run.executed_or_error's memo for this generation
     sent: dict | None = None  # names as the caller sent them (API body / its infotext)
+    sent_fields: frozenset | None = None  # the API request fields the caller set (None: not known)
 
     @property
     def recipe(self) -> Recipe | None:
@@ -150,6 +154,7 @@ def resolve_sent_names(p: Any, st: IgaState) -> bool:
     resolved to the host's own names -- an alias another dialect uses runs as what it names (recorded), an
     unknown name is refused with 422 naming it. False when the request was refused."""
     sent = dict(sent_names.current() or {}) if getattr(p, "is_api", False) else {}
+    st.sent_fields = sent.pop("fields", None)
     sent["hr_sampler"] = getattr(p, "hr_sampler_name", None) or None
     st.sent = {k: v for k, v in sent.items() if v}
     resolved = {}
@@ -187,19 +192,37 @@ def _find_recipes(p: Any, st: IgaState, checkpoint_file: str | None) -> None:
         _say(p, loras.describe(st.composition))
 
 
+def _config(st: IgaState):
+    """The recipe's values for this host (`auto_configure`, the one function that spells a recipe for a
+    host), computed once per generation."""
+    if st.config is None:
+        st.config = auto_configure(st.recipe, host.capabilities(), st.args.preset)
+    return st.config
+
+
+def _omitted(p: Any, st: IgaState, attr: str) -> bool:
+    """Did the API caller leave `attr` out? By the fields the request set, when the wrapper saw them (so a
+    sampler_name "Euler" sent on purpose stays Euler); else by the value still being the request model's
+    default (A api/models.py:104, processing.py:151-158)."""
+    if st.sent_fields is not None:
+        sent = st.sent_fields | ({"sampler_name"} if "sampler_index" in st.sent_fields else set())
+        return attr not in sent
+    return getattr(p, attr) == API_DEFAULTS[attr]
+
+
 def apply_api_defaults(p: Any, st: IgaState) -> None:
     """Give API fields the caller omitted (still at the API model's defaults) the recipe's values, or the
     values of the preset named in the args. "Custom" keeps the request as sent."""
     if st.args.preset.lower() == "custom":
         return
     # the values in this host's own spelling, from the one function that spells a recipe for a host
-    config = auto_configure(st.recipe, host.capabilities(), st.args.preset)
+    config = _config(st)
     values = config.values
     for attr, key in PRESET_FIELDS.items():
         if attr == "distilled_cfg_scale" and not _uses_distilled_cfg(st.recipe):
             continue
         wanted = values.get(key)
-        if wanted is None or not hasattr(p, attr) or getattr(p, attr) != API_DEFAULTS[attr]:
+        if wanted is None or not hasattr(p, attr) or not _omitted(p, st, attr):
             continue
         # the hosts' fields are typed (int steps and sizes, float CFG); JSON may give 2 for 2.0
         wanted = wanted if attr == "sampler_name" else type(API_DEFAULTS[attr])(wanted)
@@ -226,7 +249,7 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
     itself overrides, or a "Custom" preset, is left alone; what is applied is said in a comment and the audit."""
     if st.args.preset.lower() == "custom":
         return
-    values = resolve_preset(st.recipe, st.args.preset)
+    values = _config(st).values
     overrides = p.override_settings
     applied = {}
     clip = values.get("clip_skip")
@@ -238,12 +261,11 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
         key, value, shown = vae
         overrides[key] = value
         applied["vae"] = shown
-    ztsnr = st.recipe.scheduler.zero_terminal_snr
-    if isinstance(ztsnr, bool) and "sd_noise_schedule" not in overrides:
-        wanted = host_run.ZTSNR if ztsnr else "Default"
-        if host.option("sd_noise_schedule", "Default") != wanted:
-            overrides["sd_noise_schedule"] = wanted
-            applied["noise_schedule"] = wanted
+    noise = values.get("noise_schedule")  # the recipe's zero-terminal-SNR setting, in the host's option value
+    if noise is not None and NOISE_SCHEDULE_OPTION not in overrides and host.option(NOISE_SCHEDULE_OPTION,
+                                                                                      "Default") != noise:
+        overrides[NOISE_SCHEDULE_OPTION] = noise
+        applied["noise_schedule"] = noise
     if applied:
         st.applied.update(applied)
         st.host_run["applied"] = applied
@@ -268,11 +290,12 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     img2img = hasattr(p, "init_images")
     facts = host_run.model_facts(p.sd_model)
     sent = (st.sent or {}) if st is not None else {}
-    executed = host_run.executed(p)
+    executed, error = host_run.executed_or_error(p, memo=st.asked if st is not None else None)
     if st is not None:
         st.host_run["model"] = facts
-        st.host_run.setdefault("passes", {})["first"] = executed.to_dict()
+        record_executed(p, st, "first", executed, error)
     return GuardRequest(
+        host=host.dialect(),
         prediction_type=facts["prediction_type"],
         zero_terminal_snr=facts["zero_terminal_snr"],
         architecture=facts["architecture"],
@@ -290,6 +313,31 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
     )
+
+
+def record_executed(p: Any, st: IgaState, name: str, executed, error: str | None) -> None:
+    """The schedule the host's sampler computed for pass `name` into the audit's host_run; when the host's
+    own code raised computing it, that error instead, said in a comment (the pass is judged on iga's model,
+    and the host will raise the same when it samples)."""
+    passes = st.host_run.setdefault("passes", {})
+    errors = st.host_run.setdefault("errors", {})
+    if executed is not None:
+        passes[name] = executed.to_dict()
+        errors.pop(name, None)
+    else:
+        passes.pop(name, None)
+        errors[name] = error
+    if not errors:
+        st.host_run.pop("errors")
+
+
+def _tell_errors(p: Any, st: IgaState) -> None:
+    """Say once per pass that the host's sampler could not compute its schedule (recorded in host_run)."""
+    for name, error in (st.host_run.get("errors") or {}).items():
+        if (name, error) not in st.told:
+            st.told.add((name, error))
+            _say(p, f"the host's sampler could not compute the {name} pass's schedule ({error}); the pass is "
+                    "judged on IGA's model of it, and the host will likely fail the same way when it samples")
 
 
 #: set on a p by tools that must generate outside the recipe on purpose (the consistency report)
@@ -328,6 +376,26 @@ def write_record(p: Any, st: IgaState) -> None:
         advanced=st.args.advanced, failure=st.failure, host_run=st.host_run or None,
     )
     p.extra_generation_params.update(to_infotext_fields(st.record))
+    _original_model_hash(p, st)
+
+
+def _original_model_hash(p: Any, st: IgaState) -> None:
+    """A stamped checkpoint's pre-stamp AutoV2 as CivitAI reads it (`Hashes: {"model": …}`), beside the host's
+    own Model hash, so CivitAI still links the image to the model page (iga_core.audit.civitai_hashes)."""
+    source = st.source
+    hashes = source.recipe.hashes if source is not None and source.recipe is not None else None
+    if hashes is None or source.hash_status == "mismatch":
+        return
+    original = civitai_hashes.original_model_hash(source.kind, hashes.source_file_sha256,
+                                                  getattr(st.checkpoint, "shorthash", None))  # fmt: skip
+    if original is None:
+        return
+    value = civitai_hashes.merged(p.extra_generation_params.get(civitai_hashes.KEY), original)
+    if value is None:
+        log.info("[IGA] %s is already set by another extension; the original model hash %s was not added",
+                 civitai_hashes.KEY, original)
+        return
+    p.extra_generation_params[civitai_hashes.KEY] = value  # a dict: the host writes it as raw JSON
 
 
 def process(p: Any, raw_args: Any) -> IgaState:
@@ -366,6 +434,7 @@ def process(p: Any, raw_args: Any) -> IgaState:
 def judge_generation(p: Any, st: IgaState) -> None:
     """The one judge on this generation: the first pass's composition or recipe, and its extra passes."""
     extra = passes.extra_passes(p, st.recipe, st.request, st.host_run)
+    _tell_errors(p, st)
     st.verdict = judge(st.subject, st.request, st.policy, extra)
 
 
@@ -398,14 +467,17 @@ def _recheck(p: Any, st: IgaState, *, hires: bool) -> None:
         return
     name = "hires" if hires else "first"
     try:
-        executed = host_run.executed(p, hires=hires)
         facts = host_run.model_facts(p.sd_model)
     except Exception as exc:
         _fail(p, st, f"{name} pass hand-over", exc)
         return
-    judged = (st.host_run.get("passes") or {}).get(name)
-    st.host_run.setdefault("passes", {})[name] = executed.to_dict()
-    changed = judged != executed.to_dict()
+    asked_before = st.asked.get(hires)
+    executed, error = host_run.executed_or_error(p, hires=hires, memo=st.asked)
+    if not hires and asked_before is not None and st.asked[hires] is asked_before and facts == st.host_run.get("model"):
+        return  # nothing the schedule depends on changed since process() judged it: the verdict stands
+    judged = ((st.host_run.get("passes") or {}).get(name), (st.host_run.get("errors") or {}).get(name))
+    record_executed(p, st, name, executed, error)
+    changed = judged != (executed.to_dict() if executed is not None else None, error)
     if not hires:
         changed = changed or facts != st.host_run.get("model")
         st.host_run["model"] = facts

@@ -157,6 +157,23 @@ def checkpoint_by_name(name: str | None):
     return sd_models.get_closet_checkpoint_match(name)
 
 
+def checkpoint_architecture(info: Any) -> str | None:
+    """The architecture of a checkpoint the host has not loaded yet (a hires or refiner checkpoint, loaded
+    only when its pass starts: A processing.py:1359-1362, sd_samplers_common.py:158 apply_refiner), read
+    from its tensor table as the hosts pick its config (A sd_models_config.py:71-115;
+    `iga_core.checkpoint.layout`); None when unknown or not a checkpoint."""
+    from iga_core.checkpoint.layout import describe
+    from iga_core.recipe.aliases import family_info
+
+    try:
+        layout = describe(read_header(str(info.filename)).tensors)
+    except Exception:  # unreadable, not safetensors: the host reports its own load error later
+        return None
+    if layout.kind != "checkpoint" or layout.family is None:
+        return None
+    return family_info(layout.family)["architecture"]
+
+
 def checkpoints() -> list:
     """Every CheckpointInfo the host lists (`checkpoints_list`: title -> CheckpointInfo)."""
     return list(sd_models.checkpoints_list.values())

@@ -3,12 +3,12 @@
 - `executed(p, hires=...)`: the sigmas (k-diffusion samplers) or timesteps (DDIM, DDIM CFG++, PLMS, UniPC)
   the host hands its sampling function, computed by the host's sampler for the loaded model:
   `sd_samplers.create_sampler` (A sd_samplers.py:33-44), `KDiffusionSampler.get_sigmas` (A
-  sd_samplers_kdiffusion.py:77-126, F 81-134), `CompVisSampler.get_timesteps` (A sd_samplers_timesteps.py:84-94),
+  sd_samplers_kdiffusion.py:79-132, F 81-134), `CompVisSampler.get_timesteps` (A sd_samplers_timesteps.py:86-96, F 62-72),
   img2img / hires steps by `sd_samplers_common.setup_img2img_steps` and the slice the host takes (A
-  sd_samplers_kdiffusion.py:134-137, sd_samplers_timesteps.py:97-100). Where the model is evaluated comes from
+  sd_samplers_kdiffusion.py:134-138, sd_samplers_timesteps.py:98-102; F 136-143, 74-83). Where the model is evaluated comes from
   the sampler's own model wrapper (`model_wrap.sigma_to_t`: k-diffusion's on A, Forge's predictor, LCM's
-  50-step table), from the timestep loop (A sd_samplers_timesteps_impl.py:21-23: timesteps[len-1] .. [1]) and,
-  for UniPC, from the host's UniPC time grid (A sd_samplers_timesteps_impl.py:145-165, uni_pc.py:459-474, 746-757).
+  50-step table), from the timestep loop (A sd_samplers_timesteps_impl.py:22-25: timesteps[len-1] .. [1]) and,
+  for UniPC, from the host's UniPC time grid (A sd_samplers_timesteps_impl.py:159-160, 170-176, uni_pc.py:459-474, 746-757).
 - `model_facts(sd_model)`: the parameterization, noise schedule and architecture the host uses for the loaded
   checkpoint (A: `sd_model.parameterization` from its config, `opts.sd_noise_schedule`; F: the predictor's
   `prediction_type`, `opts.sd_noise_schedule` or the checkpoint's `ztsnr` key, F processing.py:985).
@@ -22,10 +22,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from iga_core.guard import ExecutedSchedule
+from iga_core.guard import ExecutedSchedule, host_settings
+from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_webui import host
 
-ZTSNR = "Zero Terminal SNR"  # the opts.sd_noise_schedule choice (A shared_options.py:406, F 415)
 #: timestep samplers whose loop evaluates timesteps[len-1] .. timesteps[1] (A sd_samplers_timesteps_impl.py)
 _LOOP_SAMPLERS = ("DDIM", "DDIM CFG++", "PLMS")
 _PREDICTION = {"eps": "eps", "epsilon": "eps", "v": "v", "v_prediction": "v", "const": "flow", "edm": "eps"}
@@ -73,7 +73,7 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
         else:
             sigmas = sampler.get_sigmas(view, p.steps)
         if "sigmas" not in inspect.signature(sampler.func).parameters:
-            # DPM fast / adaptive: sigma_min, sigma_max (and n) only (A sd_samplers_kdiffusion.py:205-210)
+            # DPM fast / adaptive: sigma_min, sigma_max (and n) only (A sd_samplers_kdiffusion.py:204-210, F 212-218)
             wrap = sampler.model_wrap.sigmas
             return ExecutedSchedule("sigma_range", (float(wrap[-1]), float(wrap[0])), (), "host", source)
         evaluated = sampler.model_wrap.sigma_to_t(sigmas[:-1].to(sampler.model_wrap.sigmas.device))
@@ -91,12 +91,78 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
     return ExecutedSchedule("timesteps", given, evaluated, "host", source)
 
 
+#: the options the hosts' sampler code reads while it computes a schedule: A sd_samplers_kdiffusion.py:55-62
+#: (quantize), 79-132 (discard, old Karras sigmas, sigma min/max, rho, Beta's alpha/beta),
+#: sd_samplers_common.py:22-31 (img2img_fix_steps), UniPC's variant / skip type (`_unipc_times`), and the
+#: noise schedule and alpha downcast that set the model's table (A sd_models.py:650-667)
+SCHEDULE_OPTIONS = ("always_discard_next_to_last_sigma", "use_old_karras_scheduler_sigmas", "sigma_min", "sigma_max",
+                    "rho", "beta_dist_alpha", "beta_dist_beta", "enable_quantization", "img2img_fix_steps",
+                    "uni_pc_variant", "uni_pc_skip_type", "sd_noise_schedule", "use_downcasted_alpha_bar")
+
+
+class _Same:
+    """An object compared by identity (and, for a tensor, its in-place version counter)."""
+
+    __slots__ = ("obj", "version")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj, self.version = obj, getattr(obj, "_version", None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj and other.version == self.version
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def inputs_key(p: Any, hires: bool) -> tuple:
+    """Everything the host's sampler reads to compute a pass's schedule: `p`'s sampler fields, the model and
+    its noise table (A `alphas_cumprod`, F the predictor's sigmas, which the noise-schedule override swaps
+    right before p.sample, A processing.py:985 / F 985-996) and the options above. Equal keys give equal
+    schedules, so the hand-over check reuses what process() asked."""
+    from modules.shared import opts
+
+    model = getattr(p, "sd_model", None)
+    table = getattr(model, "alphas_cumprod", None)
+    if table is None and host.is_forge():
+        table = getattr(getattr(getattr(getattr(model, "forge_objects", None), "unet", None), "model", None), "predictor", None)
+        table = getattr(table, "sigmas", None)
+    fields = ("sampler_name", "scheduler", "steps", "hr_sampler_name", "hr_scheduler", "hr_second_pass_steps",
+              "denoising_strength", "sampler_noise_scheduler_override")
+    return (hires, hasattr(p, "init_images"), tuple(_Same(getattr(p, f, None)) if f.endswith("override")
+                                                     else getattr(p, f, None) for f in fields),
+            _Same(model), _Same(table), tuple(getattr(opts, k, None) for k in SCHEDULE_OPTIONS))
+
+
+def executed_or_error(p: Any, *, hires: bool = False, memo: dict | None = None
+                      ) -> tuple[ExecutedSchedule | None, str | None]:
+    """`executed`, or (None, why) when the host's own sampler code raises computing it: the host will raise
+    the same when it samples (e.g. DDIM / PLMS / UniPC on a hires pass at denoising strength 0 divide by zero
+    steps, A sd_samplers_timesteps.py:94), so the pass is judged on iga's model of it instead of leaving
+    the whole generation unchecked. With `memo` (one per generation), a pass whose `inputs_key` is unchanged
+    is not asked again."""
+    key = inputs_key(p, hires) if memo is not None else None
+    if memo is not None and hires in memo and memo[hires][0] == key:
+        return memo[hires][1]
+    try:
+        result = executed(p, hires=hires), None
+    except Exception as exc:  # the host's code, not ours: any error it raises is the host's to report
+        result = None, f"{type(exc).__name__}: {exc}"
+    if memo is not None:
+        memo[hires] = (key, result)
+    return result
+
+
 def _unipc_times(sd_model: Any, timesteps, img2img: bool) -> list[float]:
     """Where the host's UniPC evaluates the model: its time grid over `len(timesteps)` steps, as model input
-    times (t - 1/N) * 1000 (A sd_samplers_timesteps_impl.py:139-140, 145-165)."""
+    times (t - 1/N) * 1000 (A sd_samplers_timesteps_impl.py:159-160, 170-176). No timesteps (an img2img or
+    hires pass whose `setup_img2img_steps` gives t_enc 0: one step, A sd_samplers_common.py:22-31) is no
+    evaluation; the host's `unipc` then fails on `timesteps[-1]` (A sd_samplers_timesteps_impl.py:174)."""
     from modules.models.diffusion.uni_pc import uni_pc
     from modules.shared import opts
 
+    if not len(timesteps):
+        return []
     alphas = getattr(sd_model, "alphas_cumprod", None)
     if alphas is None:  # F sd_samplers_timesteps.py:31: derived from the predictor's sigmas
         alphas = 1.0 / (sd_model.forge_objects.unet.model.predictor.sigmas ** 2.0 + 1.0)
@@ -113,7 +179,7 @@ def model_facts(sd_model: Any) -> dict:
     """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample."""
     from modules.shared import opts
 
-    ztsnr = getattr(opts, "sd_noise_schedule", "Default") == ZTSNR
+    ztsnr = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
     if host.is_forge():
         predictor = sd_model.forge_objects.unet.model.predictor
         prediction = _PREDICTION.get(getattr(predictor, "prediction_type", None))
@@ -132,18 +198,4 @@ def architecture(sd_model: Any) -> str | None:
                        ("is_sd1", "sd1")):
         if getattr(sd_model, flag, False) is True:
             return name
-    return None
-
-
-def remedy(finding_rule: str, facts: dict, checkpoint_file: str | None, wanted: Any) -> str | None:
-    """The setting or file that fixes a model-fact finding on this host."""
-    stem = (checkpoint_file or "<checkpoint>").rsplit(".", 1)[0]
-    if finding_rule == "IGA-H003":
-        if wanted == "v":
-            return (f"put {stem}.yaml (model.params.parameterization: \"v\") beside the checkpoint and reload it"
-                    + ("; Forge also reads a `v_pred` key in the checkpoint" if host.is_forge() else ""))
-        return f"remove the v-prediction config ({stem}.yaml) beside the checkpoint and reload it"
-    if finding_rule == "IGA-H007":
-        return (f"Settings → Sampler parameters → Noise schedule for sampling: "
-                f"{ZTSNR if wanted else 'Default'} (IGA sets it per request when auto-apply is on)")
     return None

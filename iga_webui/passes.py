@@ -27,14 +27,22 @@ def _given(value: Any) -> bool:
     return value is not None and value not in SAME
 
 
-def _recipe_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe | None, str | None]:
+def _checkpoint_for(checkpoint_name: Any, fallback: Recipe | None) -> tuple[Recipe | None, Any, bool]:
+    """(the recipe that governs a pass on `checkpoint_name`, its CheckpointInfo, whether it is another
+    checkpoint than the first pass's): the first pass's recipe when the pass names none."""
     if not _given(checkpoint_name):
-        return fallback, None
+        return fallback, None, False
     info = host.checkpoint_by_name(str(checkpoint_name))
     if info is None:
-        return None, str(checkpoint_name)  # the host itself raises "Could not find checkpoint" later
+        return None, None, True  # the host itself raises "Could not find checkpoint" later
     source = recipes.lookup(info.filename)
-    return (source.recipe if source is not None else None), info.name_for_extra
+    return (source.recipe if source is not None else None), info, True
+
+
+def _architecture(info: Any, recipe: Recipe | None) -> str | None:
+    """A second checkpoint's architecture before the host loads it: from its tensors, else its recipe."""
+    found = host.checkpoint_architecture(info) if info is not None else None
+    return found or (recipe.architecture if recipe is not None else None)
 
 
 def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
@@ -44,9 +52,16 @@ def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
     loaded model). What it leaves out (None: "Use same", 0 steps) it takes from the first pass."""
     forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
     recorded = ((run or {}).get("passes") or {}).get("hires")
-    executed = ExecutedSchedule.from_dict(recorded) if recorded else host_run.executed(p, hires=True)
-    if run is not None and not recorded:
-        run.setdefault("passes", {})["hires"] = executed.to_dict()
+    failed = ((run or {}).get("errors") or {}).get("hires")
+    if recorded:
+        executed = ExecutedSchedule.from_dict(recorded)
+    elif failed:
+        executed = None  # the host's sampler raised computing it: judged on iga's model of the pass
+    else:
+        executed, error = host_run.executed_or_error(p, hires=True)
+        if run is not None:
+            run.setdefault("passes" if executed is not None else "errors", {})["hires"] = (
+                executed.to_dict() if executed is not None else error)
     hires_model = (run or {}).get("hires_model") or {}
     return {
         "executed": executed,
@@ -77,18 +92,20 @@ def extra_passes(p: Any, first_recipe: Recipe | None, first_request: GuardReques
     out = []
     upstream = first_request.architecture
     if getattr(p, "enable_hr", False):
-        recipe, _ = _recipe_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
-        other = _given(getattr(p, "hr_checkpoint_name", None))
-        arch = (recipe.architecture if recipe is not None else None) if other else upstream
+        recipe, info, other = _checkpoint_for(getattr(p, "hr_checkpoint_name", None), first_recipe)
+        arch = _architecture(info, recipe) if other else upstream
         fields = hires_fields(p, run, upstream if other else None, arch)  # records the host's hires schedule
         if recipe is not None or (other and first_recipe is not None):
             out.append(Pass.hires(recipe if recipe is not None else first_recipe, first_request, **fields))
     refiner = getattr(p, "refiner_checkpoint", None)
     if _given(refiner):
-        recipe, _ = _recipe_for(refiner, None)
-        # the refiner loads only at the switch step (A sd_samplers_common.py apply_refiner), so its
-        # architecture is known here from its recipe only; without one there is nothing to compare
+        # the refiner loads only at the switch step (A sd_samplers_common.py:158 apply_refiner): its
+        # architecture comes from its tensors (or recipe); with no recipe of its own, the first pass's
+        # recipe still judges the hand-over of its latents (IGA-H008), and only that
+        recipe, info, _ = _checkpoint_for(refiner, None)
+        arch = _architecture(info, recipe)
         if recipe is not None:
-            out.append(Pass.refiner(recipe, first_request, architecture=recipe.architecture,
-                                    upstream_architecture=upstream))
+            out.append(Pass.refiner(recipe, first_request, architecture=arch, upstream_architecture=upstream))
+        elif first_recipe is not None and arch is not None:
+            out.append(Pass("refiner", first_recipe, GuardRequest(architecture=arch, upstream_architecture=upstream)))
     return out

@@ -18,7 +18,11 @@ def _ids(config) -> list[tuple[str, str]]:
 
 
 def _request(values: dict, prediction_type: str) -> GuardRequest:
-    return GuardRequest(prediction_type=prediction_type, **{k: v for k, v in values.items() if v is not None})
+    """The request a host makes with these values; the noise-schedule option becomes the host fact it sets."""
+    values = {k: v for k, v in values.items() if v is not None}
+    noise = values.pop("noise_schedule", None)
+    ztsnr = None if noise is None else noise == "Zero Terminal SNR"
+    return GuardRequest(prediction_type=prediction_type, zero_terminal_snr=ztsnr, **values)
 
 
 def test_host_lists_come_from_the_vocabulary():
@@ -98,19 +102,45 @@ def test_forge_only_sampler_on_a1111():
     assert config.findings[0].fix == {"sampler": "DPM++ 2M"}
 
 
-def test_explicit_grid_no_host_timestep_sampler_reaches():
+def test_explicit_grid_no_host_timestep_sampler_reaches_is_run_by_its_euler_step():
+    """Hyper-SD's DDIM (trailing) misses its grid on the hosts' DDIM (leading + 1); the recipe allows any
+    sampler, and Euler (DDIM's step with eta 0) with SGM Uniform lands on 999, 874, ..., 124."""
     hyper = EXAMPLES.get("hyper-sdxl-8step-cfg")
     if hyper is None:
         pytest.skip("metadata_examples/hyper-sdxl-8step-cfg.iga.json not present")
     for host in (A1111, FORGE):
         config = auto_configure(hyper, host)
-        assert ("IGA-C003", "hard") in _ids(config)  # hosts' DDIM is leading-spaced; Hyper-SD needs trailing
+        assert _ids(config) == [("IGA-C003", "soft")] and config.honoured
+        assert (config.values["sampler"], config.values["schedule"], config.values["steps"]) == \
+            ("Euler", "SGM Uniform", 8)
+        assert config.findings[0].fix == {"sampler": "Euler", "schedule": "SGM Uniform"}
 
 
 def test_explicit_timestep_grid_reachable_through_sgm_uniform():
-    # DMD2's [999, 749, 499, 249] is what SGM Uniform gives at 4 steps: both hosts can honour it
-    config = auto_configure(recipe("dmd2"), A1111)
-    assert config.honoured and config.values["schedule"] == "SGM Uniform" and config.findings == ()
+    """DMD2's [999, 749, 499, 249] is what SGM Uniform gives at 4 steps, but the hosts' LCM evaluates LCM's
+    50-step table (999, 759, 499, 259): with no allow list, Euler a with SGM Uniform is what lands."""
+    for host in (A1111, FORGE):
+        config = auto_configure(recipe("dmd2"), host)
+        assert config.honoured and _ids(config) == [("IGA-C003", "soft")]
+        assert (config.values["sampler"], config.values["schedule"]) == ("Euler a", "SGM Uniform")
+
+
+def test_a_recipe_allowing_only_the_hosts_off_grid_sampler_is_hard_and_names_what_would_land():
+    dmd2 = EXAMPLES.get("dmd2-sdxl-4step")
+    if dmd2 is None:
+        pytest.skip("metadata_examples/dmd2-sdxl-4step.iga.json not present")
+    for host in (A1111, FORGE):
+        config = auto_configure(dmd2, host)
+        assert _ids(config) == [("IGA-C003", "hard")] and not config.honoured
+        finding = config.findings[0]
+        assert "759" in finding.reason and "Euler a with SGM Uniform" in finding.remedy
+        assert config.values["sampler"] == "LCM"  # left as the recipe says: the guard refuses it (IGA-H004)
+
+
+def test_a_host_whose_samplers_iga_does_not_model_keeps_the_recipes_sampler():
+    """ComfyUI's lcm runs the schedule's sigmas as given (no 50-step table): no grid substitute there."""
+    comfy = HostCapabilities("ComfyUI", ["euler", "euler_ancestral", "lcm"], ["sgm_uniform"], dialect="comfyui")
+    assert auto_configure(recipe("dmd2"), comfy).values["sampler"] == "lcm"
 
 
 def test_unpinned_recipe_without_an_equivalent_schedule_is_soft():
@@ -142,3 +172,15 @@ def test_ready_made_hosts_match_the_hosts_own_api_lists(host, fixture):
     data = json.loads((Path(__file__).parent / "fixtures" / f"host_samplers_{fixture}.json").read_text("utf-8"))
     assert set(host.samplers) == {s["name"] for s in data["samplers"]}
     assert set(host.schedules) == {s["label"] for s in data["schedulers"]}
+
+
+@pytest.mark.parametrize("host", [A1111, FORGE], ids=["a1111", "forge"])
+def test_the_noise_schedule_is_configured_where_the_recipe_states_it(host):
+    """A1111 and Forge take zero terminal SNR from one option a script can set per request
+    (sd_noise_schedule, A shared_options.py:406, F 415): auto-configure names its value."""
+    assert auto_configure(recipe("vpred"), host).values["noise_schedule"] == "Zero Terminal SNR"
+    plain = recipe("vpred", scheduler={"name": "Normal", "zero_terminal_snr": False})
+    assert auto_configure(plain, host).values["noise_schedule"] == "Default"
+    assert "noise_schedule" not in auto_configure(recipe("sd1_anime"), host).values  # the recipe says nothing
+    comfy = HostCapabilities("ComfyUI", ["euler"], ["normal"], dialect="comfyui")
+    assert auto_configure(recipe("vpred"), comfy).values["noise_schedule"] is None  # no such option there

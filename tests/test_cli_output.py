@@ -114,6 +114,6 @@ def test_an_eps_recipe_onto_a_v_modelspec_says_what_it_means(tmp_path):
     ckpt = make_checkpoint(tmp_path / "m.safetensors", metadata={"modelspec.prediction_type": "v"})
     result = stamp.stamp(ckpt, RECIPE)  # RECIPE is an eps recipe
     assert result.modelspec_kept == {"modelspec.prediction_type": "v"}
-    (note,) = [n for n in result.notices if "prediction_type" in n]
-    assert "'v' in the file (the recipe implies 'epsilon'); left unchanged" in note
-    assert "disagree" in note and "fix the recipe's prediction_type" in note
+    (note,) = [n for n in result.notices if "prediction_type" in n]  # not only "left unchanged" (#16 wrote it)
+    assert note.startswith("conflict: the recipe says prediction_type 'eps', but this file's modelspec.prediction_type is 'v'")
+    assert "will run the model as v-prediction" in note and "fix the recipe's prediction_type" in note

@@ -87,7 +87,11 @@ def test_hue_of_known_colours_and_a_known_hue_shift():
 
 def test_circular_hue_statistics_wrap_around_zero():
     mean, r = M.circular_mean_deg([350.0, 10.0])
-    assert min(mean, 360 - mean) == pytest.approx(0.0, abs=1e-9) and r == pytest.approx(np.cos(np.radians(10)))
+    assert mean == pytest.approx(0.0, abs=1e-9) and r == pytest.approx(np.cos(np.radians(10)))  # not 360.0
+    for angles in ([350.0, 10.0], [359.9999999999, 0.0000000001], [-10.0, 10.0], [720.0], [0.0, 0.0]):
+        assert 0.0 <= M.circular_mean_deg(angles)[0] < 360.0
+    assert M.circular_mean_deg([90.0, 270.0]) == (0.0, 0.0)  # no mean direction
+    assert M.circular_mean_deg([300.0, 340.0])[0] == pytest.approx(320.0)
     assert M.hue_difference_deg(350.0, 10.0) == pytest.approx(20.0)
     assert M.hue_difference_deg(10.0, 350.0) == pytest.approx(-20.0)
     assert M.axis_spread([350.0, 10.0], circular=True) < 0.02

@@ -72,8 +72,12 @@ def test_run_measures_less_spread_inside_the_recipe_and_calls_back():
     assert result.anchor == "Euler"  # no base sampler: the first value inside the recipe
     h = result.headline
     assert h["inside_values"] == 3 and h["outside_values"] == 3
-    assert h["variance_reduction_pct"] > 50
-    assert h["pairwise_dissimilarity_reduction_pct"] > 50 and h["per_seed_reduction_pct"]["saturation"] > 50
+    assert h["variance_reduction_pct"] > 50 and h["variance_ratio"] < 0.5
+    lo, hi = h["ci95"]
+    assert lo <= h["variance_ratio"] <= hi < 1  # the bootstrap interval brackets the figure
+    assert h["pairwise_dissimilarity_reduction_pct"] > 50 and h["per_metric_reduction_pct"]["saturation"] > 50
+    rep = result.repeatability["saturation"]
+    assert set(rep) == {"inside", "outside"} and rep["inside"]["values"] == 3  # per side, never pooled
     inside_ssim = [v["ssim_vs_anchor"] for v in result.per_value if v["inside"]]
     outside_ssim = [v["ssim_vs_anchor"] for v in result.per_value if not v["inside"]]
     assert min(inside_ssim) > max(outside_ssim)
@@ -192,3 +196,26 @@ def test_same_inputs_give_the_same_report_minus_timing(tmp_path):
     assert texts[0]["timing"] and texts[0]["runs"][0]["timing"]["images"] == 8
     assert without_timing(texts[0]) == without_timing(texts[1])
     assert (tmp_path / "a" / "report.md").read_text(encoding="utf-8").startswith("# determinism")
+
+
+def test_headline_does_not_reward_a_few_deterministic_values():
+    """Issue #15: the old statistic (variance of per-value means) scored a recipe whose two allowed values
+    differ wildly per seed as steadier. The per-seed spread sees that each seed's image moves."""
+    def generate(params):
+        rng = np.random.default_rng(params["seed"])
+        base = rng.uniform(0.2, 0.8, (16, 16, 3))
+        if params["sampler"] in ("Euler", "DPM++ 2M"):  # inside: a big per-seed change, zero on average
+            sign = 1 if (params["sampler"] == "Euler") ^ (params["seed"] % 2 == 0) else -1
+            return (base + sign * 0.2).clip(0, 1)
+        return (base + 0.02 * (hash(params["sampler"]) % 3)).clip(0, 1)  # outside: small shifts
+
+    cfg = _config(values=["Euler", "DPM++ 2M", "Euler a", "DDIM", "LMS"], seeds=list(range(8)))
+    h = run_protocol(generate, cfg, RECIPE, bootstrap_draws=200).headline
+    assert h["per_metric_ratio"]["saturation"] > 1 and h["variance_ratio"] > 1
+    assert h["mean_spread_reduction_pct"]["saturation"] > 0  # what the old headline would have said
+
+
+def test_one_value_on_a_side_gives_no_headline_and_says_why():
+    cfg = _config(values=["Euler", "DPM++ 2M", "DDIM"])
+    h = run_protocol(fake_generate, cfg, RECIPE, bootstrap_draws=50).headline
+    assert h["variance_ratio"] is None and h["ci95"] is None and "at least two values" in h["reason"]

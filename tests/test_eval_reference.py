@@ -69,7 +69,7 @@ def test_v_and_eps_networks_describe_the_same_denoiser(mixture):
 
 def test_batch_equals_one_by_one_even_for_ancestral_samplers():
     gen = ReferenceGenerator("eps")
-    params = {"sampler": "Euler a", "schedule": "Karras", "steps": 6, "cfg": 1.0, "prompt": "stripes"}
+    params = {"sampler": "DPM2 a", "schedule": "Karras", "steps": 6, "cfg": 1.0, "prompt": "stripes"}
     batch = gen.generate_batch(params, [11, 12, 13])
     for img, seed in zip(batch, (11, 12, 13), strict=True):
         np.testing.assert_allclose(img, gen({**params, "seed": seed}), rtol=0, atol=1e-12)  # BLAS rounding only
@@ -81,8 +81,14 @@ def test_scheduler_choice_follows_the_vocabulary():
     assert c.class_name == "DPMSolverMultistepScheduler" and c.config["use_karras_sigmas"] is True
     assert c.config["prediction_type"] == "v_prediction"
     assert choose_scheduler("Euler", "SGM Uniform", "eps").config["timestep_spacing"] == "trailing"
-    lcm = choose_scheduler("LCM", "Karras", "eps")
-    assert lcm.dropped == {"use_karras_sigmas": True}  # recorded, not silently applied
+    ddim = choose_scheduler("DDIM", "Karras", "eps")
+    assert ddim.dropped == {"schedule": "Karras"}  # a timestep sampler ignores it, as the host's DDIM does: recorded
+    # SD's own scheduler config, not diffusers' defaults: no x0 clipping (issue #15)
+    assert ddim.config["clip_sample"] is False and ddim.config["set_alpha_to_one"] is False
+    assert choose_scheduler("DDPM", None, "eps").config["clip_sample"] is False
+    for sampler in ("LCM", "Euler a", "DDPM"):  # the host runs these on Karras; diffusers cannot: refused
+        with pytest.raises(EvalConfigInvalid, match="confound"):
+            choose_scheduler(sampler, "Karras", "eps")
     with pytest.raises(EvalConfigInvalid):
         choose_scheduler("DPM++ 2S a", None, "eps")  # no diffusers equivalent
 

@@ -46,7 +46,9 @@ def test_dmd2_with_20_steps_is_a_hard_grid_finding():
     v = evaluate(r, native_request(r, steps=20), GuardPolicy(mode="audit"))
     assert {"IGA-H004", "IGA-S001"} <= _ids(v)
     grid = next(f for f in v.findings if f.rule_id == "IGA-H004")
-    assert grid.fix == {"steps": 4}
+    # no step count helps: the hosts' LCM runs LCM's 50-step table, which has no t=749 (and the recipe
+    # allows LCM only), so the remedy names no fix and says where the grid can be run
+    assert grid.fix is None and "ComfyUI custom sigmas" in grid.remedy
 
 
 def test_vpred_model_run_as_eps_is_hard():
@@ -67,15 +69,34 @@ def test_lcm_lora_cfg_above_two_warns():
     assert v.allowed and [f.rule_id for f in v.warnings] == ["IGA-S002"]
 
 
+#: examples whose own sampler A1111 / Forge run on a grid of their own that misses the recipe's:
+#: DMD2's LCM (LCM's 50-step table: 999, 759, 499, 259) and Hyper-SD's DDIM (leading timesteps + 1)
+HOST_GRID_MISSES = {"dmd2-sdxl-4step", "hyper-sdxl-8step-cfg"}
+
+
 @needs_examples
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_example_and_preset_passes_its_own_guard(name):
+    """As written, or -- where the hosts run the recipe's own sampler off its grid -- as auto-configure
+    sets it for each host, which then lands on the grid (or says it cannot, IGA-C003 hard)."""
+    from iga_core.autoconfig import A1111, FORGE, auto_configure
+
     r = EXAMPLES[name]
     for preset in preset_names(r)[:-1]:
         request = preset_request(resolve_preset(r, preset))
         request = GuardRequest.from_dict({**request.to_dict(), "prediction_type": r.prediction_type})
         v = evaluate(r, request, GuardPolicy(mode="strict"))
-        assert v.allowed and not v.warnings, f"{name} / {preset}: {v.message()}"
+        if name not in HOST_GRID_MISSES:
+            assert v.allowed and not v.warnings, f"{name} / {preset}: {v.message()}"
+            continue
+        assert [f.rule_id for f in v.blocking] == ["IGA-H004"], f"{name} / {preset}: {v.message()}"
+        for host in (A1111, FORGE):
+            config = auto_configure(r, host, preset)
+            assert [f.rule_id for f in config.findings] == ["IGA-C003"]
+            if config.honoured:
+                values = {k: v for k, v in config.values.items() if v is not None}
+                v = evaluate(r, GuardRequest(**values, prediction_type=r.prediction_type), GuardPolicy(mode="strict"))
+                assert v.allowed and not v.warnings, f"{name} / {preset} on {host.name}: {v.message()}"
 
 
 _SAMPLERS = sorted({s.names["a1111"] for s in vocab.all_samplers() if s.names.get("a1111")} | {"k_euler_a", "bogus"})

@@ -121,7 +121,7 @@ class TestPredictionType(RuleContract):
 
 
 class TestOffGrid(RuleContract):
-    rule_id, recipe_name, violation = "IGA-H004", "dmd2", {"steps": 7}
+    rule_id, recipe_name, violation = "IGA-H004", "lightning", {"steps": 7}
 
 
 class TestNoiseSchedule(RuleContract):
@@ -419,8 +419,8 @@ def test_a_grid_the_maths_cannot_compute_is_refused_at_the_parse_not_a_crash():
 
 
 def test_grid_remedies_do_not_depend_on_what_was_asked_before():
-    r = recipe("dmd2")
-    asked = GuardRequest(sampler="LCM", schedule="SGM Uniform", steps=9)
+    r = recipe("dmd2", sampler={"name": "Euler a", "mode": "ancestral"})
+    asked = GuardRequest(sampler="Euler a", schedule="SGM Uniform", steps=9)
     unasked = GuardRequest(steps=9)
     clear_caches()
     first = [f.remedy for f in run_rules(r, asked) if f.rule_id == "IGA-H004"]
@@ -428,4 +428,27 @@ def test_grid_remedies_do_not_depend_on_what_was_asked_before():
     clear_caches()
     assert [f.remedy for f in run_rules(r, unasked) if f.rule_id == "IGA-H004"] == second
     assert [f.remedy for f in run_rules(r, asked) if f.rule_id == "IGA-H004"] == first
-    assert first == ["use 4 steps"] and second == ["use LCM with SGM Uniform at 4 steps"]
+    assert first == ["use 4 steps"] and second == ["use Euler a with SGM Uniform at 4 steps"]
+
+
+def test_the_hosts_lcm_is_judged_on_its_own_table_even_as_the_recipes_sampler():
+    """A1111 / Forge's LCM evaluates the nearest of LCM's 50 timesteps (A sd_samplers_lcm.py:9-48): DMD2's
+    own LCM + SGM Uniform at 4 steps runs t=999, 759, 499, 259, off its 999/749/499/249 grid, and no step
+    count of LCM gets there, so the remedy names no step count."""
+    r = recipe("dmd2")
+    grid = [f for f in run_rules(r, native_request(r)) if f.rule_id == "IGA-H004"]
+    assert [f.severity for f in grid] == ["hard"] and "759" in grid[0].reason
+    assert grid[0].fix is None and "no sampler this recipe allows" in grid[0].remedy
+    allowing = recipe("dmd2", constraints={"allow_samplers": ["LCM", "Euler a"]})
+    fix = next(f.fix for f in run_rules(allowing, native_request(allowing)) if f.rule_id == "IGA-H004")
+    assert fix == {"sampler": "Euler a", "schedule": "SGM Uniform", "steps": 4}
+    assert not [f for f in run_rules(allowing, with_fix(native_request(allowing), fix)) if f.severity != "info"]
+
+
+def test_the_hosts_ddim_is_judged_on_its_own_timesteps_even_as_the_recipes_sampler():
+    """Hyper-SD names DDIM with trailing spacing; the hosts' DDIM evaluates range(0, 1000, 1000 // n) + 1
+    from the last down to the second (A sd_samplers_timesteps.py:94, sd_samplers_timesteps_impl.py:22-25)."""
+    r = recipe("lightning", sampler={"name": "DDIM", "mode": "ode"}, scheduler={
+        "name": "Automatic", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]}, "canonical_steps": 4,
+        "subsample": {"allowed_steps": [4]}, "spacing": "trailing"}, constraints={})
+    assert [f.rule_id for f in run_rules(r, native_request(r)) if f.severity == "hard"] == ["IGA-H004"]

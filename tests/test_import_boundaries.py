@@ -23,7 +23,7 @@ GLUE = ROOT / "iga_webui"
 
 #: the core's packages (a folder or a single module under iga_core/), lowest layer first
 LAYERS: list[tuple[str, ...]] = [
-    ("errors",),  # and iga_core/__init__ (__version__)
+    ("errors", "lazy", "records"),  # and iga_core/__init__ (__version__)
     ("paths", "untrusted_text", "untrusted_files"),
     ("vocab",),
     ("schedules",),
@@ -44,7 +44,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "recipe": {"jsonschema", "rfc8785"},
     "reconstruct": {"yaml"},
     "audit": {"jsonschema", "piexif", "PIL"},
-    "eval": {"numpy", "PIL", "torch", "diffusers", "matplotlib", "scipy", "lpips"},  # only eval may import torch
+    "eval": {"numpy", "PIL", "torch", "diffusers", "matplotlib", "scipy", "lpips", "safetensors"},  # only eval may import torch; safetensors.torch for its trained weights
     "ui": {"gradio", "gradio_client"},  # only the ui may import gradio
 }
 #: glue modules that may import the host's `modules`: the door to the host, and what reads the host's own

@@ -252,7 +252,7 @@ def test_custom_betas_build_their_own_table():
 
 def test_timestep_sampler_schedule():
     # the hosts' DDIM / PLMS evaluate range(0, 1000, 1000 // steps) + 1 without its first entry, UniPC its own
-    # time_uniform grid (A1111 v1.10.1 sd_samplers_timesteps.py:92, sd_samplers_timesteps_impl.py:21-23, 165)
+    # time_uniform grid (A1111 v1.10.1 sd_samplers_timesteps.py:94, sd_samplers_timesteps_impl.py:22-25, 176)
     assert S.timestep_sampler_schedule("DDIM") == "ddim_timesteps"
     assert S.timestep_sampler_schedule("plms") == "ddim_timesteps"
     assert S.timestep_sampler_schedule("UniPC") == "unipc_timesteps"

@@ -182,7 +182,7 @@ def test_timestep_sampler_is_judged_by_its_own_grid():
     assert kind(DMD2, ddim_grid, 4) == "off_grid"
     assert kind({"name": "DDIM", "grid": {"kind": "timesteps", "values": [751, 501, 251]}}, ddim_grid, 4) == "canonical"
     # the DDIM schedule's 4 timesteps: the hosts' DDIM loop never evaluates the last one (t=1), so 4 DDIM
-    # steps run 3 of them (A1111 v1.10.1 sd_samplers_timesteps_impl.py:21-23)
+    # steps run 3 of them (A1111 v1.10.1 sd_samplers_timesteps_impl.py:22-25)
     assert kind({"name": "DDIM", "grid": {"kind": "timesteps", "values": [751, 501, 251, 1]}}, ddim_grid, 4) == "off_grid"
 
 

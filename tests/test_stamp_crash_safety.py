@@ -84,7 +84,7 @@ def test_failure_before_the_rename_leaves_the_original(ckpt, monkeypatch):
 def test_not_enough_space_is_refused_before_writing(ckpt, monkeypatch):
     original = ckpt.read_bytes()
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(stamp.shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 100, 100))
+    monkeypatch.setattr("shutil.disk_usage", lambda p: usage(10**9, 10**9 - 100, 100))
     with pytest.raises(stamp.WriteFailed) as info:
         stamp.stamp(ckpt, RECIPE)
     assert "free" in info.value.message and "--sidecar" in info.value.hint

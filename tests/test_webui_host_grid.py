@@ -15,9 +15,16 @@ from tests.webui_recipes import add_checkpoint
 
 pytestmark = pytest.mark.host
 
-#: recipes whose grid rule can fire: a pinned timestep grid (DMD2), a named schedule at canonical steps
-#: with trailing spacing (Lightning), an unpinned zero-terminal-SNR recipe (endpoint rule only)
+_DMD2_GRID = {"name": "SGM Uniform", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
+              "canonical_steps": 4, "subsample": {"allowed_steps": [1, 2, 4]}, "spacing": "trailing"}
+#: recipes whose grid rule can fire: a pinned timestep grid (DMD2, with Euler a and with its own LCM, whose
+#: host table misses the grid), the same grid named with a timestep sampler of the recipe's own (UniPC,
+#: whose host time grid lands on it; DDIM, whose host timesteps do not), a named schedule at canonical
+#: steps with trailing spacing (Lightning), an unpinned zero-terminal-SNR recipe (endpoint rule only)
 GRID_RECIPES = {
+    "dmd2_lcm": {"sampler": {"name": "LCM", "mode": "ancestral"}, "scheduler": _DMD2_GRID},
+    "unipc": {"sampler": {"name": "UniPC", "mode": "ode"}, "scheduler": {**_DMD2_GRID, "name": "Automatic"}},
+    "ddim": {"sampler": {"name": "DDIM", "mode": "ode"}, "scheduler": {**_DMD2_GRID, "name": "Automatic"}},
     "dmd2": {"sampler": {"name": "Euler a", "mode": "ancestral"},
              "scheduler": {"name": "SGM Uniform", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
                            "canonical_steps": 4, "subsample": {"allowed_steps": [1, 2, 4]}, "spacing": "trailing"}},
@@ -28,10 +35,6 @@ GRID_RECIPES = {
                                                                           "spacing": "trailing"}},
 }
 STEPS = (1, 2, 3, 4, 6, 8)
-#: the one known difference: LCM + SGM Uniform at 2 steps puts its second step exactly half-way between two
-#: entries of LCM's 50-step table (index 24.5); the host's float32 rounding picks t=519, iga's float64 maths
-#: t=499 -- both are a tie the host breaks by precision, not by rule
-KNOWN_TIES = {("LCM", "SGM Uniform", 2)}
 
 
 def _recipe(name) -> Recipe:
@@ -61,15 +64,42 @@ def test_grid_verdict_equals_the_executed_values_verdict(started):
                 p = m.processing.StableDiffusionProcessingTxt2Img(sampler_name=sampler.name,
                                                                   scheduler=scheduler.label, steps=steps)
                 p.sd_model = model
-                try:
-                    executed = host_run.executed(p)
-                except (AssertionError, ValueError, ZeroDivisionError, IndexError, RuntimeError):
-                    continue  # the host itself cannot run this pair (e.g. UniPC order >= steps)
+                executed = host_run.executed(p)
                 ours = GuardRequest(sampler=sampler.name, schedule=scheduler.label, steps=steps)
                 theirs = dataclasses.replace(ours, executed=executed)
                 for name, recipe in recipes.items():
                     a, b = _grid_findings(recipe, ours), _grid_findings(recipe, theirs)
-                    if a != b and (sampler.name, scheduler.label, steps) not in KNOWN_TIES:
+                    if a != b:
                         disagree.append((name, sampler.name, scheduler.label, steps, a, b,
                                          [round(t, 1) for t in executed.timesteps]))
     assert disagree == [], "\n".join(map(str, disagree[:30])) + f"\n{len(disagree)} pairs disagree"
+
+
+def test_auto_configure_picks_a_pair_the_host_runs_on_the_grid(started):
+    """Whatever auto-configure sets for a grid recipe on this host, the host's own sampler runs on the grid;
+    where it cannot, it says so (IGA-C003 hard) and the guard refuses the recipe's pair on the host's values."""
+    started.reset("plain.safetensors")
+    from iga_core.autoconfig import auto_configure
+    from iga_webui import host, host_run
+
+    m = started.m
+    model = m.sd_models.reload_model_weights()
+    outcomes = {}
+    for name in GRID_RECIPES:
+        recipe = _recipe(name)
+        config = auto_configure(recipe, host.capabilities())
+        values = config.values
+        p = m.processing.StableDiffusionProcessingTxt2Img(sampler_name=values["sampler"],
+                                                          scheduler=values["schedule"] or "Automatic",
+                                                          steps=values["steps"])
+        p.sd_model = model
+        request = GuardRequest(sampler=values["sampler"], schedule=values["schedule"], steps=values["steps"],
+                               executed=host_run.executed(p))
+        grid = _grid_findings(recipe, request)
+        outcomes[name] = (config.honoured, values["sampler"], grid)
+        assert grid == ([] if config.honoured else ["IGA-H004"]), (name, config.to_dict())
+    # DMD2's own LCM is replaced by what lands (no allow list), UniPC runs on the grid as itself,
+    # DDIM is replaced by its Euler step
+    assert outcomes["dmd2_lcm"][:2] == (True, "Euler a")
+    assert outcomes["unipc"][:2] == (True, "UniPC")
+    assert outcomes["ddim"][:2] == (True, "Euler")

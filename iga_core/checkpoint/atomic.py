@@ -10,14 +10,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
 
 from iga_core.errors import IgaIOError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 TEMP_SUFFIX = ".iga-tmp"
 NEW_FILE_MODE = 0o644  # mkstemp creates 0600; a written recipe or image should be readable like any other file
@@ -38,7 +39,7 @@ def temp_file_beside(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     If the block raises, the temp file is removed; on success the block has renamed it away (`commit`)."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=TEMP_SUFFIX)
+    fd, tmp = _create_temp(folder, f".{target.name}.")
     try:
         yield fd, tmp
     except BaseException:
@@ -47,8 +48,25 @@ def temp_file_beside(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
         raise
 
 
-#: how `temp_file_beside` names its files: mkstemp's 8 random characters between the prefix and suffix
-_TEMP_RANDOM = r"[a-z0-9_]{8}"
+#: how `temp_file_beside` names its files: 8 random characters (mkstemp's alphabet) between prefix and suffix
+_TEMP_RANDOM_LEN = 8
+_TEMP_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_TEMP_SET = frozenset(_TEMP_ALPHABET)
+
+
+def _create_temp(folder: Path, prefix: str) -> tuple[int, str]:
+    """`tempfile.mkstemp(dir=folder, prefix=prefix, suffix=TEMP_SUFFIX)`, the same way (a new file, created
+    exclusively, mode 0600, a random name tried again on a clash) without importing tempfile, which loads
+    shutil and random: a command that writes one small file should not pay for them."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        name = "".join(_TEMP_ALPHABET[b % len(_TEMP_ALPHABET)] for b in os.urandom(_TEMP_RANDOM_LEN))
+        tmp = os.path.join(folder, f"{prefix}{name}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, flags, 0o600), os.path.abspath(tmp)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name in {folder}")
 
 
 def stale_temps(path: str | os.PathLike) -> list[Path]:
@@ -57,10 +75,16 @@ def stale_temps(path: str | os.PathLike) -> list[Path]:
     holding the file's write lock (`iga_core.checkpoint.locks`), when no live writer can own one."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    pattern = re.compile(re.escape(f".{target.name}.") + _TEMP_RANDOM + re.escape(TEMP_SUFFIX))
+    prefix = f".{target.name}."
+    size = len(prefix) + _TEMP_RANDOM_LEN + len(TEMP_SUFFIX)
+
+    def ours(name: str) -> bool:  # prefix, 8 characters of the alphabet, suffix (no regex to compile per file)
+        return (len(name) == size and name.startswith(prefix) and name.endswith(TEMP_SUFFIX)
+                and set(name[len(prefix):len(prefix) + _TEMP_RANDOM_LEN]) <= _TEMP_SET)  # fmt: skip
+
     try:
         with os.scandir(folder) as entries:
-            return [folder / e.name for e in entries if pattern.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
+            return [folder / e.name for e in entries if ours(e.name) and e.is_file(follow_symlinks=False)]
     except OSError:
         return []
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from iga_core import paths
@@ -34,6 +33,7 @@ from iga_core.checkpoint.safetensors_io import (
     raw_header_from,
 )
 from iga_core.errors import IgaIOError
+from iga_core.records import Record
 
 BLOCK_SIZE = 16 * 1024 * 1024
 CACHE_FILE = "hashes.json"
@@ -63,8 +63,7 @@ def file_identity(path: str | os.PathLike) -> Identity | None:
         return None
 
 
-@dataclass(frozen=True)
-class Digests:
+class Digests(Record, frozen=True):  # a record, not a dataclass: iga_core.records
     """What one pass over one file state gave: `identity` is that state (see `Identity`)."""
 
     weights_sha256: str
@@ -153,6 +152,24 @@ def autov2(file_digest: str) -> str:
     return file_digest[:10]
 
 
+#: A1111's old "model hash" (AutoV1; kohya's `ss_sd_model_hash`): sha256 of the 64 KiB at offset 1 MiB, first
+#: 8 hex digits (A1111 v1.10.1 modules/sd_models.py:203-215 `model_hash`, kohya train_util.py `model_hash`)
+AUTOV1_OFFSET = 0x100000
+AUTOV1_LENGTH = 0x10000
+
+
+def autov1(path: str | os.PathLike) -> str:
+    """The old 8-hex A1111 model hash. A file shorter than 1 MiB hashes the empty read, as the host does
+    (sha256 of nothing: "e3b0c442"). Cheap (one 64 KiB read), so never cached."""
+    with open_for_read(path) as fh:
+        return autov1_of(fh)
+
+
+def autov1_of(fh) -> str:
+    fh.seek(AUTOV1_OFFSET)
+    return hashlib.sha256(fh.read(AUTOV1_LENGTH)).hexdigest()[:8]
+
+
 def hash_range(
     source,
     data_start: int,
@@ -171,10 +188,10 @@ def hash_range(
     fh = source
     data_hash = hashlib.sha256()
     file_hash = hashlib.sha256() if want_file else None
-    buf = bytearray(block_size)
-    view = memoryview(buf)
     try:
         total = os.fstat(fh.fileno()).st_size
+        buf = bytearray(max(1, min(block_size, total - data_start)))  # a small file: no 16 MiB buffer to zero
+        view = memoryview(buf)
         fh.seek(0)
         if data_start:
             head = fh.read(data_start)

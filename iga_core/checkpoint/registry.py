@@ -22,7 +22,7 @@ from pathlib import Path
 from iga_core import paths
 from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.errors import IgaInvalid, IgaIOError
-from iga_core.recipe import Problem, RecipeInvalid, validate_recipe, with_metadata_digest
+from iga_core.recipe import Problem, RecipeInvalid
 from iga_core.recipe.files import read_json_file
 
 ENTRY_SUFFIX = ".iga.json"
@@ -185,6 +185,9 @@ class Registry:
         return sorted(entries, key=lambda e: ((e.model_id or "").lower(), e.weights_sha256))
 
     def _entry(self, sha: str) -> RegistryEntry:
+        # imported here: a lookup by hash (`get`) does not load the validator
+        from iga_core.recipe import validate_recipe
+
         path = self.path_for(sha)
         try:
             value = read_json_file(path)
@@ -211,6 +214,8 @@ class Registry:
         """Store `recipe` for the weights it names (or `weights_sha256`); returns the entry's path. With
         `tensor_index_sha256` (the checkpoint's, when added `--for` one) the entry also binds its tensor table.
         Raises RecipeInvalid, WeightsMismatch, EntryExists (unless `replace`)."""
+        from iga_core.recipe import validate_recipe, with_metadata_digest
+
         if not isinstance(recipe, dict):
             raise RecipeInvalid([Problem("", "a recipe must be a JSON object", "give a recipe .json file")])
         hashes = recipe.get("hashes") if isinstance(recipe.get("hashes"), dict) else {}
@@ -255,6 +260,8 @@ class Registry:
     def export(self, keys: Iterable[str] | None = None) -> dict:
         """A bundle of the given entries (all when None): {"format", "version", "entries": [recipe, ...]}.
         Broken entries are left out of an export of everything and refused when asked for by name."""
+        from iga_core.recipe import validate_recipe
+
         if keys is None:
             shas = [e.weights_sha256 for e in self.list() if e.valid]
         else:

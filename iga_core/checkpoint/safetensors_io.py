@@ -20,15 +20,15 @@ import operator
 import os
 import re
 import struct
-import threading
-from dataclasses import dataclass, field
+from _thread import allocate_lock  # threading.Lock itself, without loading threading
+from collections import namedtuple
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
 
 from iga_core import untrusted_files
 from iga_core.checkpoint import journal, locks
 from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.records import Record
 
 #: the reference implementation's limit (safetensors/src/tensor.rs MAX_HEADER_SIZE)
 MAX_HEADER_SIZE = 100_000_000
@@ -118,20 +118,17 @@ class HeaderDoesNotFit(IgaInvalid):
     """A new header is larger than the room reserved for it (internal to in-place edits)."""
 
 
-class TensorInfo(NamedTuple):
-    # A NamedTuple, not a dataclass: headers hold thousands of these and they are built on every read.
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    begin: int  # offsets relative to the start of the data section
-    end: int
+class TensorInfo(namedtuple("TensorInfo", "name dtype shape begin end")):
+    """name, dtype, shape (a tuple of ints), begin and end (offsets relative to the start of the data
+    section). A named tuple, not a dataclass: headers hold thousands of these, built on every read."""
+
+    __slots__ = ()
 
     def to_json(self) -> dict:
         return {"dtype": self.dtype, "shape": list(self.shape), "data_offsets": [self.begin, self.end]}
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(Record, frozen=True, hidden=("raw", "in_index_layout")):  # a record, not a dataclass: iga_core.records
     # Shared by every `read_header` of the same bytes: treat `metadata` and `tensors` as read-only.
     path: str
     metadata: dict[str, str]
@@ -139,10 +136,10 @@ class Header:
     header_len: int  # N: JSON plus its padding
     json_len: int  # N without trailing padding: what the JSON itself needs
     file_size: int
-    raw: bytes = field(default=b"", repr=False, compare=False)  # the header JSON as read, for splicing
+    raw: bytes = b""  # the header JSON as read, for splicing (not in the repr or the comparison)
     #: every tensor entry was spelled dtype, shape, data_offsets and listed in data order: the raw text may
     #: already be the canonical tensor index (`tensor_index_sha256` then hashes it without re-encoding)
-    in_index_layout: bool = field(default=False, repr=False, compare=False)
+    in_index_layout: bool = False
 
     @property
     def data_start(self) -> int:
@@ -312,7 +309,7 @@ def remember_written(path: str | os.PathLike, block: bytes, file_size: int, meta
 RECENT_HEADERS = 8
 RECENT_BYTES = 64 << 20
 _RECENT: dict[tuple[str, int], Header] = {}
-_RECENT_LOCK = threading.Lock()
+_RECENT_LOCK = allocate_lock()
 
 
 def _cost(header: Header) -> int:

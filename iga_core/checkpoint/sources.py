@@ -29,22 +29,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 from iga_core.checkpoint import hashing
-from iga_core.checkpoint.registry import Registry
-from iga_core.checkpoint.safetensors_io import Header, HeaderError, is_safetensors_path, read_header
-from iga_core.checkpoint.stamp import (
+from iga_core.checkpoint.embedded import (
     EmbeddedRecipeInvalid,
     SidecarInvalid,
     read_embedded,
     read_sidecar,
     sidecar_path,
 )
+from iga_core.checkpoint.safetensors_io import Header, HeaderError, is_safetensors_path, read_header
 from iga_core.errors import IgaError, IgaInvalid
-from iga_core.recipe import Recipe, RecipeInvalid, metadata_sha256
+from iga_core.recipe import RecipeInvalid, known_valid
+from iga_core.records import Record, as_dict, factory
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from iga_core.checkpoint.registry import Registry
+    from iga_core.recipe import Recipe
 
 KINDS = ("embedded", "sidecar", "registry", "reconstructed", "none")
 VERIFY_MODES = ("never", "first", "always")
@@ -54,8 +59,7 @@ class BadVerifyMode(IgaInvalid):
     """`verify` is not one of never / first / always."""
 
 
-@dataclass
-class HashCheck:
+class HashCheck(Record):  # records, not dataclasses: iga_core.records
     """One hash comparison: status "ok" | "mismatch" | "missing" (recipe has none) | "unchecked"."""
 
     status: str
@@ -63,27 +67,57 @@ class HashCheck:
     actual: str | None = None
 
 
-@dataclass
-class RecipeSource:
+def _unchecked() -> HashCheck:
+    return HashCheck("unchecked")
+
+
+class RecipeSource(Record):
     """Where a recipe came from. `document` is the JSON as found; `recipe` its parsed, valid form (None
-    when the document is invalid: `problems` says why). `kind` names the place even then."""
+    when the document is invalid: `problems` says why). `kind` names the place even then.
+
+    A document this installation validated before (`iga_core.recipe.known_valid`) is parsed when `recipe`
+    is first read, so a command that only shows the document (`iga inspect`) does not load the typed
+    model; `valid` says whether there is a recipe without parsing it."""
 
     kind: str  # one of KINDS
     document: dict | None = None
     path: str | None = None  # the file the recipe was read from (checkpoint, sidecar, registry entry)
     hash_status: str = "unverified"  # "verified" | "unverified" | "mismatch"
-    problems: list[str] = field(default_factory=list)
-    weights: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
-    metadata: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))
+    problems: list[str] = factory(list)
+    weights: HashCheck = factory(_unchecked)
+    metadata: HashCheck = factory(_unchecked)
     recipe: Recipe | None = None
-    tensor_index: HashCheck = field(default_factory=lambda: HashCheck("unchecked"))  # "unchecked": no header
+    tensor_index: HashCheck = factory(_unchecked)  # "unchecked": no header
+
+    def __getattr__(self, name: str):  # called only for an attribute not set: a `recipe` still to parse
+        pending = self.__dict__.get("_pending_digest", _NOT_PENDING)
+        if name != "recipe" or pending is _NOT_PENDING:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        from iga_core.recipe import Recipe
+
+        del self.__dict__["_pending_digest"]
+        try:
+            recipe = Recipe.from_dict(self.document, digest=pending)  # known valid: not validated again
+        except RecipeInvalid as exc:  # the memo said valid, the validator disagrees: trust the validator
+            recipe = None
+            self.problems += [str(p) for p in exc.problems]
+        self.__dict__["recipe"] = recipe
+        return recipe
+
+    @property
+    def valid(self) -> bool:
+        """Whether `document` is a valid recipe (`recipe` is then its parsed form), without parsing it."""
+        return "_pending_digest" in self.__dict__ or self.recipe is not None
 
     def to_dict(self) -> dict:
         """JSON form (`iga inspect --json`): "recipe" is the document as found, "valid" whether it parsed."""
-        return {"kind": self.kind, "recipe": self.document, "valid": self.recipe is not None, "path": self.path,
+        return {"kind": self.kind, "recipe": self.document, "valid": self.valid, "path": self.path,
                 "hash_status": self.hash_status, "problems": list(self.problems),
-                "weights": asdict(self.weights), "metadata": asdict(self.metadata),
-                "tensor_index": asdict(self.tensor_index)}
+                "weights": as_dict(self.weights), "metadata": as_dict(self.metadata),
+                "tensor_index": as_dict(self.tensor_index)}
+
+
+_NOT_PENDING = object()
 
 
 def find_recipe(
@@ -161,6 +195,8 @@ def _registry_to_consult(registry):
     if registry is False:
         return None
     if registry is None:
+        from iga_core.checkpoint.registry import Registry  # here: a file with its own recipe never needs it
+
         try:
             registry = Registry()
         except RuntimeError:  # no home folder to put a default registry in
@@ -184,10 +220,27 @@ def _weights_hash(path: Path, verify: str, problems: list[str], progress=None) -
         return None
 
 
-def _parsed(src: RecipeSource) -> RecipeSource:
-    """Parse the document into the typed recipe; an invalid one stays unparsed, its problems listed."""
+def _metadata_sha256(document: dict) -> str:
+    from iga_core.recipe.canonical import metadata_sha256  # rfc8785: only for a recipe not seen before
+
+    return metadata_sha256(document)
+
+
+def _parsed(src: RecipeSource, digest: str | None = None) -> RecipeSource:
+    """Parse the document into the typed recipe; an invalid one stays unparsed, its problems listed.
+    `digest`: the document's metadata digest, when just computed (a recipe seen before is neither
+    validated nor digested again: `iga_core.recipe.known_valid`)."""
+    seen = known_valid.recall(src.document)
+    if seen.valid:  # parsed when first read (RecipeSource.recipe)
+        if digest and not seen.digest:
+            known_valid.remember(seen.key, digest)
+        del src.__dict__["recipe"]
+        src.__dict__["_pending_digest"] = digest or seen.digest
+        return src
+    from iga_core.recipe import Recipe
+
     try:
-        src.recipe = Recipe.from_dict(src.document)
+        src.recipe = Recipe.from_dict(src.document, digest=digest)
     except RecipeInvalid as exc:
         src.problems += [str(p) for p in exc.problems]
     return src
@@ -201,14 +254,14 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
     hashes = document.get("hashes") if isinstance(document.get("hashes"), dict) else {}
 
     stored_meta = hashes.get("metadata_sha256")
+    actual_meta = None
     if not stored_meta:
         src.metadata = HashCheck("missing")
     else:
         try:
-            actual_meta = metadata_sha256(document)
+            actual_meta = known_valid.recall(document).digest or _metadata_sha256(document)
         except IgaError as exc:
             src.problems.append(f"cannot compute the metadata hash: {exc}")
-            actual_meta = None
         src.metadata = HashCheck("ok" if actual_meta == stored_meta else "mismatch", stored_meta, actual_meta)
         if src.metadata.status == "mismatch":
             src.problems.append("metadata hash mismatch: the recipe was edited after it was stamped")
@@ -245,4 +298,4 @@ def _checked(src: RecipeSource, path: Path, verify: str, progress=None, *, known
     else:
         src.hash_status = "unverified"
 
-    return _parsed(src)
+    return _parsed(src, actual_meta)

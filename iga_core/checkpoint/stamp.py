@@ -19,7 +19,9 @@
   lookups of the original download stay possible) and says that the "Model hash" (AutoV2) will change.
 - `hashes.weights_sha256` (tensor bytes only) and `hashes.tensor_index_sha256` (names, dtypes, shapes and
   offsets of the tensors) bind the recipe to the weights, `hashes.metadata_sha256` binds it to itself. The
-  ModelSpec keys the recipe implies are added without overwriting other writers'.
+  ModelSpec keys the recipe implies are added as a complete ModelSpec header (its MUST keys included),
+  without overwriting other writers'; where theirs contradict the recipe, the stamp reports a conflict
+  (`iga_core.checkpoint.modelspec`).
 - Sidecar mode writes `<checkpoint>.iga.json` and never touches the checkpoint (`.ckpt` files, read-only
   disks, files the user won't modify). Which of the two wins when both exist is `iga_core.checkpoint.sources`' job.
 """
@@ -27,20 +29,29 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import json
 import os
-import shutil
 import stat
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from iga_core.checkpoint import hashing, journal, locks
+from iga_core.checkpoint import modelspec as modelspec_header
 from iga_core.checkpoint.atomic import commit, remove_stale_temps, temp_file_beside, write_json_atomic
+
+# The reading half lives in `embedded` (so that a reader does not load the writer); its names stay here too.
+from iga_core.checkpoint.embedded import (  # noqa: F401
+    RECIPE_KEY,
+    SIDECAR_SUFFIX,
+    EmbeddedRecipeInvalid,
+    SidecarInvalid,
+    read_embedded,
+    read_sidecar,
+    sidecar_path,
+)
 from iga_core.checkpoint.safetensors_io import (
     LENGTH_PREFIX,
     PAGE,
@@ -50,14 +61,11 @@ from iga_core.checkpoint.safetensors_io import (
     header_from,
     is_safetensors_path,
     open_for_read,
-    read_header,
     remember_written,
 )
-from iga_core.errors import IgaError, IgaInvalid, IgaIOError
-from iga_core.recipe.files import read_json_file
+from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.records import Record, as_dict, factory
 
-RECIPE_KEY = "iga"
-SIDECAR_SUFFIX = ".iga.json"
 #: room reserved after the JSON on a rewrite, so later stamps of a grown recipe stay in place
 SPARE_PADDING = 64 * 1024
 COPY_BLOCK = 64 * 1024 * 1024
@@ -78,14 +86,6 @@ class Refused(IgaInvalid):
     """The action is not possible for this file as asked (e.g. stamping a .ckpt in place)."""
 
 
-class EmbeddedRecipeInvalid(IgaInvalid):
-    """`__metadata__["iga"]` is present but is not a JSON object."""
-
-
-class SidecarInvalid(IgaInvalid):
-    """The `.iga.json` sidecar is not a JSON object."""
-
-
 class NoRecipe(IgaInvalid):
     """There is no recipe where one was expected."""
 
@@ -94,8 +94,7 @@ class WriteFailed(IgaIOError):
     """Writing failed (disk full, permissions); the original file is unchanged."""
 
 
-@dataclass(frozen=True)
-class StampResult:
+class StampResult(Record, frozen=True):  # records, not dataclasses: iga_core.records
     path: str  # the file that now holds the recipe (the checkpoint, the copy or the sidecar)
     mode: str  # "in_place" | "rewrite" | "copy" | "sidecar"
     recipe: dict
@@ -103,62 +102,22 @@ class StampResult:
     metadata_sha256: str
     source_file_sha256: str | None
     first_stamp: bool
-    modelspec_added: dict[str, str] = field(default_factory=dict)
-    modelspec_kept: dict[str, str] = field(default_factory=dict)  # already set to something else: left as is
-    notices: list[str] = field(default_factory=list)
+    modelspec_added: dict[str, str] = factory(dict)
+    modelspec_kept: dict[str, str] = factory(dict)  # already set to something else: left as is
+    # kept keys that contradict the recipe on how the model runs: key -> {"file", "recipe", "message"}
+    modelspec_conflicts: dict[str, dict] = factory(dict)
+    notices: list[str] = factory(list)
     tensor_index_sha256: str | None = None  # None for a .ckpt sidecar (no tensor table to bind)
     replaced_metadata_sha256: str | None = None  # the digest of the recipe this write replaced, if any
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_dict(self)
 
 
-@dataclass(frozen=True)
-class StripResult:
+class StripResult(Record, frozen=True):
     path: str
     mode: str  # "in_place" | "rewrite" | "copy" | "unchanged"
     removed: dict | None
-
-
-# ---- reading ----
-
-
-def sidecar_path(checkpoint_path: str | os.PathLike) -> Path:
-    """`<checkpoint>.iga.json` next to the checkpoint (the full file name is kept, suffix included)."""
-    p = Path(checkpoint_path)
-    return p.with_name(p.name + SIDECAR_SUFFIX)
-
-
-def read_embedded(source: str | os.PathLike | Header) -> dict | None:
-    """The recipe stored in a safetensors header, or None. Raises `EmbeddedRecipeInvalid` if it is not JSON."""
-    header = source if isinstance(source, Header) else read_header(source)
-    raw = header.metadata.get(RECIPE_KEY)
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        value = None
-    if not isinstance(value, dict):
-        raise EmbeddedRecipeInvalid(
-            f'{header.path}: __metadata__["iga"] is not a JSON object',
-            "re-stamp the checkpoint with `iga stamp`, or remove the broken value with `iga strip`",
-        )
-    return value
-
-
-def read_sidecar(path: str | os.PathLike) -> dict | None:
-    """The recipe in a sidecar file (give the sidecar's own path), or None when there is none."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    try:
-        value = read_json_file(path, what="sidecar")
-    except IgaError as exc:
-        raise SidecarInvalid(exc.message, "fix the sidecar file, or delete it") from None
-    if not isinstance(value, dict):
-        raise SidecarInvalid(f"sidecar {path} does not hold a JSON object", "fix the sidecar file, or delete it")
-    return value
 
 
 # ---- stamping ----
@@ -231,10 +190,10 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
     recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source, index=index)
     metadata = dict(header.metadata)
     metadata[RECIPE_KEY] = _compact(recipe)
-    added, kept = _sync_modelspec(metadata, recipe, previous)
-    implied = modelspec_keys(recipe)
-    notices += [_kept_notice(k, v, implied[k]) for k, v in kept.items()]
+    synced = modelspec_header.sync(metadata, recipe, previous, header.tensors)
+    notices += synced.notices
     mode = _write_header(plan, fh, header, metadata, before, progress)
+    _remember_stamped(recipe, metadata[RECIPE_KEY])
     return StampResult(
         path=str(plan.target),
         mode=mode,
@@ -243,8 +202,9 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         metadata_sha256=recipe["hashes"]["metadata_sha256"],
         source_file_sha256=source,
         first_stamp=first,
-        modelspec_added=added,
-        modelspec_kept=kept,
+        modelspec_added=synced.added,
+        modelspec_kept=synced.kept,
+        modelspec_conflicts=synced.conflicts,
         notices=plan.notices + notices,
         tensor_index_sha256=index,
         replaced_metadata_sha256=_hashes_of(previous).get("metadata_sha256") if plan.in_place else None,
@@ -317,6 +277,7 @@ def write_sidecar(
         except SidecarInvalid:
             replaced = None
         write_json_atomic(target, recipe)
+    _remember_stamped(recipe)
     return StampResult(
         path=str(target),
         mode="sidecar",
@@ -335,14 +296,29 @@ def write_sidecar(
 
 
 def _require_valid(recipe_dict: object) -> None:
-    from iga_core.recipe import RecipeInvalid, validate_recipe
+    from iga_core.recipe import known_valid
 
     if not isinstance(recipe_dict, dict):
         raise Refused("a recipe must be a JSON object", "check the recipe file")
     # The hashes are recomputed for this file, so stale or foreign ones are not a reason to refuse.
-    problems = validate_recipe({k: v for k, v in recipe_dict.items() if k != "hashes"})
+    # A recipe validated before by this very validator (a re-stamp) is not validated again.
+    problems = known_valid.problems_of({k: v for k, v in recipe_dict.items() if k != "hashes"})
     if problems:
+        from iga_core.recipe import RecipeInvalid
+
         raise RecipeInvalid(problems)
+
+
+def _remember_stamped(recipe: dict, written: str | None = None) -> None:
+    """Remember the recipe as written (`written`: the header's JSON text; hashes included, and numbers as
+    canonical JSON spells them: what every reader of the file will parse) as valid, with its digest, so
+    that `iga inspect` or a WebUI model load of the stamped file do not validate it again. Its content was
+    validated before the write; its hashes (carried over from the recipe given, or computed here) are
+    checked here, once."""
+    from iga_core.recipe import known_valid
+
+    known_valid.problems_of(json.loads(written) if written is not None else recipe,
+                            recipe["hashes"]["metadata_sha256"])  # fmt: skip
 
 
 def _previous_source_hash(previous: dict | None) -> str | None:
@@ -359,7 +335,7 @@ def _hashes_of(recipe: dict | None) -> dict:
 def _with_hashes(recipe_dict: dict, *, weights: str, source: str | None, index: str | None) -> dict:
     from iga_core.recipe import with_metadata_digest
 
-    recipe = copy.deepcopy(recipe_dict)
+    recipe = dict(recipe_dict)  # with_metadata_digest below returns a deep copy: the caller's dict is not touched
     drop = {"metadata_sha256", "tensor_index_sha256"}  # recomputed here (or not applicable: a .ckpt)
     hashes = {k: v for k, v in (recipe.get("hashes") or {}).items() if k not in drop}
     hashes["weights_sha256"] = weights
@@ -377,27 +353,6 @@ def _compact(recipe: dict) -> str:
     return canonical_json(recipe).decode("utf-8")
 
 
-_PREDICTION_TYPES = {"eps": "epsilon", "v": "v"}
-
-
-def modelspec_keys(recipe: dict | None) -> dict[str, str]:
-    """The ModelSpec `__metadata__` keys a recipe implies (prediction type, resolution, clip skip, hash)."""
-    if not isinstance(recipe, dict):
-        return {}
-    out: dict[str, str] = {}
-    if (pred := _PREDICTION_TYPES.get(recipe.get("prediction_type"))) is not None:
-        out["modelspec.prediction_type"] = pred
-    preferred = (recipe.get("resolution") or {}).get("preferred") or []
-    if preferred and isinstance(preferred[0], dict) and {"width", "height"} <= set(preferred[0]):
-        out["modelspec.resolution"] = f"{preferred[0]['width']}x{preferred[0]['height']}"
-    if isinstance(recipe.get("clip_skip"), int):
-        out["modelspec.encoder_layer"] = str(recipe["clip_skip"])
-    weights = (recipe.get("hashes") or {}).get("weights_sha256")
-    if isinstance(weights, str) and weights:
-        out["modelspec.hash_sha256"] = "0x" + weights
-    return out
-
-
 def phase(progress: Progress | None, name: str) -> None:
     """Tell a progress callback that has a `start_phase(name)` method (the CLI's bar) which part of the work
     the next `(done, total)` calls measure: "hashing" the file, or "writing" the new one. Plain callables
@@ -407,38 +362,16 @@ def phase(progress: Progress | None, name: str) -> None:
         start(name)
 
 
-def _kept_notice(key: str, current: str, implied: str) -> str:
-    """What a kept ModelSpec key means: another tool wrote it, and it says something else than the recipe."""
-    text = f"{key} is already {current!r} in the file (the recipe implies {implied!r}); left unchanged"
-    if key == "modelspec.prediction_type":
-        text += (f". The two disagree on how to run this model: tools that read ModelSpec take it as {current!r}, "
-                 f"IGA's guard as {implied!r}. Check which is right: fix the recipe's prediction_type and stamp "
-                 "again, or correct the file's ModelSpec key with the tool that wrote it")
-    return text
-
-
-def _sync_modelspec(metadata: dict[str, str], recipe: dict, previous: dict | None):
-    """Set the implied ModelSpec keys in `metadata`. A key already set is replaced only when our previous
-    stamp wrote that value; anything else came from another tool and is kept."""
-    ours_before = modelspec_keys(previous)
-    added: dict[str, str] = {}
-    kept: dict[str, str] = {}
-    for key, value in modelspec_keys(recipe).items():
-        current = metadata.get(key)
-        if current is None or current == ours_before.get(key):
-            if current != value:
-                metadata[key] = value
-                added[key] = value
-        elif current != value:
-            kept[key] = current
-    return added, kept
+def modelspec_keys(recipe: dict | None, tensors=None) -> dict[str, str]:
+    """The ModelSpec `__metadata__` keys a recipe implies for a file with this tensor table: a complete
+    header (MUST keys included), or {} when none can be written (`iga_core.checkpoint.modelspec`)."""
+    return modelspec_header.implied_keys(recipe, tensors)[0]
 
 
 # ---- writing ----
 
 
-@dataclass
-class _Plan:
+class _Plan(Record):
     """Which file a write reads (`source`) and which it writes (`target`), symlinks resolved: a link is
     stamped at its target, and temp files go beside the real file (same filesystem, atomic rename)."""
 
@@ -592,6 +525,8 @@ def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | N
     folder = dst.parent if str(dst.parent) else Path(".")
     needed = len(block) + header.data_size
     try:
+        import shutil  # here: a rewrite needs it, an in-place stamp does not (shutil loads bz2, lzma, zlib)
+
         free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise WriteFailed(f"cannot write to {folder}: {exc.strerror or exc}", "check that the folder exists") from exc

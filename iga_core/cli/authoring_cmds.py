@@ -9,14 +9,14 @@ import json
 import sys
 from pathlib import Path
 
-from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
 from iga_core.errors import ExitCode
-from iga_core.recipe import Recipe
-from iga_core.recipe.files import read_json_file
 from iga_core.untrusted_text import json_text
+
+# The recipe model, the registry and the reconstruction are imported by the commands that use them, so
+# that `iga --help` and the checkpoint commands do not load them (tests/test_cli_imports.py).
 
 _CHECKPOINT_SUFFIXES = {".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".gguf"}
 
@@ -133,6 +133,7 @@ def _key(args: argparse.Namespace, key: str) -> str:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.atomic import write_json_atomic
     from iga_core.reconstruct import reconstruct
 
     result = reconstruct(args.checkpoint)
@@ -165,6 +166,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from iga_core.recipe import Recipe
+    from iga_core.recipe.files import read_json_file
+
     reg = _registry(args, creates=True)
     document = read_json_file(args.recipe)
     weights = _weights_of(args, args.checkpoint) if args.checkpoint else None
@@ -198,6 +202,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.atomic import dumps_pretty
     from iga_core.recipe import validate_recipe
 
     reg = _registry(args)
@@ -219,6 +224,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.atomic import dumps_pretty, write_json_atomic
+
     reg = _registry(args)
     bundle = reg.export([_key(args, k) for k in args.keys] if args.keys else None)
     count = len(bundle["entries"])
@@ -234,6 +241,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from iga_core.recipe.files import read_json_file
+
     reg = _registry(args, creates=True)
     result = reg.import_(read_json_file(args.bundle), replace=args.replace)
     lines = [f"imported into {reg.folder}: {len(result.added)} added, {len(result.replaced)} replaced, "

@@ -12,15 +12,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from iga_core.checkpoint import hashing
-from iga_core.checkpoint.safetensors_io import is_safetensors_path, open_for_read, read_header
 from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
-from iga_core.errors import ExitCode, IgaInvalid
+from iga_core.errors import ExitCode, IgaError, IgaInvalid
 from iga_core.untrusted_text import json_text
 
+# Each command imports the checkpoint modules it uses, so that `iga --help` and the other families'
+# commands do not load them (tests/test_cli_imports.py).
 VERIFY_CHOICES = ("never", "first", "always")
 
 
@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--verify", choices=VERIFY_CHOICES, default="never",
                    help="hash the weights to check the recipe: never (default), first (cached), always")  # fmt: skip
     p.add_argument("--tensors", action="store_true", help="list every tensor")
+    p.add_argument("--base", metavar="CKPT",
+                   help="compare the base model a kohya-trained file names (ss_sd_model_hash AutoV1, "
+                        "ss_new_sd_model_hash sha256) with CKPT")  # fmt: skip
     add_full_option(p)
     _common(p, progress=True)
     p.set_defaults(func=cmd_inspect)
@@ -74,6 +77,8 @@ def register(sub) -> None:
                                    "it); --full adds the whole-file sha256 and the WebUI's AutoV2 'Model hash'.")  # fmt: skip
     p.add_argument("file")
     p.add_argument("--full", action="store_true", help="also the full-file sha256 and AutoV2")
+    p.add_argument("--autov1", action="store_true",
+                   help="also A1111's old 8-hex model hash (AutoV1, kohya's ss_sd_model_hash): one 64 KiB read")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="re-read the file even if its hash is cached")
     _common(p, progress=True)
     p.set_defaults(func=cmd_hash)
@@ -106,6 +111,7 @@ def _common(p: argparse.ArgumentParser, *, progress: bool = False) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
@@ -140,13 +146,57 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         src = find_recipe(path, verify=args.verify, progress=progress, header=header)
     data["recipe_source"] = src.to_dict()
     lines += _recipe_lines(src)
+    lines += _identity_lines(args, path, header, src, data)
     lines += _header_notes(header)
     emit(args, "\n".join(lines), data)
     return ExitCode.OK
 
 
+def _identity_lines(args: argparse.Namespace, path: Path, header, src, data: dict) -> list[str]:
+    """What the file is (LoRA, refiner, …), its AutoV1, the base a kohya-trained file names, and whether a
+    `.civitai.info` beside it describes it."""
+    from iga_core.checkpoint import civitai_info, hashing, training
+    from iga_core.checkpoint.layout import describe
+    from iga_core.untrusted_files import read_json
+
+    lines: list[str] = []
+    autov1 = hashing.autov1(path)
+    data["autov1"] = autov1
+    lines.append(f"AutoV1 (A1111's old model hash) {autov1}")
+    if header is not None:
+        layout = describe(header.tensors)
+        data["layout"] = layout.to_dict()
+        what = layout.kind + (f", {layout.family}" if layout.family else "") + (
+            f" {layout.variant}" if layout.variant else "") + (f" ({layout.size})" if layout.size else "")
+        lines.append(f"layout: {what}" + (f" — {_safe(layout.why[0], 160)}" if layout.why else ""))
+        trained = training.trained_on(header.metadata)
+        if trained is not None:
+            data["trained_on"] = trained.to_dict()
+            lines.append(f"trained on: {_safe(trained.describe(), 160)}")
+            if args.base:
+                with progress_for(args, Path(args.base), "hashing") as progress:
+                    check = training.compare(trained, args.base, progress)
+                data["base_check"] = check.to_dict()
+                lines.append(f"  {check.status}: {_safe(check.message, 300)}")
+        elif args.base:
+            lines.append("trained on: the file names no base model (no ss_sd_model_name / ss_sd_model_hash)")
+    info_path = path.with_name((path.name[: -len(path.suffix)] if path.suffix else path.name) + ".civitai.info")
+    if info_path.exists():
+        try:
+            info = read_json(info_path, civitai_info.INFO_LIMIT, what="side file")
+        except IgaError as exc:
+            lines.append(f"{_safe(info_path.name)}: unreadable ({_safe(exc.message, 200)})")
+        else:
+            source = src.recipe.hashes.source_file_sha256 if src.kind == "embedded" and src.recipe and src.recipe.hashes else None
+            check = civitai_info.check(path, info, info_name=info_path.name, source_file_sha256=source)
+            data["civitai_info"] = check.to_dict()
+            lines.append(f"{_safe(info_path.name)}: {check.status} — {_safe(check.message, 400)}")
+    return lines
+
+
 def cmd_stamp(args: argparse.Namespace) -> int:
     from iga_core.checkpoint import stamp
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path
     from iga_core.recipe.files import read_json_file
 
     path = Path(args.checkpoint)
@@ -206,6 +256,7 @@ def _confirm_first_stamp(path: Path) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, open_for_read, read_header
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
@@ -275,6 +326,8 @@ def _header_notes(header) -> list[str]:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint import hashing
+
     path = Path(args.file)
     use_cache = not args.no_cache
     with progress_for(args, path, "hashing") as progress:
@@ -287,6 +340,9 @@ def cmd_hash(args: argparse.Namespace) -> int:
     if file_digest:
         data.update(file_sha256=file_digest, autov2=hashing.autov2(file_digest))
         lines += [f"file_sha256     {file_digest}", f"AutoV2          {hashing.autov2(file_digest)}"]
+    if args.autov1:
+        data["autov1"] = hashing.autov1(path)
+        lines.append(f"AutoV1          {data['autov1']}")
     emit(args, "\n".join(lines), data)
     return ExitCode.OK
 
@@ -327,26 +383,30 @@ def _recipe_lines(src) -> list[str]:
     if src.kind == "none":
         return ["recipe: none (stamp one with `iga stamp`, or write a sidecar with `iga stamp --sidecar`)",
                 *[f"  problem: {_safe(p, 200)}" for p in src.problems]]  # fmt: skip
-    r = src.recipe
     lines = [f"recipe: {src.kind} ({_safe(src.path or '')}), hashes {src.hash_status}"]
-    if r is None:
+    if not src.valid:
         lines.append("  INVALID: the guard does not use it (fix it, then `iga validate`)")
     else:
-        lines.append(f"  model_id {_safe(r.model_id, 80)!s}, schema {_safe(r.iga_version)}")
-        lines.append(f"  sampler {_safe(r.sampler.name)} / schedule {_safe(r.scheduler.name)}, "
-                     f"steps {_range(r.steps)}, cfg {_range(r.cfg)}")  # fmt: skip
+        # the document as found, shown as it is (valid: every field read here is there); reading it spares
+        # `inspect` the typed model, which only the guard and the tools that change a recipe need
+        r = src.document
+        lines.append(f"  model_id {_safe(r['model_id'], 80)!s}, schema {_safe(r['iga_version'])}")
+        lines.append(f"  sampler {_safe(r['sampler']['name'])} / schedule {_safe(r['scheduler']['name'])}, "
+                     f"steps {_range(r['steps'])}, cfg {_range(r['cfg'])}")  # fmt: skip
     lines.append(f"  weights hash {src.weights.status}, tensor index {src.tensor_index.status}, "
                  f"metadata hash {src.metadata.status}")
     lines += [f"  problem: {_safe(p, 200)}" for p in src.problems]
     return lines
 
 
-def _range(r) -> str:
-    return f"{r.default} ({r.min}-{r.max})"
+def _range(r: dict) -> str:
+    return f"{r['default']} ({r.get('min')}-{r.get('max')})"
 
 
 def _stat_size(path: Path) -> int:
     import os
+
+    from iga_core.checkpoint.safetensors_io import open_for_read
 
     with open_for_read(path) as fh:  # missing, a folder, a FIFO: the typed error says which
         return os.fstat(fh.fileno()).st_size

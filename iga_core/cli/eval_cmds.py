@@ -3,7 +3,7 @@
     iga eval --demo [-o DIR] [--quick] [--only ID ...]    the demo experiments (data/demo.json)
     iga eval --config FILE [-o DIR]                       one protocol run you describe in a JSON file
 
-A config file names a reference variant and a protocol (README "Evaluation"):
+A config file names a reference variant and a protocol (docs/evaluation.md, "Your own sweep"):
     {"variant": "distilled", "protocol": {"axis": "steps", "values": [2, 4, 8], "seeds": [0, 1, 2, 3],
      "base": {"prompt": "disk", "sampler": "Euler", "schedule": "SGM Uniform", "cfg": 1.0}},
      "recipe": "optional/path/to/recipe.json"}
@@ -117,8 +117,9 @@ def _run_config(args, demo, protocol, report) -> int:
                      "mmd_noise_floor": scores.noise_floor(len(config.seeds))}
     paths = report.write_report([result], args.out, title=cfg.get("title") or f"IGA consistency report: {config.name}",
                                 extras={"config_file": cfg})
-    red = result.headline.get("variance_reduction_pct")
-    human = f"wrote {paths['markdown']} and {paths['json']}; spread reduction inside vs outside: " + (
-        "n/a" if red is None else f"{red:.0f} %")
+    h = result.headline
+    human = f"wrote {paths['markdown']} and {paths['json']}; per-seed spread inside ÷ outside: " + (
+        f"n/a ({h.get('reason')})" if h.get("variance_ratio") is None else
+        f"{h['variance_ratio']:.3g}" + (f" (95 % CI {h['ci95'][0]:.3g}–{h['ci95'][1]:.3g})" if h.get("ci95") else ""))
     emit(args, human, {"ok": True, **paths, "headline": result.to_dict()["headline"]})
     return ExitCode.OK

@@ -52,7 +52,7 @@ def _unit_float(text: str) -> float:
 
 
 def register(sub) -> None:
-    from iga_core.guard.request import MODES
+    from iga_core.guard.modes import MODES
 
     p = sub.add_parser(
         "check", help="check generation settings against a checkpoint's recipe",

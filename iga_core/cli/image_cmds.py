@@ -30,7 +30,7 @@ def register(sub) -> None:
     add_full_option(p)
     p.set_defaults(func=cmd_read_image)
 
-    from iga_core.guard.request import MODES
+    from iga_core.guard.modes import MODES
 
     p = sub.add_parser(
         "reproduce", help="the exact parameters to make an image again, checked against a checkpoint",

@@ -11,12 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from iga_core.checkpoint.atomic import write_json_atomic
 from iga_core.cli import emit
 from iga_core.errors import ExitCode, IgaInvalid
-from iga_core.recipe import SCHEMA_VERSION, Recipe, detect_version, digest_status, migrate, validate_recipe
-from iga_core.recipe.files import read_json_file
+from iga_core.recipe.schema_file import SCHEMA_VERSION
 from iga_core.untrusted_text import json_text, neutralise
+
+# The validator (jsonschema) and the migration are imported by the commands that use them, so that
+# `iga --help` and the checkpoint commands do not load them (tests/test_cli_imports.py).
 
 # Checkpoint formats without a safetensors header: their recipe can only live in a sidecar.
 NO_HEADER_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".gguf"}
@@ -53,7 +54,7 @@ def register(sub) -> None:
 def _load(path: Path) -> tuple[object, str]:
     """(recipe value, where it came from: "checkpoint" or "json")."""
     if path.suffix.lower() in NO_HEADER_SUFFIXES:
-        from iga_core.checkpoint.stamp import sidecar_path
+        from iga_core.checkpoint.embedded import sidecar_path
 
         raise NoRecipeInFile(
             f"{path.name} is a {path.suffix} checkpoint; it cannot carry an embedded recipe",
@@ -62,8 +63,10 @@ def _load(path: Path) -> tuple[object, str]:
     from iga_core.checkpoint.safetensors_io import is_safetensors_path
 
     if not is_safetensors_path(path):
+        from iga_core.recipe.files import read_json_file
+
         return read_json_file(path), "json"
-    from iga_core.checkpoint.stamp import read_embedded, sidecar_path
+    from iga_core.checkpoint.embedded import read_embedded, sidecar_path
 
     recipe = read_embedded(path)
     if recipe is None:
@@ -82,6 +85,8 @@ def _problem_lines(problems) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from iga_core.recipe import Recipe, digest_status, validate_recipe
+
     path = Path(args.file)
     document, source = _load(path)
     problems = validate_recipe(document)
@@ -114,6 +119,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from iga_core.checkpoint.atomic import write_json_atomic
+    from iga_core.recipe import detect_version, migrate, validate_recipe
+    from iga_core.recipe.files import read_json_file
+
     path = Path(args.file)
     original = read_json_file(path)
     before = detect_version(original)

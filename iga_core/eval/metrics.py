@@ -105,7 +105,13 @@ def circular_mean_deg(angles_deg, weights=None) -> tuple[float, float]:
     if total <= 0:
         return 0.0, 0.0
     c, s = (w * np.cos(ang)).sum() / total, (w * np.sin(ang)).sum() / total
-    return float(np.degrees(np.arctan2(s, c)) % 360.0), float(math.hypot(c, s))
+    r = math.hypot(c, s)
+    if r < 1e-12:
+        return 0.0, 0.0  # opposite directions cancel: no mean direction
+    # arctan2 of a rounding-level negative sine is -0.0000…1 degrees, which `% 360` turns into 360.0:
+    # snap angles within 1e-9 degrees of a full turn back to 0, so the result is always in [0, 360)
+    mean = float(np.degrees(math.atan2(s, c)) % 360.0)
+    return (0.0 if mean >= 360.0 - 1e-9 else mean), float(min(r, 1.0))
 
 
 def hue_difference_deg(h1: float, h2: float) -> float:

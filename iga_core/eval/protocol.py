@@ -7,7 +7,9 @@
 params dict is `config.base` with the axis value and the seed filled in. Every axis value is judged by
 the guard (`iga_core.guard.evaluate`, standard mode); it is *inside* the recipe when the verdict has no
 hard and no soft findings. The metrics then compare how much the images move along the axis inside the
-recipe with how much they move outside it.
+recipe with how much they move outside it: the headline is the per-seed spread inside ÷ outside (median
+over metrics) with a bootstrap 95 % interval over seeds and values (`_headline`); seed repeatability
+(ICC, Kendall tau) is given per side.
 
 Nothing here reads the clock except the separate `timing` field, and seeds fix all randomness, so the
 same inputs give the same `result.to_dict()` minus `timing`.
@@ -24,6 +26,7 @@ from itertools import combinations
 import numpy as np
 
 from iga_core.eval import metrics as M
+from iga_core.eval import stats as S
 from iga_core.eval.errors import EvalConfigInvalid, EvalInterrupted
 from iga_core.eval.lpips_local import LpipsScorer, lpips_status
 
@@ -55,7 +58,7 @@ class ProtocolConfig:
     @classmethod
     def from_dict(cls, d: dict) -> ProtocolConfig:
         if not isinstance(d, dict):
-            raise EvalConfigInvalid("a protocol config must be a JSON object", "see README 'Evaluation'")
+            raise EvalConfigInvalid("a protocol config must be a JSON object", "see docs/evaluation.md, 'Your own sweep'")
         unknown = sorted(set(d) - set(CONFIG_KEYS))
         if unknown:
             raise EvalConfigInvalid(f"unknown protocol keys: {', '.join(unknown)}", f"allowed: {', '.join(CONFIG_KEYS)}")
@@ -217,6 +220,7 @@ def run_protocol(
     set_scores: dict[str, SetScore] | None = None,
     thresholds: M.FailureThresholds | None = None,
     use_lpips: bool = True,
+    bootstrap_draws: int = S.BOOTSTRAP_DRAWS,
 ) -> ProtocolResult:
     """Run the protocol against `recipe` (a dict or an `iga_core.recipe.Recipe`). `image_scores` add per-image metrics (their spread is compared like the built-in
     ones); `set_scores` score all seeds of one value together (e.g. a two-sample distance)."""
@@ -268,8 +272,8 @@ def run_protocol(
         per_image=per_image,
         per_value=per_value,
         groups=groups,
-        repeatability=_repeatability(per_image, metric_names),
-        headline=_headline(groups, (*metric_names, *set_scores)),
+        repeatability=_repeatability(per_image, points, metric_names),
+        headline=_headline(groups, per_image, points, metric_names, draws=bootstrap_draws),
         lpips=status.to_dict() if status else {"available": False, "reason": "disabled by the caller"},
         thresholds=thresholds.to_dict(),
         recipe_digest=metadata_sha256(recipe_dict),
@@ -406,22 +410,32 @@ def _finite_or_none(x: float):
     return float(x) if math.isfinite(x) else None
 
 
-def _repeatability(per_image, metric_names) -> dict:
-    """Kendall tau between the rankings of the axis values that different seeds produce, averaged over
-    seed pairs: 1 means every seed orders the values the same way."""
-    out = {}
-    n_seeds = len(per_image[0])
+def _matrix(per_image, idx, name) -> np.ndarray:
+    """values x seeds of one per-image metric; failed images are NaN."""
+    return np.array([[np.nan if r["failures"] else r.get(name, np.nan) for r in per_image[i]] for i in idx],
+                    dtype=np.float64)
+
+
+def _repeatability(per_image, points, metric_names) -> dict:
+    """Seed repeatability per side of the recipe: does a seed that scores high under one value score high
+    under the others? ICC(3,1) over the values x seeds matrix (values as raters) and the mean Kendall tau
+    between the seed vectors of every pair of values, each computed inside and outside separately (a
+    pooled figure would mix the two sides it is meant to compare)."""
+    out: dict = {}
+    sides = {"inside": [i for i, p in enumerate(points) if p.inside],
+             "outside": [i for i, p in enumerate(points) if not p.inside]}
     for name in metric_names:
         if name in CIRCULAR:
             continue  # an angle has no ranking
-        cols = [[per_image[i][j].get(name, np.nan) for i in range(len(per_image))] for j in range(n_seeds)]
-        taus = [
-            M.kendall_tau(a, b)
-            for a, b in combinations(cols, 2)
-            if np.isfinite(a).all() and np.isfinite(b).all()
-        ]
-        taus = [t for t in taus if math.isfinite(t)]
-        out[name] = float(np.mean(taus)) if taus else None
+        entry = {}
+        for side, idx in sides.items():
+            m = _matrix(per_image, idx, name)
+            keep = np.isfinite(m).all(axis=0) if m.size else np.zeros(0, bool)
+            m = m[:, keep] if m.size else m
+            entry[side] = {"icc": _finite_or_none(S.icc_consistency(m)) if len(idx) >= 2 else None,
+                           "kendall_tau": _finite_or_none(S.mean_pairwise_tau(m)) if len(idx) >= 2 else None,
+                           "values": len(idx), "seeds": int(keep.sum())}
+        out[name] = entry
     return out
 
 
@@ -431,30 +445,79 @@ def _reduction(inside, outside):
     return 100.0 * (1.0 - inside / outside)
 
 
-def _headline(groups: dict, metric_names) -> dict:
-    """Percentage reduction of each metric's spread (variance of per-value means) inside vs outside the
-    recipe, and of the failure rate. The headline figure is the median over metrics, so no single metric
-    decides it. Per-seed spreads and SSIM dissimilarity are reported beside it, not folded in."""
+def _per_seed_spread(m: np.ndarray, circular: bool) -> float:
+    """Mean over seeds (columns) of the spread across values (rows)."""
+    vals = [M.axis_spread(m[:, j], circular=circular) for j in range(m.shape[1])]
+    vals = [v for v in vals if math.isfinite(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if math.isfinite(a) and math.isfinite(b) and b > 0 else float("nan")
+
+
+def _headline(groups: dict, per_image, points, metric_names, *, draws: int = S.BOOTSTRAP_DRAWS) -> dict:
+    """The headline: how much a seed's image moves when the axis value changes, inside the recipe relative
+    to outside it. Per metric, the per-seed spread (variance across the side's values for one seed, mean
+    over seeds) inside divided by the same outside; the figure is the median of those ratios over metrics,
+    and its 95 % interval comes from a bootstrap that resamples seeds (paired between the sides) and values
+    within each side. Per-value means are not used: their variance shrinks with the number of seeds and
+    rewards any small set of deterministic values (issue #15)."""
     inside, outside = groups["inside"], groups["outside"]
-    if not inside.get("values") or not outside.get("values"):
-        return {"variance_reduction_pct": None,
-                "reason": "the guard put every value on one side of the recipe; list values on both sides"}
-    per_metric = {n: _reduction(inside["spread"].get(n), outside["spread"].get(n)) for n in metric_names}
-    finite = [v for v in per_metric.values() if v is not None]
-    return {
-        "variance_reduction_pct": float(np.median(finite)) if finite else None,
-        "reason": None if finite else "fewer than two values on one side of the recipe, so there is no spread to compare",
-        "per_metric_reduction_pct": per_metric,
-        "per_seed_reduction_pct": {n: _reduction(inside["per_seed_spread"].get(n), outside["per_seed_spread"].get(n))
-                                   for n in inside["per_seed_spread"]},
-        "pairwise_dissimilarity_reduction_pct": _reduction(inside["pairwise_dissimilarity"],
-                                                           outside["pairwise_dissimilarity"]),
-        "failure_rate_inside": inside["failure_rate"],
-        "failure_rate_outside": outside["failure_rate"],
-        "failure_reduction_pct": _reduction(inside["failure_rate"], outside["failure_rate"]),
-        "inside_values": inside["values"],
-        "outside_values": outside["values"],
-    }
+    base = {"statistic": "median over metrics of per-seed spread inside / outside (variance across values "
+                         "for one seed, mean over seeds)",
+            "failure_rate_inside": inside.get("failure_rate"), "failure_rate_outside": outside.get("failure_rate"),
+            "failure_reduction_pct": _reduction(inside.get("failure_rate"), outside.get("failure_rate")),
+            "inside_values": inside.get("values", 0), "outside_values": outside.get("values", 0)}
+    if inside.get("values", 0) < 2 or outside.get("values", 0) < 2:
+        return {**base, "variance_ratio": None, "ci95": None, "variance_reduction_pct": None,
+                "reason": "the headline needs at least two values on each side of the recipe "
+                          f"({base['inside_values']} inside, {base['outside_values']} outside); list more values"}
+    idx_in = [i for i, p in enumerate(points) if p.inside]
+    idx_out = [i for i, p in enumerate(points) if not p.inside]
+    names = [n for n in metric_names if any(n in r for row in per_image for r in row)]
+    mats = {n: (_matrix(per_image, idx_in, n), _matrix(per_image, idx_out, n)) for n in names}
+
+    def ratios(seeds=None, rows_in=None, rows_out=None) -> dict:
+        out = {}
+        for n, (a, b) in mats.items():
+            a = a if rows_in is None else a[rows_in]
+            b = b if rows_out is None else b[rows_out]
+            if seeds is not None:
+                a, b = a[:, seeds], b[:, seeds]
+            out[n] = _ratio(_per_seed_spread(a, n in CIRCULAR), _per_seed_spread(b, n in CIRCULAR))
+        return out
+
+    def median(r: dict) -> float:
+        finite = [v for v in r.values() if math.isfinite(v)]
+        return float(np.median(finite)) if finite else float("nan")
+
+    point = ratios()
+    n_seeds = len(per_image[0])
+
+    def replicate(rng):
+        seeds, rows_in, rows_out = S.resample(rng, n_seeds), S.resample(rng, len(idx_in)), S.resample(rng, len(idx_out))
+        if len(set(rows_in.tolist())) < 2 or len(set(rows_out.tolist())) < 2:
+            return float("nan")  # a side drawn as one value repeated has no spread: undefined, counted as such
+        return median(ratios(seeds, rows_in, rows_out))
+
+    boot = S.bootstrap_ci(replicate, draws=draws)
+    figure = median(point)
+    ci = boot["ci"]
+    return {**base,
+            "variance_ratio": _finite_or_none(figure),
+            "ci95": ci,
+            "variance_reduction_pct": None if not math.isfinite(figure) else 100.0 * (1.0 - figure),
+            "reduction_ci95_pct": None if ci is None else [100.0 * (1.0 - ci[1]), 100.0 * (1.0 - ci[0])],
+            "bootstrap": {k: boot[k] for k in ("draws", "undefined", "seed", "level")},
+            "reason": None if math.isfinite(figure) else "no metric has a finite spread on both sides",
+            "per_metric_ratio": {n: _finite_or_none(v) for n, v in point.items()},
+            "per_metric_reduction_pct": {n: (None if not math.isfinite(v) else 100.0 * (1.0 - v))
+                                         for n, v in point.items()},
+            "mean_spread_reduction_pct": {n: _reduction(inside["spread"].get(n), outside["spread"].get(n))
+                                          for n in inside.get("spread", {})},
+            "pairwise_dissimilarity_reduction_pct": _reduction(inside.get("pairwise_dissimilarity"),
+                                                               outside.get("pairwise_dissimilarity"))}
 
 
 def _clean(obj):

@@ -2,7 +2,7 @@
 
 The data distribution is a Gaussian mixture in pixel space: one isotropic component (std `s`) around each
 of a few procedurally drawn 16x16 RGB images (stripes, disks, checkers, gradients). A finite image set
-alone would be memorised by every sampler (see docs/eval-notes), so the mixture width is what lets
+alone would be memorised by every sampler (docs/evaluation.md, "The analytic reference model"), so the mixture width is what lets
 samplers, schedules and step counts differ measurably.
 
 For the DDPM forward process x_t = a*x0 + b*eps (a = sqrt(alphabar_t), b = sqrt(1 - alphabar_t)) the

@@ -49,7 +49,7 @@ class SchedulerChoice:
     schedule_id: str | None
     class_name: str
     config: dict
-    dropped: dict  # schedule flags the class does not accept
+    dropped: dict  # schedule flags a timestep sampler ignores (as the host's DDIM / UniPC do); else empty
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -81,10 +81,22 @@ def choose_scheduler(sampler: str, schedule: str | None, prediction_type: str) -
         )
     cls = getattr(diffusers, entry["class"])
     accepted = set(inspect.signature(cls.__init__).parameters)
-    config = {**SD_BETAS, **entry["config"], "prediction_type": table["prediction_types"][prediction_type]}
-    config.update({k: v for k, v in flags.items() if k in accepted})
-    dropped = {k: v for k, v in flags.items() if k not in accepted}
-    return SchedulerChoice(sampler_info.id, schedule_id, entry["class"], config, dropped)
+    sd_config = {k: v for k, v in table["sd_config"].items() if k in accepted}
+    config = {**SD_BETAS, **sd_config, **entry["config"], "prediction_type": table["prediction_types"][prediction_type]}
+    if entry.get("ignores_schedule"):
+        # a timestep sampler: the host runs its own spacing whatever the schedule type says
+        ignored = {"schedule": schedule} if schedule not in (None, "", "Automatic") else {}
+        return SchedulerChoice(sampler_info.id, schedule_id, entry["class"], config, {**ignored, **flags})
+    missing = {k: v for k, v in flags.items() if k not in accepted}
+    if missing:
+        raise EvalConfigInvalid(
+            f"diffusers' {entry['class']} cannot run {sampler_info.label!r} with the {schedule_info.label} schedule "
+            f"(it takes no {', '.join(missing)}), while the WebUI would",
+            "leave the schedule out for this sampler or drop the sampler: running it on another schedule than the "
+            "other values would confound the comparison",
+        )
+    config.update(flags)
+    return SchedulerChoice(sampler_info.id, schedule_id, entry["class"], config, {})
 
 
 def build_scheduler(choice: SchedulerChoice):

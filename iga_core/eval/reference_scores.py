@@ -1,6 +1,6 @@
 """Quality scores that need the reference model's known distribution (not available for real checkpoints).
 
-Likelihood is the wrong score here: over-smoothed samples are *more* likely than true draws (eval-notes).
+Likelihood is the wrong score here: over-smoothed samples are *more* likely than true draws (docs/evaluation.md, "The analytic reference model").
 So the scores compare against the mixture itself:
 
 - `residual_ratio` (per image): squared distance to the nearest component mean of the prompt's class,

@@ -99,27 +99,38 @@ def plotting_status() -> tuple[bool, str]:
     return True, "matplotlib available"
 
 
+def _spread_rows(result: ProtocolResult) -> list[tuple[str, float]]:
+    ratios = result.headline.get("per_metric_ratio") or {}
+    return [(METRIC_LABELS.get(n, n), r) for n, r in ratios.items() if r is not None and np.isfinite(r)]
+
+
+def has_comparison(result: ProtocolResult) -> bool:
+    """Whether the run has a per-seed spread on both sides of the recipe for at least one metric."""
+    return bool(_spread_rows(result))
+
+
 def plot_spread(result: ProtocolResult, path: Path) -> None:
-    """Bars: each metric's spread along the axis inside the recipe, as a fraction of the spread outside."""
-    g_in, g_out = result.groups["inside"], result.groups["outside"]
-    rows = []
-    for n, a in g_in.get("spread", {}).items():
-        b = g_out.get("spread", {}).get(n)
-        if a is not None and b:
-            rows.append((METRIC_LABELS.get(n, n), a / b))
-    fig = _figure(figsize=(6.4, 0.9 + 0.45 * max(len(rows), 1)))
+    """Bars: each metric's per-seed spread along the axis inside the recipe, as a fraction of the spread
+    outside; the headline's median and its bootstrap interval as a band. Only drawn when there is a
+    comparison (`has_comparison`)."""
+    rows = _spread_rows(result)
+    if not rows:
+        raise ValueError("no inside/outside comparison to plot")
+    fig = _figure(figsize=(6.4, 1.2 + 0.45 * len(rows)))
     ax = fig.subplots()
-    if rows:
-        labels, ratios = zip(*rows, strict=True)
-        y = np.arange(len(rows))
-        ax.barh(y, ratios, color="#3b7dd8")
-        ax.axvline(1.0, color="#999", lw=1, ls="--")
-        ax.set_yticks(y, labels)
-        ax.invert_yaxis()
-        ax.set_xlabel("spread inside ÷ spread outside the recipe (lower = more consistent)", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "no inside/outside comparison (fewer than two values on a side)", ha="center", va="center")
-        ax.set_axis_off()
+    labels, ratios = zip(*rows, strict=True)
+    y = np.arange(len(rows))
+    ax.barh(y, ratios, color="#3b7dd8")
+    ax.axvline(1.0, color="#999", lw=1, ls="--")
+    ci = result.headline.get("ci95")
+    if ci:
+        ax.axvspan(ci[0], ci[1], color="#f0b429", alpha=0.25, label="headline 95 % CI")
+        ax.axvline(result.headline["variance_ratio"], color="#b7791f", lw=1.5, label="headline (median)")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("per-seed spread inside ÷ outside the recipe (log; below 1 = steadier inside)", fontsize=8)
     ax.set_title(result.config.name, fontsize=10)
     fig.tight_layout()
     _save_figure(fig, path)
@@ -214,33 +225,48 @@ def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
     lines.append("")
     h = d["headline"]
     gi, go = d["groups"]["inside"], d["groups"]["outside"]
-    if "per_metric_reduction_pct" in h:
-        lines.append("| metric | spread inside | spread outside | reduction | per-seed reduction |")
-        lines.append("|---|---|---|---|---|")
-        for name, red in h["per_metric_reduction_pct"].items():
-            kind = " (circular variance of the circular mean)" if name in CIRCULAR else ""
-            lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(gi['spread'].get(name))} | "
-                         f"{_fmt(go['spread'].get(name))} | {_pct(red)} | {_pct(h['per_seed_reduction_pct'].get(name))} |")
-        lines.append(f"| pairwise 1 − SSIM (same seed) | {_fmt(gi.get('pairwise_dissimilarity'))} | "
+    if h.get("per_metric_ratio"):
+        lines.append("| metric | per-seed spread ratio inside ÷ outside | reduction | spread of per-value means: reduction |")
+        lines.append("|---|---|---|---|")
+        for name, ratio in h["per_metric_ratio"].items():
+            kind = " (circular)" if name in CIRCULAR else ""
+            lines.append(f"| {METRIC_LABELS.get(name, name)}{kind} | {_fmt(ratio)} | "
+                         f"{_pct(h['per_metric_reduction_pct'].get(name))} | "
+                         f"{_pct(h['mean_spread_reduction_pct'].get(name))} |")
+        lines.append(f"| pairwise 1 − SSIM (same seed) | {_fmt(gi.get('pairwise_dissimilarity'))} ÷ "
                      f"{_fmt(go.get('pairwise_dissimilarity'))} | {_pct(h['pairwise_dissimilarity_reduction_pct'])} | |")
         lines.append("")
-        lines.append("Spread = variance, across the axis values on one side of the recipe, of each value's mean over "
-                     "seeds. Per-seed reduction compares the variance across values for each seed (it also counts that "
-                     "ancestral and SDE samplers draw a different picture from the same seed).")
+        lines.append("Per-seed spread = the variance across the values on one side of the recipe for one seed, "
+                     "averaged over seeds (it counts that ancestral and SDE samplers draw another picture from the "
+                     "same seed). The variance of per-value means is shown for comparison only: it shrinks with the "
+                     "number of seeds and favours any small set of deterministic values.")
         lines.append("")
-    if h.get("variance_reduction_pct") is None:
-        lines.append(f"No headline spread figure: {h.get('reason') or 'one side is empty'}.")
+    if h.get("variance_ratio") is None:
+        lines.append(f"No headline figure: {h.get('reason') or 'one side is empty'}.")
     else:
-        lines.append(f"**Headline: the spread along the axis is {_lower(h['variance_reduction_pct'])} inside the recipe "
-                     f"(median over metrics; {h['inside_values']} values inside, {h['outside_values']} outside). "
-                     f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside.**")
-    if h.get("failure_rate_outside") is not None and h.get("variance_reduction_pct") is None:
+        ci = h.get("ci95")
+        ci_text = f"95 % CI {_fmt(ci[0])}–{_fmt(ci[1])}" if ci else "no interval (too few values)"
+        verdict = ("steadier inside" if ci and ci[1] < 1 else "less steady inside" if ci and ci[0] > 1
+                   else "not distinguishable from 1 at this sample size")
+        lines.append(f"**Headline: per-seed spread inside ÷ outside the recipe = {_fmt(h['variance_ratio'])} "
+                     f"({ci_text}; bootstrap over seeds and values, {h['bootstrap']['draws']} draws): {verdict}. "
+                     f"{h['inside_values']} values inside, {h['outside_values']} outside.**")
+    if h.get("failure_rate_outside") is not None:
         lines.append("")
-        lines.append(f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside.")
+        lines.append(f"Failure rate {h['failure_rate_inside']:.0%} inside vs {h['failure_rate_outside']:.0%} outside."
+                     if h.get("failure_rate_inside") is not None else
+                     f"Failure rate outside {h['failure_rate_outside']:.0%}.")
     if not d["lpips"]["available"]:
         lines += ["", f"LPIPS skipped: {d['lpips']['reason']}."]
-    taus = ", ".join(f"{METRIC_LABELS.get(k, k)} {_fmt(v, 2)}" for k, v in d["seed_repeatability"].items())
-    lines += ["", f"Seed repeatability (mean Kendall τ of per-seed rankings): {taus}.", ""]
+    rep = d["seed_repeatability"]
+    if rep:
+        lines += ["", "Seed repeatability per side (ICC(3,1) over values × seeds; mean Kendall τ between the seed "
+                  "vectors of two values):", "", "| metric | ICC inside | ICC outside | τ inside | τ outside |",
+                  "|---|---|---|---|---|"]
+        for k, v in rep.items():
+            lines.append(f"| {METRIC_LABELS.get(k, k)} | {_fmt(v['inside']['icc'], 2)} | {_fmt(v['outside']['icc'], 2)} | "
+                         f"{_fmt(v['inside']['kendall_tau'], 2)} | {_fmt(v['outside']['kendall_tau'], 2)} |")
+    lines.append("")
     lines += [f"![{alt}]({src})" for alt, src in images.items()]
     lines.append("")
     return "\n".join(lines)
@@ -261,9 +287,10 @@ def write_report(results: list[ProtocolResult], out_dir, *, title: str, intro: s
             pics = {f"{result.config.name}: image grid": f"{image_prefix}{slug}-grid.png"}
             plot_grid(result, out / pics[f"{result.config.name}: image grid"])
             if can_plot:
-                spread = f"{image_prefix}{slug}-spread.png"
-                plot_spread(result, out / spread)
-                pics[f"{result.config.name}: spread inside vs outside"] = spread
+                if has_comparison(result):  # else the figure would hold no bars, only a note (issue #15)
+                    spread = f"{image_prefix}{slug}-spread.png"
+                    plot_spread(result, out / spread)
+                    pics[f"{result.config.name}: spread inside vs outside"] = spread
                 metric = "residual_ratio" if "residual_ratio" in result.per_value[0] else "sharpness_log10"
                 values = f"{image_prefix}{slug}-values.png"
                 plot_values(result, out / values, metric)

@@ -12,15 +12,15 @@ auto-configuration (`iga_core.autoconfig`) build on the guard, a layer above it.
 
 from __future__ import annotations
 
-from iga_core.guard.context import GuardRecipeError
-from iga_core.guard.engine import run_rules
-from iga_core.guard.judge import PASS_NAMES, Pass, PassInvalid, evaluate, judge
-from iga_core.guard.request import MODES, ExecutedSchedule, GuardPolicy, GuardRequest, GuardRequestInvalid
-from iga_core.guard.rules import RULES, Rule
-from iga_core.guard.verdict import Finding, Verdict
+from iga_core.lazy import lazy_exports
 
-__all__ = [
-    "MODES", "PASS_NAMES", "RULES", "ExecutedSchedule", "Finding", "GuardPolicy", "GuardRecipeError",
-    "GuardRequest", "GuardRequestInvalid", "Pass", "PassInvalid", "Rule", "Verdict", "evaluate", "judge", "run_rules",
-]
-
+# loaded on first use (iga_core.lazy): `MODES` for a command's --help does not load the rules
+__all__ = lazy_exports(__name__, {
+    "iga_core.guard.context": ("GuardRecipeError",),
+    "iga_core.guard.engine": ("run_rules",),
+    "iga_core.guard.judge": ("PASS_NAMES", "Pass", "PassInvalid", "evaluate", "judge"),
+    "iga_core.guard.modes": ("MODES",),
+    "iga_core.guard.request": ("ExecutedSchedule", "GuardPolicy", "GuardRequest", "GuardRequestInvalid"),
+    "iga_core.guard.rules": ("RULES", "Rule"),
+    "iga_core.guard.verdict": ("Finding", "Verdict"),
+})

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
-
-MODES = ("strict", "standard", "audit", "off")
+from iga_core.guard.modes import MODES
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
 RULE_ID_PATTERN = re.compile(r"^IGA-[HSIMC]\d{3}$")
@@ -90,9 +89,10 @@ class ExecutedSchedule:
                    computed_by=d.get("computed_by", "host"), source=str(d.get("source", "")))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "values": [round(v, 6) for v in self.values],
-                "timesteps": [round(v, 3) for v in self.timesteps], "computed_by": self.computed_by,
-                **({"source": self.source} if self.source else {})}
+        """The values as the host computed them, unrounded (the audit record is the protocol's "effective
+        sigma grid": a rounded copy could not show a 1e-7 difference between two runs)."""
+        return {"kind": self.kind, "values": list(self.values), "timesteps": list(self.timesteps),
+                "computed_by": self.computed_by, **({"source": self.source} if self.source else {})}
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
+    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
 
     def __post_init__(self) -> None:
         if isinstance(self.executed, dict):
@@ -127,7 +128,7 @@ class GuardRequest:
             raise GuardRequestInvalid(f"zero_terminal_snr must be true or false, got {self.zero_terminal_snr!r}",
                                       "pass a boolean")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
-                     "sampler_sent", "schedule_sent"):
+                     "sampler_sent", "schedule_sent", "host"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")

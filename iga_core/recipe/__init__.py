@@ -11,58 +11,16 @@ The interface other parts code against (docs/architecture.md, "iga_core.recipe")
 
 from __future__ import annotations
 
-from iga_core.recipe.canonical import (
-    NotCanonicalizable,
-    canonical_json,
-    digest_status,
-    metadata_sha256,
-    with_metadata_digest,
-)
-from iga_core.recipe.migration import MigrationError, detect_version, migrate
-from iga_core.recipe.model import (
-    Cfg,
-    Constraints,
-    Grid,
-    Hashes,
-    Preset,
-    Range,
-    Recipe,
-    Resolution,
-    Sampler,
-    Scheduler,
-    Size,
-    Subsample,
-    Vae,
-)
-from iga_core.recipe.problems import Problem, RecipeInvalid
-from iga_core.recipe.schema_file import SCHEMA_VERSION, load_schema
-from iga_core.recipe.validate import validate_recipe
+from iga_core.lazy import lazy_exports
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "Cfg",
-    "Constraints",
-    "Grid",
-    "Hashes",
-    "MigrationError",
-    "NotCanonicalizable",
-    "Preset",
-    "Problem",
-    "Range",
-    "Recipe",
-    "RecipeInvalid",
-    "Resolution",
-    "Sampler",
-    "Scheduler",
-    "Size",
-    "Subsample",
-    "Vae",
-    "canonical_json",
-    "detect_version",
-    "digest_status",
-    "load_schema",
-    "metadata_sha256",
-    "migrate",
-    "validate_recipe",
-    "with_metadata_digest",
-]
+# loaded on first use (iga_core.lazy): reading a recipe does not load the validator's jsonschema
+__all__ = lazy_exports(__name__, {
+    "iga_core.recipe.canonical": ("NotCanonicalizable", "canonical_json", "digest_status", "metadata_sha256",
+                                  "with_metadata_digest"),
+    "iga_core.recipe.migration": ("MigrationError", "detect_version", "migrate"),
+    "iga_core.recipe.model": ("Cfg", "Constraints", "Grid", "Hashes", "Preset", "Range", "Recipe", "Resolution",
+                              "Sampler", "Scheduler", "Size", "Subsample", "Vae"),
+    "iga_core.recipe.problems": ("Problem", "RecipeInvalid"),
+    "iga_core.recipe.schema_file": ("SCHEMA_VERSION", "load_schema"),
+    "iga_core.recipe.validate": ("validate_recipe",),
+})

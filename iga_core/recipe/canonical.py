@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any
 
 import rfc8785
 
 from iga_core.errors import IgaInvalid
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class NotCanonicalizable(IgaInvalid):

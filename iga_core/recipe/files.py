@@ -4,10 +4,13 @@ typed errors). Writing goes through `iga_core.checkpoint.atomic.write_json_atomi
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from iga_core import untrusted_files
 from iga_core.untrusted_files import FileInvalid, FileUnreadable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FILE_BYTES = 16 << 20  # a recipe is well under 1 MiB; refuse to slurp anything much larger
 

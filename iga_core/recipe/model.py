@@ -20,9 +20,8 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from iga_core import vocab
-from iga_core.recipe.canonical import metadata_sha256
+from iga_core.recipe import known_valid
 from iga_core.recipe.problems import RecipeInvalid
-from iga_core.schedules import GRID_IDS
 
 Number = int | float
 T = TypeVar("T", bound="_Node")
@@ -148,6 +147,8 @@ class Scheduler(_Node):
             return self.grid_steps
         if self.grid is not None or self.canonical_steps is None:
             return self.canonical_steps
+        from iga_core.schedules.grids import GRID_IDS  # numpy: only when a recipe's grid is looked at
+
         try:
             own = vocab.resolve_schedule(self.name).id
         except vocab.UnknownName:
@@ -267,15 +268,27 @@ class Recipe(_Node):
     hashes: Hashes | None = field(default=None, metadata=_node("Hashes"))
 
     @classmethod
-    def from_dict(cls, d: dict) -> Recipe:
-        """Validate `d` (schema and semantic checks) and build the typed recipe; raises RecipeInvalid."""
-        # validate asks typed parts (Scheduler) for derived facts, so it imports this module: import it here
-        from iga_core.recipe.validate import validate_recipe
+    def from_dict(cls, d: dict, *, digest: str | None = None) -> Recipe:
+        """Validate `d` (schema and semantic checks) and build the typed recipe; raises RecipeInvalid.
+        A document this installation validated before is not validated again (`known_valid`: its content
+        key, and the validator's fingerprint, say it is the same document). `digest`: the document's
+        `metadata_sha256(d)` when the caller has just computed it; it is remembered with the verdict, and
+        `recipe.digest` of a remembered document is not computed again."""
+        seen = known_valid.recall(d)
+        if not seen.valid:
+            # validate asks typed parts (Scheduler) for derived facts, so it imports this module: import it here
+            from iga_core.recipe.validate import validate_recipe
 
-        problems = validate_recipe(d)
-        if problems:
-            raise RecipeInvalid(problems)
-        return cls._from(d)
+            problems = validate_recipe(d)
+            if problems:
+                raise RecipeInvalid(problems)
+        recipe = cls._from(d)
+        digest = digest or seen.digest
+        if digest:
+            recipe.__dict__["digest"] = digest  # the cached property below, for this very document
+        if not seen.valid or (digest and not seen.digest):
+            known_valid.remember(seen.key, digest)
+        return recipe
 
     def preset(self, name: str) -> Preset | None:
         """The preset called `name` (case-insensitive), or None."""
@@ -293,6 +306,8 @@ class Recipe(_Node):
     @cached_property
     def digest(self) -> str:
         """sha256 of the canonical JSON without `hashes.metadata_sha256` (what stamping stores there)."""
+        from iga_core.recipe.canonical import metadata_sha256  # rfc8785: only for a recipe not seen before
+
         return metadata_sha256(self.to_dict())
 
     @cached_property

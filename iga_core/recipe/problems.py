@@ -7,13 +7,12 @@ what is wrong and how to fix it, so the CLI, the editor and the API can put the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from iga_core.errors import IgaInvalid
+from iga_core.records import Record
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record, frozen=True):  # a record, not a dataclass: iga_core.records
     pointer: str
     message: str
     hint: str

@@ -21,9 +21,10 @@ from iga_core.checkpoint.safetensors_io import CheckpointUnreadable
 from iga_core.recipe import Problem, Recipe, validate_recipe
 from iga_core.reconstruct.combine import assemble, choose, repair
 from iga_core.reconstruct.context import context_for
-from iga_core.reconstruct.evidence import PROFILE, Evidence
+from iga_core.reconstruct.evidence import MODEL, PROFILE, Conflict, Evidence
 from iga_core.reconstruct.profiles import expand_profile, family_defaults
 from iga_core.reconstruct.sources import SOURCES
+from iga_core.reconstruct.weigh import model_family, weigh
 
 STATUS = "reconstructed"
 
@@ -50,6 +51,14 @@ class Reconstruction:
     findings: tuple[str, ...] = ()  # conflicts, skipped inputs, assumptions
     sources: tuple[str, ...] = ()  # sources that contributed at least one piece of evidence
     problems: tuple[Problem, ...] = field(default=())  # validation problems left (empty in practice)
+    conflicts: tuple[Conflict, ...] = ()  # sources that disagree, what was kept and why (also in findings)
+    family: str = "other"  # the model family (finer than recipe.architecture: flux2, auraflow, ...)
+
+    @property
+    def model(self) -> dict:
+        """What the file is beyond the recipe's `architecture`: {"kind", "family", "variant", "size"}."""
+        value = self.recipe.get("x-iga-model")
+        return value if isinstance(value, dict) else {"kind": "checkpoint", "family": self.family}
 
     def confidence(self, pointer: str) -> float | None:
         """Confidence of a field, or of the deepest reconstructed field above it ("/steps/default" -> "/steps")."""
@@ -67,6 +76,9 @@ class Reconstruction:
             "fields": [f.to_dict() for f in self.fields],
             "findings": list(self.findings),
             "sources": list(self.sources),
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "family": self.family,
+            "model": self.model,
             "evidence": [e.to_dict() for e in self.evidence],
             "problems": [p.to_dict() for p in self.problems],
         }
@@ -85,20 +97,17 @@ def reconstruct(checkpoint_path: str | os.PathLike) -> Reconstruction:
     for source in SOURCES:
         evidence += source.collect(ctx)
 
-    family_votes = [e for e in evidence if e.pointer == "/architecture"]
-    family = max(family_votes, key=lambda e: e.confidence).value if family_votes else "other"
+    conflicts: list[Conflict] = []
     profiles = [e for e in evidence if e.pointer == PROFILE]
-    expanded: list[Evidence] = []
-    if profiles:
-        expanded = expand_profile(_merge_profile_hints(profiles), findings)
-        # The profile may name the family itself (schnell is Flux).
-        family = next(
-            (e.value for e in expanded if e.pointer == "/architecture" and not family_votes), family
-        )
-    defaults = family_defaults(family, findings)
-    field_evidence = [e for e in evidence if e.pointer != PROFILE] + expanded + defaults
+    expanded = expand_profile(_merge_profile_hints(profiles), findings) if profiles else []
+    field_evidence = [e for e in evidence if e.pointer != PROFILE] + expanded
+    family, vote = model_family(field_evidence)
+    field_evidence = weigh(_consistent(field_evidence, family), family, vote, findings, conflicts)
+    defaults = family_defaults(family, findings, field_evidence)
+    field_evidence += defaults
 
-    chosen = choose(field_evidence, findings)
+    chosen = choose(field_evidence, findings, conflicts)
+    _describe_model(chosen, family)
     recipe = assemble(chosen)
     recipe.setdefault("notes", "")
     recipe["notes"] = (
@@ -118,13 +127,40 @@ def reconstruct(checkpoint_path: str | os.PathLike) -> Reconstruction:
     return Reconstruction(
         recipe=recipe,
         fields=fields,
-        evidence=tuple(evidence + expanded + defaults),
+        evidence=tuple(profiles + field_evidence),
         findings=tuple(dict.fromkeys(findings)),
-        sources=tuple(
-            s for s in dict.fromkeys(e.source for e in evidence + expanded + defaults) if s in used
-        ),
+        sources=tuple(s for s in dict.fromkeys(e.source for e in field_evidence) if s in used),
         problems=problems,
+        conflicts=tuple(conflicts),
+        family=family,
     )
+
+
+def _consistent(evidence: list[Evidence], family: str) -> list[Evidence]:
+    """Model descriptions of another architecture than the chosen one are dropped (the architecture
+    conflict is reported on /architecture)."""
+    from iga_core.recipe.aliases import family_info, is_family
+
+    arch = family_info(family)["architecture"]
+    return [e for e in evidence if e.pointer != MODEL or not isinstance(e.value, dict) or "family" not in e.value
+            or (is_family(str(e.value["family"])) and family_info(e.value["family"])["architecture"] == arch)]
+
+
+def _describe_model(chosen: dict[str, Evidence], family: str) -> None:
+    """`x-iga-model` is written only when it says more than `architecture` does (a finer family, a
+    variant, a LoRA); it always names the family chosen."""
+    from iga_core.recipe.aliases import family_info
+
+    won = chosen.get(MODEL)
+    value = {"kind": "checkpoint", **(dict(won.value) if won is not None else {}), "family": family}
+    if value["kind"] == "checkpoint" and family == family_info(family)["architecture"] and len(value) == 2:
+        chosen.pop(MODEL, None)
+        return
+    if value.get("size") is None:
+        value.pop("size", None)
+    chosen[MODEL] = Evidence(MODEL, value, won.source if won else "model-family",
+                             won.detail if won else f"the model family {family}",
+                             won.confidence if won else 0.5)  # fmt: skip
 
 
 def _merge_profile_hints(hints: list[Evidence]) -> Evidence:

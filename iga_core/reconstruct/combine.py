@@ -8,14 +8,17 @@ import copy
 from typing import Any
 
 from iga_core.recipe import SCHEMA_VERSION, validate_recipe
-from iga_core.reconstruct.evidence import Evidence
+from iga_core.reconstruct.evidence import Conflict, Evidence
 
 STRONG = 0.5  # losing evidence at least this confident is reported as a conflict
 REQUIRED = ("/iga_version", "/model_id", "/prediction_type", "/sampler", "/scheduler", "/steps", "/cfg")
 
 
-def choose(evidence: list[Evidence], findings: list[str]) -> dict[str, Evidence]:
-    """The winning evidence per pointer (highest confidence; ties go to the earlier source)."""
+def choose(
+    evidence: list[Evidence], findings: list[str], conflicts: list[Conflict] | None = None
+) -> dict[str, Evidence]:
+    """The winning evidence per pointer (highest confidence; ties go to the earlier source). Confident losers
+    from another source are conflicts: a finding, and a `Conflict` in `conflicts`."""
     best: dict[str, Evidence] = {}
     for e in evidence:
         if e.pointer not in best or e.confidence > best[e.pointer].confidence:
@@ -28,8 +31,11 @@ def choose(evidence: list[Evidence], findings: list[str]) -> dict[str, Evidence]
         if won.value == e.value or (isinstance(e.value, dict) and _agrees(e.value, won.value)):
             continue
         if e.confidence >= STRONG and e.source != won.source:
-            findings.append(f"conflict on {e.pointer}: {won.source} says {won.value!r} ({won.detail}), "
-                            f"{e.source} says {e.value!r} ({e.detail}); kept {won.source}")  # fmt: skip
+            conflict = Conflict(e.pointer, won, e, f"{won.source} is the more certain source "
+                                f"({won.confidence:.2f} against {e.confidence:.2f})")  # fmt: skip
+            findings.append(conflict.message())
+            if conflicts is not None:
+                conflicts.append(conflict)
     return best
 
 

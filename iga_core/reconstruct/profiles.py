@@ -35,10 +35,6 @@ def match_profile(text: str) -> dict | None:
     return None
 
 
-def diffusers_pipeline_family(class_name: str) -> str | None:
-    return _data("names")["diffusers_pipelines"].get(class_name)
-
-
 def trailing_timesteps(n: int, train_steps: int = 1000) -> list[int]:
     """diffusers "trailing" spacing: n timesteps counted down from the last training step."""
     return [round(train_steps - k * train_steps / n) - 1 for k in range(n)]
@@ -77,12 +73,28 @@ def expand_profile(hint: Evidence, findings: list[str]) -> list[Evidence]:
     ]
 
 
-def family_defaults(family: str, findings: list[str]) -> list[Evidence]:
-    spec = _data("families").get(family) or _data("families")["other"]
-    if spec.get("finding"):
-        findings.append(spec["finding"])
+def family_defaults(family: str, findings: list[str], evidence: list[Evidence] = ()) -> list[Evidence]:
+    """The family's usual settings (data/families.json) as weak evidence. A fine family without an entry
+    (flux2, auraflow, ...) gets its architecture's entry, else the generic one; a prediction type the family
+    cannot have is left out (`iga_core.recipe.aliases.possible_prediction_types`)."""
+    from iga_core.recipe.aliases import family_info, possible_prediction_types
+
+    table = _data("families")
+    arch = family_info(family)["architecture"]
+    spec = table.get(family) or (table.get(arch) if arch != "other" else None)
+    if spec is None:
+        spec = table["other"]
+        findings.append(spec["finding"] if family == "other" else
+                        f"no usual settings are known for {family_info(family)['title']}: sampler, steps and CFG "
+                        "are generic defaults")  # fmt: skip
+    elif spec.get("finding"):
+        unless = spec.get("finding_unless")
+        if not (unless and any(e.pointer == unless and e.confidence >= 0.5 for e in evidence)):
+            findings.append(spec["finding"])
+    possible = possible_prediction_types(family)
     detail = f"the usual settings of {family} models"
-    return [Evidence(p, v, "family-default", detail, spec["confidence"]) for p, v in spec["fields"].items()]
+    return [Evidence(p, v, "family-default", detail, spec["confidence"]) for p, v in spec["fields"].items()
+            if not (p == "/prediction_type" and possible is not None and v not in possible)]
 
 
 def is_profile(e: Evidence) -> bool:

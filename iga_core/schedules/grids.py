@@ -263,8 +263,8 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
 
 def ddim_timesteps(steps: int, *, num_train_timesteps: int = 1000) -> np.ndarray:
     """Where A1111's / Forge's DDIM, DDIM CFG++ and PLMS evaluate the model: the timesteps
-    range(0, T, T // steps) + 1 clipped to T - 1 (A sd_samplers_timesteps.py:92), from the last down to the
-    second (the loop of A sd_samplers_timesteps_impl.py:21-23); 4 steps: 751, 501, 251."""
+    range(0, T, T // steps) + 1 clipped to T - 1 (A sd_samplers_timesteps.py:94), from the last down to the
+    second (the loop of A sd_samplers_timesteps_impl.py:22-25); 4 steps: 751, 501, 251."""
     _check_steps(steps)
     t = num_train_timesteps
     given = np.clip(np.arange(0, t, t // steps) + 1, 0, t - 1)
@@ -276,9 +276,9 @@ def ddim_timesteps(steps: int, *, num_train_timesteps: int = 1000) -> np.ndarray
 
 def unipc_timesteps(steps: int, *, num_train_timesteps: int = 1000) -> np.ndarray:
     """Where A1111's / Forge's UniPC evaluates the model (default skip type time_uniform): over
-    N = len(range(0, T, T // steps)) steps (A sd_samplers_timesteps_impl.py:165: steps=len(timesteps)), the
+    N = len(range(0, T, T // steps)) steps (A sd_samplers_timesteps_impl.py:176: steps=len(timesteps)), the
     model input times (t - 1/T) * T for t = linspace(1, 1/T, N + 1), all but the last
-    (A sd_samplers_timesteps_impl.py:139-140, uni_pc.py:467-468, 746-757); 4 steps: 999, 749.25, 499.5, 249.75."""
+    (A sd_samplers_timesteps_impl.py:159-160, uni_pc.py:467-468, 746-757); 4 steps: 999, 749.25, 499.5, 249.75."""
     _check_steps(steps)
     t = num_train_timesteps
     n = len(range(0, t, t // steps))

@@ -6,47 +6,14 @@ resolves any name users meet to one identity, and writes an identity back in any
 
 from __future__ import annotations
 
-from iga_core.vocab.diffusers_map import from_diffusers, to_diffusers
-from iga_core.vocab.model import (
-    DIALECTS,
-    KINDS,
-    ConflictingNames,
-    SamplerInfo,
-    ScheduleInfo,
-    UnknownDialect,
-    UnknownName,
-    VocabDataError,
-)
-from iga_core.vocab.resolve import (
-    AUTOMATIC,
-    all_samplers,
-    all_schedules,
-    export_name,
-    lookup,
-    names_in,
-    normalize,
-    resolve_sampler,
-    resolve_schedule,
-)
+from iga_core.lazy import lazy_exports
 
-__all__ = [
-    "AUTOMATIC",
-    "DIALECTS",
-    "KINDS",
-    "ConflictingNames",
-    "SamplerInfo",
-    "ScheduleInfo",
-    "UnknownDialect",
-    "UnknownName",
-    "VocabDataError",
-    "all_samplers",
-    "all_schedules",
-    "export_name",
-    "from_diffusers",
-    "lookup",
-    "names_in",
-    "normalize",
-    "resolve_sampler",
-    "resolve_schedule",
-    "to_diffusers",
-]
+# loaded on first use (iga_core.lazy): the tables are read when a name is first resolved
+__all__ = lazy_exports(__name__, {
+    "iga_core.vocab.diffusers_map": ("from_diffusers", "to_diffusers"),
+    "iga_core.vocab.dialects": ("DIALECTS", "KINDS"),
+    "iga_core.vocab.model": ("ConflictingNames", "SamplerInfo", "ScheduleInfo", "UnknownDialect",
+                             "UnknownName", "VocabDataError"),
+    "iga_core.vocab.resolve": ("AUTOMATIC", "all_samplers", "all_schedules", "export_name", "lookup", "names_in",
+                               "normalize", "resolve_sampler", "resolve_schedule"),
+})

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iga_core.errors import IgaInvalid
+from iga_core.vocab.dialects import DIALECTS, KINDS, MODES
 
-DIALECTS = ("a1111", "forge", "comfyui", "kdiffusion", "diffusers")
-KINDS = ("sampler", "schedule")
-MODES = ("ode", "ancestral", "sde")
+__all__ = ["DIALECTS", "KINDS", "MODES", "ConflictingNames", "SamplerInfo", "ScheduleInfo", "UnknownDialect",
+           "UnknownName", "VocabDataError"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class SamplerInfo:
     #: "discard_penultimate" (n+1 sigmas, the next-to-last dropped), "denoiser": "lcm" (LCM's 50-step
     #: table), "own_steps" (DPM fast / adaptive choose their steps between sigma_max and sigma_min)
     grid_options: dict = field(default_factory=dict, compare=False, hash=False)
+    #: the k-diffusion samplers nearest in step (DDIM eta 0 -> Euler, LCM -> Euler a), tried first as a
+    #: substitute that a schedule can put on a recipe's grid where the host's own grid misses it
+    substitutes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -54,6 +57,7 @@ class SamplerInfo:
             "timestep_based": self.timestep_based,
             "grid_schedule": self.grid_schedule,
             "grid_options": dict(self.grid_options),
+            "substitutes": list(self.substitutes),
             "hosts": list(self.hosts),
             "names": dict(self.names),
             "aliases": {d: list(v) for d, v in self.aliases.items()},

@@ -15,9 +15,9 @@ from importlib import resources
 from iga_core.vocab.model import DIALECTS, MODES, SamplerInfo, ScheduleInfo, VocabDataError
 
 #: grid ids a timestep sampler can follow that are no user-selectable schedule: A1111's DDIM / PLMS
-#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:92), evaluated from the last
-#: down to the second (A sd_samplers_timesteps_impl.py:21-23); UniPC's own time grid over as many steps
-#: (A sd_samplers_timesteps_impl.py:139-165)
+#: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:94), evaluated from the last
+#: down to the second (A sd_samplers_timesteps_impl.py:22-25); UniPC's own time grid over as many steps
+#: (A sd_samplers_timesteps_impl.py:159-160, 170-176)
 GRID_ONLY = ("ddim_timesteps", "unipc_timesteps")
 
 
@@ -94,7 +94,13 @@ def load_table() -> Table:
             raise VocabDataError(f"sampler {e['id']!r}: grid_schedule {grid!r} does not fit timestep_based",
                                  "timestep samplers name the schedule id their timesteps follow; others none")
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
-                                        explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}))
+                                        explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}),
+                                        tuple(e.get("substitutes") or ()))
+    for info in samplers.values():
+        unknown = [i for i in info.substitutes if i not in samplers]
+        if unknown:
+            raise VocabDataError(f"sampler {info.id!r} names unknown substitutes {unknown}",
+                                 "use sampler ids from samplers.json")
 
     # Diffusers class names are shared (DPMSolverMultistepScheduler is 2M, 2M SDE, 3M SDE ...): they
     # resolve through the class's default config (diffusers_map), not through the plain index.

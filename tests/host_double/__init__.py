@@ -7,10 +7,13 @@ package whose `__path__` is this folder, so `from modules import shared` loads `
 both tabs' script UIs, then generate through the UI path or the API.
 
 What the double does not model (a test passing here says nothing about these):
-- no model and no tensors: `p.sample` returns a colour field drawn from the seed, nothing is denoised;
-  samplers are names and defaults only, schedulers carry no sigma (k-diffusion) functions;
-- no real model loading: `shared.sd_model` is a small record (its CheckpointInfo, hash, a few flags), loaded
-  eagerly as A does or lazily as F does, without configs, VAEs, text encoders or Forge's memory management;
+- no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
+  and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
+  with the real k-diffusion package), recording in `p.double_executed` what the sampling function would get;
+- no real model loading: `shared.sd_model` is a small record (its CheckpointInfo, hash, architecture flags
+  from the tensor names, A's `alphas_cumprod` / F's predictor, the prediction type from a `.yaml` beside the
+  file or F's `v_pred` / `ztsnr` keys), loaded eagerly as A does or lazily as F does, without VAEs, text
+  encoders or Forge's memory management;
 - the hash cache lives in memory for one installed double (A keeps it on disk across starts), the old
   `model_hash` reads what tiny test files have at offset 1 MiB (nothing: they all share one old hash);
 - no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
@@ -183,10 +186,10 @@ class HostDouble:
         return self.api.last_p
 
     def api_txt2img(self, body: dict):
-        return self.api.text2imgapi(body)
+        return self.api.text2imgapi(txt2imgreq=body)  # by keyword, as FastAPI calls an endpoint
 
     def api_img2img(self, body: dict):
-        return self.api.img2imgapi(body)
+        return self.api.img2imgapi(img2imgreq=body)
 
     def saved_files(self) -> list[Path]:
         return sorted(p for p in self.outputs.rglob("*") if p.is_file())

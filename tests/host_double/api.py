@@ -5,9 +5,15 @@
 - `init_script_args` (A 335-361, F 337-363): `alwayson_scripts` keys matched on `title().lower()`; unknown
   name -> HTTPException 422 "always on script ... not found"; a selectable script -> 422; args copied by
   position, values as raw JSON; missing args keep the UI defaults.
-- `text2imgapi` / `img2imgapi` (A 432-560): the request model's defaults are the dataclass defaults plus
-  `sampler_index="Euler"` (A api/models.py:104), names resolved by `get_sampler_and_scheduler`, `p.is_api =
-  True` (A 469), `p.script_args` set as a tuple, then `process_images` inside `queue_lock`.
+- `apply_infotext` (A 363-411): a request's `infotext` fills the fields the caller left unset, through the
+  paste fields whose `api` names them -- here the ScriptSampler's three (A processing_scripts/sampler.py:34-37:
+  Steps, `get_sampler_from_infotext`, `get_scheduler_from_infotext`), the ones whose names the host rewrites.
+- `text2imgapi(txt2imgreq)` / `img2imgapi(img2imgreq)` (A 432-560): `apply_infotext` first (A 438, 506), the
+  request model's defaults are the dataclass defaults plus `sampler_index="Euler"` (A api/models.py:104),
+  names resolved by `get_sampler_and_scheduler`, `p.is_api = True` (A 469), `p.script_args` set as a tuple,
+  then `process_images` inside `queue_lock`. The request is a dict standing for the pydantic model (its keys
+  are the fields the caller set); `HostDouble` calls these with keyword arguments, as FastAPI calls an
+  endpoint (`dependant.call(**values)`).
 - Errors: A `api_middleware.handle_exception` (A 167-196) answers `{error, detail, body, errors}`; F's app
   handler (F webui.py:29-37) answers `{error, detail, body, message}`, and a FastAPI HTTPException gets
   FastAPI's own `{detail}` body in F. Both use `vars(e).get('status_code', 500)`.
@@ -18,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 
 from fastapi import HTTPException
-from modules import errors, processing, scripts, sd_samplers, shared
+from modules import errors, infotext_utils, processing, scripts, sd_samplers, shared
 from modules.shared import opts
 
 API_EXTRA_DEFAULTS = {
@@ -108,11 +114,28 @@ class Api:
         except Exception as e:  # what api_middleware / the F app handler do
             return error_response(e)
 
+    def apply_infotext(self, request: dict) -> dict:  # A 363-411, the sampler paste fields
+        if not request.get("infotext"):
+            return {}
+        params = infotext_utils.parse_generation_parameters(request["infotext"])
+        paste_fields = (("steps", lambda d: d.get("Steps"), int),
+                        ("sampler_name", sd_samplers.get_sampler_from_infotext, str),
+                        ("scheduler", sd_samplers.get_scheduler_from_infotext, str))
+        for api_name, function, target_type in paste_fields:
+            if api_name in request:  # A 398-399: a field the request set wins
+                continue
+            value = function(params)
+            if value is not None:
+                request[api_name] = target_type(value)
+        return params
+
     def _generate(self, body, cls, runner, defaults, outdir):
         fields = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = set(body) - fields - set(API_EXTRA_DEFAULTS)
         if unknown:
             raise HTTPException(status_code=422, detail=f"unknown fields {sorted(unknown)}")
+        body = dict(body)
+        self.apply_infotext(body)
         req = {**API_EXTRA_DEFAULTS, **body}
         selectable, selectable_idx = self.get_selectable_script(req["script_name"], runner)
         sampler, scheduler = sd_samplers.get_sampler_and_scheduler(req.get("sampler_name") or req["sampler_index"],
@@ -143,10 +166,10 @@ class Api:
         images = [im for im in processed.images] if req["send_images"] else []
         return {"images": images, "parameters": body, "info": processed.js()}
 
-    def text2imgapi(self, body: dict) -> tuple[int, dict]:
-        return self._run(body, processing.StableDiffusionProcessingTxt2Img, scripts.scripts_txt2img,
+    def text2imgapi(self, txt2imgreq: dict) -> tuple[int, dict]:
+        return self._run(txt2imgreq, processing.StableDiffusionProcessingTxt2Img, scripts.scripts_txt2img,
                          self.default_script_arg_txt2img, opts.outdir_txt2img_samples)
 
-    def img2imgapi(self, body: dict) -> tuple[int, dict]:
-        return self._run(body, processing.StableDiffusionProcessingImg2Img, scripts.scripts_img2img,
+    def img2imgapi(self, img2imgreq: dict) -> tuple[int, dict]:
+        return self._run(img2imgreq, processing.StableDiffusionProcessingImg2Img, scripts.scripts_img2img,
                          self.default_script_arg_img2img, opts.outdir_img2img_samples)

@@ -4,17 +4,18 @@ the double runs as Forge), computing with the real k-diffusion package (`k_diffu
 - Lists, names, aliases and options: A sd_samplers_kdiffusion.py:11-27, sd_samplers_timesteps.py:11-16,
   sd_samplers_lcm.py:100; F sd_samplers_kdiffusion.py:14-34 (adds HeunPP2, IPNDM, IPNDM_V, DEIS) and
   modules_forge/alter_samplers.py:20-22 (DDPM). `create_sampler`: A sd_samplers.py:33-44.
-- `KDiffusionSampler.get_sigmas`: A sd_samplers_kdiffusion.py:77-126, F 81-134 (the same code); the model
-  wrapper is k-diffusion's `CompVisDenoiser` / `CompVisVDenoiser` on A (A 51-63) and Forge's
+- `KDiffusionSampler.get_sigmas`: A sd_samplers_kdiffusion.py:79-132, F 81-134 (the same code); the model
+  wrapper is k-diffusion's `CompVisDenoiser` / `CompVisVDenoiser` on A (A 55-62) and Forge's
   `ForgeScheduleLinker` over the model's predictor on F (F 60-66, F k_diffusion/external.py:40-72).
-- `CompVisSampler.get_timesteps` (DDIM, DDIM CFG++, PLMS, UniPC): A sd_samplers_timesteps.py:84-94 (F the same).
+- `CompVisSampler.get_timesteps` (DDIM, DDIM CFG++, PLMS, UniPC): A sd_samplers_timesteps.py:86-96, F 62-72 (F the same).
 - `LCMSampler` with `LCMCompVisDenoiser` (50 original timesteps): A sd_samplers_lcm.py:9-56, 91-96; F reads
   the predictor's sigmas instead of `alphas_cumprod` (F sd_samplers_lcm.py:16-22).
 - `sample` / `sample_img2img` do what the hosts do up to the call of the sampling function (A
-  sd_samplers_kdiffusion.py:134-224, sd_samplers_timesteps.py:96-167) and then, instead of denoising,
+  sd_samplers_kdiffusion.py:134-234, sd_samplers_timesteps.py:98-163) and then, instead of denoising,
   record what the function would have been given in `p.double_executed` (a test aid).
-- `get_sampler_and_scheduler` / `fix_p_invalid_sampler_and_scheduler`: A sd_samplers.py:100-129 (unknown
-  names fall back to samplers[0] silently).
+- `get_sampler_and_scheduler`, `get_sampler_from_infotext` / `get_scheduler_from_infotext`,
+  `fix_p_invalid_sampler_and_scheduler`: A sd_samplers.py:69-74, 101-129 (unknown names fall back to
+  samplers[0] silently).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class KDiffusionSampler(Sampler):
         self.func = funcname if callable(funcname) else getattr(k_diffusion.sampling, funcname)
         self.model_wrap = _model_wrap(sd_model)
 
-    def get_sigmas(self, p, steps):  # A sd_samplers_kdiffusion.py:77-126 (F 81-134), verbatim
+    def get_sigmas(self, p, steps):  # A sd_samplers_kdiffusion.py:79-132 (F 81-134), verbatim
         discard_next_to_last_sigma = self.config is not None and self.config.options.get('discard_next_to_last_sigma', False)
         if opts.always_discard_next_to_last_sigma and not discard_next_to_last_sigma:
             discard_next_to_last_sigma = True
@@ -228,7 +229,7 @@ class CompVisSampler(Sampler):  # A sd_samplers_timesteps.py:72-167
         super().__init__(funcname)
         self.sd_model = sd_model
 
-    def get_timesteps(self, p, steps):  # A sd_samplers_timesteps.py:84-94, verbatim
+    def get_timesteps(self, p, steps):  # A sd_samplers_timesteps.py:86-96, F 62-72, verbatim
         discard_next_to_last_sigma = self.config is not None and self.config.options.get('discard_next_to_last_sigma', False)
         if opts.always_discard_next_to_last_sigma and not discard_next_to_last_sigma:
             discard_next_to_last_sigma = True
@@ -282,7 +283,7 @@ schedulers = sd_schedulers.schedulers
 schedulers_map = sd_schedulers.schedulers_map
 
 
-def find_sampler_config(name):  # A sd_samplers.py:23-30
+def find_sampler_config(name):  # A sd_samplers.py:24-30
     return all_samplers_map.get(name) if name is not None else all_samplers[0]
 
 
@@ -297,7 +298,7 @@ def create_sampler(name, model):  # A sd_samplers.py:33-44
 
 
 @functools.cache
-def get_sampler_and_scheduler(sampler_name, scheduler_name, *, convert_automatic=True):  # A sd_samplers.py:100-122
+def get_sampler_and_scheduler(sampler_name, scheduler_name, *, convert_automatic=True):  # A sd_samplers.py:101-122
     default_sampler = samplers[0]
     found_scheduler = schedulers_map.get(scheduler_name, schedulers[0])
     name = sampler_name or default_sampler.name
@@ -311,6 +312,14 @@ def get_sampler_and_scheduler(sampler_name, scheduler_name, *, convert_automatic
     if convert_automatic and sampler.options.get("scheduler", None) == found_scheduler.name:
         found_scheduler = schedulers[0]
     return sampler.name, found_scheduler.label
+
+
+def get_sampler_from_infotext(d: dict):  # A sd_samplers.py:69-70
+    return get_sampler_and_scheduler(d.get("Sampler"), d.get("Schedule type"))[0]
+
+
+def get_scheduler_from_infotext(d: dict):  # A sd_samplers.py:73-74
+    return get_sampler_and_scheduler(d.get("Sampler"), d.get("Schedule type"))[1]
 
 
 def fix_p_invalid_sampler_and_scheduler(p):  # A sd_samplers.py:125-129

@@ -13,9 +13,10 @@ finding_rule("IGA-C002", "autoconfig", {"missing": "hard", "substituted": "soft"
              title="the host lacks the recipe's schedule type (soft when a same-grid or allowed one replaces it, "
                    "or the recipe pins no grid)",
              remedy="run this model on a host that has the schedule type")
-finding_rule("IGA-C003", "autoconfig", "hard", ("sampler", "steps"),
-             title="the recipe's own timestep sampler steps on the host's spacing, which misses the recipe's grid",
-             remedy="run this model where the recipe's spacing can be set")
+finding_rule("IGA-C003", "autoconfig", {"missing": "hard", "substituted": "soft"}, ("sampler", "steps"),
+             title="the recipe's sampler, as the host runs it (its own timesteps, LCM's 50-step table), misses the "
+                   "recipe's step grid (soft when a sampler and schedule the recipe allows land on it)",
+             remedy="run this model where the sampler takes the recipe's timesteps")
 finding_rule("IGA-C004", "autoconfig", "soft", ("distilled_cfg",),
              title="the recipe sets a distilled CFG but the host has none",
              remedy="use a host with distilled CFG (Forge)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iga_core.guard.context import schedule_label
+from iga_core.guard.context import resolve_sampler, schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 from iga_core.schedules import (
@@ -25,14 +25,19 @@ from iga_core.schedules import (
 _MAX_REMEDY_STEPS = 200
 
 
+def request_sampler(ctx):
+    """The sampler that runs: the request's, else (no sampler asked) the recipe's own."""
+    if ctx.sampler is not None:
+        return ctx.sampler
+    return ctx.recipe.sampler_info if ctx.request.sampler is None else None
+
+
 def effective_schedule_id(ctx) -> str | None:
-    """The schedule that shapes the grid: a timestep sampler's own spacing, else the resolved schedule."""
-    if ctx.sampler is not None and ctx.sampler.timestep_based:
-        if ctx.sampler.id == ctx.recipe.sampler_info.id:
-            # the recipe itself names this timestep sampler (Hyper-SD: DDIM trailing); whether a host's
-            # implementation reaches the recipe's grid is auto-configure's question, not the request's
-            return None
-        return ctx.sampler.grid_schedule
+    """The schedule that shapes the grid: a timestep sampler's own spacing (the recipe's own sampler too:
+    a host's DDIM runs its own timesteps whatever the recipe meant by it), else the resolved schedule."""
+    sampler = request_sampler(ctx)
+    if sampler is not None and sampler.timestep_based:
+        return sampler.grid_schedule
     if ctx.schedule is not None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
@@ -70,18 +75,21 @@ def shortcut(recipe, steps: int) -> Decided | None:
     return None
 
 
-def _own_sampler_exempt(ctx) -> bool:
-    """The recipe's own sampler, where the host implements it with its own grid (a timestep sampler, LCM's
-    50-step table): whether a host reaches the recipe's grid with it is auto-configure's question, not the
-    request's (the executed values are still recorded in the audit)."""
-    s = ctx.sampler
-    return (s is not None and s.id == ctx.recipe.sampler_info.id
-            and (s.timestep_based or bool((s.grid_options or {}).get("denoiser"))))
-
-
 def sampler_options(sampler) -> tuple:
-    """The sampler's vocabulary `grid_options` as a hashable memo key part."""
+    """The sampler's vocabulary `grid_options` as a hashable memo key part (none for a timestep sampler,
+    whose grid is its `grid_schedule`)."""
+    if sampler is None or sampler.timestep_based:
+        return ()
     return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
+
+
+def sampler_grid(sampler, schedule_id: str | None) -> tuple[str | None, tuple]:
+    """(grid id, sampler options) that `sampler` runs `schedule_id` on in A1111 / Forge: a timestep sampler
+    its own timesteps, a k-diffusion sampler the schedule with its options (LCM's table, the dropped
+    penultimate sigma, DPM fast's own steps)."""
+    if sampler is not None and sampler.timestep_based:
+        return sampler.grid_schedule, ()
+    return schedule_id, sampler_options(sampler)
 
 
 def _own_steps(recipe) -> Decided:
@@ -115,8 +123,8 @@ def classify(recipe, schedule_id: str, steps: int, *, exact: bool = False, optio
     return match
 
 
-def _on_grid(recipe, schedule_id: str, steps: int) -> bool:
-    return classify(recipe, schedule_id, steps).kind != "off_grid"
+def _on_grid(recipe, schedule_id: str, steps: int, options: tuple = ()) -> bool:
+    return classify(recipe, schedule_id, steps, options=options).kind != "off_grid"
 
 
 def _candidates(recipe, steps: int) -> list[int]:
@@ -132,26 +140,36 @@ def _candidates(recipe, steps: int) -> list[int]:
     return sorted(pool, key=lambda n: (not recipe.steps.contains(n), abs(n - steps), n))
 
 
-def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool) -> tuple[str, dict | None]:
-    """Another step count on the same schedule when the request chose it, else the recipe's own sampler
-    and schedule at the nearest step count on the grid."""
-    memo_key = ("remedy", schedule_id, steps, schedule_was_asked)
+def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, options: tuple = ()
+            ) -> tuple[str, dict | None]:
+    """Another step count on the same schedule (and sampler) when the request chose it, else the first
+    sampler the recipe allows (its own first) with the recipe's schedule at the nearest step count that
+    lands on the grid as A1111 / Forge run that sampler; none when no allowed sampler gets there."""
+    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, options)
     if memo_key in recipe.memo:
         return recipe.memo[memo_key]
-    result = ("use the recipe's schedule and step count", None)
+    result = None
     if schedule_was_asked:
         for n in _candidates(recipe, steps):
-            if n != steps and _on_grid(recipe, schedule_id, n):
+            if n != steps and _on_grid(recipe, schedule_id, n, options):
                 result = (f"use {steps_text(n)}", {"steps": n})
                 break
-    if result[1] is None and recipe.schedule_info is not None:
-        own = recipe.schedule_info.id
-        for n in _candidates(recipe, steps):
-            if _on_grid(recipe, own, n):
-                label = schedule_label(own)
-                fix = {"sampler": recipe.sampler_info.label, "schedule": label, "steps": n}
-                result = (f"use {recipe.sampler_info.label} with {label} at {steps_text(n)}", fix)
-                break
+    own = recipe.schedule_info.id if recipe.schedule_info is not None else None
+    for sampler_id in recipe.allowed_samplers() if result is None else ():
+        sampler = resolve_sampler(sampler_id)[0]
+        grid_id, sampler_opts = sampler_grid(sampler, own)
+        if sampler is None or grid_id is None:
+            continue
+        n = next((n for n in _candidates(recipe, steps) if _on_grid(recipe, grid_id, n, sampler_opts)), None)
+        if n is not None:
+            label = schedule_label(own) if own is not None else None
+            fix = {"sampler": sampler.label, "steps": n, **({"schedule": label} if label else {})}
+            result = (f"use {sampler.label}{f' with {label}' if label else ''} at {steps_text(n)}", fix)
+            break
+    if result is None:
+        result = ("no sampler this recipe allows reaches its grid the way A1111 / Forge run it: run this model "
+                  "where the sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers timesteps=), "
+                  "or allow a sampler that reaches it (auto-configure names one)", None)
     recipe.memo[memo_key] = result
     return result
 
@@ -161,7 +179,10 @@ def classify_executed(recipe, executed):
     key = ("executed", executed.kind, executed.timesteps)
     match = recipe.memo.get(key)
     if match is None:
-        if executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
+        sched = recipe.scheduler
+        if not sched.pins_grid and not sched.pins_endpoints:  # as `shortcut`: nothing to be off
+            match = Decided("unpinned", "the recipe pins no grid and no endpoint")
+        elif executed.kind == "sigma_range":  # DPM fast / adaptive: only sigma_max and sigma_min handed over
             match = _own_steps(recipe)
         else:
             try:
@@ -189,15 +210,17 @@ def off_grid(ctx):
     the host reported the values it will run (`executed`), those are judged instead of our model of them."""
     steps = ctx.request.steps
     executed = ctx.request.executed
-    if executed is not None and not _own_sampler_exempt(ctx):
+    asked = ctx.sampler is not None or ctx.schedule is not None
+    sampler = request_sampler(ctx)
+    if executed is not None:
         match = classify_executed(ctx.recipe, executed)
         if match.kind != "off_grid":
             return
         n = steps or len(executed.timesteps)
         own = ctx.recipe.schedule_info
-        schedule_id = effective_schedule_id(ctx) or (own.id if own is not None else None)
-        remedy, fix = (_remedy(ctx.recipe, schedule_id, n, ctx.sampler is not None or ctx.schedule is not None)
-                       if schedule_id is not None and n else ("use the recipe's schedule and step count", None))
+        grid_id, options = sampler_grid(sampler, effective_schedule_id(ctx) or (own.id if own is not None else None))
+        remedy, fix = (_remedy(ctx.recipe, grid_id, n, asked, options)
+                       if grid_id is not None and n else ("use the recipe's schedule and step count", None))
         who = "the host" if executed.computed_by == "host" else "iga's model of the host"
         yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
                           f"the steps {who} will run ({_executed_text(executed)}) are off this model's step "
@@ -208,14 +231,17 @@ def off_grid(ctx):
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    sampler = ctx.sampler if ctx.sampler is not None else (
-        ctx.recipe.sampler_info if ctx.request.sampler is None else None)
-    options = () if sampler is None or sampler.timestep_based or _own_sampler_exempt(ctx) else sampler_options(sampler)
+    options = sampler_options(sampler)
     match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, ctx.sampler is not None or ctx.schedule is not None)
-    where = sampler.label if dict(options).get("own_steps") else schedule_label(schedule_id)
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, asked, options)
+    if sampler is not None and (sampler.timestep_based or dict(options).get("own_steps")):
+        where = sampler.label
+    elif sampler is not None and dict(options).get("denoiser"):
+        where = f"{sampler.label} with {schedule_label(schedule_id)}"
+    else:
+        where = schedule_label(schedule_id)
     yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 

@@ -2,18 +2,19 @@
 
 Both read host facts the WebUI glue puts on the request (`GuardRequest.zero_terminal_snr`,
 `architecture`, `upstream_architecture`); a request without them (the CLI, the panel preview) is not
-checked. Remedies name what to change; the glue adds the host-specific setting or file.
+checked. Remedies name the host's own setting when the request says which host runs it (`host`).
 """
 
 from __future__ import annotations
 
+from iga_core.guard import host_settings
 from iga_core.guard.rules import Observation, rule
 
 #: architectures whose latents another can continue (same VAE latent space); None = not comparable
 LATENT_SPACE = {"sd1": "SD 1.x/2.x", "sd2": "SD 1.x/2.x", "sdxl": "SDXL", "sd3": "SD3", "flux": "Flux"}
 
 
-@rule("IGA-H007", "hard", ("zero_terminal_snr",),
+@rule("IGA-H007", "hard", ("zero_terminal_snr", "host"),
       title="the host's noise schedule differs from the recipe's zero-terminal-SNR setting",
       remedy="set the host's noise schedule to the recipe's (A1111/Forge: Settings → Sampler parameters → "
              "Noise schedule for sampling)")
@@ -28,7 +29,8 @@ def noise_schedule(ctx):
     yield Observation("zero_terminal_snr", wanted, have,
                       f"this model needs the {'zero-terminal-SNR' if wanted else 'default'} noise schedule, but "
                       f"the host will sample it with the {'zero-terminal-SNR' if have else 'default'} one",
-                      f"set the noise schedule to {name}", {"zero_terminal_snr": wanted})
+                      host_settings.remedy(ctx.request.host, "IGA-H007", wanted) or f"set the noise schedule to {name}",
+                      {"zero_terminal_snr": wanted})
 
 
 @rule("IGA-H008", "hard", ("architecture", "upstream_architecture"),
@@ -41,12 +43,15 @@ def architecture(ctx):
     checkpoint after an SDXL first pass decodes latents from another latent space (noise)."""
     have, upstream = ctx.request.architecture, ctx.request.upstream_architecture
     wanted = ctx.recipe.architecture
-    if have in LATENT_SPACE and wanted in LATENT_SPACE and have != wanted:
-        yield Observation("architecture", wanted, have,
-                          f"the recipe is for {wanted}, but the host loaded this checkpoint as {have}",
-                          f"use a {wanted} checkpoint", {"architecture": wanted})
     if have in LATENT_SPACE and upstream in LATENT_SPACE and LATENT_SPACE[have] != LATENT_SPACE[upstream]:
+        # the one problem of this pass: its checkpoint is not of the first pass's kind (what its recipe says
+        # follows from that and is not a second finding)
         yield Observation("upstream_architecture", upstream, have,
                           f"this pass's checkpoint is {have} but it continues {upstream} latents "
                           f"({LATENT_SPACE[upstream]} and {LATENT_SPACE[have]} latents are not interchangeable)",
                           f"use a {upstream} checkpoint for this pass", {"architecture": upstream})
+        return
+    if have in LATENT_SPACE and wanted in LATENT_SPACE and have != wanted:
+        yield Observation("architecture", wanted, have,
+                          f"the recipe is for {wanted}, but the host loaded this checkpoint as {have}",
+                          f"use a {wanted} checkpoint", {"architecture": wanted})

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iga_core.recipe.aliases import normalize_prediction_type
-from iga_core.reconstruct.evidence import Evidence
+from iga_core.recipe.aliases import diffusers_pipeline, normalize_prediction_type
+from iga_core.reconstruct.evidence import MODEL, PROFILE, Evidence
 from iga_core.reconstruct.sources._common import profile_evidence
 
 SOURCE = "diffusers"
+_SHARED = ("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline",
+           "StableDiffusionInstructPix2PixPipeline", "LatentConsistencyModelPipeline")  # fmt: skip
 
 
 def _candidates(ctx, *relative: str) -> list[Path]:
@@ -72,17 +74,25 @@ def _sampler_from_class(ctx, cls: str, config: dict, where: str) -> list[Evidenc
 
 
 def _model_index(ctx) -> list[Evidence]:
-    from iga_core.reconstruct.profiles import diffusers_pipeline_family
-
+    """The pipeline class names the family; a class several families share (StableDiffusionPipeline runs
+    SD 1.x and 2.x) is decided by `unet/config.json` (`iga_core.recipe.aliases.diffusers_pipeline`)."""
     path, index = _first_json(ctx, "model_index.json")
     if index is None:
         return []
     cls = index.get("_class_name")
-    family = diffusers_pipeline_family(cls) if isinstance(cls, str) else None
-    if family is None:
+    if not isinstance(cls, str):
         return []
-    out = [Evidence("/architecture", family, SOURCE, f"{path.parent.name}/model_index.json: {cls}", 0.8)]
-    if cls == "LatentConsistencyModelPipeline":
-        out.append(Evidence("#profile", {"profile": "lcm", "n": None, "cfg": False}, SOURCE,
-                            f"model_index.json: {cls}", 0.8))  # fmt: skip
+    unet = ctx.read_json(path.parent / "unet" / "config.json")
+    kind = diffusers_pipeline(cls, unet if isinstance(unet, dict) else None)
+    where = f"{path.parent.name}/model_index.json: {cls}"
+    if kind is None:
+        ctx.findings.append(f"{where}: " + ("a pipeline several model families share, and unet/config.json "
+                            "does not say which" if cls in _SHARED else "a pipeline iga does not know"))  # fmt: skip
+        return []
+    detail = kind.matched.replace("model_index.json", f"{path.parent.name}/model_index.json")
+    out = [Evidence("/architecture", kind.architecture, SOURCE, detail, 0.8)]
+    model = {"kind": "checkpoint", "family": kind.family, **({"variant": kind.variant} if kind.variant else {})}
+    out.append(Evidence(MODEL, model, SOURCE, detail, 0.8))
+    if kind.profile:
+        out.append(Evidence(PROFILE, {"profile": kind.profile, "n": None, "cfg": False}, SOURCE, detail, 0.8))
     return out

@@ -1,29 +1,24 @@
-"""The tensors themselves: marker tensors other tools add (`v_pred`, `ztsnr`, `edm_*`) and the model
-family read from tensor names and shapes. Only the header is read, plus the few bytes of a marker value."""
+"""The tensors themselves: marker tensors other tools add (`v_pred`, `ztsnr`, `edm_*`) and what the tensor
+table says the file is (`iga_core.checkpoint.layout`: a checkpoint or a LoRA / embedding / VAE, the model
+family, variant and size). Only the header is read, plus the few bytes of a marker value."""
 
 from __future__ import annotations
 
-from iga_core.reconstruct.evidence import Evidence
+from iga_core.checkpoint.layout import describe
+from iga_core.recipe.aliases import family_info, variant_note
+from iga_core.reconstruct.evidence import MODEL, Evidence
 
 MARKERS = "marker-tensor"
 LAYOUT = "tensor-layout"
-
-# Cross-attention context width of the UNet's first attention block: 768 (CLIP-L) SD1, 1024 (OpenCLIP-H)
-# SD2, 2048 (CLIP-L + OpenCLIP-bigG) SDXL.
-_CONTEXT_WIDTH = {768: "sd1", 1024: "sd2", 2048: "sdxl"}
-_CROSS_ATTN_KEYS = (
-    "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight",  # SD1/SD2 single file
-    "model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight",  # SDXL single file
-    "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight",  # diffusers UNet
-    "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight",  # diffusers SDXL UNet
-)
+_ADAPTERS = {"lora": "a LoRA-type network (LoRA, LyCORIS, OFT, …)", "textual-inversion": "a textual-inversion "
+             "embedding", "vae": "a VAE"}  # fmt: skip
 
 
 def collect(ctx) -> list[Evidence]:
     names = set(ctx.tensor_names)
     if not names:
         return []
-    return _markers(ctx, names) + _layout(ctx, names)
+    return _markers(ctx, names) + _layout(ctx)
 
 
 def _markers(ctx, names: set[str]) -> list[Evidence]:
@@ -47,40 +42,35 @@ def _markers(ctx, names: set[str]) -> list[Evidence]:
     return out
 
 
-def _has_prefix(names: set[str], *prefixes: str) -> bool:
-    return any(n.startswith(prefixes) for n in names)
-
-
-def _layout(ctx, names: set[str]) -> list[Evidence]:
+def _layout(ctx) -> list[Evidence]:
+    layout = describe(ctx.header.tensors)
+    why = "; ".join(layout.why)
     out: list[Evidence] = []
-    family = None
-    why = ""
-    if _has_prefix(names, "double_blocks.", "model.diffusion_model.double_blocks."):
-        family, why = "flux", "Flux double_blocks.*"
-        if not _has_prefix(names, "guidance_in.", "model.diffusion_model.guidance_in."):
-            # FLUX.1-dev embeds distilled guidance; schnell has no guidance input.
-            out.append(Evidence("/cfg", {"default": 1.0, "min": 1.0, "max": 1.0}, LAYOUT,
-                                "Flux without a guidance_in embedding (schnell-like)", 0.6))  # fmt: skip
-            out.append(Evidence("/steps", {"default": 4, "min": 1, "max": 4}, LAYOUT,
-                                "Flux without a guidance_in embedding (schnell-like)", 0.5))  # fmt: skip
-    elif _has_prefix(names, "joint_blocks.", "model.diffusion_model.joint_blocks."):
-        family, why = "sd3", "MMDiT joint_blocks.*"
-    elif (
-        _has_prefix(names, "conditioner.embedders.") or "model.diffusion_model.label_emb.0.0.weight" in names
-    ):
-        family, why = "sdxl", "SDXL conditioner.embedders.* / label_emb"
-    elif _has_prefix(names, "cond_stage_model.model.transformer.resblocks."):
-        family, why = "sd2", "OpenCLIP text encoder (cond_stage_model.model.*)"
-    for key in _CROSS_ATTN_KEYS:
-        shape = ctx.shape(key)
-        if family is None and shape and len(shape) == 2 and shape[-1] in _CONTEXT_WIDTH:
-            family, why = _CONTEXT_WIDTH[shape[-1]], f"cross-attention context width {shape[-1]} ({key})"
-    if family is None and _has_prefix(names, "cond_stage_model.transformer.text_model."):
-        family, why = "sd1", "CLIP-L text encoder (cond_stage_model.transformer.*)"
-    if family:
-        out.append(Evidence("/architecture", family, LAYOUT, why, 0.85))
-    if _has_prefix(names, "first_stage_model.", "vae.", "encoder.down.", "decoder.up."):
+    if layout.kind in _ADAPTERS:
+        model = {"kind": layout.kind, **({"family": layout.family} if layout.family else {})}
+        out.append(Evidence(MODEL, model, LAYOUT, why, 0.9))
+        ctx.findings.append(f"{ctx.path.name} is {_ADAPTERS[layout.kind]}, not a full checkpoint ({layout.why[0]}): "
+                            "a recipe for it is composed with the checkpoint's when it is used "
+                            "(docs/composition.md); its model-level fields describe the model it was made for")  # fmt: skip
+        if layout.family:
+            out.append(Evidence("/architecture", family_info(layout.family)["architecture"], LAYOUT, why, 0.8))
+        return out
+    if layout.family is None:
+        return out
+    out.append(Evidence("/architecture", family_info(layout.family)["architecture"], LAYOUT, why, 0.85))
+    model = {"kind": "checkpoint", "family": layout.family}
+    model.update({k: v for k, v in (("variant", layout.variant), ("size", layout.size)) if v})
+    out.append(Evidence(MODEL, model, LAYOUT, why, 0.85))
+    if layout.variant and variant_note(layout.variant):
+        ctx.findings.append(f"{ctx.path.name} is {variant_note(layout.variant)} ({why})")
+    if layout.family == "flux" and layout.size == "schnell":
+        # FLUX.1-dev embeds distilled guidance; schnell has no guidance input.
+        out.append(Evidence("/cfg", {"default": 1.0, "min": 1.0, "max": 1.0}, LAYOUT,
+                            "Flux without a guidance_in embedding (schnell-like)", 0.6))  # fmt: skip
+        out.append(Evidence("/steps", {"default": 4, "min": 1, "max": 4}, LAYOUT,
+                            "Flux without a guidance_in embedding (schnell-like)", 0.5))  # fmt: skip
+    if layout.vae_embedded is True:
         out.append(Evidence("/vae/embedded", True, LAYOUT, "VAE weights inside the checkpoint", 0.8))
-    elif family and _has_prefix(names, "model.diffusion_model.", "down_blocks."):
+    elif layout.vae_embedded is False:
         out.append(Evidence("/vae/embedded", False, LAYOUT, "no VAE weights in the file", 0.7))
     return out

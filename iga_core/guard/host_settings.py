@@ -1,0 +1,35 @@
+"""How each WebUI is told a model fact the guard checks: the remedy a hard finding names on that host
+(IGA-H003 prediction type, IGA-H007 noise schedule) and the noise-schedule option a script can set for one
+request. The facts, with the host lines they come from, are data: `data/host_settings.json`."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict:
+    return json.loads((Path(__file__).with_name("data") / "host_settings.json").read_text(encoding="utf-8"))
+
+
+def _key(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def remedy(host: str | None, rule_id: str, wanted) -> str | None:
+    """The setting or file that gives `wanted` on `host` ("a1111", "forge"); None where it is not known."""
+    if host is None:
+        return None
+    return _data()["remedies"].get(host, {}).get(rule_id, {}).get(_key(wanted))
+
+
+#: the host option a script sets per request (override_settings) for the noise schedule
+NOISE_SCHEDULE_OPTION: str = _data()["noise_schedule"]["option"]
+
+
+def noise_schedule(host: str | None, zero_terminal_snr: bool) -> str | None:
+    """`host`'s value of its noise-schedule option for a zero-terminal-SNR (or default) schedule; None when
+    the host has no such option."""
+    return _data()["noise_schedule"].get(host or "", {}).get(_key(zero_terminal_snr))
