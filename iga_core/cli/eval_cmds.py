@@ -48,7 +48,8 @@ def _load_stack():
         from iga_core.eval import demo, protocol, report
     except ImportError as exc:
         raise EvalNotInstalled(f"the evaluation needs {exc.name or 'torch/diffusers/matplotlib'}, which is not installed",
-                               "pip install 'sd-webui-iga[eval]' (torch, diffusers, matplotlib, scipy)") from None
+                               "install the eval extra from your copy of this repository: pip install '.[eval]' "
+                               "(torch, diffusers, matplotlib, scipy; the project is on no package index)") from None
     return demo, protocol, report
 
 

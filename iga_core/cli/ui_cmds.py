@@ -77,7 +77,9 @@ def _run(args: argparse.Namespace) -> int:
         from iga_core.ui.demo_models import ensure_demo_models, reset_demo_models
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] == "gradio":
-            raise GradioMissing("gradio is not installed", "install the UI extra: pip install 'sd-webui-iga[ui]'") from None
+            raise GradioMissing("gradio is not installed",
+                                "install the UI extra from your copy of this repository: pip install '.[ui]' "
+                                "(the project is on no package index)") from None
         raise
     if args.reset_demo:
         folder = reset_demo_models()
