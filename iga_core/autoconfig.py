@@ -25,7 +25,7 @@ from iga_core.guard.request import GuardRequest
 from iga_core.guard.rules import DEFAULT_OUTCOME, RULES
 from iga_core.guard.rules.grid import classify
 from iga_core.guard.verdict import Finding
-from iga_core.presets import CUSTOM, NATIVE, PARAM_KEYS, resolve_preset
+from iga_core.presets import CUSTOM, NATIVE, PARAM_KEYS, pipeline_recipe, resolve_preset
 from iga_core.recipe import Recipe
 
 
@@ -316,6 +316,7 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
     if name.lower() == CUSTOM.lower():
         return AutoConfig(host.name, CUSTOM, {})
     params = resolve_preset(require_recipe(recipe), name)
+    recipe = pipeline_recipe(recipe, name)  # the pipeline the preset belongs to decides what the host needs
     findings: list[Finding] = []
     values = {k: params.get(k) for k in PARAM_KEYS}
 

@@ -38,7 +38,7 @@ from iga_core.errors import IgaInvalid
 from iga_core.guard.rules import RULES
 from iga_core.guard.verdict import Finding, range_text
 from iga_core.presets import check_presets
-from iga_core.recipe import Constraints, Hashes, Range, Recipe, Resolution, Sampler, Size
+from iga_core.recipe import PIPELINE_FIELDS, Constraints, Hashes, Range, Recipe, Resolution, Sampler, Size
 
 REPLACE, NARROW = "replace", "narrow"
 #: the part name every entry point (Generate, the panel, the API, the CLI) gives the checkpoint's recipe
@@ -389,6 +389,26 @@ def _check_entry(entry) -> Addon:
     return replace(entry, weight=float(weight))
 
 
+def _compose_pipelines(result: Recipe, addons: list[Addon], base_name: str, *, replaced: bool,
+                       composer: _Composer) -> Recipe:
+    """A base with several pipelines (schema 1.1.0): a replacing add-on sets how the model is sampled, so
+    the base's other pipelines no longer apply (dropped); narrowing add-ons narrow every pipeline, each
+    composed as the recipe it makes, so the guard still accepts a request that fits any of them."""
+    if replaced:
+        return replace(result, pipelines=None)
+    seen = {(f.rule_id, f.field, f.reason) for f in composer.findings}
+    narrowed = []
+    for pipeline, (name, view) in zip(result.pipelines, result.pipeline_views[1:], strict=True):
+        sub = compose(view, addons, base_name=base_name)
+        for f in sub.findings:
+            if (f.rule_id, f.field, f.reason) not in seen:
+                seen.add((f.rule_id, f.field, f.reason))
+                composer.findings.append(replace(f, reason=f"pipeline {name}: {f.reason}"))
+        r = sub.recipe
+        narrowed.append(replace(pipeline, **{f: getattr(r, f) for f in PIPELINE_FIELDS}))
+    return replace(result, pipelines=tuple(narrowed))
+
+
 def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base") -> Composition:
     """The effective recipe of `base` with `addons` active, per the module rules. Inputs are parsed recipes;
     the result is a new `Recipe` built from them (its conflicts are the findings)."""
@@ -446,6 +466,8 @@ def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base"
     composer.drop_stale_presets()
 
     result = composer.recipe
+    if result.pipelines:
+        result = _compose_pipelines(result, addons, base_name, replaced=winner is not None, composer=composer)
     added = [p.name for p in parts if p.role in (REPLACE, NARROW)]
     title = f"{result.title or result.model_id} + {' + '.join(added)}"[:200] if added else result.title
     extensions = {**result.extensions, "x-composition": {"base": source_id, "parts": [p.to_dict() for p in parts]}}

@@ -23,7 +23,7 @@ from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose
 from iga_core.errors import IgaError, IgaInvalid, IgaNotFound
 from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, Pass, judge
 from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
-from iga_core.recipe import Recipe, RecipeInvalid, load_schema
+from iga_core.recipe import Recipe, RecipeInvalid, deprecation_notices, load_schema
 from iga_core.script_args import SCRIPT_ARGS_SCHEMA
 
 API_VERSION = "v1"
@@ -236,7 +236,8 @@ def get_recipe(checkpoint: Any, resolve: Resolver, *, verify: str = "first") -> 
         return error_answer(exc)
     status = 200 if source.recipe is not None else NoRecipe.http_status
     return status, {"ok": source.recipe is not None, "checkpoint": checkpoint, "source": _source_info(source),
-                    "recipe": source.document}
+                    "recipe": source.document,
+                    "deprecations": [n.to_dict() for n in deprecation_notices(source.document)]}
 
 
 def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: Resolver | None = None

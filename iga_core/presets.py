@@ -1,5 +1,7 @@
 """Presets: "Native" (the recipe's defaults), the recipe's own presets, and "Custom" (the user's values),
-resolved into concrete parameters a host can set.
+resolved into concrete parameters a host can set. A recipe with pipelines (schema 1.1.0) has a group of
+presets per pipeline (`preset_groups`): a pipeline's name stands for its defaults, and every preset is
+resolved and checked against the pipeline it belongs to.
 
 A recipe preset only lists what it changes; everything else comes from Native. Every resolved preset is
 checked by the guard: one that a standard-mode guard would block or warn about (outside the recipe's
@@ -22,7 +24,7 @@ from iga_core.guard.context import (
 from iga_core.guard.engine import run_rules
 from iga_core.guard.request import GuardRequest
 from iga_core.guard.verdict import Finding
-from iga_core.recipe import Preset, Recipe
+from iga_core.recipe import DEFAULT_PIPELINE, Preset, Recipe
 
 NATIVE = "Native"
 CUSTOM = "Custom"
@@ -57,10 +59,31 @@ class PresetProblem:
     findings: tuple[Finding, ...] = ()
 
 
+def preset_groups(recipe: Recipe) -> list[tuple[str, list[str]]]:
+    """(pipeline name, its preset names) per pipeline, in the recipe's order: the top-level pipeline
+    ("default") with Native and the top-level presets, then each of `pipelines` with its own name (its
+    defaults) and its presets. A recipe without pipelines has one group."""
+    recipe = require_recipe(recipe)
+    groups = [(DEFAULT_PIPELINE, [NATIVE, *(p.name for p in recipe.presets or () if p.name not in RESERVED)])]
+    for pl in recipe.pipelines or ():
+        groups.append((pl.name, [pl.name, *(p.name for p in pl.presets or ())]))
+    return groups
+
+
 def preset_names(recipe: Recipe) -> list[str]:
-    """"Native", the recipe's presets in order, then "Custom"."""
-    own = [p.name for p in require_recipe(recipe).presets or () if p.name not in RESERVED]
-    return [NATIVE, *own, CUSTOM]
+    """"Native", the recipe's presets in order (a recipe with pipelines: each pipeline's name and presets
+    after the top-level ones, `preset_groups`), then "Custom"."""
+    return [*(name for _, names in preset_groups(recipe) for name in names), CUSTOM]
+
+
+def pipeline_recipe(recipe: Recipe, preset: str | None) -> Recipe:
+    """The recipe as the pipeline that owns `preset` runs it (the recipe itself when it has one pipeline,
+    or when no preset of that name exists: resolving it then says so)."""
+    recipe = require_recipe(recipe)
+    if not recipe.pipelines or not preset:
+        return recipe
+    owner = recipe.pipeline_of(preset)
+    return recipe.pipeline_view(owner) if owner is not None else recipe
 
 
 def native_params(recipe: Recipe) -> dict:
@@ -97,14 +120,14 @@ def missing_defaults(recipe: Recipe, values: dict) -> dict:
     return {k: native[k] for k in DEFAULTED_WHEN_MISSING if values.get(k) is None and native.get(k) is not None}
 
 
-def _find(recipe: Recipe, name: str) -> Preset:
+def _find(recipe: Recipe, name: str, full: Recipe | None = None) -> Preset:
     presets = recipe.presets or ()
     for match in (lambda p: p.name == name, lambda p: p.name.lower() == name.lower()):
         found = [p for p in presets if match(p)]
         if found:
             return found[0]
     raise PresetNotFound(f"this recipe has no preset named {name!r}",
-                         f"choose one of: {', '.join(preset_names(recipe))}")
+                         f"choose one of: {', '.join(preset_names(full or recipe))}")
 
 
 def _host_grid_of_own_sampler(recipe: Recipe, request: GuardRequest, finding: Finding) -> bool:
@@ -139,11 +162,16 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
             raise PresetOutOfRange(f"unknown Custom preset field(s): {', '.join(unknown)}",
                                    f"use only: {', '.join(PARAM_KEYS)}")
         return {"preset": CUSTOM, "description": "the values set by the user", **custom}
+    owner = recipe.pipeline_of(name) if recipe.pipelines else None
+    full, recipe = recipe, pipeline_recipe(recipe, name)
     params = native_params(recipe)
     description = "the recipe's defaults"
     resolved_name = NATIVE
-    if name.lower() != NATIVE.lower():
-        preset = _find(recipe, name)
+    own_pipeline = next((pl for pl in full.pipelines or () if pl.name.strip().lower() == name.strip().lower()), None)
+    if own_pipeline is not None:  # a pipeline's name: its defaults
+        resolved_name, description = own_pipeline.name, own_pipeline.description or f"the {own_pipeline.name} defaults"
+    elif name.lower() != NATIVE.lower():
+        preset = _find(recipe, name, full)
         resolved_name = preset.name
         description = preset.description or ""
         params.update({key: getattr(preset, attr) for attr, key in _PRESET_KEYS.items()
@@ -151,12 +179,13 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
         params["sampler"] = _label("sampler", params["sampler"])
         if params.get("schedule") is not None:
             params["schedule"] = _label("schedule", params["schedule"])
-    problems = _problems(recipe, params)
+    problems = _problems(recipe, params)  # against the preset's own pipeline
     if problems:
         raise PresetOutOfRange(
             f"preset {resolved_name!r} is outside its recipe: " + "; ".join(f.advice() for f in problems),
             "fix the preset (or the recipe's ranges), then run `iga validate`", problems)
-    return {"preset": resolved_name, "description": description, **params}
+    return {"preset": resolved_name, "description": description, **params,
+            **({"pipeline": owner} if owner is not None else {})}
 
 
 def _label(kind: str, name: str) -> str:

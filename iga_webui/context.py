@@ -54,4 +54,5 @@ def panel_context() -> PanelContext:
                         schedules=host.schedule_labels,
                         dialect=host.dialect(), checkpoints=_checkpoints, loaded_checkpoint=_loaded,
                         refresh_checkpoints=_refresh, lora_source=_lora_source,
-                        recent_decisions=_recent_decisions)
+                        recent_decisions=_recent_decisions, host_name=host.profile().name,
+                        supports_distilled_cfg=host.supports_distilled_cfg())

@@ -16,7 +16,7 @@ from iga_core.autoconfig import auto_configure
 from iga_core.checkpoint.sources import RecipeSource
 from iga_core.compose import ComposeError, Composition
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
+from iga_core.guard import ControlUnit, GuardPolicy, GuardRequest, Verdict, judge
 from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
@@ -277,10 +277,9 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
 # --- process --------------------------------------------------------------------------------------------
 
 def _uses_distilled_cfg(recipe: Recipe | None) -> bool:
-    """Forge's `p.distilled_cfg_scale` matters only for guidance-distilled models (F processing.py:739-742)."""
-    if not host.is_forge():
-        return False
-    return (recipe is not None and recipe.cfg.distilled is not None) or host.model_uses_distilled_cfg()
+    """Is `p.distilled_cfg_scale` a distilled CFG here (F processing.py:739-742; none on A1111, Classic and
+    reForge, a flow shift for some Neo families: `iga_webui.forks.guidance`)?"""
+    return host.uses_distilled_cfg(recipe is not None and recipe.cfg.distilled is not None)
 
 
 def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = None) -> GuardRequest:
@@ -288,7 +287,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     with the host's facts: the loaded model's prediction type, noise schedule and architecture, the
     schedule the host's sampler will run, and the names as sent."""
     img2img = hasattr(p, "init_images")
-    facts = host_run.model_facts(p.sd_model)
+    facts = host_run.model_facts(p.sd_model, p)
     sent = (st.sent or {}) if st is not None else {}
     executed, error = host_run.executed_or_error(p, memo=st.asked if st is not None else None)
     if st is not None:
@@ -312,7 +311,22 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         width=int(p.width),
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
+        control=_control(host.control_units(p)),
     )
+
+
+def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:
+    """The host's enabled control units for the guard; a unit whose values the guard cannot take (another
+    extension's odd arguments) is left out rather than failing the generation."""
+    if units is None:
+        return None
+    out = []
+    for unit in units:
+        try:
+            out.append(ControlUnit.from_dict(unit))
+        except IgaError as exc:
+            log.warning("[IGA] control unit %r not checked: %s", unit.get("model"), exc.message)
+    return tuple(out)
 
 
 def record_executed(p: Any, st: IgaState, name: str, executed, error: str | None) -> None:
@@ -467,7 +481,7 @@ def _recheck(p: Any, st: IgaState, *, hires: bool) -> None:
         return
     name = "hires" if hires else "first"
     try:
-        facts = host_run.model_facts(p.sd_model)
+        facts = host_run.model_facts(p.sd_model, p)
     except Exception as exc:
         _fail(p, st, f"{name} pass hand-over", exc)
         return

@@ -1,17 +1,20 @@
-"""The one door to the host: which WebUI runs (A1111 v1.10.1 or Forge), how it names things, and every
-host object the glue reads or calls. No other `iga_webui` module imports the host's `modules` (a test
-enforces this), so what the glue depends on is listed here, each with the host lines it relies on.
+"""The one door to the host: which WebUI runs (A1111 v1.10.1, Forge, Forge Neo, Forge Classic or reForge),
+how it names things, and every host object the glue reads or calls. No other `iga_webui` module imports the
+host's `modules` (a test enforces this; `host_probe` looks at the host's version module before this one
+loads), so what the glue depends on is listed here, each with the host lines it relies on. Where the forks
+differ, the variant `iga_webui/hosts.json` names for this host handles it (`glue(difference)`, one module
+per difference in `iga_webui/forks/`; docs/hosts.md).
 
-Imported only from `scripts/iga.py`'s import chain, i.e. inside a running host, where every module below
-is already loaded (both hosts import them before any extension script runs).
+Imported only from `scripts/iga.py`'s import chain on a known host, i.e. inside a running host, where every
+module below is already loaded (every known host imports them before any extension script runs; A1111
+1.10's module names hold in all five, docs/hosts.md §1).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import os
-import sys
 from typing import Any
 
 from modules import (
@@ -27,11 +30,13 @@ from modules import (
     sd_vae,  # vae_dict: A sd_vae.py:13, F 14
     shared,  # opts, cmd_opts, state, sd_model, OptionInfo (A shared.py:77)
     shared_items,  # refresh_checkpoints: A shared_items.py:60-62, F 58-60
+    ui_components,  # DropdownEditable: A ui_components.py:79-85, F 90-99
 )
 
 from iga_core.autoconfig import HostCapabilities
 from iga_core.checkpoint.safetensors_io import read_header
-from iga_core.guard.rules.vae import vae_stem
+from iga_webui import host_probe
+from iga_webui.host_profile import HostProfile
 
 #: the base class and the "always on" marker of a script (A and F modules/scripts.py)
 Script = scripts.Script
@@ -41,45 +46,110 @@ AlwaysVisible = scripts.AlwaysVisible
 # --- which host ----------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
+def profile() -> HostProfile:
+    """This host: its name, version and the glue variant of each difference (detected once per process)."""
+    return host_probe.profile()
+
+
+@functools.cache
+def _glue(difference: str, variant: str) -> Any:
+    return importlib.import_module(f"iga_webui.forks.{difference}").VARIANTS[variant]
+
+
+def glue(difference: str) -> Any:
+    """The variant of `difference` (a module of `iga_webui.forks`) this host needs."""
+    return _glue(difference, profile().glue[difference])
+
+
 def is_forge() -> bool:
-    # Forge ships the `modules_forge` package; A1111 does not. Asked several times per generation; on A
-    # each answer is a search of sys.path, and the host does not change while it runs.
-    if "modules_forge" in sys.modules:
-        return True
-    try:
-        return importlib.util.find_spec("modules_forge") is not None
-    except (ImportError, ValueError):
-        return False
+    """Does the model run on Forge's `backend` package (Forge, Neo)? Forge Classic and reForge ship
+    `modules_forge` too but run the older `ldm_patched` backend with A1111's loading, VAE and top bar."""
+    return profile().backend == "forge"
 
 
 def dialect() -> str:
-    return "forge" if is_forge() else "a1111"
+    """The vocabulary dialect this host's sampler and schedule names are spelled in."""
+    return profile().dialect
 
 
 def host_info() -> dict[str, str | None]:
-    return {"name": dialect(), "version": _version()}
-
-
-@functools.lru_cache(maxsize=1)
-def _version() -> str | None:
-    """`launch.git_tag()` (A launch.py:10, F launch.py:13) runs `git describe` in a subprocess on every call
-    (A launch_utils.py:74-86, about 6 ms) and never raises: ask once per process, not once per image. The
-    host's top-level `launch` module is imported here, on first use, not with this module: the hosts run
-    launch.py as __main__, so importing it by name is a second load that only the version needs."""
-    import launch
-
-    git_tag = getattr(launch, "git_tag", None)
-    return str(git_tag()) if callable(git_tag) else None
+    """For the audit record: the host's key ("a1111", "forge", "forge-neo", "forge-classic", "reforge") and
+    the version its own version API gives (docs/hosts.md §1)."""
+    return {"name": profile().key, "version": profile().version}
 
 
 def forge_main_entry(name: str) -> Any:
-    """A component Forge's top bar keeps in `modules_forge.main_entry` (F main_entry.py); None on A1111."""
-    if not is_forge():
+    """A component Forge's and Neo's top bar keep in `modules_forge.main_entry` (F main_entry.py:14-23, Neo
+    25-28); None where the host has no such module (A1111, Forge Classic, reForge) or has not built it yet."""
+    if not glue("top_bar").has_main_entry:
         return None
-    from modules_forge import main_entry  # Forge only, so not imported with the A1111 modules above
+    from modules_forge import main_entry  # only where the profile says the module exists
 
     return getattr(main_entry, name, None)
+
+
+def forge_module_list() -> dict:
+    """Forge's / Neo's VAE and text-encoder files: basename -> full path (F main_entry.py:40, 140-164; Neo 57,
+    96-115); empty elsewhere."""
+    return dict(forge_main_entry("module_list") or {})
+
+
+# --- control units (ControlNet, T2I-Adapter, IP-Adapter) ------------------------------------------------
+
+
+def _unit_value(unit: Any, key: str, default: Any = None) -> Any:
+    return unit.get(key, default) if isinstance(unit, dict) else getattr(unit, key, default)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def control_units(p: Any) -> list[dict] | None:
+    """The enabled units of the ControlNet script this generation runs, as {model, preprocessor, weight,
+    guidance_start, guidance_end} dicts; None when no ControlNet script is loaded (the guard then checks
+    nothing about adapters). Both hosts keep one unit per slot in that script's slice of `p.script_args`:
+
+    - A1111 + sd-webui-controlnet (Mikubill/sd-webui-controlnet @56cec5b2): the always-on script whose
+      `title().lower() == "controlnet"` (internal_controlnet/external_code.py:398-416 find_cn_script /
+      is_cn_script; scripts/controlnet.py:319-323) reads `p.script_args[cn_script.args_from:args_to]`
+      (external_code.py:126-148); a unit is a `ControlNetUnit` from the UI or a dict from the API
+      (external_code.py:223-231), fields `enabled` (default False), `module`, `model`, `weight`,
+      `guidance_start`, `guidance_end` (internal_controlnet/args.py:53-163).
+    - Forge's integrated ControlNet (extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:58-66,
+      title "ControlNet", AlwaysVisible): `get_enabled_units(args)` of its own args (101-109, called from
+      `process`, 547-549), dicts through `ControlNetUnit.from_dict`, whose `enabled` defaults to True
+      (lib_controlnet/external_code.py:157-182, 207).
+
+    T2I-Adapters and IP-Adapters run as units of the same script (their kind comes from the names)."""
+    runner = getattr(p, "scripts", None)
+    script = next((s for s in getattr(runner, "alwayson_scripts", None) or ()
+                   if _title(s) == "controlnet"), None)
+    if script is None or script.args_from is None:
+        return None
+    enabled_by_default = is_forge()  # a unit dict without "enabled": F's dataclass default, A's pydantic default
+    units = []
+    for unit in list(getattr(p, "script_args", None) or ())[script.args_from:script.args_to]:
+        if unit is None or (not isinstance(unit, dict) and not hasattr(unit, "model")):
+            continue
+        if not _unit_value(unit, "enabled", enabled_by_default if isinstance(unit, dict) else False):
+            continue
+        model, module = _unit_value(unit, "model"), _unit_value(unit, "module")
+        units.append({"model": model if isinstance(model, str) else None,
+                      "preprocessor": module if isinstance(module, str) else None,
+                      **{k: _number(_unit_value(unit, k)) for k in ("weight", "guidance_start", "guidance_end")}})
+    return units
+
+
+def _title(script: Any) -> str:
+    try:
+        return str(script.title()).lower()
+    except Exception:  # another extension's title() that fails is not ours to report
+        return ""
 
 
 # --- settings and command line ---------------------------------------------------------------------------
@@ -104,6 +174,11 @@ def add_option(key: str, default: Any, label: str, component: Any, component_arg
     shared.opts.add_option(key, option_info)
 
 
+#: a dropdown whose value may also be typed (allow_custom_value): what the hosts' own "Gradio theme" setting
+#: uses to offer choices next to free text (A shared_options.py:337, F 345)
+DropdownEditable = ui_components.DropdownEditable
+
+
 def on(event: str, callback, name: str) -> None:
     """`script_callbacks.on_<event>(callback, name=...)`: on_ui_settings, on_app_started, ..."""
     getattr(script_callbacks, f"on_{event}")(callback, name=name)
@@ -118,15 +193,16 @@ def queue_lock():
 
 
 def target_checkpoint(p: Any):
-    """The checkpoint this generation WILL use, valid in `before_process` on both hosts: an override in
-    `p.override_settings` first, then the loaded model (A loads eagerly), else the selected one (F loads
-    lazily, so `shared.sd_model` may be the previous model or FakeInitialModel, F sd_models.py:385-408)."""
+    """The checkpoint this generation WILL use, valid in `before_process` on every host: an override in
+    `p.override_settings` first, then the loaded model where the host loads eagerly (A1111, Classic,
+    reForge), else the selected one (Forge and Neo load lazily, so `shared.sd_model` may be the previous
+    model or FakeInitialModel, F sd_models.py:385-408; `iga_webui.forks.loading`)."""
     override = (getattr(p, "override_settings", None) or {}).get("sd_model_checkpoint")
     if override:
         info = sd_models.get_closet_checkpoint_match(override)
         if info is not None:
             return info
-    if not is_forge():
+    if glue("loading").loaded_is_target():
         loaded = getattr(shared.sd_model, "sd_checkpoint_info", None)
         if loaded is not None:
             return loaded
@@ -147,8 +223,20 @@ def loaded_checkpoint():
 
 
 def model_uses_distilled_cfg() -> bool:
-    """Forge's flag for guidance-distilled models (F processing.py:739-742 reads it)."""
-    return bool(getattr(shared.sd_model, "use_distilled_cfg_scale", False))
+    """Is `p.distilled_cfg_scale` a distilled CFG for the loaded model (F processing.py:739-742; Neo uses the
+    same field as the flow shift of some families: `iga_webui.forks.guidance`)?"""
+    return glue("guidance").uses_distilled_cfg(shared.sd_model, False)
+
+
+def uses_distilled_cfg(recipe_has_distilled: bool) -> bool:
+    """Is `p.distilled_cfg_scale` to be judged as a distilled CFG for this generation (`forks.guidance`)?"""
+    return glue("guidance").uses_distilled_cfg(shared.sd_model, recipe_has_distilled)
+
+
+def hires_cfg(p: Any) -> float | None:
+    """The hires pass's own CFG, or None where the host has none (`iga_webui.forks.hires_cfg`)."""
+    return glue("hires_cfg").value(p)
+
 
 
 def checkpoint_by_name(name: str | None):
@@ -222,9 +310,13 @@ def capabilities() -> HostCapabilities:
 
 @functools.lru_cache(maxsize=4)
 def _capabilities(dialect_: str, samplers: tuple[str, ...], schedules: tuple[str, ...]) -> HostCapabilities:
-    name = "Forge" if dialect_ == "forge" else "AUTOMATIC1111"
-    return HostCapabilities.of_running_host(name, dialect_, samplers, schedules,
-                                            supports_distilled_cfg=dialect_ == "forge")
+    return HostCapabilities.of_running_host(profile().name, dialect_, samplers, schedules,
+                                            supports_distilled_cfg=supports_distilled_cfg())
+
+
+def supports_distilled_cfg() -> bool:
+    """Has `p` a distilled-CFG field at all (Forge, Neo; `iga_webui.forks.guidance`)?"""
+    return glue("guidance").supports_distilled_cfg
 
 
 #: tensor-name prefixes of a VAE file (diffusers / LDM / Flux `ae.safetensors` layouts)
@@ -266,48 +358,21 @@ def checkpoint_exact(name: str | None):
 
 
 def effective_vae(p: Any) -> str | None:
-    """A: `p.sd_vae_name` (None = the VAE baked into the checkpoint). F: `sd_vae` is stubbed and the real
-    choice is `opts.forge_additional_modules`, full paths of VAE and text encoders (F main_entry.py:140-164,
-    258-276): the VAE is the module whose tensors are a VAE's; none means the checkpoint's own ("None")."""
-    if not is_forge():
-        return getattr(p, "sd_vae_name", None)
-    modules = option("forge_additional_modules") or []
-    vaes = [os.path.basename(str(m)) for m in modules if is_vae_module(str(m))]
-    return vaes[0] if vaes else ("None" if modules else None)
-
-
-def _stem(name: str) -> str:
-    return vae_stem(name)
+    """The VAE this generation runs with (None = the checkpoint's own; `iga_webui.forks.vae`)."""
+    return glue("vae").effective(p)
 
 
 def vae_override(recipe_vae: Any, overrides: dict) -> tuple[str, Any, str] | None:
     """(override key, value, name shown) that makes the host use the recipe's VAE (`Recipe.vae`) for one
-    request, or None when it already does, the request overrides it itself, or the host lists no such VAE.
-    A: `sd_vae` = a `sd_vae.vae_dict` key, or "None" for the checkpoint's own (A processing.py:838-839
-    reloads it). F: `forge_additional_modules` = the text encoders kept, the VAE swapped (F sysinfo.py:218-260,
-    main_entry.py:140-164, 258-276)."""
-    if recipe_vae is None or ("sd_vae" in overrides or "forge_additional_modules" in overrides):
-        return None
-    wanted = recipe_vae.id
-    embedded_only = bool(recipe_vae.embedded) and not wanted
-    if not wanted and not embedded_only:
-        return None
-    if is_forge():
-        current = [str(m) for m in (option("forge_additional_modules") or [])]
-        kept = [m for m in current if not is_vae_module(m)]
-        if embedded_only:
-            return None if kept == current else ("forge_additional_modules", kept, "None")
-        path = next((v for k, v in (forge_main_entry("module_list") or {}).items() if _stem(k) == _stem(wanted)), None)
-        if path is None:
-            return None
-        new = [*kept, str(path)]
-        return None if new == current else ("forge_additional_modules", new, os.path.basename(str(path)))
-    if embedded_only:
-        return None if option("sd_vae", "Automatic") in ("None", "Automatic") else ("sd_vae", "None", "None")
-    key = next((k for k in sd_vae.vae_dict if _stem(k) == _stem(wanted)), None)
-    if key is None or option("sd_vae", "Automatic") == key:
-        return None
-    return "sd_vae", key, key
+    request, or None when it already does, the request overrides it itself, or the host lists no such VAE
+    (`iga_webui.forks.vae`: `sd_vae` on A1111, Classic and reForge, `forge_additional_modules` on Forge and Neo)."""
+    return glue("vae").override(recipe_vae, overrides)
+
+
+def vae_names() -> list[str]:
+    """The `sd_vae` choices besides Automatic / None: `sd_vae.vae_dict` keys, file basenames (A sd_vae.py:13,
+    72-106; classic 13; reForge 14)."""
+    return list(sd_vae.vae_dict)
 
 
 def clip_skip() -> int | None:

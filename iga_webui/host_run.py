@@ -9,9 +9,11 @@
   the sampler's own model wrapper (`model_wrap.sigma_to_t`: k-diffusion's on A, Forge's predictor, LCM's
   50-step table), from the timestep loop (A sd_samplers_timesteps_impl.py:22-25: timesteps[len-1] .. [1]) and,
   for UniPC, from the host's UniPC time grid (A sd_samplers_timesteps_impl.py:159-160, 170-176, uni_pc.py:459-474, 746-757).
-- `model_facts(sd_model)`: the parameterization, noise schedule and architecture the host uses for the loaded
-  checkpoint (A: `sd_model.parameterization` from its config, `opts.sd_noise_schedule`; F: the predictor's
-  `prediction_type`, `opts.sd_noise_schedule` or the checkpoint's `ztsnr` key, F processing.py:985).
+- `model_facts(sd_model, p)`: the parameterization, noise schedule and architecture the host uses for the
+  loaded checkpoint, read by this host's variant of `iga_webui.forks.prediction` / `.architecture` (A:
+  `sd_model.parameterization` from its config, `opts.sd_noise_schedule`; Forge and Neo: the predictor's
+  `prediction_type`, `opts.sd_noise_schedule` or the checkpoint's `ztsnr` key, F processing.py:985; Forge
+  Classic and reForge: the ldm_patched `model_sampling` class and `sd_model.ztsnr`; docs/hosts.md §4).
 
 Both are read-only: the sampler is asked through a view of `p` with its own `extra_generation_params`, so
 asking leaves the infotext as the host writes it.
@@ -28,7 +30,6 @@ from iga_webui import host
 
 #: timestep samplers whose loop evaluates timesteps[len-1] .. timesteps[1] (A sd_samplers_timesteps_impl.py)
 _LOOP_SAMPLERS = ("DDIM", "DDIM CFG++", "PLMS")
-_PREDICTION = {"eps": "eps", "epsilon": "eps", "v": "v", "v_prediction": "v", "const": "flow", "edm": "eps"}
 
 
 class _PassView:
@@ -175,27 +176,20 @@ def _unipc_times(sd_model: Any, timesteps, img2img: bool) -> list[float]:
     return [(float(t) - 1.0 / ns.total_N) * 1000.0 for t in times[:n]]
 
 
-def model_facts(sd_model: Any) -> dict:
-    """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample."""
+def model_facts(sd_model: Any, p: Any = None) -> dict:
+    """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample,
+    read where this host keeps them (`iga_webui.forks.prediction`, `.architecture`: A1111's model config,
+    Forge's and Neo's predictor, Forge Classic's and reForge's ldm_patched model_sampling)."""
     from modules.shared import opts
 
-    ztsnr = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
-    if host.is_forge():
-        predictor = sd_model.forge_objects.unet.model.predictor
-        prediction = _PREDICTION.get(getattr(predictor, "prediction_type", None))
-        ztsnr = ztsnr or bool(getattr(getattr(sd_model, "model_config", None), "ztsnr", False))
-        source = "forge predictor"
-    else:
-        prediction = _PREDICTION.get(getattr(sd_model, "parameterization", None))
-        source = "a1111 model config"
-    return {"prediction_type": prediction, "zero_terminal_snr": ztsnr, "architecture": architecture(sd_model),
-            "source": source}
+    reader = host.glue("prediction")
+    setting = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
+    return {"prediction_type": reader.prediction(sd_model),
+            "zero_terminal_snr": reader.zero_terminal_snr(sd_model, setting, p),
+            "architecture": architecture(sd_model), "source": reader.source}
 
 
 def architecture(sd_model: Any) -> str | None:
-    """From the host's model flags (A sd_models.py:379-401, F backend/diffusion_engine/base.py:63-67)."""
-    for flag, name in (("is_flux", "flux"), ("is_sd3", "sd3"), ("is_sdxl", "sdxl"), ("is_sd2", "sd2"),
-                       ("is_sd1", "sd1")):
-        if getattr(sd_model, flag, False) is True:
-            return name
-    return None
+    """From the host's model (`iga_webui.forks.architecture`: A sd_models.py:379-401 flags; Forge's and Neo's
+    engine class, F backend/diffusion_engine/base.py:55-67)."""
+    return host.glue("architecture").of(sd_model)

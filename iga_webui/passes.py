@@ -1,7 +1,8 @@
 """Second passes: hires fix and the refiner, each checked against the recipe that governs it.
 
 - Hires fix (txt2img): `hr_sampler_name`, `hr_scheduler`, `hr_second_pass_steps` (0 = same as the first
-  pass), denoising strength, and on Forge `hr_cfg`; governed by the `hr_checkpoint_name` checkpoint's
+  pass), denoising strength, and the hires CFG where the host has one (Forge, Neo and reForge `hr_cfg`, Forge
+  Classic `hr_cfg_scale`); governed by the `hr_checkpoint_name` checkpoint's
   recipe when one is chosen, else by the first pass's (A processing.py:1166-1183, 1252-1281, 1364-1454).
   The target size is not checked: hires fix exists to go past the native size.
 - Refiner: the same sampler, schedule, steps and CFG continue on `refiner_checkpoint` from
@@ -50,7 +51,6 @@ def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
     """The hires pass's own settings and the host's facts about it: its sampler's schedule from the host
     (`run` passes.hires, recorded at the hand-over with the hires checkpoint loaded, else computed now on the
     loaded model). What it leaves out (None: "Use same", 0 steps) it takes from the first pass."""
-    forge_cfg = host.is_forge() and getattr(p, "hr_cfg", None) is not None
     recorded = ((run or {}).get("passes") or {}).get("hires")
     failed = ((run or {}).get("errors") or {}).get("hires")
     if recorded:
@@ -72,7 +72,7 @@ def hires_fields(p: Any, run: dict | None = None, upstream: str | None = None,
         "sampler": p.hr_sampler_name if _given(getattr(p, "hr_sampler_name", None)) else None,
         "schedule": p.hr_scheduler if _given(getattr(p, "hr_scheduler", None)) else None,
         "steps": int(p.hr_second_pass_steps) if p.hr_second_pass_steps else None,
-        "cfg": float(p.hr_cfg) if forge_cfg else None,
+        "cfg": host.hires_cfg(p),  # Forge, Neo, reForge `hr_cfg`; Classic `hr_cfg_scale` (iga_webui.forks.hires_cfg)
         "denoising_strength": float(p.denoising_strength) if p.denoising_strength is not None else None,
     }
 

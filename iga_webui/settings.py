@@ -38,4 +38,6 @@ def register() -> None:
             component, args = gr.Radio, {"choices": o["choices"]}
         elif o["component"] == "textbox":
             component = gr.Textbox
+        elif o["component"] == "dropdown_editable":  # one click for a listed value, or type your own
+            component, args = host.DropdownEditable, {"choices": o["choices"]}
         host.add_option(o["key"], o["default"], o["label"], component, args, section=section, info=o.get("info"))

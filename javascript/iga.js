@@ -48,8 +48,15 @@
                 return;
             }
             radio.dataset.igaWatched = "1";
+            // Forge's preset is a radio (a change event); Neo's is a dropdown (modules_forge/main_entry.py:65),
+            // whose options are picked by a click in the list: re-apply after either (re-applying is idempotent)
             radio.addEventListener("change", function () {
                 IGA.reapply(800);
+            });
+            radio.addEventListener("click", function (event) {
+                if (event.target && event.target.closest && event.target.closest("li, [role=option]")) {
+                    IGA.reapply(800);
+                }
             });
         },
         mirrorVerdict: function (tab) {

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from iga_core.audit.filename import (
     DEFAULT_PATTERN,
+    DESIGN_PATTERN,
     FILENAME_TOKENS,
     FORBIDDEN,
     MAX_BYTES,
@@ -62,6 +63,8 @@ def test_unknown_token_is_a_typed_error_listing_the_known_ones():
 def test_token_table_names_the_host_equivalents():
     assert FILENAME_TOKENS["checkpoint_name"].host_has == "model_name"
     assert FILENAME_TOKENS["schedule"].host_has == "scheduler"
+    assert FILENAME_TOKENS["model_hash"].host_has == "model_hash"  # A images.py:395
+    assert FILENAME_TOKENS["weights_hash"].host_has is None
     assert all(t.host_has is None for n, t in FILENAME_TOKENS.items() if n.startswith("iga_"))
     assert all(re.fullmatch(r"[a-z_]+", name) for name in FILENAME_TOKENS)
 
@@ -88,3 +91,44 @@ def test_any_values_give_a_name_every_os_accepts(values, seed, pattern_tail):
     assert name[-1] not in ". " and name[0] != " "
     assert name.split(".")[0].upper() not in RESERVED
     assert len(name.encode("utf-8")) <= MAX_BYTES and len(name) <= 120
+
+
+def test_design_pattern_is_the_default_pattern_as_the_design_writes_it():
+    assert DESIGN_PATTERN.endswith("cfg[CFG]") and DESIGN_PATTERN.lower() == DEFAULT_PATTERN.lower()
+    assert filename_from_pattern(DESIGN_PATTERN, VALUES) == filename_from_pattern(DEFAULT_PATTERN, VALUES)
+
+
+def test_hash_tokens_from_a_record():
+    weights, file_hash = "ab12" * 16, "0123456789"
+    record = build_record(params={"seed": 7, "steps": 4, "cfg": 1.0}, recipe=None, verdict=None, preset=None,
+                          policy=None, host={"name": "a1111"},
+                          checkpoint={"name": "turbo.safetensors", "weights_sha256": weights, "model_hash": file_hash},
+                          now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    values = values_from_record(record)
+    assert filename_from_pattern("[checkpoint_name]-[model_hash]-[weights_hash]", values) == (
+        "turbo-0123456789-ab12ab12ab")
+    # no hash known (never hashed): the token and its separator are dropped
+    assert filename_from_pattern("[seed]-[weights_hash]", {**values, "weights_sha256": None}) == "7"
+
+
+@pytest.mark.parametrize("value", ["../../etc", "ab cd", "0xZZ", "", "é" * 3])
+def test_hash_tokens_carry_only_hex(value):
+    assert filename_from_pattern("[seed]-[model_hash]-[weights_hash]",
+                                 {"seed": 1, "model_hash": value, "weights_sha256": value}) == "1"
+    assert filename_from_pattern("[weights_hash]", {"weights_sha256": "0X" + "F" * 64}) == "f" * 10
+
+
+def test_the_settings_choices_are_valid_patterns_and_include_the_design_one():
+    import json
+    from pathlib import Path
+
+    from iga_core.audit.filename import parse_pattern
+
+    spec = json.loads((Path(__file__).resolve().parents[1] / "iga_webui" / "settings.json").read_text("utf-8"))
+    option = next(o for o in spec["options"] if o["key"] == "iga_filename_pattern")
+    assert option["component"] == "dropdown_editable" and option["default"] == ""
+    assert option["choices"][0] == "" and DESIGN_PATTERN in option["choices"]
+    tokens = set()
+    for choice in option["choices"]:
+        tokens |= {name for _, name in parse_pattern(choice) if name}
+    assert {"model_hash", "weights_hash"} <= tokens

@@ -71,7 +71,7 @@ def test_lcm_lora_cfg_above_two_warns():
 
 #: examples whose own sampler A1111 / Forge run on a grid of their own that misses the recipe's:
 #: DMD2's LCM (LCM's 50-step table: 999, 759, 499, 259) and Hyper-SD's DDIM (leading timesteps + 1)
-HOST_GRID_MISSES = {"dmd2-sdxl-4step", "hyper-sdxl-8step-cfg"}
+HOST_GRID_MISSES = {"dmd2-sdxl-4step", "hyper-sdxl-8step-cfg", "hyper-sd15-8step"}
 
 
 @needs_examples
@@ -147,3 +147,37 @@ def _valid_recipes():
     from tests.recipe_strategies import recipes
 
     return recipes().filter(lambda r: validate_recipe(r) == [])
+
+
+# --- the families issue #18 added: FLUX.1-dev (distilled guidance), Hyper-SD 1.5, LCM-LoRA SD 1.5 ---------------
+
+
+def test_flux_dev_takes_its_guidance_as_distilled_cfg_not_cfg():
+    r = _example("flux1-dev")
+    assert r.cfg.distilled.default == 3.5 and r.steps.default == 50  # the authors' values
+    assert evaluate(r, native_request(r, distilled_cfg=3.5)).findings == ()
+    # the guidance typed into the CFG field (true classifier-free guidance at 3.5) is the mistake it catches
+    v = evaluate(r, native_request(r, cfg=3.5, distilled_cfg=3.5))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S002"] and v.warnings[0].fix == {"cfg": 1.0}
+    v = evaluate(r, native_request(r, distilled_cfg=9.0))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S003"] and v.warnings[0].fix == {"distilled_cfg": 5.0}
+
+
+def test_hyper_sd15_runs_exactly_its_eight_trailing_steps():
+    r = _example("hyper-sd15-8step")
+    # the hosts' DDIM runs leading timesteps, off the trailing 8-step grid; auto-configure substitutes a pair
+    # that lands on it (test_every_example_and_preset_passes_its_own_guard), here Euler + SGM Uniform
+    assert "IGA-H004" in evaluate(r, native_request(r)).blocked_ids
+    on_grid = native_request(r, sampler="Euler", schedule="SGM Uniform")
+    assert evaluate(r, on_grid, GuardPolicy(mode="strict")).allowed
+    for off in ({"steps": 20}, {"schedule": "Karras"}):
+        v = evaluate(r, GuardRequest.from_dict({**on_grid.to_dict(), **off}))
+        assert not v.allowed and "IGA-H004" in v.blocked_ids, off
+    assert not evaluate(r, GuardRequest.from_dict({**on_grid.to_dict(), "cfg": 7.0}), GuardPolicy(mode="strict")).allowed
+
+
+def test_lcm_lora_sd15_refuses_other_samplers_and_high_cfg():
+    r = _example("lcm-lora-sd15")
+    assert not evaluate(r, native_request(r, sampler="Euler a")).allowed
+    v = evaluate(r, native_request(r, cfg=7.0))
+    assert [f.rule_id for f in v.warnings] == ["IGA-S002"] and v.warnings[0].fix == {"cfg": 2.0}

@@ -33,7 +33,8 @@ OTHER_VALUES = {"sampler": "Heun", "schedule": "Exponential", "steps": 13, "cfg"
                 "vae": "x.vae.pt", "clip_skip": 3, "width": 640, "height": 1536, "prediction_type": "v",
                 "denoising_strength": 0.3, "zero_terminal_snr": True, "architecture": "flux",
                 "upstream_architecture": "sd3", "sampler_sent": "Eulerish", "schedule_sent": "Karrasish",
-                "executed": {"kind": "sigmas", "values": [14.6, 1.0, 0.0], "timesteps": [999, 500]}}
+                "executed": {"kind": "sigmas", "values": [14.6, 1.0, 0.0], "timesteps": [999, 500]},
+                "control": [{"model": "t2iadapter_sketch_sd15v2", "weight": 0.3, "guidance_end": 0.2}]}
 
 
 class RuleContract:
@@ -158,6 +159,18 @@ class TestAtypicalResolution(RuleContract):
 
 class TestClipSkip(RuleContract):
     rule_id, recipe_name, violation = "IGA-S006", "sd1_anime", {"clip_skip": 1}
+
+
+class TestUnlistedControlAdapter(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S007", "sd1_control", {
+        "control": [{"model": "control_v11f1p_sd15_depth [cfd03158]", "preprocessor": "depth_midas"}]}
+
+
+class TestControlAdapterOutsideItsHint(RuleContract):
+    rule_id, recipe_name, violation = "IGA-S008", "sd1_control", {
+        "control": [{"model": "control_v11p_sd15_canny [d14c016b]", "preprocessor": "canny", "weight": 1.8,
+                     "guidance_end": 0.3}, {"model": "ip-adapter_sd15", "preprocessor": "ip-adapter_clip_sd15",
+                                            "weight": 1.4}]}
 
 
 class TestDiffersFromDefault(RuleContract):

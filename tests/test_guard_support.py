@@ -85,8 +85,18 @@ SD1_ANIME = {
     ],
 }
 
+#: schema 1.1.0 control adapters: a canny ControlNet at 0.5-1.2 ending after 60 % of the steps, an IP-Adapter
+#: up to 1.0, and a warning for any other adapter
+SD1_CONTROL = {**SD1_ANIME, "iga_version": "1.1.0", "model_id": "sd15-control", "control": {
+    "unlisted": "warn",
+    "adapters": [
+        {"kind": "controlnet", "role": "recommended", "model": "control_v11p_sd15_canny", "preprocessor": "canny",
+         "weight": {"default": 1.0, "min": 0.5, "max": 1.2}, "guidance_end": {"min": 0.6, "max": 1.0}},
+        {"kind": "ip_adapter", "model": "ip-adapter_sd15", "weight": {"max": 1.0}},
+    ]}}
+
 RECIPES = {"turbo": TURBO, "lightning": LIGHTNING, "dmd2": DMD2, "vpred": VPRED, "flux": FLUX,
-           "sd1_anime": SD1_ANIME}
+           "sd1_anime": SD1_ANIME, "sd1_control": SD1_CONTROL}
 
 
 def document(name: str, **changes) -> dict:

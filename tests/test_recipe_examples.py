@@ -22,10 +22,12 @@ VALID = sorted(EXAMPLES.glob("*.iga.json"))
 INVALID_DIR = EXAMPLES / "invalid"
 INDEX = json.loads((INVALID_DIR / "index.json").read_text(encoding="utf-8"))
 
-# The models the format must cover (issue #2 item 8), each by the file that carries it.
+# The models the format must cover (issue #2 item 8, issue #18), each by the file that carries it.
 REQUIRED = {
     "sd15", "sd21-768-v", "sdxl-base", "sdxl-turbo", "sdxl-lightning-4step", "hyper-sdxl-8step-cfg",
     "lcm-lora-sdxl", "dmd2-sdxl-4step", "flux1-schnell", "sdxl-vpred-ztsnr", "seed-example",
+    # issue #18: the design's own example, FLUX.1-dev, the SD 1.5 step-distilled families
+    "design-example", "flux1-dev", "hyper-sd15-8step", "lcm-lora-sd15",
 }  # fmt: skip
 
 
@@ -66,10 +68,12 @@ def test_dmd2_carries_its_explicit_timesteps():
 
 def test_seed_example_is_the_flat_draft_migrated():
     flat = _load(EXAMPLES / "seed-flat-draft.json")
-    migrated, changes = migrate(flat)
+    migrated, changes = migrate(flat, "1.0.0")
     golden = _load(EXAMPLES / "seed-example.iga.json")
     assert with_metadata_digest(migrated) == golden
     assert changes
+    current, _ = migrate(flat)  # to the current schema: the same recipe, one version later
+    assert with_metadata_digest(current) == migrate(golden)[0]
 
 
 def test_index_lists_every_invalid_file():

@@ -115,12 +115,29 @@ def test_missing_required_fields_are_not_guessed():
     assert pointers == {"/prediction_type", "/cfg"}
 
 
-def test_current_recipes_pass_through_unchanged():
+def test_recipes_of_the_target_version_pass_through_unchanged():
+    d = json.loads((EXAMPLES / "sdxl-turbo.iga.json").read_text(encoding="utf-8"))
+    out, changes = migrate(d, "1.0.0")
+    assert out == d and changes == [] and out is not d
+    out, changes = migrate({**d, "iga_version": "1.0.3"}, "1.0.0")
+    assert changes == []
+    current = {**d, "iga_version": SCHEMA_VERSION}
+    assert migrate(current) == (current, [])
+
+
+def test_a_1_0_recipe_migrates_to_1_1_by_changing_only_its_version():
     d = json.loads((EXAMPLES / "sdxl-turbo.iga.json").read_text(encoding="utf-8"))
     out, changes = migrate(d)
-    assert out == d and changes == [] and out is not d
-    out, changes = migrate({**d, "iga_version": "1.0.3"})
-    assert changes == []
+    assert SCHEMA_VERSION == "1.1.0" and out["iga_version"] == "1.1.0"
+    assert {k: v for k, v in out.items() if k not in ("iga_version", "hashes")} == {
+        k: v for k, v in d.items() if k not in ("iga_version", "hashes")}
+    assert changes[0].startswith("iga_version '1.0.0' -> '1.1.0'") and "recomputed" in changes[-1]
+    assert validate_recipe(out) == [] and out["hashes"]["metadata_sha256"] == metadata_sha256(out)
+    for doc, target, fragment in (({**d, "iga_version": "1.1.0"}, "1.0.0", "only forward"),
+                                  (d, "2.0.0", "no recipe version")):
+        with pytest.raises(MigrationError) as info:
+            migrate(doc, target)
+        assert fragment in info.value.message
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,11 @@ def test_a_recipe_must_be_an_object(value):
 
 def test_patch_versions_are_read_newer_minor_versions_are_not():
     assert validate_recipe(_with(iga_version="1.0.7")) == []
-    problems = validate_recipe(_with(iga_version="1.1.0"))
+    assert validate_recipe(_with(iga_version="1.1.0")) == []  # 1.1.0 only adds the optional pipelines
+    problems = validate_recipe(_with(iga_version="1.2.0"))
     assert problems[0].pointer == "/iga_version" and "newer" in problems[0].message
+    problems = validate_recipe(_with(iga_version="0.9.0"))
+    assert problems[0].pointer == "/iga_version" and "not one iga knows" in problems[0].message
     problems = validate_recipe(_with(iga_version="one"))
     assert problems[0].pointer == "/iga_version" and "expected form" in problems[0].message
 

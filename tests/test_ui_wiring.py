@@ -27,7 +27,7 @@ def _page(double, monkeypatch) -> Events:
 
     assert ui_wiring.wired_tabs == list(TABS)
     page = Events(demo)
-    if double.host == "forge":
+    if double.flavour.top_bar == "forge":
         page.checkpoint = next(b for b in page.blocks.values()
                                if getattr(b, "label", None) == "Checkpoint" and "model_selection" in (b.elem_classes or []))
     else:
@@ -53,7 +53,7 @@ def test_checkpoint_change_applies_the_recipe_on_both_tabs(host, monkeypatch):  
             assert page.value(page.by_elem_id(f"{tab}_width")) == 1024
             assert page.prop(sampler, "interactive") is False  # the Advanced gate is shut
             assert 'data-iga-state="ok"' in page.value(page.by_elem_id(f"iga-{tab}-verdict"))
-    if host.host == "forge":  # the recipe has no distilled CFG: Forge's slider is left alone but gated
+    if host.flavour.distilled_cfg:  # the recipe has no distilled CFG: Forge's slider is left alone but gated
         distilled = page.by_elem_id("txt2img_distilled_cfg_scale")
         assert page.value(distilled) == 3.5 and page.prop(distilled, "interactive") is False
 
@@ -121,7 +121,7 @@ def test_vae_is_applied_only_where_the_host_offers_it(host, monkeypatch):  # noq
     stamp(make_checkpoint(host.models / "other-vae.safetensors", seed=6),
           {**LIGHTNING, "vae": {"id": "someone_elses_vae.safetensors"}})
     page = _page(host, monkeypatch)
-    if host.host == "forge":
+    if host.flavour.vae == "modules":
         assert not [b for b in page.blocks.values() if getattr(b, "elem_id", None) == "setting_sd_vae"]
         return
     vae = page.by_elem_id("setting_sd_vae")

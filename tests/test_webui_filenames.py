@@ -74,3 +74,29 @@ def test_without_the_pattern_the_host_names_files_as_before(webui):
     generate(webui)
     generate(webui)
     assert names(webui) == ["00000-1234.png", "00001-1234.png"]
+
+
+def test_hash_tokens_name_the_host_short_hash_and_the_weights(webui):
+    from iga_core.checkpoint.hashing import file_sha256, weights_sha256
+
+    path = webui.models / "lightning.safetensors"
+    webui.m.shared.opts.data["iga_filename_pattern"] = "[checkpoint_name]-[model_hash]-[weights_hash]"
+    generate(webui)
+    # the host's shorthash is the file's sha256 [0:10] (A hashes.py, CheckpointInfo.shorthash)
+    assert names(webui) == [f"00000-lightning-{file_sha256(path)[:10]}-{weights_sha256(path)[:10]}.png"]
+
+
+def test_the_setting_offers_the_design_pattern_in_the_hosts_editable_dropdown(webui):
+    import sys
+
+    import gradio as gr
+
+    from iga_core.audit.filename import DESIGN_PATTERN
+
+    info = webui.m.shared.opts.data_labels["iga_filename_pattern"]
+    assert info.component is sys.modules["modules.ui_components"].DropdownEditable
+    assert DESIGN_PATTERN in info.component_args["choices"]
+    with gr.Blocks():  # what the host's create_setting_component does (A ui_settings.py:22-54)
+        component = info.component(label=info.label, value="[seed]-[weights_hash]",
+                                   elem_id="setting_iga_filename_pattern", **info.component_args)
+    assert component.allow_custom_value and component.value == "[seed]-[weights_hash]"

@@ -4,7 +4,9 @@
 names are case-insensitive, as in the host (A1111 v1.10.1 images.py:381-417 looks them up lowercased).
 `FILENAME_TOKENS` is the table the WebUI glue registers as host filename tokens (A images.py
 `FilenameGenerator.replacements`); the host already has `seed`, `steps`, `cfg`, `sampler`, `scheduler`,
-`model_name` and `datetime`, so only the names the host lacks are registered there.
+`model_name`, `model_hash` (A images.py:395) and `datetime`, so only the names the host lacks are registered
+there. `[weights_hash]` is the recipe's weights_sha256 cut to the host's short-hash length: it names the
+tensors, so it stays the same when a stamp changes the file (and with it the host's `[model_hash]`).
 
 Safety: each value is cleaned (characters Windows, macOS or Linux refuse become `_`, whitespace becomes
 `_`), a token with no value is dropped with the text before it (like the host's
@@ -25,6 +27,12 @@ from typing import Any
 from iga_core.errors import IgaInvalid
 
 DEFAULT_PATTERN = "[datetime]-[seed]-[checkpoint_name]-[sampler]-[schedule]-[steps]-cfg[cfg]"
+#: the design document's pattern, as it writes it (token names are case-insensitive): one of the choices the
+#: `iga_filename_pattern` setting offers (iga_webui/settings.json)
+DESIGN_PATTERN = "[datetime]-[seed]-[checkpoint_name]-[sampler]-[schedule]-[steps]-cfg[CFG]"
+#: hex digits of weights_sha256 in `[weights_hash]`: the length of the hosts' own short hash (A hashes.py
+#: sha256 -> shorthash [0:10]), so a name carries both at the same width
+WEIGHTS_HASH_DIGITS = 10
 DATETIME_FORMAT = "%Y%m%d%H%M%S"  # the host's default_time_format (A images.py:418)
 MAX_LENGTH = 120
 MAX_BYTES = 200
@@ -62,6 +70,12 @@ def _stem(name: Any) -> str:
     return re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf)$", "", text, flags=re.IGNORECASE)
 
 
+def _hex(value: Any) -> str:
+    # hashes only: anything but hex digits (a hostile record's text) gives no value, not a file-name part
+    text = str(value).strip().lower().removeprefix("0x")
+    return text if re.fullmatch(r"[0-9a-f]{1,128}", text) else ""
+
+
 @dataclass(frozen=True)
 class FilenameToken:
     name: str
@@ -88,6 +102,11 @@ FILENAME_TOKENS: dict[str, FilenameToken] = {t.name: t for t in (
     FilenameToken("cfg", "CFG scale, as 7 or 3.5", _get("cfg", _number), "cfg"),
     FilenameToken("width", "image width", _get("width", _number), "width"),
     FilenameToken("height", "image height", _get("height", _number), "height"),
+    FilenameToken("model_hash", "the host's short model hash (first 10 hex digits of the checkpoint file's sha256)",
+                  _get("model_hash", _hex), "model_hash"),
+    FilenameToken("weights_hash", f"first {WEIGHTS_HASH_DIGITS} hex digits of the recipe's weights_sha256 (the "
+                  "tensor bytes: unchanged by a stamp, unlike the model hash)",
+                  _get("weights_sha256", lambda v: _hex(v)[:WEIGHTS_HASH_DIGITS])),
     FilenameToken("iga_preset", "IGA preset name", _get("preset")),
     FilenameToken("iga_recipe", "first 12 hex digits of the recipe digest",
                   _get("recipe_digest", lambda v: str(v)[:12])),
@@ -105,6 +124,8 @@ def values_from_record(record: dict) -> dict[str, Any]:
         "schedule": params.get("schedule"), "steps": params.get("steps"), "cfg": params.get("cfg"),
         "width": params.get("width"), "height": params.get("height"), "preset": record.get("preset"),
         "recipe_digest": ran.get("digest"), "outcome": (record.get("guard") or {}).get("outcome"),
+        "model_hash": (record.get("checkpoint") or {}).get("model_hash"),
+        "weights_sha256": (record.get("checkpoint") or {}).get("weights_sha256"),
     }
 
 

@@ -310,6 +310,7 @@ def build_record(
             "overrides": overrides,
             "findings": _findings(verdict) if verdict is not None else [],
             "summary": _text(verdict.summary(), 2000) if verdict is not None else "",
+            **({"pipeline": _text(verdict.pipeline, 200)} if getattr(verdict, "pipeline", None) else {}),
         },
         "failure": failure_part,
     }

@@ -214,7 +214,7 @@ class Registry:
         """Store `recipe` for the weights it names (or `weights_sha256`); returns the entry's path. With
         `tensor_index_sha256` (the checkpoint's, when added `--for` one) the entry also binds its tensor table.
         Raises RecipeInvalid, WeightsMismatch, EntryExists (unless `replace`)."""
-        from iga_core.recipe import validate_recipe, with_metadata_digest
+        from iga_core.recipe import canonical_form, validate_recipe, with_metadata_digest
 
         if not isinstance(recipe, dict):
             raise RecipeInvalid([Problem("", "a recipe must be a JSON object", "give a recipe .json file")])
@@ -227,7 +227,7 @@ class Registry:
         if named is not None and check_sha(named) != sha:
             raise WeightsMismatch(f"the recipe is for weights {str(named)[:12]}…, not {sha[:12]}…",
                                   "use the recipe made for this checkpoint, or remove its hashes.weights_sha256")  # fmt: skip
-        entry = {**recipe, "hashes": {**hashes, "weights_sha256": sha}}
+        entry = {**canonical_form(recipe), "hashes": {**hashes, "weights_sha256": sha}}  # shorthand expanded
         if tensor_index_sha256 is not None:
             entry["hashes"]["tensor_index_sha256"] = tensor_index_sha256
         problems = validate_recipe(entry)

@@ -333,9 +333,11 @@ def _hashes_of(recipe: dict | None) -> dict:
 
 
 def _with_hashes(recipe_dict: dict, *, weights: str, source: str | None, index: str | None) -> dict:
-    from iga_core.recipe import with_metadata_digest
+    from iga_core.recipe import canonical_form, with_metadata_digest
 
-    recipe = dict(recipe_dict)  # with_metadata_digest below returns a deep copy: the caller's dict is not touched
+    # stored in the canonical form (shorthand expanded: a copy when there is any); with_metadata_digest below
+    # returns a deep copy, so the caller's dict is not touched
+    recipe = dict(canonical_form(recipe_dict))
     drop = {"metadata_sha256", "tensor_index_sha256"}  # recomputed here (or not applicable: a .ckpt)
     hashes = {k: v for k, v in (recipe.get("hashes") or {}).items() if k not in drop}
     hashes["weights_sha256"] = weights

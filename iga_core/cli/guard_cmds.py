@@ -51,6 +51,31 @@ def _unit_float(text: str) -> float:
     return value
 
 
+#: --control keys -> ControlUnit fields
+_CONTROL_KEYS = {"preprocessor": "preprocessor", "module": "preprocessor", "weight": "weight",
+                 "start": "guidance_start", "end": "guidance_end", "kind": "kind"}
+
+
+def parse_control(text: str) -> dict:
+    """ "control_v11p_sd15_canny,preprocessor=canny,weight=0.8,end=0.9" -> a control unit dict."""
+    model, *rest = [part.strip() for part in text.split(",")]
+    unit: dict = {"model": model or None}
+    for part in rest:
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() not in _CONTROL_KEYS:
+            raise argparse.ArgumentTypeError(
+                f"--control takes MODEL[,preprocessor=P][,weight=W][,start=S][,end=E][,kind=K], got {part!r}")
+        field = _CONTROL_KEYS[key.strip()]
+        if field in ("weight", "guidance_start", "guidance_end"):
+            try:
+                unit[field] = float(value)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"--control {key}: expected a number, got {value!r}") from None
+        else:
+            unit[field] = value.strip()
+    return unit
+
+
 def register(sub) -> None:
     from iga_core.guard.modes import MODES
 
@@ -69,6 +94,9 @@ def register(sub) -> None:
     p.add_argument("--size", type=parse_size, metavar="WxH")
     p.add_argument("--prediction-type", help="prediction type the host will use (eps, v, x0, flow)")
     p.add_argument("--denoise", type=_unit_float, metavar="STRENGTH", help="img2img denoising strength")
+    p.add_argument("--control", action="append", type=parse_control, metavar="MODEL[,KEY=VALUE...]",
+                   help="an enabled control unit (ControlNet, T2I-Adapter, IP-Adapter; the kind comes from the "
+                   "names): MODEL[,preprocessor=P][,weight=W][,start=S][,end=E][,kind=K]; repeat per unit")
     p.add_argument("--override", action="append", default=[], metavar="RULE",
                    help="acknowledge a soft rule (e.g. IGA-S002); repeatable; hard rules cannot be overridden")
     p.add_argument("--mode", choices=MODES, default="standard", help="guard mode (default: standard)")
@@ -235,6 +263,8 @@ def _request_from_flags(args, recipe):
     if args.size:
         flags["width"], flags["height"] = args.size
     values.update({k: v for k, v in flags.items() if v is not None})
+    if getattr(args, "control", None):
+        values["control"] = args.control
     defaults = missing_defaults(recipe, values)
     return GuardRequest(**values, **defaults), defaults
 

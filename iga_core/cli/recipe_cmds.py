@@ -13,7 +13,7 @@ from pathlib import Path
 
 from iga_core.cli import emit
 from iga_core.errors import ExitCode, IgaInvalid
-from iga_core.recipe.schema_file import SCHEMA_VERSION
+from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION
 from iga_core.untrusted_text import json_text, neutralise
 
 # The validator (jsonschema) and the migration are imported by the commands that use them, so that
@@ -40,13 +40,16 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "migrate",
-        help=f"upgrade an older recipe (e.g. the flat draft) to schema {SCHEMA_VERSION}",
+        help=f"upgrade an older recipe (e.g. the flat draft, 1.0.0) to schema {SCHEMA_VERSION}",
         description="Upgrade an older recipe shape to the current schema and list every change. Without -o "
         "the new recipe goes to stdout and the changes to stderr. Exit 1 when the result is still invalid "
         "(it is written anyway so that you can fix it).",
     )
     p.add_argument("file", help="recipe .json to upgrade")
     p.add_argument("-o", "--output", metavar="OUT", help="write the upgraded recipe here (atomically)")
+    p.add_argument("--to", metavar="VERSION", default=SCHEMA_VERSION, choices=KNOWN_VERSIONS,
+                   help=f"the schema version to migrate to (default {SCHEMA_VERSION}; one of "
+                   f"{', '.join(KNOWN_VERSIONS)})")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_migrate)
 
@@ -84,14 +87,24 @@ def _problem_lines(problems) -> list[str]:
     return lines
 
 
+def _deprecation_lines(notices) -> list[str]:
+    lines = [f"deprecated ({len(notices)}):"]
+    for n in notices:
+        lines.append(f"  {n.pointer or '/'}: {n.message()}")
+        if n.how:
+            lines.append(f"      fix: {n.how}")
+    return lines
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    from iga_core.recipe import Recipe, digest_status, validate_recipe
+    from iga_core.recipe import Recipe, deprecation_notices, digest_status, validate_recipe
 
     path = Path(args.file)
     document, source = _load(path)
     problems = validate_recipe(document)
     recipe = Recipe.unchecked(document) if not problems else None  # validated just now
     digest = digest_status(document) if recipe is not None else None
+    deprecated = deprecation_notices(document)
     data = {
         "ok": not problems,
         "file": str(path),
@@ -100,6 +113,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         "iga_version": recipe.iga_version if recipe is not None else None,
         "metadata_digest": digest,
         "problems": [p.to_dict() for p in problems],
+        "deprecations": [n.to_dict() for n in deprecated],
     }
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
@@ -114,28 +128,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
         human = (
             f"OK {path} ({source}): {recipe.model_id!r}, schema {recipe.iga_version}\n  {notes[digest]}"
         )
+    if deprecated:
+        human += "\n" + "\n".join(_deprecation_lines(deprecated))
     emit(args, human, data)
     return ExitCode.OK if not problems else ExitCode.PROBLEM
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from iga_core.checkpoint.atomic import write_json_atomic
-    from iga_core.recipe import detect_version, migrate, validate_recipe
+    from iga_core.recipe import deprecation_notices, detect_version, migrate, validate_recipe
     from iga_core.recipe.files import read_json_file
 
     path = Path(args.file)
     original = read_json_file(path)
     before = detect_version(original)
-    upgraded, changes = migrate(original)
+    target = getattr(args, "to", None) or SCHEMA_VERSION
+    upgraded, changes = migrate(original, target)
     problems = validate_recipe(upgraded)
+    deprecated = deprecation_notices(upgraded)  # what migration could not replace by itself
     written = str(write_json_atomic(args.output, upgraded, parents=True)) if args.output else None
     data = {
         "ok": not problems,
         "file": str(path),
         "from_version": before,
-        "to_version": SCHEMA_VERSION,
+        "to_version": target,
         "changes": changes,
         "problems": [p.to_dict() for p in problems],
+        "deprecations": [n.to_dict() for n in deprecated],
         "written": written,
         "recipe": upgraded,
     }
@@ -144,8 +163,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         return ExitCode.OK if not problems else ExitCode.PROBLEM
     from iga_core.checkpoint.atomic import dumps_pretty
 
-    report = [f"{path}: {before} -> {SCHEMA_VERSION}" if changes else f"{path}: already {SCHEMA_VERSION}"]
+    if not changes:
+        head = f"{path}: already {target}"
+    elif before == target:
+        head = f"{path}: {target}, written in the canonical form"
+    else:
+        head = f"{path}: {before} -> {target}"
+    report = [head]
     report += [f"  - {c}" for c in changes]
+    if deprecated:
+        report += ["still deprecated (left for you to decide):", *_deprecation_lines(deprecated)[1:]]
     if problems:
         report.append("the upgraded recipe is still invalid:")
         report += _problem_lines(problems)

@@ -17,6 +17,7 @@ from iga_core.lazy import lazy_exports
 # loaded on first use (iga_core.lazy): `MODES` for a command's --help does not load the rules
 __all__ = lazy_exports(__name__, {
     "iga_core.guard.context": ("GuardRecipeError",),
+    "iga_core.guard.control": ("ControlUnit", "ControlUnitInvalid"),
     "iga_core.guard.engine": ("run_rules",),
     "iga_core.guard.judge": ("PASS_NAMES", "Pass", "PassInvalid", "evaluate", "judge"),
     "iga_core.guard.modes": ("MODES",),

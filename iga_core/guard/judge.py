@@ -9,6 +9,10 @@ with the request's under the same policy. Each further `Pass` (hires fix, refine
 recipe that governs it, with its own request; its findings are labelled with the pass name and go into the
 same verdict, which allows the generation only if every pass is allowed.
 
+A recipe with several pipelines (schema 1.1.0, `Recipe.pipeline_views`) is judged once per pipeline and the
+verdict is the best fit's: allowed when the request fits any pipeline, `Verdict.pipeline` names the one
+it fits (or, refused, the nearest, whose findings it carries).
+
 Host facts travel on the request (`GuardRequest`) and on each pass: a later field on `Pass` (the pass
 checkpoint's facts) or on `GuardRequest` (what the host will execute) reaches the rules without a change to
 this signature.
@@ -97,7 +101,23 @@ def _judge_one(subject: Subject | None, request: GuardRequest, policy: GuardPoli
     recipe, extra = _parts(subject)
     if recipe is None:
         return None
-    return apply_policy(sort_findings([*run_rules(recipe, request), *extra]), policy)
+    views = recipe.pipeline_views
+    if len(views) == 1:
+        return apply_policy(sort_findings([*run_rules(recipe, request), *extra]), policy)
+    # several pipelines (schema 1.1.0): the request is judged against each; the verdict is the best fit's,
+    # naming it (a request that fits none gets the nearest pipeline's findings, and says so)
+    judged = [(name, apply_policy(sort_findings([*run_rules(view, request), *extra]), policy))
+              for name, view in views]
+    index = min(range(len(judged)), key=lambda i: (_fit(judged[i][1]), i))
+    name, verdict = judged[index]
+    return dataclasses.replace(verdict, pipeline=name, pipelines=tuple(n for n, _ in judged))
+
+
+def _fit(verdict: Verdict) -> tuple[int, ...]:
+    """How badly a request misses one pipeline: refused first, then by what blocks, warns and notes."""
+    hard = sum(1 for f in verdict.findings if f.severity == "hard" and not f.overridden)
+    soft = sum(1 for f in verdict.findings if f.severity == "soft" and not f.overridden)
+    return (not verdict.allowed, len(verdict.blocking), hard, soft, len(verdict.overridden), len(verdict.infos))
 
 
 def _relabel(finding: Finding, name: str) -> Finding:
@@ -117,7 +137,8 @@ def _combine(first: Verdict | None, extra: list[tuple[str, Verdict]], mode: str)
         ignored += [i for i in verdict.ignored_overrides if i not in ignored]
     allowed = (first is None or first.allowed) and all(v.allowed for _, v in extra)
     return Verdict(allowed=allowed, mode=mode, findings=sort_findings(findings), blocked_ids=tuple(blocked),
-                   ignored_overrides=tuple(ignored))
+                   ignored_overrides=tuple(ignored), pipeline=first.pipeline if first is not None else None,
+                   pipelines=first.pipelines if first is not None else ())
 
 
 def judge(subject: Subject | None, request: GuardRequest, policy: GuardPolicy | None = None,

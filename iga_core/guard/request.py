@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from iga_core.errors import IgaInvalid
+from iga_core.guard.control import ControlUnit, ControlUnitInvalid, control_units
 from iga_core.guard.modes import MODES
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
@@ -118,8 +119,14 @@ class GuardRequest:
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
     host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
+    # the enabled control units (ControlNet, T2I-Adapter, IP-Adapter), where the host exposes them; None = not known
+    control: tuple[ControlUnit, ...] | None = None
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "control", control_units(self.control))
+        except ControlUnitInvalid as exc:
+            raise GuardRequestInvalid(exc.message, exc.hint) from exc
         if isinstance(self.executed, dict):
             object.__setattr__(self, "executed", ExecutedSchedule.from_dict(self.executed))
         if self.executed is not None and not isinstance(self.executed, ExecutedSchedule):
@@ -166,6 +173,8 @@ class GuardRequest:
         out = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
         if self.executed is not None:
             out["executed"] = self.executed.to_dict()
+        if self.control is not None:
+            out["control"] = [u.to_dict() for u in self.control]
         return out
 
     #: the fields that describe the request itself (host facts left out): what audit params record

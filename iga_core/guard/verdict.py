@@ -108,6 +108,19 @@ class Verdict:
     findings: tuple[Finding, ...] = ()
     blocked_ids: tuple[str, ...] = ()
     ignored_overrides: tuple[str, ...] = field(default=())
+    # a recipe with several pipelines (schema 1.1.0): the one the request fits (when it fits none: the
+    # nearest, whose findings these are), and every pipeline the judge weighed, in the recipe's order
+    pipeline: str | None = None
+    pipelines: tuple[str, ...] = ()
+
+    @property
+    def pipeline_text(self) -> str:
+        """"" for a one-pipeline recipe; else "pipeline Turbo" or "nearest pipeline Turbo (fits none of …)"."""
+        if not self.pipeline:
+            return ""
+        if self.allowed and not self.blocking:
+            return f"pipeline {self.pipeline}"
+        return f"nearest pipeline {self.pipeline}; fits none of {', '.join(self.pipelines)}"
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
@@ -144,6 +157,10 @@ class Verdict:
 
         if self.mode == "off":
             return "guard off: nothing checked"
+        text = self._summary(ids)
+        return f"{text} ({self.pipeline_text})" if self.pipeline else text
+
+    def _summary(self, ids) -> str:
         if not self.allowed:
             return f"blocked by {ids(self.blocking)}"
         parts = []
@@ -176,6 +193,7 @@ class Verdict:
             "allowed": self.allowed, "mode": self.mode, "summary": self.summary(),
             "findings": [f.to_dict() for f in self.findings],
             "blocked_ids": list(self.blocked_ids), "ignored_overrides": list(self.ignored_overrides),
+            **({"pipeline": self.pipeline, "pipelines": list(self.pipelines)} if self.pipeline else {}),
         }
 
     @classmethod
@@ -184,4 +202,5 @@ class Verdict:
             allowed=bool(d["allowed"]), mode=d["mode"],
             findings=tuple(Finding.from_dict(f) for f in d.get("findings", ())),
             blocked_ids=tuple(d.get("blocked_ids", ())), ignored_overrides=tuple(d.get("ignored_overrides", ())),
+            pipeline=d.get("pipeline"), pipelines=tuple(d.get("pipelines", ())),
         )

@@ -17,6 +17,7 @@ import hashlib
 import rfc8785
 
 from iga_core.errors import IgaInvalid
+from iga_core.recipe.shorthand import canonical_form
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without loading typing (tests/test_cli_imports.py)
 if TYPE_CHECKING:
@@ -44,8 +45,9 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def digest_input(d: dict) -> dict:
-    """The part of a recipe the metadata digest covers: everything but `hashes.metadata_sha256`."""
-    out = dict(_plain(d))
+    """The part of a recipe the metadata digest covers: everything but `hashes.metadata_sha256`, with
+    shorthand in its canonical form."""
+    out = dict(canonical_form(_plain(d)))
     hashes = out.get("hashes")
     if isinstance(hashes, dict) and "metadata_sha256" in hashes:
         rest = {k: v for k, v in hashes.items() if k != "metadata_sha256"}

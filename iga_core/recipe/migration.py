@@ -23,13 +23,16 @@ from typing import Any
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.recipe import deprecations
 from iga_core.recipe.aliases import (
     implies_zero_terminal_snr,
     normalize_architecture,
     normalize_prediction_type,
 )
 from iga_core.recipe.canonical import with_metadata_digest
-from iga_core.recipe.schema_file import SCHEMA_VERSION
+from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION, entry, line_of
+from iga_core.recipe.shorthand import expand
+from iga_core.schedules import GRID_IDS
 
 FLAT_DRAFT = "flat-draft"
 
@@ -45,6 +48,8 @@ _FLAT_MARKERS = (
     "steps_max",
     "cfg_min",
     "cfg_max",
+    "resolution_hints",
+    "sigma_grid",
 )
 
 
@@ -91,26 +96,34 @@ def detect_version(d: Any) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def migrate(d: dict) -> tuple[dict, list[str]]:
-    """Upgrade `d` to SCHEMA_VERSION; returns (new dict, changes). `d` itself is never modified."""
+def migrate(d: dict, target: str = SCHEMA_VERSION) -> tuple[dict, list[str]]:
+    """Upgrade `d` to `target` (default: the current SCHEMA_VERSION; any version iga knows); returns (new
+    dict, changes). `d` itself is never modified. A recipe already at the target's minor line is only
+    rewritten in its canonical form (shorthand expanded, deprecated keys moved)."""
     version = detect_version(d)
     if version is None:
         raise MigrationError(
             "this is not a recipe iga knows: no iga_version and no flat-draft keys",
             'a recipe starts with "iga_version"; see the recipe format reference',
         )
-    current = _semver(SCHEMA_VERSION)
+    if target not in KNOWN_VERSIONS:
+        raise MigrationError(f"iga knows no recipe version {target!r} to migrate to",
+                             f"use one of: {', '.join(KNOWN_VERSIONS)}")
+    current = _semver(target)
     out, changes = copy.deepcopy(d), []
-    while version != SCHEMA_VERSION:
+    while version != target:
         parsed = _semver(version)
         if parsed is not None and parsed[:2] == current[:2]:
-            break  # a patch release of the current version: same fields, nothing to do
+            break  # a patch release of the target version: same fields, nothing to do
         if parsed is not None and parsed > current:
-            raise MigrationError(
-                f"recipe version {version} is newer than this iga ({SCHEMA_VERSION})",
-                "update sd-webui-iga to read it",
-            )
-        step = STEPS.get(version)
+            if parsed > _semver(SCHEMA_VERSION):
+                raise MigrationError(
+                    f"recipe version {version} is newer than this iga ({SCHEMA_VERSION})",
+                    "update sd-webui-iga to read it",
+                )
+            raise MigrationError(f"recipe version {version} is newer than {target}: iga migrates only forward",
+                                 f"migrate to {version} or later")
+        step = STEPS.get(line_of(version) or version)
         if step is None:
             raise MigrationError(
                 f"no migration from recipe version {version!r}",
@@ -119,6 +132,12 @@ def migrate(d: dict) -> tuple[dict, list[str]]:
         out, step_changes = step.upgrade(out)
         changes += step_changes
         version = step.target
+    # the design's shorthand is valid as it is; a migrated recipe is written in the canonical form
+    out, expansions = expand(out)
+    changes += [e.note() for e in expansions]
+    # keys the schema marks deprecated with a plain replacement ("migrate": "move") go to their place
+    out, moved = deprecations.move(out)
+    changes += moved
     if changes and isinstance(out.get("hashes"), dict) and "metadata_sha256" in out["hashes"]:
         out = with_metadata_digest(out)
         changes.append("hashes.metadata_sha256 recomputed for the migrated content")
@@ -248,11 +267,9 @@ def _range(
 
 def _upgrade_flat_draft(d: dict) -> tuple[dict, list[str]]:
     flat = _Flat(d)
-    out: dict[str, Any] = {"iga_version": SCHEMA_VERSION}
+    out: dict[str, Any] = {"iga_version": "1.0.0"}
     key, old = flat.take("iga_version", "version", "schema_version")
-    flat.note(
-        f"iga_version: {old!r} -> {SCHEMA_VERSION!r}" if key else f"iga_version {SCHEMA_VERSION!r} added"
-    )
+    flat.note(f"iga_version: {old!r} -> '1.0.0'" if key else "iga_version '1.0.0' added")
 
     key, value = flat.take("model_id", "model", "model_name", "id", "name")
     if key is not None:
@@ -403,15 +420,119 @@ def _scheduler_details(flat: _Flat, scheduler: dict, zero_snr_from_prediction: b
         if key is not None:
             scheduler[name] = _number(flat, key, value, False)
             flat.note(f"{key} -> scheduler.{name}")
+    _sigma_grid(flat, scheduler)
     key, value = flat.take("allowed_steps")
-    if key is not None:
+    if key is not None and "subsample" not in scheduler:
         scheduler["subsample"] = {"allowed_steps": value}
         flat.note("allowed_steps -> scheduler.subsample.allowed_steps")
+    elif key is not None:
+        flat.left[key] = value
+
+
+def _sigma_grid(flat: _Flat, scheduler: dict) -> None:
+    """The design's `sigma_grid` (§2.2) -> scheduler.grid (+ canonical_steps, subsample, sigma range).
+
+    Forms read: a list of numbers (sigmas, the last the final sigma); {"sigmas": [...]} or
+    {"timesteps": [...]}; {"kind": "sigmas" | "timesteps", "values": [...]}; a rule, {"kind": "rule",
+    "rule": "karras", "params": {...}} or {"rule": "karras", "rho": 7.0} (loose numeric params). Inside
+    the object, `canonical_steps` (or `steps`), `subsample` / `allowed_steps`, `sigma_min` / `sigma_max` go
+    to the scheduler. Anything not understood stays under x-legacy."""
+    key, value = flat.take("sigma_grid")
+    if key is None:
+        return
+    if "grid" in scheduler:
+        flat.left[key] = value  # a `sigmas` / `timesteps` key already gave the grid
+        return
+    if isinstance(value, list):
+        scheduler["grid"] = {"kind": "sigmas", "values": value}
+        flat.note(f"{key} (a list) -> scheduler.grid (kind 'sigmas')")
+        return
+    if not isinstance(value, dict):
+        flat.left[key] = value
+        return
+    rest = dict(value)
+    grid: dict[str, Any] | None = None
+    kind = rest.get("kind")
+    if kind in ("sigmas", "timesteps") and "values" in rest:
+        grid = {"kind": rest.pop("kind"), "values": rest.pop("values")}
+    elif kind is None and any(k in rest for k in ("sigmas", "timesteps")):
+        kind = "sigmas" if "sigmas" in rest else "timesteps"
+        grid = {"kind": kind, "values": rest.pop(kind)}
+    elif isinstance(rest.get("rule"), str) or kind in GRID_IDS or (kind == "rule"):
+        rule_name = rest.pop("rule", None) if kind in (None, "rule") else kind
+        rest.pop("kind", None)
+        if isinstance(rule_name, str):
+            params = rest.pop("params", None)
+            params = dict(params) if isinstance(params, dict) else {}
+            for name in [k for k, v in rest.items() if k not in _GRID_KEYS and isinstance(v, (int, float))
+                         and not isinstance(v, bool)]:
+                params[name] = rest.pop(name)
+            grid = {"kind": "rule", "rule": rule_name, **({"params": params} if params else {})}
+    if grid is None:
+        flat.left[key] = value
+        return
+    scheduler["grid"] = grid
+    flat.note(f"{key} -> scheduler.grid (kind {grid['kind']!r})")
+    for names, target in ((("canonical_steps", "steps"), "canonical_steps"), (("sigma_min",), "sigma_min"),
+                          (("sigma_max",), "sigma_max")):
+        name = next((n for n in names if n in rest), None)
+        if name is not None:
+            scheduler[target] = rest.pop(name)
+            flat.note(f"{key}.{name} -> scheduler.{target}")
+    name = next((n for n in ("subsample", "allowed_steps") if n in rest), None)
+    if name is not None:
+        sub = rest.pop(name)
+        scheduler["subsample"] = sub if isinstance(sub, dict) else {"allowed_steps": sub}
+        flat.note(f"{key}.{name} -> scheduler.subsample")
+    if rest:
+        flat.left[key] = rest
+
+
+#: keys of a `sigma_grid` object that are not rule params
+_GRID_KEYS = ("canonical_steps", "steps", "sigma_min", "sigma_max", "subsample", "allowed_steps")
+
+
+def _size_list(value: Any) -> list[dict] | None:
+    """A size or a list of sizes ("1024x1024", [1024, 1024], {width, height}) as a list of size objects."""
+    items = value if isinstance(value, list) and not _size(value) else [value]
+    sizes = [_size(v) for v in items]
+    return sizes if sizes and all(sizes) else None
+
+
+def _resolution_hints(flat: _Flat, resolution: dict) -> None:
+    """The design's `resolution_hints` (§2.2): a size or list of sizes (preferred), or an object with
+    `preferred` (also `sizes`, `default`, `recommended`) and `max` (also `maximum`); each its place."""
+    key, value = flat.take("resolution_hints")
+    if key is None:
+        return
+    if not isinstance(value, dict):
+        sizes = _size_list(value)
+        if sizes is None:
+            flat.left[key] = value
+            return
+        resolution["preferred"] = sizes
+        flat.note(f"{key} {value!r} -> resolution.preferred")
+        return
+    rest = dict(value)
+    for names, target in ((("preferred", "sizes", "default", "recommended"), "preferred"), (("max", "maximum"), "max")):
+        name = next((n for n in names if n in rest), None)
+        if name is None:
+            continue
+        sizes = _size_list(rest[name])
+        if sizes is None or (target == "max" and len(sizes) != 1):
+            continue
+        rest.pop(name)
+        resolution[target] = sizes if target == "preferred" else sizes[0]
+        flat.note(f"{key}.{name} -> resolution.{target}")
+    if rest:
+        flat.left[key] = rest
 
 
 def _resolution(flat: _Flat, out: dict) -> None:
     resolution: dict[str, Any] = {}
-    key, value = flat.take("resolution", "resolutions", "preferred_resolution", "base_resolution")
+    _resolution_hints(flat, resolution)
+    key, value = (None, None) if "preferred" in resolution else flat.take(
+        "resolution", "resolutions", "preferred_resolution", "base_resolution")
     if key is not None:
         items = value if isinstance(value, list) and not _size(value) else [value]
         sizes = [_size(v) for v in items]
@@ -426,7 +547,7 @@ def _resolution(flat: _Flat, out: dict) -> None:
         if isinstance(width, int) and isinstance(height, int):
             resolution["preferred"] = [{"width": width, "height": height}]
             flat.note("width and height -> resolution.preferred")
-    key, value = flat.take("max_resolution", "resolution_max")
+    key, value = (None, None) if "max" in resolution else flat.take("max_resolution", "resolution_max")
     if key is not None and _size(value):
         resolution["max"] = _size(value)
         flat.note(f"{key} -> resolution.max")
@@ -515,5 +636,21 @@ register(
         target="1.0.0",
         description="the seed paper's flat draft (steps_default, steps_range, cfg_range, vae_id, ...) to nested 1.0.0",
         upgrade=_upgrade_flat_draft,
+    )
+)
+
+
+def _upgrade_1_0(d: dict) -> tuple[dict, list[str]]:
+    """1.0.x -> 1.1.0: only the version changes (1.1.0 adds the optional `pipelines`)."""
+    out = {**d, "iga_version": "1.1.0"}
+    return out, [f"iga_version {d.get('iga_version')!r} -> '1.1.0' ({entry('1.1.0')['upgrade']})"]
+
+
+register(
+    MigrationStep(
+        source="1.0.0",
+        target="1.1.0",
+        description="1.0.0 to 1.1.0: adds the optional pipelines; nothing else changes",
+        upgrade=_upgrade_1_0,
     )
 )

@@ -1,7 +1,7 @@
 """The recipe as typed, frozen dataclasses that mirror the JSON shape one to one.
 
 `Recipe.from_dict(d)` validates first (raising `RecipeInvalid`) and `recipe.to_dict()` gives back a dict
-equal to `d`: absent optional fields stay absent (None here means "not in the JSON"), lists come back
+equal to `d` in its canonical form (the design's shorthand, `iga_core.recipe.shorthand`, expanded): absent optional fields stay absent (None here means "not in the JSON"), lists come back
 as lists, and every `x-` extension key, at any level, is kept in `extensions` and written back.
 One generic converter walks the fields; each field's metadata says whether it holds a nested object
 (`node`), a list of them (`nodes`), a list of plain values (`values`) or a free-form map (`map`).
@@ -15,6 +15,7 @@ computed here once per recipe, as cached properties, so every reader gets the sa
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, TypeVar
@@ -45,7 +46,13 @@ class _Node:
     extensions: dict[str, Any] = field(default_factory=dict, hash=False, repr=False)
 
     @classmethod
+    def _canonical(cls, d: dict) -> dict:
+        """The JSON shape this part is built from (a hook: the Recipe expands the design's shorthand)."""
+        return d
+
+    @classmethod
     def _from(cls: type[T], d: dict) -> T:
+        d = cls._canonical(d)
         kwargs: dict[str, Any] = {
             "extensions": {k: copy.deepcopy(v) for k, v in d.items() if k.startswith("x-")}
         }
@@ -247,6 +254,68 @@ class Hashes(_Node):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Bounds(_Node):
+    """A hint range whose default is optional (control adapter weight, guidance start / end)."""
+
+    default: Number | None = None
+    min: Number | None = None
+    max: Number | None = None
+
+    def contains(self, value: Number) -> bool:
+        eps = 1e-9
+        return (self.min is None or value >= self.min - eps) and (self.max is None or value <= self.max + eps)
+
+    def bounds(self) -> dict:
+        return {"min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlAdapter(_Node):
+    """One control adapter that works with the model (schema 1.1.0), with its weight and guidance hints."""
+
+    kind: str  # controlnet | t2i_adapter | ip_adapter
+    role: str | None = None  # recommended | allowed (None: allowed)
+    model: str | None = None  # part of the host's model name, case-insensitive
+    preprocessor: str | None = None
+    weight: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    guidance_start: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    guidance_end: Bounds | None = field(default=None, metadata=_node("Bounds"))
+    description: str | None = None
+
+    def matches(self, kind: str, model: str | None, preprocessor: str | None) -> bool:
+        """Does a host unit of `kind` with these names use this adapter? Names are parts, case-insensitive."""
+        def has(part: str | None, name: str | None) -> bool:
+            return part is None or (name is not None and part.casefold() in name.casefold())
+        return self.kind == kind and has(self.model, model) and has(self.preprocessor, preprocessor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Control(_Node):
+    adapters: tuple[ControlAdapter, ...] | None = field(default=None, metadata=_nodes("ControlAdapter"))
+    unlisted: str | None = None  # allow | warn (None: allow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline(_Node):
+    """One more named way to run the model (schema 1.1.0): a field left out is the recipe's own."""
+
+    name: str
+    description: str | None = None
+    sampler: Sampler | None = field(default=None, metadata=_node("Sampler"))
+    scheduler: Scheduler | None = field(default=None, metadata=_node("Scheduler"))
+    steps: Range | None = field(default=None, metadata=_node("Range"))
+    cfg: Cfg | None = field(default=None, metadata=_node("Cfg"))
+    constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
+    presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
+
+
+#: the name of the pipeline a recipe's top-level fields form (reserved: no `pipelines[]` entry may take it)
+DEFAULT_PIPELINE = "default"
+#: the fields a pipeline may set; the rest (prediction type, VAE, resolution, ...) belong to the model
+PIPELINE_FIELDS = ("sampler", "scheduler", "steps", "cfg", "constraints", "presets")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Recipe(_Node):
     """A validated recipe. Field order is the order `to_dict()` writes."""
 
@@ -266,6 +335,15 @@ class Recipe(_Node):
     constraints: Constraints | None = field(default=None, metadata=_node("Constraints"))
     presets: tuple[Preset, ...] | None = field(default=None, metadata=_nodes("Preset"))
     hashes: Hashes | None = field(default=None, metadata=_node("Hashes"))
+    control: Control | None = field(default=None, metadata=_node("Control"))
+    pipelines: tuple[Pipeline, ...] | None = field(default=None, metadata=_nodes("Pipeline"))
+
+    @classmethod
+    def _canonical(cls, d: dict) -> dict:
+        # "1024x1024" and a list for scheduler.subsample are the same recipe as their canonical form
+        from iga_core.recipe.shorthand import canonical_form
+
+        return canonical_form(d)
 
     @classmethod
     def from_dict(cls, d: dict, *, digest: str | None = None) -> Recipe:
@@ -291,9 +369,46 @@ class Recipe(_Node):
         return recipe
 
     def preset(self, name: str) -> Preset | None:
-        """The preset called `name` (case-insensitive), or None."""
+        """The preset called `name` (case-insensitive), in any pipeline, or None."""
         wanted = name.strip().casefold()
-        return next((p for p in self.presets or () if p.name.strip().casefold() == wanted), None)
+        every = [*(self.presets or ()), *(p for pl in self.pipelines or () for p in pl.presets or ())]
+        return next((p for p in every if p.name.strip().casefold() == wanted), None)
+
+    # --- pipelines (schema 1.1.0) ---------------------------------------------------------------------
+
+    @cached_property
+    def pipeline_views(self) -> tuple[tuple[str, Recipe], ...]:
+        """(name, the recipe as that pipeline runs it) for every pipeline, the top-level one ("default")
+        first; one entry for a recipe without `pipelines`. A view is a Recipe with the pipeline's fields
+        in place of the top-level ones and no `pipelines` of its own: the guard judges it as any recipe."""
+        views: list[tuple[str, Recipe]] = [(DEFAULT_PIPELINE, self if not self.pipelines else
+                                            dataclasses.replace(self, pipelines=None))]
+        for pl in self.pipelines or ():
+            changes = {f: getattr(pl, f) for f in PIPELINE_FIELDS if getattr(pl, f) is not None}
+            if pl.presets is None:
+                changes["presets"] = None  # a pipeline's presets are its own, never the top-level ones
+            views.append((pl.name, dataclasses.replace(self, pipelines=None, **changes)))
+        return tuple(views)
+
+    def pipeline_view(self, name: str) -> Recipe:
+        """The recipe as pipeline `name` runs it (case-insensitive); KeyError for an unknown name."""
+        wanted = name.strip().casefold()
+        for pname, view in self.pipeline_views:
+            if pname.strip().casefold() == wanted:
+                return view
+        raise KeyError(name)
+
+    def pipeline_of(self, preset_name: str) -> str | None:
+        """The pipeline a preset name belongs to: a pipeline's own name (its defaults) or one of its
+        presets; DEFAULT_PIPELINE for "Native" and the top-level presets; None when no preset has the name."""
+        wanted = preset_name.strip().casefold()
+        if wanted == "native" or any(p.name.strip().casefold() == wanted for p in self.presets or ()):
+            return DEFAULT_PIPELINE
+        for pl in self.pipelines or ():
+            if pl.name.strip().casefold() == wanted or any(
+                    p.name.strip().casefold() == wanted for p in pl.presets or ()):
+                return pl.name
+        return None
 
     # --- derived facts, computed once per recipe ------------------------------------------------------
 
@@ -302,6 +417,13 @@ class Recipe(_Node):
         """Answers derived from this recipe by other parts (the guard's grid classes and rule findings),
         kept with the recipe so they live exactly as long as it does."""
         return {}
+
+    @cached_property
+    def deprecations(self) -> tuple:
+        """What this recipe uses that the schema marks deprecated (`iga_core.recipe.deprecations.Notice`s)."""
+        from iga_core.recipe.deprecations import notices
+
+        return tuple(notices(self.to_dict()))
 
     @cached_property
     def digest(self) -> str:
@@ -417,5 +539,9 @@ _CLASSES: dict[str, type[_Node]] = {
         Constraints,
         Preset,
         Hashes,
+        Pipeline,
+        Bounds,
+        ControlAdapter,
+        Control,
     )
 }

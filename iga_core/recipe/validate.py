@@ -2,7 +2,8 @@
 
 Order, each stage only when the one before found nothing (so later checks can trust the shape):
 1. bounds: a JSON object of bounded depth, node count and size, finite numbers only — before anything
-   walks it recursively, so a hostile document cannot exhaust the stack or the memory;
+   walks it recursively, so a hostile document cannot exhaust the stack or the memory; then the design's
+   shorthand (`iga_core.recipe.shorthand`) is expanded, and the later stages read the canonical form;
 2. version: the current schema version (older shapes are pointed at `iga migrate`);
 3. the shipped JSON Schema (draft 2020-12);
 4. semantics: min ≤ default ≤ max, grids decreasing and consistent with canonical_steps, step counts
@@ -23,10 +24,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from iga_core import vocab
+from iga_core.recipe import shorthand
 from iga_core.recipe.migration import STEPS, detect_version  # migrate knows every older shape
 from iga_core.recipe.model import Scheduler
 from iga_core.recipe.problems import Problem, pointer
-from iga_core.recipe.schema_file import SCHEMA_VERSION, _schema
+from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION, _schema, entry, line_of, version_tuple
 from iga_core.schedules import GRID_IDS, param_problems
 
 MAX_DEPTH = 32  # nesting levels; a real recipe uses 5
@@ -39,20 +41,31 @@ REL_TOL = 1e-6  # float tolerance when comparing grid values with sigma_min / si
 
 
 def validate_recipe(d: Any) -> list[Problem]:
-    """All problems of `d` as a 1.0.0 recipe; [] when it is valid."""
+    """All problems of `d` as a recipe of its own version (1.0.0 or 1.1.0); [] when it is valid."""
     if not isinstance(d, dict):
         return [
             Problem(
                 "",
                 f"a recipe must be a JSON object, got {_json_type(d)}",
-                'write the recipe as {"iga_version": "1.0.0", "model_id": ..., ...}',
+                f'write the recipe as {{"iga_version": "{SCHEMA_VERSION}", "model_id": ..., ...}}',
             )
         ]
-    for stage in (_bounds_problems, _version_problems, _schema_problems, _semantic_problems):
-        problems = _dedupe(stage(d))
+    problems = _dedupe(_bounds_problems(d))
+    if problems:
+        return problems
+    # the design's shorthand ("1024x1024", a list of step counts) is read in its canonical form; problems
+    # still name the value as the author wrote it
+    expanded, expansions = shorthand.expand(d)
+    for stage in (_version_problems, _schema_problems, _semantic_problems):
+        problems = _dedupe(stage(expanded))
         if problems:
-            return problems
+            return [_as_written(p, expansions) for p in problems] if expansions else problems
     return []
+
+
+def _as_written(problem: Problem, expansions: list) -> Problem:
+    mapped = shorthand.original_pointer(expansions, problem.pointer)
+    return problem if mapped == problem.pointer else Problem(mapped, problem.message, problem.hint)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -165,20 +178,11 @@ def _bounds_problems(d: dict) -> list[Problem]:
 # --- 2. version ------------------------------------------------------------------------------------
 
 
-def _version_tuple(text: str) -> tuple[int, ...] | None:
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    return tuple(int(p) for p in parts)
-
-
 def _version_problems(d: dict) -> list[Problem]:
     version = d.get("iga_version")
-    if version == SCHEMA_VERSION:
-        return []
     where = "/iga_version" if "iga_version" in d else ""
     detected = detect_version(d)
-    if detected in STEPS:
+    if detected in STEPS and line_of(detected) is None:
         return [
             Problem(
                 where,
@@ -186,23 +190,31 @@ def _version_problems(d: dict) -> list[Problem]:
                 "run `iga migrate FILE -o NEW.json` to upgrade it",
             )
         ]
-    if not isinstance(version, str) or _version_tuple(version) is None:
+    parsed = version_tuple(version)
+    if parsed is None:
         return []  # missing, wrong type or malformed: the schema says so with its own hint
-    parsed, current = _version_tuple(version), _version_tuple(SCHEMA_VERSION)
-    if parsed[:2] == current[:2]:
-        return []  # patch releases are compatible: same fields, same meaning
-    if parsed > current:
+    line = line_of(version)
+    if line is not None:
+        # patch releases are compatible (same fields, same meaning); a field a later version adds is refused
+        # with the version that has it
+        later = [v for v in KNOWN_VERSIONS if version_tuple(v) > version_tuple(line)]
+        return [
+            Problem(pointer(key), f"{key!r} needs schema {v} (this recipe says {version})",
+                    f'set "iga_version": "{v}" (`iga migrate FILE` does it), or remove {key!r}')
+            for v in later for key in entry(v).get("adds", ()) if key in d
+        ]
+    if parsed > version_tuple(SCHEMA_VERSION):
         return [
             Problem(
                 where,
                 f"recipe version {version} is newer than this iga reads ({SCHEMA_VERSION})",
-                "update sd-webui-iga, or ask the author for a 1.0.x recipe",
+                f"update sd-webui-iga, or ask the author for a recipe of version {', '.join(KNOWN_VERSIONS)}",
             )
         ]
     return [
         Problem(
             where,
-            f"recipe version {version} is not one iga knows (it reads {SCHEMA_VERSION})",
+            f"recipe version {version} is not one iga knows (it reads {', '.join(KNOWN_VERSIONS)})",
             f'write the recipe for schema {SCHEMA_VERSION} and set "iga_version": "{SCHEMA_VERSION}"',
         )
     ]
@@ -211,13 +223,15 @@ def _version_problems(d: dict) -> list[Problem]:
 # --- 3. schema -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(_schema())
+@lru_cache(maxsize=8)
+def _validator(line: str) -> Draft202012Validator:
+    return Draft202012Validator(_schema(line))
 
 
 def _schema_problems(d: dict) -> list[Problem]:
-    errors = sorted(_validator().iter_errors(d), key=lambda e: [str(p) for p in e.absolute_path])
+    # a recipe is held to the schema of its own minor line (1.0.x: 1.0.0), so older recipes read unchanged
+    line = line_of(d.get("iga_version")) or SCHEMA_VERSION
+    errors = sorted(_validator(line).iter_errors(d), key=lambda e: [str(p) for p in e.absolute_path])
     problems: list[Problem] = []
     for error in errors:
         problems.extend(_problems_from_error(error))
@@ -248,7 +262,28 @@ def _problems_from_error(error: ValidationError) -> Iterator[Problem]:
     if kind == "not":
         yield Problem(ptr, f"{ptr.rsplit('/', 1)[-1]!r} is not allowed here", hint)
         return
+    if kind == "anyOf":
+        yield from _any_of_problems(error, ptr, hint)
+        return
     yield Problem(ptr, _message(kind, arg, inst, error), hint)
+
+
+_JSON_TYPES = {"object": dict, "array": list, "string": str}
+
+
+def _any_of_problems(error: ValidationError, ptr: str, hint: str) -> Iterator[Problem]:
+    """A canonical form or its shorthand (`sizeOrText`, `subsampleOrList`): the problems of the branch of
+    the value's own JSON type, so a broken object is explained as an object, not as "matches no form"."""
+    for index, branch in enumerate(error.validator_value):
+        wanted = _JSON_TYPES.get(_resolve(branch).get("type"))
+        if wanted is not None and isinstance(error.instance, wanted):
+            for sub in sorted(error.context, key=lambda e: [str(p) for p in e.absolute_path]):
+                if sub.relative_schema_path and sub.relative_schema_path[0] == index:
+                    yield from _problems_from_error(sub)
+            return
+    kinds = " or ".join(_json_type({"object": {}, "array": [], "string": ""}[_resolve(b).get("type")])
+                        for b in error.validator_value if _resolve(b).get("type") in _JSON_TYPES)
+    yield Problem(ptr, f"expected {kinds}, got {_json_type(error.instance)}", hint)
 
 
 def _resolve(subschema: dict) -> dict:
@@ -298,6 +333,70 @@ def _message(kind: str, arg: Any, inst: Any, error: ValidationError) -> str:
 
 
 def _semantic_problems(d: dict) -> list[Problem]:
+    problems = _pipeline_semantics(d)
+    if "pipelines" not in d:
+        return problems
+    problems += _pipeline_name_problems(d)
+    for i, pipeline in enumerate(d["pipelines"]):
+        problems += _one_pipeline_problems(d, i, pipeline, problems)
+    return problems
+
+
+#: the fields a pipeline may set (iga_core.recipe.model.PIPELINE_FIELDS)
+_PIPELINE_FIELDS = ("sampler", "scheduler", "steps", "cfg", "constraints", "presets")
+
+
+def _one_pipeline_problems(d: dict, i: int, pipeline: dict, top: list[Problem]) -> list[Problem]:
+    """Pipeline `i` checked as the recipe it makes (the top-level fields with the pipeline's in their place):
+    a problem of a field the pipeline sets points into the pipeline; one of an inherited field that the
+    top-level recipe does not have by itself points at the pipeline and says it is inherited."""
+    view = {k: v for k, v in d.items() if k != "pipelines"}
+    view.update({f: pipeline[f] for f in _PIPELINE_FIELDS if f in pipeline})
+    if "presets" not in pipeline:
+        view.pop("presets", None)
+    base = f"/pipelines/{i}"
+    seen = {(p.pointer, p.message) for p in top}
+    out = []
+    for p in _pipeline_semantics(view):
+        field_name = p.pointer.split("/")[1] if p.pointer.count("/") >= 1 and p.pointer != "" else ""
+        if field_name in pipeline and field_name in _PIPELINE_FIELDS:
+            out.append(Problem(base + p.pointer, p.message, p.hint))
+        elif (p.pointer, p.message) not in seen and field_name not in ("resolution",):
+            out.append(Problem(base, f"with the recipe's {field_name or 'fields'}: {p.message}", p.hint))
+    return out
+
+
+def _pipeline_name_problems(d: dict) -> list[Problem]:
+    """Pipeline names are unique, not "default", and no preset (of any pipeline) has one: a pipeline's
+    name is also the name of its defaults in the panel and the script args. Preset names are unique
+    across the whole recipe."""
+    problems = []
+    taken: dict[str, str] = {}
+    for i, preset in enumerate(d.get("presets", [])):
+        taken.setdefault(preset["name"].strip().lower(), f"/presets/{i}/name")
+    for i, pipeline in enumerate(d["pipelines"]):
+        name = pipeline["name"].strip().lower()
+        where = f"/pipelines/{i}/name"
+        if name in ("default", *RESERVED_PRESET_NAMES):
+            problems.append(Problem(where, f"pipeline name {pipeline['name']!r} is reserved",
+                                    "rename it: 'default' is the recipe's top-level pipeline; Native and Custom "
+                                    "are the panel's own presets"))
+        elif name in taken:
+            problems.append(Problem(where, f"pipeline name {pipeline['name']!r} is already used at {taken[name]}",
+                                    "give every pipeline and preset its own name"))
+        taken.setdefault(name, where)
+    for i, pipeline in enumerate(d["pipelines"]):
+        for j, preset in enumerate(pipeline.get("presets", [])):
+            name = preset["name"].strip().lower()
+            where = f"/pipelines/{i}/presets/{j}/name"
+            if name in taken and taken[name] != where:
+                problems.append(Problem(where, f"preset name {preset['name']!r} is already used at {taken[name]}",
+                                        "give every pipeline and preset its own name (the panel lists them together)"))
+            taken.setdefault(name, where)
+    return problems
+
+
+def _pipeline_semantics(d: dict) -> list[Problem]:
     problems: list[Problem] = []
     problems += _range_problems(d["steps"], "/steps", "steps")
     problems += _range_problems(d["cfg"], "/cfg", "CFG")
@@ -308,6 +407,7 @@ def _semantic_problems(d: dict) -> list[Problem]:
     problems += _resolution_problems(d.get("resolution", {}))
     problems += _preset_problems(d)
     problems += _name_problems(d)
+    problems += _control_problems(d.get("control", {}))
     problems += _grid_param_problems(d)
     if not problems:  # the grid maths needs known names and sane params
         problems += _own_grid_problems(d)
@@ -341,6 +441,28 @@ def _range_problems(r: dict, base: str, label: str) -> list[Problem]:
             )
         ]
     return []
+
+
+def _control_problems(control: dict) -> list[Problem]:
+    """Each adapter's hint ranges are ranges: min ≤ default ≤ max, guidance start before end."""
+    problems = []
+    for i, adapter in enumerate(control.get("adapters", [])):
+        base = f"/control/adapters/{i}"
+        for key in ("weight", "guidance_start", "guidance_end"):
+            r = adapter.get(key, {})
+            lo, hi, default = r.get("min"), r.get("max"), r.get("default")
+            if lo is not None and hi is not None and lo > hi:
+                problems.append(Problem(f"{base}/{key}/min", f"{key} min {lo} is above max {hi}",
+                                        "make min ≤ max (swap the two values?)"))
+            elif default is not None and ((lo is not None and default < lo) or (hi is not None and default > hi)):
+                problems.append(Problem(f"{base}/{key}/default", f"{key} default {default} is outside {lo}..{hi}",
+                                        "bring the default inside min..max"))
+        start, end = adapter.get("guidance_start", {}).get("min"), adapter.get("guidance_end", {}).get("max")
+        if start is not None and end is not None and start >= end:
+            problems.append(Problem(f"{base}/guidance_end/max",
+                                    f"guidance ends ({end}) before it can start ({start})",
+                                    "let guidance_end reach past guidance_start"))
+    return problems
 
 
 def _scheduler_problems(s: dict) -> list[Problem]:

@@ -191,6 +191,17 @@ def _judge(sched: SchedulerBlock, sid: str, steps: int, req: np.ndarray, m: Nois
         return GridMatch(kind, reason, sid, steps, tuple(np.asarray(req, dtype=np.float64).tolist()),
                          None if canon is None else tuple(np.asarray(canon, dtype=np.float64).tolist()), pinned)
 
+    result = _judge_grid(sched, steps, req, m, canon, what, pinned, match, tolerance)
+    allowed = sched.subsample.allowed_steps if sched.subsample is not None else None
+    if result.kind != "off_grid" and allowed is not None and steps not in allowed:
+        # an explicit list of step counts binds with or without a pinned grid length (the design's
+        # `"subsample": [16, 24, 28, 32]` on a rule grid)
+        return match("off_grid", f"{steps} is not in subsample.allowed_steps {list(allowed)}")
+    return result
+
+
+def _judge_grid(sched: SchedulerBlock, steps: int, req: np.ndarray, m: NoiseModel, canon, what: str,
+                pinned: bool, match, tolerance: float) -> GridMatch:
     endpoint = _endpoint_problem(sched, req, m, tolerance)
     if canon is None:
         if endpoint:

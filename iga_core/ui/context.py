@@ -41,6 +41,9 @@ class PanelContext:
     setting(key, default) -> the value of an `iga_*` setting.
     samplers() / schedules() -> the names the host's dropdowns accept (empty: accept any name).
     dialect: the vocabulary the host's controls speak ("a1111" or "forge"; see `iga_core.vocab.export_name`).
+    host_name: the host's name in notes ("reForge", ...); None: "Forge" for the forge dialect, else "this WebUI".
+    supports_distilled_cfg: does the host have a distilled-CFG control (Forge, Neo: yes; reForge and Forge
+        Classic speak the forge dialect without one); None: as the dialect says.
     checkpoints() -> the checkpoint files the Recipes tab lists, as (title, path) pairs.
     loaded_checkpoint() -> the path of the checkpoint loaded (memory-mapped) right now, or None.
     refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
@@ -63,6 +66,8 @@ class PanelContext:
     lora_source: Callable[[str], Any] = _no_lora_recipe
     recent_decisions: Callable[[int], Sequence[dict] | None] | None = None
     log_decision: Callable[[dict], None] | None = None
+    host_name: str | None = None
+    supports_distilled_cfg: bool | None = None
 
     def get(self, key: str) -> Any:
         """A setting, falling back to the panel's documented default."""

@@ -247,6 +247,16 @@ class Panel:
         return full("reload"), inputs, full_outputs
 
 
+def build_host_notice(tab: str, message: str):
+    """The panel on a WebUI the extension does not know: one notice (`iga-<tab>-unknown-host`) saying that
+    nothing is guarded, no controls, no events. Returns the notice component."""
+    if tab not in TABS:
+        raise ValueError(f"tab must be one of {TABS}, got {tab!r}")
+    with gr.Accordion("IGA: model recipe", open=True, elem_id=elem_id(tab, "panel"),
+                      elem_classes=[css_class("panel")]):
+        return gr.HTML(render.host_notice_html(message), elem_id=elem_id(tab, "unknown-host"))
+
+
 def build_panel(tab: str, ctx: PanelContext) -> Panel:
     """Create the panel's components inside the current Blocks. No events that reach outside the panel, no
     global state: safe to call again and again."""

@@ -23,7 +23,7 @@ from iga_core.audit.pasteback import request_fields
 from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import sidecar_path, stamp, strip, write_sidecar
 from iga_core.errors import IgaError, IgaInvalid
-from iga_core.recipe import Problem, Recipe, validate_recipe
+from iga_core.recipe import Problem, Recipe, deprecation_notices, validate_recipe
 from iga_core.reconstruct import reconstruct
 from iga_core.ui import render
 from iga_core.ui.context import PanelContext
@@ -128,7 +128,7 @@ def describe(ctx: PanelContext, title: str | None, *, verify: str = "never", pro
         source = find_recipe(path, verify=verify)
     except IgaError as exc:
         return render.status_html(None, error=exc)
-    notes = ["The recipe is valid (schema 1.0.0)."] if source.recipe is not None else []
+    notes = [f"The recipe is valid (schema {source.recipe.iga_version})."] if source.recipe is not None else []
     if verify == "always":
         notes.insert(0, _verified_note(source))
     if _is_loaded(ctx, title, path):
@@ -291,12 +291,16 @@ def group_of(pointer: str) -> str:
     return "other"
 
 
-def grouped_errors(problems: list[Problem]) -> dict[str, str]:
-    """HTML per error group ("identity", "sampling", "steps", "cfg", "resolution", "other"): shown by the field."""
+def grouped_errors(problems: list[Problem], document: Any = None) -> dict[str, str]:
+    """HTML per error group ("identity", "sampling", "steps", "cfg", "resolution", "other"): shown by the field;
+    with the document, also what it uses that the schema marks deprecated and what replaces it."""
     out: dict[str, list[str]] = {g: [] for g in (*ERROR_GROUPS, "other")}
     for p in problems:
         text = f"{p.pointer or '/'}: {p.message}" + (f" ({p.hint})" if p.hint else "")
         out[group_of(p.pointer)].append(f'<div class="iga-field-error">{esc(text, MESSAGE)}</div>')
+    for n in deprecation_notices(document) if isinstance(document, dict) else ():
+        text = f"{n.pointer or '/'}: {n.advice()}"
+        out[group_of(n.pointer)].append(f'<div class="iga-field-deprecated">{esc(text, MESSAGE)}</div>')
     return {g: "".join(items) for g, items in out.items()}
 
 

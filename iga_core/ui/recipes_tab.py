@@ -56,8 +56,8 @@ class RecipesTab:
         """json, form fields..., group errors..., notes."""
         text = actions.to_text(recipe) if text is None and recipe is not None else (text or "")
         form = actions.form_values(recipe or {})
-        _parsed, problems = actions.check_text(text)
-        errors = actions.grouped_errors(problems)
+        parsed, problems = actions.check_text(text)
+        errors = actions.grouped_errors(problems, parsed)
         note_html = "".join(_message(n) for n in notes or ())
         return [text, *[form[k] for k in actions.FORM_FIELDS], *[errors[g] for g in GROUPS], note_html]
 
@@ -90,13 +90,13 @@ class RecipesTab:
         except (IgaError, ValueError, TypeError):
             recipe = None
         new_text = actions.to_text(recipe) if recipe is not None else text
-        _parsed, problems = actions.check_text(new_text)
-        errors = actions.grouped_errors(problems)
+        parsed, problems = actions.check_text(new_text)
+        errors = actions.grouped_errors(problems, parsed)
         return [new_text, *[errors[g] for g in GROUPS]]
 
     def json_changed(self, text: str) -> list:
-        _parsed, problems = actions.check_text(text)
-        errors = actions.grouped_errors(problems)
+        parsed, problems = actions.check_text(text)
+        errors = actions.grouped_errors(problems, parsed)
         return [errors[g] for g in GROUPS]
 
     def json_left(self, text: str) -> list:

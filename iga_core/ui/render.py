@@ -14,7 +14,8 @@ import html
 from typing import Any
 
 from iga_core.decision_log import KINDS as DECISION_KINDS
-from iga_core.recipe import Recipe
+from iga_core.presets import preset_groups
+from iga_core.recipe import Recipe, deprecation_notices
 from iga_core.ui.ids import css_class
 from iga_core.untrusted_text import shorten
 
@@ -86,6 +87,26 @@ def recipe_facts(recipe: Recipe) -> list[tuple[str, str]]:
     return rows
 
 
+def pipelines_html(recipe: Recipe) -> str:
+    """A recipe with pipelines (schema 1.1.0): one group per pipeline, its sampling, ranges and the presets
+    that belong to it (the preset radio lists them in this order); "" for a one-pipeline recipe."""
+    if not recipe.pipelines:
+        return ""
+    described = {pl.name: pl.description for pl in recipe.pipelines}
+    groups = dict(preset_groups(recipe))
+    rows = []
+    for name, view in recipe.pipeline_views:
+        sampling = f"{view.sampler.name} · {view.scheduler.name}"
+        ranges = f"steps {_range(view.steps)}, CFG {_range(view.cfg)}"
+        about = f" — {described[name]}" if described.get(name) else ""
+        presets = ", ".join(groups.get(name, []))
+        rows.append(f'<tr><th>{esc(name)}</th><td>{esc(sampling)}; {esc(ranges)}{esc(about)}'
+                    f'<div class="{css_class("presets")}">presets: {esc(presets)}</div></td></tr>')
+    return (f'<div class="{css_class("pipelines")}"><div class="{css_class("hint")}">This recipe has '
+            f'{len(rows)} pipelines: a request that fits any of them is inside the recipe.</div>'
+            f'<table class="{css_class("facts")}">{"".join(rows)}</table></div>')
+
+
 def _problem_text(problem: Any) -> str:
     message = getattr(problem, "message", None)
     pointer = getattr(problem, "pointer", "")
@@ -147,6 +168,7 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
     if recipe:
         rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in recipe_facts(recipe))
         parts.append(f'<table class="{css_class("facts")}">{rows}</table>')
+        parts.append(pipelines_html(recipe))
     elif error is None and getattr(source, "document", None) is not None:
         parts.append(f'<div class="{css_class("hint")}">This checkpoint\'s IGA recipe is invalid, so it is not '
                      "used: the panel leaves your settings alone and nothing is checked. Fix it in the Recipes tab "
@@ -156,10 +178,17 @@ def status_html(source: Any, notes: list[str] | None = None, error: Exception | 
                      "the panel leaves your settings alone and nothing is hidden.</div>")
     for problem in getattr(source, "problems", None) or ():
         parts.append(f'<div class="{css_class("warn")}">{esc(_problem_text(problem), MESSAGE)}</div>')
+    parts.append(deprecations_html(getattr(source, "document", None) if source is not None else None))
     for note in notes or ():
         parts.append(f'<div class="{css_class("note")}">{esc(note, MESSAGE)}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def deprecations_html(document: Any) -> str:
+    """What the recipe document uses that the schema marks deprecated, and what replaces it (empty: nothing)."""
+    items = deprecation_notices(document) if isinstance(document, dict) else []
+    return "".join(f'<div class="{css_class("deprecated")}">{esc(n.advice(), MESSAGE)}</div>' for n in items)
 
 
 VERDICT_STATES = ("ok", "warn", "blocked", "off", "none", "error")
@@ -251,6 +280,11 @@ def decisions_html(entries: Any, error: Exception | None = None) -> str:
                      f"<th>Outcome</th><th>Rules</th></tr>{body}</table>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def host_notice_html(message: str) -> str:
+    """What the panel says on a WebUI the extension does not know: that nothing is guarded, and why."""
+    return f'<div class="{css_class("notice")}">{esc(message, MESSAGE)}</div>'
 
 
 def notice_html(notice: Any) -> str:

@@ -1,4 +1,5 @@
-"""A small fake of the A1111 v1.10.1 / Forge `modules` package, installed into `sys.modules` for one test.
+"""A small fake of the `modules` package of A1111 v1.10.1, Forge, Forge Neo, Forge Classic and reForge,
+installed into `sys.modules` for one test (`install(host, root)`, host a key of `flavours.FLAVOURS`).
 
 Each file here mirrors one host module and cites the host lines it copies (`scripts.py` for
 modules/scripts.py, `processing.py`, `api.py` for modules/api/api.py, ...). `install()` makes a `modules`
@@ -6,7 +7,16 @@ package whose `__path__` is this folder, so `from modules import shared` loads `
 `HostDouble` drives the extension the way the host does: load `scripts/*.py`, run `on_ui_settings`, build
 both tabs' script UIs, then generate through the UI path or the API.
 
+Per host (`flavours.py`): its `modules_forge/forge_version.py`, the packages it ships besides `modules`
+(`backend`, `ldm_patched`: empty stand-ins, present so the extension can see them), eager or lazy loading,
+where the model's prediction lives, the VAE setting, the top bar, the API's error bodies and name checks,
+the distilled-CFG and hires-CFG fields, and the sampler and schedule lists.
+
 What the double does not model (a test passing here says nothing about these):
+- of the forks: their own schedule functions (a schedule the double has no function for is left out of that
+  host's list; one of the same name is computed with A1111's / Forge's function), reForge's other alter
+  samplers and its advanced-model-sampling script, Classic's optional scheduler dropdown (on here), Neo's
+  families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
 - no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
   and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
   with the real k-diffusion package), recording in `p.double_executed` what the sampling function would get;
@@ -19,7 +29,8 @@ What the double does not model (a test passing here says nothing about these):
 - no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
   for the standalone app); the UI build creates only the components the glue looks up (ui_build.py);
 - Forge's main thread (F main_thread.py) is not modelled: everything runs on the test's thread;
-- no network, no downloads, no extensions besides IGA and the X/Y/Z plot script, no `--api-auth` middleware
+- no network, no downloads, no extensions besides IGA, the X/Y/Z plot script and, when a test asks for it,
+  a ControlNet script that only holds its units (controlnet_ext.py), no `--api-auth` middleware
   for /sdapi (the glue's own /iga/v1 auth is tested), no settings persistence (ui-config.json, config.json);
 - the queue lock is a plain lock (one request at a time in tests).
 """
@@ -34,9 +45,11 @@ import sys
 import types
 from pathlib import Path
 
+from tests.host_double.flavours import flavour
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-_PREFIXES = ("modules", "modules_forge", "iga_webui", "launch", "networks")
+_PREFIXES = ("modules", "modules_forge", "iga_webui", "launch", "networks", "backend", "ldm_patched")
 
 
 def _owned(name: str) -> bool:
@@ -79,12 +92,17 @@ class HostDouble:
             opts.data[key] = str(self.outputs / sub)
         self.api = None
 
+    @property
+    def flavour(self):
+        """This host's traits (flavours.py)."""
+        return self.m.shared.FLAVOUR
+
     # --- host lifecycle ---------------------------------------------------------------------------
     def refresh_checkpoints(self) -> None:
         self.m.sd_models.list_models(str(self.models))
         sys.modules["networks"].list_available_networks()
         importlib.import_module("modules.sd_vae").refresh_vae_list()
-        if self.host == "forge":  # F main_entry.py:140-164: VAE and text-encoder files by basename
+        if self.m.shared.FLAVOUR.vae == "modules":  # F main_entry.py:140-164, Neo 96-115: files by basename
             module_list = sys.modules["modules_forge.main_entry"].module_list
             module_list.clear()
             for sub in ("VAE", "text_encoder"):
@@ -92,7 +110,7 @@ class HostDouble:
                 for f in sorted(folder.glob("*")) if folder.is_dir() else ():
                     module_list[f.name] = str(f)
 
-    def start(self, *, select: str | None = None):
+    def start(self, *, select: str | None = None, extensions: tuple[str, ...] = ()):
         """What a host start does: list checkpoints, load the extension's scripts, settings, initial model
         load (A eager, F FakeInitialModel), build both tabs' script UIs, app-started callbacks, API."""
         import gradio as gr
@@ -103,6 +121,9 @@ class HostDouble:
         self.m.scripts.scripts_data.clear()
         xyz = importlib.import_module("modules.xyz_grid")  # a root script: loaded before extensions (A 493)
         self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(xyz.Script, xyz.__file__, str(HERE), xyz))
+        for name in extensions:  # doubles of other extensions' scripts (controlnet_ext: the ControlNet script)
+            ext = importlib.import_module(f"modules.{name}")
+            self.m.scripts.scripts_data.append(self.m.scripts.ScriptClassData(ext.Script, ext.__file__, str(HERE), ext))
         self.m.scripts.load_scripts_from(str(REPO))
         self.m.script_callbacks.ui_settings_callback()
         self.m.sd_models.initial_load()
@@ -129,16 +150,17 @@ class HostDouble:
         shutil.rmtree(self.outputs, ignore_errors=True)
         self.m.errors.REPORTS.clear()
         self.m.shared.state.begin()
-        if self.host == "forge":
+        if self.m.shared.FLAVOUR.lazy_load:
             self.m.shared.sd_model = self.m.sd_models.FakeInitialModel()
         self.select(select)
 
     def select(self, name: str) -> None:
-        """The checkpoint dropdown: A reloads at once (opts onchange), F only records the choice."""
+        """The checkpoint dropdown: A, Classic and reForge reload at once (opts onchange), F and Neo only record
+        the choice."""
         info = self.m.sd_models.get_closet_checkpoint_match(name)
         assert info is not None, f"no checkpoint {name}"
         self.m.shared.opts.data["sd_model_checkpoint"] = info.title
-        if self.host != "forge" and self.m.shared.sd_model is not None:
+        if not self.m.shared.FLAVOUR.lazy_load and self.m.shared.sd_model is not None:
             self.m.sd_models.reload_model_weights()
 
     def script(self, img2img: bool = False):
@@ -216,8 +238,42 @@ def require_stack() -> None:
             pytest.skip(f"the host double needs {name}, not installed here (the forge and a1111-host CI envs have it)")
 
 
+def _package(name: str, path: list | None = None) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    module.__path__ = path or []
+    sys.modules[name] = module
+    return module
+
+
+def _install_forks_modules(flavour) -> None:
+    """What a fork ships besides `modules`: `modules_forge` with its version file (F forge_version.py:1
+    '2.0.1v1.10.1', Neo 'neo' + release, Classic 'classic', reForge '1.0.0v2-v1.10.1RC') and the submodules the
+    glue looks for (F / Neo `main_entry`, mirrored by forge_main_entry.py; Classic / reForge `forge_loader`,
+    an empty stand-in), and the backend packages (`backend` or `ldm_patched`, empty stand-ins)."""
+    for name in flavour.packages:
+        _package(name)
+    if flavour.forge_version is None:
+        return
+    forge = _package("modules_forge")
+    version = types.ModuleType("modules_forge.forge_version")
+    version.__spec__ = importlib.machinery.ModuleSpec("modules_forge.forge_version", None)
+    for key, value in flavour.forge_version.items():
+        setattr(version, key, value)
+    sys.modules["modules_forge.forge_version"] = forge.forge_version = version
+    if "main_entry" in flavour.forge_modules:
+        entry_spec = importlib.util.spec_from_file_location("modules_forge.main_entry", HERE / "forge_main_entry.py")
+        forge.main_entry = importlib.util.module_from_spec(entry_spec)
+        entry_spec.loader.exec_module(forge.main_entry)
+        sys.modules["modules_forge.main_entry"] = forge.main_entry
+    if "forge_loader" in flavour.forge_modules:
+        loader = types.ModuleType("modules_forge.forge_loader")
+        loader.__spec__ = importlib.machinery.ModuleSpec("modules_forge.forge_loader", None)
+        sys.modules["modules_forge.forge_loader"] = forge.forge_loader = loader
+
+
 def install(host: str, root: Path) -> HostDouble:
-    """Put the double into sys.modules (call `clear()` afterwards). host: "a1111" or "forge"."""
+    """Put the double into sys.modules (call `clear()` afterwards). host: a key of `flavours.FLAVOURS`."""
     require_stack()
     clear()
     from tests.host_double import k_diffusion_pkg
@@ -241,15 +297,7 @@ def install(host: str, root: Path) -> HostDouble:
     spec = importlib.util.spec_from_file_location("modules.api.api", HERE / "api.py")
     api_mod = importlib.util.module_from_spec(spec)
     sys.modules["modules.api.api"] = api_mod
-    if host == "forge":
-        forge = types.ModuleType("modules_forge")
-        forge.__spec__ = importlib.machinery.ModuleSpec("modules_forge", None)
-        forge.__path__ = []
-        sys.modules["modules_forge"] = forge
-        entry_spec = importlib.util.spec_from_file_location("modules_forge.main_entry", HERE / "forge_main_entry.py")
-        forge.main_entry = importlib.util.module_from_spec(entry_spec)
-        entry_spec.loader.exec_module(forge.main_entry)
-        sys.modules["modules_forge.main_entry"] = forge.main_entry
+    _install_forks_modules(flavour(host))
     double = HostDouble(host, root)
     sys.modules["modules.generation_parameters_copypaste"] = double.m.infotext_utils  # A infotext_utils alias
     spec.loader.exec_module(api_mod)

@@ -14,9 +14,15 @@
   then `process_images` inside `queue_lock`. The request is a dict standing for the pydantic model (its keys
   are the fields the caller set); `HostDouble` calls these with keyword arguments, as FastAPI calls an
   endpoint (`dependant.call(**values)`).
-- Errors: A `api_middleware.handle_exception` (A 167-196) answers `{error, detail, body, errors}`; F's app
-  handler (F webui.py:29-37) answers `{error, detail, body, message}`, and a FastAPI HTTPException gets
-  FastAPI's own `{detail}` body in F. Both use `vars(e).get('status_code', 500)`.
+- Errors: A `api_middleware.handle_exception` (A 167-196) answers `{error, detail, body, errors}`, and so do
+  Forge Classic (classic api.py:159-237) and reForge (reForge api.py:135-210); F's app handler (F
+  webui.py:29-37, api_middleware commented out at F api.py:210) answers `{error, detail, body, message}`, and
+  Neo the same (Neo webui.py:29-37, api.py:210); a FastAPI HTTPException then gets FastAPI's own `{detail}`
+  body. All use `vars(e).get('status_code', 500)`.
+- Sampler names: A, F, Neo and reForge resolve the request's names with `get_sampler_and_scheduler` first
+  (A 441, F 454, Neo 446, reForge 441), which falls back to the first sampler silently; Forge Classic checks
+  the name as sent and answers 404 "Sampler not found" for one it does not list (classic api.py:66-71,
+  459-466) -- before any script hook runs -- and leaves the scheduler to `fix_p_invalid_sampler_and_scheduler`.
 """
 
 from __future__ import annotations
@@ -40,15 +46,15 @@ def script_name_to_index(name, scripts_list):
         raise HTTPException(status_code=422, detail=f"Script '{name}' not found") from e
 
 
-def validate_sampler_name(name):
+def validate_sampler_name(name):  # A 43-48 (400); Classic 66-71 (404)
     if sd_samplers.all_samplers_map.get(name, None) is None:
-        raise HTTPException(status_code=400, detail="Sampler not found")
+        raise HTTPException(status_code=404 if shared.HOST == "forge-classic" else 400, detail="Sampler not found")
     return name
 
 
 def error_response(e: Exception) -> tuple[int, dict]:
     status = int(vars(e).get("status_code", 500))
-    if shared.HOST == "forge":
+    if shared.FLAVOUR.api_errors == "app":
         if isinstance(e, HTTPException):
             return status, {"detail": e.detail}
         return status, {"error": type(e).__name__, "detail": vars(e).get("detail", ""),
@@ -138,12 +144,15 @@ class Api:
         self.apply_infotext(body)
         req = {**API_EXTRA_DEFAULTS, **body}
         selectable, selectable_idx = self.get_selectable_script(req["script_name"], runner)
-        sampler, scheduler = sd_samplers.get_sampler_and_scheduler(req.get("sampler_name") or req["sampler_index"],
-                                                                   req.get("scheduler"))
         args = {k: v for k, v in req.items() if k in fields}
-        args["sampler_name"] = validate_sampler_name(sampler)
-        if not args.get("scheduler") and scheduler != "Automatic":
-            args["scheduler"] = scheduler
+        if shared.FLAVOUR.api_unlisted_sampler == "404":  # Classic api.py:459-466: the name as sent, checked
+            args["sampler_name"] = validate_sampler_name(req.get("sampler_name") or req["sampler_index"])
+        else:
+            sampler, scheduler = sd_samplers.get_sampler_and_scheduler(req.get("sampler_name") or req["sampler_index"],
+                                                                       req.get("scheduler"))
+            args["sampler_name"] = validate_sampler_name(sampler)
+            if not args.get("scheduler") and scheduler != "Automatic":
+                args["scheduler"] = scheduler
         args["do_not_save_samples"] = not req["save_images"]
         args["do_not_save_grid"] = not req["save_images"]
         script_args = self.init_script_args(req, defaults, selectable, selectable_idx, runner)

@@ -1,4 +1,6 @@
-"""pytest fixtures for the host double, each test run once as A1111 and once as Forge.
+"""pytest fixtures for the host double, each test run once per host whose pins this venv holds
+(`flavours.hosts_for_this_venv`: A1111, Forge Classic and reForge on gradio 3.41 + pydantic 1; Forge and
+Forge Neo on gradio 4.40 + pydantic 2; IGA_DOUBLE_HOSTS=all runs all five here).
 
 `host`: a fresh, not yet started double per test. `started_host(setup)`: builds a module-scoped fixture
 that creates files with `setup(double)`, starts the host once per flavour and resets it between tests.
@@ -9,9 +11,12 @@ from __future__ import annotations
 import pytest
 
 from tests.host_double import clear, install
+from tests.host_double.flavours import hosts_for_this_venv
+
+HOSTS = hosts_for_this_venv()
 
 
-@pytest.fixture(params=["a1111", "forge"])
+@pytest.fixture(params=HOSTS)
 def host(request, tmp_path):
     double = install(request.param, tmp_path)
     try:
@@ -24,7 +29,7 @@ def started_host(setup, select: str):
     """A module-scoped fixture: `setup(double)` adds checkpoints before the start; each test gets the
     started double reset to `select` and default settings."""
 
-    @pytest.fixture(scope="module", params=["a1111", "forge"])
+    @pytest.fixture(scope="module", params=HOSTS)
     def started(request, tmp_path_factory):
         double = install(request.param, tmp_path_factory.mktemp(request.param))
         setup(double)

@@ -159,7 +159,7 @@ def save_image(image, path, basename, seed=None, prompt=None, extension="png", i
         params.filename = fullfn_without_extension + extension
         fullfn = params.filename
     written = _atomically_save_image(image, fullfn_without_extension, extension)
-    if shared.HOST == "forge":
+    if shared.FLAVOUR.forge_backend:  # F images.py:746-748, Neo the same; A, Classic, reForge keep fullfn
         fullfn = written + extension
     image.already_saved_as = fullfn
     script_callbacks.image_saved_callback(params)

@@ -10,6 +10,14 @@
   seeds, `scripts.process`, the batch loop with `p.sample(...)` called **outside** any try/except (A 988),
   per-image `save_image` (A 1073), grid (A 1097-1108), `Processed`, `scripts.postprocess`.
 - `create_infotext` (A 705-816): built-in keys + `extra_generation_params` (strings, lists, callables).
+  VAE keys: A, Classic and reForge write `VAE` (A 784, classic 733, reForge 863); F and Neo write the modules as
+  `Module 1..N` instead (F 778-780, Neo 770-772). Neo writes the slider as "Shift" for flow models (Neo 733-734).
+  "Version": `launch.git_tag()` (A 695-701), which each fork answers its own way (flavours.py).
+- The forks' process_images: Classic and reForge load eagerly like A (classic 781-792, reForge 904-915), Neo
+  lazily like F (Neo 824-831); the zero-terminal-SNR switch before `p.sample`: A rescales `alphas_cumprod`
+  (A 985), F and Neo swap the predictor's sigmas around it (F 984-988, Neo 985-989), Classic and reForge
+  rescale the model_sampling sigmas (classic forge_loader.py:280-284, reForge processing.py:1071-1083; not
+  modelled beyond the flag: the double's ldm_patched model_sampling carries no schedule).
 The "model" is a deterministic colour field from the seed; no torch.
 """
 
@@ -190,6 +198,7 @@ class StableDiffusionProcessingTxt2Img(StableDiffusionProcessing):
     hr_negative_prompt: str = ""
     hr_cfg: float = 1.0  # F only (F 1197)
     hr_distilled_cfg: float = 3.5  # F only
+    hr_cfg_scale: float = None  # Forge Classic's hires CFG (classic processing.py:1120); None elsewhere
     force_task_id: str = None
     hr_checkpoint_info: Any = field(default=None, init=False)
 
@@ -283,13 +292,15 @@ def create_infotext(p, all_prompts, all_seeds, all_subseeds, comments=None, iter
     clip_skip = opts.CLIP_stop_at_last_layers
     prompt_text = p.main_prompt if use_main_prompt else all_prompts[index]
     negative_prompt = p.main_negative_prompt if use_main_prompt else all_negative_prompts[index]
-    forge = shared.HOST == "forge"
+    forge = shared.FLAVOUR.forge_backend
+    shift = forge and getattr(p.sd_model, "use_shift", False)
     generation_params = {
         "Steps": p.steps,
         "Sampler": p.sampler_name,
         "Schedule type": p.scheduler,
         "CFG scale": p.cfg_scale,
         "Distilled CFG Scale": p.distilled_cfg_scale if forge and getattr(p.sd_model, "use_distilled_cfg_scale", False) else None,
+        "Shift": p.distilled_cfg_scale if shift else None,
         "Seed": p.all_seeds[0] if use_main_prompt else all_seeds[index],
         "Size": f"{p.width}x{p.height}",
         "Model hash": p.sd_model_hash if opts.add_model_hash_to_info else None,
@@ -298,7 +309,7 @@ def create_infotext(p, all_prompts, all_seeds, all_subseeds, comments=None, iter
         "Denoising strength": p.extra_generation_params.get("Denoising strength"),
         "Clip skip": None if clip_skip <= 1 else clip_skip,
         **p.extra_generation_params,
-        "Version": ("f2.0.1v1.10.1" if forge else "v1.10.1") if opts.add_version_to_infotext else None,
+        "Version": shared.FLAVOUR.git_tag if opts.add_version_to_infotext else None,
     }
     for key, value in generation_params.items():
         try:
@@ -327,13 +338,13 @@ def process_images(p: StableDiffusionProcessing) -> Processed:
     try:
         if sd_models.checkpoint_aliases.get(p.override_settings.get("sd_model_checkpoint")) is None:
             p.override_settings.pop("sd_model_checkpoint", None)
-            if shared.HOST != "forge":
+            if not shared.FLAVOUR.lazy_load:
                 sd_models.reload_model_weights()
         for k, v in p.override_settings.items():
             opts.set(k, v, is_api=True, run_callbacks=False)
-            if k == "sd_model_checkpoint" and shared.HOST != "forge":
+            if k == "sd_model_checkpoint" and not shared.FLAVOUR.lazy_load:
                 sd_models.reload_model_weights()
-        if shared.HOST == "forge":
+        if shared.FLAVOUR.lazy_load:
             manage_model_and_prompt_cache(p)
         sd_samplers.fix_p_invalid_sampler_and_scheduler(p)
         res = process_images_inner(p)
@@ -356,7 +367,7 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
     p.sd_model_hash = shared.sd_model.sd_model_hash
     # A 892-893: the loaded VAE's basename (None = baked in; the double has no VAE beside checkpoints, so
     # Automatic means baked in); F: always None (its VAE lives in forge_additional_modules)
-    p.sd_vae_name = None if shared.HOST == "forge" or opts.sd_vae in ("None", "Automatic") else opts.sd_vae
+    p.sd_vae_name = None if shared.FLAVOUR.vae == "modules" or opts.sd_vae in ("None", "Automatic") else opts.sd_vae
     p.setup_prompts()
     p.all_seeds = [int(seed) + x for x in range(len(p.all_prompts))]
     p.all_subseeds = [int(subseed) + x for x in range(len(p.all_prompts))]
@@ -394,13 +405,23 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         # A 985 / F 982-988: the noise schedule override right before sampling (A rescales alphas_cumprod;
         # F swaps the predictor's sigmas for zero terminal SNR and restores them after p.sample)
         sd_models.apply_alpha_schedule_override(p.sd_model, p)
+        if hasattr(p.sd_model, "get_learned_conditioning"):  # Neo's flow models take the shift with the prompt
+            p.sd_model.get_learned_conditioning(p)           # (setup_conds, Neo zimage.py:40-43)
         sigmas_backup = None
-        if shared.HOST == "forge" and (opts.sd_noise_schedule == "Zero Terminal SNR"
+        if shared.FLAVOUR.forge_backend and (opts.sd_noise_schedule == "Zero Terminal SNR"
                                        or getattr(p.sd_model.model_config, "ztsnr", False)):
             p.extra_generation_params['Noise Schedule'] = opts.sd_noise_schedule
             predictor = p.sd_model.forge_objects.unet.model.predictor
             sigmas_backup = predictor.sigmas
             predictor.set_sigmas(sd_models.rescale_zero_terminal_snr_sigmas(predictor.sigmas))
+        sampling_backup = None
+        if shared.FLAVOUR.model == "ldm_patched" and (opts.sd_noise_schedule == "Zero Terminal SNR"
+                                                       or getattr(p.sd_model, "ztsnr", False)):
+            # reForge processing.py:1071-1083 (restored after p.sample, 1092-1095); Classic rescales the same
+            # sigmas in apply_alpha_schedule_override (classic forge_loader.py:280-284) and keeps them
+            sampling = p.sd_model.forge_objects.unet.model.model_sampling
+            sampling_backup = sampling.sigmas
+            sampling.set_sigmas(sd_models.rescale_zero_terminal_snr_sigmas(sampling.sigmas))
         # A 988 / F 990: not inside any try/except -- an exception here ends the job
         try:
             samples = p.sample(conditioning=None, unconditional_conditioning=None, seeds=p.seeds, subseeds=p.subseeds,
@@ -408,6 +429,8 @@ def process_images_inner(p: StableDiffusionProcessing) -> Processed:
         finally:
             if sigmas_backup is not None:
                 p.sd_model.forge_objects.unet.model.predictor.set_sigmas(sigmas_backup)
+            if sampling_backup is not None:
+                p.sd_model.forge_objects.unet.model.model_sampling.set_sigmas(sampling_backup)
         # A 995-1005: decoded samples -> [0, 1]; the host uses torch.stack/clamp, the double numpy
         x_samples = np.clip((np.stack([np.asarray(x, dtype=np.float32) for x in samples]) + 1.0) / 2.0, 0.0, 1.0)
         state.nextjob()

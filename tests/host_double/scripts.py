@@ -205,7 +205,7 @@ class ScriptRunner:
         all_titles = [wrap_call(s.title, s.filename, "title") or s.filename for s in self.scripts]
         self.title_map = {title.lower(): script for title, script in zip(all_titles, self.scripts, strict=True)}
         self.titles = [wrap_call(s.title, s.filename, "title") for s in self.selectable_scripts]
-        ordered = sorted(self.alwayson_scripts, key=lambda s: s.sorting_priority) if shared.HOST == "forge" \
+        ordered = sorted(self.alwayson_scripts, key=lambda s: s.sorting_priority) if shared.FLAVOUR.sorting_priority \
             else self.alwayson_scripts
         for script in ordered:
             with gr.Group(visible=True) as group:

@@ -21,10 +21,20 @@
   from the `.yaml` beside the checkpoint or the state dict guess (a `v_pred` key: v_prediction), `ztsnr`
   when the state dict has a `ztsnr` key (F backend/loader.py:460-462, 531-567); `ForgeScheduleLinker`
   (F k_diffusion/external.py:40-72) is the sampler's view of it.
+  Neo the same (Neo backend/loader.py:671, 748-768; huggingface_guess/model_list.py:192-196).
+- Forge Classic and reForge (the `ldm_patched` backend) keep A1111's LDM wrapper for the sigmas
+  (`parameterization`, `alphas_cumprod`: the k-diffusion `CompVisDenoiser` over `sd_model`, reForge
+  sd_samplers_kdiffusion.py:83-92, classic 62-66) and run the UNet through ldm_patched's `model_sampling`,
+  a class built from a sampling base and a prediction mixin (`model_sampling(config, ModelType)`, classic
+  ldm_patched/modules/model_base.py:34-48, reForge 72-103): `V_PREDICTION` when an SDXL state dict has a
+  `v_pred` key (classic supported_models.py:117-121, reForge 205-220) or the config says v (classic
+  forge_loader.py:188-189, reForge 510-511); `sd_model.ztsnr` when it has a `ztsnr` key (classic
+  forge_loader.py:110-112, 192; reForge 391, 513).
 - Loading: A loads eagerly (initial load and dropdown change), hashing in `get_checkpoint_state_dict`
-  (A 332-333) and firing `on_model_loaded` (A 864, 994); F starts with `FakeInitialModel` (no
-  `sd_checkpoint_info`, F 385-408) and loads lazily inside `process_images` after `before_process`
-  (F processing.py:804 -> `forge_model_reload`, F 473-518, which hashes at F 511).
+  (A 332-333) and firing `on_model_loaded` (A 864, 994), and so do Classic and reForge (classic
+  processing.py:781-789, reForge 907-915); F starts with `FakeInitialModel` (no `sd_checkpoint_info`,
+  F 385-408) and loads lazily inside `process_images` after `before_process` (F processing.py:804 ->
+  `forge_model_reload`, F 473-518, which hashes at F 511), and so does Neo (Neo processing.py:824-831).
 """
 
 from __future__ import annotations
@@ -188,7 +198,7 @@ def select_checkpoint():
     if checkpoint_info is not None:
         return checkpoint_info
     if len(checkpoints_list) == 0:
-        if shared.HOST == "forge":
+        if shared.FLAVOUR.lazy_load:  # F 241-243, Neo 201-203
             print("You do not have any model!")
             return None
         raise FileNotFoundError("No checkpoints found. Can't run without a checkpoint.")
@@ -278,6 +288,42 @@ class Prediction(torch.nn.Module):
         return log_sigma.exp().to(timestep.device)
 
 
+def time_snr_shift(alpha, t):  # Neo backend/modules/k_prediction.py:37-40, verbatim
+    if alpha == 1.0:
+        return t
+    return alpha * t / (1 + (alpha - 1) * t)
+
+
+class PredictionDiscreteFlow(torch.nn.Module):
+    """Neo backend/modules/k_prediction.py:320-353 (the discrete flow predictor of Z-Image, Lumina 2, Wan, Qwen)."""
+
+    prediction_type = "const"
+
+    def __init__(self, shift=1.0, multiplier=1000):
+        super().__init__()
+        self.shift, self.multiplier = shift, multiplier
+        self.set_parameters(shift=shift, multiplier=multiplier)
+
+    def set_parameters(self, *, shift=None, multiplier=None, timesteps=1000):
+        self.shift = shift or self.shift
+        self.multiplier = multiplier or self.multiplier
+        ts = self.sigma((torch.arange(1, timesteps + 1, 1) / timesteps) * self.multiplier)
+        self.register_buffer("sigmas", ts)
+
+    def set_sigmas(self, sigmas):  # what processing.py's zero-terminal-SNR swap calls (Neo 988-989)
+        self.register_buffer("sigmas", sigmas.float())
+
+    @property
+    def log_sigmas(self):
+        return self.sigmas.log()
+
+    def timestep(self, sigma):
+        return sigma * self.multiplier
+
+    def sigma(self, timestep):
+        return time_snr_shift(self.shift, timestep / self.multiplier)
+
+
 class ForgeScheduleLinker(torch.nn.Module):
     """F k_diffusion/external.py:40-72: Forge's k-diffusion model wrapper over the predictor."""
 
@@ -324,20 +370,50 @@ class DoubleModel:
         self.use_distilled_cfg_scale = False
         self.device = "cpu"
         parameterization = _yaml_parameterization(info.filename)
-        if shared.HOST == "forge":
+        if shared.FLAVOUR.model == "forge":
             prediction = "v_prediction" if parameterization == "v" or "v_pred" in keys else "epsilon"
             predictor = Prediction(prediction_type=prediction)
             self.forge_objects = _ns(unet=_ns(model=_ns(predictor=predictor)))
             self.model_config = _ns(ztsnr="ztsnr" in keys)  # F backend/loader.py:462
-        else:
-            self.parameterization = "v" if parameterization == "v" else "eps"
-            self.alphas_cumprod = _file_alphas_cumprod(info.filename, keys)
-            if self.alphas_cumprod is None:
-                self.alphas_cumprod = _ldm_alphas_cumprod()
-            self.alphas_cumprod_original = self.alphas_cumprod  # A sd_models.py:467, 486
+            return
+        self.parameterization = "v" if parameterization == "v" else "eps"
+        self.alphas_cumprod = _file_alphas_cumprod(info.filename, keys)
+        if self.alphas_cumprod is None:
+            self.alphas_cumprod = _ldm_alphas_cumprod()
+        self.alphas_cumprod_original = self.alphas_cumprod  # A sd_models.py:467, 486
+        if shared.FLAVOUR.model == "ldm_patched":
+            v = parameterization == "v" or (self.is_sdxl and "v_pred" in keys)
+            sampling = model_sampling(V_PREDICTION if v else EPS)
+            self.forge_objects = _ns(unet=_ns(model=_ns(model_sampling=sampling)))
+            self.ztsnr = "ztsnr" in keys
+            if shared.HOST == "forge-classic":  # Classic has no SD2 (classic forge_loader.py:193-194)
+                self.is_sd2, self.is_sd1 = False, not self.is_sdxl
 
     def apply_model(self, x, t, cond=None, **kwargs):  # k-diffusion's CompVisDenoiser calls it (never here)
         return torch.zeros_like(x)
+
+
+class EPS:  # ldm_patched/modules/model_sampling.py (reForge 24-44): the prediction mixins, by name only
+    pass
+
+
+class V_PREDICTION(EPS):  # reForge model_sampling.py:46-49
+    pass
+
+
+class ModelSamplingDiscrete(Prediction):
+    """ldm_patched's discrete schedule (reForge ldm_patched/modules/model_sampling.py:100-177, classic the same
+    file): linear 0.00085..0.012 betas over 1000 steps, `sigmas`, `set_sigmas`, `sigma(t)`, `timestep(sigma)` --
+    the same maths as Forge's discrete predictor (both come from ComfyUI), so `Prediction` serves."""
+
+
+def model_sampling(mixin):
+    """`ldm_patched.modules.model_base.model_sampling` (classic 34-48, reForge 72-103): base and mixin combined."""
+
+    class ModelSampling(ModelSamplingDiscrete, mixin):
+        pass
+
+    return ModelSampling(prediction_type="v" if mixin is V_PREDICTION else "eps")
 
 
 def _ns(**kw):
@@ -365,9 +441,12 @@ def apply_alpha_schedule_override(sd_model, p=None):  # A sd_models.py:647-667 (
         if p is not None:
             p.extra_generation_params['Downcast alphas_cumprod'] = shared.opts.use_downcasted_alpha_bar
         sd_model.alphas_cumprod = sd_model.alphas_cumprod.half()
-    if shared.opts.sd_noise_schedule == "Zero Terminal SNR":
+    # Classic and reForge also switch for a checkpoint with a `ztsnr` key (classic forge_loader.py:280-284,
+    # reForge sd_models.py:939-942); F and Neo do it in process_images instead (see processing.py)
+    ztsnr_key = shared.FLAVOUR.model == "ldm_patched" and getattr(sd_model, "ztsnr", False)
+    if shared.opts.sd_noise_schedule == "Zero Terminal SNR" or ztsnr_key:
         if p is not None:
-            p.extra_generation_params['Noise Schedule'] = shared.opts.sd_noise_schedule
+            p.extra_generation_params['Noise Schedule'] = "Zero Terminal SNR"
         sd_model.alphas_cumprod = rescale_zero_terminal_snr_abar(sd_model.alphas_cumprod)
 
 
@@ -383,9 +462,46 @@ def rescale_zero_terminal_snr_sigmas(sigmas):  # F backend/modules/k_prediction.
     return ((1 - alphas_bar) / alphas_bar) ** 0.5
 
 
+class StableDiffusion(DoubleModel):  # F backend/diffusion_engine/sd15.py:16, Neo sd15.py:14
+    pass
+
+
+class StableDiffusionXL(DoubleModel):  # F backend/diffusion_engine/sdxl.py:19, Neo sdxl.py:16
+    pass
+
+
+class ZImage(DoubleModel):
+    """Neo backend/diffusion_engine/zimage.py:13-37: a discrete-flow predictor (shift 3.0, multiplier 1.0 from
+    huggingface_guess/model_list.py:412-415) whose shift the "Shift" slider (`p.distilled_cfg_scale`) sets when
+    the prompt is encoded (zimage.py:40-43); `use_shift` (zimage.py:37), no SD flags (base.py:63-69)."""
+
+    def __init__(self, info: CheckpointInfo):
+        super().__init__(info)
+        self.is_sd1 = self.is_sd2 = self.is_sdxl = self.is_sd3 = False
+        self.use_shift = True
+        self.forge_objects = _ns(unet=_ns(model=_ns(predictor=PredictionDiscreteFlow(shift=3.0, multiplier=1.0))))
+        self.model_config = _ns(ztsnr=False)
+
+    def get_learned_conditioning(self, p):  # zimage.py:40-43: the shift comes with the prompt
+        self.forge_objects.unet.model.predictor.set_parameters(shift=getattr(p, "distilled_cfg_scale", 3.0))
+
+
+def _engine_class(info: CheckpointInfo):
+    """The model class the host builds (F / Neo backend/loader.py picks a ForgeDiffusionEngine by the state
+    dict's guessed family; A1111, Classic and reForge build one LDM-style model for every family). Neo's
+    Z-Image guess: a `cap_embedder.1.weight` of width 3840 (Neo huggingface_guess/detection.py:43-64)."""
+    if not shared.FLAVOUR.forge_backend:
+        return DoubleModel
+    keys = _state_dict_keys(info.filename)
+    cap = keys.get("cap_embedder.1.weight", {}).get("shape") or []
+    if shared.HOST == "forge-neo" and cap and cap[0] == 3840:
+        return ZImage
+    return StableDiffusionXL if any(k.startswith("conditioner.") for k in keys) else StableDiffusion
+
+
 def load_model(info: CheckpointInfo | None = None):
     info = info or select_checkpoint()
-    shared.sd_model = DoubleModel(info)
+    shared.sd_model = _engine_class(info)(info)
     script_callbacks.model_loaded_callback(shared.sd_model)
     return shared.sd_model
 
@@ -401,8 +517,9 @@ def reload_model_weights(sd_model=None, info=None):
 
 
 def initial_load() -> None:
-    """A: initial load in a background thread at startup (initialize.py:139-156). F: FakeInitialModel."""
-    if shared.HOST == "forge":
+    """A (and Classic, reForge): initial load in a background thread at startup (initialize.py:139-156).
+    F and Neo: FakeInitialModel."""
+    if shared.FLAVOUR.lazy_load:
         shared.sd_model = FakeInitialModel()
     else:
         load_model()

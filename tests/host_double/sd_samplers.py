@@ -80,8 +80,9 @@ class Sampler:  # A sd_samplers_common.py:228-250, the fields used here
 
 
 def _model_wrap(sd_model):
-    """The k-diffusion model wrapper each host builds (A sd_samplers_kdiffusion.py:51-63, F 60-66)."""
-    if shared.HOST == "forge":
+    """The k-diffusion model wrapper each host builds (A sd_samplers_kdiffusion.py:51-63, F 60-66, Neo 51-57;
+    Classic 60-66 and reForge 81-92 build A's `CompVisDenoiser` over `sd_model`)."""
+    if shared.FLAVOUR.forge_backend:
         from modules.sd_models import ForgeScheduleLinker
 
         wrap = ForgeScheduleLinker(sd_model.forge_objects.unet.model.predictor)
@@ -178,7 +179,7 @@ class LCMCompVisDenoiser(k_diffusion.external.DiscreteEpsDDPMDenoiser):  # A sd_
         timesteps = 1000
         original_timesteps = 50
         self.skip_steps = timesteps // original_timesteps
-        if shared.HOST == "forge":  # F sd_samplers_lcm.py:16-17
+        if shared.FLAVOUR.forge_backend:  # F sd_samplers_lcm.py:16-17
             alphas_cumprod = 1.0 / (model.forge_objects.unet.model.predictor.sigmas ** 2.0 + 1.0)
         else:
             alphas_cumprod = model.alphas_cumprod
@@ -262,14 +263,91 @@ def _k_data(label, funcname, aliases, options):
 _TIMESTEP_SAMPLERS = [('DDIM', 'ddim', ['ddim'], {}), ('DDIM CFG++', 'ddim_cfgpp', ['ddim_cfgpp'], {}),
                       ('PLMS', 'plms', ['plms'], {}), ('UniPC', 'unipc', ['unipc'], {})]
 
-_forge = shared.HOST == "forge"
-all_samplers = (
-    [_k_data(*s) for s in _K_SAMPLERS + (_F_K_SAMPLERS if _forge else [])]
-    + [SamplerData(label, lambda model, fn=_timestep_fn(fn): CompVisSampler(fn, model), aliases, options)
-       for label, fn, aliases, options in _TIMESTEP_SAMPLERS]
-    + [_k_data('LCM', sample_lcm, ['k_lcm'], {})]
-    + ([_k_data('DDPM', _forge_only('sample_ddpm'), ['ddpm'], {})] if _forge else [])  # F alter_samplers.py:20-22
-)
+
+def _ts_data(label, fn, aliases, options):
+    return SamplerData(label, lambda model, fn=_timestep_fn(fn): CompVisSampler(fn, model), aliases, options)
+
+
+def _fork_k(label, funcname, aliases, options=None):
+    """A fork's own k-diffusion function (not in the package): the host's get_sigmas, signature only here."""
+    fn = _forge_only(funcname)
+    return SamplerData(label, lambda model, fn=fn: KDiffusionSampler(fn, model), aliases, options or {})
+
+
+def _pick(rows, *names):
+    by_name = {r[0]: r for r in rows}
+    return [by_name[n] for n in names]
+
+
+def _forks_lists():
+    """Each host's list, in its order (SAMPLER_LISTS below cites the source of each)."""
+    k = {r[0]: r for r in _K_SAMPLERS}
+    ts = {r[0]: r for r in _TIMESTEP_SAMPLERS}
+    lcm = _k_data('LCM', sample_lcm, ['k_lcm'], {})
+    a1111 = [_k_data(*r) for r in _K_SAMPLERS] + [_ts_data(*r) for r in _TIMESTEP_SAMPLERS] + [lcm]
+    forge = ([_k_data(*r) for r in _K_SAMPLERS + _F_K_SAMPLERS] + [_ts_data(*r) for r in _TIMESTEP_SAMPLERS]
+             + [lcm, _fork_k('DDPM', 'sample_ddpm', ['ddpm'])])
+    # Forge Classic: classic sd_samplers_kdiffusion.py:18-31 (no schedule option on DPM++ 2M SDE; UniPC and
+    # DDPM are k-diffusion samplers), sd_samplers_timesteps.py:13-16, sd_samplers_lcm.py:109, then the CFG++
+    # samplers of modules_forge/forge_alter_samplers.py:47-54 (classic sd_samplers.py:20-26)
+    classic = [
+        _k_data(*k['DPM++ 2M']), _k_data(*k['DPM++ SDE']),
+        _k_data('DPM++ 2M SDE', 'sample_dpmpp_2m_sde', ['k_dpmpp_2m_sde_ka'], {"brownian_noise": True}),
+        _k_data(*k['DPM++ 3M SDE']), _k_data(*k['Euler a']), _k_data(*k['Euler']), _k_data(*k['LMS']),
+        _k_data(*k['Heun']),
+        _k_data('DPM2', 'sample_dpm_2', ['k_dpm_2'], {'scheduler': 'karras', 'discard_next_to_last_sigma': True,
+                                                      "second_order": True}),
+        _k_data(*k['Restart']),
+        _fork_k('UniPC', 'sample_unipc', ['unipc'], {"discard_next_to_last_sigma": True}),
+        _fork_k('DDPM', 'sample_ddpm', ['ddpm']),
+        _ts_data(*ts['DDIM']), _ts_data(*ts['PLMS']), lcm,
+        *[_fork_k(label, key, [key]) for label, key in (
+            ("DPM++ 2M CFG++", "dpmpp_2m_cfg_pp"), ("DPM++ SDE CFG++", "dpmpp_sde_cfg_pp"),
+            ("DPM++ 2M SDE CFG++", "dpmpp_2m_sde_cfg_pp"), ("DPM++ 3M SDE CFG++", "dpmpp_3m_sde_cfg_pp"),
+            ("Euler a CFG++", "euler_ancestral_cfg_pp"), ("Euler CFG++", "euler_cfg_pp"))],
+    ]
+    # Neo: Neo sd_samplers_kdiffusion.py:13-31 (LCM is a plain k-diffusion sampler there, no 50-step table;
+    # UniPC a k-diffusion one), sd_samplers_timesteps.py:13-16, forge_alter_samplers.py:46-50
+    neo = [
+        _k_data(*k['DPM++ 2M']), _k_data(*k['DPM++ SDE']),
+        _k_data('DPM++ 2M SDE', 'sample_dpmpp_2m_sde', ['k_dpmpp_2m_sde_ka'], {"brownian_noise": True}),
+        _k_data(*k['DPM++ 3M SDE']),
+        _fork_k('DPM++ 2s a RF', 'sample_dpmpp_2s_ancestral_RF', ['sample_dpmpp_2s_ancestral_RF']),
+        _k_data(*k['Euler a']), _k_data(*k['Euler']), _fork_k('ER SDE', 'sample_er_sde', ['er_side']),
+        _fork_k('LCM', 'sample_lcm', ['k_lcm']), _k_data(*k['LMS']), _k_data(*k['Heun']),
+        _k_data('DPM2', 'sample_dpm_2', ['k_dpm_2'], {'scheduler': 'karras', 'discard_next_to_last_sigma': True,
+                                                      "second_order": True}),
+        _fork_k('Res Multistep', 'sample_res_multistep', ['res_multistep']),
+        _fork_k('Kohaku LoNyu Yog', 'sample_Kohaku_LoNyu_Yog', ['Kohaku_LoNyu_Yog']),
+        _k_data(*k['Restart']),
+        _fork_k('UniPC', 'sample_unipc', ['unipc'], {"discard_next_to_last_sigma": True}),
+        _ts_data(*ts['DDIM']), _ts_data(*ts['PLMS']),
+        *[_fork_k(label, key, [key]) for label, key in (
+            ("DPM++ 2M CFG++", "dpmpp_2m_cfg_pp"), ("Euler a CFG++", "euler_ancestral_cfg_pp"),
+            ("Euler CFG++", "euler_cfg_pp"))],
+    ]
+    # reForge: reForge sd_samplers_kdiffusion.py:22-48 (A's list, "Euler A2" after "Euler a", and the Dy /
+    # Negative samplers), sd_samplers_timesteps.py:13-19 (the CFG++ ones commented out), LCM, then the first
+    # and the Forge entries of modules_forge/forge_alter_samplers.py:218-250 (the rest are left out here)
+    names = [r[0] for r in _K_SAMPLERS]
+    names.insert(names.index('Euler a') + 1, 'Euler A2')
+    extra = {'Euler A2': ('sample_euler_a2', ['k_euler_a2'], {"uses_ensd": True})}
+    reforge = [_k_data(*k[n]) if n in k else _fork_k(n, *extra[n]) for n in names]
+    reforge += [_fork_k(label, key, [key]) for label, key in (
+        ('Euler Dy', 'sample_euler_dy'), ('Euler SMEA Dy', 'sample_euler_smea_dy'),
+        ('Euler Negative', 'sample_euler_negative'), ('Euler Negative Dy', 'sample_euler_dy_negative'))]
+    reforge += [_ts_data(*ts['DDIM']), _ts_data(*ts['PLMS']), _ts_data(*ts['UniPC']), lcm]
+    reforge += [_fork_k(label, key, [key]) for label, key in (
+        ('DPM++ SDE Classic', 'dpmpp_sde_classic'), ('ER SDE', 'ER SDE'), ('Euler CFG++', 'euler_cfg_pp'),
+        ('DPM++ 2M CFG++', 'dpmpp_2m_cfg_pp'), ('RES Multistep', 'res_multistep'), ('DDPM', 'ddpm'),
+        ('HeunPP2', 'heunpp2'), ('IPNDM', 'ipndm'), ('IPNDM_V', 'ipndm_v'), ('DEIS', 'deis'))]
+    return {"a1111": a1111, "forge": forge, "forge-classic": classic, "forge-neo": neo, "reforge": reforge}
+
+
+#: A sd_samplers.py:11-16 (kdiffusion 11-27, timesteps 11-16, lcm 100); F adds HeunPP2 .. DEIS
+#: (F sd_samplers_kdiffusion.py:14-34) and DDPM (F modules_forge/alter_samplers.py:20-22); the forks as above
+SAMPLER_LISTS = _forks_lists()
+all_samplers = SAMPLER_LISTS[shared.FLAVOUR.samplers]
 all_samplers_map = {x.name: x for x in all_samplers}
 samplers = all_samplers
 samplers_for_img2img = all_samplers

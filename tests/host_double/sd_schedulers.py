@@ -1,6 +1,6 @@
-"""Mirror of modules/sd_schedulers.py: A1111 v1.10.1 (A 1-145, copied unchanged but for the imports) and,
-when the double runs as Forge, the schedulers Forge adds (F sd_schedulers.py:130-210, registered at
-F 224-227). Every function is the host's own; they get the sampler's model wrapper as `inner_model`
+"""Mirror of modules/sd_schedulers.py: A1111 v1.10.1 (A 1-145, copied unchanged but for the imports), the
+schedulers Forge adds (F sd_schedulers.py:130-210, registered at F 224-227), and each host's list
+(`SCHEDULE_LISTS`, the forks' lists cited there). Every function is the host's own; they get the sampler's model wrapper as `inner_model`
 (k-diffusion's CompVisDenoiser on A, Forge's ForgeScheduleLinker on F) exactly as the hosts pass it.
 """
 
@@ -137,7 +137,10 @@ def beta_scheduler(n, sigma_min, sigma_max, inner_model, device):
 def turbo_scheduler(n, sigma_min, sigma_max, inner_model, device):
     unet = inner_model.inner_model.forge_objects.unet
     timesteps = torch.flip(torch.arange(1, n + 1) * float(1000.0 / n) - 1, (0,)).round().long().clip(0, 999)
-    sigmas = unet.model.predictor.sigma(timesteps)
+    # F and Neo read the predictor; Classic and reForge the ldm_patched model_sampling (classic
+    # sd_schedulers.py:152-157, reForge 201-206), the same schedule under another name
+    schedule = unet.model.predictor if shared.FLAVOUR.forge_backend else unet.model.model_sampling
+    sigmas = schedule.sigma(timesteps)
     sigmas = torch.cat([sigmas, sigmas.new_zeros([1])])
     return sigmas.to(device)
 
@@ -216,7 +219,7 @@ def ays_32_sigmas(n, sigma_min, sigma_max, device='cpu'):
 
 
 
-schedulers = [
+_ALL = {x.name: x for x in [
     Scheduler('automatic', 'Automatic', None),
     Scheduler('uniform', 'Uniform', uniform, need_inner_model=True),
     Scheduler('karras', 'Karras', k_diffusion.sampling.get_sigmas_karras, default_rho=7.0),
@@ -229,14 +232,29 @@ schedulers = [
     Scheduler('normal', 'Normal', normal_scheduler, need_inner_model=True),
     Scheduler('ddim', 'DDIM', ddim_scheduler, need_inner_model=True),
     Scheduler('beta', 'Beta', beta_scheduler, need_inner_model=True),
-]
-
-if shared.HOST == "forge":
-    schedulers += [
-        Scheduler('turbo', 'Turbo', turbo_scheduler, need_inner_model=True),
-        Scheduler('align_your_steps_GITS', 'Align Your Steps GITS', get_align_your_steps_sigmas_GITS),
-        Scheduler('align_your_steps_11', 'Align Your Steps 11', ays_11_sigmas),
-        Scheduler('align_your_steps_32', 'Align Your Steps 32', ays_32_sigmas),
-    ]
+    Scheduler('turbo', 'Turbo', turbo_scheduler, need_inner_model=True),
+    Scheduler('align_your_steps_GITS', 'Align Your Steps GITS', get_align_your_steps_sigmas_GITS),
+    Scheduler('align_your_steps_11', 'Align Your Steps 11', ays_11_sigmas),
+    Scheduler('align_your_steps_32', 'Align Your Steps 32', ays_32_sigmas),
+]}
+_A1111 = ('automatic', 'uniform', 'karras', 'exponential', 'polyexponential', 'sgm_uniform', 'kl_optimal',
+          'align_your_steps', 'simple', 'normal', 'ddim', 'beta')
+#: each host's schedule list in its order: A sd_schedulers.py:130-143, F 211-228, Forge Classic
+#: sd_schedulers.py:160-175, Neo 267-285, reForge 343-369. A fork's schedule the double has no function for is
+#: left out (Neo: Linear Quadratic, Bong Tangent, FlowMatchEulerDiscrete, Flux2; reForge: Sinusoidal SF,
+#: Invcosinusoidal SF, React Cosinusoidal DynSF, Align Your Steps Custom, Cosine, Phi, Laplace); a schedule of
+#: the same name is computed with A1111's / Forge's function.
+SCHEDULE_LISTS = {
+    "a1111": _A1111,
+    "forge": (*_A1111, 'turbo', 'align_your_steps_GITS', 'align_your_steps_11', 'align_your_steps_32'),
+    "forge-classic": ('automatic', 'karras', 'exponential', 'polyexponential', 'normal', 'simple', 'uniform',
+                      'sgm_uniform', 'kl_optimal', 'ddim', 'align_your_steps', 'align_your_steps_GITS', 'beta', 'turbo'),
+    "forge-neo": ('automatic', 'karras', 'exponential', 'polyexponential', 'normal', 'simple', 'uniform',
+                  'sgm_uniform', 'kl_optimal', 'ddim', 'align_your_steps', 'beta', 'turbo'),
+    "reforge": ('automatic', 'karras', 'exponential', 'polyexponential', 'uniform', 'sgm_uniform', 'kl_optimal',
+                'simple', 'normal', 'ddim', 'align_your_steps', 'beta', 'turbo', 'align_your_steps_GITS',
+                'align_your_steps_11', 'align_your_steps_32'),
+}
+schedulers = [_ALL[name] for name in SCHEDULE_LISTS[shared.FLAVOUR.schedules]]
 
 schedulers_map = {**{x.name: x for x in schedulers}, **{x.label: x for x in schedulers}}

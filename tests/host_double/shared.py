@@ -5,7 +5,9 @@
   `process_images` calls for `override_settings` (A processing.py:832).
 - `cmd_opts`: A shared_cmd_options.py — only the flags the glue reads (`api_auth`, `skip_install`).
 - `state`: A shared_state.py:110-160 — `interrupted`, `begin()` resets it, `interrupt()`.
-- Forge (F modules_forge/shared_options.py:7-8): `forge_preset`, `forge_additional_modules` exist only there.
+- Forge and Neo (F modules_forge/shared_options.py:7-8, Neo 9-10): `forge_preset`, `forge_additional_modules`
+  exist only there. Neo's clip skip defaults to 2 (Neo shared_options.py:224).
+- `HOST` is the flavour the installer picked (`flavours.FLAVOURS`), `FLAVOUR` its traits.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from types import SimpleNamespace
 
 import modules
 
-HOST = getattr(modules, "DOUBLE_HOST", "a1111")  # the installer picks "a1111" or "forge"
+from tests.host_double.flavours import flavour
+
+HOST = getattr(modules, "DOUBLE_HOST", "a1111")  # the installer picks a key of flavours.FLAVOURS
+FLAVOUR = flavour(HOST)
 
 
 class OptionInfo:
@@ -139,9 +144,11 @@ def _builtin_options() -> dict[str, OptionInfo]:
         "beta_dist_beta": OptionInfo(0.6, "Beta scheduler - beta", infotext="Beta scheduler beta"),
         "sd_vae_overrides_per_model_preferences": OptionInfo(True, "Selected VAE overrides per-model preferences"),
     }
-    if HOST == "forge":
+    if FLAVOUR.vae == "modules":
         opts["forge_preset"] = OptionInfo("sd", "UI preset")
         opts["forge_additional_modules"] = OptionInfo([], "VAE / Text Encoder")
+    if HOST == "forge-neo":
+        opts["CLIP_stop_at_last_layers"] = OptionInfo(2, "Clip Skip", infotext="Clip skip")
     return opts
 
 

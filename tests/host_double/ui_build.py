@@ -3,9 +3,14 @@
 Mirrors:
 - A modules/gradio_extensons.py:17-64 (F modules/gradio_extensions.py:28-91): every component's `__init__`
   reports to `script_callbacks.after_component_callback(component, **kwargs)`.
-- the top bar: A quicksettings `setting_sd_model_checkpoint` (A ui_settings.py:42, shared_options.py:333);
-  F `main_entry.ui_checkpoint` (no elem_id, `elem_classes=['model_selection']`, main_entry.py:69-74) and the
-  UI-preset radio `forge_ui_preset` (main_entry.py:65).
+- the top bar: A quicksettings `setting_sd_model_checkpoint` (A ui_settings.py:42, shared_options.py:333;
+  Forge Classic and reForge the same, with `sd_vae` in the default list and reForge also clip skip: classic
+  shared_options.py:388, reForge 384); F `main_entry.ui_checkpoint` (no elem_id,
+  `elem_classes=['model_selection']`, main_entry.py:69-74), `ui_clip_skip` (121) and the UI-preset radio
+  `forge_ui_preset` (main_entry.py:65); Neo's `ui_checkpoint` with `elem_id="setting_sd_model_checkpoint"`, the
+  preset a Dropdown (Neo main_entry.py:65-69), no clip-skip control there (an ordinary setting, Neo
+  shared_options.py:224).
+- the distilled CFG slider `{tab}_distilled_cfg_scale` on F (ui.py:322, 715) and Neo (ui.py:247, 643) only.
 - per tab, the raw controls with their element ids (processing_scripts/sampler.py:23-32,
   A ui.py:290-303 / 629-667, F 309-323 / 666-716), then the scripts' UIs (`runner.setup_ui()`), and last the
   `footer` (A ui.py:1161, F 1009), after which everything exists.
@@ -55,18 +60,25 @@ def _tab_controls(tab: str, m, forge: bool) -> None:
     gr.Slider(64, 2048, value=512, step=8, label="Width", elem_id=f"{tab}_width")
     gr.Slider(64, 2048, value=512, step=8, label="Height", elem_id=f"{tab}_height")
     gr.Slider(1, 30, value=7.0, step=0.5, label="CFG Scale", elem_id=f"{tab}_cfg_scale")
-    if forge:
+    if forge:  # F and Neo
         gr.Slider(0, 30, value=3.5, step=0.1, label="Distilled CFG Scale", elem_id=f"{tab}_distilled_cfg_scale")
 
 
 def build_ui(double) -> gr.Blocks:
     """Build the page the way the host does (call after `double.start()`); returns the root Blocks."""
     m = double.m
-    forge = double.host == "forge"
+    flavour = m.shared.FLAVOUR
+    forge = flavour.distilled_cfg
     titles = list(m.sd_models.checkpoints_list)
     current = m.shared.opts.data.get("sd_model_checkpoint") or (titles[0] if titles else None)
     with component_callbacks(m.script_callbacks), gr.Blocks() as demo:
-        if forge:  # the top bar: F main_entry.py make_checkpoint_manager_ui (57-124) keeps it in module globals
+        if flavour.top_bar == "neo":  # Neo main_entry.py make_checkpoint_manager_ui (60-75)
+            entry = sys.modules["modules_forge.main_entry"]
+            entry.ui_forge_preset = gr.Dropdown(["sd", "xl", "flux", "klein", "qwen", "lumina", "zit", "wan", "anima"],
+                                                value="sd", label="UI Preset", elem_id="forge_ui_preset")
+            entry.ui_checkpoint = gr.Dropdown(choices=titles, value=current, label="Checkpoint",
+                                              elem_id="setting_sd_model_checkpoint", elem_classes=["model_selection"])
+        elif flavour.top_bar == "forge":  # F main_entry.py make_checkpoint_manager_ui (57-124): module globals
             entry = sys.modules["modules_forge.main_entry"]
             entry.ui_forge_preset = gr.Radio(["sd", "xl", "flux", "all"], value="sd", label="UI",
                                              elem_id="forge_ui_preset")
@@ -80,6 +92,9 @@ def build_ui(double) -> gr.Blocks:
             # only there when the user adds sd_vae to quicksettings (A shared_items.sd_vae_items: Automatic, None, files)
             gr.Dropdown(choices=["Automatic", "None", "sdxl_vae.safetensors"], value="Automatic", label="SD VAE",
                         elem_id="setting_sd_vae")
+            if double.host == "reforge":  # reForge's default quicksettings include clip skip (shared_options.py:384)
+                gr.Slider(1, 12, value=m.shared.opts.data.get("CLIP_stop_at_last_layers", 1), step=1, label="Clip skip",
+                          elem_id="setting_CLIP_stop_at_last_layers")
         for tab, runner, is_img2img in (("txt2img", m.scripts.scripts_txt2img, False),
                                         ("img2img", m.scripts.scripts_img2img, True)):
             with gr.Tab(tab):

@@ -144,7 +144,7 @@ def finding_rule(rule_id: str, family: str, severity: str | Mapping[str, str], f
 
 
 for _module in ("names", "sampler", "schedule", "prediction", "grid", "resolution", "numbers", "vae",
-                "clip_skip", "defaults", "img2img", "host_model", "composition", "autoconfig"):
+                "clip_skip", "defaults", "img2img", "host_model", "control", "composition", "autoconfig"):
     importlib.import_module(f"{__name__}.{_module}")
 
 #: id -> Rule, every family: hard rules first, then soft, then info; by id within each

@@ -58,6 +58,11 @@ def shortcut(recipe, steps: int) -> Decided | None:
     """The grid verdict when it follows from step counts alone (what classify_grid would answer, without
     computing sigmas); None when the grids must be compared. Keeps cold requests cheap."""
     sched = recipe.scheduler
+    sub = sched.subsample
+    if sub is not None and sub.allowed_steps is not None and steps not in sub.allowed_steps:
+        # an explicit list of step counts is the author's word with or without a grid length (the design's
+        # `"subsample": [16, 24, 28, 32]` on a rule grid); validation holds the recipe's own steps to it too
+        return Decided("off_grid", f"{steps} is not in subsample.allowed_steps {list(sub.allowed_steps)}")
     if not sched.pins_grid and not sched.pins_endpoints:
         return Decided("unpinned", "the recipe pins no grid and no endpoint")
     n = sched.pinned_steps
@@ -65,7 +70,6 @@ def shortcut(recipe, steps: int) -> Decided | None:
         return None
     if steps > n:
         return Decided("off_grid", f"{steps_text(steps)} cannot lie on the recipe's {n}-step grid")
-    sub = sched.subsample
     if sub is None:
         return Decided("off_grid", f"the recipe allows only its canonical {n} steps (no scheduler.subsample)")
     if sub.allowed_steps is not None and steps not in sub.allowed_steps:

@@ -1,0 +1,18 @@
+"""The forks' differences, one module per difference, each with the variants the hosts need.
+
+`iga_webui/hosts.json` names, per host, the variant of each difference; `iga_webui.host.glue(difference)`
+returns it, so no module asks which fork it runs on. A variant reaches the host only through
+`iga_webui.host` (the one door), and each cites the host lines it relies on (docs/hosts.md).
+
+| module | difference | variants |
+|---|---|---|
+| `loading` | when the generation's checkpoint is loaded | `eager` (A1111, Forge Classic, reForge), `lazy` (Forge, Neo) |
+| `vae` | how the VAE is chosen and read | `sd_vae` (A1111, Classic, reForge), `modules` (Forge, Neo) |
+| `prediction` | prediction type and zero terminal SNR of the loaded model | `ldm_config`, `forge_predictor`, `ldm_patched_sampling` |
+| `architecture` | the loaded model's architecture | `model_flags`, `engine_class` |
+| `top_bar` | where the checkpoint / clip-skip controls are | `quicksettings`, `forge_main_entry` |
+| `guidance` | what `p.distilled_cfg_scale` means | `cfg_only`, `distilled`, `distilled_or_shift` |
+| `hires_cfg` | the hires pass's own CFG | `none`, `hr_cfg`, `hr_cfg_scale` |
+"""
+
+DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg")

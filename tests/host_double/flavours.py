@@ -1,0 +1,95 @@
+"""The hosts the double runs as, and the traits that set them apart. Each trait cites the host lines it
+mirrors (the sources read are listed in docs/hosts.md: A1111 v1.10.1, Forge dfdcbab, Forge Classic 5136ce20,
+Forge Neo 2026-02, reForge 3b56b268); the extension's side of the same facts is iga_webui/hosts.json.
+
+`GRADIO` says which pins each host runs on (its requirements / launch_utils, docs/hosts.md §8): the glue
+tests of a host run in the venv with that gradio (`hosts_for_this_venv`), so A1111, Forge Classic and
+reForge run on gradio 3.41 + pydantic 1, Forge and Neo on gradio 4.40 + pydantic 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Flavour:
+    key: str
+    gradio: int  # the gradio major version the host pins
+    #: modules_forge/forge_version.py's names (None: A1111 has no modules_forge)
+    forge_version: dict | None
+    git_tag: str  # what launch.git_tag() answers (F prefixes "f"; Classic / Neo return forge_version.version)
+    #: top-level packages the host ships besides `modules` (F/Neo `backend`, Classic/reForge `ldm_patched`)
+    packages: tuple[str, ...]
+    #: modules_forge submodules the glue may look for (F/Neo main_entry; Classic/reForge forge_loader)
+    forge_modules: tuple[str, ...]
+    lazy_load: bool  # F processing.py:829-836 / Neo 824-831 load after before_process; A, Classic, reForge before
+    model: str  # where the prediction lives: "ldm" (A), "forge" (F/Neo predictor), "ldm_patched" (model_sampling)
+    vae: str  # "sd_vae" (A, Classic, reForge) or "modules" (F/Neo forge_additional_modules)
+    api_errors: str  # "middleware" (A/Classic/reForge api_middleware) or "app" (F/Neo webui.py handler)
+    api_unlisted_sampler: str  # "fallback" (get_sampler_and_scheduler) or "404" (Classic validate_sampler_name)
+    distilled_cfg: bool  # p.distilled_cfg_scale (F processing.py:143, Neo 139)
+    hires_cfg: str | None  # "hr_cfg" (F 1202, Neo 1220, reForge 1298), "hr_cfg_scale" (Classic 1120), None (A)
+    top_bar: str  # "quicksettings" (A, Classic, reForge), "forge" (F main_entry), "neo" (Neo main_entry)
+    sorting_priority: bool  # F scripts.py:100, 703 (Neo the same); A, Classic, reForge ignore it
+    samplers: str  # which sampler list: the key of sd_samplers.SAMPLER_LISTS
+    schedules: str  # which schedule list: the key of sd_schedulers.SCHEDULE_LISTS
+
+    @property
+    def forge_backend(self) -> bool:
+        return self.model == "forge"
+
+
+FLAVOURS = {
+    "a1111": Flavour("a1111", 3, None, "v1.10.1", (), (), lazy_load=False, model="ldm", vae="sd_vae",
+                     api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False, hires_cfg=None,
+                     top_bar="quicksettings", sorting_priority=False, samplers="a1111", schedules="a1111"),
+    "forge": Flavour("forge", 4, {"version": "2.0.1v1.10.1"}, "f2.0.1v1.10.1", ("backend",), ("main_entry",),
+                     lazy_load=True, model="forge", vae="modules", api_errors="app", api_unlisted_sampler="fallback",
+                     distilled_cfg=True, hires_cfg="hr_cfg", top_bar="forge", sorting_priority=True,
+                     samplers="forge", schedules="forge"),
+    "forge-neo": Flavour("forge-neo", 4, {"version": "neo", "release": "2.22"}, "neo", ("backend",), ("main_entry",),
+                         lazy_load=True, model="forge", vae="modules", api_errors="app",
+                         api_unlisted_sampler="fallback", distilled_cfg=True, hires_cfg="hr_cfg", top_bar="neo",
+                         sorting_priority=True, samplers="forge-neo", schedules="forge-neo"),
+    "forge-classic": Flavour("forge-classic", 3, {"version": "classic"}, "classic", ("ldm_patched",),
+                             ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
+                             api_errors="middleware", api_unlisted_sampler="404", distilled_cfg=False,
+                             hires_cfg="hr_cfg_scale", top_bar="quicksettings", sorting_priority=False,
+                             samplers="forge-classic", schedules="forge-classic"),
+    "reforge": Flavour("reforge", 3, {"version": "1.0.0v2-v1.10.1RC"}, "f1.0.0v2-v1.10.1RC", ("ldm_patched",),
+                       ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
+                       api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,
+                       hires_cfg="hr_cfg", top_bar="quicksettings", sorting_priority=False, samplers="reforge",
+                       schedules="reforge"),
+}
+ALL = tuple(FLAVOURS)
+#: hosts iga does not know, for the tests that the extension then says so and guards nothing: lllyasviel's
+#: Forge before 2.0 (gradio 3, `ldm_patched`, forge_version '0.0.17v1.8.0rc', A1111 1.8 base), which the
+#: glue must not mistake for reForge or Forge Classic
+UNKNOWN = {
+    "old-forge": Flavour("old-forge", 3, {"version": "0.0.17v1.8.0rc"}, "f0.0.17v1.8.0rc-v1.8.0", ("ldm_patched",),
+                         ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
+                         api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,
+                         hires_cfg=None, top_bar="quicksettings", sorting_priority=False, samplers="a1111",
+                         schedules="a1111"),
+}
+
+
+def flavour(key: str) -> Flavour:
+    return FLAVOURS.get(key) or UNKNOWN[key]
+
+
+def hosts_for_this_venv() -> tuple[str, ...]:
+    """The hosts whose pins this interpreter matches (by gradio major); IGA_DOUBLE_HOSTS=all (or a comma
+    list) runs others too -- e.g. to try a host on the other venv."""
+    wanted = os.environ.get("IGA_DOUBLE_HOSTS", "").strip()
+    if wanted == "all":
+        return ALL
+    if wanted:
+        return tuple(h for h in wanted.split(",") if h in FLAVOURS)
+    import gradio
+
+    major = int(gradio.__version__.split(".")[0])
+    return tuple(key for key, f in FLAVOURS.items() if f.gradio == major) or ALL
