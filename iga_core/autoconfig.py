@@ -315,6 +315,16 @@ def auto_configure(recipe: Recipe, host: HostCapabilities, preset: str | None = 
     name = preset or NATIVE
     if name.lower() == CUSTOM.lower():
         return AutoConfig(host.name, CUSTOM, {})
+    # a pure function of the recipe, the host and the preset: worked out once per recipe (its memo)
+    key = ("auto_configure", host, name)
+    if (known := require_recipe(recipe).memo.get(key)) is not None:
+        return AutoConfig(known.host, known.preset, dict(known.values), known.findings)
+    config = _auto_configure(recipe, host, name)
+    recipe.memo[key] = config
+    return AutoConfig(config.host, config.preset, dict(config.values), config.findings)
+
+
+def _auto_configure(recipe: Recipe, host: HostCapabilities, name: str) -> AutoConfig:
     params = resolve_preset(require_recipe(recipe), name)
     recipe = pipeline_recipe(recipe, name)  # the pipeline the preset belongs to decides what the host needs
     findings: list[Finding] = []

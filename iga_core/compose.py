@@ -389,6 +389,10 @@ def _check_entry(entry) -> Addon:
     return replace(entry, weight=float(weight))
 
 
+#: compositions remembered per base recipe (distinct LoRA sets and weights a user generates with)
+COMPOSE_MEMO = 16
+
+
 def _compose_pipelines(result: Recipe, addons: list[Addon], base_name: str, *, replaced: bool,
                        composer: _Composer) -> Recipe:
     """A base with several pipelines (schema 1.1.0): a replacing add-on sets how the model is sampled, so
@@ -411,15 +415,33 @@ def _compose_pipelines(result: Recipe, addons: list[Addon], base_name: str, *, r
 
 def compose(base: Recipe | None, addons: list[Addon], *, base_name: str = "base") -> Composition:
     """The effective recipe of `base` with `addons` active, per the module rules. Inputs are parsed recipes;
-    the result is a new `Recipe` built from them (its conflicts are the findings)."""
+    the result is a new `Recipe` built from them (its conflicts are the findings). A pure function of its
+    inputs, so the composition of one base with the same add-on recipes (the same objects) and weights is
+    built once and shared (kept in the base's memo): a generation with LoRAs does not compose, digest and
+    classify a new recipe each time. Treat the result as read-only."""
     if base is not None and not isinstance(base, Recipe):
         raise ComposeError(f"the base must be a parsed recipe, got {type(base).__name__}",
                            "parse it with Recipe.from_dict (or find it with find_recipe)")
+    checked = [_check_entry(entry) for entry in addons]
+    if base is None:
+        return _compose(base, checked, base_name)
+    memo = base.memo.setdefault("compose", {})
+    key = (base_name, tuple((a.name, id(a.recipe), a.weight, a.problem) for a in checked))
+    hit = memo.get(key)
+    if hit is not None and all(r is a.recipe for r, a in zip(hit[0], checked, strict=True)):
+        return hit[1]  # the ids are those of the very recipes kept with it (no id reused by another object)
+    composition = _compose(base, checked, base_name)
+    if len(memo) >= COMPOSE_MEMO:
+        memo.clear()
+    memo[key] = (tuple(a.recipe for a in checked), composition)
+    return composition
+
+
+def _compose(base: Recipe | None, addons: list[Addon], base_name: str) -> Composition:
     parts: list[Part] = [Part(base_name, base.model_id, None, "base")] if base is not None else []
     findings: list[Finding] = []
     active: list[tuple[str, Recipe, float, str]] = []
-    for entry in addons:
-        addon = _check_entry(entry)
+    for addon in addons:
         name, recipe, weight = addon.name, addon.recipe, addon.weight
         if weight == 0:
             parts.append(Part(name, recipe.model_id if recipe is not None else None, weight, "inactive"))

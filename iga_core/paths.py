@@ -16,6 +16,7 @@ installed wheel (setup.py copies them there at build time).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 DECISION_LOG_FILENAME = "decisions.jsonl"
@@ -23,34 +24,61 @@ DECISION_LOG_FILENAME = "decisions.jsonl"
 SHIPPED = ("metadata_examples", "javascript", "style.css")
 _PACKAGE = Path(__file__).resolve().parent
 
+# Each folder is worked out once per state of the variables it reads (a generation asks for the registry
+# folder every time; building Paths from the environment each time cost more than the rest of its lookup).
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
+
+def _env(*names: str) -> tuple[str | None, ...]:
+    # HOME / USERPROFILE: what Path.home() reads (posix / Windows)
+    return (*(os.environ.get(n) or None for n in names), os.environ.get("HOME"), os.environ.get("USERPROFILE"))
+
+
+@lru_cache(maxsize=32)
+def _expand(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def data_dir() -> Path:
-    if found := _env_path("IGA_DATA_DIR"):
+@lru_cache(maxsize=16)
+def _data_dir(own: str | None, appdata: str | None, xdg: str | None, *_home: str | None) -> Path:
+    if found := _expand(own):
         return found
-    if os.name == "nt" and os.environ.get("APPDATA"):
-        return Path(os.environ["APPDATA"]) / "iga"
-    return (_env_path("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "iga"
+    if os.name == "nt" and appdata:
+        return Path(appdata) / "iga"
+    return (_expand(xdg) or Path.home() / ".local" / "share") / "iga"
+
+
+@lru_cache(maxsize=16)
+def _cache_dir(own: str | None, local: str | None, xdg: str | None, *_home: str | None) -> Path:
+    if found := _expand(own):
+        return found
+    if os.name == "nt" and local:
+        return Path(local) / "iga"
+    return (_expand(xdg) or Path.home() / ".cache") / "iga"
+
+
+def data_dir() -> Path:
+    return _data_dir(*_env("IGA_DATA_DIR", "APPDATA", "XDG_DATA_HOME"))
 
 
 def cache_dir() -> Path:
-    if found := _env_path("IGA_CACHE_DIR"):
-        return found
-    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "iga"
-    return (_env_path("XDG_CACHE_HOME") or Path.home() / ".cache") / "iga"
+    return _cache_dir(*_env("IGA_CACHE_DIR", "LOCALAPPDATA", "XDG_CACHE_HOME"))
 
 
 def registry_dir() -> Path:
-    return _env_path("IGA_REGISTRY") or data_dir() / "registry"
+    return _expand(os.environ.get("IGA_REGISTRY")) or _in_data("registry")
 
 
 def decision_log_path() -> Path:
-    return _env_path("IGA_DECISION_LOG") or data_dir() / DECISION_LOG_FILENAME
+    return _expand(os.environ.get("IGA_DECISION_LOG")) or _in_data(DECISION_LOG_FILENAME)
+
+
+def _in_data(name: str) -> Path:
+    return _child(data_dir(), name)
+
+
+@lru_cache(maxsize=16)
+def _child(folder: Path, name: str) -> Path:
+    return folder / name
 
 
 def shipped(name: str) -> Path:

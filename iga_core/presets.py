@@ -162,6 +162,10 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
             raise PresetOutOfRange(f"unknown Custom preset field(s): {', '.join(unknown)}",
                                    f"use only: {', '.join(PARAM_KEYS)}")
         return {"preset": CUSTOM, "description": "the values set by the user", **custom}
+    # a pure function of the recipe and the name: answered once per recipe (its memo), a copy each time
+    memo_key = ("resolve_preset", name)
+    if (known := recipe.memo.get(memo_key)) is not None:
+        return dict(known)
     owner = recipe.pipeline_of(name) if recipe.pipelines else None
     full, recipe = recipe, pipeline_recipe(recipe, name)
     params = native_params(recipe)
@@ -184,8 +188,9 @@ def resolve_preset(recipe: Recipe, name: str = NATIVE, *, custom: dict | None = 
         raise PresetOutOfRange(
             f"preset {resolved_name!r} is outside its recipe: " + "; ".join(f.advice() for f in problems),
             "fix the preset (or the recipe's ranges), then run `iga validate`", problems)
-    return {"preset": resolved_name, "description": description, **params,
-            **({"pipeline": owner} if owner is not None else {})}
+    full.memo[memo_key] = {"preset": resolved_name, "description": description, **params,
+                           **({"pipeline": owner} if owner is not None else {})}
+    return dict(full.memo[memo_key])
 
 
 def _label(kind: str, name: str) -> str:

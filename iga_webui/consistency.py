@@ -33,8 +33,13 @@ AXES = ("sampler", "schedule", "steps", "cfg")
 #: p field for each protocol parameter
 P_FIELDS = {"sampler": "sampler_name", "schedule": "scheduler", "steps": "steps", "cfg": "cfg_scale",
             "width": "width", "height": "height", "seed": "seed"}
-OTHER_SAMPLERS = ("Euler a", "DPM++ 2M", "DDIM", "Euler")
-OTHER_SCHEDULES = ("Karras", "Exponential", "Uniform", "SGM Uniform")
+OTHER_SAMPLERS = ("Euler a", "DPM++ 2M", "DDIM", "Euler", "Heun", "DPM++ 2M SDE", "LMS", "DPM2", "LCM", "UniPC",
+                  "PLMS", "DPM++ SDE")
+OTHER_SCHEDULES = ("Karras", "Exponential", "Uniform", "SGM Uniform", "Simple", "Normal", "Beta", "Align Your Steps",
+                   "KL Optimal", "DDIM", "Polyexponential")
+#: per side of the recipe: the headline needs two values on each side, its interval more (issue #15)
+PER_SIDE = 3
+DEFAULT_SEEDS = 8
 
 
 class ReportUnavailable(IgaInvalid):
@@ -50,20 +55,40 @@ def _values_text(text: str, axis: str) -> list:
     return items
 
 
-def default_values(recipe: Recipe, axis: str) -> list:
-    """Values on both sides of the recipe when the user gives none."""
+def _candidates(recipe: Recipe, axis: str) -> list:
     steps, cfg = recipe.steps, recipe.cfg
-    candidates = {
-        "sampler": [recipe.sampler.name, *OTHER_SAMPLERS],
-        "schedule": [recipe.scheduler.name, *OTHER_SCHEDULES],
-        "steps": [steps.default, steps.min, steps.max, 2 * int(steps.max or 25) + 10],
-        "cfg": [cfg.default, cfg.max, 7.0, 12.0],
-    }[axis]
-    seen: list = []
-    for value in candidates:
-        if value is not None and value not in seen:
-            seen.append(value)
-    return seen[:4]
+    if axis == "sampler":
+        return [recipe.sampler.name, *(recipe.constraints.allow_samplers or ()), *OTHER_SAMPLERS]
+    if axis == "schedule":
+        return [recipe.scheduler.name, *(recipe.constraints.allow_schedules or ()), *OTHER_SCHEDULES]
+    if axis == "steps":
+        lo, hi, d = int(steps.min or 1), int(steps.max or 50), int(steps.default or 20)
+        return [d, lo, hi, (lo + hi) // 2, *(recipe.allowed_steps or ()), max(1, lo // 2), max(1, lo - 1), hi + 1,
+                2 * hi, 2 * hi + 10, 1]
+    lo, hi, d = float(cfg.min or 1.0), float(cfg.max or 12.0), float(cfg.default or 7.0)
+    return [d, lo, hi, (lo + hi) / 2, hi + 2.0, 2 * hi + 1.0, 7.0, 12.0, 1.0, max(0.0, lo - 1.0)]
+
+
+def default_values(recipe: Recipe, axis: str, base: dict | None = None) -> list:
+    """Values on both sides of the recipe when the user gives none: up to PER_SIDE inside and PER_SIDE outside
+    (as the guard splits them with `base` fixed), inside ones first, so the headline and its interval have
+    values on each side to compare."""
+    from iga_core.guard import GuardPolicy, GuardRequest, evaluate
+
+    inside, outside = [], []
+    for value in _candidates(recipe, axis):
+        if value is None or value in inside or value in outside:
+            continue
+        request = {**(base or {}), axis: value}
+        try:
+            verdict = evaluate(recipe, GuardRequest(**{k: v for k, v in request.items()
+                                                       if k in ("sampler", "schedule", "steps", "cfg")}), GuardPolicy())
+        except IgaError:
+            continue
+        side = outside if any(f.severity in ("hard", "soft") for f in verdict.findings) else inside
+        if len(side) < PER_SIDE:
+            side.append(value)
+    return inside + outside
 
 
 def base_params(p: Any, recipe: Recipe, axis: str) -> dict:
@@ -92,7 +117,8 @@ def _spelled(caps, kind: str, name: str) -> str:
         return name
 
 
-def make_generate(p: Any):
+def make_generate(p: Any, executed: dict | None = None):
+    """generate(params) for the protocol; `executed[value]` gets the sigmas / timesteps the host ran for it."""
     caps = host.capabilities()
 
     def generate(params: dict) -> np.ndarray:
@@ -110,12 +136,24 @@ def make_generate(p: Any):
         if isinstance(params.get("prompt"), str):
             pc.prompt = params["prompt"]
         processed = host.process_images(pc)
+        if executed is not None and params.get("axis_value") not in executed:
+            executed[params["axis_value"]] = _executed_of(pc)  # after the run: p.sd_model is set by then
         if not processed.images:
             raise EvalInterrupted("generation stopped", "run the report again") if host.state().interrupted \
                 else ReportUnavailable(f"no image for {params}", "see the console for the host's error")
         return np.asarray(processed.images[0].convert("RGB"))
 
     return generate
+
+
+def _executed_of(pc: Any) -> dict | None:
+    """What the host's own sampler will run for this copy of p (iga_webui.host_run); None if it cannot say."""
+    try:
+        from iga_webui import host_run
+
+        return host_run.executed(pc).to_dict()
+    except Exception:  # a host the reader does not know: the report says "not recorded"
+        return None
 
 
 def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
@@ -127,10 +165,11 @@ def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
     recipe = source.recipe
     if axis not in AXES:
         raise ReportUnavailable(f"unknown axis {axis!r}", f"choose one of {', '.join(AXES)}")
-    values = _values_text(values_text, axis) or default_values(recipe, axis)
+    base = base_params(p, recipe, axis)
+    values = _values_text(values_text, axis) or default_values(recipe, axis, base)
     first_seed = 0 if int(p.seed) < 0 else int(p.seed)
     config = ProtocolConfig.from_dict({
-        "name": f"{axis} sweep", "axis": axis, "values": values, "base": base_params(p, recipe, axis),
+        "name": f"{axis} sweep", "axis": axis, "values": values, "base": base,
         "seeds": list(range(first_seed, first_seed + max(1, int(n_seeds)))),
     })
     total = len(config.values) * len(config.seeds)
@@ -141,13 +180,20 @@ def run_report(p: Any, axis: str, values_text: str, n_seeds: int):
         state.job = f"{TITLE}: {label}"
         state.job_no = done
 
+    executed: dict = {}
+    inner = make_generate(p, executed)
+
+    def generate(params: dict):
+        return inner({**params, "axis_value": str(params[axis])})
+
     try:
-        result = run_protocol(make_generate(p), config, recipe, progress=progress,
+        result = run_protocol(generate, config, recipe, progress=progress,
                               should_stop=lambda: bool(state.interrupted))
     except EvalInterrupted as exc:
         p.comment(f"[IGA] consistency report interrupted: {exc.message}")
         return host.processed(p, [], p.seed, "")
     folder = output_folder(p, axis)
+    result.extras["executed"] = {str(v): executed.get(str(v)) for v in config.values}
     paths = write_report([result], folder, title=TITLE, extras={
         "checkpoint": getattr(info, "name", None), "recipe_source": source.kind, "host": host.host_info()})
     h = result.headline
@@ -172,7 +218,8 @@ class ConsistencyReportScript(host.Script):
         axis = gr.Dropdown(label="Vary", choices=list(AXES), value="sampler", elem_id=self.elem_id("axis"))
         values = gr.Textbox(label="Values (comma-separated; empty: some inside and some outside the recipe)",
                             value="", elem_id=self.elem_id("values"))
-        seeds = gr.Slider(label="Seeds per value", minimum=1, maximum=16, step=1, value=4, elem_id=self.elem_id("seeds"))
+        seeds = gr.Slider(label="Seeds per value (the interval needs several)", minimum=2, maximum=32, step=1,
+                          value=DEFAULT_SEEDS, elem_id=self.elem_id("seeds"))
         return [axis, values, seeds]
 
     def run(self, p, axis, values, seeds):

@@ -131,7 +131,9 @@ def control_units(p: Any) -> list[dict] | None:
                    if _title(s) == "controlnet"), None)
     if script is None or script.args_from is None:
         return None
-    enabled_by_default = is_forge()  # a unit dict without "enabled": F's dataclass default, A's pydantic default
+    # a unit dict without "enabled": the forks' integrated ControlNet defaults it to True, A1111's extension
+    # to False (`iga_webui.forks.controlnet`)
+    enabled_by_default = glue("controlnet").unit_enabled_by_default
     units = []
     for unit in list(getattr(p, "script_args", None) or ())[script.args_from:script.args_to]:
         if unit is None or (not isinstance(unit, dict) and not hasattr(unit, "model")):

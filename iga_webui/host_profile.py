@@ -120,6 +120,12 @@ def detect(facts: HostFacts) -> HostProfile:
         why = f"modules_forge/forge_version.py says {facts.forge_version!r}"
         if facts.forge_release:
             why += f" (release {facts.forge_release!r})"
+        near = next((h for h in _spec()["hosts"] if h["detect"].get("forge_version")
+                     and re.search(h["detect"]["forge_version"], facts.forge_version)), None)
+        if near is not None:  # the version of a known fork, but not its modules: an older or altered tree
+            off = [("without " if want else "with ") + name for name, want in near["detect"]["modules"].items()
+                   if bool(facts.modules.get(name)) != want]
+            why += f", like {near['name']}, but {', '.join(off)}"
     else:
         a1111 = next(h for h in _spec()["hosts"] if h["key"] == "a1111")
         missing = [n for n, want in a1111["detect"]["modules"].items() if want and not facts.modules.get(n)]

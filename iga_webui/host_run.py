@@ -21,6 +21,7 @@ asking leaves the infotext as the host writes it.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -73,7 +74,7 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
             sigmas = sampler.get_sigmas(view, total)[total - t_enc - 1:]
         else:
             sigmas = sampler.get_sigmas(view, p.steps)
-        if "sigmas" not in inspect.signature(sampler.func).parameters:
+        if not _takes_sigmas(sampler.func):
             # DPM fast / adaptive: sigma_min, sigma_max (and n) only (A sd_samplers_kdiffusion.py:204-210, F 212-218)
             wrap = sampler.model_wrap.sigmas
             return ExecutedSchedule("sigma_range", (float(wrap[-1]), float(wrap[0])), (), "host", source)
@@ -90,6 +91,12 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
     else:
         evaluated = given[1:][::-1] if name in _LOOP_SAMPLERS else given[::-1]
     return ExecutedSchedule("timesteps", given, evaluated, "host", source)
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_sigmas(func: Any) -> bool:
+    """Whether a k-diffusion sampling function takes the sigmas (its signature, read once per function)."""
+    return "sigmas" in inspect.signature(func).parameters
 
 
 #: the options the hosts' sampler code reads while it computes a schedule: A sd_samplers_kdiffusion.py:55-62

@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import threading
 
+from iga_core.checkpoint.embedded import SIDECAR_SUFFIX
 from iga_core.checkpoint.hashing import file_identity
 from iga_core.checkpoint.registry import default_folder
 from iga_core.checkpoint.sources import RecipeSource, find_recipe
-from iga_core.checkpoint.stamp import sidecar_path
 from iga_webui import settings
 
 _lock = threading.Lock()
@@ -27,7 +27,8 @@ def _key(path: str, verify: str) -> tuple:
     state = file_identity(path)
     if state is None:
         os.stat(path)  # an unreadable checkpoint raises here, as find_recipe would
-    return (os.path.abspath(path), state, verify, file_identity(sidecar_path(path)), file_identity(default_folder()))
+    sidecar = os.fspath(path) + SIDECAR_SUFFIX  # sidecar_path(path), without building Paths per generation
+    return (os.path.abspath(path), state, verify, file_identity(sidecar), file_identity(default_folder()))
 
 
 def lookup(path: str | None) -> RecipeSource | None:

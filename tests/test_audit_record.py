@@ -190,3 +190,100 @@ def test_dump_and_parse_round_trip_unicode():
     assert "✓" in text  # stored as UTF-8, not \\u escapes
     assert parse_record(text) == r
     assert parse_record(text.encode("utf-8")) == r
+
+
+# ------------------------------------------------------------------------------ valid by construction (#19)
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_text_values = st.one_of(st.none(), st.text(max_size=40), st.text(min_size=490, max_size=2100), st.integers(),
+                         st.floats(allow_nan=True), st.booleans(), st.lists(st.integers(), max_size=3))
+_good_numbers = st.one_of(st.integers(-(2**40), 2**40), st.floats(-1e6, 1e6), st.none())
+_numbers = st.one_of(*[_good_numbers] * 8, st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                     st.text(max_size=4))  # mostly values a record takes, sometimes one it refuses
+_rule_ids = st.one_of(st.from_regex(r"IGA-[HSIMC][0-9]{3}", fullmatch=True), st.text(max_size=10))
+_finding = st.builds(SimpleNamespace, rule_id=_rule_ids, severity=st.sampled_from(["hard", "soft", "info", "x"]),
+                     field=_text_values, overridden=st.booleans(), expected=_text_values, actual=_text_values)
+_verdict = st.builds(
+    lambda findings, mode, allowed: SimpleNamespace(
+        findings=findings, mode=mode, allowed=allowed, blocked_ids=[f.rule_id for f in findings[:1]],
+        summary=lambda: "summary " * 10),
+    st.lists(_finding, max_size=70), st.sampled_from(["strict", "standard", "audit", "off", "lenient", None]),
+    st.booleans())
+_executed = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["sigmas", "timesteps", "sigma_range", "grid"]),
+     "values": st.lists(_numbers, max_size=6) | st.lists(st.floats(0, 20), min_size=1099, max_size=1102),
+     "timesteps": st.lists(st.floats(0, 999), max_size=6), "computed_by": st.sampled_from(["host", "iga", "?"])},
+    optional={"source": _text_values, "extra": st.integers()})
+_model = st.fixed_dictionaries({}, optional={"prediction_type": _text_values, "zero_terminal_snr": _text_values,
+                                             "architecture": _text_values, "source": _text_values, "x": _text_values})
+_host_run = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+    "passes": st.dictionaries(st.sampled_from(["first", "hires"]), _executed, max_size=2),
+    "model": _model, "hires_model": _model,
+    "names": st.dictionaries(st.sampled_from(["sampler", "schedule"]),
+                             st.fixed_dictionaries({}, optional={"sent": _text_values, "ran_as": _text_values,
+                                                                 "z": _text_values}), max_size=2),
+    "applied": st.dictionaries(st.text(max_size=8), st.one_of(_numbers, st.lists(st.integers(), max_size=2)),
+                               max_size=3),
+    "errors": st.dictionaries(st.sampled_from(["first", "hires"]), _text_values, max_size=2),
+    "other": st.integers()}))
+_bad_numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.text(max_size=4))
+_ints = st.one_of(*[st.one_of(st.integers(-(2**40), 2**40), st.none())] * 12, _bad_numbers)
+_floats = st.one_of(*[st.one_of(st.floats(-1e6, 1e6), st.integers(0, 50), st.none())] * 12, _bad_numbers)
+_params = st.fixed_dictionaries({}, optional={
+    "seed": _ints, "steps": _ints, "cfg": _floats, "sampler": _text_values, "width": _ints,
+    "seeds": st.lists(st.integers(-(2**40), 2**40), max_size=70), "denoising_strength": _floats})
+
+
+@settings(max_examples=300, deadline=None)
+@given(params=_params, verdict=st.one_of(st.none(), _verdict), host_run=_host_run,
+       preset=_text_values, weights=st.one_of(st.none(), st.text(max_size=70), *[st.sampled_from(["ab" * 32, "0123ABCD"])] * 4),
+       host_version=_text_values, failure=st.one_of(st.none(), st.text(max_size=30), st.fixed_dictionaries(
+           {"message": _text_values, "stage": _text_values})))
+def test_a_built_record_always_passes_the_schema(params, verdict, host_run, preset, weights, host_version, failure):
+    """build_record validates nothing per image: whatever it is given, it either refuses (a typed error
+    naming the field) or returns a record that the schema check of untrusted input accepts."""
+    policy = GuardPolicy(overrides=frozenset({"IGA-S002"}), override_reasons={"IGA-S002": "x" * 600})
+    try:
+        record = build_record(params=params, recipe=LIGHTNING, verdict=verdict, preset=preset, policy=policy,
+                              host={"name": "a1111", "version": host_version},
+                              checkpoint={"name": preset, "weights_sha256": weights}, source="embedded",
+                              failure=failure, host_run=host_run, now=NOW)
+    except AuditRecordInvalid as exc:
+        assert exc.pointer.startswith("/") or "JSON" in exc.message or "bytes" in exc.message
+        return
+    assert validate_record(json.loads(dump_record(record))) is not None
+    assert validate_record(record) is record and record.text == dump_record(record)
+
+
+def test_a_built_record_is_written_without_a_schema_check_until_it_changes(monkeypatch):
+    from iga_core.audit import image_meta
+
+    record = _record(HIGH_CFG, host_run={"passes": {"first": {"kind": "sigmas", "values": [14.6, 0.0],
+                                                               "timesteps": [999.0], "computed_by": "host"}}})
+    checked = []
+    monkeypatch.setattr(image_meta, "validate_record", lambda r: checked.append(r) or validate_record(r))
+    assert image_meta.record_text(record) == dump_record(record) and checked == []
+    changed = copy.deepcopy(record)
+    changed["guard"]["mode"] = "lenient"
+    with pytest.raises(AuditRecordInvalid):
+        image_meta.record_text(changed)
+    assert checked == [changed]
+
+
+def test_the_builder_knows_every_part_of_host_run_the_schema_has():
+    """host_run is built from what the glue collected, key by key: a part the schema gains must be taught to
+    the builder too (else a record with it would be refused, or one without its check written)."""
+    schema = rec.load_record_schema()["properties"]["host_run"]["properties"]
+    assert set(rec.HOST_RUN_KEYS) == set(schema)
+
+
+def test_host_run_is_copied_into_the_record():
+    host_run = {"passes": {"first": {"kind": "sigmas", "values": [1.0, 0.0], "timesteps": [999.0],
+                                     "computed_by": "host"}}}
+    record = _record(NATIVE, host_run=host_run)
+    host_run["passes"]["hires"] = host_run["passes"]["first"]  # the glue goes on adding to its own dict
+    assert list(record["host_run"]["passes"]) == ["first"]

@@ -371,3 +371,21 @@ def test_prompt_addons_refuse_a_weight_that_is_no_number(prompt):
 
     with pytest.raises(ComposeError):
         prompt_addons(prompt)
+
+
+def test_a_composition_is_built_once_per_base_and_addons():
+    """compose is pure: the same base with the same add-on recipes and weights shares one composition (its
+    recipe digested and classified once), other weights or other recipes get their own (issue #19)."""
+    base = Recipe.from_dict(style("base-style"))
+    lora = Recipe.from_dict(style("lora-style", steps={"default": 20, "min": 15, "max": 40}))
+    first = composition.compose(base, [Addon("lora", lora, 0.8)])
+    assert composition.compose(base, [Addon("lora", lora, 0.8)]) is first
+    other = composition.compose(base, [Addon("lora", lora, 0.5)])
+    assert other is not first and other.to_dict() == composition._compose(base, [Addon("lora", lora, 0.5)],
+                                                                         "base").to_dict()
+    twin = Recipe.from_dict(style("lora-style", steps={"default": 20, "min": 15, "max": 40}))  # equal, not the same
+    again = composition.compose(base, [Addon("lora", twin, 0.8)])
+    assert again is not first and again.to_dict() == first.to_dict()
+    for i in range(composition.COMPOSE_MEMO + 2):  # bounded per base
+        composition.compose(base, [Addon("lora", lora, 0.01 * (i + 1))])
+    assert len(base.memo["compose"]) <= composition.COMPOSE_MEMO

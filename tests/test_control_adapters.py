@@ -151,8 +151,9 @@ def test_host_reads_units_as_the_extension_does(host):  # noqa: F811
     units = door.control_units(p)
     assert units[0] == {"model": "control_v11p_sd15_canny [d14c016b]", "preprocessor": "canny", "weight": 0.8,
                         "guidance_start": 0.0, "guidance_end": 0.9}
-    # a dict without "enabled": A1111's extension defaults to False (args.py:77), Forge's to True (external_code.py:168)
-    assert len(units) == (2 if door.is_forge() else 1)
+    # a dict without "enabled": A1111's extension defaults to False (args.py:77); the integrated ControlNet of
+    # Forge and every fork to True (F external_code.py:168; docs/hosts.md §13, iga_webui/forks/controlnet.py)
+    assert len(units) == (1 if host.host == "a1111" else 2)
     assert door.control_units(SimpleNamespace(scripts=SimpleNamespace(alwayson_scripts=[other]), script_args=())) is None
 
 

@@ -65,15 +65,18 @@ UNKNOWN = [
     (facts("2.0.1v1.10.1", **{"modules_forge.main_entry": True}), "'2.0.1v1.10.1'"),
     # a fork iga has never heard of
     (facts("ersatz 1.0", backend=True, **{"modules_forge.main_entry": True}), "'ersatz 1.0'"),
-    # Forge Classic's version file without its backend
-    (facts("classic"), "'classic'"),
+    # Forge Classic before its 2025 rewrite (the Haoming02 snapshot of 2025-02-21: A1111 1.8 underneath, no
+    # scheduler module), and its version file without its backend
+    (facts("classic", ldm_patched=True, **{"modules_forge.forge_loader": True, "modules.sd_schedulers": False}),
+     "like Forge Classic, but without modules.sd_schedulers"),
+    (facts("classic"), "like Forge Classic, but without ldm_patched"),
     # an A1111-style host from before 1.9 (no scheduler module): the glue's host API is not there
     (facts(**{"modules.sd_schedulers": False}), "without modules.sd_schedulers"),
 ]
 
 
 @pytest.mark.parametrize(("given", "why"), UNKNOWN, ids=["old-forge", "forge-no-backend", "other-fork",
-                                                         "classic-no-backend", "a1111-pre-1.9"])
+                                                         "classic-2025-02", "classic-no-backend", "a1111-pre-1.9"])
 def test_anything_else_is_unknown_and_says_why(given, why):
     profile = host_profile.detect(given)
     assert not profile.known and profile.key == "unknown" and profile.glue == {}

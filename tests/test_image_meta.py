@@ -343,3 +343,34 @@ def test_exif_entry_claiming_a_billion_values_is_refused_before_piexif_sees_it(t
     with pytest.raises(ImageMetaInvalid, match="declares"):
         write_image_metadata(path, make_record())
     assert path.read_bytes() == before
+
+
+def _host_style(fmt: str, mode: str, *, exif: bool, **kw) -> bytes:
+    import piexif.helper
+
+    block = piexif.dump({"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump("p", encoding="unicode")}})
+    out = io.BytesIO()
+    Image.effect_noise((64, 48), 64).convert(mode).save(out, fmt, **({"exif": block} if exif else {}), **kw)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "mode", "exif", "kw", "spliced"), [
+    ("JPEG", "RGB", True, {}, True), ("JPEG", "RGB", False, {}, True),
+    ("WEBP", "RGB", True, {}, True), ("WEBP", "RGBA", True, {"lossless": True}, True),
+    ("WEBP", "RGB", False, {}, False),  # no EXIF chunk yet: piexif adds one and rewrites VP8X
+])  # fmt: skip
+def test_the_exif_merge_touches_only_the_exif_and_matches_piexif(fmt, mode, exif, kw, spliced, tmp_path):
+    """The record goes in by splicing the EXIF segment / chunk (the pixels' bytes are handed on as views,
+    never parsed), and the file is byte for byte what piexif.insert, the hosts' EXIF writer, makes (#19)."""
+    data = _host_style(fmt, mode, exif=exif, **kw)
+    record = make_record()
+    text = image_meta.record_text(record)
+    pieces = image_meta._exif_pieces(data, text, fmt)
+    reference = io.BytesIO()
+    piexif.insert(image_meta._exif_block(data, text, fmt), data, reference)
+    assert b"".join(pieces) == reference.getvalue()
+    assert any(isinstance(p, memoryview) for p in pieces) == spliced
+    path = tmp_path / f"out.{fmt.lower()}"
+    path.write_bytes(data)
+    image_meta.write_image_metadata(path, record)
+    assert path.read_bytes() == reference.getvalue() and read_image_metadata(path) == record

@@ -102,3 +102,11 @@ def test_preset_request_feeds_the_guard():
     req = preset_request(resolve_preset(recipe("sd1_anime"), "Quality"))
     assert (req.sampler, req.schedule, req.steps, req.cfg, req.width, req.height) == (
         "DPM++ 2M", "Karras", 40, 7.5, 512, 768)
+
+
+def test_a_resolved_preset_is_worked_out_once_and_handed_out_as_a_copy():
+    r = recipe("lightning")
+    first = resolve_preset(r)
+    first["steps"] = 999  # a caller changing its answer does not change the next one
+    again = resolve_preset(r)
+    assert again["steps"] != 999 and ("resolve_preset", "Native") in r.memo

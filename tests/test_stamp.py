@@ -4,6 +4,7 @@ and the hosts' own reader still opens the file."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import struct
 
@@ -270,3 +271,91 @@ def test_the_header_kept_after_an_in_place_stamp_is_what_parsing_gives(ckpt):
     fresh = sio.parse_header(raw, size, path=str(ckpt))
     assert kept == fresh and kept.raw == raw and list(kept.tensors) == list(fresh.tensors)
     assert json.loads(kept.metadata["iga"])["title"] == "again"
+
+
+# ---- the first stamp in one pass (issue #19) ----
+
+
+@pytest.fixture
+def bigger(tmp_path):
+    """A checkpoint of many blocks at a 4 KiB block size, so the threaded pipeline runs."""
+    return make_checkpoint(tmp_path / "big.safetensors", max_elements=40_000)
+
+
+def _spy_reads(monkeypatch):
+    """Count the passes over the source: `hash_file` calls (each reads the data once) and the blocks the
+    one-pass copy takes from the source, in order."""
+    calls = {"hash_file": [], "copied": []}
+    real_hash, real_copy = hashing.hash_file, stamp.copy_range
+    monkeypatch.setattr(hashing, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(stamp.hashing, "hash_file", lambda *a, **k: calls["hash_file"].append(k) or real_hash(*a, **k))
+    monkeypatch.setattr(stamp, "copy_range",
+                        lambda s, d, off, n, *r: calls["copied"].append((off, n)) or real_copy(s, d, off, n, *r))
+    return calls
+
+
+@pytest.mark.parametrize("out", [False, True], ids=["rewrite", "copy"])
+def test_a_first_stamp_hashes_the_data_while_it_copies_it(bigger, tmp_path, monkeypatch, out):
+    original = bigger.read_bytes()
+    header = read_header(bigger)
+    calls = _spy_reads(monkeypatch)
+    target = tmp_path / "copy.safetensors" if out else bigger
+    result = stamp.stamp(bigger, RECIPE, out=target if out else None)
+    assert result.mode == ("copy" if out else "rewrite") and result.first_stamp
+    assert len(calls["hash_file"]) == 1 and calls["hash_file"][0]["copy_to"] is not None  # one pass
+    blocks = calls["copied"]
+    assert len(blocks) > 3 and blocks[0][0] == header.data_start  # many blocks, from the data section on
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(blocks))  # in order, each once
+    assert blocks[-1][0] + blocks[-1][1] == len(original)
+    assert result.weights_sha256 == hashlib.sha256(original[header.data_start:]).hexdigest()
+    assert result.source_file_sha256 == hashlib.sha256(original).hexdigest()
+    written = target.read_bytes()
+    assert written[read_header(target).data_start:] == original[header.data_start:]
+    stored = json.loads(read_header(target).metadata["iga"])
+    assert stored["hashes"]["metadata_sha256"] == metadata_sha256(stored) == result.metadata_sha256
+    assert [p.name for p in target.parent.iterdir() if p.name.endswith(".iga-tmp")] == []
+
+
+def test_the_one_pass_file_is_the_two_pass_file(bigger, tmp_path, monkeypatch):
+    """Hashing while copying writes byte for byte the file that hashing first, then copying, writes."""
+    twin = tmp_path / "twin.safetensors"
+    twin.write_bytes(bigger.read_bytes())
+    hashing.digests(twin)  # the twin's hashes are cached: its stamp hashes nothing, then copies
+    monkeypatch.setattr(hashing, "BLOCK_SIZE", 4096)
+    one = stamp.stamp(bigger, RECIPE)
+    two = stamp.stamp(twin, RECIPE)
+    assert one.to_dict() | {"path": None, "notices": None} == two.to_dict() | {"path": None, "notices": None}
+    assert bigger.read_bytes() == twin.read_bytes()
+
+
+def test_a_failure_mid_pass_leaves_the_original(bigger, monkeypatch):
+    original = bigger.read_bytes()
+    monkeypatch.setattr(hashing, "BLOCK_SIZE", 4096)
+    real = stamp._copy_chunk
+    copied = {"n": 0}
+
+    def failing(src, dst, offset, count):
+        if copied["n"] >= 20_000:
+            raise OSError(28, "No space left on device")
+        copied["n"] += (n := real(src, dst, offset, count))
+        return n
+
+    monkeypatch.setattr(stamp, "_copy_chunk", failing)
+    with pytest.raises(stamp.WriteFailed, match="No space"):
+        stamp.stamp(bigger, RECIPE)
+    assert bigger.read_bytes() == original and copied["n"] >= 20_000
+    assert [p.name for p in bigger.parent.iterdir()] == ["big.safetensors"]
+
+
+def test_the_one_pass_copy_is_flushed_as_it_goes(bigger, monkeypatch):
+    """Write-behind: the copy is flushed every WRITE_BEHIND bytes while the digests go on, so the final
+    fsync (still there: the rename is durable) has only the tail to write."""
+    monkeypatch.setattr(hashing, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(stamp, "WRITE_BEHIND", 16_384)
+    flushes, fsyncs = [], []
+    real_fdatasync, real_fsync = stamp.os.fdatasync, stamp.os.fsync
+    monkeypatch.setattr(stamp.os, "fdatasync", lambda fd: flushes.append(fd) or real_fdatasync(fd))
+    monkeypatch.setattr(stamp.os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    size = read_header(bigger).data_size
+    assert stamp.stamp(bigger, RECIPE).mode == "rewrite"
+    assert len(flushes) == size // 16_384 and fsyncs  # the temp file's and the folder's fsyncs stay

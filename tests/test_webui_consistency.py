@@ -45,6 +45,10 @@ def test_the_report_runs_on_the_loaded_checkpoint_and_is_written_and_shown(webui
     inside = [p["value"] for p in run["split"] if p["inside"]]
     assert inside == [4, 8]  # 30 and 50 are outside lightning's 4-8
     assert (report.parent / "report.md").exists()
+    executed = run["extras"]["executed"]  # the host's executed grid per value, from its own sampler code
+    assert set(executed) == {"4", "8", "30", "50"} and executed["4"]["kind"] in ("sigmas", "timesteps")
+    assert "ci95" in run["headline"], run["headline"]
+    assert set(run["seed_repeatability"]["saturation"]) == {"inside", "outside"}
     assert len(images) == 1 and images[0].size[0] > 64  # the report's image grid
     assert "IGA consistency report" in info_html
     # the measurements were generated but not saved as samples, nor logged as user decisions
@@ -57,8 +61,8 @@ def test_interrupt_stops_the_report_without_writing_it(webui, monkeypatch):
 
     real = consistency.make_generate
 
-    def interrupting(p):
-        inner = real(p)
+    def interrupting(p, *args):
+        inner = real(p, *args)
 
         def generate(params):
             image = inner(params)
@@ -86,6 +90,16 @@ def test_default_values_straddle_the_recipe(webui):  # the glue module imports t
     from iga_webui.consistency import default_values
 
     lightning = Recipe.from_dict(LIGHTNING)
-    values = default_values(lightning, "steps")
-    inside = [evaluate(lightning, GuardRequest(steps=v), GuardPolicy()).findings == () for v in values]
-    assert any(inside) and not all(inside)
+    native = {"sampler": "Euler", "schedule": "Karras", "steps": 4, "cfg": 1.5}
+    for axis in ("steps", "sampler", "cfg", "schedule"):
+        base = {k: v for k, v in native.items() if k != axis}
+        values = default_values(lightning, axis, base)
+        judged = [evaluate(lightning, GuardRequest(**{**base, axis: v}), GuardPolicy()).findings for v in values]
+        inside = [not any(f.severity in ("hard", "soft") for f in found) for found in judged]
+        # enough values on each side for the headline (two per side) wherever the recipe leaves room for them:
+        # this recipe forbids one sampler only, and pins no schedule
+        assert sum(inside) >= 2, axis
+        if axis == "sampler":
+            assert [v for v, x in zip(values, inside, strict=True) if not x] == ["DPM++ 2M"]
+        elif axis != "schedule":
+            assert sum(not x for x in inside) >= 2, axis

@@ -36,12 +36,13 @@ from typing import Any, BinaryIO
 from iga_core import untrusted_files
 from iga_core.audit.record import (
     MAX_RECORD_BYTES,
+    AuditRecord,
     AuditRecordInvalid,
     dump_record,
     parse_record,
     validate_record,
 )
-from iga_core.checkpoint.atomic import AtomicWriteFailed, write_bytes_atomic
+from iga_core.checkpoint.atomic import AtomicWriteFailed, write_atomic
 from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 
 IMAGE_KEY = "iga_metadata"
@@ -390,6 +391,92 @@ def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
 
 
 def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
+    """The image with the record in its EXIF (`_exif_pieces`, joined)."""
+    return b"".join(_exif_pieces(data, text, fmt))
+
+
+def _exif_pieces(data: bytes, text: str, fmt: str) -> list:
+    """The image with the record in its EXIF, as pieces to write one after the other: only the EXIF block is
+    decoded and encoded again; the rest of the file is handed on as views of `data`, not parsed or copied.
+    The layout is piexif.insert's (the one the hosts' EXIF writing uses, A images.py:599-606), spliced
+    here where the file's layout allows (`_jpeg_splice`, `_webp_splice`), else built by piexif itself."""
+    import piexif
+
+    block = _exif_block(data, text, fmt)
+    pieces = _jpeg_splice(data, block) if fmt == "JPEG" else _webp_splice(data, block)
+    if pieces is not None:
+        return pieces
+    out = io.BytesIO()
+    try:
+        piexif.insert(block, data, out)
+    except Exception as exc:
+        raise ImageMetaInvalid(f"cannot insert EXIF into this {fmt}: {exc}"[:300], "the image is damaged") from exc
+    return [out.getvalue()]
+
+
+def _jpeg_segment(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """(marker, end) of the JPEG segment at `pos` as piexif's `split_into_segments` reads it; the start of
+    scan runs to the end of the file. None when the segment does not fit in the file."""
+    marker = data[pos:pos + 2]
+    if marker == b"\xff\xda":
+        return marker, len(data)
+    if len(marker) < 2 or marker[0] != 0xFF or pos + 4 > len(data):
+        return None
+    end = pos + 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+    return (marker, end) if end < len(data) else None
+
+
+def _jpeg_splice(data: bytes, block: bytes) -> list | None:
+    """piexif.insert's JPEG result (`merge_segments`: the APP1 Exif segment replaced, an APP0 before it
+    dropped, or the segment put first), from the first two segments only; None for a layout it would
+    read otherwise (a segment running past the end), which piexif then handles itself."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    first = _jpeg_segment(data, 2)
+    if first is None:
+        return None
+    app1 = b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block
+    view = memoryview(data)
+
+    def is_exif(marker: bytes, start: int) -> bool:
+        return marker == b"\xff\xe1" and data[start + 4:start + 10] == b"Exif\x00\x00"
+
+    marker, end = first
+    if marker == b"\xff\xe0":
+        second = _jpeg_segment(data, end) if end < len(data) else None
+        if second is None:
+            return None
+        if is_exif(second[0], end):
+            return [b"\xff\xd8", app1, view[second[1]:]]  # APP1 replaced, the APP0 before it dropped
+        return [b"\xff\xd8", app1, view[end:]]  # the APP0 replaced
+    if is_exif(marker, 2):
+        return [b"\xff\xd8", app1, view[end:]]
+    return [b"\xff\xd8", app1, view[2:]]
+
+
+def _webp_splice(data: bytes, block: bytes) -> list | None:
+    """piexif.insert's WebP result when the file already has its EXIF chunk last, behind a VP8X header that
+    announces it (how Pillow, and so the hosts, save a WebP with EXIF): the chunk replaced, the RIFF size
+    set. None for any other layout, which piexif then rebuilds (it moves the chunk and rewrites VP8X)."""
+    exif = block[6:]  # piexif's WebP EXIF chunk holds the TIFF data without the "Exif\0\0" header
+    if data[12:16] != b"VP8X" or len(data) < 21 or not data[20] & 0x08:
+        return None
+    pos, last = 12, None
+    riff_end = 8 + struct.unpack("<I", data[4:8])[0]
+    if riff_end != len(data):
+        return None
+    while pos + 8 <= riff_end:
+        length = struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        last, pos = pos, pos + 8 + length + (length & 1)
+    if pos != riff_end or last is None or data[last:last + 4] != b"EXIF":
+        return None
+    chunk = b"EXIF" + struct.pack("<I", len(exif)) + exif + b"\x00" * (len(exif) & 1)
+    size = last - 8 + len(chunk)
+    return [b"RIFF", struct.pack("<I", size), memoryview(data)[8:last], chunk]
+
+
+def _exif_block(data: bytes, text: str, fmt: str) -> bytes:
+    """The image's EXIF block (piexif.dump) with the record in its MakerNote; only the EXIF is decoded."""
     import piexif
 
     existing = _container_exif(io.BytesIO(data), len(data), fmt)
@@ -405,19 +492,18 @@ def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
             f"EXIF with the audit record is {len(block)} bytes; a JPEG EXIF block holds at most {JPEG_EXIF_LIMIT}",
             "save as PNG or WebP for very long prompts; the infotext's IGA fields are still written",
         )
-    out = io.BytesIO()
-    try:
-        piexif.insert(block, data, out)
-    except Exception as exc:
-        raise ImageMetaInvalid(f"cannot insert EXIF into this {fmt}: {exc}"[:300], "the image is damaged") from exc
-    return out.getvalue()
+    return block
 
 
 # ----------------------------------------------------------------------------------------------- API
 
 
 def record_text(record: dict) -> str:
-    """The JSON text stored in the image (validated first: we never write what we cannot read back)."""
+    """The JSON text stored in the image: we never write what we cannot read back, so a record is validated
+    first, unless it is the one `build_record` made, unchanged (an `AuditRecord` whose text is still the
+    text it was built with: valid by construction)."""
+    if type(record) is AuditRecord and (text := dump_record(record)) == record.text:
+        return text
     return dump_record(validate_record(record))
 
 
@@ -440,13 +526,13 @@ def write_image_metadata(target: Any, record: dict) -> None:
     data = _read_file(path)
     fmt = sniff_format(data[:16])
     if fmt == "PNG":
-        new = _png_with_record(data, text)
+        pieces = [_png_with_record(data, text)]
     elif fmt in ("JPEG", "WEBP"):
-        new = _exif_with_record(data, text, fmt)
+        pieces = _exif_pieces(data, text, fmt)
     else:
         raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "IGA records go into PNG, JPEG and WebP")
     try:
-        write_bytes_atomic(path, new)
+        write_atomic(path, lambda fh: fh.writelines(pieces))
     except AtomicWriteFailed as exc:
         raise ImageMetaIOError(exc.message, "check free space and permissions") from exc
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -43,6 +44,10 @@ IDENTITY_FIELDS = ("dev", "ino", "size", "mtime_ns", "ctime_ns")
 
 #: progress(done_bytes, total_bytes), called after each block
 Progress = Callable[[int, int], None]
+#: copy(offset, length): copies that block of the file being hashed (`hash_range`)
+Copier = Callable[[int, int], None]
+#: sink(block, offset): one consumer of the blocks `_pump` reads
+Sink = Callable[[memoryview, int], None]
 #: (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns): which file, in which state
 Identity = tuple[int, int, int, int, int]
 
@@ -108,19 +113,26 @@ def digests(path: str | os.PathLike, progress: Progress | None = None, *, want_f
 
 
 def digests_of(fh, name: str, progress: Progress | None = None, *, want_file: bool = True,
-               use_cache: bool = True) -> Digests:
+               use_cache: bool = True, compute: bool = True) -> Digests | None:
     """`digests` of an open file: a caller holding the file (a stamp) gets the hashes of exactly what it
-    holds, and `identity` to check that what it writes is still that file."""
+    holds, and `identity` to check that what it writes is still that file. `compute=False`: only from the
+    cache (None when it has none: a stamp that rewrites the file then hashes while it copies)."""
+    if use_cache and (hit := cached_digests(fh, name, want_file=want_file)) is not None:
+        return hit
+    return hash_file(fh, name, progress, want_file=want_file) if compute else None
+
+
+def cached_digests(fh, name: str, *, want_file: bool = True) -> Digests | None:
+    """The digests the cache holds for the open file's identity now, or None (then they are to be computed)."""
     ident = identity_of(os.fstat(fh.fileno()))
-    if use_cache:
-        entry = _entry_for(name, ident)
-        weights = entry.get(_weights_kind(name))
-        file_digest = entry.get("file_sha256")
-        if isinstance(weights, str) and (not want_file or isinstance(file_digest, str)):
-            index = entry.get("tensor_index_sha256")
-            return Digests(weights, file_digest if isinstance(file_digest, str) else None, ident,
-                           index if isinstance(index, str) else None)  # fmt: skip
-    return hash_file(fh, name, progress, want_file=want_file)
+    entry = _entry_for(name, ident)
+    weights = entry.get(_weights_kind(name))
+    file_digest = entry.get("file_sha256")
+    if isinstance(weights, str) and (not want_file or isinstance(file_digest, str)):
+        index = entry.get("tensor_index_sha256")
+        return Digests(weights, file_digest if isinstance(file_digest, str) else None, ident,
+                       index if isinstance(index, str) else None)  # fmt: skip
+    return None
 
 
 def _weights_kind(name: str) -> str:
@@ -128,16 +140,18 @@ def _weights_kind(name: str) -> str:
 
 
 def hash_file(fh, name: str, progress: Progress | None = None, *, want_file: bool,
-              want_weights: bool = True) -> Digests:
+              want_weights: bool = True, copy_to: Copier | None = None) -> Digests:
     """Hash an open file in one pass and remember the result for its identity, provided the file did not
-    change while it was read (raises `FileChangedWhileHashing` when it did)."""
+    change while it was read (raises `FileChangedWhileHashing` when it did). `copy_to`: what copies each
+    block of the data section as it is hashed, in the same pass (`hash_range`)."""
     weights_part = want_weights and is_safetensors_path(name)
     before = identity_of(os.fstat(fh.fileno()))
     skip = 0
     if weights_part:
         raw, _ = raw_header_from(fh, name)  # validates the bounds; the JSON itself is not needed here
         skip = LENGTH_PREFIX + len(raw)
-    found = hash_range(fh, skip, want_file=want_file or not weights_part, progress=progress, name=name)
+    found = hash_range(fh, skip, want_file=want_file or not weights_part, progress=progress, name=name,
+                       copy_to=copy_to)  # fmt: skip
     after = identity_of(os.fstat(fh.fileno()))
     if after != before:
         raise FileChangedWhileHashing(f"{name} changed while it was being hashed", "run the command again")
@@ -176,45 +190,112 @@ def hash_range(
     *,
     want_file: bool = False,
     progress: Progress | None = None,
-    block_size: int = BLOCK_SIZE,
+    block_size: int | None = None,
     name: str | None = None,
+    copy_to: Copier | None = None,
 ) -> dict[str, str]:
     """Stream a file (a path, or an open binary file) once from its start; return {"data": sha256 of the
-    bytes from data_start on, "file": full sha256 if wanted}."""
+    bytes from data_start on, "file": full sha256 if wanted}. With `copy_to`, `copy_to(offset, length)` is
+    called for each block from `data_start` on, in order, once it is read: a rewrite that needs the hashes
+    copies each block while it is hashed (`iga_core.checkpoint.stamp`: from the page cache the read just
+    filled, so the data is read from the disk once). Each digest and the copy work on a thread of their
+    own while the next block is read (`_pump`): two digests on two cores where there are two."""
+    block_size = block_size or BLOCK_SIZE
     if isinstance(source, (str, os.PathLike)):
         with open_for_read(source) as fh:
             return hash_range(fh, data_start, want_file=want_file, progress=progress, block_size=block_size,
-                              name=os.fspath(source))  # fmt: skip
+                              name=os.fspath(source), copy_to=copy_to)  # fmt: skip
     fh = source
     data_hash = hashlib.sha256()
     file_hash = hashlib.sha256() if want_file else None
     try:
         total = os.fstat(fh.fileno()).st_size
-        buf = bytearray(max(1, min(block_size, total - data_start)))  # a small file: no 16 MiB buffer to zero
-        view = memoryview(buf)
         fh.seek(0)
         if data_start:
             head = fh.read(data_start)
             if file_hash is not None:
                 file_hash.update(head)
-        done = fh.tell()
-        while True:
-            n = fh.readinto(buf)
-            if not n:
-                break
-            chunk = view[:n]
-            data_hash.update(chunk)
-            if file_hash is not None:
-                file_hash.update(chunk)
-            done += n
-            if progress is not None:
-                progress(done, total)
+        sinks = [_digest(data_hash)] if file_hash is None else [_digest(data_hash), _digest(file_hash)]
+        if copy_to is not None:
+            sinks.append(_copying(copy_to))
+        _pump(fh, sinks, fh.tell(), total, progress, block_size)
+    except _CopyFailed as exc:
+        raise exc.error from None  # writing the copy failed: the caller's to report, not a read error
     except OSError as exc:
         raise CheckpointUnreadable(f"cannot read {name or fh.name}: {exc}", "check the disk and retry") from exc
     out = {"data": data_hash.hexdigest()}
     if file_hash is not None:
         out["file"] = file_hash.hexdigest()
     return out
+
+
+#: blocks in flight at once in `_pump`: one being read while the sinks work on the others
+PIPELINE_DEPTH = 3
+
+
+class _CopyFailed(Exception):
+    """Writing a copy failed (not reading): carries the OSError."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _digest(h) -> Sink:
+    return lambda view, _offset: h.update(view)
+
+
+def _copying(copy: Copier) -> Sink:
+    def sink(view: memoryview, offset: int) -> None:
+        try:
+            copy(offset, len(view))
+        except OSError as exc:
+            raise _CopyFailed(exc) from exc
+
+    return sink
+
+
+def _pump(fh, sinks: list[Sink], done: int, total: int, progress: Progress | None, block_size: int) -> None:
+    """Read `fh` from its position to its end in blocks and hand every block to each sink, in order. A file
+    of one block is handled inline; a larger one runs each sink on a thread of its own (hashlib and
+    os.write release the GIL), `PIPELINE_DEPTH` blocks in flight, a buffer reused once every sink is done
+    with it: the reads, the digests and the copy overlap, and memory stays at the buffers' size."""
+    size = max(1, min(block_size, total - done))
+    if total - done <= block_size:
+        buf = bytearray(size)  # a small file: no full-size buffer to zero, no threads to start
+        while n := fh.readinto(buf):
+            for sink in sinks:
+                sink(memoryview(buf)[:n], done)
+            done += n
+            if progress is not None:
+                progress(done, total)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    buffers = [bytearray(size) for _ in range(PIPELINE_DEPTH)]
+    workers = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="iga-hash") for _ in sinks]  # one each: in order
+    in_flight: deque = deque()
+    try:
+        for i in itertools.count():
+            if len(in_flight) == PIPELINE_DEPTH:  # the oldest block's buffer is the one to fill next
+                for job in in_flight.popleft():
+                    job.result()
+            buf = buffers[i % PIPELINE_DEPTH]
+            n = fh.readinto(buf)
+            if not n:
+                break
+            view = memoryview(buf)[:n]
+            in_flight.append([worker.submit(sink, view, done) for worker, sink in zip(workers, sinks, strict=True)])
+            done += n
+            if progress is not None:
+                progress(done, total)
+        while in_flight:
+            for job in in_flight.popleft():
+                job.result()
+    finally:
+        for worker in workers:
+            worker.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- cache ----

@@ -69,6 +69,8 @@ from iga_core.records import Record, as_dict, factory
 #: room reserved after the JSON on a rewrite, so later stamps of a grown recipe stay in place
 SPARE_PADDING = 64 * 1024
 COPY_BLOCK = 64 * 1024 * 1024
+#: the one-pass rewrite flushes its copy to disk every this many bytes, while the hashing goes on
+WRITE_BEHIND = 256 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
 
@@ -176,39 +178,97 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         previous = None  # overwritten below; nothing to keep from it
     source = _previous_source_hash(previous)
     first = source is None
-    phase(progress, "hashing")
-    digests = hashing.digests_of(fh, str(plan.source), progress, want_file=first)
-    if digests.identity != before:
-        raise _changed(plan.source)
+    name = str(plan.source)
+
+    def prepared(digests: hashing.Digests) -> _Prepared:
+        """The recipe and the header metadata for these digests."""
+        # a digest recorded for this exact file state (identity) spares recomputing the index from the header
+        index = digests.tensor_index_sha256 or header.tensor_index_sha256
+        recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256,
+                              source=digests.file_sha256 if first else source, index=index)  # fmt: skip
+        metadata = dict(header.metadata)
+        metadata[RECIPE_KEY] = _compact(recipe)
+        synced = modelspec_header.sync(metadata, recipe, previous, header.tensors)
+        return _Prepared(digests, index, recipe, metadata, synced)
+
+    digests = hashing.digests_of(fh, name, progress, want_file=first, compute=False)
+    done: list[_Prepared] = []
+    mode = None
+    if digests is None:
+        # Not in the hash cache: a stamp that rewrites the file (the header grew, or a copy) hashes the data
+        # while it copies it, one pass (`_rewrite`); one that writes the header in place hashes it first.
+        placeholder = prepared(hashing.Digests(_PLACEHOLDER, _PLACEHOLDER if first else None, before))
+        if plan.in_place and _fits(placeholder.metadata, header):
+            phase(progress, "hashing")
+            digests = hashing.hash_file(fh, name, progress, want_file=first)
+        else:
+
+            def hash_while_copying(fd: int) -> bytes:
+                got = hashing.hash_file(fh, name, progress, want_file=first, copy_to=_block_copier(fh.fileno(), fd))
+                if got.identity != before:
+                    raise _changed(plan.source)
+                done.append(prepared(got))
+                return _rewrite_header(done[0].metadata, header)
+
+            try:
+                mode = _write_header(plan, fh, header, placeholder.metadata, before, progress,
+                                     fill=hash_while_copying)  # fmt: skip
+            except _HeaderMoved:  # cannot happen (the digests are hex of fixed length); copied the classic way
+                digests, done = done[0].digests, []
+    if digests is not None:
+        if digests.identity != before:
+            raise _changed(plan.source)
+        done.append(prepared(digests))
+        mode = _write_header(plan, fh, header, done[0].metadata, before, progress)
+    result = done[0]
     if first:
-        source = digests.file_sha256
-        notices.append(AUTOV2_NOTICE.format(source=source, short=hashing.autov2(source)))
+        notices.append(AUTOV2_NOTICE.format(source=result.digests.file_sha256,
+                                            short=hashing.autov2(result.digests.file_sha256)))  # fmt: skip
     elif not _hashes_of(previous).get("tensor_index_sha256"):
         notices.append(INDEX_ADDED_NOTICE)
-    # a digest recorded for this exact file state (identity) spares recomputing the index from the header
-    index = digests.tensor_index_sha256 or header.tensor_index_sha256
-    recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source, index=index)
-    metadata = dict(header.metadata)
-    metadata[RECIPE_KEY] = _compact(recipe)
-    synced = modelspec_header.sync(metadata, recipe, previous, header.tensors)
-    notices += synced.notices
-    mode = _write_header(plan, fh, header, metadata, before, progress)
-    _remember_stamped(recipe, metadata[RECIPE_KEY])
+    notices += result.synced.notices
+    recipe = result.recipe
+    _remember_stamped(recipe, result.metadata[RECIPE_KEY])
     return StampResult(
         path=str(plan.target),
         mode=mode,
         recipe=recipe,
-        weights_sha256=digests.weights_sha256,
+        weights_sha256=result.digests.weights_sha256,
         metadata_sha256=recipe["hashes"]["metadata_sha256"],
-        source_file_sha256=source,
+        source_file_sha256=recipe["hashes"].get("source_file_sha256"),
         first_stamp=first,
-        modelspec_added=synced.added,
-        modelspec_kept=synced.kept,
-        modelspec_conflicts=synced.conflicts,
+        modelspec_added=result.synced.added,
+        modelspec_kept=result.synced.kept,
+        modelspec_conflicts=result.synced.conflicts,
         notices=plan.notices + notices,
-        tensor_index_sha256=index,
+        tensor_index_sha256=result.index,
         replaced_metadata_sha256=_hashes_of(previous).get("metadata_sha256") if plan.in_place else None,
     )
+
+
+#: stands for a digest still to be computed: one of the same length, so the header it gives has the size
+#: the real one will have
+_PLACEHOLDER = "0" * 64
+
+
+class _Prepared(Record, frozen=True):
+    digests: hashing.Digests
+    index: str | None
+    recipe: dict
+    metadata: dict
+    synced: object  # modelspec_header.sync's answer: the ModelSpec keys added, kept, in conflict, notices
+
+
+class _HeaderMoved(Exception):
+    """The header with the real digests did not fit the room its placeholder reserved (never expected)."""
+
+
+def _fits(metadata: dict[str, str], header: Header) -> bool:
+    try:
+        encode_header(metadata, header.tensors, exact_len=header.header_len, original=header)
+    except HeaderDoesNotFit:
+        return False
+    return True
 
 
 def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None, overwrite: bool = False,
@@ -463,12 +523,15 @@ def _rewrite_header(metadata: dict[str, str], header: Header) -> bytes:
 
 
 def _write_header(plan: _Plan, fh, header: Header, metadata: dict[str, str], identity: hashing.Identity,
-                  progress: Progress | None) -> str:
+                  progress: Progress | None, *, fill: Callable[[int], bytes] | None = None) -> str:
     """Write `metadata` into the target: in place when it fits, else a rewrite or (`plan` says) a copy.
-    `identity` is the state of the file the header and hashes came from: the write stops if it changed."""
+    `identity` is the state of the file the header and hashes came from: the write stops if it changed.
+    `fill`: the data is copied by `fill(fd)`, which returns the header that replaces `metadata`'s (a stamp
+    hashing the data while it copies it: `_rewrite`); never in place."""
     if plan.in_place:
         try:
-            block = encode_header(metadata, header.tensors, exact_len=header.header_len, original=header)
+            block = None if fill is not None else encode_header(metadata, header.tensors,
+                                                                exact_len=header.header_len, original=header)
         except HeaderDoesNotFit:
             block = None
         if block is not None:
@@ -481,14 +544,16 @@ def _write_header(plan: _Plan, fh, header: Header, metadata: dict[str, str], ide
                           f"it has {links} hard links, and a rewrite would leave the other {links - 1} unstamped",
                           "stamp a copy with --out COPY, use --sidecar, or give the file its own copy first "
                           "(cp FILE FILE.new && mv FILE.new FILE)")  # fmt: skip
-        _rewrite(fh, plan.source, header, _rewrite_header(metadata, header), progress, identity, replace_source=True)
+        _rewrite(fh, plan.source, header, _rewrite_header(metadata, header), progress, identity, replace_source=True,
+                 fill=fill)  # fmt: skip
         return "rewrite"
     if plan.target.exists():
         _require_writable(plan.target)
         if (links := os.stat(plan.target).st_nlink) > 1:
             raise Refused(f"{plan.target.name} exists and has {links} hard links; replacing it would leave the "
                           "others as they are", "write the copy under a new name")  # fmt: skip
-    _rewrite(fh, plan.target, header, _rewrite_header(metadata, header), progress, identity, replace_source=False)
+    _rewrite(fh, plan.target, header, _rewrite_header(metadata, header), progress, identity, replace_source=False,
+             fill=fill)  # fmt: skip
     return "copy"
 
 
@@ -520,10 +585,15 @@ def _bump_mtime(path: Path, before_ns: int) -> None:
 
 
 def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | None, identity: hashing.Identity,
-             *, replace_source: bool) -> None:
+             *, replace_source: bool, fill: Callable[[int], bytes] | None = None) -> None:
     """Write `block` plus the data section of the open source `fh` to a temp file beside `dst`, fsync,
     then `os.replace`. The source must not change meanwhile (`identity`); when `dst` is the source, the
-    file at that path must still be it when the rename happens."""
+    file at that path must still be it when the rename happens.
+
+    The data is copied by the kernel (`copy_range`), or, with `fill`, by `fill(fd)`: a stamp whose hashes
+    are not known yet hashes the data while it writes it (one pass over the data: `hashing.hash_range`),
+    then `fill` returns the header with the real hashes, which is written over `block` (the same length,
+    so the data does not move) before the fsync."""
     folder = dst.parent if str(dst.parent) else Path(".")
     needed = len(block) + header.data_size
     try:
@@ -541,8 +611,15 @@ def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | N
         with temp_file_beside(dst) as (fd, tmp):
             try:
                 _write_all(fd, block)
-                phase(progress, "writing")
-                copy_range(fh.fileno(), fd, header.data_start, header.data_size, progress)
+                phase(progress, "writing")  # a copy hashes as it goes (`fill`)
+                if fill is None:
+                    copy_range(fh.fileno(), fd, header.data_start, header.data_size, progress)
+                else:
+                    final = fill(fd)
+                    if len(final) != len(block):
+                        raise _HeaderMoved
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    _write_all(fd, final)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -560,6 +637,25 @@ def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | N
             "check free space and permissions",
         ) from exc
     _bump_mtime(dst, st.st_mtime_ns if replace_source else 0)
+
+
+def _block_copier(src_fd: int, dst_fd: int) -> Callable[[int, int], None]:
+    """The one-pass rewrite's copy: each block the hashing reads is copied from the source right after
+    (kernel copy, in order, on a thread of its own: `hashing.hash_range`) behind the header already in
+    `dst_fd`; every `WRITE_BEHIND` bytes the copy is flushed to disk, while the digests go on, so the
+    final fsync has only the tail left to write (the copy then costs about what `cp` + `sync` cost)."""
+    unflushed = 0
+    flush = getattr(os, "fdatasync", os.fsync)
+
+    def copy(offset: int, length: int) -> None:
+        nonlocal unflushed
+        copy_range(src_fd, dst_fd, offset, length)
+        unflushed += length
+        if unflushed >= WRITE_BEHIND:
+            flush(dst_fd)
+            unflushed = 0
+
+    return copy
 
 
 def copy_range(src_fd: int, dst_fd: int, offset: int, length: int, progress: Progress | None = None) -> None:

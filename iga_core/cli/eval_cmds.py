@@ -1,13 +1,16 @@
-"""`iga eval`: the consistency report on the analytic reference model.
+"""`iga eval`: the evidence on models trained here, their training, and protocol runs on the analytic model.
 
-    iga eval --demo [-o DIR] [--quick] [--only ID ...]    the demo experiments (data/demo.json)
-    iga eval --config FILE [-o DIR]                       one protocol run you describe in a JSON file
+    iga eval --demo [-o DIR] [--quick]          the pre-registered experiment on the shipped trained models
+                                                (docs/evaluation.md): report.json, report.md, PNGs
+    iga eval train [-o DIR] [--quick]           retrain the models (data/trained/plan.json); default folder: a
+                                                new one, never the shipped weights unless -o names them
+    iga eval --config FILE [-o DIR]             one protocol run on the analytic reference model
 
 A config file names a reference variant and a protocol (docs/evaluation.md, "Your own sweep"):
     {"variant": "distilled", "protocol": {"axis": "steps", "values": [2, 4, 8], "seeds": [0, 1, 2, 3],
      "base": {"prompt": "disk", "sampler": "Euler", "schedule": "SGM Uniform", "cfg": 1.0}},
      "recipe": "optional/path/to/recipe.json"}
-The heavy stack (torch, diffusers, matplotlib) is imported only when a command runs.
+The heavy stack (torch, diffusers, k-diffusion, matplotlib) is imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from iga_core.errors import ExitCode, IgaInvalid, IgaIOError, IgaUsageError
 
 DEFAULT_OUT = "eval-report"
+DEFAULT_TRAIN_OUT = "eval-models"
 CONFIG_KEYS = ("variant", "protocol", "recipe", "title")
 
 
@@ -30,15 +34,19 @@ class EvalConfigFileInvalid(IgaInvalid):
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="consistency report on the analytic reference model (--demo)",
-                       description="Run the IGA reproducibility protocol on the analytic reference model and "
-                                   "write report.json, report.md and PNG plots.")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--demo", action="store_true", help="run the demo experiments")
+    p = sub.add_parser("eval", help="the evidence on trained models (--demo), their training (train), protocol runs",
+                       description="Run the pre-registered evaluation of IGA on models trained here (--demo), retrain "
+                                   "those models (train), or run the protocol on the analytic reference model "
+                                   "(--config); each writes report.json, report.md and PNGs.")
+    p.add_argument("action", nargs="?", choices=["train"], help="train: retrain the evaluation models")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--demo", action="store_true", help="run the pre-registered experiment on the trained models")
     what.add_argument("--config", metavar="FILE", help="run the protocol described in a JSON file")
-    p.add_argument("-o", "--out", metavar="DIR", default=DEFAULT_OUT, help=f"report folder (default: {DEFAULT_OUT})")
-    p.add_argument("--quick", action="store_true", help="fewer seeds and values (CI-sized, under a minute)")
-    p.add_argument("--only", nargs="+", metavar="ID", help="demo experiments to run (ids from the demo plan)")
+    p.add_argument("-o", "--out", metavar="DIR", default=None,
+                   help=f"output folder (default: {DEFAULT_OUT}; for train: {DEFAULT_TRAIN_OUT})")
+    p.add_argument("--quick", action="store_true", help="CI size: fewer draws, seeds and steps (not evidence)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="--demo: sample the three models in up to N processes (same numbers)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_run)
 
@@ -71,20 +79,29 @@ def _read_json(path: str, what: str) -> dict:
 def _run(args) -> int:
     from iga_core.cli import emit
 
-    if args.only and not args.demo:
-        raise IgaUsageError("--only selects demo experiments", "use it together with --demo")
+    chosen = [x for x in (args.action == "train", args.demo, args.config is not None) if x]
+    if len(chosen) != 1:
+        raise IgaUsageError("say what to run: train, --demo or --config FILE (one of them)",
+                            "e.g. `iga eval --demo --quick`")
     demo, protocol, report = _load_stack()
+    if args.action == "train":
+        from iga_core.eval import train
+
+        out = Path(args.out or DEFAULT_TRAIN_OUT)
+        info = train.train_all(out, quick=args.quick, log=(lambda _: None) if args.json else print)
+        emit(args, f"wrote the models and {out / 'models.json'}", {"ok": True, **info})
+        return ExitCode.OK
     if args.demo:
-        paths, summary = demo.write_demo(args.out, quick=args.quick, only=args.only)
-        lines = [f"wrote {paths['markdown']} and {paths['json']} ({len(paths['images'])} images)", ""]
-        for s in summary:
-            red = s["variance_reduction_pct"]
-            red = "no spread figure (one value inside)" if red is None else (
-                f"spread {red:.0f} % lower inside" if red >= 0 else f"spread {-red:.0f} % higher inside")
-            rin, rout = s["residual_ratio_inside"], s["residual_ratio_outside"]
-            lines.append(f"{s['title']}: {red}; residual ratio inside {rin[0]:.3g}–{rin[1]:.3g}, "
-                         f"outside {rout[0]:.3g}–{rout[1]:.3g} (true draws: 1)")
-        emit(args, "\n".join(lines), {"ok": True, **paths, "summary": summary})
+        from iga_core.eval import evidence, evidence_report
+
+        result = evidence.run_evidence_parallel(quick=args.quick, jobs=args.jobs, progress=None if args.json else print)
+        paths = evidence_report.write_evidence(result, args.out or DEFAULT_OUT)
+        h = result["headline"]["H"]
+        ci = h.get("ci95")
+        human = (f"wrote {paths['markdown']} and {paths['json']} ({len(paths['images'])} images)\n"
+                 f"H (Var log FD, IGA ÷ baseline) = {h['value']:.3g}"
+                 + (f", 95 % CI {ci[0]:.3g}–{ci[1]:.3g}: {evidence_report.decision(ci)}" if ci else ""))
+        emit(args, human, {"ok": True, **paths, "headline": evidence_report.to_json(result)["headline"]})
         return ExitCode.OK
     return _run_config(args, demo, protocol, report)
 
@@ -116,7 +133,7 @@ def _run_config(args, demo, protocol, report) -> int:
                                    set_scores={"mmd": scores.mmd})
     result.extras = {"variant": variant, "schedulers": {str(v): generator.describe(config.params(v, 0)) for v in config.values},
                      "mmd_noise_floor": scores.noise_floor(len(config.seeds))}
-    paths = report.write_report([result], args.out, title=cfg.get("title") or f"IGA consistency report: {config.name}",
+    paths = report.write_report([result], args.out or DEFAULT_OUT, title=cfg.get("title") or f"IGA consistency report: {config.name}",
                                 extras={"config_file": cfg})
     h = result.headline
     human = f"wrote {paths['markdown']} and {paths['json']}; per-seed spread inside ÷ outside: " + (

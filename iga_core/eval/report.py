@@ -267,7 +267,18 @@ def run_markdown(result: ProtocolResult, images: dict[str, str]) -> str:
             lines.append(f"| {METRIC_LABELS.get(k, k)} | {_fmt(v['inside']['icc'], 2)} | {_fmt(v['outside']['icc'], 2)} | "
                          f"{_fmt(v['inside']['kendall_tau'], 2)} | {_fmt(v['outside']['kendall_tau'], 2)} |")
     lines.append("")
-    lines += [f"![{alt}]({src})" for alt, src in images.items()]
+    executed = (result.extras or {}).get("executed")
+    if executed:
+        lines += ["", "What the host executed per value (from its own sampler code):", "",
+                  "| value | kind | model evaluated at (timesteps) |", "|---|---|---|"]
+        for value, ex in executed.items():
+            if not ex:
+                lines.append(f"| {value} | not recorded | |")
+                continue
+            ts = ex.get("timesteps") or []
+            shown = ", ".join(f"{t:.0f}" for t in ts[:8]) + (" …" if len(ts) > 8 else "")
+            lines.append(f"| {value} | {ex.get('kind')} | {shown or 'its own steps'} |")
+    lines += ["", *[f"![{alt}]({src})" for alt, src in images.items()]]
     lines.append("")
     return "\n".join(lines)
 

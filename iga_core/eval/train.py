@@ -16,8 +16,8 @@ Four networks, all from `data/trained/plan.json` (seeds, sizes, step counts):
 
 Weights are written as float16 safetensors (`data/trained/*.safetensors`), the diffusion models stamped
 with their recipes by iga's own `stamp`. Training is seeded and runs with a fixed torch thread count, so
-the same torch version on the same kind of CPU gives the same weights; `iga eval train --check` retrains
-and compares digests with the shipped `models.json`.
+the same torch version on the same kind of CPU gives the same weights: compare `weights_sha256` in a retrained
+folder's `models.json` with the shipped one.
 """
 
 from __future__ import annotations
@@ -298,69 +298,95 @@ def load_classifier(folder: Path = DATA) -> Classifier:
     return net.eval()
 
 
-def train_all(out: Path = DATA, *, quick: bool = False, log: Log = print, stamp: bool = True) -> dict:
-    """Train every model into `out` and write models.json there; returns its content."""
+STAGES = ("eps", "v", "student", "classifier")
+
+
+def _rounded(state: dict) -> dict:
+    """The weights as shipped (float16) back in float32: what later stages start from, so a stage run on
+    its own from the shipped eps teacher gives the same weights as a run of every stage."""
+    return {k: (v.to(torch.float16).to(torch.float32) if v.dtype.is_floating_point else v) for k, v in state.items()}
+
+
+def train_all(out: Path = DATA, *, quick: bool = False, log: Log = print, stamp: bool = True,
+              stages: tuple[str, ...] = STAGES) -> dict:
+    """Train the models of `stages` into `out` (v and student start from the eps teacher in `out` when it is
+    not trained in the same call) and write models.json there when every model is present."""
     p = plan()
     torch.set_num_threads(p["torch_threads"])
     torch.use_deterministic_algorithms(True)
     q = p["quick"] if quick else None
     t_cpu, t_wall = time.process_time(), time.perf_counter()
-    timing = {}
+    out = Path(out)
+    old = json.loads((out / "models.json").read_text(encoding="utf-8")) if (out / "models.json").is_file() else {}
+    timing, facts = dict(old.get("timing", {})), dict(old.get("facts", {}))
 
     def lap(name: str) -> None:
         timing[name] = {"cpu_s": round(time.process_time() - t_cpu, 1), "wall_s": round(time.perf_counter() - t_wall, 1)}
 
-    n_train = q["train_images"] if q else None
-    x_train, y_train = glyphs.named_set("train", n_train)
+    x_train, y_train = glyphs.named_set("train", q["train_images"] if q else None)
     images, labels = torch.from_numpy(glyphs.to_model(x_train)), torch.from_numpy(y_train)
-    out = Path(out)
-    facts = {}
+    eps_state = None
 
-    log("eps teacher")
-    torch.manual_seed(p["eps_teacher"]["seed"])
-    unet = build_unet()
-    eps_state = train_teacher(unet, images, labels, p["eps_teacher"], q["eps_teacher"] if q else p["eps_teacher"]["steps"], log)
-    save_weights(eps_state, out / FILES["eps"], "iga evaluation eps teacher (docs/evaluation.md)")
-    lap("eps_teacher")
+    if "eps" in stages:
+        log("eps teacher")
+        torch.manual_seed(p["eps_teacher"]["seed"])
+        unet = build_unet()
+        state = train_teacher(unet, images, labels, p["eps_teacher"], q["eps_teacher"] if q else p["eps_teacher"]["steps"], log)
+        save_weights(state, out / FILES["eps"], "iga evaluation eps teacher (docs/evaluation.md)")
+        eps_state = _rounded(state)
+        lap("eps_teacher")
+    if eps_state is None and ({"v", "student"} & set(stages)):
+        eps_state = load_unet("eps", out).state_dict()
 
-    log("v teacher (fine-tuned from the eps teacher)")
-    torch.manual_seed(p["v_teacher"]["seed"])
-    unet = build_unet()
-    unet.load_state_dict(eps_state)
-    v_state = train_teacher(unet, images, labels, p["v_teacher"], q["v_teacher"] if q else p["v_teacher"]["steps"], log)
-    save_weights(v_state, out / FILES["v"], "iga evaluation v teacher (docs/evaluation.md)")
-    lap("v_teacher")
+    if "v" in stages:
+        log("v teacher (fine-tuned from the eps teacher)")
+        torch.manual_seed(p["v_teacher"]["seed"])
+        unet = build_unet()
+        unet.load_state_dict(eps_state)
+        v_state = train_teacher(unet, images, labels, p["v_teacher"], q["v_teacher"] if q else p["v_teacher"]["steps"], log)
+        save_weights(v_state, out / FILES["v"], "iga evaluation v teacher (docs/evaluation.md)")
+        lap("v_teacher")
 
-    log("student (distilled onto the grid)")
-    sc = p["student"]
-    teacher = build_unet()
-    teacher.load_state_dict(eps_state)
-    states, traj_labels = teacher_trajectories(teacher, q["trajectories"] if q else sc["trajectories"],
-                                               sc["teacher_cfg"], sc["grid"], sc["seed"], log)
-    lap("student_trajectories")
-    torch.manual_seed(sc["seed"])
-    unet = build_unet()
-    unet.load_state_dict(eps_state)
-    st_state = train_student(unet, states, traj_labels, sc["grid"], sc, q["student"] if q else sc["steps"], log)
-    save_weights(st_state, out / FILES["student"], "iga evaluation student, distilled onto 999/749/499/249")
-    lap("student")
+    if "student" in stages:
+        log("student (distilled onto the grid)")
+        sc = p["student"]
+        teacher = build_unet()
+        teacher.load_state_dict(eps_state)
+        states, traj_labels = teacher_trajectories(teacher, q["trajectories"] if q else sc["trajectories"],
+                                                   sc["teacher_cfg"], sc["grid"], sc["seed"], log)
+        lap("student_trajectories")
+        torch.manual_seed(sc["seed"])
+        unet = build_unet()
+        unet.load_state_dict(eps_state)
+        st_state = train_student(unet, states, traj_labels, sc["grid"], sc, q["student"] if q else sc["steps"], log)
+        save_weights(st_state, out / FILES["student"], "iga evaluation student, distilled onto 999/749/499/249")
+        lap("student")
 
-    log("classifier")
-    x_hold, y_hold = glyphs.named_set("classifier_holdout", 256 if q else None)
-    cl_state, acc = train_classifier(images, labels, torch.from_numpy(glyphs.to_model(x_hold)), torch.from_numpy(y_hold),
-                                     p["classifier"], q["classifier"] if q else p["classifier"]["steps"], log)
-    save_weights(cl_state, out / FILES["classifier"], "iga evaluation feature classifier")
-    lap("classifier")
-    facts["classifier_holdout_accuracy"] = round(acc, 4)
+    if "classifier" in stages:
+        log("classifier")
+        x_hold, y_hold = glyphs.named_set("classifier_holdout", 256 if q else None)
+        cl_state, acc = train_classifier(images, labels, torch.from_numpy(glyphs.to_model(x_hold)),
+                                         torch.from_numpy(y_hold), p["classifier"],
+                                         q["classifier"] if q else p["classifier"]["steps"], log)
+        save_weights(cl_state, out / FILES["classifier"], "iga evaluation feature classifier")
+        lap("classifier")
+        facts["classifier_holdout_accuracy"] = round(acc, 4)
 
+    info = {"stages_run": list(stages), "timing": timing, "facts": facts}
+    if not all((out / f).is_file() for f in FILES.values()):
+        return info
     if stamp:
         stamp_models(out)
     from iga_core.checkpoint import hashing
 
     digests = {name: hashing.weights_sha256(out / f) for name, f in FILES.items()}
+    from iga_core.checkpoint.stamp import read_embedded
+
+    recipe_digests = {m: read_embedded(out / FILES[m])["hashes"]["metadata_sha256"] for m in DIFFUSION_MODELS}
     info = {"about": "The shipped evaluation models: what trained them (plan.json), their tensor digests, the "
                      "classifier's held-out accuracy, and what training cost here (timing: not reproducible).",
-            "quick": quick, "torch": torch.__version__, "files": FILES, "weights_sha256": digests, "facts": facts,
+            "quick": quick, "torch": torch.__version__, "files": FILES, "weights_sha256": digests,
+            "recipe_metadata_sha256": recipe_digests, "recipes": RECIPES, "facts": facts,
             "timing": timing}
     from iga_core.checkpoint.atomic import write_text_atomic
 

@@ -13,6 +13,7 @@ returns it, so no module asks which fork it runs on. A variant reaches the host 
 | `top_bar` | where the checkpoint / clip-skip controls are | `quicksettings`, `forge_main_entry` |
 | `guidance` | what `p.distilled_cfg_scale` means | `cfg_only`, `distilled`, `distilled_or_shift` |
 | `hires_cfg` | the hires pass's own CFG | `none`, `hr_cfg`, `hr_cfg_scale` |
+| `controlnet` | which ControlNet runs (a unit's default `enabled`) | `extension` (A1111), `integrated` (the forks) |
 """
 
-DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg")
+DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg", "controlnet")

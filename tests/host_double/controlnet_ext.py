@@ -9,7 +9,9 @@ dicts). It does no control at all.
   read here (internal_controlnet/args.py:53-163), `enabled` False by default.
 - Forge's integrated ControlNet (extensions-builtin/sd_forge_controlnet/scripts/controlnet.py:58-98): the
   same title and always-on, `control_net_unit_count` units, unit dataclass with `enabled` True by default
-  (lib_controlnet/external_code.py:157-182); the UI's default unit is built `enabled=False` (74).
+  (lib_controlnet/external_code.py:157-182); the UI's default unit is built `enabled=False` (74). Neo, Forge
+  Classic and reForge ship the same integrated script (title at Neo 58-59, classic 48-49, reForge 69-70;
+  `enabled` True at Neo external_code.py:160, classic 175, reForge 230).
 """
 
 from __future__ import annotations
