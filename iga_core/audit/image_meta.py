@@ -43,7 +43,7 @@ from iga_core.audit.record import (
     validate_record,
 )
 from iga_core.checkpoint.atomic import AtomicWriteFailed, write_atomic
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 
 IMAGE_KEY = "iga_metadata"
 HOST_KEY = "parameters"
@@ -80,7 +80,9 @@ class ImageMetaIOError(IgaIOError):
 
 
 class UnsupportedImage(ImageMetaIOError):
-    """Not a PNG, JPEG or WebP file."""
+    """Not a PNG, JPEG or WebP file: it was read, and is of the wrong kind (a problem found, not an I/O failure)."""
+
+    exit_code = ExitCode.PROBLEM
 
 
 @dataclass(frozen=True)

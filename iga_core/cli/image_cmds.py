@@ -1,8 +1,8 @@
 """`iga read-image` and `iga reproduce`: what an image says it was made with, and how to make it again.
 
-read-image exit codes: 0 read (with or without IGA data); 1 the image's IGA data is damaged; 2 the file
-cannot be read. reproduce: 0 the parameters pass the guard for --checkpoint (or no checkpoint given);
-3 blocked by the guard; 1 no recipe for the checkpoint or unreadable IGA data; 2 I/O error.
+Exit codes (`ExitCode`). read-image: 0 read (with or without IGA data); 1 the image's IGA data is damaged;
+4 the file cannot be read. reproduce: 0 the parameters pass the guard for --checkpoint (or no checkpoint
+given); 3 blocked by the guard; 1 no recipe for the checkpoint or unreadable IGA data; 4 the file cannot be read.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pathlib import Path
 
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option, safe
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaInvalid
 
-EXIT_BLOCKED = 3
 INFOTEXT_LINE = 2000  # characters of one infotext line shown (a long prompt is a few hundred)
 
 
@@ -25,7 +24,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "read-image", help="show the infotext and IGA audit record of a PNG, JPEG or WebP",
         description="Show an image's generation parameters, its IGA infotext fields and its full audit record. "
-                    "Exit 0: read (with or without IGA data); 1: IGA data damaged; 2: unreadable file.")
+                    "Exit 0: read (with or without IGA data); 1: IGA data damaged; 4: unreadable file.")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--json", action="store_true", help="print everything as JSON")
     add_full_option(p)
@@ -37,7 +36,7 @@ def register(sub) -> None:
         "reproduce", help="the exact parameters to make an image again, checked against a checkpoint",
         description="Print the parameters that made IMAGE (from its audit record, else its infotext) and, with "
                     "--checkpoint, whether they pass the guard for that checkpoint now. Exit 0: passes (or no "
-                    "checkpoint given); 3: blocked by the guard; 1: no recipe or damaged IGA data; 2: I/O error.")
+                    "checkpoint given); 3: blocked by the guard; 1: no recipe or damaged IGA data; 4: unreadable file.")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint to check the parameters against")
     p.add_argument("--mode", choices=MODES, default="standard",
@@ -73,13 +72,14 @@ def cmd_read_image(args) -> int:
                      f"{safe(iga.recipe_digest or '-')}")  # fmt: skip
     else:
         lines.append("IGA fields: none")
-    lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
     lines += _foreign_lines(meta, info, data)
-    if meta.record_error is not None:
+    if meta.record_error is not None:  # there is one, and it is broken: not "none"
         lines.append(f"IGA audit record DAMAGED: {safe(meta.record_error.message, 300)}")
+    else:
+        lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
     lines += [f"note: {safe(p, 300)}" for p in info.problems if meta.record_error is None or "audit record" not in p]
     emit(args, "\n".join(lines), data)
-    return 1 if meta.record_error is not None else 0
+    return ExitCode.PROBLEM if meta.record_error is not None else ExitCode.OK
 
 
 def _foreign_lines(meta, info, data: dict) -> list[str]:
@@ -188,13 +188,13 @@ def cmd_reproduce(args) -> int:
              f"  preset {safe(repro['preset'] or '-')}; recorded mode {repro['mode'] or '-'}; "
              f"overrides {' '.join(repro['overrides']) or '-'}; recipe {repro['recipe_digest'] or '-'}"]
     lines += [f"note: {safe(p, 400)}" for p in [*problems, *repro["notes"]]]
-    code = 0
+    code = ExitCode.OK
     if args.checkpoint:
         check = _check(args.checkpoint, repro, info, args.mode)
         data["check"] = check
         if check["verdict"] is None:
             lines.append(f"{args.checkpoint}: no recipe, so the guard has nothing to check")
-            data["ok"], code = False, 1
+            data["ok"], code = False, ExitCode.PROBLEM
         else:
             same = {"same": "the same recipe the image was made with",
                     "different": "a DIFFERENT recipe than the image was made with",
@@ -202,6 +202,6 @@ def cmd_reproduce(args) -> int:
             lines.append(f"{args.checkpoint}: {check['recipe_source']} recipe, {same}")
             lines.append(f"guard ({args.mode}): {check['message']}")
             if not check["allowed"]:
-                data["ok"], code = False, EXIT_BLOCKED
+                data["ok"], code = False, ExitCode.BLOCKED
     emit(args, "\n".join(lines), data)
     return code
