@@ -251,6 +251,7 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
         return
     values = _config(st).values
     overrides = p.override_settings
+    before = set(overrides)
     applied = {}
     clip = values.get("clip_skip")
     if clip and "CLIP_stop_at_last_layers" not in overrides and host.clip_skip() != int(clip):
@@ -266,6 +267,8 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
                                                                                       "Default") != noise:
         overrides[NOISE_SCHEDULE_OPTION] = noise
         applied["noise_schedule"] = noise
+    for key in set(overrides) - before:
+        host.restore_after(key)
     if applied:
         st.applied.update(applied)
         st.host_run["applied"] = applied

@@ -162,6 +162,17 @@ def option(key: str, default: Any = None) -> Any:
     return shared.opts.data.get(key, default)
 
 
+def restore_after(key: str) -> None:
+    """Have the host restore `key` after this generation. Both hosts store for restoring only the override
+    keys already in `opts.data` (A processing.py:823, F 820), and `opts.data` holds only what config.json
+    had (A options.py:197-202: no file, no keys), so on a host whose settings were never saved a recipe's
+    override would otherwise stay set for every later generation. Called from before_process, which runs
+    before the host takes that snapshot (A processing.py:818-823)."""
+    opts = shared.opts
+    if key not in opts.data and key in getattr(opts, "data_labels", {}):
+        opts.data[key] = getattr(opts, key)  # its current value, the default: what the host restores to
+
+
 def cmd_opt(name: str) -> Any:
     """A command-line flag (`--api-auth` is `api_auth`), None when the host has no such flag."""
     return getattr(shared.cmd_opts, name, None)
@@ -380,7 +391,7 @@ def vae_names() -> list[str]:
 def clip_skip() -> int | None:
     """The `CLIP_stop_at_last_layers` option (A shared_options.py:181, F 183 -- F hides it as a gr.State
     "Managed by Forge" but keeps the key)."""
-    value = option("CLIP_stop_at_last_layers")
+    value = getattr(shared.opts, "CLIP_stop_at_last_layers", None)  # its default until set (config.json may lack it)
     return int(value) if value is not None else None
 
 

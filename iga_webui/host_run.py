@@ -114,7 +114,11 @@ class _Same:
     __slots__ = ("obj", "version")
 
     def __init__(self, obj: Any) -> None:
-        self.obj, self.version = obj, getattr(obj, "_version", None)
+        try:
+            version = getattr(obj, "_version", None)
+        except RuntimeError:  # an inference-mode tensor (Forge builds its predictor's sigmas so) has no
+            version = None  # version counter; it cannot be changed in place outside inference mode either
+        self.obj, self.version = obj, version
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Same) and other.obj is self.obj and other.version == self.version

@@ -177,6 +177,23 @@ def test_clip_skip_and_vae_from_the_recipe_reach_an_api_request(webui):
     assert not [f for f in p.iga_state.verdict.findings if f.rule_id in ("IGA-S004", "IGA-S006")]
 
 
+def test_the_recipes_settings_are_restored_on_a_host_whose_settings_were_never_saved(webui):
+    """The hosts restore only override keys already in `opts.data` (A processing.py:823, F 820), which holds
+    only config.json's keys (A options.py:197-202); seen in both real hosts: without the glue's help a
+    recipe's clip skip and VAE stayed set, and the next model without a recipe ran with them."""
+    opts = webui.m.shared.opts
+    for key in ("CLIP_stop_at_last_layers", "sd_vae", "forge_additional_modules"):
+        opts.data.pop(key, None)  # a fresh host: no config.json
+    defaults = {k: opts.get_default(k) for k in ("CLIP_stop_at_last_layers", "sd_vae")}
+    webui.select("clipvae.safetensors")
+    for sampler in ("Euler", "DDIM"):  # one that runs, one the recipe's grid refuses
+        webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": sampler,
+                           "scheduler": "Karras"})
+        assert {k: getattr(opts, k) for k in defaults} == defaults
+        if webui.flavour.vae == "modules":
+            assert getattr(opts, "forge_additional_modules", None) in (None, [], opts.get_default("forge_additional_modules"))
+
+
 def _hires(**fields) -> dict:
     return {"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler", "scheduler": "Karras",
             "enable_hr": True, "hr_scale": 1.5, "denoising_strength": 0.5, **fields}
@@ -317,8 +334,11 @@ def test_the_hand_over_asks_the_host_again_only_when_the_schedule_can_differ(web
     memo = {}
     first = host_run.executed_or_error(p, memo=memo)
     assert host_run.executed_or_error(p, memo=memo) is first and len(calls) == 1
-    table = model.forge_objects.unet.model.predictor.sigmas if webui.flavour.forge_backend else model.alphas_cumprod
-    table.mul_(1.0)  # an in-place change the host could make
+    if webui.flavour.forge_backend:  # F swaps the predictor's inference-mode sigmas (processing.py:985-996)
+        predictor = model.forge_objects.unet.model.predictor
+        predictor.set_sigmas(predictor.sigmas.clone())
+    else:
+        model.alphas_cumprod.mul_(1.0)  # an in-place change A's override makes (sd_models.py:650-667)
     host_run.executed_or_error(p, memo=memo)
     m.shared.opts.data["rho"] = 3.0
     host_run.executed_or_error(p, memo=memo)
@@ -393,7 +413,7 @@ def test_clip_skip_and_vae_from_the_recipe_reach_a_generate_click_without_quicks
     """The UI path too: no quicksetting control is needed, the override settings carry what the host does
     not already hold (restored after the generation, A processing.py:823-858, F sysinfo.py set_config)."""
     webui.select("clipvae.safetensors")
-    before = webui.m.shared.opts.data.get("CLIP_stop_at_last_layers", 1)
+    before = webui.m.shared.opts.CLIP_stop_at_last_layers  # its default: this host never saved its settings
     webui.ui_txt2img(steps=4, cfg_scale=1.5, sampler_name="Euler", scheduler="Karras")
     p = webui.last_p
     assert p.override_settings.get("CLIP_stop_at_last_layers", before) == 2
@@ -403,7 +423,7 @@ def test_clip_skip_and_vae_from_the_recipe_reach_a_generate_click_without_quicks
     assert p.iga_state.record["params"]["vae"] == "anime.vae.safetensors"
     assert p.iga_state.record["params"]["clip_skip"] == 2
     assert not [f for f in p.iga_state.verdict.findings if f.rule_id in ("IGA-S004", "IGA-S006")]
-    assert webui.m.shared.opts.data.get("CLIP_stop_at_last_layers", 1) == before  # restored afterwards
+    assert webui.m.shared.opts.CLIP_stop_at_last_layers == before  # restored afterwards
 
 
 def test_on_a_4_step_grid_unipc_runs_on_it_and_lcm_with_sgm_uniform_does_not(webui):

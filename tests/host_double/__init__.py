@@ -87,6 +87,10 @@ class HostDouble:
         self.m.paths.models_path = str(self.root / "models")
         self.m.shared.cmd_opts.lora_dir = str(self.loras)
         opts = self.m.shared.opts
+        # the host's start loads config.json over the defaults (A shared_init.py:21-24); a host whose settings
+        # were never saved has none, and then `opts.data` is empty (A options.py:197-202): every option reads
+        # its default through __getattr__, and only keys set since are in `data`
+        opts.data.clear()
         for key, sub in (("outdir_txt2img_samples", "txt2img-images"), ("outdir_img2img_samples", "img2img-images"),
                          ("outdir_txt2img_grids", "txt2img-grids")):
             opts.data[key] = str(self.outputs / sub)

@@ -372,7 +372,8 @@ class DoubleModel:
         parameterization = _yaml_parameterization(info.filename)
         if shared.FLAVOUR.model == "forge":
             prediction = "v_prediction" if parameterization == "v" or "v_pred" in keys else "epsilon"
-            predictor = Prediction(prediction_type=prediction)
+            with torch.inference_mode():  # F loads under inference mode (sd_models.py:472, backend/loader.py:497):
+                predictor = Prediction(prediction_type=prediction)  # its sigmas have no version counter
             self.forge_objects = _ns(unet=_ns(model=_ns(predictor=predictor)))
             self.model_config = _ns(ztsnr="ztsnr" in keys)  # F backend/loader.py:462
             return
