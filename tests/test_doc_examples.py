@@ -167,8 +167,24 @@ def _scheduler_config(path: Path) -> Path:
     return path
 
 
+def _comfyui(path: Path, sampler: str = "ddim", scheduler: str = "karras") -> Path:
+    from tests.test_reproduce_interop import COMFY_DEFAULT, _comfy
+
+    graph = json.loads(json.dumps(COMFY_DEFAULT))
+    graph["3"]["inputs"].update(sampler_name=sampler, scheduler=scheduler)
+    return _comfy(path, graph)
+
+
+def _comfyui_custom_sampler(path: Path) -> Path:
+    from tests.test_reproduce_interop import _png
+
+    return _png(path, {"prompt": json.dumps({"1": {"class_type": "SamplerCustomAdvanced", "inputs": {}}})})
+
+
 #: files the examples name, made when a block mentions them (paths relative to the block's folder)
 FIXTURES = {
+    "ComfyUI_00001_.png": _comfyui,
+    "custom_sampler.png": _comfyui_custom_sampler,
     "my-lightning.safetensors": lambda p: _tiny(p),
     "sdxl_lightning_4step.safetensors": lambda p: _tiny(p),
     "lightning.json": _copy("sdxl-lightning-4step.iga.json"),
