@@ -8,7 +8,8 @@ isolated. The rules (docs/development.md, "Examples in the docs"):
 - `console`: each `$ ` line is a command, the lines under it what it prints (stdout, then stderr). An
   expected line matches when it is equal, `…` inside it standing for any text; a line that is only `…`
   stands for any number of lines. A command with no lines under it is run, its output not compared.
-- `bash` / `sh`: each line is a command (`&&` chains, `> FILE` redirects stdout).
+- `bash` / `sh`: each line is a command (`&&` chains, `> FILE` redirects stdout; `| jq -c '.a, .b.c'` with
+  dotted paths is understood too).
 - Either way a command exits 0 unless its comment says `# exit N`, and never prints a traceback.
 - A block that cannot run here (it installs, starts a server, needs a WebUI, minutes or torch) says so in
   its info string: ```` ```bash not-run: starts a server ````. Its `iga` commands are still parsed: an option
@@ -160,6 +161,17 @@ def _decisions(path: Path) -> Path:
     return path
 
 
+def _comfyui(path: Path, sampler: str = "ddim", scheduler: str = "karras", custom: bool = False) -> Path:
+    """A ComfyUI SaveImage PNG: its API graph (the default workflow, tests/test_reproduce_interop.py) in `prompt`."""
+    from tests.test_reproduce_interop import COMFY_DEFAULT, _comfy
+
+    graph = json.loads(json.dumps(COMFY_DEFAULT))
+    graph["3"]["inputs"].update(sampler_name=sampler, scheduler=scheduler)
+    if custom:  # sampled with SamplerCustomAdvanced: no KSampler node to read
+        graph = {"1": {"class_type": "SamplerCustomAdvanced", "inputs": {}}}
+    return _comfy(path, graph)
+
+
 def _scheduler_config(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "sde-dpmsolver++",
@@ -167,24 +179,8 @@ def _scheduler_config(path: Path) -> Path:
     return path
 
 
-def _comfyui(path: Path, sampler: str = "ddim", scheduler: str = "karras") -> Path:
-    from tests.test_reproduce_interop import COMFY_DEFAULT, _comfy
-
-    graph = json.loads(json.dumps(COMFY_DEFAULT))
-    graph["3"]["inputs"].update(sampler_name=sampler, scheduler=scheduler)
-    return _comfy(path, graph)
-
-
-def _comfyui_custom_sampler(path: Path) -> Path:
-    from tests.test_reproduce_interop import _png
-
-    return _png(path, {"prompt": json.dumps({"1": {"class_type": "SamplerCustomAdvanced", "inputs": {}}})})
-
-
 #: files the examples name, made when a block mentions them (paths relative to the block's folder)
 FIXTURES = {
-    "ComfyUI_00001_.png": _comfyui,
-    "custom_sampler.png": _comfyui_custom_sampler,
     "my-lightning.safetensors": lambda p: _tiny(p),
     "sdxl_lightning_4step.safetensors": lambda p: _tiny(p),
     "lightning.json": _copy("sdxl-lightning-4step.iga.json"),
@@ -199,6 +195,8 @@ FIXTURES = {
     "models/Stable-diffusion/sdxl_lightning_4step_unet.safetensors": lambda p: _tiny(p),
     "models/juggernautXL_lightning.safetensors": lambda p: _tiny(p),
     "model/scheduler/scheduler_config.json": _scheduler_config,
+    "ComfyUI_00001_.png": _comfyui,
+    "custom_sampler.png": lambda p: _comfyui(p, custom=True),
 }
 
 
@@ -268,6 +266,9 @@ def _iga_argv(words: list[str]) -> list[str] | None:
 def run(command: str, where: str) -> tuple[int, str]:
     """Run one shell line of iga commands in-process: (exit code of the last, stdout + stderr)."""
     words = shlex.split(command, comments=True)
+    words, jq = (words[: words.index("|")], words[words.index("|") + 1 :]) if "|" in words else (words, None)
+    assert jq is None or (jq[:2] == ["jq", "-c"] and len(jq) == 3), (
+        f"{where}: only `| jq -c 'PATH, PATH'` (dotted paths) can follow an iga command here")
     output, code = "", 0
     for part in _split(words, "&&"):
         target = None
@@ -286,12 +287,27 @@ def run(command: str, where: str) -> tuple[int, str]:
         if target is not None:
             Path(target).write_text(out.getvalue(), encoding="utf-8")
             output += err.getvalue()
+        elif jq is not None:
+            output += _jq(jq[2], out.getvalue()) + err.getvalue()
         else:
             output += out.getvalue() + err.getvalue()
         if code != 0:
             break
     assert "Traceback" not in output, f"{where}: `{command}` printed a traceback:\n{output}"
     return code, output
+
+
+def _jq(program: str, text: str) -> str:
+    """`jq -c 'PATH, PATH'` for dotted paths (`.request`, `.api_payload.sampler_name`): one compact JSON value
+    a line, as jq -c prints them."""
+    data, lines = json.loads(text), []
+    for path in (p.strip() for p in program.split(",")):
+        assert re.fullmatch(r"(\.[A-Za-z_]\w*)+", path), f"jq path {path!r} is not a dotted path"
+        value = data
+        for key in path.split(".")[1:]:
+            value = value.get(key) if isinstance(value, dict) else None
+        lines.append(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
 
 
 def _split(words: list[str], sep: str) -> list[list[str]]:
