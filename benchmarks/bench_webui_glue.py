@@ -111,7 +111,7 @@ def main() -> int:
             facts = real_facts(model)
 
             def own_share():  # the hooks with the host's answers from a cache: what IGA itself costs
-                host_run.executed, host_run.model_facts = executed_cached, (lambda sd_model: facts)
+                host_run.executed, host_run.model_facts = executed_cached, (lambda sd_model, p=None: facts)
                 try:
                     hooks()
                 finally:
