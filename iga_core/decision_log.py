@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from iga_core import untrusted_files
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 
 LOG_VERSION = 1
 LOG_FILENAME = "decisions.jsonl"
@@ -50,6 +50,12 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 class DecisionLogInvalid(IgaInvalid):
     """An entry cannot be logged, or an option (such as --since) cannot be understood."""
+
+
+class SinceInvalid(DecisionLogInvalid):
+    """A `--since` that is neither a date nor an age: the command line is wrong."""
+
+    exit_code = ExitCode.USAGE
 
 
 class DecisionLogIOError(IgaIOError):
@@ -82,7 +88,7 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     try:
         return parse_time(text)
     except ValueError:
-        raise DecisionLogInvalid(
+        raise SinceInvalid(
             f"--since {text!r} is neither a date nor an age",
             "use an ISO date such as 2026-11-01 or 2026-11-01T12:00:00Z, or an age such as 30m, 12h, 7d, 2w",
         ) from None

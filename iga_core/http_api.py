@@ -22,7 +22,7 @@ from iga_core.checkpoint.stamp import write_sidecar as write_sidecar_file
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose
 from iga_core.errors import IgaError, IgaInvalid, IgaNotFound
 from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, Pass, judge
-from iga_core.presets import PARAM_KEYS, resolve_preset
+from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
 from iga_core.recipe import Recipe, RecipeInvalid, deprecation_notices, load_schema
 from iga_core.script_args import SCRIPT_ARGS_SCHEMA
 
@@ -258,7 +258,8 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
             values.update({k: v for k, v in resolved.items() if k in PARAM_KEYS and v is not None})
         request_part = _object(body.get("request", {}), "'request'", '{"sampler": "Euler", "steps": 4}')
         values.update({k: v for k, v in request_part.items() if v is not None})
-        request = GuardRequest.from_dict(values)
+        defaults = missing_defaults(governing, values)  # a check without a step count judges the recipe's
+        request = GuardRequest.from_dict({**values, **defaults})
         policy = GuardPolicy.from_dict({"mode": body.get("mode") or "standard",
                                         "overrides": body.get("overrides") or [],
                                         "override_reasons": body.get("override_reasons") or {}})
@@ -270,7 +271,7 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
         return error_answer(exc)
     return 200, {"ok": verdict.allowed, "source": info, "model_id": governing.model_id,
                  "request": request.to_dict(), "policy": policy.to_dict(), "preset": body.get("preset"),
-                 "passes": [p.name for p in passes], "verdict": verdict.to_dict(),
+                 "passes": [p.name for p in passes], "defaults": defaults, "verdict": verdict.to_dict(),
                  "composition": [f.to_dict() for f in composition.findings] if composition is not None else []}
 
 

@@ -7,6 +7,10 @@ each of them sees what the others wrote (the registry, the decision log, the dem
   (default `~/.cache/iga`);
 - registry: `$IGA_REGISTRY`, else `<data folder>/registry`;
 - decision log: `$IGA_DECISION_LOG`, else `<data folder>/decisions.jsonl`.
+
+`shipped(name)` finds the files the standalone app reads that live at the repository root (the example
+recipes, the JS and CSS): at the root in a clone or an editable install, in `iga_core/_shipped/` in an
+installed wheel (setup.py copies them there at build time).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 
 DECISION_LOG_FILENAME = "decisions.jsonl"
+#: root files and folders that ship inside the package (setup.py's SHIPPED holds the same names)
+SHIPPED = ("metadata_examples", "javascript", "style.css")
+_PACKAGE = Path(__file__).resolve().parent
 
 # Each folder is worked out once per state of the variables it reads (a generation asks for the registry
 # folder every time; building Paths from the environment each time cost more than the rest of its lookup).
@@ -72,3 +79,12 @@ def _in_data(name: str) -> Path:
 @lru_cache(maxsize=16)
 def _child(folder: Path, name: str) -> Path:
     return folder / name
+
+
+def shipped(name: str) -> Path:
+    """`metadata_examples`, `javascript` or `style.css`: the packaged copy when this is an installed wheel,
+    else the repository root's (a clone, an editable install, the WebUI's extension folder)."""
+    if name not in SHIPPED:
+        raise ValueError(f"{name!r} is not shipped with the package (one of {', '.join(SHIPPED)})")
+    packaged = _PACKAGE / "_shipped" / name
+    return packaged if packaged.exists() else _PACKAGE.parent / name

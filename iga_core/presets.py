@@ -106,6 +106,20 @@ def native_params(recipe: Recipe) -> dict:
     }
 
 
+#: request fields a check (`iga check`, `POST /iga/v1/check`) takes from the recipe's defaults when the caller
+#: leaves them out: the step count, since the hard grid rules judge sampler, schedule and steps together, and
+#: a request without one would let any sampler through ("allowed") that the same request at the recipe's own
+#: step count is refused. Generate always has a step count; a check should judge one too.
+DEFAULTED_WHEN_MISSING = ("steps",)
+
+
+def missing_defaults(recipe: Recipe, values: dict) -> dict:
+    """{field: the recipe's default} for each field of `DEFAULTED_WHEN_MISSING` that `values` leaves out
+    (or sets to None); the caller adds them to the request and says which it added."""
+    native = native_params(recipe)
+    return {k: native[k] for k in DEFAULTED_WHEN_MISSING if values.get(k) is None and native.get(k) is not None}
+
+
 def _find(recipe: Recipe, name: str, full: Recipe | None = None) -> Preset:
     presets = recipe.presets or ()
     for match in (lambda p: p.name == name, lambda p: p.name.lower() == name.lower()):

@@ -71,12 +71,14 @@ def open_regular(path: str | os.PathLike, *, what: str = "file") -> BinaryIO:
     except FileNotFoundError:
         raise FileUnreadable(f"{what} {name} does not exist", "check the path") from None
     except IsADirectoryError:
-        raise FileUnreadable(f"{what} {name} is a folder, not a file", "give the path of a file") from None
+        raise FileUnreadable(f"{what} {name} is a folder, not a file", f"give the path of a {what} file") from None
     except OSError as exc:
         raise FileUnreadable(f"cannot open {what} {name}: {exc.strerror or exc}",
                              "check the path and its permissions") from None  # fmt: skip
     try:
         mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise FileUnreadable(f"{what} {name} is a folder, not a file", f"give the path of a {what} file")
         if not stat.S_ISREG(mode):
             raise FileUnreadable(f"{what} {name} is {_kind(mode)}, not a regular file",
                                  "replace it with a regular file, or remove it")  # fmt: skip

@@ -294,7 +294,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         st.host_run["model"] = facts
         record_executed(p, st, "first", executed, error)
     return GuardRequest(
-        host=host.dialect(),
+        host=host.profile().key,
         prediction_type=facts["prediction_type"],
         zero_terminal_snr=facts["zero_terminal_snr"],
         architecture=facts["architecture"],

@@ -14,6 +14,7 @@ import pytest
 from iga_core.checkpoint.safetensors_io import encode_header, read_header
 from iga_core.checkpoint.stamp import read_embedded, sidecar_path
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from tests.factories import make_checkpoint
 from tests.test_stamp import RECIPE
 
@@ -87,6 +88,34 @@ def test_stamp_out_and_sidecar_leave_the_checkpoint(capsys, ckpt, recipe_file, t
     assert ckpt.read_bytes() == before
 
 
+def test_stamp_out_never_replaces_an_existing_file_without_force(capsys, ckpt, recipe_file, tmp_path):
+    # the case: a text file named as --out became a checkpoint, rc 0
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    code, _, err = run(capsys, "stamp", ckpt, recipe_file, "--out", notes)
+    assert code == 1 and "already exists" in err and "--force" in err
+    assert notes.read_text() == "my notes"
+    copy = tmp_path / "copy.safetensors"
+    assert run(capsys, "stamp", ckpt, recipe_file, "--out", copy)[0] == 0
+    before = copy.read_bytes()
+    code, _, err = run(capsys, "stamp", ckpt, recipe_file, "--out", copy)  # not even a stamped copy of its own
+    assert code == 1 and "already exists" in err and copy.read_bytes() == before
+    code, _, err = run(capsys, "stamp", ckpt, recipe_file, "--out", ckpt)  # the source itself, by another name
+    assert code == 1 and "the checkpoint itself" in err and read_embedded(ckpt) is None
+    code, _, _ = run(capsys, "stamp", ckpt, recipe_file, "--out", notes, "--force")
+    assert code == 0 and read_embedded(notes)["model_id"] == RECIPE["model_id"]
+
+
+def test_strip_out_never_replaces_an_existing_file_without_force(capsys, ckpt, recipe_file, tmp_path):
+    run(capsys, "stamp", ckpt, recipe_file, "--yes")
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"keep me")
+    code, _, err = run(capsys, "strip", ckpt, "--out", other)
+    assert code == 1 and "--force" in err and other.read_bytes() == b"keep me"
+    assert run(capsys, "strip", ckpt, "--out", other, "--force")[0] == 0
+    assert read_embedded(other) is None and read_embedded(ckpt) is not None
+
+
 def test_stamp_refusals(capsys, ckpt, recipe_file, tmp_path):
     pickle = tmp_path / "old.ckpt"
     pickle.write_bytes(b"PK\x03\x04" + bytes(64))
@@ -101,7 +130,7 @@ def test_stamp_refusals(capsys, ckpt, recipe_file, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     assert run(capsys, "stamp", ckpt, broken, "--yes")[0] == 1
-    assert run(capsys, "stamp", ckpt, tmp_path / "absent.json", "--yes")[0] == 2
+    assert run(capsys, "stamp", ckpt, tmp_path / "absent.json", "--yes")[0] == ExitCode.UNAVAILABLE
     assert read_embedded(ckpt) is None
 
 
@@ -197,7 +226,7 @@ def test_a_bad_file_never_gives_a_traceback(capsys, tmp_path, recipe_file, comma
 def test_missing_file_is_an_io_error(capsys, tmp_path):
     for command in ("inspect", "verify", "hash", "strip", "extract"):
         code, _, err = run(capsys, command, tmp_path / "absent.safetensors")
-        assert code == 2 and "iga: " in err, command
+        assert code == ExitCode.UNAVAILABLE and "does not exist" in err, command
 
 
 def test_bad_file_json_error_is_json(capsys, tmp_path):

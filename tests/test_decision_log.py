@@ -24,6 +24,7 @@ from iga_core.decision_log import (
     entry_from_record,
     parse_since,
 )
+from iga_core.errors import ExitCode
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
 from iga_core.recipe import Recipe
 
@@ -242,12 +243,13 @@ def test_audit_command_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("IGA_DECISION_LOG", raising=False)
     monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "empty"))
     code, _, err = _run(capsys, "audit", "export")  # the default place (the one the WebUI writes) is empty
-    assert code == 2 and "no decision log at" in err and str(tmp_path / "empty" / "decisions.jsonl") in err
+    assert code == ExitCode.UNAVAILABLE and "no decision log at" in err
+    assert str(tmp_path / "empty" / "decisions.jsonl") in err
     code, _, err = _run(capsys, "audit", "export", "--log", tmp_path / "missing.jsonl")
-    assert code == 2 and "no decision log at" in err
+    assert code == ExitCode.UNAVAILABLE and "no decision log at" in err
     monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path))
     DecisionLog(tmp_path / "decisions.jsonl").append(entry())
     code, _, err = _run(capsys, "audit", "export", "--since", "whenever")
-    assert code == 1 and "--since" in err
+    assert code == ExitCode.USAGE and "--since" in err
     code, _, err = _run(capsys, "audit", "export", "-o", tmp_path / "no" / "such" / "dir.json")
-    assert code == 2 and "cannot write" in err and "Traceback" not in err
+    assert code == ExitCode.UNAVAILABLE and "cannot write" in err and "Traceback" not in err

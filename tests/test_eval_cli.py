@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 
 pytestmark = pytest.mark.eval
 
@@ -92,14 +93,14 @@ def test_bad_config_files_exit_with_a_message(heavy, tmp_path, capsys, content, 
 
 
 def test_missing_config_file_is_an_io_error(heavy, tmp_path, capsys):
-    assert main(["eval", "--config", str(tmp_path / "nope.json")]) == 2
+    assert main(["eval", "--config", str(tmp_path / "nope.json")]) == ExitCode.UNAVAILABLE
     assert "cannot read" in capsys.readouterr().err
 
 
 def test_usage_errors(capsys):
-    assert main(["eval"]) == 1
+    assert main(["eval"]) == ExitCode.USAGE  # nothing said what to run: the command line is wrong
     assert "train, --demo or --config" in capsys.readouterr().err
-    assert main(["eval", "train", "--demo"]) == 1
+    assert main(["eval", "train", "--demo"]) == ExitCode.USAGE
     with pytest.raises(SystemExit) as exc:
         main(["eval", "nope"])
     assert exc.value.code == 2

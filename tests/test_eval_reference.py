@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 pytestmark = pytest.mark.eval
-torch = pytest.importorskip("torch", reason="the reference model needs torch (pip install sd-webui-iga[eval])")
+torch = pytest.importorskip("torch", reason="the reference model needs torch (pip install '.[eval]')")
 pytest.importorskip("diffusers", reason="the reference model samples with diffusers schedulers")
 
 from iga_core.eval import demo  # noqa: E402

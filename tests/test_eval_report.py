@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from iga_core.errors import ExitCode
 from iga_core.eval import report
 from iga_core.eval.errors import EvalUnavailable
 from iga_core.eval.protocol import run_protocol
@@ -55,7 +56,7 @@ def test_unwritable_destination_is_a_typed_io_error(result, tmp_path):
     blocker.write_text("x")
     with pytest.raises(EvalUnavailable) as exc:
         report.write_report([result], blocker / "sub", title="x")
-    assert exc.value.exit_code == 2 and exc.value.hint
+    assert exc.value.exit_code == ExitCode.UNAVAILABLE and exc.value.hint
 
 
 def test_without_timing_removes_every_timing_entry():

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from tests.factories import make_checkpoint
 from tests.test_guard_support import document as recipe
 
@@ -56,8 +57,9 @@ def test_json_output(capsys, recipe_file):
     code, out, _ = run(capsys, recipe_file, "--sampler", "DDIM", "--json")
     data = json.loads(out)
     assert code == 3 and data["ok"] is False
-    assert data["verdict"]["blocked_ids"] == ["IGA-H001"]
-    assert data["request"] == {"sampler": "DDIM"}
+    assert data["verdict"]["blocked_ids"] == ["IGA-H001", "IGA-H004"]  # DDIM, and off the grid at the default 4 steps
+    assert data["defaults"] == {"steps": 4}
+    assert data["request"] == {"sampler": "DDIM", "steps": 4}
     assert data["verdict"]["findings"][0]["fix"] == {"sampler": "Euler"}
 
 
@@ -87,14 +89,21 @@ def test_usage_errors_exit_2(capsys, recipe_file, argv):
     assert exc.value.code == 2
 
 
-def test_missing_file_exits_2(capsys, tmp_path):
-    assert run(capsys, tmp_path / "nope.json", "--steps", "4")[0] == 2
-    assert run(capsys, tmp_path / "nope.safetensors", "--steps", "4")[0] == 2
+def test_missing_file_is_unavailable(capsys, tmp_path):
+    assert run(capsys, tmp_path / "nope.json", "--steps", "4")[0] == ExitCode.UNAVAILABLE
+    assert run(capsys, tmp_path / "nope.safetensors", "--steps", "4")[0] == ExitCode.UNAVAILABLE
 
 
-def test_bad_request_value_is_a_clear_error(capsys, recipe_file):
+def test_bad_request_value_is_a_usage_error(capsys, recipe_file):
+    # the issue: --steps -3 exited 1 while --denoise 1.5 exited 2; both are the command line's fault
     code, _, err = run(capsys, recipe_file, "--steps", "0")
-    assert code == 1 and "steps must be at least 1" in err and "Traceback" not in err
+    assert code == ExitCode.USAGE and "steps must be at least 1" in err and "Traceback" not in err
+    assert run(capsys, recipe_file, "--steps", "-3")[0] == ExitCode.USAGE
+    with pytest.raises(SystemExit) as exc:
+        run(capsys, recipe_file, "--denoise", "1.5")
+    assert exc.value.code == ExitCode.USAGE
+    code, _, err = run(capsys, recipe_file, "--preset", "Nope")
+    assert code == ExitCode.USAGE and "no preset named 'Nope'" in err
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[1, 2]", b'{"iga_version": "1.0.0"}'])
@@ -156,3 +165,19 @@ def test_hires_and_refiner_passes(capsys, tmp_path, recipe_file):
     with pytest.raises(SystemExit) as exc:  # argparse's usage error
         run(capsys, recipe_file, "--hires", "steps=lots")
     assert exc.value.code == 2 and "steps must be int" in capsys.readouterr().err
+
+
+def test_a_check_without_steps_judges_the_recipes_default_steps(capsys):
+    # the issue: --sampler "DPM++ 2M" alone said "allowed: inside the recipe", with --steps 4 it was blocked
+    lightning = "metadata_examples/sdxl-lightning-4step.iga.json"
+    code, out, _ = run(capsys, lightning, "--sampler", "DPM++ 2M")
+    assert code == ExitCode.BLOCKED and "IGA-H004" in out
+    assert "steps not given: judged at the recipe's default 4" in out
+    assert run(capsys, lightning, "--sampler", "DPM++ 2M", "--steps", "4")[0] == ExitCode.BLOCKED
+    code, out, _ = run(capsys, lightning, "--sampler", "DPM++ 2M", "--steps", "4", "--json")
+    assert json.loads(out)["defaults"] == {}  # nothing taken from the recipe when the flag is given
+    code, out, _ = run(capsys, lightning, "--json")
+    data = json.loads(out)
+    assert code == ExitCode.OK and data["defaults"] == {"steps": 4} and data["request"]["steps"] == 4
+    code, out, _ = run(capsys, lightning, "--preset", "Lightning", "--json")  # a preset's steps count as given
+    assert code == ExitCode.OK and json.loads(out)["defaults"] == {}

@@ -189,3 +189,14 @@ def test_any_json_body_gets_a_4xx_or_a_verdict_never_a_crash(files, body):
     assert json.dumps(answer)
     if status != 200:
         assert answer["ok"] is False and answer["message"]
+
+
+def test_a_check_without_steps_judges_the_recipes_default_steps(files):
+    # the same rule as `iga check` (presets.DEFAULTED_WHEN_MISSING): a request with no step count is judged
+    # at the recipe's default, and the answer says it took it
+    status, body = http_api.check({"checkpoint": "refiner", "request": {"sampler": "DPM++ 2M"}},
+                                  {"refiner": files["refiner"]}.get, verify="never")  # fmt: skip
+    assert status == 200 and body["defaults"] == {"steps": 4} and body["request"]["steps"] == 4
+    assert body["ok"] is False and "IGA-H004" in body["verdict"]["blocked_ids"]
+    status, body = check({"checkpoint": "base", "request": {"steps": 25}}, files)
+    assert status == 200 and body["defaults"] == {}

@@ -14,6 +14,7 @@ from iga_core.audit.record import build_record
 from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import stamp
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from iga_core.guard import GuardPolicy, GuardRequest, evaluate
 from iga_core.recipe.canonical import metadata_sha256
 from tests.factories import make_checkpoint
@@ -103,9 +104,11 @@ def test_read_image_with_a_damaged_record_exits_1_and_still_shows_the_infotext(t
     data = json.loads(out)
     assert code == 1 and data["ok"] is False and data["record_error"]["error"] == "AuditRecordInvalid"
     assert data["infotext"].startswith("a cat")
+    code, out, _ = run(capsys, "read-image", path)  # the record is there and broken: DAMAGED, never also "none"
+    assert code == 1 and "IGA audit record DAMAGED" in out and "IGA audit record: none" not in out
 
 
-@pytest.mark.parametrize(("name", "content", "code"), [("missing.png", None, 2), ("notes.png", b"hello", 2)])
+@pytest.mark.parametrize(("name", "content", "code"), [("missing.png", None, ExitCode.UNAVAILABLE), ("notes.png", b"hello", ExitCode.PROBLEM)])
 def test_read_image_bad_files_exit_without_traceback(tmp_path, capsys, name, content, code):
     path = tmp_path / name
     if content is not None:

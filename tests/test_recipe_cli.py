@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from iga_core.recipe import validate_recipe
 from tests.factories import make_checkpoint
 
@@ -66,7 +67,7 @@ def test_validate_a_checkpoint_without_a_recipe(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("content", "code", "fragment"),
-    [(None, 2, "does not exist"), (b"{not json", 1, "not valid JSON"), (b"\xff\xfe\x00", 1, "not UTF-8")],
+    [(None, ExitCode.UNAVAILABLE, "does not exist"), (b"{not json", 1, "not valid JSON"), (b"\xff\xfe\x00", 1, "not UTF-8")],
 )
 def test_bad_files_give_one_line_errors_not_tracebacks(tmp_path, capsys, content, code, fragment):
     path = tmp_path / "r.json"

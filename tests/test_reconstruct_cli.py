@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from iga_core.cli import main
+from iga_core.errors import ExitCode
 from iga_core.recipe import validate_recipe
 from tests.reconstruct_support import checkpoint
 
@@ -33,7 +34,7 @@ def test_reconstruct_json_and_output_file(tmp_path: Path, capsys):
 
 
 def test_reconstruct_bad_input(tmp_path: Path, capsys):
-    assert main(["reconstruct", str(tmp_path / "missing.safetensors")]) == 2
+    assert main(["reconstruct", str(tmp_path / "missing.safetensors")]) == ExitCode.UNAVAILABLE
     assert "not a file" in capsys.readouterr().err
     broken = tmp_path / "b.safetensors"
     broken.write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{]")

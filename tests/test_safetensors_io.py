@@ -11,7 +11,7 @@ import pytest
 from safetensors import safe_open
 
 from iga_core.checkpoint import safetensors_io as sio
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 from tests.factories import build_checkpoint_bytes, make_checkpoint
 
 
@@ -117,7 +117,7 @@ def test_content_errors(tmp_path, header, data, error):
 def test_unreadable_paths_are_io_errors(tmp_path):
     with pytest.raises(sio.CheckpointUnreadable) as info:
         sio.read_header(tmp_path / "missing.safetensors")
-    assert isinstance(info.value, IgaIOError) and info.value.exit_code == 2
+    assert isinstance(info.value, IgaIOError) and info.value.exit_code == ExitCode.UNAVAILABLE
     with pytest.raises(sio.CheckpointUnreadable):
         sio.read_header(tmp_path)
 

@@ -84,8 +84,29 @@ def test_bad_inputs_are_typed_errors():
 
 def test_every_vocabulary_schedule_has_a_grid():
     for info in vocab.all_schedules():
-        if info.id != vocab.AUTOMATIC:
+        if info.id != vocab.AUTOMATIC and info.grid_known:
             assert info.id in S.GRID_IDS
+
+
+def test_model_specific_schedules_say_why_no_grid_is_computed():
+    """SwarmUI's ltxv, flux2, ideogram4 ... take the model and image size (SwarmKSampler.py:400-430)."""
+    specific = [s.id for s in vocab.all_schedules() if not s.grid_known]
+    assert set(specific) == {"ltxv", "ltxv_image", "flux2", "ideogram4", "ideogram4_turbo"}
+    for sid in specific:
+        assert sid not in S.GRID_IDS
+        with pytest.raises(S.ScheduleInputError, match="depend on the model"):
+            S.compute_grid(sid, 4)
+
+
+def test_swarmui_turbo_is_comfyui_sd_turbo_scheduler():
+    """ComfyUI SDTurboScheduler / SwarmKSampler.py:396-399: timesteps flip(arange(1, 11) * 100 - 1)[:steps]."""
+    m = S.NoiseModel.sd()
+    for n in (1, 4, 10):
+        expected = np.append(m.sigmas[(np.arange(1, 11) * 100 - 1)[::-1][:n]], 0.0)
+        assert np.allclose(S.compute_grid("sd_turbo", n, model=m), expected)
+    assert not np.allclose(S.compute_grid("sd_turbo", 4), S.compute_grid("turbo", 4))  # Forge's Turbo: 999, 749, ...
+    with pytest.raises(S.ScheduleInputError, match="at most 10"):
+        S.compute_grid("sd_turbo", 11)
 
 
 # --- shape of every grid ----------------------------------------------------------------------------------
@@ -93,8 +114,8 @@ def test_every_vocabulary_schedule_has_a_grid():
 @pytest.mark.parametrize("grid_id", S.GRID_IDS)
 @pytest.mark.parametrize("steps", [1, 2, 3, 4, 7, 10, 11, 20, 32, 33])
 def test_every_grid_is_finite_non_increasing_and_ends_low(grid_id, steps):
-    if grid_id == "lcm" and steps > 50:
-        return
+    if (grid_id == "lcm" and steps > 50) or (grid_id == "sd_turbo" and steps > 10):
+        return  # LCM's table holds 50 steps; SwarmUI's turbo 10 (tested above)
     g = S.compute_grid(grid_id, steps)
     assert np.all(np.isfinite(g)) and np.all(g >= 0)
     assert np.all(np.diff(g) <= 1e-12), g

@@ -230,6 +230,8 @@ def test_hand_written_garbage_grids_are_typed_errors(grid):
 @given(st.sampled_from([g for g in S.GRID_IDS if g != "lcm"]), st.integers(1, 60), st.sampled_from(["sd1", "sdxl"]))
 @settings(max_examples=150, deadline=None)
 def test_every_grid_is_canonical_against_itself(grid_id, steps, arch):
+    if grid_id == "sd_turbo":
+        steps = min(steps, 10)  # SwarmUI's turbo has at most 10 steps
     sigmas = S.compute_grid(grid_id, steps, architecture=arch)
     pinned = {"name": "Karras", "grid": {"kind": "sigmas", "values": sigmas.tolist()}}
     assert classify(pinned, grid_id, steps, architecture=arch).kind == "canonical"

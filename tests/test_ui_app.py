@@ -84,3 +84,31 @@ def test_demo_loras_are_stamped_from_their_recipe_data(tmp_path, monkeypatch):
         source = loras.source(name)
         assert source.kind == "embedded" and source.recipe.model_id == recipe["model_id"], name
     assert loras.source("../demo-models/no-recipe-sd15") is None and loras.source("") is None
+
+
+def test_reset_demo_drops_every_edit_and_makes_the_folder_again(tmp_path, monkeypatch):
+    from iga_core.checkpoint.stamp import strip
+    from iga_core.ui.demo_models import DEMO_LORAS_NAME, reset_demo_models
+
+    monkeypatch.setenv("IGA_DATA_DIR", str(tmp_path / "data"))
+    folder = ensure_demo_models()
+    lightning = folder / "sdxl-lightning-4step.safetensors"
+    pristine = lightning.read_bytes()
+    strip(lightning)  # what the Recipes tab's Strip does
+    (folder / "my-copy.safetensors").write_bytes(pristine)  # a stamped copy it wrote
+    (folder / "sdxl-turbo.safetensors.iga.json").write_text("{}")  # a sidecar it saved
+    (folder.parent / DEMO_LORAS_NAME / "lcm-lora-demo.safetensors").unlink()
+    before = sorted(p.name for p in ensure_demo_models().iterdir())  # ensure keeps edits: files that exist stay
+    assert "my-copy.safetensors" in before and find_recipe(lightning, verify="never").kind == "none"
+    assert reset_demo_models() == folder
+    assert "my-copy.safetensors" not in {p.name for p in folder.iterdir()}
+    assert not (folder / "sdxl-turbo.safetensors.iga.json").exists()
+    assert find_recipe(lightning, verify="always").hash_status == "verified"
+    assert (folder.parent / DEMO_LORAS_NAME / "lcm-lora-demo.safetensors").exists()
+
+
+def test_reset_demo_does_not_go_with_models(capsys):
+    from iga_core.cli import main
+
+    assert main(["ui", "--reset-demo", "--models", "mine"]) == 2
+    assert "--reset-demo" in capsys.readouterr().err

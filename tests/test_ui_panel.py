@@ -18,7 +18,7 @@ from iga_core.ui import view
 from iga_core.ui.app import build_app, make_context
 from iga_core.ui.context import PanelContext
 from iga_core.ui.local_models import LocalModels, UnknownCheckpoint
-from iga_core.ui.panel import PARTS, Panel, build_panel
+from iga_core.ui.panel import NOTHING_TO_ACKNOWLEDGE, OVERRIDES_LABEL, PARTS, Panel, build_panel
 from tests.browser.ui_events import Events
 from tests.browser.ui_models import HOSTILE, LIGHTNING, make_models
 
@@ -65,15 +65,32 @@ def test_build_panel_makes_every_part_and_no_events(models):
         build_panel("extras", ctx)
 
 
-def test_override_choices_are_the_soft_rules(models):
-    with gr.Blocks():
-        panel = build_panel("txt2img", make_context(LocalModels(models)))
-    # every soft rule a verdict can hold: request rules and composition rules (IGA-M007, IGA-M010)
-    soft = sorted(r.id for r in VERDICT_RULES if r.overridable)
+def _choice_ids(app, component) -> list[str]:
+    return [c[1] if isinstance(c, (list, tuple)) else c for c in app.prop(component, "choices", [])]
+
+
+def test_override_choices_are_the_soft_rules_that_fired(app):
+    # the issue: the list showed all six soft rules whatever the settings; now only those the verdict holds
+    soft = sorted(r.id for r in VERDICT_RULES if r.overridable)  # request and composition rules
     assert "IGA-M007" in soft and "IGA-C004" not in soft
-    choices = panel.overrides.choices
-    values = sorted(c[1] if isinstance(c, (list, tuple)) else c for c in choices)
-    assert soft and values == soft
+    overrides = app.panel.overrides
+    app.select("lightning.safetensors")  # Native: inside the recipe, nothing to acknowledge
+    assert _choice_ids(app, overrides) == [] and app.prop(overrides, "label") == NOTHING_TO_ACKNOWLEDGE
+    app.set(app.panel.advanced, True)
+    app.fire(app.panel.advanced)
+    app.set(app.controls["cfg"], 7)  # outside CFG 1-2: IGA-S002 fires
+    app.fire(app.controls["cfg"])
+    assert _choice_ids(app, overrides) == ["IGA-S002"] and app.prop(overrides, "label") == OVERRIDES_LABEL
+    app.set(overrides, ["IGA-S002"])
+    app.fire(overrides)
+    assert _choice_ids(app, overrides) == ["IGA-S002"] and app.args.overrides == ("IGA-S002",)
+    app.set(app.controls["cfg"], 1)  # back inside: the ticked rule stays listed, to be unticked
+    app.fire(app.controls["cfg"])
+    assert _choice_ids(app, overrides) == ["IGA-S002"]
+    app.set(overrides, [])
+    app.fire(overrides)
+    assert _choice_ids(app, overrides) == []
+    assert set(_choice_ids(app, overrides)) <= set(soft)
 
 
 def test_checkpoint_with_recipe_applies_native_and_closes_the_gate(app):

@@ -118,7 +118,25 @@ def test_every_name_in_the_data_resolves_to_its_own_identity():
                 assert vocab.resolve_sampler(name).id == info.id, name
     for info in vocab.all_schedules():
         for name in info.all_names():
-            assert vocab.resolve_schedule(name).id == info.id, name
+            if not info.scoped or name in (info.label, info.id):
+                assert vocab.resolve_schedule(name).id == info.id, name
+    # every dialect's own names resolve to their identity when the dialect is named (scoped ones too)
+    for dialect in vocab.DIALECTS:
+        for kind, infos in (("sampler", vocab.all_samplers()), ("schedule", vocab.all_schedules())):
+            for info in infos:
+                for name in (info.names.get(dialect), *info.aliases.get(dialect, ())):
+                    if name and name not in shared_classes:
+                        resolve = vocab.resolve_sampler if kind == "sampler" else vocab.resolve_schedule
+                        assert resolve(name, dialect).id == info.id, (dialect, name)
+
+
+def test_scoped_names_mean_their_identity_only_in_their_dialect():
+    # SwarmUI's "turbo" is ComfyUI's SDTurboScheduler (999, 899, ...), Forge's alias "turbo" its own Turbo
+    assert vocab.resolve_schedule("turbo").id == "turbo"
+    assert vocab.resolve_schedule("turbo", "forge").id == "turbo"
+    assert vocab.resolve_schedule("turbo", "swarmui").id == "sd_turbo"
+    assert vocab.resolve_schedule("SD Turbo").id == "sd_turbo"
+    assert vocab.export_name("schedule", "sd_turbo", "swarmui") == "turbo"
 
 
 def test_a_name_claimed_by_two_identities_is_refused():
@@ -252,11 +270,11 @@ def test_export_round_trips_in_every_dialect(dialect):
             cls, config = vocab.to_diffusers(info.id)
             assert cls == name and vocab.from_diffusers(cls, config)[0].id == info.id
         else:
-            assert vocab.resolve_sampler(name).id == info.id
+            assert vocab.resolve_sampler(name, dialect).id == info.id
     for info in vocab.all_schedules():
         name = vocab.export_name("schedule", info.id, dialect)
         if name is not None:
-            assert vocab.resolve_schedule(name).id == info.id
+            assert vocab.resolve_schedule(name, dialect).id == info.id
 
 
 @pytest.mark.parametrize(("kind", "name", "dialect", "expected"), [

@@ -84,7 +84,7 @@ def test_a_checkpoint_without_recipe_gets_a_clear_refusal(webui):
     assert "ReportUnavailable" in html_log and "has no IGA recipe" in html_log
 
 
-def test_default_values_straddle_the_recipe():
+def test_default_values_straddle_the_recipe(webui):  # the glue module imports the host's modules
     from iga_core.guard import GuardPolicy, GuardRequest, evaluate
     from iga_core.recipe import Recipe
     from iga_webui.consistency import default_values

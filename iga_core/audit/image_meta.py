@@ -29,7 +29,7 @@ import io
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,7 +43,7 @@ from iga_core.audit.record import (
     validate_record,
 )
 from iga_core.checkpoint.atomic import AtomicWriteFailed, write_atomic
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 
 IMAGE_KEY = "iga_metadata"
 HOST_KEY = "parameters"
@@ -56,6 +56,15 @@ MAX_EXIF_BYTES = 1024 * 1024
 MAX_IMAGE_BYTES = 256 << 20  # an image rewritten to add the record is read whole; a WebUI PNG is a few MiB
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+#: other tools' PNG text chunks the foreign readers need (iga_core.audit.foreign), each with its source:
+#: ComfyUI nodes.py SaveImage ("prompt": the API graph, "workflow": the UI graph); InvokeAI
+#: image_files_disk.py:150-160 ("invokeai_metadata", "invokeai_graph", "invokeai_workflow") and 2.x
+#: ("sd-metadata", "Dream"); NovelAI ("Software", "Comment", "Description", "Source", "Title", read by A1111
+#: images.py:806-815); Fooocus meta_parser.py ("fooocus_scheme"). A graph can be large: each is capped.
+FOREIGN_KEYS = ("prompt", "workflow", "invokeai_metadata", "invokeai_graph", "invokeai_workflow", "sd-metadata",
+                "Dream", "Software", "Comment", "Description", "Source", "Title", "fooocus_scheme")
+MAX_FOREIGN_BYTES = 8 * 1024 * 1024
+SOFTWARE_TAG = 305  # piexif.ImageIFD.Software (Fooocus writes "Fooocus v2.5.5" there, meta_parser.py get_exif)
 
 
 class ImageMetaInvalid(IgaInvalid):
@@ -71,7 +80,9 @@ class ImageMetaIOError(IgaIOError):
 
 
 class UnsupportedImage(ImageMetaIOError):
-    """Not a PNG, JPEG or WebP file."""
+    """Not a PNG, JPEG or WebP file: it was read, and is of the wrong kind (a problem found, not an I/O failure)."""
+
+    exit_code = ExitCode.PROBLEM
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,12 @@ class ImageMeta:
     infotext: str | None
     record: dict | None
     record_error: ImageMetaInvalid | AuditRecordInvalid | None = None
+    #: other tools' metadata by key (FOREIGN_KEYS for PNG; "exif:Software", "exif:MakerNote" for JPEG/WebP)
+    foreign: dict = field(default_factory=dict, compare=False)
+    #: (width, height) from the file's header (PNG IHDR, JPEG SOF, WebP VP8/VP8L/VP8X), None when unknown
+    size: tuple[int, int] | None = None
+    #: what could not be read without failing the whole read (an oversized foreign chunk)
+    notes: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------- file helpers
@@ -177,10 +194,26 @@ def _png_text(kind: bytes, data: bytes, limit: int) -> tuple[str, str]:
         raise ImageMetaInvalid(f"{what} is not valid UTF-8", "the image is damaged") from exc
 
 
-def _read_png(fh: BinaryIO, size: int) -> tuple[str | None, str | None]:
+@dataclass
+class _Read:
+    """What one pass over a file found (internal)."""
+
+    infotext: str | None = None
+    record: str | None = None
+    foreign: dict = field(default_factory=dict)
+    size: tuple[int, int] | None = None
+    notes: list = field(default_factory=list)
+
+
+def _read_png(fh: BinaryIO, size: int) -> _Read:
     texts: dict[str, str] = {}
-    limits = {HOST_KEY: MAX_INFOTEXT_BYTES, IMAGE_KEY: MAX_RECORD_BYTES}
+    out = _Read()
+    limits = {HOST_KEY: MAX_INFOTEXT_BYTES, IMAGE_KEY: MAX_RECORD_BYTES,
+              **dict.fromkeys(FOREIGN_KEYS, MAX_FOREIGN_BYTES)}
     for kind, pos, length in _png_chunks(fh, size):
+        if kind == b"IHDR" and length >= 8 and out.size is None:
+            fh.seek(pos + 8)
+            out.size = struct.unpack(">II", fh.read(8))
         if kind not in _TEXT_CHUNKS:
             continue
         fh.seek(pos + 8)
@@ -189,6 +222,9 @@ def _read_png(fh: BinaryIO, size: int) -> tuple[str | None, str | None]:
             continue  # not ours or the host's; or a duplicate (the first one counts, as in Pillow)
         limit = limits[keyword]
         if length > limit + 200:  # room for the chunk's keyword and header bytes
+            if keyword in FOREIGN_KEYS:  # another tool's chunk: skipped, the rest of the file still read
+                out.notes.append(f"PNG text chunk {keyword!r} is {length} bytes, more than the {limit} read")
+                continue
             raise ImageMetaInvalid(
                 f"PNG text chunk {keyword!r} is {length} bytes, more than the {limit} allowed",
                 "this chunk was not written by iga or the WebUI; refusing to read it",
@@ -199,7 +235,9 @@ def _read_png(fh: BinaryIO, size: int) -> tuple[str | None, str | None]:
         if zlib.crc32(kind + data) & 0xFFFFFFFF != crc:
             raise ImageMetaInvalid(f"PNG text chunk {keyword!r} fails its CRC check", "the image is damaged")
         texts[keyword] = _png_text(kind, data, limit)[1]
-    return texts.get(HOST_KEY), texts.get(IMAGE_KEY)
+    out.infotext, out.record = texts.get(HOST_KEY), texts.get(IMAGE_KEY)
+    out.foreign = {k: v for k, v in texts.items() if k in FOREIGN_KEYS}
+    return out
 
 
 def png_text_chunk(key: str, text: str) -> bytes:
@@ -265,6 +303,53 @@ def _jpeg_exif(fh: BinaryIO, size: int) -> bytes | None:
             if data.startswith(b"Exif\x00\x00"):
                 return data
         pos += 2 + length
+    return None
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(fh: BinaryIO, size: int) -> tuple[int, int] | None:
+    """(width, height) from the first start-of-frame marker, walking the markers as `_jpeg_exif` does."""
+    pos = 2
+    while pos + 4 <= size:
+        fh.seek(pos)
+        head = fh.read(4)
+        if len(head) < 4 or head[0] != 0xFF:
+            return None
+        marker = head[1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):
+            return None
+        (length,) = struct.unpack(">H", head[2:4])
+        if marker in _SOF and length >= 7:
+            height, width = struct.unpack(">HH", fh.read(5)[1:5])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _webp_size(fh: BinaryIO, size: int) -> tuple[int, int] | None:
+    """(width, height) from the first VP8X / VP8 / VP8L chunk (RFC 9649 section 2)."""
+    fh.seek(12)
+    head = fh.read(8)
+    if len(head) < 8:
+        return None
+    kind, _length = struct.unpack("<4sI", head)
+    data = fh.read(10)
+    if kind == b"VP8X" and len(data) >= 10:
+        return int.from_bytes(data[4:7], "little") + 1, int.from_bytes(data[7:10], "little") + 1
+    if kind == b"VP8 " and len(data) >= 10 and data[3:6] == b"\x9d\x01\x2a":
+        w, h = struct.unpack("<HH", data[6:10])
+        return w & 0x3FFF, h & 0x3FFF
+    if kind == b"VP8L" and len(data) >= 5 and data[0] == 0x2F:
+        bits = int.from_bytes(data[1:5], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
     return None
 
 
@@ -380,12 +465,26 @@ def _undefined_tag(ifd: dict, tag: int, name: str) -> bytes | None:
                            "from the original")  # fmt: skip
 
 
-def _read_exif(exif: bytes | None) -> tuple[str | None, str | None]:
+def _short_text(value) -> str | None:
+    """A short EXIF text another tool wrote (Fooocus' Software and MakerNote scheme), or None."""
+    if isinstance(value, bytes) and len(value) <= 256:
+        return value.rstrip(b"\x00").decode("utf-8", errors="replace") or None
+    return value if isinstance(value, str) and len(value) <= 256 else None
+
+
+def _read_exif(exif: bytes | None) -> _Read:
     if not exif:
-        return None, None
-    ifd = _load_exif(exif).get("Exif") or {}
+        return _Read()
+    loaded = _load_exif(exif)
+    ifd = loaded.get("Exif") or {}
     maker_note = ifd.get(MAKERNOTE_TAG)  # another tool's maker note may be anything: ours is bytes
-    return _user_comment(_undefined_tag(ifd, USERCOMMENT_TAG, "UserComment")), _maker_note_record(maker_note)
+    out = _Read(_user_comment(_undefined_tag(ifd, USERCOMMENT_TAG, "UserComment")), _maker_note_record(maker_note))
+    software = _short_text((loaded.get("0th") or {}).get(SOFTWARE_TAG))
+    if software:
+        out.foreign["exif:Software"] = software
+    if out.record is None and _short_text(maker_note):
+        out.foreign["exif:MakerNote"] = _short_text(maker_note)
+    return out
 
 
 def _exif_with_record(data: bytes, text: str, fmt: str) -> bytes:
@@ -535,29 +634,33 @@ def write_image_metadata(target: Any, record: dict) -> None:
         raise ImageMetaIOError(exc.message, "check free space and permissions") from exc
 
 
-def _meta_from_pil(image) -> tuple[str, str | None, str | None]:
+def _meta_from_pil(image) -> tuple[str, _Read]:
     info = image.info or {}
-    infotext = info.get(HOST_KEY) if isinstance(info.get(HOST_KEY), str) else None
-    record_text_ = info.get(IMAGE_KEY) if isinstance(info.get(IMAGE_KEY), str) else None
+    out = _Read(info.get(HOST_KEY) if isinstance(info.get(HOST_KEY), str) else None,
+                info.get(IMAGE_KEY) if isinstance(info.get(IMAGE_KEY), str) else None)
+    out.foreign = {k: info[k] for k in FOREIGN_KEYS if isinstance(info.get(k), str)
+                   and len(info[k]) <= MAX_FOREIGN_BYTES}
+    out.size = tuple(image.size) if getattr(image, "size", None) else None
     fmt = (image.format or "PNG").upper()
     if "exif" in info:
-        comment, note = _read_exif(info["exif"])
-        infotext = infotext or comment
-        record_text_ = record_text_ or note
-    return fmt, infotext, record_text_
+        exif = _read_exif(info["exif"])
+        out.infotext = out.infotext or exif.infotext
+        out.record = out.record or exif.record
+        out.foreign.update(exif.foreign)
+    return fmt, out
 
 
-def _meta_from_file(path: Path) -> tuple[str, str | None, str | None]:
+def _meta_from_file(path: Path) -> tuple[str, _Read]:
     fh, size = _open_file(path)
     with fh:
         fmt = sniff_format(fh.read(16))
         fh.seek(0)
         if fmt == "PNG":
-            infotext, text = _read_png(fh, size)
-            return fmt, infotext, text
+            return fmt, _read_png(fh, size)
         if fmt in ("JPEG", "WEBP"):
-            infotext, text = _read_exif(_container_exif(fh, size, fmt))
-            return fmt, infotext, text
+            out = _read_exif(_container_exif(fh, size, fmt))
+            out.size = _jpeg_size(fh, size) if fmt == "JPEG" else _webp_size(fh, size)
+            return fmt, out
     raise UnsupportedImage(f"{path} is not a PNG, JPEG or WebP file", "pass a PNG, JPEG or WebP image")
 
 
@@ -567,15 +670,16 @@ def read_image(source: Any) -> ImageMeta:
     Raises `ImageMetaIOError` when the file cannot be read and `ImageMetaInvalid` when its metadata
     containers are damaged; a damaged IGA record alone is reported in `record_error`."""
     if hasattr(source, "info") and hasattr(source, "size"):
-        fmt, infotext, text = _meta_from_pil(source)
+        fmt, found = _meta_from_pil(source)
     else:
-        fmt, infotext, text = _meta_from_file(Path(os.fspath(source)))
-    if text is None:
-        return ImageMeta(format=fmt, infotext=infotext, record=None)
+        fmt, found = _meta_from_file(Path(os.fspath(source)))
+    extra = {"foreign": found.foreign, "size": found.size, "notes": tuple(found.notes)}
+    if found.record is None:
+        return ImageMeta(format=fmt, infotext=found.infotext, record=None, **extra)
     try:
-        return ImageMeta(format=fmt, infotext=infotext, record=parse_record(text))
+        return ImageMeta(format=fmt, infotext=found.infotext, record=parse_record(found.record), **extra)
     except AuditRecordInvalid as exc:
-        return ImageMeta(format=fmt, infotext=infotext, record=None, record_error=exc)
+        return ImageMeta(format=fmt, infotext=found.infotext, record=None, record_error=exc, **extra)
 
 
 def read_image_metadata(source: Any) -> dict | None:

@@ -288,6 +288,16 @@ class Registry:
             )
             named = hashes.get("weights_sha256")
             try:
+                if not isinstance(recipe, dict):
+                    kind = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+                            type(None): "null"}.get(type(recipe), type(recipe).__name__)
+                    raise BundleInvalid(f"{kind} is not a recipe (a JSON object)",
+                                        "a bundle's entries are recipes, as `iga registry export` writes them")
+                if named is None:
+                    raise BadWeightsHash(f"{str(recipe.get('model_id'))[:80]!r} names no weights: it has no "
+                                         "hashes.weights_sha256", "export it from a registry (`iga registry "
+                                         "export` writes each entry's hash), or add it with `iga registry add "
+                                         "RECIPE --for CHECKPOINT`")  # fmt: skip
                 sha = check_sha(named)
                 existed = self.path_for(sha).exists()
                 if existed and not replace:
@@ -300,7 +310,8 @@ class Registry:
                 continue
             except RegistryError as exc:
                 result.rejected.append({"index": i, "weights_sha256": named,
-                                        "problems": [{"pointer": "/hashes/weights_sha256", "message": exc.message,
+                                        "problems": [{"pointer": "" if isinstance(exc, BundleInvalid)
+                                                      else "/hashes/weights_sha256", "message": exc.message,
                                                       "hint": exc.hint}]})  # fmt: skip
                 continue
             (result.replaced if existed else result.added).append(sha)

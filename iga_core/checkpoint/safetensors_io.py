@@ -237,12 +237,12 @@ def raw_header_from(fh, name: str) -> tuple[bytes, int]:
         (length,) = struct.unpack("<Q", prefix)
         if length > MAX_HEADER_SIZE:
             raise HeaderTooLarge(
-                f"header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
+                f"{name}: header length {length} exceeds the {MAX_HEADER_SIZE}-byte cap",
                 _NOT_SAFETENSORS_HINT + "; .ckpt/.pt files are pickles, use sidecar mode for them",
             )
         if length < 2 or LENGTH_PREFIX + length > size:
             raise HeaderLengthBeyondFile(
-                f"header length {length} does not fit in a {size}-byte file",
+                f"{name}: header length {length} does not fit in a {size}-byte file (truncated, or not safetensors)",
                 _NOT_SAFETENSORS_HINT,
             )
         raw = fh.read(length)

@@ -139,13 +139,17 @@ def stamp(
     recipe_dict: dict,
     *,
     out: str | os.PathLike | None = None,
+    overwrite: bool = False,
     progress: Progress | None = None,
     wait_s: float = locks.DEFAULT_WAIT_S,
     on_wait: Callable[[], None] | None = None,
 ) -> StampResult:
     """Embed `recipe_dict` in the checkpoint at `path` (or in a copy at `out`). See the module docstring.
+    An `out` that already exists is refused unless `overwrite` (as `extract` refuses an existing sidecar).
     `wait_s` / `on_wait`: how long to wait for another writer of the same file (`locks.held`)."""
     path = Path(path)
+    if not path.is_file():
+        open_for_read(path).close()  # missing, a folder, a FIFO: the typed error says which
     if not is_safetensors_path(path):
         raise Refused(
             f"{path.name} is not a .safetensors file; its format has no metadata block to stamp",
@@ -154,6 +158,7 @@ def stamp(
     _require_valid(recipe_dict)
     plan = _Plan.make(path, out)
     with locks.held(plan.target, wait_s=wait_s, on_wait=on_wait):
+        plan.refuse_existing_out(out, overwrite)
         notices = plan.housekeeping()
         with _opened(plan) as fh:
             result = _stamp_open_file(plan, fh, recipe_dict, notices, progress)
@@ -194,6 +199,7 @@ def _stamp_open_file(plan: _Plan, fh, recipe_dict: dict, notices: list[str], pro
         # while it copies it, one pass (`_rewrite`); one that writes the header in place hashes it first.
         placeholder = prepared(hashing.Digests(_PLACEHOLDER, _PLACEHOLDER if first else None, before))
         if plan.in_place and _fits(placeholder.metadata, header):
+            phase(progress, "hashing")
             digests = hashing.hash_file(fh, name, progress, want_file=first)
         else:
 
@@ -265,11 +271,13 @@ def _fits(metadata: dict[str, str], header: Header) -> bool:
     return True
 
 
-def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None,
+def strip(path: str | os.PathLike, *, out: str | os.PathLike | None = None, overwrite: bool = False,
           wait_s: float = locks.DEFAULT_WAIT_S) -> StripResult:
-    """Remove the embedded recipe (ModelSpec keys stay: they describe the model, whoever wrote them)."""
+    """Remove the embedded recipe (ModelSpec keys stay: they describe the model, whoever wrote them).
+    An `out` that already exists is refused unless `overwrite`."""
     plan = _Plan.make(Path(path), out)
     with locks.held(plan.target, wait_s=wait_s):
+        plan.refuse_existing_out(out, overwrite)
         plan.housekeeping()
         with _opened(plan) as fh:
             identity = hashing.identity_of(os.fstat(fh.fileno()))
@@ -320,6 +328,7 @@ def write_sidecar(
             with contextlib.suppress(EmbeddedRecipeInvalid):
                 embedded = read_embedded(header)
         source = _previous_source_hash(embedded)
+        phase(progress, "hashing")
         digests = hashing.digests_of(fh, str(path), progress, want_file=source is None)
         recipe = _with_hashes(recipe_dict, weights=digests.weights_sha256, source=source or digests.file_sha256,
                               index=header.tensor_index_sha256 if header is not None else None)  # fmt: skip
@@ -406,6 +415,15 @@ def _compact(recipe: dict) -> str:
     return canonical_json(recipe).decode("utf-8")
 
 
+def phase(progress: Progress | None, name: str) -> None:
+    """Tell a progress callback that has a `start_phase(name)` method (the CLI's bar) which part of the work
+    the next `(done, total)` calls measure: "hashing" the file, or "writing" the new one. Plain callables
+    (the Recipes tab's progress) are left alone."""
+    start = getattr(progress, "start_phase", None)
+    if start is not None:
+        start(name)
+
+
 def modelspec_keys(recipe: dict | None, tensors=None) -> dict[str, str]:
     """The ModelSpec `__metadata__` keys a recipe implies for a file with this tensor table: a complete
     header (MUST keys included), or {} when none can be written (`iga_core.checkpoint.modelspec`)."""
@@ -433,6 +451,16 @@ class _Plan(Record):
         target = source if out is None else Path(os.path.realpath(out))
         in_place = target == source or _same_file(source, target)
         return cls(source, source if in_place else target, in_place, notices)
+
+    def refuse_existing_out(self, out: str | os.PathLike | None, overwrite: bool) -> None:
+        """A copy never replaces a file that is already there unless asked: `--out` naming any existing file
+        (another checkpoint, a text file, the source itself) is refused before any work (checked holding the
+        target's lock, so no other iga writer can create it in between)."""
+        if out is None or overwrite or not os.path.lexists(out):
+            return
+        what = "the checkpoint itself" if self.in_place else "a file"
+        raise Refused(f"{out} already exists ({what}); it was not changed",
+                      "pass --force to overwrite it, or choose another --out name")
 
     def housekeeping(self) -> list[str]:
         """Holding the target's lock: finish or undo an interrupted in-place write, delete the temp files a
@@ -583,6 +611,7 @@ def _rewrite(fh, dst: Path, header: Header, block: bytes, progress: Progress | N
         with temp_file_beside(dst) as (fd, tmp):
             try:
                 _write_all(fd, block)
+                phase(progress, "writing")  # a copy hashes as it goes (`fill`)
                 if fill is None:
                     copy_range(fh.fileno(), fd, header.data_start, header.data_size, progress)
                 else:

@@ -1,9 +1,10 @@
 """`iga` / `python -m iga_core`: one argparse front end, one module per command family.
 
 Each module in COMMAND_MODULES exposes `register(subparsers)`; every command it adds sets
-`func(args) -> int`. Exit codes (README "CLI"): 0 ok; 1 invalid, mismatch or refused; 2 usage or I/O
-error; 3 blocked by the guard (`iga check`). An `IgaError` reaching this level is printed as one line
-(or as JSON with --json), never as a traceback.
+`func(args) -> ExitCode`. The exit codes are one table, `iga_core.errors.ExitCode` (docs/cli.md): 0 ok,
+1 problem found, 2 usage, 3 blocked by the guard, 4 something needed is unavailable, 130 interrupted. An
+`IgaError` reaching this level is printed as one line (or as JSON with --json), never as a traceback, and
+exits with its class's `exit_code`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 
 from iga_core import __version__
 from iga_core.cli import show
-from iga_core.errors import IgaError
+from iga_core.errors import EXIT_CODE_MEANINGS, ExitCode, IgaError
 from iga_core.untrusted_text import json_text, neutralise
 
 # Order = order in `iga --help`. Each module and the commands its `register` adds (a test holds the two
@@ -62,12 +63,24 @@ class _Parser(argparse.ArgumentParser):
     # argparse exits with 2 on usage errors already; keep that, but make the message say how to get help.
     def error(self, message: str):  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for usage)\n")
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for usage)\n")
+
+
+def exit_code_epilog() -> str:
+    return "exit codes:\n" + "\n".join(f"  {int(code):<4} {text}" for code, text in EXIT_CODE_MEANINGS.items())
+
+
+class _EpilogFormatter(_Formatter):
+    """The top-level help: the exit-code table as written (argparse would run its lines together)."""
+
+    def _fill_text(self, text, width, indent):
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or with `command` (a command name) of that one command only."""
-    parser = _Parser(prog="iga", description="Integrated Generation Architecture: recipes inside checkpoints.")
+    parser = _Parser(prog="iga", description="Integrated Generation Architecture: recipes inside checkpoints.",
+                     epilog=exit_code_epilog(), formatter_class=_EpilogFormatter)
     parser.add_argument("--version", action="version", version=f"iga {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     modules = [m for m, names in COMMAND_MODULES.items() if command in names]
@@ -118,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return ExitCode.USAGE
     show.set_full(getattr(args, "show_full", False))
     try:
-        return int(args.func(args) or 0)
+        return ExitCode(args.func(args))  # a code outside the table is a bug: let it show
     except IgaError as exc:
         if getattr(args, "json", False):
             print(dumps_json({"ok": False, **exc.to_dict()}))
@@ -129,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"iga: {neutralise(exc.message)}", file=sys.stderr)  # messages quote names from files
             if exc.hint:
                 print(f"  hint: {neutralise(exc.hint)}", file=sys.stderr)
-        return exc.exit_code
+        return ExitCode(exc.exit_code)
     except KeyboardInterrupt:
         print("iga: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
-        return 0
+        return ExitCode.OK

@@ -2,7 +2,7 @@
 
 The log is `decisions.jsonl` in the extension's data folder (rotated files `.1`, `.2`, ... beside it).
 `--log` names it; without it, `iga_core.paths.decision_log_path()` (the file the WebUI writes).
-Exit codes: 0 ok; 1 bad --since; 2 no log file, unreadable log or unwritable output. Lines that are not
+Exit codes (`ExitCode`): 0 ok; 2 a bad --since; 4 no log file, unreadable log or unwritable output. Lines that are not
 valid entries are skipped and counted on stderr.
 """
 
@@ -13,14 +13,12 @@ import sys
 from iga_core import paths
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option, safe
-from iga_core.errors import IgaError
+from iga_core.errors import ExitCode, IgaIOError
 from iga_core.untrusted_text import json_text, neutralise
 
 
-class NoDecisionLog(IgaError):
-    """No decision log was named or found (a usage / I/O problem)."""
-
-    exit_code = 2
+class NoDecisionLog(IgaIOError):
+    """No decision log was named or found."""
 
 
 def register(sub) -> None:
@@ -44,7 +42,7 @@ def register(sub) -> None:
     add_full_option(p)
     p.set_defaults(func=cmd_tail)
 
-    audit.set_defaults(func=lambda args: (audit.print_help(), 2)[1])
+    audit.set_defaults(func=lambda args: (audit.print_help(), ExitCode.USAGE)[1])
 
 
 def _log_arg(p) -> None:
@@ -72,9 +70,10 @@ def _note_skipped(skipped: int) -> None:
 
 def cmd_export(args) -> int:
     from iga_core.checkpoint.atomic import AtomicWriteFailed, write_bytes_atomic
-    from iga_core.decision_log import DecisionLogIOError, export_entries
+    from iga_core.decision_log import DecisionLogIOError, export_entries, parse_since
 
-    got = _log(args).read(args.since)
+    since = parse_since(args.since) if args.since else None  # a bad --since is a usage error, found first
+    got = _log(args).read(since)
     text = export_entries(got.entries, args.format)
     _note_skipped(got.skipped)
     if not args.output or args.output == "-":
@@ -84,14 +83,14 @@ def cmd_export(args) -> int:
         elif sys.stdout.isatty():
             text = neutralise(text, lines=True)
         sys.stdout.write(text)
-        return 0
+        return ExitCode.OK
     try:
         write_bytes_atomic(args.output, text.encode("utf-8"))
     except AtomicWriteFailed as exc:
         raise DecisionLogIOError(exc.message, "check the folder exists and is writable") from exc
     print(f"exported {len(got.entries)} decision{'s' if len(got.entries) != 1 else ''} to {args.output}",
           file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def _line(entry: dict) -> str:
@@ -115,4 +114,4 @@ def cmd_tail(args) -> int:
     _note_skipped(got.skipped)
     human = "\n".join(_line(e) for e in got.entries) or "no decisions logged"
     emit(args, human, got.entries)
-    return 0
+    return ExitCode.OK

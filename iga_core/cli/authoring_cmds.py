@@ -12,6 +12,7 @@ from pathlib import Path
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
+from iga_core.errors import ExitCode
 from iga_core.untrusted_text import json_text
 
 # The recipe model, the registry and the reconstruction are imported by the commands that use them, so
@@ -87,13 +88,22 @@ def _json_flag(p: argparse.ArgumentParser, func) -> None:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help(sys.stderr)
-    return 2
+    return ExitCode.USAGE
 
 
-def _registry(args: argparse.Namespace):
-    from iga_core.checkpoint.registry import Registry
+def _registry(args: argparse.Namespace, *, creates: bool = False):
+    """The registry the command works on. A --folder that does not exist is a mistyped path for every action
+    but those that write entries (add, import create it); the default folder may simply not exist yet."""
+    from iga_core.checkpoint.registry import Registry, RegistryUnreadable
 
-    return Registry(args.folder) if args.folder else Registry()
+    if not args.folder:
+        return Registry()
+    folder = Path(args.folder)
+    if not creates and not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise RegistryUnreadable(f"registry folder {folder} {what}",
+                                 "check the --folder path (`iga registry add` creates a new registry there)")
+    return Registry(folder)
 
 
 def _is_checkpoint(text: str) -> bool:
@@ -149,7 +159,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
             "save it with -o FILE, review it, then `iga registry add FILE --for CHECKPOINT` or `iga stamp`"
         )
     emit(args, "\n".join(lines), data)
-    return 0 if not result.problems else 1
+    return ExitCode.OK if not result.problems else ExitCode.PROBLEM
 
 
 # --- registry ---
@@ -159,7 +169,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from iga_core.recipe import Recipe
     from iga_core.recipe.files import read_json_file
 
-    reg = _registry(args)
+    reg = _registry(args, creates=True)
     document = read_json_file(args.recipe)
     weights = _weights_of(args, args.checkpoint) if args.checkpoint else None
     index = _tensor_index_of(args.checkpoint) if args.checkpoint else None
@@ -170,13 +180,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     verb = "replaced" if existed_before else "added"
     emit(args, f"{verb} {sha} ({recipe.model_id!r}) in {reg.folder}",
          {"ok": True, "weights_sha256": sha, "path": str(path), "action": verb})  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     reg = _registry(args)
     entries = reg.list()
-    lines = [f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} in {reg.folder}"]
+    lines = [f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} in {reg.folder}"
+             + ("" if reg.folder.is_dir() else " (not created yet: `iga registry add` creates it)")]
     for e in entries:
         state = "" if e.valid else f"  [broken: {_safe(e.problem or '', 80)}]"
         lines.append(
@@ -187,7 +198,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         "\n".join(lines),
         {"ok": True, "folder": str(reg.folder), "entries": [e.to_dict() for e in entries]},
     )
-    return 0
+    return ExitCode.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -202,14 +213,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         human += "\n# invalid:\n" + "\n".join(f"#   {p}" for p in problems)
     emit(args, human, {"ok": not problems, "weights_sha256": sha, "recipe": recipe,
                        "problems": [p.to_dict() for p in problems]})  # fmt: skip
-    return 0 if not problems else 1
+    return ExitCode.OK if not problems else ExitCode.PROBLEM
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     reg = _registry(args)
     sha = reg.remove(_key(args, args.key))
     emit(args, f"removed {sha} from {reg.folder}", {"ok": True, "weights_sha256": sha})
-    return 0
+    return ExitCode.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -226,13 +237,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         emit(args, "", {"ok": True, "count": count, "bundle": bundle})
     else:
         sys.stdout.write(json_text(dumps_pretty(bundle)))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from iga_core.recipe.files import read_json_file
 
-    reg = _registry(args)
+    reg = _registry(args, creates=True)
     result = reg.import_(read_json_file(args.bundle), replace=args.replace)
     lines = [f"imported into {reg.folder}: {len(result.added)} added, {len(result.replaced)} replaced, "
              f"{len(result.skipped)} already present, {len(result.rejected)} rejected"]  # fmt: skip
@@ -241,5 +252,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for r in result.rejected:
         first = r["problems"][0] if r["problems"] else {"pointer": "", "message": "invalid"}
         lines.append(f"  rejected entry {r['index']}: {first['pointer'] or '/'}: {first['message']}")
+        if first.get("hint"):
+            lines.append(f"      fix: {first['hint']}")
     emit(args, "\n".join(lines), {"ok": not result.rejected, **result.to_dict()})
-    return 0 if not result.rejected else 1
+    return ExitCode.OK if not result.rejected else ExitCode.PROBLEM

@@ -1,7 +1,8 @@
 """Checkpoint commands: `iga inspect`, `stamp`, `verify`, `hash`, `strip`, `extract`.
 
-Human output by default, `--json` for machines. Exit codes: 0 ok; 1 invalid, mismatch or refused; 2 usage
-or I/O error. A broken file gives a one-line error with a hint (an `IgaError`), never a traceback.
+Human output by default, `--json` for machines. Exit codes (`ExitCode`): 0 ok; 1 a problem found (invalid,
+mismatch, refused); 2 usage; 4 a file missing or unreadable. A broken file gives a one-line error with a
+hint (an `IgaError`), never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from iga_core.cli import emit
 from iga_core.cli.progress import add_progress_option, format_size, progress_for
 from iga_core.cli.show import add_full_option
 from iga_core.cli.show import safe as _safe
-from iga_core.errors import IgaError, IgaInvalid
+from iga_core.errors import ExitCode, IgaError, IgaInvalid
 from iga_core.untrusted_text import json_text
 
 # Each command imports the checkpoint modules it uses, so that `iga --help` and the other families'
@@ -59,6 +60,7 @@ def register(sub) -> None:
     mode.add_argument("--out", metavar="COPY", help="write a stamped copy to COPY; the original is not modified")
     p.add_argument("--yes", "-y", action="store_true",
                    help="do not ask before the first in-place stamp changes the file's Model hash")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="let --out COPY replace a file that already exists")
     _common(p, progress=True)
     p.set_defaults(func=cmd_stamp)
 
@@ -85,6 +87,7 @@ def register(sub) -> None:
                        description="Remove __metadata__['iga'] (in place; ModelSpec keys stay).")
     p.add_argument("checkpoint")
     p.add_argument("--out", metavar="COPY", help="write a stripped copy instead; the original is not modified")
+    p.add_argument("--force", action="store_true", help="let --out COPY replace a file that already exists")
     _common(p)
     p.set_defaults(func=cmd_strip)
 
@@ -146,7 +149,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     lines += _identity_lines(args, path, header, src, data)
     lines += _header_notes(header)
     emit(args, "\n".join(lines), data)
-    return 0
+    return ExitCode.OK
 
 
 def _identity_lines(args: argparse.Namespace, path: Path, header, src, data: dict) -> list[str]:
@@ -206,8 +209,9 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     else:
         if not args.out and not args.yes and is_safetensors_path(path) and stamp.is_first_stamp(path):
             _confirm_first_stamp(path)
-        with progress_for(args, path, "stamping") as progress:
-            result = stamp.stamp(path, recipe, out=args.out, progress=progress, on_wait=lambda: _waiting(path))
+        with progress_for(args, path, "stamping") as progress:  # labelled per phase: hashing, writing
+            result = stamp.stamp(path, recipe, out=args.out, overwrite=args.force, progress=progress,
+                                 on_wait=lambda: _waiting(path))
     what = {
         "in_place": "header rewritten in place",
         "rewrite": "file rewritten (header grew; spare room reserved for next time)",
@@ -228,7 +232,7 @@ def cmd_stamp(args: argparse.Namespace) -> int:
     if result.mode != "sidecar":
         lines.append("note: refresh the checkpoint list in the WebUI to see the new recipe")
     emit(args, "\n".join(lines), {"ok": True, **result.to_dict()})
-    return 0
+    return ExitCode.OK
 
 
 def _waiting(path: Path) -> None:
@@ -252,17 +256,23 @@ def _confirm_first_stamp(path: Path) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from iga_core.checkpoint.safetensors_io import is_safetensors_path, read_header
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, open_for_read, read_header
     from iga_core.checkpoint.sources import find_recipe
 
     path = Path(args.checkpoint)
+    open_for_read(path).close()  # missing, a folder: say so (not "no recipe")
     header = read_header(path) if is_safetensors_path(path) else None  # a broken file is reported as such
     with progress_for(args, path, "hashing") as progress:
         src = find_recipe(path, verify="always", progress=progress, header=header)
     data = {"file": str(path), **src.to_dict()}
     data.pop("recipe", None)
+    if src.kind == "none" and src.problems:  # there is one, but it cannot be read
+        raise NothingToVerify(f"{path.name}'s recipe cannot be read: {'; '.join(src.problems)}",
+                              "stamp a valid recipe over it with `iga stamp`, or remove it with `iga strip` "
+                              "(a broken sidecar: fix or delete it)")  # fmt: skip
     if src.kind == "none":
-        raise NothingToVerify(f"{path.name} has no recipe (embedded or sidecar)", "stamp one with `iga stamp`")
+        raise NothingToVerify(f"{path.name} has no recipe (embedded, sidecar or in the registry)",
+                              "stamp one with `iga stamp`")
     labels = {"ok": "OK", "mismatch": "MISMATCH", "missing": "missing from the recipe", "unchecked": "not checked"}
     lines = [f"{_safe(path.name)}: recipe {src.kind} ({_safe(src.path or '')})",
              f"  weights hash:  {labels[src.weights.status]}",
@@ -286,7 +296,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     lines.append(verdict)
     data["ok"] = src.hash_status == "verified"
     emit(args, "\n".join(lines), data)
-    return 0 if src.hash_status == "verified" else 1
+    return ExitCode.OK if src.hash_status == "verified" else ExitCode.PROBLEM
 
 
 def _rebind_command(src, path: Path) -> str:
@@ -334,13 +344,13 @@ def cmd_hash(args: argparse.Namespace) -> int:
         data["autov1"] = hashing.autov1(path)
         lines.append(f"AutoV1          {data['autov1']}")
     emit(args, "\n".join(lines), data)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_strip(args: argparse.Namespace) -> int:
     from iga_core.checkpoint import stamp
 
-    result = stamp.strip(args.checkpoint, out=args.out)
+    result = stamp.strip(args.checkpoint, out=args.out, overwrite=args.force)
     human = {
         "unchanged": f"{_safe(result.path)}: no embedded recipe; nothing changed",
         "in_place": f"{_safe(result.path)}: recipe removed (header rewritten in place)",
@@ -348,7 +358,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
         "copy": f"{_safe(result.path)}: stripped copy written",
     }[result.mode]
     emit(args, human, {"ok": True, "path": result.path, "mode": result.mode, "removed": result.removed})
-    return 0
+    return ExitCode.OK
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -360,10 +370,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
         if recipe is None:
             raise stamp.NoRecipe(f"{Path(args.checkpoint).name} has no embedded recipe", "stamp one with `iga stamp`")
         sys.stdout.write(json_text(dumps_pretty(recipe)))
-        return 0
+        return ExitCode.OK
     target = stamp.extract(args.checkpoint, args.output, overwrite=args.force)
     emit(args, f"recipe written to {_safe(str(target))}", {"ok": True, "path": str(target)})
-    return 0
+    return ExitCode.OK
 
 
 # ---- helpers ----
@@ -394,11 +404,9 @@ def _range(r: dict) -> str:
 
 
 def _stat_size(path: Path) -> int:
-    from iga_core.checkpoint.safetensors_io import CheckpointUnreadable
+    import os
 
-    try:
-        if not path.is_file():
-            raise CheckpointUnreadable(f"{path} is not a file", "check the path")
-        return path.stat().st_size
-    except OSError as exc:
-        raise CheckpointUnreadable(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
+    from iga_core.checkpoint.safetensors_io import open_for_read
+
+    with open_for_read(path) as fh:  # missing, a folder, a FIFO: the typed error says which
+        return os.fstat(fh.fileno()).st_size

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError, IgaUsageError
 
 DEFAULT_OUT = "eval-report"
 DEFAULT_TRAIN_OUT = "eval-models"
@@ -56,7 +56,8 @@ def _load_stack():
         from iga_core.eval import demo, protocol, report
     except ImportError as exc:
         raise EvalNotInstalled(f"the evaluation needs {exc.name or 'torch/diffusers/matplotlib'}, which is not installed",
-                               "pip install 'sd-webui-iga[eval]' (torch, diffusers, matplotlib, scipy)") from None
+                               "install the eval extra from your copy of this repository: pip install '.[eval]' "
+                               "(torch, diffusers, matplotlib, scipy; the project is on no package index)") from None
     return demo, protocol, report
 
 
@@ -80,8 +81,8 @@ def _run(args) -> int:
 
     chosen = [x for x in (args.action == "train", args.demo, args.config is not None) if x]
     if len(chosen) != 1:
-        raise EvalConfigFileInvalid("say what to run: train, --demo or --config FILE (one of them)",
-                                    "e.g. `iga eval --demo --quick`")
+        raise IgaUsageError("say what to run: train, --demo or --config FILE (one of them)",
+                            "e.g. `iga eval --demo --quick`")
     demo, protocol, report = _load_stack()
     if args.action == "train":
         from iga_core.eval import train
@@ -89,7 +90,7 @@ def _run(args) -> int:
         out = Path(args.out or DEFAULT_TRAIN_OUT)
         info = train.train_all(out, quick=args.quick, log=(lambda _: None) if args.json else print)
         emit(args, f"wrote the models and {out / 'models.json'}", {"ok": True, **info})
-        return 0
+        return ExitCode.OK
     if args.demo:
         from iga_core.eval import evidence, evidence_report
 
@@ -101,7 +102,7 @@ def _run(args) -> int:
                  f"H (Var log FD, IGA ÷ baseline) = {h['value']:.3g}"
                  + (f", 95 % CI {ci[0]:.3g}–{ci[1]:.3g}: {evidence_report.decision(ci)}" if ci else ""))
         emit(args, human, {"ok": True, **paths, "headline": evidence_report.to_json(result)["headline"]})
-        return 0
+        return ExitCode.OK
     return _run_config(args, demo, protocol, report)
 
 
@@ -139,4 +140,4 @@ def _run_config(args, demo, protocol, report) -> int:
         f"n/a ({h.get('reason')})" if h.get("variance_ratio") is None else
         f"{h['variance_ratio']:.3g}" + (f" (95 % CI {h['ci95'][0]:.3g}–{h['ci95'][1]:.3g})" if h.get("ci95") else ""))
     emit(args, human, {"ok": True, **paths, "headline": result.to_dict()["headline"]})
-    return 0
+    return ExitCode.OK

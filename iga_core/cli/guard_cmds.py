@@ -1,26 +1,29 @@
 """`iga check`: would the guard let this request through for this checkpoint or recipe?
 
-Exit codes: 0 allowed (possibly with warnings), 3 blocked by the guard, 2 usage or I/O error, 1 when the
-recipe is missing or invalid. The human output is the guard's advice, one finding per line.
+Exit codes (`ExitCode`): 0 allowed (possibly with warnings), 3 blocked by the guard, 1 when the recipe is
+missing or invalid, 2 usage (a flag value out of range, an unknown preset or rule id), 4 a file missing or
+unreadable. The human output is the guard's advice, one finding per line.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
 from iga_core.cli import emit
-from iga_core.errors import IgaError, IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError, IgaUsageError
 
-EXIT_BLOCKED = 3
 _SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×X*]\s*(\d{1,5})\s*$")
 
 
-class UnknownRuleId(IgaError):
-    """An --override names a rule id the guard does not have (a usage error)."""
+class UnknownRuleId(IgaUsageError):
+    """An --override names a rule id the guard does not have."""
 
-    exit_code = 2
+
+class RequestFlagsInvalid(IgaUsageError):
+    """The flags make no valid request (steps below 1, an unknown --preset, a --lora weight that is no number)."""
 
 
 class RecipeFileInvalid(IgaInvalid):
@@ -79,7 +82,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "check", help="check generation settings against a checkpoint's recipe",
         description="Check a request against a checkpoint's (or recipe file's) recipe. Exit 0: allowed "
-                    "(maybe with warnings); 3: blocked by the guard; 1: no or invalid recipe; 2: usage or I/O.")
+                    "(maybe with warnings); 3: blocked by the guard; 1: no or invalid recipe; 2: usage; 4: file missing.")
     p.add_argument("source", help="a checkpoint (.safetensors) or a recipe JSON file (.json)")
     p.add_argument("--sampler", help="sampler name in any dialect (\"Euler a\", k_euler_a, euler_ancestral)")
     p.add_argument("--scheduler", "--schedule", dest="schedule", help="schedule type (Karras, sgm_uniform, Automatic)")
@@ -90,6 +93,12 @@ def register(sub) -> None:
     p.add_argument("--clip-skip", type=int)
     p.add_argument("--size", type=parse_size, metavar="WxH")
     p.add_argument("--prediction-type", help="prediction type the host will use (eps, v, x0, flow)")
+    from iga_core.vocab import DIALECTS
+
+    p.add_argument("--dialect", choices=DIALECTS,
+                   help="read --sampler/--scheduler as this tool names and runs them, and give remedies in its "
+                        "names (default: A1111/Forge); e.g. comfyui: its ddim and uni_pc run on the scheduler's "
+                        "sigmas, A1111's Uniform is its normal")
     p.add_argument("--denoise", type=_unit_float, metavar="STRENGTH", help="img2img denoising strength")
     p.add_argument("--control", action="append", type=parse_control, metavar="MODEL[,KEY=VALUE...]",
                    help="an enabled control unit (ControlNet, T2I-Adapter, IP-Adapter; the kind comes from the "
@@ -130,20 +139,28 @@ def load_source(source: str, verify: str):
     path = Path(source)
     if path.suffix.lower() == ".json":
         return Recipe.from_dict(load_recipe_file(path)), {"kind": "file", "path": str(path)}
-    else:
-        if not path.exists():
-            raise IgaIOError(f"no such file: {path}", "check the path")
-        from iga_core.checkpoint.sources import find_recipe
+    from iga_core.checkpoint.safetensors_io import is_safetensors_path, open_for_read, read_header
+    from iga_core.checkpoint.sources import find_recipe
 
-        found = find_recipe(path, verify=verify)
-        info = {"kind": found.kind, "path": found.path, "hash_status": found.hash_status,
-                "problems": list(found.problems)}
-        if found.recipe is None:
-            detail = f" ({'; '.join(found.problems)})" if found.problems else ""
-            what = "no valid IGA recipe" if found.document is not None else "no IGA recipe"
-            raise NoRecipe(f"{path} has {what}{detail}",
-                           "stamp one with `iga stamp`, or pass a recipe JSON file")
-        return found.recipe, info
+    open_for_read(path).close()  # missing, a folder, a FIFO: say that, not "no recipe"
+    # a damaged checkpoint is reported as damaged (its own hint), not as one to stamp (it cannot be stamped)
+    header = read_header(path) if is_safetensors_path(path) else None
+    found = find_recipe(path, verify=verify, header=header)
+    info = {"kind": found.kind, "path": found.path, "hash_status": found.hash_status,
+            "problems": list(found.problems)}
+    if found.recipe is None:
+        detail = f" ({'; '.join(found.problems)})" if found.problems else ""
+        if found.document is not None:
+            raise NoRecipe(f"{path}'s IGA recipe ({found.kind}) is not valid{detail}",
+                           f"fix it (`iga validate {path}` lists each problem) and stamp it again, or pass a "
+                           "recipe JSON file")  # fmt: skip
+        if found.problems:
+            raise NoRecipe(f"{path}'s IGA recipe cannot be read{detail}",
+                           "stamp a valid recipe over it with `iga stamp`, remove it with `iga strip`, or pass a "
+                           "recipe JSON file")  # fmt: skip
+        raise NoRecipe(f"{path} has no IGA recipe (embedded, sidecar or in the registry)",
+                       "stamp one with `iga stamp`, or pass a recipe JSON file")
+    return found.recipe, info
 
 
 #: --hires field -> GuardRequest field
@@ -168,13 +185,20 @@ def parse_pass_fields(text: str) -> dict:
 
 
 def parse_lora(text: str) -> tuple[Path, float]:
+    """"FILE:0.8" -> (FILE, 0.8); "FILE" -> (FILE, 1.0). A path that exists as written is taken whole (a
+    name may hold ':'); "C:\\x.json" is a drive, not a weight; "FILE:abc" is a weight that is no number."""
     path, sep, weight = text.rpartition(":")
-    if sep and path and not (len(path) == 1 and path.isalpha()):  # "C:\\x.json" is a path, not a weight
-        try:
-            return Path(path), float(weight)
-        except ValueError:
-            pass
-    return Path(text), 1.0
+    if not sep or not path or (len(path) == 1 and path.isalpha()) or Path(text).exists():
+        return Path(text), 1.0
+    try:
+        value = float(weight)
+    except ValueError:
+        raise RequestFlagsInvalid(f"--lora {text}: the weight {weight!r} is not a number",
+                                  "write the weight as a number after the last ':' (FILE:0.8), or leave it out "
+                                  "for weight 1") from None  # fmt: skip
+    if not math.isfinite(value):
+        raise RequestFlagsInvalid(f"--lora {text}: the weight must be finite", "write it as FILE:0.8")
+    return Path(path), value
 
 
 def compose_loras(recipe, loras: list[str], verify: str):
@@ -198,7 +222,7 @@ def compose_loras(recipe, loras: list[str], verify: str):
                 addons.append(Addon(name, None, weight, exc.problems[0].message))
             continue
         if not path.exists():
-            raise IgaIOError(f"no such file: {path}", "check the path")
+            raise IgaIOError(f"--lora {text}: no such file: {path}", "check the path")
         addon = Addon.from_source(name, find_recipe(path, verify=verify), weight)
         if addon is not None:
             addons.append(addon)
@@ -219,8 +243,21 @@ def build_passes(args, governing, first) -> list:
 
 
 def build_request(args, recipe):
+    """(request, defaults taken from the recipe) for the flags. A value the guard cannot take at all (steps below 1, an unknown
+    --preset) is the command line's fault: a usage error (exit 2), like a value argparse refuses."""
+    from iga_core.guard.request import GuardRequestInvalid
+    from iga_core.presets import PresetNotFound
+
+    try:
+        return _request_from_flags(args, recipe)
+    except (GuardRequestInvalid, PresetNotFound) as exc:
+        raise RequestFlagsInvalid(exc.message, exc.hint) from None
+
+
+def _request_from_flags(args, recipe):
+    """(request, {field: default} for what the flags left out and the check takes from the recipe)."""
     from iga_core.guard import GuardRequest
-    from iga_core.presets import PARAM_KEYS, resolve_preset
+    from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
 
     values: dict = {}
     if args.preset:
@@ -228,13 +265,15 @@ def build_request(args, recipe):
         values.update({k: v for k, v in resolved.items() if k in PARAM_KEYS and v is not None})
     flags = {"sampler": args.sampler, "schedule": args.schedule, "steps": args.steps, "cfg": args.cfg,
              "distilled_cfg": args.distilled_cfg, "vae": args.vae, "clip_skip": args.clip_skip,
-             "prediction_type": args.prediction_type, "denoising_strength": args.denoise}
+             "prediction_type": args.prediction_type, "denoising_strength": args.denoise,
+             "dialect": getattr(args, "dialect", None)}
     if args.size:
         flags["width"], flags["height"] = args.size
     values.update({k: v for k, v in flags.items() if v is not None})
     if getattr(args, "control", None):
         values["control"] = args.control
-    return GuardRequest(**values)
+    defaults = missing_defaults(recipe, values)
+    return GuardRequest(**values, **defaults), defaults
 
 
 def build_policy(args):
@@ -253,7 +292,7 @@ def cmd_check(args) -> int:
     recipe, info = load_source(args.source, args.verify)
     composition = compose_loras(recipe, args.lora, args.verify)
     governing = composition.recipe if composition is not None else recipe
-    request = build_request(args, governing)
+    request, defaults = build_request(args, governing)
     policy = build_policy(args)
     passes = build_passes(args, governing, request)
     verdict = judge(composition if composition is not None else recipe, request, policy, passes)
@@ -263,10 +302,12 @@ def cmd_check(args) -> int:
     lines += [f"  note: {p}" for p in info.get("problems", [])]
     if composition is not None:  # its findings (IGA-M…) are in the verdict below
         lines.append("  composed: " + " + ".join(f"{part.name} ({part.role})" for part in composition.parts))
+    lines += [f"  {k} not given: judged at the recipe's default {v} (pass --{k} N to judge another)"
+              for k, v in defaults.items()]
     lines.append(verdict.message())
     data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
             "policy": policy.to_dict(), "preset": args.preset, "passes": [p.name for p in passes],
-            "verdict": verdict.to_dict(),
+            "defaults": defaults, "verdict": verdict.to_dict(),
             "composition": [f.to_dict() for f in composed]}
     emit(args, "\n".join(lines), data)
-    return 0 if verdict.allowed else EXIT_BLOCKED
+    return ExitCode.OK if verdict.allowed else ExitCode.BLOCKED

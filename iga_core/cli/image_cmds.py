@@ -1,8 +1,8 @@
 """`iga read-image` and `iga reproduce`: what an image says it was made with, and how to make it again.
 
-read-image exit codes: 0 read (with or without IGA data); 1 the image's IGA data is damaged; 2 the file
-cannot be read. reproduce: 0 the parameters pass the guard for --checkpoint (or no checkpoint given);
-3 blocked by the guard; 1 no recipe for the checkpoint or unreadable IGA data; 2 I/O error.
+Exit codes (`ExitCode`). read-image: 0 read (with or without IGA data); 1 the image's IGA data is damaged;
+4 the file cannot be read. reproduce: 0 the parameters pass the guard for --checkpoint (or no checkpoint
+given); 3 blocked by the guard; 1 no recipe for the checkpoint or unreadable IGA data; 4 the file cannot be read.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pathlib import Path
 
 from iga_core.cli import emit
 from iga_core.cli.show import add_full_option, safe
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaInvalid
 
-EXIT_BLOCKED = 3
 INFOTEXT_LINE = 2000  # characters of one infotext line shown (a long prompt is a few hundred)
 
 
@@ -25,7 +24,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "read-image", help="show the infotext and IGA audit record of a PNG, JPEG or WebP",
         description="Show an image's generation parameters, its IGA infotext fields and its full audit record. "
-                    "Exit 0: read (with or without IGA data); 1: IGA data damaged; 2: unreadable file.")
+                    "Exit 0: read (with or without IGA data); 1: IGA data damaged; 4: unreadable file.")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--json", action="store_true", help="print everything as JSON")
     add_full_option(p)
@@ -37,7 +36,7 @@ def register(sub) -> None:
         "reproduce", help="the exact parameters to make an image again, checked against a checkpoint",
         description="Print the parameters that made IMAGE (from its audit record, else its infotext) and, with "
                     "--checkpoint, whether they pass the guard for that checkpoint now. Exit 0: passes (or no "
-                    "checkpoint given); 3: blocked by the guard; 1: no recipe or damaged IGA data; 2: I/O error.")
+                    "checkpoint given); 3: blocked by the guard; 1: no recipe or damaged IGA data; 4: unreadable file.")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint to check the parameters against")
     p.add_argument("--mode", choices=MODES, default="standard",
@@ -73,12 +72,34 @@ def cmd_read_image(args) -> int:
                      f"{safe(iga.recipe_digest or '-')}")  # fmt: skip
     else:
         lines.append("IGA fields: none")
-    lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
-    if meta.record_error is not None:
+    lines += _foreign_lines(meta, info, data)
+    if meta.record_error is not None:  # there is one, and it is broken: not "none"
         lines.append(f"IGA audit record DAMAGED: {safe(meta.record_error.message, 300)}")
+    else:
+        lines += _record_lines(meta.record) if meta.record else ["IGA audit record: none"]
     lines += [f"note: {safe(p, 300)}" for p in info.problems if meta.record_error is None or "audit record" not in p]
     emit(args, "\n".join(lines), data)
-    return 1 if meta.record_error is not None else 0
+    return ExitCode.PROBLEM if meta.record_error is not None else ExitCode.OK
+
+
+def _foreign_lines(meta, info, data: dict) -> list[str]:
+    """Another tool's metadata, when the image has no IGA record and no A1111 infotext to show."""
+    from iga_core.audit.foreign import ForeignUnreadable, detect_foreign, parameters_json
+
+    if meta.record is not None or (info.params and parameters_json(meta) is None):
+        return []
+    reader = detect_foreign(meta)
+    if reader is None:
+        return []
+    try:
+        found = reader.read(meta)
+    except ForeignUnreadable as exc:
+        data["foreign"] = {"format": reader.FORMAT, "error": exc.to_dict()}
+        return [f"{reader.FORMAT} metadata: {safe(exc.message, 300)}"]
+    data["foreign"] = found.to_dict()
+    shown = ", ".join(f"{k} {safe(v, 120)}" for k, v in found.fields.items())
+    return [f"{found.format} metadata ({safe(found.source, 200)}): seed {found.seed if found.seed is not None else '-'}"
+            f"; {shown or 'no parameters'}; checkpoint {safe(found.checkpoint or '-', 200)}"]
 
 
 def _record_lines(record: dict) -> list[str]:
@@ -128,30 +149,52 @@ def _check(checkpoint: str, repro: dict, info, mode: str) -> dict:
     return result
 
 
-def cmd_reproduce(args) -> int:
-    from iga_core.audit.pasteback import paste_info_from_image, reproduction
+def _reproduction(meta, image: str, checkpoint: str | None):
+    """(reproduction dict, PasteInfo or None, problems): from the IGA record or an A1111 infotext, else from
+    another tool's metadata (iga_core.audit.foreign), else ImageHasNoParameters."""
+    from iga_core.audit.foreign import parameters_json, read_foreign
+    from iga_core.audit.pasteback import paste_info_from_meta, reproduction, reproduction_from_foreign
 
-    info = paste_info_from_image(Path(args.image))
-    if info.record is None and not info.params:
+    problems = list(meta.notes)
+    if meta.record is None and parameters_json(meta) is not None:  # SwarmUI / Fooocus JSON, never an infotext
+        found = read_foreign(meta)
+        if found is None:
+            raise ImageHasNoParameters(f"{image}'s parameters are JSON from a tool iga does not read",
+                                       "iga reads A1111 / Forge infotexts, SwarmUI, Fooocus, ComfyUI, InvokeAI and "
+                                       "NovelAI metadata; `iga read-image --json` shows what the image holds")
+        return reproduction_from_foreign(found, checkpoint), None, problems
+    info = paste_info_from_meta(meta)
+    if info.record is not None or info.params:
+        return reproduction(info, checkpoint), info, [*problems, *info.problems]
+    found = read_foreign(meta)
+    if found is None:
         raise ImageHasNoParameters(
-            f"{args.image} has no IGA audit record and no generation parameters",
-            "the image was not made by the WebUI, or its metadata was stripped (many sites strip it)",
+            f"{image} has no IGA audit record and no generation parameters",
+            "the image was not made by the WebUI or a tool iga reads (SwarmUI, Fooocus, ComfyUI, InvokeAI, "
+            "NovelAI), or its metadata was stripped (many sites strip it)",
         )
-    repro = reproduction(info)
-    data: dict = {"ok": True, "image": args.image, **repro, "problems": list(info.problems)}
-    request = ", ".join(f"{k} {v}" for k, v in repro["request"].items())
-    lines = [f"{args.image}: parameters from its {repro['from']}",
+    return reproduction_from_foreign(found, checkpoint), None, problems
+
+
+def cmd_reproduce(args) -> int:
+    from iga_core.audit.image_meta import read_image
+
+    repro, info, problems = _reproduction(read_image(Path(args.image)), args.image, args.checkpoint)
+    data: dict = {"ok": True, "image": args.image, **repro, "problems": problems}
+    request = ", ".join(f"{k} {safe(v, 200)}" for k, v in repro["request"].items())
+    lines = [f"{safe(args.image)}: parameters from its {safe(repro['from'], 300)}",
              f"  seed {repro['seed'] if repro['seed'] is not None else '-'}; {request}",
-             f"  preset {repro['preset'] or '-'}; recorded mode {repro['mode'] or '-'}; "
+             f"  checkpoint {safe(repro['checkpoint'] or '-', 300)}",
+             f"  preset {safe(repro['preset'] or '-')}; recorded mode {repro['mode'] or '-'}; "
              f"overrides {' '.join(repro['overrides']) or '-'}; recipe {repro['recipe_digest'] or '-'}"]
-    lines += [f"note: {p}" for p in info.problems]
-    code = 0
+    lines += [f"note: {safe(p, 400)}" for p in [*problems, *repro["notes"]]]
+    code = ExitCode.OK
     if args.checkpoint:
         check = _check(args.checkpoint, repro, info, args.mode)
         data["check"] = check
         if check["verdict"] is None:
             lines.append(f"{args.checkpoint}: no recipe, so the guard has nothing to check")
-            data["ok"], code = False, 1
+            data["ok"], code = False, ExitCode.PROBLEM
         else:
             same = {"same": "the same recipe the image was made with",
                     "different": "a DIFFERENT recipe than the image was made with",
@@ -159,6 +202,6 @@ def cmd_reproduce(args) -> int:
             lines.append(f"{args.checkpoint}: {check['recipe_source']} recipe, {same}")
             lines.append(f"guard ({args.mode}): {check['message']}")
             if not check["allowed"]:
-                data["ok"], code = False, EXIT_BLOCKED
+                data["ok"], code = False, ExitCode.BLOCKED
     emit(args, "\n".join(lines), data)
     return code

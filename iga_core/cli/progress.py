@@ -33,36 +33,53 @@ def format_size(n: float) -> str:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """A one-line progress bar on stderr, redrawn at most ten times a second. Each redraw pads to the
+    longest line drawn before, so a shorter line leaves no characters of a longer one ("212 MB/sB/s").
+    Work in phases (a stamp hashes, then writes) calls `start_phase(label)` (`stamp.phase`): the bar ends
+    the phase's line and labels the next one with what it measures."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.start = time.monotonic()
         self.last = 0.0
         self.drawn = False
+        self.width = 0  # of the longest line drawn in this phase
         self.total_seen = 0
+        self.last_done = 0
+
+    def start_phase(self, label: str) -> None:
+        self._end_line()
+        self.label = label
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.total_seen = self.last_done = 0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if done < total and now - self.last < 0.1:
             return
-        if total != self.total_seen and self.drawn:  # a new phase (e.g. hashing, then copying)
-            sys.stderr.write("\n")
-        self.total_seen = total
-        self.last = now
+        if self.drawn and (total != self.total_seen or done < self.last_done):  # a phase nobody announced
+            self._end_line()
+            self.start = now
+        self.total_seen, self.last_done, self.last = total, done, now
         frac = done / total if total else 1.0
         rate = done / max(now - self.start, 1e-6) / 1e6
         bar = "#" * int(frac * 30)
-        sys.stderr.write(
-            f"\r{self.label} [{bar:<30}] {frac:6.1%} {format_size(done)}/{format_size(total)} {rate:,.0f} MB/s"
-        )
+        line = f"{self.label} [{bar:<30}] {frac:6.1%} {format_size(done)}/{format_size(total)} {rate:,.0f} MB/s"
+        sys.stderr.write("\r" + line.ljust(self.width))
         sys.stderr.flush()
+        self.width = max(self.width, len(line))
         self.drawn = True
 
-    def close(self) -> None:
+    def _end_line(self) -> None:
         if self.drawn:
             sys.stderr.write("\n")
             sys.stderr.flush()
+        self.drawn = False
+        self.width = 0
+
+    def close(self) -> None:
+        self._end_line()
 
 
 @contextlib.contextmanager

@@ -1,8 +1,8 @@
 """`iga validate FILE` and `iga migrate FILE [-o OUT]`: check and upgrade recipes.
 
 FILE for validate may be a recipe `.json`, a sidecar `<checkpoint>.iga.json`, or a `.safetensors`
-checkpoint (its embedded `__metadata__["iga"]` is checked). Exit 0 when valid, 1 when invalid (or no
-recipe is there), 2 when the file cannot be read.
+checkpoint (its embedded `__metadata__["iga"]` is checked). Exit codes (`ExitCode`): 0 valid, 1 invalid
+(or no recipe is there), 4 the file cannot be read.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from iga_core.cli import emit
-from iga_core.errors import IgaInvalid
+from iga_core.errors import ExitCode, IgaInvalid
 from iga_core.recipe.schema_file import KNOWN_VERSIONS, SCHEMA_VERSION
 from iga_core.untrusted_text import json_text, neutralise
 
@@ -32,7 +32,7 @@ def register(sub) -> None:
         "validate",
         help="check a recipe: a .json file, a sidecar, or the recipe embedded in a .safetensors checkpoint",
         description="Check a recipe against the schema and the semantic rules; every problem names its "
-        "JSON pointer and says how to fix it. Exit 0 valid, 1 invalid, 2 unreadable.",
+        "JSON pointer and says how to fix it. Exit 0 valid, 1 invalid, 4 unreadable.",
     )
     p.add_argument("file", help="recipe .json, <checkpoint>.iga.json sidecar, or .safetensors checkpoint")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -131,7 +131,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if deprecated:
         human += "\n" + "\n".join(_deprecation_lines(deprecated))
     emit(args, human, data)
-    return 0 if not problems else 1
+    return ExitCode.OK if not problems else ExitCode.PROBLEM
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -160,7 +160,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     }
     if getattr(args, "json", False):
         emit(args, "", data)
-        return 0 if not problems else 1
+        return ExitCode.OK if not problems else ExitCode.PROBLEM
     from iga_core.checkpoint.atomic import dumps_pretty
 
     if not changes:
@@ -182,4 +182,4 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     else:
         print(neutralise("\n".join(report), lines=True), file=sys.stderr)
         sys.stdout.write(json_text(dumps_pretty(upgraded)))
-    return 0 if not problems else 1
+    return ExitCode.OK if not problems else ExitCode.PROBLEM

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from iga_core.eval.errors import EvalConfigInvalid
+from iga_core.eval.errors import EvalConfigInvalid, UnknownDemoExperiment
 from iga_core.eval.protocol import ProtocolConfig, ProtocolResult, run_protocol
 from iga_core.eval.reference_model import DISTILLED_GRID, VARIANTS, GaussianMixtureImages, MixtureSpec
 from iga_core.eval.reference_sampling import ReferenceGenerator
@@ -103,7 +103,7 @@ def run_demo(*, quick: bool = False, only: list[str] | None = None,
     experiments = [e for e in plan["experiments"] if not only or e["id"] in only]
     if only and len(experiments) != len(set(only)):
         known = ", ".join(e["id"] for e in plan["experiments"])
-        raise EvalConfigInvalid(f"unknown demo experiment in {only}", f"use one of: {known}")
+        raise UnknownDemoExperiment(f"unknown demo experiment in {only}", f"use one of: {known}")
     mixture = GaussianMixtureImages(MixtureSpec())
     scores = MixtureScores(mixture, plan["prompt"])
     results, summary = [], []

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from iga_core.errors import IgaInvalid, IgaIOError
+from iga_core.errors import ExitCode, IgaInvalid, IgaIOError
 
 
 class EvalConfigInvalid(IgaInvalid):
     """A protocol or demo configuration cannot be run as written (unknown axis, too few values, ...)."""
+
+
+class UnknownDemoExperiment(EvalConfigInvalid):
+    """`--only` names a demo experiment the demo plan does not have: the command line is wrong."""
+
+    exit_code = ExitCode.USAGE
 
 
 class EvalUnavailable(IgaIOError):
@@ -15,3 +21,5 @@ class EvalUnavailable(IgaIOError):
 
 class EvalInterrupted(IgaInvalid):
     """The host asked the protocol to stop; the partial results were discarded."""
+
+    exit_code = ExitCode.INTERRUPTED

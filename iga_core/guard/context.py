@@ -47,28 +47,28 @@ def canonical_prediction_type(name: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def resolve_sampler(name: str):
+def resolve_sampler(name: str, dialect: str | None = None):
     """vocab.resolve_sampler, memoised: (SamplerInfo | None, UnknownName | None)."""
     try:
-        return vocab.resolve_sampler(name), None
+        return vocab.resolve_sampler(name, dialect), None
     except vocab.UnknownName as exc:
         return None, exc
 
 
 @functools.lru_cache(maxsize=4096)
-def resolve_schedule(name: str):
+def resolve_schedule(name: str, dialect: str | None = None):
     """vocab.resolve_schedule, memoised: (ScheduleInfo | None, UnknownName | None)."""
     try:
-        return vocab.resolve_schedule(name), None
+        return vocab.resolve_schedule(name, dialect), None
     except vocab.UnknownName as exc:
         return None, exc
 
 
 @functools.lru_cache(maxsize=8192)
-def normalize(sampler: str, schedule: str | None):
+def normalize(sampler: str, schedule: str | None, dialect: str | None = None):
     """vocab.normalize, memoised; returns (sampler_info, schedule_info, error)."""
     try:
-        s, sch = vocab.normalize(sampler, schedule)
+        s, sch = vocab.normalize(sampler, schedule, dialect)
         return s, sch, None
     except (vocab.UnknownName, vocab.ConflictingNames) as exc:
         return None, None, exc
@@ -93,13 +93,57 @@ class RuleContext:
     schedule_ignored: bool = False
     prediction_type: str | None = None
     prediction_unknown: bool = False
+    #: the request's naming dialect (None: A1111 / Forge); remedies are written in it
+    dialect: str | None = None
+
+    @property
+    def semantics(self):
+        """How the request's dialect runs its sampler (vocab.SamplerSemantics), or None without a sampler."""
+        return self.sampler.in_dialect(self.dialect) if self.sampler is not None else None
+
+    @property
+    def sampler_run(self):
+        """The sampler the dialect really runs under the request's name (ComfyUI's ddim is Euler)."""
+        sem = self.semantics
+        if sem is None or sem.runs_as is None:
+            return self.sampler
+        return resolve_sampler(sem.runs_as)[0]
+
+    def schedule_allowed(self, schedule_id: str) -> bool:
+        """The recipe allows this schedule, or one that gives the same grid in the request's dialect (ComfyUI's
+        normal for A1111's Uniform)."""
+        return any(self.recipe.schedule_allowed(s) for s in same_grid_ids(schedule_id, self.dialect))
+
+    def sampler_name(self, sampler_id: str) -> str:
+        return sampler_label(sampler_id, self.dialect)
+
+    def schedule_name(self, schedule_id: str) -> str:
+        return schedule_label(schedule_id, self.dialect)
 
 
-def sampler_label(sampler_id: str) -> str:
+@functools.lru_cache(maxsize=1024)
+def same_grid_ids(schedule_id: str, dialect: str | None) -> tuple[str, ...]:
+    """`schedule_id` and the schedules that give the same grid in `dialect` (vocabulary `same_grid_as`)."""
+    ids = [schedule_id]
+    if dialect is not None:
+        for info in vocab.all_schedules():
+            if info.same_grid_as.get(dialect) == schedule_id:
+                ids.append(info.id)
+            if info.id == schedule_id and info.same_grid_as.get(dialect):
+                ids.append(info.same_grid_as[dialect])
+    return tuple(dict.fromkeys(ids))
+
+
+@functools.lru_cache(maxsize=4096)
+def sampler_label(sampler_id: str, dialect: str | None = None) -> str:
+    """What a user of `dialect` calls the sampler (A1111 / Forge labels when None)."""
     info, _ = resolve_sampler(sampler_id)
-    return info.label if info is not None else sampler_id
+    return vocab.spoken_name("sampler", info.id, dialect) if info is not None else sampler_id
 
 
-def schedule_label(schedule_id: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def schedule_label(schedule_id: str, dialect: str | None = None) -> str:
+    """What a user of `dialect` calls the schedule: its name there, or the one with the same grid
+    (A1111's Uniform is ComfyUI's normal)."""
     info, _ = resolve_schedule(schedule_id)
-    return info.label if info is not None else schedule_id
+    return vocab.spoken_name("schedule", info.id, dialect) if info is not None else schedule_id

@@ -19,6 +19,9 @@ from iga_core.guard.context import (
     require_recipe,
     resolve_sampler,
     resolve_schedule,
+    same_grid_ids,
+    sampler_label,
+    schedule_label,
 )
 from iga_core.guard.request import GuardPolicy, GuardRequest
 from iga_core.guard.rules import REQUEST_RULES, RULES
@@ -30,7 +33,7 @@ from iga_core.vocab import ConflictingNames
 def clear_caches() -> None:
     """Forget the memoised name lookups (tests and benchmarks measure cold behaviour with this; a recipe's
     own memo goes with the Recipe object)."""
-    for cached in (normalize, resolve_sampler, resolve_schedule):
+    for cached in (normalize, resolve_sampler, resolve_schedule, sampler_label, schedule_label, same_grid_ids):
         cached.cache_clear()
 
 
@@ -38,26 +41,27 @@ def build_context(recipe: Recipe, request: GuardRequest) -> RuleContext:
     """Resolve the request's names. A missing sampler means "the recipe's" only for resolving Automatic."""
     sampler = schedule = sampler_unknown = schedule_unknown = conflict = None
     ignored = False
+    dialect = request.dialect
     if request.sampler is not None:
-        sampler, schedule, err = normalize(request.sampler, request.schedule)
+        sampler, schedule, err = normalize(request.sampler, request.schedule, dialect)
         if isinstance(err, ConflictingNames):
-            sampler, _, _ = normalize(request.sampler, None)
+            sampler, _, _ = normalize(request.sampler, None, dialect)
             conflict, schedule = err, None
         elif err is not None:
             # tell which name is unknown: the sampler alone, or the schedule next to a known sampler
-            sampler, _, sampler_err = normalize(request.sampler, None)
+            sampler, _, sampler_err = normalize(request.sampler, None, dialect)
             if sampler_err is not None:
                 sampler_unknown = sampler_err
             if request.schedule is not None:
-                _, schedule_unknown = resolve_schedule(request.schedule)
+                _, schedule_unknown = resolve_schedule(request.schedule, dialect)
             schedule = None
-        elif sampler.timestep_based and request.schedule is not None:
-            named, _ = resolve_schedule(request.schedule)
+        elif sampler.ignores_schedule(dialect) and request.schedule is not None:
+            named, _ = resolve_schedule(request.schedule, dialect)
             ignored = named is not None and named.id != "automatic"
     elif request.schedule is not None:
-        _, schedule, err = normalize(recipe.sampler_info.label, request.schedule)
+        _, schedule, err = normalize(recipe.sampler_info.label, request.schedule, dialect)
         if err is not None:
-            schedule_unknown = resolve_schedule(request.schedule)[1] or err
+            schedule_unknown = resolve_schedule(request.schedule, dialect)[1] or err
     prediction, prediction_unknown = None, False
     if request.prediction_type is not None:
         prediction = canonical_prediction_type(request.prediction_type)
@@ -65,7 +69,7 @@ def build_context(recipe: Recipe, request: GuardRequest) -> RuleContext:
     return RuleContext(recipe=recipe, request=request, sampler=sampler, schedule=schedule,
                        sampler_unknown=sampler_unknown, schedule_unknown=schedule_unknown, names_conflict=conflict,
                        schedule_ignored=ignored, prediction_type=prediction,
-                       prediction_unknown=prediction_unknown)
+                       prediction_unknown=prediction_unknown, dialect=dialect)
 
 
 def run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:

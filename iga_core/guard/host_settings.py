@@ -18,11 +18,20 @@ def _key(value) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
+def _entry(table: dict, host: str | None) -> dict:
+    """`table[host]`, following a string entry to the host it names ("forge-neo": "forge")."""
+    entry = table.get(host or "")
+    for _ in range(len(table)):
+        if not isinstance(entry, str):
+            break
+        entry = table.get(entry)
+    return entry if isinstance(entry, dict) else {}
+
+
 def remedy(host: str | None, rule_id: str, wanted) -> str | None:
-    """The setting or file that gives `wanted` on `host` ("a1111", "forge"); None where it is not known."""
-    if host is None:
-        return None
-    return _data()["remedies"].get(host, {}).get(rule_id, {}).get(_key(wanted))
+    """The setting or file that gives `wanted` on `host` (a key of iga_webui/hosts.json: "a1111", "forge",
+    "forge-neo", "forge-classic", "reforge"); None where it is not known."""
+    return _entry(_data()["remedies"], host).get(rule_id, {}).get(_key(wanted))
 
 
 #: the host option a script sets per request (override_settings) for the noise schedule
@@ -32,4 +41,4 @@ NOISE_SCHEDULE_OPTION: str = _data()["noise_schedule"]["option"]
 def noise_schedule(host: str | None, zero_terminal_snr: bool) -> str | None:
     """`host`'s value of its noise-schedule option for a zero-terminal-SNR (or default) schedule; None when
     the host has no such option."""
-    return _data()["noise_schedule"].get(host or "", {}).get(_key(zero_terminal_snr))
+    return _entry(_data()["noise_schedule"], host).get(_key(zero_terminal_snr))

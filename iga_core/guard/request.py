@@ -15,6 +15,7 @@ from typing import Any
 from iga_core.errors import IgaInvalid
 from iga_core.guard.control import ControlUnit, ControlUnitInvalid, control_units
 from iga_core.guard.modes import MODES
+from iga_core.vocab.dialects import DIALECTS
 
 #: stable rule ids: IGA-H… hard, IGA-S… soft, IGA-I… info (request rules); IGA-M… composition; IGA-C… auto-configure
 RULE_ID_PATTERN = re.compile(r"^IGA-[HSIMC]\d{3}$")
@@ -118,9 +119,12 @@ class GuardRequest:
     executed: ExecutedSchedule | None = None  # the sigmas / timesteps the host will run
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
-    host: str | None = None  # the WebUI that runs it ("a1111", "forge"): hard findings name its settings
+    host: str | None = None  # the WebUI that runs it (a1111, forge, forge-neo, ...): hard findings name its settings
     # the enabled control units (ControlNet, T2I-Adapter, IP-Adapter), where the host exposes them; None = not known
     control: tuple[ControlUnit, ...] | None = None
+    #: the naming dialect of `sampler` / `schedule` and the semantics they run with ("comfyui": its ddim is
+    #: Euler on the schedule's sigmas); None: the WebUI hosts (A1111 / Forge). Remedies use its names.
+    dialect: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -134,6 +138,8 @@ class GuardRequest:
         if self.zero_terminal_snr is not None and not isinstance(self.zero_terminal_snr, bool):
             raise GuardRequestInvalid(f"zero_terminal_snr must be true or false, got {self.zero_terminal_snr!r}",
                                       "pass a boolean")
+        if self.dialect is not None and self.dialect not in DIALECTS:
+            raise GuardRequestInvalid(f"unknown dialect {self.dialect!r:.80}", f"use one of: {', '.join(DIALECTS)}")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
                      "sampler_sent", "schedule_sent", "host"):
             value = getattr(self, name)

@@ -37,6 +37,8 @@ def format_value(value: Any) -> str:
         low, high = value.get("min"), value.get("max")
         if low == high:
             return format_value(low)
+        if low is None or high is None:  # "at most 1024×1024", never "—–1024×1024"
+            return range_text(low, high)
         return f"{format_value(low)}–{format_value(high)}"
     if isinstance(value, dict) and set(value) == {"width", "height"}:
         return f"{value['width']}×{value['height']}"

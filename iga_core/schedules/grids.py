@@ -7,6 +7,9 @@ ends at sigma_min as in the hosts), in float64. Sources, by schedule id:
       A1111 v1.10.1 modules/sd_schedulers.py / Forge dfdcbab modules/sd_schedulers.py
   karras, exponential, polyexponential: k-diffusion sampling.get_sigmas_*
   linear_quadratic: ComfyUI comfy/samplers.py linear_quadratic_schedule
+  sd_turbo: ComfyUI comfy_extras/nodes_custom_sampler.py SDTurboScheduler, as SwarmUI's "turbo"
+      (SwarmUI ExtraNodes/SwarmComfyCommon/SwarmKSampler.py:396-399): timesteps 999, 899, ..., 99, the
+      first `steps` of them, at most 10
   lcm: diffusers LCMScheduler.set_timesteps (original_inference_steps = 50)
   leading, linspace, trailing: diffusers DDIMScheduler.set_timesteps (`timestep_spacing`, `steps_offset`)
 """
@@ -24,7 +27,7 @@ import numpy as np
 from iga_core.schedules.beta_dist import beta_ppf
 from iga_core.schedules.noise import NoiseModel, ScheduleInputError
 from iga_core.schedules.params import ScheduleParamError, check_params
-from iga_core.vocab.table import GRID_ONLY
+from iga_core.vocab.table import GRID_ONLY, load_table
 
 SPACINGS = ("leading", "linspace", "trailing")
 #: hosts' defaults for the tunable schedules (A1111 opts.rho -> each schedule's default_rho; beta_dist_alpha/beta)
@@ -107,6 +110,17 @@ def _turbo(n, m, smin, smax, p):
     return _append_zero(m.sigmas[t])
 
 
+SD_TURBO_MAX_STEPS = 10
+
+
+def _sd_turbo(n, m, smin, smax, p):
+    if n > SD_TURBO_MAX_STEPS:
+        raise ScheduleInputError(f"SwarmUI's turbo schedule has at most {SD_TURBO_MAX_STEPS} steps, not {n}",
+                                 f"use {SD_TURBO_MAX_STEPS} steps or fewer")
+    t = (np.arange(1, 11) * 100 - 1)[::-1][:n] * (len(m.sigmas) // 1000)
+    return _append_zero(m.sigmas[np.clip(t, 0, m.t_max)])
+
+
 def _linear_quadratic(n, m, smin, smax, p):
     threshold = float(p["threshold_noise"])
     if n == 1:
@@ -168,8 +182,16 @@ SIGMA_SCHEDULES: dict[str, GridFn] = {
     "align_your_steps_11": _ays("align_your_steps_11"),
     "align_your_steps_32": _ays("align_your_steps_32"),
     "linear_quadratic": _linear_quadratic,
+    "sd_turbo": _sd_turbo,
 }
 TIMESTEP_SCHEDULES = ("lcm", *SPACINGS)
+
+
+def model_specific(schedule_id: str) -> bool:
+    """A vocabulary schedule whose sigmas depend on the model and image size (SwarmUI's ltxv, flux2, ...): no
+    grid iga can compute."""
+    info = load_table().schedules.get(schedule_id)
+    return info is not None and not info.grid_known
 #: the grids a schedule or a recipe can name
 GRID_IDS = (*SIGMA_SCHEDULES, *TIMESTEP_SCHEDULES)
 #: where the hosts' own timestep samplers evaluate the model (DDIM / DDIM CFG++ / PLMS, UniPC): grids of a
@@ -236,6 +258,10 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
         return _append_zero(m.sigmas[compute_timesteps(grid_id, steps, steps_offset=steps_offset, params=params,
                                                        model=m)])
     fn = SIGMA_SCHEDULES.get(grid_id)  # type: ignore[arg-type]
+    if fn is None and model_specific(grid_id):
+        raise ScheduleInputError(f"the {grid_id} schedule's sigmas depend on the model and the image size "
+                                 "(SwarmUI computes them); iga cannot compute its grid",
+                                 "use a schedule iga knows the grid of to have the step grid checked")
     if fn is None:
         raise ScheduleInputError(f"no grid is known for schedule {grid_id!r}",
                                  f"use one of {', '.join(GRID_IDS)}")

@@ -51,6 +51,8 @@ class PanelContext:
         LoRA, or it has no recipe); the panel composes those recipes with the checkpoint's.
     recent_decisions(n) -> the last n decision-log entries, newest last (None: the log is switched off);
         the field left None hides the panel's section.
+    log_decision(entry) -> append one decision-log entry (`decision_log.entry_from_record`): the standalone
+        app's Check logs what Generate would decide; None (the WebUI) logs at generation instead.
     """
 
     recipe_source: Callable[[str | None], Any]
@@ -63,6 +65,7 @@ class PanelContext:
     refresh_checkpoints: Callable[[], None] = field(default=lambda: None)
     lora_source: Callable[[str], Any] = _no_lora_recipe
     recent_decisions: Callable[[int], Sequence[dict] | None] | None = None
+    log_decision: Callable[[dict], None] | None = None
     host_name: str | None = None
     supports_distilled_cfg: bool | None = None
 

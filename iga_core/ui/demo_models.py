@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def data_dir() -> Path:
 
 
 def examples_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "metadata_examples"
+    """The example recipes the demo checkpoints and the Recipes tab's templates come from (packaged or the
+    clone's, `paths.shipped`)."""
+    return paths.shipped("metadata_examples")
 
 
 def write_tiny_checkpoint(path: Path, architecture: str, seed: str) -> Path:
@@ -91,9 +94,28 @@ def _example_name(example: Path) -> str:
     return example.name[: -len(".iga.json")] if example.name.endswith(".iga.json") else example.stem
 
 
+def demo_models_dir() -> Path:
+    return data_dir() / "demo-models"
+
+
+def reset_demo_models(folder: Path | None = None, examples: Path | None = None) -> Path:
+    """`iga ui --reset-demo`: delete the demo checkpoints and LoRAs with every edit made to them (stamps,
+    strips, copies, sidecars from the Recipes tab) and make them again from the examples."""
+    folder = Path(folder) if folder is not None else demo_models_dir()
+    for path in (folder, folder.parent / DEMO_LORAS_NAME):
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise DemoFolderError(f"cannot remove the demo folder {path}: {exc.strerror or exc}",
+                                  "close what holds files in it, or delete it by hand") from None
+    return ensure_demo_models(folder, examples)
+
+
 def ensure_demo_models(folder: Path | None = None, examples: Path | None = None) -> Path:
     """Create the demo folder once (files that exist are kept) and return it."""
-    folder = Path(folder) if folder is not None else data_dir() / "demo-models"
+    folder = Path(folder) if folder is not None else demo_models_dir()
     examples = Path(examples) if examples is not None else examples_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,23 @@ def soft_rule_choices() -> list[tuple[str, str]]:
     return [(f"{rule.id} {rule.title}", rule.id) for rule in VERDICT_RULES if rule.overridable]
 
 
+OVERRIDES_LABEL = "Acknowledge these soft rules (recorded in the image)"
+NOTHING_TO_ACKNOWLEDGE = "No soft rule fired: nothing to acknowledge"
+
+
+def fired_rule_choices(verdict, selected=()) -> list[tuple[str, str]]:
+    """The soft rules the live verdict holds (fired, whether acknowledged or not), plus the ones already
+    ticked (a pasted override stays visible to be unticked): the only ones worth acknowledging."""
+    keep = {f.rule_id for f in verdict.findings} if verdict is not None else set()
+    keep |= set(selected or ())
+    return [(label, rule_id) for label, rule_id in soft_rule_choices() if rule_id in keep]
+
+
+def overrides_update(verdict, selected=()):
+    choices = fired_rule_choices(verdict, selected)
+    return compat.update(choices=choices, label=OVERRIDES_LABEL if choices else NOTHING_TO_ACKNOWLEDGE)
+
+
 def _paste_preset(params: Mapping[str, Any]):
     name = params.get("IGA preset")
     if not name:
@@ -138,7 +155,8 @@ class Panel:
                 props.update(interactive=not v.gate_closed, visible=True)
         return compat.update(**props)
 
-    def full_updates(self, v: view.PanelView, controls: list[str], trigger: str = "reload") -> list:
+    def full_updates(self, v: view.PanelView, controls: list[str], trigger: str = "reload",
+                     selected: tuple[str, ...] = ()) -> list:
         # The Advanced box is written back only when the view changed it (a checkpoint change closes the
         # gate): echoing the user's own value from its change event raced a quick second click, and a late
         # reply put the box back to where it had just been clicked away from.
@@ -151,16 +169,19 @@ class Panel:
             compat.update(visible=v.advanced and v.has_recipe),
             v.verdict_html,
             json.dumps(v.args),
+            overrides_update(v.verdict, selected),
             *[self.control_update(name, v) for name in controls],
         ]
 
     @staticmethod
-    def light_updates(v: view.PanelView, preset_before: str) -> list:
-        """For a raw control's change: the verdict, and the preset radio only when it must turn Custom.
-        The radio's own change then recomputes the args; a late reply to an earlier edit can therefore never
-        put back a preset (or args) that no longer hold."""
+    def light_updates(v: view.PanelView, preset_before: str, selected: tuple[str, ...] = ()) -> list:
+        """For a raw control's change: the verdict (and the soft rules it holds, to acknowledge), and the
+        preset radio only when it must turn Custom. The radio's own change then recomputes the args; a late
+        reply to an earlier edit can therefore never put back a preset (or args) that no longer hold. The
+        override list gets new choices only, never a value, so its own change event does not fire."""
         turned_custom = v.preset == view.CUSTOM and preset_before != view.CUSTOM
-        return [compat.update(value=view.CUSTOM) if turned_custom else compat.no_change(), v.verdict_html]
+        return [compat.update(value=view.CUSTOM) if turned_custom else compat.no_change(), v.verdict_html,
+                overrides_update(v.verdict, selected)]
 
     def handle(self, trigger: str, values: Mapping[str, Any], choices: Mapping[str, list] | None = None
                ) -> view.PanelView:
@@ -182,9 +203,10 @@ class Panel:
         c = self.components
         inputs = [comp for _, comp in extra] + [c[p] for p in PANEL_INPUTS]
         inputs += [controls[n] for n in names]
-        full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"]]
+        full_outputs = [c["status"], c["preset"], c["advanced"], c["override-group"], c["verdict"], c["args"],
+                        c["overrides"]]
         full_outputs += [controls[n] for n in names]
-        light_outputs = [c["preset"], c["verdict"]]
+        light_outputs = [c["preset"], c["verdict"], c["overrides"]]
         # a dropdown only takes one of its choices (a VAE file this host does not list is left alone)
         accepted = {n: compat.choice_values(controls[n]) for n in names}
         accepted = {n: values for n, values in accepted.items() if values is not None}
@@ -192,13 +214,15 @@ class Panel:
         def full(trigger: str):
             def fn(*values):
                 values_by_name = dict(zip(input_names, values, strict=True))
-                return self.full_updates(self.handle(trigger, values_by_name, accepted), names, trigger)
+                return self.full_updates(self.handle(trigger, values_by_name, accepted), names, trigger,
+                                         tuple(values_by_name.get("overrides") or ()))
 
             return fn
 
         def light(*values):
             values_by_name = dict(zip(input_names, values, strict=True))
-            return self.light_updates(self.handle("edit", values_by_name, accepted), values_by_name.get("preset"))
+            return self.light_updates(self.handle("edit", values_by_name, accepted), values_by_name.get("preset"),
+                                      tuple(values_by_name.get("overrides") or ()))
 
         if checkpoint is not None:
             checkpoint.change(full("checkpoint"), inputs=inputs, outputs=full_outputs, **compat.QUIET)
@@ -252,8 +276,8 @@ def build_panel(tab: str, ctx: PanelContext) -> Panel:
         c["advanced"] = gr.Checkbox(value=False, label="Advanced: edit sampler, schedule, steps and CFG myself",
                                     elem_id=elem_id(tab, "advanced"), interactive=False)
         with gr.Group(visible=False, elem_id=elem_id(tab, "override-group")) as c["override-group"]:
-            c["overrides"] = gr.CheckboxGroup(choices=soft_rule_choices(), value=[],
-                                              label="Acknowledge these soft rules (recorded in the image)",
+            # its choices follow the live verdict (`overrides_update`): the soft rules that fired
+            c["overrides"] = gr.CheckboxGroup(choices=[], value=[], label=NOTHING_TO_ACKNOWLEDGE,
                                               elem_id=elem_id(tab, "overrides"))
             c["reason"] = gr.Textbox(value="", label="Reason (optional, recorded with the override)",
                                      max_lines=1, elem_id=elem_id(tab, "reason"))

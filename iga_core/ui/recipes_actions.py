@@ -71,7 +71,13 @@ class JsonSyntaxError(IgaInvalid):
 # ------------------------------------------------------------------------------------------ listing
 
 
+class NoCheckpointSelected(RecipesTabRefused):
+    """A button that works on a checkpoint was pressed with none selected."""
+
+
 def checkpoint_path(ctx: PanelContext, title: str | None) -> Path:
+    if not title:
+        raise NoCheckpointSelected("no checkpoint is selected", "pick a checkpoint in the list first")
     for name, path in ctx.checkpoints():
         if name == title:
             return Path(path)
@@ -83,13 +89,19 @@ def titles(ctx: PanelContext) -> list[str]:
     return [name for name, _path in ctx.checkpoints()]
 
 
+#: the table's words for a hash status: the panel's (render.HASH_LABELS), so the two never disagree
+TABLE_HASH_LABELS = {"verified": "verified", "unverified": "not checked yet", "mismatch": "MISMATCH"}
+
+
 def checkpoint_table(ctx: PanelContext) -> str:
-    """An HTML table of every checkpoint: recipe kind, hash status, model id (headers only; no hashing)."""
+    """An HTML table of every checkpoint: recipe kind, hash status, model id (headers only; no hashing: a
+    hash is "verified" once the panel, Verify hashes or a stamp has checked this file state)."""
     rows = []
     for title, path in ctx.checkpoints():
         try:
             source = find_recipe(path, verify="never")
-            kind, status = source.kind, source.hash_status if source.recipe is not None else ""
+            kind = source.kind
+            status = TABLE_HASH_LABELS.get(source.hash_status, source.hash_status) if source.recipe is not None else ""
             model = source.recipe.model_id if source.recipe is not None else ""
             if source.recipe is None and source.document is not None:
                 kind, status = f"{source.kind} (invalid)", ""
@@ -102,8 +114,12 @@ def checkpoint_table(ctx: PanelContext) -> str:
 
 
 def describe(ctx: PanelContext, title: str | None, *, verify: str = "never", progress: Progress | None = None) -> str:
-    """The selected checkpoint's recipe rendered, validated and hash-checked (`verify="always"` re-hashes)."""
+    """The selected checkpoint's recipe rendered, validated and hash-checked (`verify="always"` re-hashes,
+    and then says what it found, even when the badge looks as before)."""
     if not title:
+        if verify == "always":
+            return render.status_html(None, error=NoCheckpointSelected("no checkpoint is selected",
+                                                                       "pick a checkpoint in the list first"))
         return render.status_html(None)
     try:
         path = checkpoint_path(ctx, title)
@@ -113,9 +129,26 @@ def describe(ctx: PanelContext, title: str | None, *, verify: str = "never", pro
     except IgaError as exc:
         return render.status_html(None, error=exc)
     notes = [f"The recipe is valid (schema {source.recipe.iga_version})."] if source.recipe is not None else []
+    if verify == "always":
+        notes.insert(0, _verified_note(source))
     if _is_loaded(ctx, title, path):
         notes.append("This checkpoint is loaded right now: it cannot be rewritten (stamp a copy or use a sidecar).")
     return render.status_html(source, notes)
+
+
+def _verified_note(source) -> str:
+    """What "Verify hashes" found, as a sentence (the badge alone did not change when it was verified before)."""
+    if source.kind == "none":
+        return "Nothing to verify: this checkpoint has no recipe."
+    checks = {"weights": source.weights.status, "tensor index": source.tensor_index.status,
+              "recipe digest": source.metadata.status}
+    bad = [name for name, status in checks.items() if status == "mismatch"]
+    missing = [name for name, status in checks.items() if status == "missing"]
+    if bad:
+        return f"Hashed just now: {', '.join(bad)} do NOT match the recipe."
+    done = [name for name, status in checks.items() if status == "ok"]
+    text = f"Hashed just now: {', '.join(done) or 'nothing'} match the recipe."
+    return text + (f" Not in the recipe: {', '.join(missing)} (stamp it again to add them)." if missing else "")
 
 
 # ------------------------------------------------------------------------------------------ editor

@@ -116,9 +116,15 @@ class RecipesTab:
     def details(self, title: str | None) -> str:
         return actions.describe(self.ctx, title)
 
-    def verify(self, title: str | None, progress=None) -> str:
+    def selected(self, title: str | None) -> list:
+        """[details, table]: the table again too, since the panel may have just verified this file."""
+        return [actions.describe(self.ctx, title), actions.checkpoint_table(self.ctx)]
+
+    def verify(self, title: str | None, progress=None) -> list:
+        """[details, table] after re-hashing the selected file."""
         progress = gr.Progress() if progress is None else progress
-        return actions.describe(self.ctx, title, verify="always", progress=_progress_callback(progress, "hashing"))
+        html = actions.describe(self.ctx, title, verify="always", progress=_progress_callback(progress, "hashing"))
+        return [html, actions.checkpoint_table(self.ctx)]
 
     def ask(self, action: str, title: str | None) -> list:
         """Stamp in place and strip rewrite the file: explain first, act on Confirm."""
@@ -165,9 +171,10 @@ class RecipesTab:
         errors = [c[f"errors-{g}"] for g in GROUPS]
         editor = [c["json"], *form, *errors, c["notes"]]
         c["refresh"].click(self.listing, inputs=[c["checkpoint"]], outputs=[c["table"], c["checkpoint"]])
-        c["checkpoint"].change(self.details, inputs=[c["checkpoint"]], outputs=[c["details"]], **compat.QUIET)
+        c["checkpoint"].change(self.selected, inputs=[c["checkpoint"]], outputs=[c["details"], c["table"]],
+                               **compat.QUIET)
         c["verify"].click(lambda title, progress=gr.Progress(): self.verify(title, progress),  # noqa: B008
-                          inputs=[c["checkpoint"]], outputs=[c["details"]])
+                          inputs=[c["checkpoint"]], outputs=[c["details"], c["table"]])
         c["load-template"].click(lambda t: self.start_from("template", template=t), inputs=[c["template"]],
                                  outputs=editor)
         c["load-current"].click(lambda title: self.start_from("checkpoint", title=title), inputs=[c["checkpoint"]],
@@ -206,16 +213,18 @@ def _number(label: str, key: str, precision: int | None) -> gr.Number:
     return gr.Number(value=None, label=label, precision=precision, elem_id=elem_id("recipes", key))
 
 
-def build_recipes_tab(ctx: PanelContext) -> RecipesTab:
-    """Create the tab's components in the current Blocks (no events; see `RecipesTab.wire`)."""
+def build_recipes_tab(ctx: PanelContext, selected: str | None = None) -> RecipesTab:
+    """Create the tab's components in the current Blocks (no events; see `RecipesTab.wire`). `selected`: the
+    checkpoint picked at first (the standalone app's top one)."""
     c: dict[str, Any] = {}
     names = actions.titles(ctx)
+    selected = selected if selected in names else None
     with gr.Row(elem_id=elem_id("recipes")):
         with gr.Column():
-            c["checkpoint"] = gr.Dropdown(choices=names, value=None, label="Checkpoint",
+            c["checkpoint"] = gr.Dropdown(choices=names, value=selected, label="Checkpoint",
                                           elem_id=elem_id("recipes", "checkpoint"))
             c["refresh"] = gr.Button("Refresh list", elem_id=elem_id("recipes", "refresh"))
-            c["details"] = gr.HTML(actions.describe(ctx, None), elem_id=elem_id("recipes", "details"))
+            c["details"] = gr.HTML(actions.describe(ctx, selected), elem_id=elem_id("recipes", "details"))
             c["verify"] = gr.Button("Verify hashes", elem_id=elem_id("recipes", "verify"))
             c["table"] = gr.HTML(actions.checkpoint_table(ctx), elem_id=elem_id("recipes", "table"),
                                  elem_classes=[css_class("recipes-list")])

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from iga_core.vocab.model import DIALECTS, MODES, SamplerInfo, ScheduleInfo, VocabDataError
+from iga_core.vocab.model import (
+    DIALECTS,
+    HOST_DIALECT,
+    MODES,
+    SamplerInfo,
+    SamplerSemantics,
+    ScheduleInfo,
+    VocabDataError,
+)
 
 #: grid ids a timestep sampler can follow that are no user-selectable schedule: A1111's DDIM / PLMS
 #: timesteps range(0, 1000, 1000 // steps) + 1 (A sd_samplers_timesteps.py:94), evaluated from the last
@@ -33,6 +41,8 @@ class Table:
     sampler_index: dict[str, str]  # name_key -> sampler id
     schedule_index: dict[str, str]  # name_key -> schedule id
     diffusers: dict  # raw data/diffusers.json
+    #: dialect -> name_key -> id: the names and aliases each dialect writes, scoped ones included
+    dialect_index: dict = None  # type: ignore[assignment]
 
 
 def _read(name: str) -> dict:
@@ -50,13 +60,22 @@ def _names(entry: dict) -> tuple[dict[str, str | None], dict[str, tuple[str, ...
     return names, aliases
 
 
+def _scoped_names(info) -> set[str]:
+    """The dialect names of a scoped entry: they mean this identity only in their own dialect."""
+    if not getattr(info, "scoped", False):
+        return set()
+    return {n for d in DIALECTS for n in (info.names.get(d), *info.aliases.get(d, ())) if n}
+
+
 def _index(kind: str, items: dict, skip_names: set[str]) -> dict[str, str]:
     """Every name -> id; a key claimed by two ids is a data bug. Names in `skip_names` are left to
-    other lookups (diffusers class names shared by several samplers)."""
+    other lookups (diffusers class names shared by several samplers); a scoped entry's dialect names go
+    only into that dialect's index."""
     index: dict[str, str] = {}
     for info in items.values():
+        scoped = _scoped_names(info)
         for name in info.all_names():
-            if name in skip_names:
+            if name in skip_names or name in scoped:
                 continue
             key = name_key(name)
             if index.get(key, info.id) != info.id:
@@ -64,6 +83,50 @@ def _index(kind: str, items: dict, skip_names: set[str]) -> dict[str, str]:
                                      "make the name an alias of one identity only in iga_core/vocab/data")
             index[key] = info.id
     return index
+
+
+def _dialect_index(kind: str, items: dict, skip_names: set[str]) -> dict[str, dict[str, str]]:
+    """dialect -> name key -> id over each dialect's own names and aliases (scoped ones too)."""
+    out: dict[str, dict[str, str]] = {}
+    for dialect in DIALECTS:
+        index: dict[str, str] = {}
+        for info in items.values():
+            for name in (info.names.get(dialect), *info.aliases.get(dialect, ())):
+                if not name or name in skip_names:
+                    continue
+                key = name_key(name)
+                if index.get(key, info.id) != info.id:
+                    raise VocabDataError(f"{kind} name {name!r} means both {index[key]!r} and {info.id!r} in "
+                                         f"{dialect}", "make the name an alias of one identity only")
+                index[key] = info.id
+        out[dialect] = index
+    return out
+
+
+def _semantics(e: dict, base: SamplerSemantics, inherit: dict[str, str], sampler_ids: set[str]) -> dict:
+    """dialect -> SamplerSemantics: the record's own fields, overridden per dialect by `semantics`."""
+    raw = e.get("semantics") or {}
+    unknown = set(raw) - set(DIALECTS)
+    keys = {"timestep_based", "mode", "eta", "grid_schedule", "grid_options", "runs_as"}
+    if unknown or any(set(v) - keys for v in raw.values()):
+        raise VocabDataError(f"sampler {e['id']!r} has bad semantics {raw!r}",
+                             f"dialects {DIALECTS}, keys {sorted(keys)}")
+    out: dict[str, SamplerSemantics] = {}
+    for dialect in DIALECTS:
+        source = dialect if dialect in raw else inherit.get(dialect, dialect)
+        over = dict(raw.get(source, {}))
+        if over.get("timestep_based") is False:
+            over.setdefault("grid_schedule", None)
+        sem = SamplerSemantics(dialect, bool(over.get("timestep_based", base.timestep_based)),
+                               over.get("mode", base.mode), over.get("eta", base.eta),
+                               over.get("grid_schedule", base.grid_schedule),
+                               dict(over.get("grid_options", base.grid_options)), over.get("runs_as"))
+        if sem.mode not in MODES or (sem.runs_as is not None and sem.runs_as not in sampler_ids) \
+                or bool(sem.grid_schedule) != sem.timestep_based:
+            raise VocabDataError(f"sampler {e['id']!r} in {dialect}: {sem!r} is inconsistent",
+                                 "fix its semantics in iga_core/vocab/data/samplers.json")
+        out[dialect] = sem
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -75,9 +138,20 @@ def load_table() -> Table:
     schedules: dict[str, ScheduleInfo] = {}
     for e in schedule_data["schedules"]:
         names, aliases = _names(e)
-        schedules[e["id"]] = ScheduleInfo(e["id"], e["label"], names, aliases, e.get("diffusers_approx"))
+        same = dict(e.get("same_grid_as") or {})
+        if set(same) - set(DIALECTS):
+            raise VocabDataError(f"schedule {e['id']!r}: same_grid_as names unknown dialects", "fix schedules.json")
+        schedules[e["id"]] = ScheduleInfo(e["id"], e["label"], names, aliases, e.get("diffusers_approx"),
+                                          bool(e.get("scoped")), same, e.get("grid") != "model_specific")
+    for info in schedules.values():
+        for dialect, other in info.same_grid_as.items():
+            if other not in schedules or not schedules[other].names.get(dialect):
+                raise VocabDataError(f"schedule {info.id!r}: same_grid_as {dialect} {other!r} has no {dialect} name",
+                                     "fix schedules.json")
 
     samplers: dict[str, SamplerInfo] = {}
+    inherit = dict(sampler_data.get("semantics_inherit") or {})
+    sampler_ids = {e["id"] for e in sampler_data["samplers"]}
     for e in sampler_data["samplers"]:
         names, aliases = _names(e)
         if e["mode"] not in MODES:
@@ -93,9 +167,12 @@ def load_table() -> Table:
         if bool(grid) != bool(e["timestep_based"]) or (grid and grid not in schedules and grid not in GRID_ONLY):
             raise VocabDataError(f"sampler {e['id']!r}: grid_schedule {grid!r} does not fit timestep_based",
                                  "timestep samplers name the schedule id their timesteps follow; others none")
+        base = SamplerSemantics(HOST_DIALECT, bool(e["timestep_based"]), e["mode"], e.get("eta"), grid,
+                                dict(e.get("grid_options") or {}))
+        semantics = _semantics(e, base, inherit, sampler_ids)
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
                                         explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}),
-                                        tuple(e.get("substitutes") or ()))
+                                        tuple(e.get("substitutes") or ()), e.get("eta"), semantics)
     for info in samplers.values():
         unknown = [i for i in info.substitutes if i not in samplers]
         if unknown:
@@ -107,10 +184,16 @@ def load_table() -> Table:
     shared_classes = set(diffusers["classes"])
     sampler_index = _index("sampler", samplers, shared_classes)
     schedule_index = _index("schedule", schedules, set())
+    dialect_index = {"sampler": _dialect_index("sampler", samplers, shared_classes),
+                     "schedule": _dialect_index("schedule", schedules, set())}
 
+    flags = {f["flag"] for f in diffusers["schedule_flags"]}
     for cls, spec in diffusers["classes"].items():
+        if set(spec.get("flags") or ()) - flags:
+            raise VocabDataError(f"diffusers class {cls} names unknown schedule flags", "fix diffusers.json")
         for rule in spec["rules"]:
-            if rule["sampler"] not in samplers:
-                raise VocabDataError(f"diffusers class {cls} maps to unknown sampler {rule['sampler']!r}",
+            target = rule.get("nearest") if "refuse" in rule else rule.get("sampler")
+            if ("refuse" in rule) == ("sampler" in rule) or (target is not None and target not in samplers):
+                raise VocabDataError(f"diffusers class {cls}: rule {rule!r} needs a known sampler or a refusal",
                                      "fix iga_core/vocab/data/diffusers.json")
-    return Table(samplers, schedules, sampler_index, schedule_index, diffusers)
+    return Table(samplers, schedules, sampler_index, schedule_index, diffusers, dialect_index)

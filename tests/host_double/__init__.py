@@ -217,6 +217,27 @@ class HostDouble:
         return sorted(p for p in self.outputs.rglob("*") if p.is_file())
 
 
+#: what the double needs beyond iga's own dependencies: the hosts' samplers are the real k-diffusion, on torch.
+#: The a1111 CI env runs on Python 3.10 without torch (no CPU wheel for it offline): there the double's tests
+#: skip, and the a1111-host env (3.11, same pins, torch) runs them (`-m host`; .ci/run, docs/development.md).
+STACK = ("torch", "k_diffusion")
+#: the test being set up (tests/conftest.py); `install` insists it is marked `host`, so `-m host` selects
+#: every test that uses the double
+current_item = None
+
+
+def require_stack() -> None:
+    import pytest
+
+    item = current_item
+    if item is not None and item.get_closest_marker("host") is None:
+        raise RuntimeError(f"{item.nodeid} uses the host double but is not marked `host`: add "
+                           "pytestmark = pytest.mark.host (the a1111-host CI env selects tests by it)")
+    for name in STACK:
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"the host double needs {name}, not installed here (the forge and a1111-host CI envs have it)")
+
+
 def _package(name: str, path: list | None = None) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
@@ -253,6 +274,7 @@ def _install_forks_modules(flavour) -> None:
 
 def install(host: str, root: Path) -> HostDouble:
     """Put the double into sys.modules (call `clear()` afterwards). host: a key of `flavours.FLAVOURS`."""
+    require_stack()
     clear()
     from tests.host_double import k_diffusion_pkg
 

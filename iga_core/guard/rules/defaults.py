@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iga_core.guard.context import schedule_label
+from iga_core.guard.context import same_grid_ids
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 
@@ -14,15 +14,16 @@ def differs_from_default(ctx):
     """Reported per field only when the value is allowed (a disallowed value has its own finding), so
     audits can tell "native" runs from tuned ones."""
     recipe, req = ctx.recipe, ctx.request
-    if ctx.sampler is not None and ctx.sampler.id != recipe.sampler_info.id and recipe.sampler_allowed(ctx.sampler.id):
-        yield Observation("sampler", recipe.sampler_info.label, ctx.sampler.label,
-                          f"sampler {ctx.sampler.label} differs from the recipe's {recipe.sampler_info.label}",
-                          f"use {recipe.sampler_info.label} for the native result", {"sampler": recipe.sampler_info.label})
-    if (ctx.schedule is not None and recipe.schedule_info is not None and ctx.schedule.id != recipe.schedule_info.id
-            and recipe.schedule_allowed(ctx.schedule.id)):
-        own = schedule_label(recipe.schedule_info.id)
-        yield Observation("schedule", own, ctx.schedule.label,
-                          f"schedule type {ctx.schedule.label} differs from the recipe's {own}",
+    run = ctx.sampler_run  # ComfyUI's ddim runs Euler: the native sampler when the recipe's is Euler
+    if run is not None and run.id != recipe.sampler_info.id and recipe.sampler_allowed(run.id):
+        own, asked = ctx.sampler_name(recipe.sampler_info.id), ctx.sampler_name(ctx.sampler.id)
+        yield Observation("sampler", own, asked, f"sampler {asked} differs from the recipe's {own}",
+                          f"use {own} for the native result", {"sampler": own})
+    if (ctx.schedule is not None and recipe.schedule_info is not None
+            and recipe.schedule_info.id not in same_grid_ids(ctx.schedule.id, ctx.dialect)
+            and ctx.schedule_allowed(ctx.schedule.id)):
+        own, asked = ctx.schedule_name(recipe.schedule_info.id), ctx.schedule_name(ctx.schedule.id)
+        yield Observation("schedule", own, asked, f"schedule type {asked} differs from the recipe's {own}",
                           f"use {own} for the native result", {"schedule": own})
     default = recipe.steps.default
     if req.steps is not None and default is not None and req.steps != default and recipe.steps.contains(req.steps):

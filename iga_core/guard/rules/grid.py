@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iga_core.guard.context import resolve_sampler, schedule_label
+from iga_core.guard.context import resolve_sampler, sampler_label, schedule_label
 from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 from iga_core.schedules import (
@@ -20,6 +20,7 @@ from iga_core.schedules import (
     classify_grid,
     classify_timesteps,
 )
+from iga_core.vocab import DIALECT_TITLES
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -32,12 +33,19 @@ def request_sampler(ctx):
     return ctx.recipe.sampler_info if ctx.request.sampler is None else None
 
 
+def request_dialect(ctx) -> str | None:
+    """The dialect the running sampler is read in: the request's for its own sampler; the recipe's own sampler
+    (none asked) as the WebUI hosts run it."""
+    return ctx.dialect if ctx.sampler is not None else None
+
+
 def effective_schedule_id(ctx) -> str | None:
     """The schedule that shapes the grid: a timestep sampler's own spacing (the recipe's own sampler too:
-    a host's DDIM runs its own timesteps whatever the recipe meant by it), else the resolved schedule."""
+    a host's DDIM runs its own timesteps whatever the recipe meant by it; in ComfyUI ddim and uni_pc run on
+    the schedule's sigmas), else the resolved schedule."""
     sampler = request_sampler(ctx)
-    if sampler is not None and sampler.timestep_based:
-        return sampler.grid_schedule
+    if sampler is not None and sampler.in_dialect(request_dialect(ctx)).timestep_based:
+        return sampler.in_dialect(request_dialect(ctx)).grid_schedule
     if ctx.schedule is not None:
         return ctx.schedule.id
     if ctx.sampler is None and ctx.schedule_unknown is None and ctx.request.schedule is None:
@@ -79,21 +87,25 @@ def shortcut(recipe, steps: int) -> Decided | None:
     return None
 
 
-def sampler_options(sampler) -> tuple:
-    """The sampler's vocabulary `grid_options` as a hashable memo key part (none for a timestep sampler,
-    whose grid is its `grid_schedule`)."""
-    if sampler is None or sampler.timestep_based:
+def sampler_options(sampler, dialect: str | None = None) -> tuple:
+    """The sampler's vocabulary `grid_options` in `dialect` (None: A1111 / Forge; ComfyUI drops the penultimate
+    sigma for uni_pc, not for DPM++ 3M SDE) as a hashable memo key part (none for a timestep sampler, whose
+    grid is its `grid_schedule`)."""
+    if sampler is None:
         return ()
-    return tuple(sorted((getattr(sampler, "grid_options", None) or {}).items()))
+    sem = sampler.in_dialect(dialect)
+    if sem.timestep_based:
+        return ()
+    return tuple(sorted((sem.grid_options or {}).items()))
 
 
-def sampler_grid(sampler, schedule_id: str | None) -> tuple[str | None, tuple]:
-    """(grid id, sampler options) that `sampler` runs `schedule_id` on in A1111 / Forge: a timestep sampler
-    its own timesteps, a k-diffusion sampler the schedule with its options (LCM's table, the dropped
-    penultimate sigma, DPM fast's own steps)."""
-    if sampler is not None and sampler.timestep_based:
-        return sampler.grid_schedule, ()
-    return schedule_id, sampler_options(sampler)
+def sampler_grid(sampler, schedule_id: str | None, dialect: str | None = None) -> tuple[str | None, tuple]:
+    """(grid id, sampler options) that `sampler` runs `schedule_id` on in `dialect` (None: A1111 / Forge): a
+    timestep sampler its own timesteps, a k-diffusion sampler the schedule with its options (LCM's table, the
+    dropped penultimate sigma, DPM fast's own steps)."""
+    if sampler is not None and sampler.in_dialect(dialect).timestep_based:
+        return sampler.in_dialect(dialect).grid_schedule, ()
+    return schedule_id, sampler_options(sampler, dialect)
 
 
 def _own_steps(recipe) -> Decided:
@@ -144,12 +156,13 @@ def _candidates(recipe, steps: int) -> list[int]:
     return sorted(pool, key=lambda n: (not recipe.steps.contains(n), abs(n - steps), n))
 
 
-def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, options: tuple = ()
-            ) -> tuple[str, dict | None]:
+def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, options: tuple = (),
+            dialect: str | None = None) -> tuple[str, dict | None]:
     """Another step count on the same schedule (and sampler) when the request chose it, else the first
     sampler the recipe allows (its own first) with the recipe's schedule at the nearest step count that
-    lands on the grid as A1111 / Forge run that sampler; none when no allowed sampler gets there."""
-    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, options)
+    lands on the grid as the request's host runs that sampler (A1111 / Forge unless its `dialect` says
+    otherwise), named in that dialect; none when no allowed sampler gets there."""
+    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, options, dialect)
     if memo_key in recipe.memo:
         return recipe.memo[memo_key]
     result = None
@@ -161,19 +174,21 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, opti
     own = recipe.schedule_info.id if recipe.schedule_info is not None else None
     for sampler_id in recipe.allowed_samplers() if result is None else ():
         sampler = resolve_sampler(sampler_id)[0]
-        grid_id, sampler_opts = sampler_grid(sampler, own)
+        grid_id, sampler_opts = sampler_grid(sampler, own, dialect) if sampler is not None else (None, ())
         if sampler is None or grid_id is None:
             continue
         n = next((n for n in _candidates(recipe, steps) if _on_grid(recipe, grid_id, n, sampler_opts)), None)
         if n is not None:
-            label = schedule_label(own) if own is not None else None
-            fix = {"sampler": sampler.label, "steps": n, **({"schedule": label} if label else {})}
-            result = (f"use {sampler.label}{f' with {label}' if label else ''} at {steps_text(n)}", fix)
+            name = sampler_label(sampler.id, dialect)
+            label = schedule_label(own, dialect) if own is not None else None
+            fix = {"sampler": name, "steps": n, **({"schedule": label} if label else {})}
+            result = (f"use {name}{f' with {label}' if label else ''} at {steps_text(n)}", fix)
             break
     if result is None:
-        result = ("no sampler this recipe allows reaches its grid the way A1111 / Forge run it: run this model "
-                  "where the sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers timesteps=), "
-                  "or allow a sampler that reaches it (auto-configure names one)", None)
+        where = "A1111 / Forge run it" if dialect in (None, "a1111", "forge") else f"{DIALECT_TITLES[dialect]} runs it"
+        result = (f"no sampler this recipe allows reaches its grid the way {where}: run this model where the "
+                  "sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers timesteps=), or allow a "
+                  "sampler that reaches it (auto-configure names one)", None)
     recipe.memo[memo_key] = result
     return result
 
@@ -216,14 +231,16 @@ def off_grid(ctx):
     executed = ctx.request.executed
     asked = ctx.sampler is not None or ctx.schedule is not None
     sampler = request_sampler(ctx)
+    dialect = request_dialect(ctx)
     if executed is not None:
         match = classify_executed(ctx.recipe, executed)
         if match.kind != "off_grid":
             return
         n = steps or len(executed.timesteps)
         own = ctx.recipe.schedule_info
-        grid_id, options = sampler_grid(sampler, effective_schedule_id(ctx) or (own.id if own is not None else None))
-        remedy, fix = (_remedy(ctx.recipe, grid_id, n, asked, options)
+        grid_id, options = sampler_grid(sampler, effective_schedule_id(ctx) or (own.id if own is not None else None),
+                                        dialect)
+        remedy, fix = (_remedy(ctx.recipe, grid_id, n, asked, options, ctx.dialect)
                        if grid_id is not None and n else ("use the recipe's schedule and step count", None))
         who = "the host" if executed.computed_by == "host" else "iga's model of the host"
         yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
@@ -235,17 +252,18 @@ def off_grid(ctx):
     schedule_id = effective_schedule_id(ctx)
     if schedule_id is None:
         return
-    options = sampler_options(sampler)
+    options = sampler_options(sampler, dialect)
     match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, asked, options)
-    if sampler is not None and (sampler.timestep_based or dict(options).get("own_steps")):
-        where = sampler.label
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, asked, options, ctx.dialect)
+    name = sampler_label(sampler.id, ctx.dialect) if sampler is not None else None
+    if sampler is not None and (sampler.in_dialect(dialect).timestep_based or dict(options).get("own_steps")):
+        where = name
     elif sampler is not None and dict(options).get("denoiser"):
-        where = f"{sampler.label} with {schedule_label(schedule_id)}"
+        where = f"{name} with {schedule_label(schedule_id, ctx.dialect)}"
     else:
-        where = schedule_label(schedule_id)
+        where = schedule_label(schedule_id, ctx.dialect)
     yield Observation("steps", _expected(ctx.recipe), f"{where} at {steps_text(steps)}",
                       f"{where} at {steps_text(steps)} is off this model's step grid ({match.reason})", remedy, fix)
 

@@ -10,12 +10,13 @@ from iga_core.guard.context import normalize, resolve_sampler, resolve_schedule,
 from iga_core.guard.rules import Observation, rule
 
 
-def _suggestion(exc, fallback: str, kind: str) -> str:
-    """The vocabulary's closest known name, as its label ("euler_ancestral" -> "Euler a")."""
+def _suggestion(exc, fallback: str, kind: str, dialect: str | None = None) -> str:
+    """The vocabulary's closest known name, in the request's dialect ("euler_ancestral" -> "Euler a" for
+    A1111 / Forge)."""
     for name in getattr(exc, "suggestions", None) or ():
-        info, _ = (resolve_sampler if kind == "sampler" else resolve_schedule)(name)
+        info, _ = (resolve_sampler if kind == "sampler" else resolve_schedule)(name, dialect)
         if info is not None:
-            return sampler_label(info.id) if kind == "sampler" else schedule_label(info.id)
+            return sampler_label(info.id, dialect) if kind == "sampler" else schedule_label(info.id, dialect)
     return fallback
 
 
@@ -26,15 +27,15 @@ def _suggestion(exc, fallback: str, kind: str) -> str:
 def unknown_name(ctx):
     """A sampler, schedule or prediction-type name that no dialect in the vocabulary knows, or a combined
     name ("DPM++ 2M Karras") next to a different explicit schedule: which one the host runs is unclear."""
-    recipe, req = ctx.recipe, ctx.request
+    recipe, req, dialect = ctx.recipe, ctx.request, ctx.dialect
     if ctx.sampler_unknown is not None:
-        fix = _suggestion(ctx.sampler_unknown, sampler_label(recipe.sampler_info.id), "sampler")
+        fix = _suggestion(ctx.sampler_unknown, ctx.sampler_name(recipe.sampler_info.id), "sampler", dialect)
         yield Observation("sampler", "a known sampler name", req.sampler,
                           f"sampler {req.sampler!r} is not a known sampler name", f"use {fix}", {"sampler": fix})
     if ctx.schedule_unknown is not None:
         own = recipe.schedule_declared
-        fix = _suggestion(ctx.schedule_unknown, schedule_label(own.id) if own is not None else "Automatic",
-                          "schedule")
+        fix = _suggestion(ctx.schedule_unknown, ctx.schedule_name(own.id) if own is not None else "Automatic",
+                          "schedule", dialect)
         yield Observation("schedule", "a known schedule type", req.schedule,
                           f"schedule type {req.schedule!r} is not a known schedule name", f"use {fix}",
                           {"schedule": fix})
