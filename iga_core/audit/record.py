@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
@@ -380,7 +381,9 @@ def _host_run_part(host_run: Any) -> dict:
 
 
 def _timestamp(now: datetime | None) -> str:
-    moment = now or datetime.now(timezone.utc)
+    if now is None:  # the clock, in UTC, to the second (time.gmtime: no datetime objects per image)
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    moment = now
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
