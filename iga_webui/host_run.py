@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from typing import Any
 
 from iga_core.guard import ExecutedSchedule, host_settings
 from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_webui import host
+
+log = logging.getLogger("iga")
 
 #: timestep samplers whose loop evaluates timesteps[len-1] .. timesteps[1] (A sd_samplers_timesteps_impl.py)
 _LOOP_SAMPLERS = ("DDIM", "DDIM CFG++", "PLMS")
@@ -153,7 +156,13 @@ def executed_or_error(p: Any, *, hires: bool = False, memo: dict | None = None
     steps, A sd_samplers_timesteps.py:94), so the pass is judged on iga's model of it instead of leaving
     the whole generation unchecked. With `memo` (one per generation), a pass whose `inputs_key` is unchanged
     is not asked again."""
-    key = inputs_key(p, hires) if memo is not None else None
+    key = None
+    if memo is not None:
+        try:
+            key = inputs_key(p, hires)
+        except Exception:  # an object the key cannot read (the hosts' tensors vary): ask the host every time
+            log.debug("[IGA] no memo key for this pass", exc_info=True)
+            memo = None
     if memo is not None and hires in memo and memo[hires][0] == key:
         return memo[hires][1]
     try:

@@ -450,3 +450,20 @@ def test_on_a_4_step_grid_unipc_runs_on_it_and_lcm_with_sgm_uniform_does_not(web
     assert status == 422, body
     assert "IGA-H004" in body["detail"] and "759" in body["detail"]
     assert webui.last_api_p().double_executed == []
+
+
+def test_a_pass_whose_memo_key_cannot_be_read_is_still_asked_and_judged(webui, monkeypatch):
+    """The memo only saves asking twice: if its key cannot be built (a tensor the host made in a way the key
+    cannot read, as Forge's inference-mode sigmas once did), the host is asked and the pass judged anyway."""
+    from iga_webui import host_run
+
+    def unreadable(p, hires):
+        raise RuntimeError("Inference tensors do not track version counter.")
+
+    monkeypatch.setattr(host_run, "inputs_key", unreadable)
+    webui.select("vpred.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Euler",
+                                      "scheduler": "Karras"})
+    assert status == 422 and "IGA-H003" in body["detail"], body
+    st = webui.last_api_p().iga_state
+    assert st.failure is None and "first" in st.host_run["passes"]
