@@ -57,7 +57,9 @@ def plot_fd_per_config(result: dict, path: Path) -> None:
         lo = np.array([(rows[i]["baseline_cell"]["fd_ci95"] or [np.nan, np.nan])[0] for i in order])
         hi = np.array([(rows[i]["baseline_cell"]["fd_ci95"] or [np.nan, np.nan])[1] for i in order])
         iga = np.array([rows[i]["iga_cell"]["fd"] for i in order])
-        ax.errorbar(xs - 0.12, base, yerr=[base - lo, hi - base], fmt="o", ms=3, color="#d8643b", lw=0.8,
+        # a percentile interval of FD need not contain the point (FD is biased upwards under resampling)
+        err = [np.clip(np.nan_to_num(base - lo), 0, None), np.clip(np.nan_to_num(hi - base), 0, None)]
+        ax.errorbar(xs - 0.12, base, yerr=err, fmt="o", ms=3, color="#d8643b", lw=0.8,
                     label="baseline (A1111) ± 95 % CI")
         ax.scatter(xs + 0.12, iga, s=10, color="#3b7dd8", zorder=3, label="IGA arm")
         ax.axhline(floor, color="#999", ls="--", lw=0.8, label="noise floor (p95)")
@@ -191,6 +193,9 @@ def write_evidence(result: dict, out_dir) -> dict:
     pictures = {}
     try:
         out.mkdir(parents=True, exist_ok=True)
+        # the numbers first: a plot that fails must not lose them
+        write_text_atomic(out / "report.json", json.dumps(to_json(result), indent=1, sort_keys=True,
+                                                          ensure_ascii=False) + "\n")
         if can_plot:
             plot_fd_per_config(result, out / "evidence-fd-per-config.png")
             pictures["FD per configuration, both arms"] = "evidence-fd-per-config.png"
@@ -203,8 +208,6 @@ def write_evidence(result: dict, out_dir) -> dict:
             pictures[f"samples, {MODEL_TITLES.get(m, m)}: rows = draws, columns = seeds"] = f"evidence-grid-{m}.png"
         md = markdown(result, pictures) + ("" if can_plot else f"\n{note}.\n")
         write_text_atomic(out / "report.md", md)
-        write_text_atomic(out / "report.json", json.dumps(to_json(result), indent=1, sort_keys=True,
-                                                          ensure_ascii=False) + "\n")
     except (OSError, AtomicWriteFailed) as exc:
         reason = exc.message if isinstance(exc, AtomicWriteFailed) else exc.strerror or exc
         raise EvalUnavailable(f"cannot write the report into {out}: {reason}",
