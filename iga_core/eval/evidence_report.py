@@ -193,6 +193,9 @@ def write_evidence(result: dict, out_dir) -> dict:
     pictures = {}
     try:
         out.mkdir(parents=True, exist_ok=True)
+        # the numbers first: a plot that fails must not lose them
+        write_text_atomic(out / "report.json", json.dumps(to_json(result), indent=1, sort_keys=True,
+                                                          ensure_ascii=False) + "\n")
         if can_plot:
             plot_fd_per_config(result, out / "evidence-fd-per-config.png")
             pictures["FD per configuration, both arms"] = "evidence-fd-per-config.png"
@@ -205,8 +208,6 @@ def write_evidence(result: dict, out_dir) -> dict:
             pictures[f"samples, {MODEL_TITLES.get(m, m)}: rows = draws, columns = seeds"] = f"evidence-grid-{m}.png"
         md = markdown(result, pictures) + ("" if can_plot else f"\n{note}.\n")
         write_text_atomic(out / "report.md", md)
-        write_text_atomic(out / "report.json", json.dumps(to_json(result), indent=1, sort_keys=True,
-                                                          ensure_ascii=False) + "\n")
     except (OSError, AtomicWriteFailed) as exc:
         reason = exc.message if isinstance(exc, AtomicWriteFailed) else exc.strerror or exc
         raise EvalUnavailable(f"cannot write the report into {out}: {reason}",
