@@ -128,7 +128,7 @@ def markdown(result: dict, pictures: dict) -> str:
               f"noise floor of FD with {result['noise_floor']['n']} real images: median "
               f"{_f(result['noise_floor']['median'])}, 95th percentile {_f(result['noise_floor']['p95'])}.", ""]
     lines += ["| model | Var log FD baseline / IGA / strict | ratio IGA ÷ baseline | ratio strict ÷ baseline | "
-              "mean FD IGA − baseline | accuracy IGA − baseline | failure rate baseline / IGA | ICC IGA − baseline | "
+              "mean log FD IGA − baseline | accuracy IGA − baseline | failure rate baseline / IGA | ICC IGA − baseline | "
               "same-seed feature distance ratio | same-seed 1−SSIM ratio | draws the guard accepted |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     for m, d in result["models"].items():
