@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from iga_core.recipe.problems import pointer as make_pointer
+from iga_core.recipe.problems import walk_pointer
 from iga_core.recipe.schema_file import _schema
 
 MIGRATE_KINDS = ("move", "step", "manual")
@@ -82,19 +82,6 @@ def parse(block: dict) -> tuple[dict, tuple[_Key, ...]]:
     return versions, tuple(keys)
 
 
-def _walk(value: Any, parts: tuple[str, ...], path: tuple) -> Iterator[tuple[tuple, Any]]:
-    if not parts:
-        yield path, value
-        return
-    head, rest = parts[0].replace("~1", "/").replace("~0", "~"), parts[1:]
-    if head == "*":
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                yield from _walk(item, rest, (*path, i))
-    elif isinstance(value, dict) and head in value:
-        yield from _walk(value[head], rest, (*path, head))
-
-
 _POINTER = re.compile(r"(?<![\w`])/[A-Za-z0-9_*~-]+(?:/[A-Za-z0-9_*~-]+)*")
 
 
@@ -128,7 +115,7 @@ def notices(d: Any, *, data: tuple[dict, tuple[_Key, ...]] | None = None) -> lis
         out.append(Notice(where, f"recipe shape {shape}", entry["since"], f"schema {replaced}" if replaced else "",
                           entry.get("why", ""), entry.get("how", "")))
     for key in keys:
-        for path, value in _walk(d, key.parts, ()):
+        for path, value in walk_pointer(d, key.parts, ()):
             if key.has_value and value != key.value:
                 continue
             subject = f"{_dotted(path)} {value!r}" if key.has_value else _dotted(path)
@@ -146,7 +133,7 @@ def move(d: dict, *, data: tuple[dict, tuple[_Key, ...]] | None = None) -> tuple
         if key.migrate != "move" or not key.replaced_by.startswith("/"):
             continue
         target = tuple(key.replaced_by[1:].split("/"))
-        for path, value in list(_walk(out, key.parts, ())):
+        for path, value in list(walk_pointer(out, key.parts, ())):
             if key.has_value and value != key.value:
                 continue
             # the replacement sits where the deprecated key did, with the entry's own tail

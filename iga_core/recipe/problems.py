@@ -29,6 +29,21 @@ def pointer(*parts: object) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def walk_pointer(value: object, parts: tuple[str, ...], path: tuple = ()):
+    """(path, value) of every place a JSON-pointer pattern names in `value`, its parts RFC 6901 escaped;
+    a part "*" stands for each item of a list. Places the document does not have are skipped."""
+    if not parts:
+        yield path, value
+        return
+    head, rest = parts[0].replace("~1", "/").replace("~0", "~"), parts[1:]
+    if head == "*":
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from walk_pointer(item, rest, (*path, i))
+    elif isinstance(value, dict) and head in value:
+        yield from walk_pointer(value[head], rest, (*path, head))
+
+
 class RecipeInvalid(IgaInvalid):
     """A recipe failed the schema or the semantic checks; `problems` lists every finding."""
 

@@ -20,7 +20,7 @@ import re
 from collections import namedtuple
 from functools import lru_cache
 
-from iga_core.recipe.problems import pointer
+from iga_core.recipe.problems import pointer, walk_pointer
 
 _SIZE = re.compile(r"\s*([0-9]{1,5})\s*[xX×]\s*([0-9]{1,5})\s*")
 
@@ -83,26 +83,13 @@ def positions() -> tuple[tuple[tuple[str, ...], str], ...]:
     return tuple(out)
 
 
-def _walk(value: object, parts: tuple[str, ...], path: tuple):
-    if not parts:
-        yield path, value
-        return
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                yield from _walk(item, rest, (*path, i))
-    elif isinstance(value, dict) and head in value:
-        yield from _walk(value[head], rest, (*path, head))
-
-
 def find(d: object) -> list[Expansion]:
     """Every shorthand value in `d`, in the order of data/shorthand.json."""
     if not isinstance(d, dict):
         return []
     found = []
     for parts, form in positions():
-        for path, value in _walk(d, parts, ()):
+        for path, value in walk_pointer(d, parts, ()):
             after = FORMS[form].expand(value)
             if after is not None:
                 found.append(Expansion(pointer(*path), form, value, after))
@@ -119,7 +106,7 @@ def expand(d: object) -> tuple[object, list[Expansion]]:
 
     out = copy.deepcopy(d)
     for parts, form in positions():
-        for path, value in list(_walk(out, parts, ())):
+        for path, value in list(walk_pointer(out, parts, ())):
             after = FORMS[form].expand(value)
             if after is not None:
                 parent = out
