@@ -27,7 +27,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import piexif  # noqa: E402
 import piexif.helper  # noqa: E402
+from _rounds import rounds  # noqa: E402  (this folder: sys.path[0] of a script)
 from PIL import Image  # noqa: E402
 
 from iga_core.audit import (  # noqa: E402
@@ -52,16 +52,6 @@ from iga_core.recipe import Recipe  # noqa: E402
 INFOTEXT = "a cat, best quality\nNegative prompt: blurry\nSteps: 4, Sampler: Euler, Schedule type: SGM Uniform, " \
            "CFG scale: 3, Seed: 1, Size: 1024x1024, Model hash: 0123456789, Model: lightning"
 
-
-def rounds(rows: dict, n: int) -> dict[str, list[float]]:
-    spent = {name: [] for name in rows}
-    names = list(rows)
-    for i in range(n):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            start = time.perf_counter()
-            rows[name]()
-            spent[name].append(time.perf_counter() - start)
-    return spent
 
 
 def table(title: str, spent: dict[str, list[float]], anchor: str) -> None:

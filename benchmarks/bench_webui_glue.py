@@ -26,11 +26,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _rounds import rounds  # noqa: E402  (this folder: sys.path[0] of a script)
 
 from tests.host_double import clear, install  # noqa: E402
 from tests.webui_recipes import LCM_LORA, LIGHTNING, add_checkpoint  # noqa: E402
@@ -38,17 +39,6 @@ from tests.webui_recipes import LCM_LORA, LIGHTNING, add_checkpoint  # noqa: E40
 TARGET_OWN_MS = 0.2
 TARGET_HOST_RUN_MS = 1.0
 
-
-def rounds(rows: dict, n: int) -> dict[str, list[float]]:
-    """Wall seconds of each row's function, `n` rounds, every row once per round in a rotating order."""
-    spent = {name: [] for name in rows}
-    names = list(rows)
-    for i in range(n):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            start = time.perf_counter()
-            rows[name]()
-            spent[name].append(time.perf_counter() - start)
-    return spent
 
 
 def timed(fn, n: int) -> float:
