@@ -216,9 +216,8 @@ def hash_range(
             if file_hash is not None:
                 file_hash.update(head)
         sinks = [_digest(data_hash)] if file_hash is None else [_digest(data_hash), _digest(file_hash)]
-        if copy_to is not None:
-            sinks.append(_copying(copy_to))
-        _pump(fh, sinks, fh.tell(), total, progress, block_size)
+        copy = _copying(copy_to) if copy_to is not None else None
+        _pump(fh, sinks, fh.tell(), total, progress, block_size, copy=copy)
     except _CopyFailed as exc:
         raise exc.error from None  # writing the copy failed: the caller's to report, not a read error
     except OSError as exc:
@@ -229,8 +228,11 @@ def hash_range(
     return out
 
 
-#: blocks in flight at once in `_pump`: one being read while the sinks work on the others
+#: blocks in flight at once in `_pump`: one being read while the digests work on the others
 PIPELINE_DEPTH = 3
+#: how far (in blocks) the copy may fall behind the reading: it reads the source itself (a kernel copy from
+#: the page cache the reading just filled), so it holds no buffer; the bound keeps those pages in the cache
+COPY_LAG = 16
 
 
 class _CopyFailed(Exception):
@@ -245,27 +247,33 @@ def _digest(h) -> Sink:
     return lambda view, _offset: h.update(view)
 
 
-def _copying(copy: Copier) -> Sink:
-    def sink(view: memoryview, offset: int) -> None:
+def _copying(copy: Copier) -> Callable[[int, int], None]:
+    def sink(offset: int, length: int) -> None:
         try:
-            copy(offset, len(view))
+            copy(offset, length)
         except OSError as exc:
             raise _CopyFailed(exc) from exc
 
     return sink
 
 
-def _pump(fh, sinks: list[Sink], done: int, total: int, progress: Progress | None, block_size: int) -> None:
-    """Read `fh` from its position to its end in blocks and hand every block to each sink, in order. A file
-    of one block is handled inline; a larger one runs each sink on a thread of its own (hashlib and
-    os.write release the GIL), `PIPELINE_DEPTH` blocks in flight, a buffer reused once every sink is done
-    with it: the reads, the digests and the copy overlap, and memory stays at the buffers' size."""
+def _pump(fh, sinks: list[Sink], done: int, total: int, progress: Progress | None, block_size: int,
+          copy: Callable[[int, int], None] | None = None) -> None:
+    """Read `fh` from its position to its end in blocks and hand every block to each sink, in order, and
+    `copy(offset, length)` each block once it is read. A file of one block is handled inline; a larger one
+    runs each sink and the copy on a thread of their own (hashlib, copy_file_range and fsync release the
+    GIL), `PIPELINE_DEPTH` blocks in flight for the digests, a buffer reused once both digests are done with
+    it. The copy reads the source itself, so it holds no buffer and waits for nobody: its flushes to disk
+    (`stamp._block_copier`) overlap the hashing instead of stalling the reads. Memory stays at the
+    buffers' size."""
     size = max(1, min(block_size, total - done))
     if total - done <= block_size:
         buf = bytearray(size)  # a small file: no full-size buffer to zero, no threads to start
         while n := fh.readinto(buf):
             for sink in sinks:
                 sink(memoryview(buf)[:n], done)
+            if copy is not None:
+                copy(done, n)
             done += n
             if progress is not None:
                 progress(done, total)
@@ -275,26 +283,34 @@ def _pump(fh, sinks: list[Sink], done: int, total: int, progress: Progress | Non
 
     buffers = [bytearray(size) for _ in range(PIPELINE_DEPTH)]
     workers = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="iga-hash") for _ in sinks]  # one each: in order
+    copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iga-copy") if copy is not None else None
     in_flight: deque = deque()
+    copies: deque = deque()
     try:
         for i in itertools.count():
             if len(in_flight) == PIPELINE_DEPTH:  # the oldest block's buffer is the one to fill next
                 for job in in_flight.popleft():
                     job.result()
+            while copies and (len(copies) >= COPY_LAG or copies[0].done()):
+                copies.popleft().result()  # a failed copy stops the pass at once
             buf = buffers[i % PIPELINE_DEPTH]
             n = fh.readinto(buf)
             if not n:
                 break
             view = memoryview(buf)[:n]
             in_flight.append([worker.submit(sink, view, done) for worker, sink in zip(workers, sinks, strict=True)])
+            if copier is not None:
+                copies.append(copier.submit(copy, done, n))
             done += n
             if progress is not None:
                 progress(done, total)
         while in_flight:
             for job in in_flight.popleft():
                 job.result()
+        while copies:
+            copies.popleft().result()
     finally:
-        for worker in workers:
+        for worker in [*workers, *([copier] if copier is not None else [])]:
             worker.shutdown(wait=True, cancel_futures=True)
 
 
