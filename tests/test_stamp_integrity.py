@@ -399,6 +399,24 @@ def test_a_torn_write_is_repaired_by_the_next_stamp(ckpt, monkeypatch):
     assert json.loads(sio.read_header(ckpt).metadata["iga"])["title"] == "after"
 
 
+def test_the_journal_is_on_disk_before_the_header_is_touched(ckpt, monkeypatch):
+    """The order the repair relies on: the journal's data and its folder entry are flushed before the first
+    byte of the header is overwritten, and the new header is flushed before the journal goes (the flushes
+    are data syncs: `journal._flush_data`)."""
+    stamp.stamp(ckpt, RECIPE)
+    intact = ckpt.read_bytes()
+    events = []
+    real_data, real_dir = journal._flush_data, journal.fsync_dir
+    monkeypatch.setattr(journal, "_flush_data", lambda fd: events.append(
+        ("data", journal.pending(ckpt), ckpt.read_bytes() == intact)) or real_data(fd))
+    monkeypatch.setattr(journal, "fsync_dir", lambda folder: events.append(
+        ("dir", journal.pending(ckpt), ckpt.read_bytes() == intact)) or real_dir(folder))
+    stamp.stamp(ckpt, {**RECIPE, "title": "ordered"})
+    # journal data flushed, then its folder, the file still intact; then the new header flushed, journal still there
+    assert events == [("data", True, True), ("dir", True, True), ("data", True, False)]
+    assert not journal.pending(ckpt)
+
+
 def test_a_finished_write_whose_journal_survived_is_kept(ckpt, monkeypatch):
     stamp.stamp(ckpt, RECIPE)
     monkeypatch.setattr(journal.os, "unlink", lambda p: None)  # the power went before the journal was deleted
