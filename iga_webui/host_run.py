@@ -69,7 +69,7 @@ def executed(p: Any, *, hires: bool = False, sampler: Any = None) -> ExecutedSch
     view = _PassView(p, hires)
     img2img = hires or hasattr(p, "init_images")
     name = getattr(getattr(sampler, "config", None), "name", "?")
-    source = f"{host.dialect()} {type(sampler).__name__} ({name})"
+    source = f"{host.profile().key} {type(sampler).__name__} ({name})"
     steps = (getattr(p, "hr_second_pass_steps", 0) or p.steps) if hires else None
     if hasattr(sampler, "get_sigmas"):
         if img2img:
@@ -204,7 +204,7 @@ def model_facts(sd_model: Any, p: Any = None) -> dict:
 
     reader = host.glue("prediction")
     setting = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
-    return {"prediction_type": reader.prediction(sd_model),
+    return {"prediction_type": reader.prediction(sd_model, p),
             "zero_terminal_snr": reader.zero_terminal_snr(sd_model, setting, p),
             "architecture": architecture(sd_model), "source": reader.source}
 

@@ -115,7 +115,7 @@ def test_reforge_counts_its_advanced_model_sampling_zero_terminal_snr(webui):
     p = SimpleNamespace(scripts=SimpleNamespace(alwayson_scripts=[script]), script_args=(0, True, "x", 1.0, True))
     off = SimpleNamespace(scripts=p.scripts, script_args=(0, True, "x", 1.0, False))
     says = reader.zero_terminal_snr(model, False, p), reader.zero_terminal_snr(model, False, off)
-    assert says == ((True, False) if webui.host in ("reforge", "forge-classic") else (False, False))
+    assert says == ((True, False) if webui.host == "reforge" else (False, False))  # Classic has no such script
 
 
 def test_only_forge_and_neo_have_a_main_entry_top_bar(webui):

@@ -15,9 +15,15 @@
   (reForge supported_models.py:215-218, classic supported_models.py:118) or its config says v (reForge
   forge_loader.py:510-511, classic forge_loader.py:188-189); zero terminal SNR from the setting or the
   checkpoint's `ztsnr` key (`sd_model.ztsnr`, reForge forge_loader.py:391, 513; classic forge_loader.py:110-112,
-  192), applied right before `p.sample` (reForge processing.py:1065-1083, classic forge_loader.py:263-284); on
-  reForge also when its built-in "Advanced Model Sampling for reForge" script is enabled with its
-  zero-terminal-SNR box ticked (reForge processing.py:1065-1070: the script's args 0 and 3).
+  192), applied right before `p.sample` (reForge processing.py:1065-1083, classic forge_loader.py:263-284).
+- `reforge_model_sampling` (reForge): the same, plus what reForge's built-in "Advanced Model Sampling for reForge"
+  script will do to this request. Enabled, it replaces the UNet's `model_sampling` in
+  `process_before_every_sampling` (reForge processing.py:1461-1465, inside `p.sample`, after IGA's hand-over
+  check; extensions-builtin/reForge-advanced_model_sampling/scripts/advanced_model_sampling_script.py:348-395),
+  so the model read beforehand is not the one sampled: its mode and sampling type (args 1, 2, 4) give the
+  prediction type the host runs, and its Zero SNR box (arg 3) the noise schedule (reForge processing.py:
+  1065-1075 forces ZTSNR from args 0 and 3). Seen in a real reForge (docs/hosts.md, "Seen in a real reForge"):
+  an eps model run with the script's "v_prediction" passed the guard unchecked before this variant.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ class LdmConfig:
     source = "a1111 model config"
     reads_checkpoint_keys = False
 
-    def prediction(self, sd_model: Any) -> str | None:
+    def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         return {"eps": "eps", "v": "v"}.get(getattr(sd_model, "parameterization", None))
 
     def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
@@ -50,7 +56,7 @@ class ForgePredictor:
     source = "forge predictor"
     reads_checkpoint_keys = True
 
-    def prediction(self, sd_model: Any) -> str | None:
+    def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         predictor = sd_model.forge_objects.unet.model.predictor
         return _FORGE.get(getattr(predictor, "prediction_type", None))
 
@@ -64,7 +70,7 @@ class LdmPatchedSampling:
     source = "ldm_patched model_sampling"
     reads_checkpoint_keys = True
 
-    def prediction(self, sd_model: Any) -> str | None:
+    def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         sampling = sd_model.forge_objects.unet.model.model_sampling
         for cls in type(sampling).__mro__:
             if cls.__name__ in _LDM_PATCHED:
@@ -72,21 +78,49 @@ class LdmPatchedSampling:
         return None
 
     def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
-        if setting or bool(getattr(sd_model, "ztsnr", False)):
+        return setting or bool(getattr(sd_model, "ztsnr", False))
+
+
+#: the prediction type each mode of reForge's Advanced Model Sampling gives the UNet (the script's
+#: process_before_every_sampling, advanced_model_sampling_script.py:375-393, and the sampling types of its
+#: Discrete and Continuous EDM radios, 293 and 301); None: a type IGA has no prediction name for (Stable
+#: Cascade, Discrete "lcm")
+_AMS_MODES = {"Continuous V": "v", "SD3": "flow", "Aura Flow": "flow", "Flux": "flow"}
+_AMS_TYPES = {"eps": "eps", "v_prediction": "v", "x0": "x0", "edm_playground_v2.5": "eps"}
+
+
+class ReforgeModelSampling(LdmPatchedSampling):
+    name = "reforge_model_sampling"
+
+    def prediction(self, sd_model: Any, p: Any = None) -> str | None:
+        args = _reforge_ams_args(p)
+        if args is None:
+            return super().prediction(sd_model)
+        mode = args[1] if len(args) > 1 else None
+        if mode == "Discrete":
+            return _AMS_TYPES.get(args[2] if len(args) > 2 else None)
+        if mode == "Continuous EDM":
+            return _AMS_TYPES.get(args[4] if len(args) > 4 else None)
+        return _AMS_MODES.get(mode)
+
+    def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
+        """reForge's own check (processing.py:1065-1070): the script enabled (arg 0) with ZTSNR ticked (arg 3)."""
+        if super().zero_terminal_snr(sd_model, setting, p):
             return True
-        return _reforge_ams_ztsnr(p)
+        args = _reforge_ams_args(p)
+        return args is not None and len(args) > 3 and bool(args[3])
 
 
-def _reforge_ams_ztsnr(p: Any) -> bool:
-    """reForge's own check (processing.py:1065-1070): the script enabled (arg 0) with ZTSNR ticked (arg 3)."""
+def _reforge_ams_args(p: Any) -> list | None:
+    """This request's args of reForge's Advanced Model Sampling script when it is enabled (arg 0), else None."""
     runner = getattr(p, "scripts", None)
     script = next((s for s in getattr(runner, "alwayson_scripts", []) if getattr(s, "name", None) == _REFORGE_AMS),
                   None)
     if script is None:
-        return False
+        return None
     args = list(getattr(p, "script_args", ()) or ())[script.args_from:script.args_to]
-    return len(args) > 3 and bool(args[0]) and bool(args[3])
+    return args if args and bool(args[0]) else None
 
 
 VARIANTS = {"ldm_config": LdmConfig(), "forge_predictor": ForgePredictor(),
-            "ldm_patched_sampling": LdmPatchedSampling()}
+            "ldm_patched_sampling": LdmPatchedSampling(), "reforge_model_sampling": ReforgeModelSampling()}

@@ -326,13 +326,12 @@ def _forks_lists():
             ("DPM++ 2M CFG++", "dpmpp_2m_cfg_pp"), ("Euler a CFG++", "euler_ancestral_cfg_pp"),
             ("Euler CFG++", "euler_cfg_pp"))],
     ]
-    # reForge: reForge sd_samplers_kdiffusion.py:22-48 (A's list, "Euler A2" after "Euler a", and the Dy /
-    # Negative samplers), sd_samplers_timesteps.py:13-19 (the CFG++ ones commented out), LCM, then the first
-    # and the Forge entries of modules_forge/forge_alter_samplers.py:218-250 (the rest are left out here)
-    names = [r[0] for r in _K_SAMPLERS]
-    names.insert(names.index('Euler a') + 1, 'Euler A2')
-    extra = {'Euler A2': ('sample_euler_a2', ['k_euler_a2'], {"uses_ensd": True})}
-    reforge = [_k_data(*k[n]) if n in k else _fork_k(n, *extra[n]) for n in names]
+    # reForge: reForge sd_samplers_kdiffusion.py:22-48 (A's list and the Dy / Negative samplers; its "Euler A2"
+    # (30) is dropped at 50-54 because the default k-diffusion, `sd_sampling` "A1111" (12-14), has no
+    # `sample_euler_a2`: absent from /sdapi/v1/samplers in a real reForge, docs/hosts.md "Seen in a real
+    # reForge"), sd_samplers_timesteps.py:13-19 (the CFG++ ones commented out), LCM, then the first and the
+    # Forge entries of modules_forge/forge_alter_samplers.py:218-250 (the rest are left out here)
+    reforge = [_k_data(*r) for r in _K_SAMPLERS]
     reforge += [_fork_k(label, key, [key]) for label, key in (
         ('Euler Dy', 'sample_euler_dy'), ('Euler SMEA Dy', 'sample_euler_smea_dy'),
         ('Euler Negative', 'sample_euler_negative'), ('Euler Negative Dy', 'sample_euler_dy_negative'))]

@@ -1,0 +1,89 @@
+"""What a real reForge (3b56b268, CPU, docs/hosts.md "Seen in a real reForge") showed that the double and the
+glue had wrong: its built-in "Advanced Model Sampling for reForge" script swaps the UNet's model_sampling
+inside `p.sample`, after IGA's hand-over check, so an eps model asked to run as v-prediction through it passed
+the guard; its sampler list has no "Euler A2" (dropped at reForge sd_samplers_kdiffusion.py:50-54 because
+the default k-diffusion, `sd_sampling` "A1111", lacks `sample_euler_a2`); and the audit record's executed
+schedule named the host "forge"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.host_double import clear, install
+from tests.host_double.flavours import hosts_for_this_venv
+from tests.webui_recipes import add_checkpoint, recipe
+
+pytestmark = [pytest.mark.host,
+              pytest.mark.skipif("reforge" not in hosts_for_this_venv(), reason="reForge runs on the gradio 3 venv")]
+
+#: an SD 1.5 eps recipe with a grid-free schedule, as metadata_examples/sd15.iga.json
+SD15 = json.loads((Path(__file__).resolve().parents[1] / "metadata_examples" /
+                   "sd15.iga.json").read_text())
+AMS = "Advanced Model Sampling for reForge"
+#: the script's 16 args (advanced_model_sampling_script.py:350-353), as the real test sent them
+AMS_V = [True, "Discrete", "v_prediction", False, "v_prediction", 120.0, 0.002, 120.0, 0.002, 2.0, 3.0, 1.73, 1.15,
+         0.5, 1024, 1024]
+
+
+@pytest.fixture(scope="module")
+def reforge(tmp_path_factory):
+    double = install("reforge", tmp_path_factory.mktemp("reforge"))
+    add_checkpoint(double.models, "sd15.safetensors", recipe(SD15))
+    double.start(select="sd15.safetensors", extensions=("reforge_ams_ext",))
+    try:
+        yield double
+    finally:
+        clear()
+
+
+def _txt2img(double, **extra):
+    return double.api_txt2img({"prompt": "a cat", "steps": 20, "cfg_scale": 7.5, "sampler_name": "Euler a",
+                               "scheduler": "Automatic", "width": 512, "height": 512, **extra})
+
+
+def test_advanced_model_sampling_running_an_eps_model_as_v_is_refused(reforge):
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": AMS_V}})
+    assert status == 422 and "IGA-H003" in body["detail"], body
+    off = [False, *AMS_V[1:]]
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": off}})
+    assert status == 200, body
+    eps = [True, "Discrete", "eps", False, *AMS_V[4:]]
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": eps}})
+    assert status == 200, body
+
+
+def test_the_advanced_model_sampling_reader(reforge):
+    """The reader gives what the script will run: each mode's type; disabled, the model's own."""
+    from types import SimpleNamespace
+
+    from iga_webui import host
+
+    reader = host.glue("prediction")
+    model = reforge.m.sd_models.reload_model_weights()
+    script = SimpleNamespace(name=AMS.lower(), args_from=2, args_to=18)
+
+    def p(args):
+        return SimpleNamespace(scripts=SimpleNamespace(alwayson_scripts=[script]), script_args=(0, 0, *args))
+
+    assert reader.prediction(model, p(AMS_V)) == "v"
+    assert reader.prediction(model, p([False, *AMS_V[1:]])) == "eps"
+    assert reader.prediction(model, p([True, "Continuous V", *AMS_V[2:]])) == "v"
+    assert reader.prediction(model, p([True, "SD3", *AMS_V[2:]])) == "flow"
+    assert reader.prediction(model, p([True, "Continuous EDM", "x", False, "eps", *AMS_V[5:]])) == "eps"
+    assert reader.prediction(model, p([True, "Stable Cascade", *AMS_V[2:]])) is None
+    assert reader.zero_terminal_snr(model, False, p([True, "Discrete", "eps", True, *AMS_V[4:]])) is True
+    assert reader.zero_terminal_snr(model, False, p([False, "Discrete", "eps", True, *AMS_V[4:]])) is False
+
+
+def test_reforges_sampler_list_has_no_euler_a2_and_the_record_names_reforge(reforge):
+    from iga_core.audit import read_image_metadata
+
+    names = [s.name for s in reforge.m.sd_samplers.all_samplers]
+    assert "Euler A2" not in names and "Euler a" in names and "Euler Dy" in names
+    status, _ = _txt2img(reforge, save_images=True)
+    assert status == 200
+    record = [read_image_metadata(f) for f in reforge.saved_files() if f.suffix == ".png"][-1]
+    assert record["host_run"]["passes"]["first"]["source"].startswith("reforge ")
