@@ -193,8 +193,9 @@ DropdownEditable = ui_components.DropdownEditable
 
 
 def on(event: str, callback, name: str) -> None:
-    """`script_callbacks.on_<event>(callback, name=...)`: on_ui_settings, on_app_started, ..."""
-    getattr(script_callbacks, f"on_{event}")(callback, name=name)
+    """`script_callbacks.on_<event>(callback)`: on_ui_settings, on_app_started, ...; with `name=` where the
+    host takes it (forks/callbacks.py)."""
+    glue("callbacks").register(getattr(script_callbacks, f"on_{event}"), callback, name)
 
 
 def queue_lock():

@@ -6,6 +6,7 @@ an unlisted sampler, and Neo's flow families whose "Shift" slider is not a CFG."
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -159,3 +160,19 @@ def test_neo_runs_z_image_as_a_flow_model_and_its_shift_is_not_a_cfg(webui):
         runs[shift] = p.iga_state.record["host_run"]["passes"]["first"]["values"]
     # the schedule the host runs follows the shift (Neo zimage.py:40-43): the guard judges the one that runs
     assert runs[3.0][1] < runs[9.0][1]
+
+
+def test_callbacks_register_the_way_each_host_takes_them(webui):
+    """Classic's `on_<event>(callback)` has no `name=` (classic modules/script_callbacks.py:324-328, 378): in a
+    real Classic, passing it stopped scripts/iga.py from loading. Every callback the extension needs is there."""
+    from iga_webui import host
+
+    assert host.glue("callbacks").name == ("positional" if webui.host == "forge-classic" else "named")
+    registered = webui.m.script_callbacks._callbacks
+    for event in ("ui_settings", "app_started", "ui_tabs", "after_component", "before_image_saved"):
+        assert registered[event], event
+    with pytest.raises(TypeError) if webui.host == "forge-classic" else contextlib.nullcontext():
+        webui.m.script_callbacks.on_ui_settings(lambda: None, name="probe")
+    webui.m.script_callbacks._callbacks["ui_settings"][:] = [
+        c for c in registered["ui_settings"] if getattr(c, "__name__", "") != "<lambda>"]
+

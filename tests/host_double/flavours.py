@@ -35,6 +35,9 @@ class Flavour:
     sorting_priority: bool  # F scripts.py:100, 703 (Neo the same); A, Classic, reForge ignore it
     samplers: str  # which sampler list: the key of sd_samplers.SAMPLER_LISTS
     schedules: str  # which schedule list: the key of sd_schedulers.SCHEDULE_LISTS
+    #: script_callbacks.on_<event> takes `name=` (A 456-609, reForge script_callbacks.py:127); Classic's
+    #: take the callback only (classic modules/script_callbacks.py:324-328, 378)
+    callback_names: bool = True
 
     @property
     def forge_backend(self) -> bool:
@@ -57,7 +60,7 @@ FLAVOURS = {
                              ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                              api_errors="middleware", api_unlisted_sampler="404", distilled_cfg=False,
                              hires_cfg="hr_cfg_scale", top_bar="quicksettings", sorting_priority=False,
-                             samplers="forge-classic", schedules="forge-classic"),
+                             samplers="forge-classic", schedules="forge-classic", callback_names=False),
     "reforge": Flavour("reforge", 3, {"version": "1.0.0v2-v1.10.1RC"}, "f1.0.0v2-v1.10.1RC", ("ldm_patched",),
                        ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                        api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,

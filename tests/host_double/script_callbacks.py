@@ -21,6 +21,11 @@ class ImageSaveParams:  # A 18-30
 
 
 def _add(category: str, callback, name=None) -> None:
+    from modules import shared
+
+    if name is not None and not shared.FLAVOUR.callback_names:
+        # Classic's on_<event>(callback) has no `name` (classic modules/script_callbacks.py:324-328, 378)
+        raise TypeError(f"on_{category}() got an unexpected keyword argument 'name'")
     _callbacks[category].append(callback)
 
 
@@ -38,7 +43,7 @@ def clear_callbacks() -> None:
     _callbacks.clear()
 
 
-# registration (A 456-609): `name=` is keyword-only in the host
+# registration (A 456-609): `name=` is keyword-only in the host; Forge Classic has no `name` (flavours.py)
 def on_app_started(callback, *, name=None):
     _add("app_started", callback, name)
 
