@@ -1,6 +1,6 @@
 """pytest fixtures for the host double, each test run once per host whose pins this venv holds
-(`flavours.hosts_for_this_venv`: A1111, Forge Classic and reForge on gradio 3.41 + pydantic 1; Forge and
-Forge Neo on gradio 4.40 + pydantic 2; IGA_DOUBLE_HOSTS=all runs all five here).
+(`flavours.hosts_for_this_venv`: CI sets IGA_DOUBLE_HOSTS to the venv's one host; without it, every host of
+this gradio major; IGA_DOUBLE_HOSTS=all runs all five here).
 
 `host`: a fresh, not yet started double per test. `started_host(setup)`: builds a module-scoped fixture
 that creates files with `setup(double)`, starts the host once per flavour and resets it between tests.

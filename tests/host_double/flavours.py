@@ -2,9 +2,10 @@
 mirrors (the sources read are listed in docs/hosts.md: A1111 v1.10.1, Forge dfdcbab, Forge Classic 5136ce20,
 Forge Neo 2026-02, reForge 3b56b268); the extension's side of the same facts is iga_webui/hosts.json.
 
-`GRADIO` says which pins each host runs on (its requirements / launch_utils, docs/hosts.md §8): the glue
-tests of a host run in the venv with that gradio (`hosts_for_this_venv`), so A1111, Forge Classic and
-reForge run on gradio 3.41 + pydantic 1, Forge and Neo on gradio 4.40 + pydantic 2.
+`gradio` is the major version each host pins, `PINS` the library versions (docs/hosts.md §11). CI gives each
+host a venv on its own pins and runs the glue tests there as that host alone (`.ci/run` sets
+IGA_DOUBLE_HOSTS; tests/test_ci_pins.py checks the venv holds `PINS[host]`). Without IGA_DOUBLE_HOSTS the
+double runs as every host whose gradio major this venv holds (`hosts_for_this_venv`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,27 @@ UNKNOWN = {
                          api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,
                          hires_cfg=None, top_bar="quicksettings", sorting_priority=False, samplers="a1111",
                          schedules="a1111"),
+}
+
+
+#: the versions each host's own install pins, of the libraries the extension or its tests touch (distribution
+#: name -> version). What a host leaves unpinned is absent (A1111 pins no pydantic: fastapi 0.94 holds it to 1).
+PINS = {
+    # A requirements_versions.txt:3-34 (the a1111-host venv; "pydantic<2" as fastapi 0.94 allows)
+    "a1111": {"gradio": "3.41.2", "fastapi": "0.94.0", "Pillow": "9.5.0", "httpx": "0.24.1", "httpcore": "0.15.0"},
+    # F requirements_versions.txt:3-42; F's Pillow 9.5.0 is not pinned in the forge venv (gradio 4.40 gives 10.4)
+    "forge": {"gradio": "4.40.0", "fastapi": "0.104.1", "pydantic": "2.8.2", "httpx": "0.24.1"},
+    # N launch_utils.py:297 (gradio), N requirements.txt:2-30 (the rest, installed over gradio's pillow<11)
+    "forge-neo": {"gradio": "4.40.0", "fastapi": "0.127.1", "pydantic": "2.10.6", "pydantic-core": "2.27.2",
+                  "httpx": "0.24.1", "huggingface-hub": "0.34.6", "numpy": "2.3.5", "safetensors": "0.7.0",
+                  "Pillow": "12.1.0"},
+    # C launch_utils.py:279 (gradio), C requirements.txt:2-28 (the rest, installed over gradio's pillow<11)
+    "forge-classic": {"gradio": "3.43.2", "fastapi": "0.114.2", "pydantic": "1.10.22", "httpx": "0.24.1",
+                      "httpcore": "0.15.0", "huggingface-hub": "0.30.2", "numpy": "1.26.4", "safetensors": "0.5.3",
+                      "Pillow": "11.2.1"},
+    # R requirements_versions.txt:6-44; pydantic 1.10.15 is R's own rebuilt wheel (line 40), PyPI's in CI
+    "reforge": {"gradio": "3.41.2", "fastapi": "0.94.0", "pydantic": "1.10.15", "Pillow": "10.4.0", "httpx": "0.24.1",
+                "httpcore": "0.15.0", "huggingface-hub": "0.25.0", "numpy": "1.26.4", "safetensors": "0.5.2"},
 }
 
 
