@@ -63,7 +63,9 @@ def test_pipelines_need_schema_1_1_and_migrate_brings_them_there():
     problems = validate_recipe(old)
     assert [p.pointer for p in problems] == ["/pipelines"] and "needs schema 1.1.0" in problems[0].message
     out, changes = migrate(old)
-    assert out["iga_version"] == "1.1.0" and validate_recipe(out) == [] and changes
+    assert out["iga_version"] == "1.2.0" and validate_recipe(out) == [] and changes
+    out, _ = migrate(old, "1.1.0")
+    assert out["iga_version"] == "1.1.0" and validate_recipe(out) == []
 
 
 @pytest.mark.parametrize(("change", "pointer", "fragment"), [

@@ -96,7 +96,7 @@ def test_migrate_to_a_file(tmp_path, capsys):
 
 def test_migrate_to_stdout_keeps_the_report_on_stderr(capsys):
     code, out, err = run(capsys, "migrate", str(EXAMPLES / "seed-flat-draft.json"))
-    assert code == 0 and json.loads(out)["iga_version"] == "1.1.0" and "flat-draft -> 1.1.0" in err
+    assert code == 0 and json.loads(out)["iga_version"] == "1.2.0" and "flat-draft -> 1.2.0" in err
 
 
 def test_migrate_json_and_an_invalid_result(tmp_path, capsys):

@@ -132,7 +132,7 @@ def test_cli_validate_and_migrate_name_the_deprecations(tmp_path):
     assert data["deprecations"][0]["subject"] == "recipe shape flat-draft"
     result = _iga("migrate", "--json", str(tree), cwd=tmp_path)
     data = json.loads(result.stdout)
-    assert data["ok"] and data["deprecations"] == [] and detect_version(data["recipe"]) == "1.1.0"
+    assert data["ok"] and data["deprecations"] == [] and detect_version(data["recipe"]) == "1.2.0"
 
 
 def test_the_recipe_route_lists_deprecations(tmp_path):

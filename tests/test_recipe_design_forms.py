@@ -68,7 +68,7 @@ def test_shorthand_and_canonical_are_one_recipe_with_one_digest():
 
 
 def test_migrate_writes_the_canonical_form_with_a_note_per_change():
-    out, changes = migrate(MINIMAL, "1.0.0")  # normalise only; the default also moves it to 1.1.0
+    out, changes = migrate(MINIMAL, "1.0.0")  # normalise only; the default also moves it to 1.2.0
     assert out == _without_digest(GOLDEN) and out["iga_version"] == "1.0.0"
     assert len(changes) == 4
     for where in ("/resolution/preferred/0", "/resolution/preferred/1", "/resolution/max", "/scheduler/subsample"):
@@ -77,7 +77,7 @@ def test_migrate_writes_the_canonical_form_with_a_note_per_change():
     out, changes = migrate(with_metadata_digest(MINIMAL), "1.0.0")
     assert out == GOLDEN and any("recomputed" in c for c in changes)
     out, changes = migrate(MINIMAL)
-    assert out == {**_without_digest(GOLDEN), "iga_version": "1.1.0"} and len(changes) == 5
+    assert out == {**_without_digest(GOLDEN), "iga_version": "1.2.0"} and len(changes) == 6
 
 
 def test_the_tree_keys_migrate_to_their_places():

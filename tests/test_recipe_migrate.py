@@ -125,13 +125,14 @@ def test_recipes_of_the_target_version_pass_through_unchanged():
     assert migrate(current) == (current, [])
 
 
-def test_a_1_0_recipe_migrates_to_1_1_by_changing_only_its_version():
+def test_a_1_0_recipe_migrates_to_1_2_by_changing_only_its_version():
     d = json.loads((EXAMPLES / "sdxl-turbo.iga.json").read_text(encoding="utf-8"))
     out, changes = migrate(d)
-    assert SCHEMA_VERSION == "1.1.0" and out["iga_version"] == "1.1.0"
+    assert SCHEMA_VERSION == "1.2.0" and out["iga_version"] == "1.2.0"
     assert {k: v for k, v in out.items() if k not in ("iga_version", "hashes")} == {
         k: v for k, v in d.items() if k not in ("iga_version", "hashes")}
     assert changes[0].startswith("iga_version '1.0.0' -> '1.1.0'") and "recomputed" in changes[-1]
+    assert changes[1].startswith("iga_version '1.1.0' -> '1.2.0'")
     assert validate_recipe(out) == [] and out["hashes"]["metadata_sha256"] == metadata_sha256(out)
     for doc, target, fragment in (({**d, "iga_version": "1.1.0"}, "1.0.0", "only forward"),
                                   (d, "2.0.0", "no recipe version")):

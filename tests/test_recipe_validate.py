@@ -89,8 +89,18 @@ def test_a_recipe_must_be_an_object(value):
 def test_patch_versions_are_read_newer_minor_versions_are_not():
     assert validate_recipe(_with(iga_version="1.0.7")) == []
     assert validate_recipe(_with(iga_version="1.1.0")) == []  # 1.1.0 only adds the optional pipelines
-    problems = validate_recipe(_with(iga_version="1.2.0"))
+    assert validate_recipe(_with(iga_version="1.2.0")) == []  # 1.2.0 only adds architecture names
+    problems = validate_recipe(_with(iga_version="1.3.0"))
     assert problems[0].pointer == "/iga_version" and "newer" in problems[0].message
+
+
+def test_the_newer_architecture_names_need_schema_1_2_and_other_stays_valid():
+    assert validate_recipe(_with(iga_version="1.2.0", architecture="z-image", prediction_type="flow")) == []
+    problems = validate_recipe(_with(iga_version="1.1.0", architecture="z-image", prediction_type="flow"))
+    assert [p.pointer for p in problems] == ["/architecture"] and "needs schema 1.2.0" in problems[0].message
+    assert validate_recipe(_with(iga_version="1.1.0", architecture="other", prediction_type="flow")) == []
+    problems = validate_recipe(_with(iga_version="1.2.0", architecture="hunyuan"))
+    assert problems and problems[0].pointer == "/architecture"
     problems = validate_recipe(_with(iga_version="0.9.0"))
     assert problems[0].pointer == "/iga_version" and "not one iga knows" in problems[0].message
     problems = validate_recipe(_with(iga_version="one"))

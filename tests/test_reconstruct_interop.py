@@ -127,8 +127,8 @@ def test_every_civitai_base_model_is_mapped():
         ("SD 2.1", "sd2", "sd2", None),
         ("Pony V7", "other", "auraflow", "flow"),  # baseModelGroupConfig PonyV7: "built on AuraFlow"
         ("Pony", "sdxl", "sdxl", None),
-        ("Flux.2 D", "other", "flux2", "flow"),
-        ("Flux.2 Klein 9B", "other", "flux2", "flow"),
+        ("Flux.2 D", "flux2", "flux2", "flow"),
+        ("Flux.2 Klein 9B", "flux2", "flux2", "flow"),
         ("Flux.1 D", "flux", "flux", "flow"),
         ("SD 3.5 Large", "sd3", "sd3", "flow"),
         ("Illustrious", "sdxl", "sdxl", None),
@@ -304,6 +304,29 @@ def test_variants_from_the_tensor_layout(tmp_path: Path, tensors, family, varian
 )  # fmt: skip
 def test_flow_families_from_tensors_are_not_flux1(tmp_path: Path, tensors, family):
     r = reconstruct(checkpoint(tmp_path, "x.safetensors", tensors))
-    assert r.recipe["architecture"] == "other" and r.family == family
+    # schema 1.2.0 names FLUX.2 and Chroma; AuraFlow stays `other`, its family kept in x-iga-model
+    assert r.recipe["architecture"] == (family if family != "auraflow" else "other") and r.family == family
     assert r.recipe["prediction_type"] == "flow"
-    assert r.recipe["x-iga-model"]["family"] == family
+    assert r.recipe.get("x-iga-model", {}).get("family", r.recipe["architecture"]) == family
+
+
+@pytest.mark.parametrize(
+    ("tensors", "family"),
+    [
+        ({"model.diffusion_model.cap_embedder.1.weight": ("BF16", [2304, 1])}, "lumina"),
+        ({"model.diffusion_model.cap_embedder.1.weight": ("BF16", [3840, 1])}, "z-image"),
+        ({"model.diffusion_model.txt_norm.weight": ("BF16", [3584]),
+          "model.diffusion_model.img_in.weight": ("BF16", [3072, 64])}, "qwen-image"),
+        ({"model.diffusion_model.head.modulation": ("F32", [1, 2, 5120])}, "wan"),
+        ({"model.diffusion_model.blocks.0.mlp.layer1.weight": ("BF16", [8, 8]),
+          "model.diffusion_model.llm_adapter.blocks.0.cross_attn.q_proj.weight": ("BF16", [8, 8])}, "anima"),
+    ],
+)  # fmt: skip
+def test_neo_families_are_named_from_their_tensor_layout(tmp_path: Path, tensors, family):
+    """Forge Neo's own detection keys (huggingface_guess/detection.py:43-64, 83, 204-207, 244), schema 1.2.0 names."""
+    from tests.factories import make_checkpoint
+
+    r = reconstruct(make_checkpoint(tmp_path / "x.safetensors", tensors, max_elements=4096))  # the real widths
+    assert r.recipe["architecture"] == family and r.family == family and r.recipe["iga_version"] == "1.2.0"
+    if family != "anima":  # Anima's prediction type is not known to iga (model_families.json)
+        assert r.recipe["prediction_type"] == "flow"

@@ -23,6 +23,9 @@ VPRED = recipe(LIGHTNING, model_id="test-vpred-xl", architecture="sdxl", predict
                resolution={"preferred": [{"width": 1024, "height": 1024}], "max": {"width": 1024, "height": 1024}})
 #: Neo's Z-Image: the double's guess needs only the width of `cap_embedder.1.weight` (Neo detection.py:43-64)
 ZIMAGE_KEYS = {"cap_embedder.1.weight": ("F16", [3840, 1]), "layers.0.attention.qkv.weight": ("F16", [8, 8])}
+#: Neo's Qwen-Image guess: a `txt_norm.weight` (Neo detection.py:244-247)
+QWEN_KEYS = {"txt_norm.weight": ("F16", [8]), "img_in.weight": ("F16", [8, 64]),
+             "transformer_blocks.0.attn.to_q.weight": ("F16", [8, 8])}
 #: the Z-Image-Turbo recipe written from its authors' settings (metadata_examples/README.md)
 ZIMAGE = json.loads((Path(__file__).resolve().parents[1] / "metadata_examples" / "z-image-turbo.iga.json").read_text())
 
@@ -40,6 +43,8 @@ def _checkpoints(double):
     stamp(double.models / "vpred-key-xl.safetensors", VPRED)
     make_checkpoint(double.models / "zimage.safetensors", ZIMAGE_KEYS, seed=6, max_elements=4096)  # real width
     stamp(double.models / "zimage.safetensors", ZIMAGE)
+    make_checkpoint(double.models / "qwen-zrecipe.safetensors", QWEN_KEYS, seed=7, max_elements=4096)
+    stamp(double.models / "qwen-zrecipe.safetensors", ZIMAGE)  # a Z-Image recipe on a Qwen-Image checkpoint
 
 
 started = started_host(_checkpoints, select="plain.safetensors")
@@ -147,7 +152,7 @@ def test_neo_runs_z_image_as_a_flow_model_and_its_shift_is_not_a_cfg(webui):
     from iga_webui import host_run
 
     facts = host_run.model_facts(_loaded(webui, "zimage.safetensors"))
-    assert (facts["prediction_type"], facts["architecture"]) == ("flow", "other")
+    assert (facts["prediction_type"], facts["architecture"]) == ("flow", "z-image")
     runs = {}
     for shift in (3.0, 9.0):  # the "Shift" slider is p.distilled_cfg_scale on use_shift models (Neo processing.py:733)
         status, body = webui.api_txt2img({"prompt": "x", "steps": 8, "cfg_scale": 1.0, "sampler_name": "Euler",
@@ -176,3 +181,17 @@ def test_callbacks_register_the_way_each_host_takes_them(webui):
     webui.m.script_callbacks._callbacks["ui_settings"][:] = [
         c for c in registered["ui_settings"] if getattr(c, "__name__", "") != "<lambda>"]
 
+
+def test_neo_refuses_a_z_image_recipe_on_a_qwen_image_checkpoint(webui):
+    """Schema 1.2.0 names Neo's families: the engine class Neo builds (QwenImage, Neo qwen.py:21) is `qwen-image`,
+    the recipe says `z-image`, and IGA-H008 refuses what was once `other` against `other` (not caught)."""
+    if webui.host != "forge-neo":
+        pytest.skip("Qwen-Image and Z-Image are Neo families")
+    from iga_webui import host_run
+
+    facts = host_run.model_facts(_loaded(webui, "qwen-zrecipe.safetensors"))
+    assert (facts["prediction_type"], facts["architecture"]) == ("flow", "qwen-image")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 8, "cfg_scale": 1.0, "sampler_name": "Euler",
+                                      "scheduler": "Simple", "distilled_cfg_scale": 3.0})
+    assert status == 422 and "IGA-H008" in body["detail"], body
+    assert "z-image" in body["detail"] and "qwen-image" in body["detail"]

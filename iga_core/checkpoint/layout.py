@@ -137,6 +137,24 @@ def _marker(stripped: list[str]) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
+def _marker_width(tensors: Mapping[str, Any], family: str | None, why: list[str]) -> str | None:
+    """A marker two families share, told apart by its width (`marker_widths`: Lumina 2 and Z-Image both
+    have cap_embedder.1, 2304 against 3840 wide, as Forge Neo's detection.py tells them)."""
+    for marker, widths in _data()["marker_widths"].items():
+        if dict(_data_markers()).get(marker) != family:
+            continue
+        shape = _shape(tensors, marker) or _shape(tensors, _PREFIX + marker)
+        found = widths.get(str(shape[0])) if shape else None
+        if found:
+            why.append(f"{marker} is {shape[0]} wide: {found}")
+            return found
+    return family
+
+
+def _data_markers() -> list[tuple[str, str]]:
+    return [(marker, fam) for marker, fam, _variant in _data()["markers"]]
+
+
 def _family_by_width(tensors: Mapping[str, Any], names: list[str]) -> tuple[str | None, str | None, str | None]:
     """(family, variant, why) from the cross-attention context width (attn2.to_k's input size)."""
     for name in names:
@@ -157,6 +175,7 @@ def _checkpoint(tensors: Mapping[str, Any], names: list[str]) -> Layout:
     family, variant, detail = _marker(stripped)
     if detail:
         why.append(detail)
+        family = _marker_width(tensors, family, why)
     if family is None:
         family, variant, detail = _family_by_width(tensors, names)
         if detail:

@@ -654,3 +654,19 @@ register(
         upgrade=_upgrade_1_0,
     )
 )
+
+
+def _upgrade_1_1(d: dict) -> tuple[dict, list[str]]:
+    """1.1.x -> 1.2.0: only the version changes (1.2.0 adds architecture names)."""
+    out = {**d, "iga_version": "1.2.0"}
+    return out, [f"iga_version {d.get('iga_version')!r} -> '1.2.0' ({entry('1.2.0')['upgrade']})"]
+
+
+register(
+    MigrationStep(
+        source="1.1.0",
+        target="1.2.0",
+        description="1.1.0 to 1.2.0: adds architecture names for the newer model families; nothing else changes",
+        upgrade=_upgrade_1_1,
+    )
+)

@@ -41,7 +41,7 @@ REL_TOL = 1e-6  # float tolerance when comparing grid values with sigma_min / si
 
 
 def validate_recipe(d: Any) -> list[Problem]:
-    """All problems of `d` as a recipe of its own version (1.0.0 or 1.1.0); [] when it is valid."""
+    """All problems of `d` as a recipe of its own version (1.0.0, 1.1.0 or 1.2.0); [] when it is valid."""
     if not isinstance(d, dict):
         return [
             Problem(
@@ -202,6 +202,10 @@ def _version_problems(d: dict) -> list[Problem]:
             Problem(pointer(key), f"{key!r} needs schema {v} (this recipe says {version})",
                     f'set "iga_version": "{v}" (`iga migrate FILE` does it), or remove {key!r}')
             for v in later for key in entry(v).get("adds", ()) if key in d
+        ] + [
+            Problem(pointer(key), f"{key} {d[key]!r} needs schema {v} (this recipe says {version})",
+                    f'set "iga_version": "{v}" (`iga migrate FILE` does it), or use another {key}')
+            for v in later for key, values in entry(v).get("adds_values", {}).items() if d.get(key) in values
         ]
     if parsed > version_tuple(SCHEMA_VERSION):
         return [

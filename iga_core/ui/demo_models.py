@@ -27,6 +27,9 @@ _TENSORS = {
     "sdxl": [("model.diffusion_model.input_blocks.0.0.weight", [8, 4, 3, 3]),
              ("conditioner.embedders.1.model.token_embedding.weight", [2, 1280])],
     "flux": [("model.diffusion_model.double_blocks.0.img_attn.qkv.weight", [6, 3072])],
+    # Forge Neo's detection keys (huggingface_guess/detection.py:43-64, 244): the width tells Z-Image
+    "z-image": [("model.diffusion_model.cap_embedder.1.weight", [3840, 1])],
+    "qwen-image": [("model.diffusion_model.txt_norm.weight", [8])],
     "lora": [("lora_unet_down_blocks_1_attentions_0_proj_in.lora_down.weight", [4, 64]),
              ("lora_unet_down_blocks_1_attentions_0_proj_in.lora_up.weight", [64, 4])],
 }

@@ -6,8 +6,9 @@
 - `engine_class` (Forge, Neo): the model is a `ForgeDiffusionEngine` subclass per family; Forge keeps the SD
   flags for the legacy families only (F backend/diffusion_engine/base.py:55-67) and has no flag for Flux, so the
   class names the family (F backend/diffusion_engine/{sd15,sd20,sdxl,sd35,flux,chroma}.py; Neo adds Flux2,
-  Lumina2, QwenImage, ZImage, Wan, Anima: Neo backend/diffusion_engine/*.py). Families the recipe schema
-  has no name for are "other".
+  Lumina2, QwenImage, ZImage, Wan, Anima: Neo backend/diffusion_engine/{flux2,lumina,qwen,zimage,wan,anima}.py,
+  each `class …(ForgeDiffusionEngine)` at line 13-21). Schema 1.2.0 names each of them; a family without a
+  name would be "other".
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ _FLAGS = (("is_flux", "flux"), ("is_sd3", "sd3"), ("is_sdxl", "sdxl"), ("is_sd2"
 ENGINE_CLASSES = {
     "StableDiffusion": "sd1", "StableDiffusion2": "sd2", "StableDiffusionXL": "sdxl",
     "StableDiffusionXLRefiner": "sdxl", "StableDiffusion3": "sd3", "Flux": "flux",
-    "Chroma": "other", "Flux2": "other", "Lumina2": "other", "QwenImage": "other", "ZImage": "other",
-    "Wan": "other", "Anima": "other",
+    "Chroma": "chroma", "Flux2": "flux2", "Lumina2": "lumina", "QwenImage": "qwen-image", "ZImage": "z-image",
+    "Wan": "wan", "Anima": "anima",
 }
 
 

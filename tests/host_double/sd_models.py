@@ -487,16 +487,30 @@ class ZImage(DoubleModel):
         self.forge_objects.unet.model.predictor.set_parameters(shift=getattr(p, "distilled_cfg_scale", 3.0))
 
 
+class QwenImage(DoubleModel):
+    """Neo backend/diffusion_engine/qwen.py:21-45: a discrete-flow predictor from the guessed config (shift 1.15,
+    multiplier 1.0, huggingface_guess/model_list.py:508-511); no shift slider (no `use_shift`), no SD flags."""
+
+    def __init__(self, info: CheckpointInfo):
+        super().__init__(info)
+        self.is_sd1 = self.is_sd2 = self.is_sdxl = self.is_sd3 = False
+        self.forge_objects = _ns(unet=_ns(model=_ns(predictor=PredictionDiscreteFlow(shift=1.15, multiplier=1.0))))
+        self.model_config = _ns(ztsnr=False)
+
+
 def _engine_class(info: CheckpointInfo):
     """The model class the host builds (F / Neo backend/loader.py picks a ForgeDiffusionEngine by the state
     dict's guessed family; A1111, Classic and reForge build one LDM-style model for every family). Neo's
-    Z-Image guess: a `cap_embedder.1.weight` of width 3840 (Neo huggingface_guess/detection.py:43-64)."""
+    Z-Image guess: a `cap_embedder.1.weight` of width 3840 (Neo huggingface_guess/detection.py:43-64); its
+    Qwen-Image guess: a `txt_norm.weight` (detection.py:244-247)."""
     if not shared.FLAVOUR.forge_backend:
         return DoubleModel
     keys = _state_dict_keys(info.filename)
     cap = keys.get("cap_embedder.1.weight", {}).get("shape") or []
     if shared.HOST == "forge-neo" and cap and cap[0] == 3840:
         return ZImage
+    if shared.HOST == "forge-neo" and "txt_norm.weight" in keys:
+        return QwenImage
     return StableDiffusionXL if any(k.startswith("conditioner.") for k in keys) else StableDiffusion
 
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 from iga_core.guard import host_settings
 from iga_core.guard.rules import Observation, rule
 
-#: architectures whose latents another can continue (same VAE latent space); None = not comparable
-LATENT_SPACE = {"sd1": "SD 1.x/2.x", "sd2": "SD 1.x/2.x", "sdxl": "SDXL", "sd3": "SD3", "flux": "Flux"}
+#: architectures whose latents another can continue (same VAE latent space); None = not comparable. Forge Neo's
+#: latent formats (as nolanlane/sd-webui-forge-classic 3df257a, modules_forge/packages/huggingface_guess/
+#: model_list.py): Flux for Flux, Chroma (a FluxSchnell, 337), Lumina 2 (382) and Z-Image (a Lumina2, 404);
+#: Flux2 for Klein (298, 324); Wan21 for Anima (444), Wan (469) and Qwen-Image (516)
+LATENT_SPACE = {"sd1": "SD 1.x/2.x", "sd2": "SD 1.x/2.x", "sdxl": "SDXL", "sd3": "SD3", "flux": "Flux",
+                "chroma": "Flux", "lumina": "Flux", "z-image": "Flux", "flux2": "FLUX.2",
+                "qwen-image": "Wan 2.1", "wan": "Wan 2.1", "anima": "Wan 2.1"}
 
 
 @rule("IGA-H007", "hard", ("zero_terminal_snr", "host"),
