@@ -12,6 +12,7 @@ sources (A1111's Lora extension and sd_models_config.py, ComfyUI's model_detecti
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Mapping
 from functools import cache
@@ -132,8 +133,13 @@ def _naming(names: list[str]) -> str:
 
 def _marker(stripped: list[str]) -> tuple[str | None, str | None, str | None]:
     present = set(stripped)
+    ordered = sorted(present)  # a name starting with a prefix sorts at or right after the prefix itself
     for marker, family, variant in _data()["markers"]:
-        hit = any(s.startswith(marker) for s in stripped) if marker.endswith(".") else marker in present
+        if marker.endswith("."):
+            at = bisect.bisect_left(ordered, marker)
+            hit = at < len(ordered) and ordered[at].startswith(marker)
+        else:
+            hit = marker in present
         if hit:
             return family, variant, f"tensor {marker}*: {family}" + (f" ({variant})" if variant else "")
     return None, None, None

@@ -99,12 +99,15 @@ def _resolution(recipe: Mapping[str, Any], arch: str) -> str | None:
 
 
 def implied_keys(recipe: Mapping[str, Any] | None, tensors: Mapping[str, Any] | None = None,
-                 *, existing_architecture: str | None = None) -> tuple[dict[str, str], str]:  # fmt: skip
+                 *, existing_architecture: str | None = None, layout: Layout | None = None,
+                 ) -> tuple[dict[str, str], str]:  # fmt: skip
     """The ModelSpec keys a recipe implies for a file with this tensor table: a complete header, or {} with
-    the reason none can be written (an existing `modelspec.architecture` of the file makes it complete)."""
+    the reason none can be written (an existing `modelspec.architecture` of the file makes it complete).
+    `layout`: `describe(tensors)` where the caller has it already (a scan of every tensor name)."""
     if not isinstance(recipe, Mapping):
         return {}, "no recipe"
-    layout = describe(tensors) if tensors else None
+    if layout is None and tensors:
+        layout = describe(tensors)
     arch_id, why = architecture_id(recipe, layout)
     if arch_id is None and existing_architecture is None:
         return {}, why
@@ -137,8 +140,10 @@ def sync(metadata: dict[str, str], recipe: dict, previous: dict | None,
     conflict where it contradicts the recipe on how the model is run."""
     result = Sync()
     existing_arch = metadata.get("modelspec.architecture")
-    wanted, why = implied_keys(recipe, tensors, existing_architecture=existing_arch)
-    ours_before, _ = implied_keys(previous, tensors, existing_architecture=existing_arch) if previous else ({}, "")
+    layout = describe(tensors) if tensors else None  # once: both recipes are read against the same tensors
+    wanted, why = implied_keys(recipe, tensors, existing_architecture=existing_arch, layout=layout)
+    ours_before, _ = (implied_keys(previous, tensors, existing_architecture=existing_arch, layout=layout)
+                      if previous else ({}, ""))  # fmt: skip
     if not wanted:
         result.notices.append(f"no ModelSpec keys written: {why}. A ModelSpec header needs "
                               "modelspec.architecture; give the recipe an \"architecture\" and stamp again")  # fmt: skip
