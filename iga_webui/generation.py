@@ -205,8 +205,7 @@ def _omitted(p: Any, st: IgaState, attr: str) -> bool:
     sampler_name "Euler" sent on purpose stays Euler); else by the value still being the request model's
     default (A api/models.py:104, processing.py:151-158)."""
     if st.sent_fields is not None:
-        sent = st.sent_fields | ({"sampler_name"} if "sampler_index" in st.sent_fields else set())
-        return attr not in sent
+        return attr not in st.sent_fields and not (attr == "sampler_name" and "sampler_index" in st.sent_fields)
     return getattr(p, attr) == API_DEFAULTS[attr]
 
 
@@ -375,9 +374,17 @@ def _checkpoint_facts(info: Any, source: RecipeSource | None) -> dict:
             "weights_sha256": weights, "model_hash": getattr(info, "shorthash", None)}
 
 
+#: what the audit record's params hold of a request (the prediction type is the model's: host_run records it)
+_AUDIT_FIELDS = tuple(k for k in GuardRequest.REQUEST_FIELDS if k != "prediction_type")
+
+
 def _audit_params(p: Any, request: GuardRequest | None) -> dict:
-    params = dict(request.to_dict()) if request is not None else {}
-    params = {k: v for k, v in params.items() if k in GuardRequest.REQUEST_FIELDS and k != "prediction_type"}
+    params = {}
+    if request is not None:  # the request's own fields only (not `to_dict`: it converts the executed grid)
+        for key in _AUDIT_FIELDS:
+            value = getattr(request, key)
+            if value is not None:
+                params[key] = value
     seeds = getattr(p, "all_seeds", None) or []
     if seeds:
         params["seed"] = int(seeds[0])

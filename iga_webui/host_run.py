@@ -146,7 +146,18 @@ def inputs_key(p: Any, hires: bool) -> tuple:
               "denoising_strength", "sampler_noise_scheduler_override")
     return (hires, hasattr(p, "init_images"), tuple(_Same(getattr(p, f, None)) if f.endswith("override")
                                                      else getattr(p, f, None) for f in fields),
-            _Same(model), _Same(table), tuple(getattr(opts, k, None) for k in SCHEDULE_OPTIONS))
+            _Same(model), _Same(table), _option_values(opts))
+
+
+def _option_values(opts: Any) -> tuple:
+    """SCHEDULE_OPTIONS' values for a memo key. The hosts' `Options` keep what is set in the `data` dict and
+    answer the rest from `data_labels` defaults, which never change (A options.py:85-260,
+    `Options.__getattr__`); so the dict's values, read in one C call, change exactly when an option does (an
+    option set to its default reads as a change: one more question to the host, never a stale answer)."""
+    data = getattr(opts, "data", None)
+    if type(data) is dict:
+        return tuple(map(data.get, SCHEDULE_OPTIONS))
+    return tuple(getattr(opts, k, None) for k in SCHEDULE_OPTIONS)
 
 
 def executed_or_error(p: Any, *, hires: bool = False, memo: dict | None = None

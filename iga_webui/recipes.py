@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
 
 from iga_core.checkpoint.embedded import SIDECAR_SUFFIX
 from iga_core.checkpoint.hashing import file_identity
@@ -28,7 +29,19 @@ def _key(path: str, verify: str) -> tuple:
     if state is None:
         os.stat(path)  # an unreadable checkpoint raises here, as find_recipe would
     sidecar = os.fspath(path) + SIDECAR_SUFFIX  # sidecar_path(path), without building Paths per generation
-    return (os.path.abspath(path), state, verify, file_identity(sidecar), file_identity(default_folder()))
+    return (_absolute(path), state, verify, file_identity(sidecar), file_identity(default_folder()))
+
+
+@lru_cache(maxsize=_MAX)
+def _normalised(path: str) -> str:
+    return os.path.abspath(path)
+
+
+def _absolute(path: str) -> str:
+    # the hosts hand over absolute checkpoint paths: those normalise the same forever, so once; a relative
+    # one depends on the working folder and is worked out each time
+    path = os.fspath(path)
+    return _normalised(path) if os.path.isabs(path) else os.path.abspath(path)
 
 
 def lookup(path: str | None) -> RecipeSource | None:

@@ -20,13 +20,18 @@ def spec() -> dict:
 
 
 def defaults() -> dict[str, Any]:
+    return dict(_defaults())
+
+
+@lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:  # read per generation: built once (callers get `defaults()`'s copy)
     return {o["key"]: o["default"] for o in spec()["options"]}
 
 
 def get(key: str) -> Any:
     """The current value; the registered default until the user changes it (the option may not be
     registered yet when this runs at import time, so read `opts.data` with our own default)."""
-    return host.option(key, defaults()[key])
+    return host.option(key, _defaults()[key])
 
 
 def register() -> None:

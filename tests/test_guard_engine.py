@@ -116,6 +116,21 @@ def test_each_recipe_carries_its_own_memo():
         r.steps = wider.steps
 
 
+def test_the_whole_request_memo_answers_as_a_fresh_judge_would():
+    """run_rules keeps each whole request's findings on the recipe; a request that differs from an earlier
+    one in any field -- a host fact such as the prediction type or the executed grid included -- gets its
+    own answer, the same one a recipe that never judged anything gives."""
+    shared = recipe("sd1_anime")
+    grid = {"kind": "sigmas", "values": [14.6, 3.2, 0.4, 0.0], "timesteps": [999.0, 687.0, 146.0]}
+    base = native_request(shared)
+    requests = [base, dataclasses.replace(base, steps=80), dataclasses.replace(base, prediction_type="v"),
+                dataclasses.replace(base, executed=grid), dataclasses.replace(base, executed={**grid, "values": [9.0, 0.0]}),
+                base, dataclasses.replace(base, prediction_type="v")]  # fmt: skip
+    for request in requests + requests[::-1]:
+        assert evaluate(shared, request) == evaluate(recipe("sd1_anime"), request)
+    assert evaluate(shared, requests[2]) != evaluate(shared, base)
+
+
 def test_verdict_round_trips_through_json():
     v = _verdict(MIXED, mode="strict", overrides=frozenset({"IGA-S004", "IGA-H001"}))
     again = Verdict.from_dict(json.loads(json.dumps(v.to_dict())))

@@ -309,9 +309,14 @@ def _object(value: Any, where: str) -> dict:
     return value
 
 
+_FLOAT = frozenset({float})
+
+
 def _numbers(value: Any, where: str) -> list:
     if not isinstance(value, (list, tuple)) or len(value) > MAX_SCHEDULE_VALUES:
         raise _run_bad(where, f"expected a list of at most {MAX_SCHEDULE_VALUES} numbers")
+    if set(map(type, value)) <= _FLOAT and all(map(math.isfinite, value)):  # what host_run hands over: C loops
+        return list(value)
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise _run_bad(where, f"{v!r} is not a finite number")
@@ -380,9 +385,19 @@ def _host_run_part(host_run: Any) -> dict:
     return out
 
 
+#: (the second, its text) of the last record's timestamp
+_last_stamp: tuple = (None, "")
+
+
 def _timestamp(now: datetime | None) -> str:
-    if now is None:  # the clock, in UTC, to the second (time.gmtime: no datetime objects per image)
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if now is None:  # the clock, in UTC, to the second; formatted once per second, not per image
+        global _last_stamp
+        second, text = _last_stamp
+        if second != int(time.time()):
+            second = int(time.time())
+            text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+            _last_stamp = (second, text)  # one tuple, swapped whole: a reader on another thread sees a pair
+        return text
     moment = now
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

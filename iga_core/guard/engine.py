@@ -24,7 +24,7 @@ from iga_core.guard.context import (
     schedule_label,
 )
 from iga_core.guard.request import GuardPolicy, GuardRequest
-from iga_core.guard.rules import REQUEST_RULES, RULES
+from iga_core.guard.rules import MEMO_LIMIT, REQUEST_RULES, RULES
 from iga_core.guard.verdict import Finding, Verdict, sort_findings
 from iga_core.recipe import Recipe
 from iga_core.vocab import ConflictingNames
@@ -73,8 +73,29 @@ def build_context(recipe: Recipe, request: GuardRequest) -> RuleContext:
 
 
 def run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
-    """Every request rule's findings, sorted hard → soft → info, before any policy applies."""
-    ctx = build_context(require_recipe(recipe), request)
+    """Every request rule's findings, sorted hard → soft → info, before any policy applies.
+
+    A pure function of the recipe and the whole request (each rule's own memo keys on the fields it
+    declares; this one on all of them), so it is memoised per recipe: a generation repeating the last
+    one's settings -- the common case -- resolves no names and runs no rule."""
+    recipe = require_recipe(recipe)
+    memo = recipe.memo
+    key = (_RUN_RULES, request)
+    found = memo.get(key)  # hashable: __post_init__ admits only strings, numbers, booleans and frozen parts
+    if found is None:
+        found = _run_rules(recipe, request)
+        if len(memo) >= MEMO_LIMIT:  # random input must not grow memory without bound
+            memo.clear()
+        memo[key] = found
+    return found
+
+
+#: the memo key's tag for whole-request answers (a rule id can never equal it)
+_RUN_RULES = "run_rules"
+
+
+def _run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
+    ctx = build_context(recipe, request)
     findings = []
     for rule in REQUEST_RULES:
         findings.extend(rule(ctx))
