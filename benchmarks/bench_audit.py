@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import piexif  # noqa: E402
 import piexif.helper  # noqa: E402
 from _rounds import rounds  # noqa: E402  (this folder: sys.path[0] of a script)
+from _targets import check  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from iga_core.audit import (  # noqa: E402
@@ -102,7 +103,7 @@ def main() -> int:
         exif = piexif.dump({"Exif": {piexif.ExifIFD.UserComment:
                                      piexif.helper.UserComment.dump(INFOTEXT, encoding="unicode")}})
         text = image_meta.record_text(record)
-        for ext, fmt in (("jpg", "JPEG"), ("webp", "WEBP")):
+        for ext, fmt, target in (("jpg", "JPEG", "jpeg-merge"), ("webp", "WEBP", "webp-merge")):
             host_file, ours, plain_copy = (folder / f"{n}.{ext}" for n in ("host", "ours", "copy"))
             kwargs = {"quality": 90} if fmt == "JPEG" else {"quality": 80, "method": 0}
 
@@ -119,13 +120,20 @@ def main() -> int:
             def merge(path=ours):
                 write_image_metadata(path, record)
 
-            table(f"{fmt} {len(saved) / 1e6:.2f} MB, post-save merge", rounds({
+            merge_row, rewrite_row = "write_image_metadata (merge + durable rewrite)", "  a durable rewrite of the same bytes alone"
+            spent = rounds({
                 f"host's own save of the {fmt} (anchor)": host_save,
-                "write_image_metadata (merge + durable rewrite)": merge,
+                merge_row: merge,
                 "  its EXIF part alone (no write)": lambda fmt=fmt, saved=saved: image_meta._exif_pieces(saved, text,
                                                                                                          fmt),
-                "  a durable rewrite of the same bytes alone": lambda p=plain_copy, s=saved: write_bytes_atomic(p, s),
-            }, max(5, args.n // 20)), f"host's own save of the {fmt} (anchor)")
+                rewrite_row: lambda p=plain_copy, s=saved: write_bytes_atomic(p, s),
+            }, max(5, args.n // 20))
+            table(f"{fmt} {len(saved) / 1e6:.2f} MB, post-save merge", spent, f"host's own save of the {fmt} (anchor)")
+            ratio = statistics.median(spent[merge_row]) / statistics.median(spent[rewrite_row])
+            host_ratio = statistics.median(spent[merge_row]) / statistics.median(spent[f"host's own save of the {fmt} (anchor)"])
+            verdict = check(target,
+                            f"{ratio:.2f}x the durable rewrite ({host_ratio:.2f}x the host's own save)", ratio <= 2.0)
+            print(f"merge: {ratio:.2f}x a durable rewrite of the same bytes, {verdict} (target <= 2x)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
