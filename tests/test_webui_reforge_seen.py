@@ -87,3 +87,25 @@ def test_reforges_sampler_list_has_no_euler_a2_and_the_record_names_reforge(refo
     assert status == 200
     record = [read_image_metadata(f) for f in reforge.saved_files() if f.suffix == ".png"][-1]
     assert record["host_run"]["passes"]["first"]["source"].startswith("reforge ")
+
+
+def test_a_block_in_the_ui_shows_its_reason(reforge):
+    """Seen: Generate with width 1088 made no image, but the html log said "TypeError: 'NoneType' object is
+    not iterable": reForge's main thread drops the task's exception (main_thread.py:29-42) and call_queue
+    fails on list(None) (call_queue.py:74). The refusal must reach the html log as it does on A1111."""
+    reforge.reset("sd15.safetensors")
+    images, _js, _info, html_log = reforge.ui_txt2img(width=1088, height=512, steps=20, cfg_scale=7.5,
+                                                      sampler_name="DPM++ 2M", scheduler="Karras")
+    assert images == [] and reforge.saved_files() == []
+    assert html_log.startswith("<div class='error'>GuardBlocked: IGA refused this generation."), html_log
+    assert "IGA-H005" in html_log and "NoneType" not in html_log
+
+
+def test_img2img_block_in_the_ui_shows_its_reason(reforge):
+    from PIL import Image
+
+    reforge.reset("sd15.safetensors")
+    p = reforge.m.processing.StableDiffusionProcessingImg2Img(prompt="x", width=1088, height=512,
+                                                              init_images=[Image.new("RGB", (8, 8))])
+    images, _js, _info, html_log = reforge.m.txt2img.ui_generate(p, reforge.ui_args(img2img=True), img2img=True)
+    assert images == [] and "GuardBlocked" in html_log and "IGA-H005" in html_log, html_log
