@@ -109,3 +109,27 @@ def test_img2img_block_in_the_ui_shows_its_reason(reforge):
                                                               init_images=[Image.new("RGB", (8, 8))])
     images, _js, _info, html_log = reforge.m.txt2img.ui_generate(p, reforge.ui_args(img2img=True), img2img=True)
     assert images == [] and "GuardBlocked" in html_log and "IGA-H005" in html_log, html_log
+
+
+def test_only_igas_own_errors_are_raised_again_and_the_wrap_is_installed_once(reforge):
+    """The host's other failures stay the host's (printed, result None); a second script load does not wrap
+    the wrapper."""
+    import sys
+
+    from iga_webui import host
+    from iga_webui.blocking import GuardBlocked
+
+    main_thread = sys.modules["modules_forge.main_thread"]
+    assert host.reraise_own_errors_of_the_main_thread() and host.reraise_own_errors_of_the_main_thread()
+    assert not getattr(main_thread.run_and_wait_result.__wrapped__, "__iga_reraises__", False)
+
+    def host_fails():
+        raise ValueError("the host's own")
+
+    def refused():
+        raise GuardBlocked("IGA refused this generation.\nreason")
+
+    assert main_thread.run_and_wait_result(host_fails) is None
+    with pytest.raises(GuardBlocked, match="reason"):
+        main_thread.run_and_wait_result(refused)
+    assert main_thread.run_and_wait_result(lambda x: x + 1, 1) == 2
