@@ -32,6 +32,7 @@ AMS_V = [True, "Discrete", "v_prediction", False, "v_prediction", 120.0, 0.002, 
 def reforge(tmp_path_factory):
     double = install("reforge", tmp_path_factory.mktemp("reforge"))
     add_checkpoint(double.models, "sd15.safetensors", recipe(SD15))
+    add_checkpoint(double.models, "plain.safetensors", None, seed=2)
     double.start(select="sd15.safetensors", extensions=("reforge_ams_ext",))
     try:
         yield double
@@ -133,3 +134,39 @@ def test_only_igas_own_errors_are_raised_again_and_the_wrap_is_installed_once(re
     with pytest.raises(GuardBlocked, match="reason"):
         main_thread.run_and_wait_result(refused)
     assert main_thread.run_and_wait_result(lambda x: x + 1, 1) == 2
+
+
+def test_the_remedy_of_a_refusal_by_advanced_model_sampling_names_the_script(reforge):
+    """The script, not the checkpoint, sets the type here: the remedy names its controls by their labels
+    (advanced_model_sampling_script.py:283-297), not a .yaml or a v_pred key."""
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": AMS_V}})
+    assert status == 422, body
+    finding = next(f for f in body["body"]["verdict"]["findings"] if f["rule_id"] == "IGA-H003")
+    assert "Discrete Sampling Type: eps" in finding["remedy"], finding
+    assert "untick Enable Advanced Model Sampling" in finding["remedy"]
+    assert ".yaml" not in finding["remedy"] and "v_pred" not in finding["remedy"]
+    assert body["body"]["audit"]["host_run"]["model"]["prediction_set_by"] == "advanced_model_sampling"
+
+
+def test_a_patch_left_by_an_earlier_advanced_model_sampling_run_is_named_with_its_remedy(reforge):
+    """Seen: after a run with the script on, the next request without it still ran patched. The refusal of
+    that request says so and tells to reload the checkpoint; a fresh load runs the checkpoint's own type."""
+    reforge.select("plain.safetensors")
+    reforge.select("sd15.safetensors")  # loaded afresh: no patch
+    audit = {"IGA": {"args": [{"mode": "audit"}]}}
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": AMS_V}, **audit})
+    assert status == 200, body  # audit mode: it runs as v, and the script patches the model
+    assert type(reforge.m.shared.sd_model.forge_objects.unet.model.model_sampling).__name__ == "ModelSamplingAdvanced"
+
+    status, body = _txt2img(reforge)  # the script off
+    assert status == 422 and "IGA-H003" in body["detail"], body
+    finding = next(f for f in body["body"]["verdict"]["findings"] if f["rule_id"] == "IGA-H003")
+    assert finding["actual"] == "v"
+    assert "still carries the patch of an earlier Advanced Model Sampling" in finding["remedy"], finding
+    assert "reload the checkpoint" in finding["remedy"] and ".yaml" not in finding["remedy"]
+    assert body["body"]["audit"]["host_run"]["model"]["prediction_set_by"] == "advanced_model_sampling_left_over"
+
+    reforge.select("plain.safetensors")
+    reforge.select("sd15.safetensors")  # the remedy: loaded afresh
+    status, body = _txt2img(reforge)
+    assert status == 200, body
