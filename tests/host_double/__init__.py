@@ -15,7 +15,8 @@ the distilled-CFG and hires-CFG fields, and the sampler and schedule lists.
 What the double does not model (a test passing here says nothing about these):
 - of the forks: their own schedule functions (a schedule the double has no function for is left out of that
   host's list; one of the same name is computed with A1111's / Forge's function), reForge's other alter
-  samplers and its advanced-model-sampling script, Classic's optional scheduler dropdown (on here), Neo's
+  samplers and, of its Advanced Model Sampling script (reforge_ams_ext.py), all but the Discrete / Continuous V
+  prediction mixin and Zero SNR sigmas, Classic's optional scheduler dropdown (on here), Neo's
   families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
 - no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
   and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
