@@ -5,7 +5,9 @@ Both hosts wrap every script hook in try/except, so raising from `process()` cha
 load and prompt encoding but before denoising, so the script replaces it on the instance with a function
 that raises `GuardBlocked`. The exception carries `status_code` and `detail`, which both hosts' API error
 handlers turn into an HTTP 422 JSON body (A api.py:167-196, F webui.py:29-37); the UI shows
-"GuardBlocked: <message>" in the html log (A call_queue.py:73-89; F main_thread.py:27-37, call_queue.py:77-88). No image is made or saved.
+"GuardBlocked: <message>" in the html log (A call_queue.py:73-89; F main_thread.py:27-37, call_queue.py:77-88;
+reForge and Forge Classic drop the exception in their main thread, and `forks/main_thread.py` raises it again).
+No image is made or saved.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from iga_webui import api, host, image_save, paste, recipes, recipes_tab, sent_n
 
 def register() -> None:
     sent_names.install()  # before the host builds its Api, so its routes bind the wrapped methods
+    host.reraise_own_errors_of_the_main_thread()  # reForge / Classic: a refusal under Generate keeps its reason
     host.on("ui_settings", settings.register, "iga_settings")
     host.on("app_started", api.on_app_started, "iga_api")
     host.on("infotext_pasted", paste.on_infotext_pasted, "iga_paste_notice")

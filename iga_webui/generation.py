@@ -298,6 +298,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     return GuardRequest(
         host=host.profile().key,
         prediction_type=facts["prediction_type"],
+        prediction_set_by=facts.get("prediction_set_by"),
         zero_terminal_snr=facts["zero_terminal_snr"],
         architecture=facts["architecture"],
         executed=executed,
@@ -506,6 +507,7 @@ def _recheck(p: Any, st: IgaState, *, hires: bool) -> None:
         changed = changed or facts != st.host_run.get("model")
         st.host_run["model"] = facts
         st.request = dataclasses.replace(st.request, executed=executed, prediction_type=facts["prediction_type"],
+                                         prediction_set_by=facts.get("prediction_set_by"),
                                          zero_terminal_snr=facts["zero_terminal_snr"],
                                          architecture=facts["architecture"])
     else:

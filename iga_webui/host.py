@@ -88,6 +88,17 @@ def forge_main_entry(name: str) -> Any:
     return getattr(main_entry, name, None)
 
 
+def reraise_own_errors_of_the_main_thread() -> bool:
+    """Where the host's main thread drops the exception of a UI generation (reForge modules_forge/main_thread.py:
+    29-42, Forge Classic 43-58), make IGA's refusal reach the UI (forks/main_thread.py); False elsewhere."""
+    variant = glue("main_thread")
+    if not variant.needs_main_thread:
+        return False
+    from modules_forge import main_thread  # only where the profile says the host runs its UI through it
+
+    return variant.install(main_thread)
+
+
 def forge_module_list() -> dict:
     """Forge's / Neo's VAE and text-encoder files: basename -> full path (F main_entry.py:40, 140-164; Neo 57,
     96-115); empty elsewhere."""

@@ -208,16 +208,21 @@ def _unipc_times(sd_model: Any, timesteps, img2img: bool) -> list[float]:
 
 
 def model_facts(sd_model: Any, p: Any = None) -> dict:
-    """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample,
+    """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample, and
+    "prediction_set_by" when something other than the checkpoint set its prediction type (forks/prediction.py),
     read where this host keeps them (`iga_webui.forks.prediction`, `.architecture`: A1111's model config,
     Forge's and Neo's predictor, Forge Classic's and reForge's ldm_patched model_sampling)."""
     from modules.shared import opts
 
     reader = host.glue("prediction")
     setting = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
-    return {"prediction_type": reader.prediction(sd_model, p),
-            "zero_terminal_snr": reader.zero_terminal_snr(sd_model, setting, p),
-            "architecture": architecture(sd_model), "source": reader.source}
+    facts = {"prediction_type": reader.prediction(sd_model, p),
+             "zero_terminal_snr": reader.zero_terminal_snr(sd_model, setting, p),
+             "architecture": architecture(sd_model), "source": reader.source}
+    set_by = reader.set_by(sd_model, p)
+    if set_by is not None:  # not the checkpoint: reForge's Advanced Model Sampling, or its patch left over
+        facts["prediction_set_by"] = set_by
+    return facts
 
 
 def architecture(sd_model: Any) -> str | None:

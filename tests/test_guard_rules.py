@@ -465,3 +465,18 @@ def test_the_hosts_ddim_is_judged_on_its_own_timesteps_even_as_the_recipes_sampl
         "name": "Automatic", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]}, "canonical_steps": 4,
         "subsample": {"allowed_steps": [4]}, "spacing": "trailing"}, constraints={})
     assert [f.rule_id for f in run_rules(r, native_request(r)) if f.severity == "hard"] == ["IGA-H004"]
+
+
+@pytest.mark.parametrize(("host", "set_by", "says"), [
+    ("reforge", None, "v_pred"),
+    ("reforge", "advanced_model_sampling", "Discrete Sampling Type: v_prediction"),
+    ("reforge", "advanced_model_sampling_left_over", "still carries the patch"),
+    ("reforge", "something_else", "v_pred"),  # a cause the host has no remedy for: its general one
+    ("a1111", "advanced_model_sampling", "v2-inference-v.yaml"),  # a cause another host does not have
+])
+def test_the_prediction_remedy_names_what_set_the_type(host, set_by, says):
+    """IGA-H003's remedy follows `prediction_set_by` where the host has one for that cause (host_settings.json)."""
+    r = recipe("vpred")
+    request = native_request(r, prediction_type="eps", host=host, prediction_set_by=set_by)
+    found = [f for f in run_rules(r, request) if f.rule_id == "IGA-H003"]
+    assert len(found) == 1 and says in found[0].remedy, found

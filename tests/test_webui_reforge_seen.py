@@ -32,6 +32,7 @@ AMS_V = [True, "Discrete", "v_prediction", False, "v_prediction", 120.0, 0.002, 
 def reforge(tmp_path_factory):
     double = install("reforge", tmp_path_factory.mktemp("reforge"))
     add_checkpoint(double.models, "sd15.safetensors", recipe(SD15))
+    add_checkpoint(double.models, "plain.safetensors", None, seed=2)
     double.start(select="sd15.safetensors", extensions=("reforge_ams_ext",))
     try:
         yield double
@@ -87,3 +88,85 @@ def test_reforges_sampler_list_has_no_euler_a2_and_the_record_names_reforge(refo
     assert status == 200
     record = [read_image_metadata(f) for f in reforge.saved_files() if f.suffix == ".png"][-1]
     assert record["host_run"]["passes"]["first"]["source"].startswith("reforge ")
+
+
+def test_a_block_in_the_ui_shows_its_reason(reforge):
+    """Seen: Generate with width 1088 made no image, but the html log said "TypeError: 'NoneType' object is
+    not iterable": reForge's main thread drops the task's exception (main_thread.py:29-42) and call_queue
+    fails on list(None) (call_queue.py:74). The refusal must reach the html log as it does on A1111."""
+    reforge.reset("sd15.safetensors")
+    images, _js, _info, html_log = reforge.ui_txt2img(width=1088, height=512, steps=20, cfg_scale=7.5,
+                                                      sampler_name="DPM++ 2M", scheduler="Karras")
+    assert images == [] and reforge.saved_files() == []
+    assert html_log.startswith("<div class='error'>GuardBlocked: IGA refused this generation."), html_log
+    assert "IGA-H005" in html_log and "NoneType" not in html_log
+
+
+def test_img2img_block_in_the_ui_shows_its_reason(reforge):
+    from PIL import Image
+
+    reforge.reset("sd15.safetensors")
+    p = reforge.m.processing.StableDiffusionProcessingImg2Img(prompt="x", width=1088, height=512,
+                                                              init_images=[Image.new("RGB", (8, 8))])
+    images, _js, _info, html_log = reforge.m.txt2img.ui_generate(p, reforge.ui_args(img2img=True), img2img=True)
+    assert images == [] and "GuardBlocked" in html_log and "IGA-H005" in html_log, html_log
+
+
+def test_only_igas_own_errors_are_raised_again_and_the_wrap_is_installed_once(reforge):
+    """The host's other failures stay the host's (printed, result None); a second script load does not wrap
+    the wrapper."""
+    import sys
+
+    from iga_webui import host
+    from iga_webui.blocking import GuardBlocked
+
+    main_thread = sys.modules["modules_forge.main_thread"]
+    assert host.reraise_own_errors_of_the_main_thread() and host.reraise_own_errors_of_the_main_thread()
+    assert not getattr(main_thread.run_and_wait_result.__wrapped__, "__iga_reraises__", False)
+
+    def host_fails():
+        raise ValueError("the host's own")
+
+    def refused():
+        raise GuardBlocked("IGA refused this generation.\nreason")
+
+    assert main_thread.run_and_wait_result(host_fails) is None
+    with pytest.raises(GuardBlocked, match="reason"):
+        main_thread.run_and_wait_result(refused)
+    assert main_thread.run_and_wait_result(lambda x: x + 1, 1) == 2
+
+
+def test_the_remedy_of_a_refusal_by_advanced_model_sampling_names_the_script(reforge):
+    """The script, not the checkpoint, sets the type here: the remedy names its controls by their labels
+    (advanced_model_sampling_script.py:283-297), not a .yaml or a v_pred key."""
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": AMS_V}})
+    assert status == 422, body
+    finding = next(f for f in body["body"]["verdict"]["findings"] if f["rule_id"] == "IGA-H003")
+    assert "Discrete Sampling Type: eps" in finding["remedy"], finding
+    assert "untick Enable Advanced Model Sampling" in finding["remedy"]
+    assert ".yaml" not in finding["remedy"] and "v_pred" not in finding["remedy"]
+    assert body["body"]["audit"]["host_run"]["model"]["prediction_set_by"] == "advanced_model_sampling"
+
+
+def test_a_patch_left_by_an_earlier_advanced_model_sampling_run_is_named_with_its_remedy(reforge):
+    """Seen: after a run with the script on, the next request without it still ran patched. The refusal of
+    that request says so and tells to reload the checkpoint; a fresh load runs the checkpoint's own type."""
+    reforge.select("plain.safetensors")
+    reforge.select("sd15.safetensors")  # loaded afresh: no patch
+    audit = {"IGA": {"args": [{"mode": "audit"}]}}
+    status, body = _txt2img(reforge, alwayson_scripts={AMS: {"args": AMS_V}, **audit})
+    assert status == 200, body  # audit mode: it runs as v, and the script patches the model
+    assert type(reforge.m.shared.sd_model.forge_objects.unet.model.model_sampling).__name__ == "ModelSamplingAdvanced"
+
+    status, body = _txt2img(reforge)  # the script off
+    assert status == 422 and "IGA-H003" in body["detail"], body
+    finding = next(f for f in body["body"]["verdict"]["findings"] if f["rule_id"] == "IGA-H003")
+    assert finding["actual"] == "v"
+    assert "still carries the patch of an earlier Advanced Model Sampling" in finding["remedy"], finding
+    assert "reload the checkpoint" in finding["remedy"] and ".yaml" not in finding["remedy"]
+    assert body["body"]["audit"]["host_run"]["model"]["prediction_set_by"] == "advanced_model_sampling_left_over"
+
+    reforge.select("plain.safetensors")
+    reforge.select("sd15.safetensors")  # the remedy: loaded afresh
+    status, body = _txt2img(reforge)
+    assert status == 200, body

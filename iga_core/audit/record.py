@@ -345,14 +345,14 @@ def _executed_part(value: Any, where: str) -> dict:
 
 
 def _model_part(value: Any, where: str) -> dict:
-    value = _fields(value, where, {"prediction_type", "zero_terminal_snr", "architecture", "source"})
+    value = _fields(value, where, {"prediction_type", "zero_terminal_snr", "architecture", "source", "prediction_set_by"})
     out = {}
     for key, item in value.items():
         if key == "zero_terminal_snr":
             if item is not None and not isinstance(item, bool):
                 raise _run_bad(f"{where}/{key}", f"{item!r} is not true, false or null")
             out[key] = item
-        elif key == "source":
+        elif key in ("source", "prediction_set_by"):
             out[key] = _text(item, 200)
         else:
             out[key] = None if item is None else _text(item, 10**6)  # a string, no length limit

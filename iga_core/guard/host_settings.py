@@ -28,10 +28,17 @@ def _entry(table: dict, host: str | None) -> dict:
     return entry if isinstance(entry, dict) else {}
 
 
-def remedy(host: str | None, rule_id: str, wanted) -> str | None:
+def remedy(host: str | None, rule_id: str, wanted, cause: str | None = None) -> str | None:
     """The setting or file that gives `wanted` on `host` (a key of iga_webui/hosts.json: "a1111", "forge",
-    "forge-neo", "forge-classic", "reforge"); None where it is not known."""
-    return _entry(_data()["remedies"], host).get(rule_id, {}).get(_key(wanted))
+    "forge-neo", "forge-classic", "reforge"); None where it is not known. `cause`: what set the value the host
+    runs, when not the checkpoint (`GuardRequest.prediction_set_by`); its own remedy comes first where the host
+    has one (`causes`), else the host's general one."""
+    entry = _entry(_data()["remedies"], host)
+    if cause is not None:
+        specific = entry.get("causes", {}).get(cause, {}).get(rule_id, {}).get(_key(wanted))
+        if specific is not None:
+            return specific
+    return entry.get(rule_id, {}).get(_key(wanted))
 
 
 #: the host option a script sets per request (override_settings) for the noise schedule

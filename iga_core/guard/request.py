@@ -120,6 +120,10 @@ class GuardRequest:
     sampler_sent: str | None = None  # the names the caller sent, before the host rewrote them
     schedule_sent: str | None = None
     host: str | None = None  # the WebUI that runs it (a1111, forge, forge-neo, ...): hard findings name its settings
+    #: what set the prediction type the host runs when the checkpoint's own config and keys did not: a cause the
+    #: host's remedies name (host_settings.json `causes`, e.g. reForge's "advanced_model_sampling" script, or
+    #: "advanced_model_sampling_left_over", its patch left on the model by an earlier run); None = the checkpoint
+    prediction_set_by: str | None = None
     # the enabled control units (ControlNet, T2I-Adapter, IP-Adapter), where the host exposes them; None = not known
     control: tuple[ControlUnit, ...] | None = None
     #: the naming dialect of `sampler` / `schedule` and the semantics they run with ("comfyui": its ddim is
@@ -141,7 +145,7 @@ class GuardRequest:
         if self.dialect is not None and self.dialect not in DIALECTS:
             raise GuardRequestInvalid(f"unknown dialect {self.dialect!r:.80}", f"use one of: {', '.join(DIALECTS)}")
         for name in ("sampler", "schedule", "vae", "prediction_type", "architecture", "upstream_architecture",
-                     "sampler_sent", "schedule_sent", "host"):
+                     "sampler_sent", "schedule_sent", "host", "prediction_set_by"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise GuardRequestInvalid(f"{name} must be a string, got {value!r:.80}", f"pass {name} as text")

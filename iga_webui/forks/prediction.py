@@ -24,6 +24,18 @@
   prediction type the host runs, and its Zero SNR box (arg 3) the noise schedule (reForge processing.py:
   1065-1075 forces ZTSNR from args 0 and 3). Seen in a real reForge (docs/hosts.md, "Seen in a real reForge"):
   an eps model run with the script's "v_prediction" passed the guard unchecked before this variant.
+  When the script is off but the loaded model's `model_sampling` is still one of its patches, a class named
+  `ModelSamplingAdvanced` (every mode's, advanced_model_sampling/nodes_model_advanced.py:89-212; a model loaded
+  afresh has model_base.py:103's `ModelSampling`), that patch is what runs: the script clones the UNet patcher
+  and adds an object patch (nodes_model_advanced.py:72-96), put on the model when it is loaded for sampling
+  (ldm_patched/modules/model_patcher.py:710-715) and never taken off, because loading the unpatched patcher
+  of the same model next time detaches the clone with `unpatch_all=False` (model_management.py:649-655,
+  model_patcher.py:856-860). Seen in a real reForge: after a Zero SNR run, the next request without the
+  script still ran as v with a first sigma of 4518.8.
+
+Each variant's `set_by(sd_model, p)` names what set the prediction type when the checkpoint did not (None:
+the checkpoint): the cause the guard's remedy speaks of (GuardRequest.prediction_set_by, host_settings.json
+`causes`): `advanced_model_sampling` or `advanced_model_sampling_left_over` on reForge.
 """
 
 from __future__ import annotations
@@ -35,9 +47,17 @@ _FORGE = {"epsilon": "eps", "eps": "eps", "v_prediction": "v", "v": "v", "const"
 _LDM_PATCHED = {"EDM": "eps", "V_PREDICTION": "v", "EPS": "eps", "CONST": "flow", "COSMOS_RFLOW": "flow",
                 "X0": "x0", "IMG_TO_IMG": "x0"}
 _REFORGE_AMS = "advanced model sampling for reforge"  # reForge processing.py:1065
+#: the class name of every Advanced Model Sampling patch (nodes_model_advanced.py:89, 106, 136, 167, 190, 207)
+_REFORGE_AMS_PATCH = "ModelSamplingAdvanced"
 
 
-class LdmConfig:
+class _FromCheckpoint:
+    def set_by(self, sd_model: Any, p: Any = None) -> str | None:
+        """What set the prediction type when the checkpoint did not; the checkpoint's config or keys (None) here."""
+        return None
+
+
+class LdmConfig(_FromCheckpoint):
     name = "ldm_config"
     source = "a1111 model config"
     reads_checkpoint_keys = False
@@ -51,7 +71,7 @@ class LdmConfig:
         return setting
 
 
-class ForgePredictor:
+class ForgePredictor(_FromCheckpoint):
     name = "forge_predictor"
     source = "forge predictor"
     reads_checkpoint_keys = True
@@ -65,7 +85,7 @@ class ForgePredictor:
         return setting or bool(getattr(config, "ztsnr", False))
 
 
-class LdmPatchedSampling:
+class LdmPatchedSampling(_FromCheckpoint):
     name = "ldm_patched_sampling"
     source = "ldm_patched model_sampling"
     reads_checkpoint_keys = True
@@ -102,6 +122,14 @@ class ReforgeModelSampling(LdmPatchedSampling):
         if mode == "Continuous EDM":
             return _AMS_TYPES.get(args[4] if len(args) > 4 else None)
         return _AMS_MODES.get(mode)
+
+    def set_by(self, sd_model: Any, p: Any = None) -> str | None:
+        """`advanced_model_sampling`: the script is on for this request; `advanced_model_sampling_left_over`: it
+        is off, but the model still carries its patch from an earlier run; None: the checkpoint's own."""
+        if _reforge_ams_args(p) is not None:
+            return "advanced_model_sampling"
+        sampling = getattr(sd_model.forge_objects.unet.model, "model_sampling", None)
+        return "advanced_model_sampling_left_over" if type(sampling).__name__ == _REFORGE_AMS_PATCH else None
 
     def zero_terminal_snr(self, sd_model: Any, setting: bool, p: Any = None) -> bool:
         """reForge's own check (processing.py:1065-1070): the script enabled (arg 0) with ZTSNR ticked (arg 3)."""

@@ -15,7 +15,8 @@ the distilled-CFG and hires-CFG fields, and the sampler and schedule lists.
 What the double does not model (a test passing here says nothing about these):
 - of the forks: their own schedule functions (a schedule the double has no function for is left out of that
   host's list; one of the same name is computed with A1111's / Forge's function), reForge's other alter
-  samplers and its advanced-model-sampling script, Classic's optional scheduler dropdown (on here), Neo's
+  samplers and, of its Advanced Model Sampling script (reforge_ams_ext.py), all but the Discrete / Continuous V
+  prediction mixin and Zero SNR sigmas, Classic's optional scheduler dropdown (on here), Neo's
   families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
 - no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
   and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
@@ -28,7 +29,8 @@ What the double does not model (a test passing here says nothing about these):
   `model_hash` reads what tiny test files have at offset 1 MiB (nothing: they all share one old hash);
 - no Gradio server and no browser events: UI callbacks are called directly (tests/browser drives a real page
   for the standalone app); the UI build creates only the components the glue looks up (ui_build.py);
-- Forge's main thread (F main_thread.py) is not modelled: everything runs on the test's thread;
+- Forge's and Neo's main thread (F main_thread.py) is not modelled; reForge's and Classic's, which drop the
+  UI task's exception, are (main_thread.py), but their loop's turn runs on the test's thread;
 - no network, no downloads, no extensions besides IGA, the X/Y/Z plot script and, when a test asks for it,
   a ControlNet script that only holds its units (controlnet_ext.py), no `--api-auth` middleware
   for /sdapi (the glue's own /iga/v1 auth is tested), no settings persistence (ui-config.json, config.json);
@@ -270,6 +272,11 @@ def _install_forks_modules(flavour) -> None:
         forge.main_entry = importlib.util.module_from_spec(entry_spec)
         entry_spec.loader.exec_module(forge.main_entry)
         sys.modules["modules_forge.main_entry"] = forge.main_entry
+    if flavour.main_thread == "drops":  # R / C modules_forge/main_thread.py, mirrored by main_thread.py
+        thread_spec = importlib.util.spec_from_file_location("modules_forge.main_thread", HERE / "main_thread.py")
+        forge.main_thread = importlib.util.module_from_spec(thread_spec)
+        thread_spec.loader.exec_module(forge.main_thread)
+        sys.modules["modules_forge.main_thread"] = forge.main_thread
     if "forge_loader" in flavour.forge_modules:
         loader = types.ModuleType("modules_forge.forge_loader")
         loader.__spec__ = importlib.machinery.ModuleSpec("modules_forge.forge_loader", None)

@@ -39,6 +39,12 @@ class Flavour:
     #: script_callbacks.on_<event> takes `name=` (A 456-609, reForge script_callbacks.py:127); Classic's
     #: take the callback only (classic modules/script_callbacks.py:324-328, 378)
     callback_names: bool = True
+    #: what modules_forge/main_thread.py does with an exception of the UI's generation task: None (A1111 has
+    #: no main thread: the call runs on the request's thread, A txt2img.py:102-120), "keeps" (Forge, Neo: the
+    #: task keeps it, F main_thread.py:27-37, Neo 28-37, and call_queue shows it, F call_queue.py:77-88; not
+    #: modelled, the double shows it as A1111 does), "drops" (reForge, Classic: printed, the result left None,
+    #: R main_thread.py:29-42, C 43-58; main_thread.py here)
+    main_thread: str | None = None
 
     @property
     def forge_backend(self) -> bool:
@@ -52,21 +58,22 @@ FLAVOURS = {
     "forge": Flavour("forge", 4, {"version": "2.0.1v1.10.1"}, "f2.0.1v1.10.1", ("backend",), ("main_entry",),
                      lazy_load=True, model="forge", vae="modules", api_errors="app", api_unlisted_sampler="fallback",
                      distilled_cfg=True, hires_cfg="hr_cfg", top_bar="forge", sorting_priority=True,
-                     samplers="forge", schedules="forge"),
+                     samplers="forge", schedules="forge", main_thread="keeps"),
     "forge-neo": Flavour("forge-neo", 4, {"version": "neo", "release": "2.22"}, "neo", ("backend",), ("main_entry",),
                          lazy_load=True, model="forge", vae="modules", api_errors="app",
                          api_unlisted_sampler="fallback", distilled_cfg=True, hires_cfg="hr_cfg", top_bar="neo",
-                         sorting_priority=True, samplers="forge-neo", schedules="forge-neo"),
+                         sorting_priority=True, samplers="forge-neo", schedules="forge-neo", main_thread="keeps"),
     "forge-classic": Flavour("forge-classic", 3, {"version": "classic"}, "classic", ("ldm_patched",),
                              ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                              api_errors="middleware", api_unlisted_sampler="404", distilled_cfg=False,
                              hires_cfg="hr_cfg_scale", top_bar="quicksettings", sorting_priority=False,
-                             samplers="forge-classic", schedules="forge-classic", callback_names=False),
+                             samplers="forge-classic", schedules="forge-classic", callback_names=False,
+                             main_thread="drops"),
     "reforge": Flavour("reforge", 3, {"version": "1.0.0v2-v1.10.1RC"}, "f1.0.0v2-v1.10.1RC", ("ldm_patched",),
                        ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                        api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,
                        hires_cfg="hr_cfg", top_bar="quicksettings", sorting_priority=False, samplers="reforge",
-                       schedules="reforge"),
+                       schedules="reforge", main_thread="drops"),
 }
 ALL = tuple(FLAVOURS)
 #: hosts iga does not know, for the tests that the extension then says so and guards nothing: lllyasviel's
