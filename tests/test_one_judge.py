@@ -71,6 +71,10 @@ PREDICTION_CASES = {
     "v-on-vpred-xl.safetensors": (VPRED_XL, _without_hashes(EXAMPLES["sdxl-base"], prediction_type="v"),
                                   SDXL_REQUEST, {"a1111"}),
 }
+#: a zero-terminal-SNR recipe on a plain SD 1.5 file: Generate sets the host's noise schedule for it (its
+#: `apply_recipe_settings`), unless the preset is Custom -- then the host's Default schedule runs (IGA-H007)
+ZTSNR_FILE = "ztsnr-recipe.safetensors"
+ZTSNR_RECIPE = _without_hashes(EXAMPLES["sd15"], scheduler={**EXAMPLES["sd15"]["scheduler"], "zero_terminal_snr": True})
 #: the rules that read the host's facts about the loaded model
 HOST_FACT_RULES = ("IGA-H003", "IGA-H007", "IGA-H008")
 
@@ -82,6 +86,7 @@ def _files(double) -> None:
         add_checkpoint(double.models, f"{name}.safetensors", EXAMPLES[name], seed=10 + i)
     for i, (name, (tensors, recipe, _request, _refused)) in enumerate(PREDICTION_CASES.items()):
         stamp(make_checkpoint(double.models / name, tensors, seed=50 + i), recipe)
+    stamp(make_checkpoint(double.models / ZTSNR_FILE, seed=60), ZTSNR_RECIPE)
     for i, (name, recipe) in enumerate(LORAS.items()):
         add_checkpoint(double.loras, f"{name}.safetensors", recipe, seed=30 + i)
     broken = add_checkpoint(double.loras, f"{BROKEN_LORA}.safetensors", None, seed=40)
@@ -284,3 +289,26 @@ def test_panel_check_route_and_generate_judge_the_loaded_models_facts_alike(webu
     assert api["host_facts"]["prediction_type"] == panel.host_facts.prediction_type == model["prediction_type"]
     assert f"prediction type {model['prediction_type']}" in panel.verdict_html
     assert any("sampler will run" in line for line in panel.host_facts.later)  # the executed grid: Generate's
+
+
+@pytest.mark.parametrize("preset", ["Native", "Custom"])
+def test_the_noise_schedule_generate_will_set_is_the_one_the_live_verdict_judges(webui, preset):
+    """IGA-H007 before Generate: Generate applies a recipe's zero-terminal-SNR schedule per request except
+    under Custom, so the panel and /check judge the schedule Generate will run, not the setting as it is now."""
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    webui.reset(ZTSNR_FILE)
+    webui.m.sd_models.reload_model_weights()  # F and Neo load lazily
+    request = {"sampler": "DPM++ 2M", "schedule": "Karras", "steps": 25, "cfg": 7.5, "width": 512, "height": 512}
+    panel = view.compute(panel_context(), view.PanelInputs(checkpoint=ZTSNR_FILE, preset=preset, mode="standard",
+                                                           controls=request), "edit")
+    api = webui.client.post("/iga/v1/check", json={"checkpoint": ZTSNR_FILE, "request": request, "preset": preset,
+                                                   "mode": "standard"}).json()
+    webui.ui_txt2img({"v": 1, "preset": preset, "mode": "standard"}, sampler_name="DPM++ 2M", scheduler="Karras",
+                     steps=25, cfg_scale=7.5, width=512, height=512)
+    generated = webui.last_p.iga_state.verdict.to_dict()
+    h007 = [f for f in _host_fact_findings(generated) if f["rule_id"] == "IGA-H007"]
+    assert bool(h007) == (preset == "Custom")
+    assert _host_fact_findings(panel.verdict.to_dict()) == _host_fact_findings(api["verdict"]) \
+        == _host_fact_findings(generated)
