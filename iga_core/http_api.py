@@ -21,7 +21,7 @@ from iga_core.checkpoint.sources import find_recipe
 from iga_core.checkpoint.stamp import write_sidecar as write_sidecar_file
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose
 from iga_core.errors import IgaError, IgaInvalid, IgaNotFound
-from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, Pass, judge
+from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, HostFacts, Pass, judge
 from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
 from iga_core.recipe import Recipe, RecipeInvalid, deprecation_notices, load_schema
 from iga_core.script_args import SCRIPT_ARGS_SCHEMA
@@ -39,6 +39,9 @@ MAX_NODES = 200_000
 MAX_LORAS = 32
 
 Resolver = Callable[[str], "str | None"]
+#: (checkpoint file, the governing recipe, the preset named) -> what the host reads from the model it will run
+#: (`iga_core.guard.HostFacts`): the glue's `generation.check_facts`, the reader Generate's request is built with
+FactsReader = Callable[[str, Recipe, "str | None"], "HostFacts | None"]
 
 
 class ApiRequestInvalid(IgaInvalid):
@@ -143,12 +146,17 @@ def _name(value: Any, what: str, hint: str) -> str:
 # --- recipes -----------------------------------------------------------------------------------------
 
 
-def _find(checkpoint: Any, resolve: Resolver, verify: str):
+def _file(checkpoint: Any, resolve: Resolver) -> str:
+    """The file of the checkpoint a body names."""
     name = _name(checkpoint, "'checkpoint'", "use a name from GET /sdapi/v1/sd-models")
     path = resolve(name)
     if path is None:
         raise CheckpointNotFound(f"no checkpoint named {name!r}", "use a title or name from GET /sdapi/v1/sd-models")
-    return find_recipe(path, verify=verify)
+    return path
+
+
+def _find(checkpoint: Any, resolve: Resolver, verify: str):
+    return find_recipe(_file(checkpoint, resolve), verify=verify)
 
 
 def _inline(document: Any) -> Recipe:
@@ -158,16 +166,23 @@ def _inline(document: Any) -> Recipe:
 
 def _recipe_of(part: dict, resolve: Resolver, verify: str) -> tuple[Recipe, dict]:
     """The parsed recipe a body (or a pass) names, inline or by checkpoint, and where it came from."""
+    recipe, info, _path = _recipe_and_file(part, resolve, verify)
+    return recipe, info
+
+
+def _recipe_and_file(part: dict, resolve: Resolver, verify: str) -> tuple[Recipe, dict, str | None]:
+    """`_recipe_of`, and the checkpoint file it names (None: an inline recipe)."""
     if ("checkpoint" in part) == ("recipe" in part):
         raise ApiRequestInvalid("send exactly one of 'checkpoint' or 'recipe'", "name a checkpoint, or inline a recipe")
     if "recipe" in part:
-        return _inline(part["recipe"]), {"kind": "inline"}
-    source = _find(part["checkpoint"], resolve, verify)
+        return _inline(part["recipe"]), {"kind": "inline"}, None
+    path = _file(part["checkpoint"], resolve)
+    source = find_recipe(path, verify=verify)
     if source.recipe is None:
         what = "no valid recipe" if source.document is not None else "no recipe"
         raise NoRecipe(f"{part['checkpoint']!r} has {what}", "stamp one with `iga stamp`, or add a sidecar",
                        _source_info(source))
-    return source.recipe, _source_info(source)
+    return source.recipe, _source_info(source), path
 
 
 def _compose_loras(recipe: Recipe, loras: Any, resolve_lora: Resolver | None, verify: str) -> Composition | None:
@@ -240,15 +255,19 @@ def get_recipe(checkpoint: Any, resolve: Resolver, *, verify: str = "first") -> 
                     "deprecations": [n.to_dict() for n in deprecation_notices(source.document)]}
 
 
-def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: Resolver | None = None
-          ) -> tuple[int, dict]:
+def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: Resolver | None = None,
+          host_facts: FactsReader | None = None) -> tuple[int, dict]:
     """POST /iga/v1/check: {"checkpoint": name | "recipe": {...}, "loras": [...], "passes": [...],
     "request": {...}, "preset", "mode", "overrides", "override_reasons"} -> the verdict. 200 whether or not
-    the request would be allowed (`ok` says which); 4xx for a malformed body or an unknown checkpoint / LoRA."""
+    the request would be allowed (`ok` says which); 4xx for a malformed body or an unknown checkpoint / LoRA.
+
+    `host_facts` (the WebUI glue's): what the host reads from the named checkpoint's model, as Generate judges
+    it -- the first pass's request gets the facts it does not state itself, and the answer's "host_facts" says
+    which were known and what only Generate knows. An inline recipe names no model: nothing is read for it."""
     try:
         body = _object(_bounded(body), "the body", '{"checkpoint": "...", "request": {...}}')
         _known_keys(body, CHECK_KEYS, "the body")
-        recipe, info = _recipe_of(body, resolve, verify)
+        recipe, info, checkpoint_file = _recipe_and_file(body, resolve, verify)
         composition = _compose_loras(recipe, body.get("loras"), resolve_lora, verify)
         governing = composition.recipe if composition is not None else recipe
         values: dict = {}
@@ -264,6 +283,9 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
                                         "overrides": body.get("overrides") or [],
                                         "override_reasons": body.get("override_reasons") or {}})
         passes = _passes(body.get("passes"), governing, request, resolve, verify)
+        facts = host_facts(checkpoint_file, governing, body.get("preset")) if host_facts is not None else None
+        if facts is not None:  # the first pass only: a hires or refiner pass's model is read at Generate
+            request = facts.apply(request)
         verdict = judge(composition if composition is not None else recipe, request, policy, passes)
     except RecipeInvalid as exc:
         return error_answer(exc, message="the recipe is invalid", problems=[p.to_dict() for p in exc.problems])
@@ -272,7 +294,8 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
     return 200, {"ok": verdict.allowed, "source": info, "model_id": governing.model_id,
                  "request": request.to_dict(), "policy": policy.to_dict(), "preset": body.get("preset"),
                  "passes": [p.name for p in passes], "defaults": defaults, "verdict": verdict.to_dict(),
-                 "composition": [f.to_dict() for f in composition.findings] if composition is not None else []}
+                 "composition": [f.to_dict() for f in composition.findings] if composition is not None else [],
+                 **({"host_facts": facts.to_dict()} if facts is not None else {})}
 
 
 def recipe_schema() -> tuple[int, dict]:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from iga_core import http_api
 from iga_core.errors import IgaError
-from iga_webui import host, loras, recipes, settings
+from iga_webui import generation, host, loras, recipes, settings
 
 PREFIX = "/iga/v1"
 
@@ -116,7 +116,8 @@ def register_routes(app: FastAPI) -> None:
         if denied:
             return denied
         body, refused = await _body(request)
-        return refused or _json(http_api.check(body, _resolve, verify=verify(), resolve_lora=loras.find_lora_file))
+        return refused or _json(http_api.check(body, _resolve, verify=verify(), resolve_lora=loras.find_lora_file,
+                                               host_facts=generation.check_facts))
 
     async def schema(request: Request):
         return _read_guard(request) or _json(http_api.recipe_schema())

@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from iga_core.ui.context import PanelContext
-from iga_webui import decisions, host, loras, recipes, settings
+from iga_webui import decisions, generation, host, loras, recipes, settings
+
+
+def _checkpoint(checkpoint: str | None):
+    """The CheckpointInfo of a checkpoint control value, else of the current checkpoint. A fires the control's
+    change with the bare name, then "name [hash]" (seen in the running host): the host's own lookup finds both,
+    since it retries without the checksum (A sd_models.py:183-200, F 198-215)."""
+    info = host.checkpoint_by_name(checkpoint) if checkpoint else None
+    return info if info is not None else host.loaded_checkpoint() or host.selected_checkpoint()
 
 
 def recipe_source(checkpoint: str | None):
-    """The recipe source of a checkpoint control value or of the current checkpoint. A fires the control's
-    change with the bare name, then "name [hash]" (seen in the running host): the host's own lookup finds both, since
-    it retries without the checksum (A sd_models.py:183-200, F 198-215)."""
-    info = host.checkpoint_by_name(checkpoint) if checkpoint else None
-    if info is None:
-        info = host.loaded_checkpoint() or host.selected_checkpoint()
+    """The recipe source of a checkpoint control value or of the current checkpoint."""
+    info = _checkpoint(checkpoint)
     return recipes.lookup(getattr(info, "filename", None)) if info is not None else None
+
+
+def host_facts(checkpoint: str | None, recipe, preset: str | None):
+    """What the host reads from the model the panel's checkpoint runs as, for the live verdict: the facts
+    Generate judges with (`generation.check_facts`)."""
+    info = _checkpoint(checkpoint)
+    return generation.check_facts(getattr(info, "filename", None), recipe, preset)
 
 
 def _setting(key: str, default: Any = None) -> Any:
@@ -54,5 +65,5 @@ def panel_context() -> PanelContext:
                         schedules=host.schedule_labels,
                         dialect=host.dialect(), checkpoints=_checkpoints, loaded_checkpoint=_loaded,
                         refresh_checkpoints=_refresh, lora_source=_lora_source,
-                        recent_decisions=_recent_decisions, host_name=host.profile().name,
+                        recent_decisions=_recent_decisions, host_name=host.profile().name, host_facts=host_facts,
                         supports_distilled_cfg=host.supports_distilled_cfg())

@@ -261,7 +261,7 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
         key, value, shown = vae
         overrides[key] = value
         applied["vae"] = shown
-    noise = values.get("noise_schedule")  # the recipe's zero-terminal-SNR setting, in the host's option value
+    noise = applied_noise_schedule(st.recipe, st.args.preset, values)
     if noise is not None and NOISE_SCHEDULE_OPTION not in overrides and host.option(NOISE_SCHEDULE_OPTION,
                                                                                       "Default") != noise:
         overrides[NOISE_SCHEDULE_OPTION] = noise
@@ -274,6 +274,29 @@ def apply_recipe_settings(p: Any, st: IgaState) -> None:
         listed = ", ".join(f"{k}={v}" for k, v in applied.items())
         _say(p, f"applied the recipe's settings for this generation (override settings, restored afterwards): "
                 f"{listed}")
+
+
+def applied_noise_schedule(recipe: Recipe | None, preset: str | None, values: dict | None = None) -> str | None:
+    """The noise-schedule option value Generate sets for one request (`apply_recipe_settings`): the recipe's
+    zero-terminal-SNR setting, in the host's option value; None where Generate leaves the host's setting
+    alone (auto-apply off, a Custom preset, a recipe that says nothing about it). `values`: the recipe's
+    auto-configured values, when the caller has them."""
+    preset = preset or ScriptArgs().preset
+    if recipe is None or preset.lower() == "custom" or not settings.get("iga_auto_apply"):
+        return None
+    if values is None:
+        try:
+            values = auto_configure(recipe, host.capabilities(), preset).values
+        except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied
+            return None
+    return values.get("noise_schedule")
+
+
+def check_facts(checkpoint_file: str | None, recipe: Recipe | None, preset: str | None = None):
+    """The host facts a check made before Generate judges with (the panel's live verdict, POST /iga/v1/check):
+    the loaded model's, read by the reader Generate's request is built with (`host_run.loaded_facts`), under
+    the noise schedule Generate will set for this recipe and preset."""
+    return host_run.loaded_facts(checkpoint_file, noise_schedule=applied_noise_schedule(recipe, preset))
 
 
 # --- process --------------------------------------------------------------------------------------------
@@ -295,12 +318,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     if st is not None:
         st.host_run["model"] = facts
         record_executed(p, st, "first", executed, error)
-    return GuardRequest(
-        host=host.profile().key,
-        prediction_type=facts["prediction_type"],
-        prediction_set_by=facts.get("prediction_set_by"),
-        zero_terminal_snr=facts["zero_terminal_snr"],
-        architecture=facts["architecture"],
+    return host_run.host_facts(facts).apply(GuardRequest(
         executed=executed,
         sampler_sent=sent.get("sampler"),
         schedule_sent=sent.get("schedule"),
@@ -315,7 +333,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
         control=_control(host.control_units(p)),
-    )
+    ))
 
 
 def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:

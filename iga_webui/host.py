@@ -242,9 +242,15 @@ def selected_checkpoint():
     return sd_models.select_checkpoint()
 
 
+def loaded_model():
+    """The model in memory (`shared.sd_model`; on Forge and Neo before their first lazy load, F
+    sd_models.py:385-408, a stand-in without `sd_checkpoint_info`)."""
+    return shared.sd_model
+
+
 def loaded_checkpoint():
     """The checkpoint of the model in memory (valid in `process()`, after both hosts have loaded it)."""
-    return getattr(shared.sd_model, "sd_checkpoint_info", None)
+    return getattr(loaded_model(), "sd_checkpoint_info", None)
 
 
 def model_uses_distilled_cfg() -> bool:

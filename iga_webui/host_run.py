@@ -24,9 +24,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 from typing import Any
 
-from iga_core.guard import ExecutedSchedule, host_settings
+from iga_core.guard import ExecutedSchedule, HostFacts, host_settings
 from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_webui import host
 
@@ -207,15 +208,18 @@ def _unipc_times(sd_model: Any, timesteps, img2img: bool) -> list[float]:
     return [(float(t) - 1.0 / ns.total_N) * 1000.0 for t in times[:n]]
 
 
-def model_facts(sd_model: Any, p: Any = None) -> dict:
+def model_facts(sd_model: Any, p: Any = None, *, noise_schedule: str | None = None) -> dict:
     """{"prediction_type", "zero_terminal_snr", "architecture", "source"} of the model the host will sample, and
     "prediction_set_by" when something other than the checkpoint set its prediction type (forks/prediction.py),
     read where this host keeps them (`iga_webui.forks.prediction`, `.architecture`: A1111's model config,
-    Forge's and Neo's predictor, Forge Classic's and reForge's ldm_patched model_sampling)."""
+    Forge's and Neo's predictor, Forge Classic's and reForge's ldm_patched model_sampling). `noise_schedule`:
+    the value of the host's noise-schedule option to assume (what Generate will set for the request, for a
+    check made before it); None: the option as it is now."""
     from modules.shared import opts
 
     reader = host.glue("prediction")
-    setting = getattr(opts, NOISE_SCHEDULE_OPTION, "Default") == host_settings.noise_schedule(host.dialect(), True)
+    option = noise_schedule if noise_schedule is not None else getattr(opts, NOISE_SCHEDULE_OPTION, "Default")
+    setting = option == host_settings.noise_schedule(host.dialect(), True)
     facts = {"prediction_type": reader.prediction(sd_model, p),
              "zero_terminal_snr": reader.zero_terminal_snr(sd_model, setting, p),
              "architecture": architecture(sd_model), "source": reader.source}
@@ -223,6 +227,46 @@ def model_facts(sd_model: Any, p: Any = None) -> dict:
     if set_by is not None:  # not the checkpoint: reForge's Advanced Model Sampling, or its patch left over
         facts["prediction_set_by"] = set_by
     return facts
+
+
+def host_facts(facts: dict | None, *, later: tuple[str, ...] = ()) -> HostFacts:
+    """`model_facts`'s answer (None: not read) as the guard's `HostFacts`, with this host's key: the one
+    shape Generate, the panel and POST /iga/v1/check hand the judge."""
+    model = {k: v for k, v in (facts or {}).items() if k in HostFacts.FIELDS or k == "source"}
+    return HostFacts(host=host.profile().key, loaded=facts is not None, later=later, **model)
+
+
+#: what no check before Generate can know, whatever the host: the sampler is created inside the generation
+EXECUTED_LATER = ("the sigmas or timesteps the host's sampler will run (the sampler is created at Generate; "
+                  "until then the live verdict judges IGA's own model of the schedule)")
+
+
+def _same_file(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and os.path.normcase(os.path.realpath(str(a))) == \
+        os.path.normcase(os.path.realpath(str(b)))
+
+
+def loaded_facts(checkpoint_file: str | None, *, noise_schedule: str | None = None) -> HostFacts:
+    """The host facts of `checkpoint_file` for a check made before Generate (the panel's live verdict, POST
+    /iga/v1/check): `model_facts` of the model the host has loaded -- the reader Generate's request is built
+    with -- when that model is this checkpoint. A checkpoint the host has not loaded (Forge and Neo load at
+    Generate, F processing.py:829-836; another file than the loaded one) gets only the host's key, and
+    `later` says that its prediction type, noise schedule and architecture are read when it is loaded."""
+    later = (EXECUTED_LATER, *host.glue("prediction").read_at_generate)
+    model = host.loaded_model()
+    info = getattr(model, "sd_checkpoint_info", None)
+    if not _same_file(getattr(info, "filename", None), checkpoint_file):
+        what = os.path.basename(str(checkpoint_file)) if checkpoint_file else "a recipe that names no checkpoint"
+        return host_facts(None, later=(f"the prediction type, noise schedule and architecture the host reads from "
+                                       f"{what}: it is not the loaded model, and the host reads them when "
+                                       f"Generate loads it", *later))
+    try:
+        facts = model_facts(model, None, noise_schedule=noise_schedule)
+    except Exception as exc:  # the host's model object, not ours: say what could not be read
+        log.debug("[IGA] the loaded model's facts could not be read", exc_info=True)
+        return host_facts(None, later=(f"the loaded model's prediction type, noise schedule and architecture "
+                                       f"(reading them failed: {type(exc).__name__}: {exc})", *later))
+    return host_facts(facts, later=later)
 
 
 def architecture(sd_model: Any) -> str | None:

@@ -25,7 +25,9 @@ from hypothesis import strategies as st
 
 from iga_core.cli import main as cli
 from iga_core.guard import GuardRequest
+from tests.factories import SD1_TENSORS, make_checkpoint
 from tests.host_double.fixture import started_host
+from tests.host_double.flavours import ALL
 from tests.test_guard_support import example_recipes
 from tests.webui_recipes import add_checkpoint
 
@@ -48,9 +50,43 @@ SAMPLERS = ("Euler", "Euler a", "DPM++ 2M", "DDIM", "LCM", "Heun", "UniPC")
 SCHEDULES = ("Automatic", "Karras", "SGM Uniform", "Simple", "Exponential", "Normal")
 
 
+def _without_hashes(d: dict, **changes) -> dict:
+    return {**{k: v for k, v in d.items() if k != "hashes"}, **changes}
+
+
+#: the host-fact cases (docs/hosts.md §4): file -> (tensors, recipe, the request Generate sends, the hosts that
+#: refuse it with IGA-H003). A v recipe on a plain SD 1.5 model: every host reads eps. An SDXL with a `v_pred`
+#: key: the forks read v (F backend/loader.py:546-560, classic supported_models.py:117-121, reForge 215-218),
+#: A1111 eps (it reads a YAML only, A sd_models_config.py:128-137) -- so an eps recipe is refused on the forks,
+#: a v recipe on A1111.
+SD15_REQUEST = {"sampler_name": "DPM++ 2M", "scheduler": "Karras", "steps": 25, "cfg_scale": 7.5, "width": 512,
+                "height": 512}
+SDXL_REQUEST = {"sampler_name": "Euler", "scheduler": "Automatic", "steps": 30, "cfg_scale": 5.0, "width": 1024,
+                "height": 1024}
+VPRED_XL = {**SD1_TENSORS, "conditioner.embedders.1.model.ln_final.weight": ("F16", [8]), "v_pred": ("F32", [0])}
+PREDICTION_CASES = {
+    "v-on-eps.safetensors": (None, _without_hashes(EXAMPLES["sd15"], prediction_type="v"), SD15_REQUEST, set(ALL)),
+    "eps-on-vpred-xl.safetensors": (VPRED_XL, _without_hashes(EXAMPLES["sdxl-base"]), SDXL_REQUEST,
+                                    set(ALL) - {"a1111"}),
+    "v-on-vpred-xl.safetensors": (VPRED_XL, _without_hashes(EXAMPLES["sdxl-base"], prediction_type="v"),
+                                  SDXL_REQUEST, {"a1111"}),
+}
+#: a zero-terminal-SNR recipe on a plain SD 1.5 file: Generate sets the host's noise schedule for it (its
+#: `apply_recipe_settings`), unless the preset is Custom -- then the host's Default schedule runs (IGA-H007)
+ZTSNR_FILE = "ztsnr-recipe.safetensors"
+ZTSNR_RECIPE = _without_hashes(EXAMPLES["sd15"], scheduler={**EXAMPLES["sd15"]["scheduler"], "zero_terminal_snr": True})
+#: the rules that read the host's facts about the loaded model
+HOST_FACT_RULES = ("IGA-H003", "IGA-H007", "IGA-H008")
+
+
 def _files(double) -> None:
+    from iga_core.checkpoint.stamp import stamp
+
     for i, name in enumerate(CHECKPOINTS):
         add_checkpoint(double.models, f"{name}.safetensors", EXAMPLES[name], seed=10 + i)
+    for i, (name, (tensors, recipe, _request, _refused)) in enumerate(PREDICTION_CASES.items()):
+        stamp(make_checkpoint(double.models / name, tensors, seed=50 + i), recipe)
+    stamp(make_checkpoint(double.models / ZTSNR_FILE, seed=60), ZTSNR_RECIPE)
     for i, (name, recipe) in enumerate(LORAS.items()):
         add_checkpoint(double.loras, f"{name}.safetensors", recipe, seed=30 + i)
     broken = add_checkpoint(double.loras, f"{BROKEN_LORA}.safetensors", None, seed=40)
@@ -89,8 +125,11 @@ def panel_verdict(double, checkpoint: str, request: dict, loras, mode: str) -> d
     return result.verdict.to_dict() if result.verdict is not None else None
 
 
-def api_answer(double, checkpoint: str, request: dict, loras, mode: str, passes=()) -> dict:
-    body = {"checkpoint": checkpoint, "request": request, "mode": mode,
+def api_answer(double, checkpoint: str | None, request: dict, loras, mode: str, passes=(), *, inline=None) -> dict:
+    """POST /iga/v1/check on a checkpoint, or (`inline`) on its recipe sent inline: a recipe that names no
+    model, for which the host reads nothing (what the CLI judges, without a host)."""
+    where = {"recipe": inline} if inline is not None else {"checkpoint": checkpoint}
+    body = {**where, "request": request, "mode": mode,
             "loras": [{"name": name, "weight": weight} for name, weight in loras], "passes": list(passes)}
     answer = double.client.post("/iga/v1/check", json=body)
     assert answer.status_code == 200, answer.json()
@@ -139,11 +178,23 @@ SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
 @SETTINGS
 @given(checkpoint=st.sampled_from(CHECKPOINTS), request=requests, loras=lora_tags, mode=modes)
 def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, loras, mode):
+    """The panel and the API judge with the host's facts about the loaded model (as Generate does); the CLI,
+    which has no host, agrees with the API sent the same recipe inline (no model named, nothing read), and a
+    checkpoint the host has not loaded is judged on the recipe alone, the facts left to Generate."""
     api = api_answer(webui, checkpoint, request, loras, mode)
+    inline = api_answer(webui, None, request, loras, mode, inline=EXAMPLES[checkpoint])
     cli_data = cli_answer(webui, checkpoint, request, loras, mode)
-    assert api["verdict"] == cli_data["verdict"]
-    assert api["composition"] == cli_data["composition"] and api["request"] == cli_data["request"]
+    assert inline["verdict"] == cli_data["verdict"]
+    assert inline["composition"] == cli_data["composition"]
+    assert {k: v for k, v in inline["request"].items() if k != "host"} == cli_data["request"]  # the host's key
     assert panel_verdict(webui, f"{checkpoint}.safetensors", request, loras, mode) == api["verdict"]
+    facts = api["host_facts"]
+    assert facts["host"] == webui.host and not inline["host_facts"]["loaded"]
+    assert any("sampler will run" in line for line in facts["later"])  # the executed grid: Generate's alone
+    loaded = getattr(webui.m.shared.sd_model, "sd_checkpoint_info", None)  # F / Neo: none before the first load
+    assert facts["loaded"] == (loaded is not None and loaded.filename.endswith(f"{checkpoint}.safetensors"))
+    if not facts["loaded"]:
+        assert api["verdict"] == inline["verdict"]
 
 
 @SETTINGS
@@ -156,8 +207,14 @@ def test_api_and_cli_agree_on_hires_and_refiner_passes(webui, checkpoint, reques
     if refiner:
         passes.append({"name": "refiner", "checkpoint": f"{CHECKPOINTS[0]}.safetensors"})
     api = api_answer(webui, checkpoint, request, loras, mode, passes)
+    inline = api_answer(webui, None, request, loras, mode, passes, inline=EXAMPLES[checkpoint])
     cli_data = cli_answer(webui, checkpoint, request, loras, mode, hires, CHECKPOINTS[0] if refiner else None)
-    assert api["verdict"] == cli_data["verdict"] and api["passes"] == cli_data["passes"]
+    assert inline["verdict"] == cli_data["verdict"] and inline["passes"] == cli_data["passes"] == api["passes"]
+    # the loaded model's facts go on the first pass only: the extra passes' findings are the recipe's alone
+    def of_passes(answer):
+        return [f for f in answer["verdict"]["findings"] if f["field"].startswith(("hires ", "refiner "))]
+
+    assert of_passes(api) == of_passes(inline)
 
 
 @SETTINGS
@@ -190,3 +247,68 @@ def test_generate_gives_the_verdict_the_api_gives_for_what_the_host_runs(webui, 
     api = api_answer(webui, checkpoint, sent, loras, mode, passes)
     assert api["verdict"] == st_.verdict.to_dict()
     assert GuardRequest.from_dict(sent) == st_.request
+
+
+def _host_fact_findings(verdict: dict | None) -> list[dict]:
+    return [f for f in (verdict or {}).get("findings", ()) if f["rule_id"] in HOST_FACT_RULES]
+
+
+@pytest.mark.parametrize("name", sorted(PREDICTION_CASES))
+def test_panel_check_route_and_generate_judge_the_loaded_models_facts_alike(webui, name):
+    """Seen in a real reForge (docs/hosts.md): the live verdict was green for a v recipe on an eps checkpoint
+    while Generate and the API refused it (IGA-H003). The panel and POST /iga/v1/check now judge with the facts
+    the host reads from the loaded model, as Generate does, on every host's own reader; before the host has
+    loaded the checkpoint (Forge and Neo load at Generate) they say the facts are Generate's to read."""
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    _tensors, _recipe, fields, refused = PREDICTION_CASES[name]
+    webui.reset(name)
+    request = {"sampler": fields["sampler_name"], "schedule": fields["scheduler"], "steps": fields["steps"],
+               "cfg": fields["cfg_scale"], "width": fields["width"], "height": fields["height"]}
+    inputs = view.PanelInputs(checkpoint=name, mode="standard", controls=request)
+    if webui.m.shared.FLAVOUR.lazy_load:  # not loaded yet: nothing is pretended
+        before = view.compute(panel_context(), inputs, "edit")
+        assert not before.host_facts.loaded and any(name in line for line in before.host_facts.later)
+        assert not _host_fact_findings(before.verdict.to_dict()) and "Checked only at Generate" in before.verdict_html
+        assert not api_answer(webui, name, request, (), "standard")["host_facts"]["loaded"]
+        webui.m.sd_models.reload_model_weights()
+    panel = view.compute(panel_context(), inputs, "edit")
+    api = api_answer(webui, name, request, (), "standard")
+    webui.ui_txt2img({"v": 1, "preset": "Native", "mode": "standard"}, **fields)
+    generated = webui.last_p.iga_state
+    assert generated.failure is None, generated.failure
+
+    wanted = "IGA-H003" in {f["rule_id"] for f in _host_fact_findings(generated.verdict.to_dict())}
+    assert wanted == (webui.host in refused)  # each host's own reading of the file
+    assert _host_fact_findings(panel.verdict.to_dict()) == _host_fact_findings(api["verdict"]) \
+        == _host_fact_findings(generated.verdict.to_dict())
+    assert panel.verdict.allowed == api["ok"] == (not wanted)
+    assert panel.host_facts.loaded and api["host_facts"]["loaded"]
+    model = generated.host_run["model"]
+    assert api["host_facts"]["prediction_type"] == panel.host_facts.prediction_type == model["prediction_type"]
+    assert f"prediction type {model['prediction_type']}" in panel.verdict_html
+    assert any("sampler will run" in line for line in panel.host_facts.later)  # the executed grid: Generate's
+
+
+@pytest.mark.parametrize("preset", ["Native", "Custom"])
+def test_the_noise_schedule_generate_will_set_is_the_one_the_live_verdict_judges(webui, preset):
+    """IGA-H007 before Generate: Generate applies a recipe's zero-terminal-SNR schedule per request except
+    under Custom, so the panel and /check judge the schedule Generate will run, not the setting as it is now."""
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    webui.reset(ZTSNR_FILE)
+    webui.m.sd_models.reload_model_weights()  # F and Neo load lazily
+    request = {"sampler": "DPM++ 2M", "schedule": "Karras", "steps": 25, "cfg": 7.5, "width": 512, "height": 512}
+    panel = view.compute(panel_context(), view.PanelInputs(checkpoint=ZTSNR_FILE, preset=preset, mode="standard",
+                                                           controls=request), "edit")
+    api = webui.client.post("/iga/v1/check", json={"checkpoint": ZTSNR_FILE, "request": request, "preset": preset,
+                                                   "mode": "standard"}).json()
+    webui.ui_txt2img({"v": 1, "preset": preset, "mode": "standard"}, sampler_name="DPM++ 2M", scheduler="Karras",
+                     steps=25, cfg_scale=7.5, width=512, height=512)
+    generated = webui.last_p.iga_state.verdict.to_dict()
+    h007 = [f for f in _host_fact_findings(generated) if f["rule_id"] == "IGA-H007"]
+    assert bool(h007) == (preset == "Custom")
+    assert _host_fact_findings(panel.verdict.to_dict()) == _host_fact_findings(api["verdict"]) \
+        == _host_fact_findings(generated)

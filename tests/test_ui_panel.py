@@ -265,3 +265,41 @@ def test_registry_recipe_applies_to_an_unstamped_checkpoint(models, tmp_path):
     v = view.compute(ctx, view.PanelInputs(checkpoint="plain.safetensors", controls={"steps": 20}), "checkpoint")
     assert v.has_recipe and v.apply == {"steps": 4}
     assert "Registry recipe" in v.status_html and "from-the-registry" in v.status_html
+
+
+def test_the_live_verdict_judges_with_the_hosts_facts_and_says_what_only_generate_knows(models):
+    """The WebUI's context hands the panel what the host reads from the loaded model (`host_facts`): the live
+    verdict is judged with it, as Generate is, and says what it could not know; without a host (this app)
+    nothing is read and nothing is said."""
+    from iga_core.guard import GuardRequest, HostFacts, host_settings
+
+    asked = []
+
+    def facts(checkpoint, recipe, preset):
+        asked.append((checkpoint, recipe.model_id, preset))
+        return HostFacts(host="reforge", prediction_type="v", zero_terminal_snr=False, architecture="sdxl",
+                         source="ldm_patched model_sampling", loaded=True, later=("the sampler's sigmas",))
+
+    base = make_context(LocalModels(models))
+    controls = {"sampler": "Euler", "schedule": "SGM Uniform", "steps": 4, "cfg": 1.0, "width": 1024, "height": 1024}
+    inputs = view.PanelInputs(checkpoint="lightning.safetensors", mode="standard", controls=controls)
+    plain = view.compute(base, inputs, "edit")
+    assert plain.verdict.allowed and plain.host_facts is None and "iga-host-facts" not in plain.verdict_html
+
+    judged = view.compute(dataclasses.replace(base, host_facts=facts), inputs, "edit")
+    assert asked == [("lightning.safetensors", "test-lightning", "Native")]
+    assert not judged.verdict.allowed and judged.verdict.blocked_ids == ("IGA-H003",)
+    assert judged.verdict.blocking[0].remedy == host_settings.remedy("reforge", "IGA-H003", "eps")  # the host's own
+    assert "Judged with the loaded model as the host reads it (ldm_patched model_sampling): prediction type v" \
+        in judged.verdict_html
+    assert "Checked only at Generate: the sampler&#x27;s sigmas." in judged.verdict_html
+
+    def broken(checkpoint, recipe, preset):
+        raise RuntimeError("model gone")
+
+    failed = view.compute(dataclasses.replace(base, host_facts=broken), inputs, "edit")
+    assert failed.verdict.allowed and "reading them failed: RuntimeError" in failed.verdict_html
+
+    reads_v = HostFacts(host="a1111", prediction_type="v")
+    assert reads_v.apply(GuardRequest(prediction_type="eps")).prediction_type == "eps"  # a caller's own value wins
+    assert reads_v.apply(GuardRequest()).prediction_type == "v"

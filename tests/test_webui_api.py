@@ -62,9 +62,13 @@ def test_check_route_answers_like_the_cli(client):
                      "--steps", "30", "--json"])
     assert code == 3
     cli_body = json.loads(out.getvalue())
-    assert set(api_body) == set(cli_body)
-    for key in ("ok", "model_id", "request", "policy", "verdict"):
+    assert set(api_body) == set(cli_body) | {"host_facts"}  # what the host read: the CLI has no host
+    for key in ("ok", "model_id", "policy", "verdict"):
         assert api_body[key] == cli_body[key], key
+    facts = api_body["host_facts"]  # the double is not started: no model is loaded, only the host is known
+    assert facts["host"] == client.double.host and facts["loaded"] is False
+    assert any("lightning.safetensors" in line and "not the loaded model" in line for line in facts["later"])
+    assert api_body["request"] == {**cli_body["request"], "host": client.double.host}
 
 
 def test_check_route_composes_lora_recipes(client):

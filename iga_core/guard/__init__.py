@@ -21,7 +21,8 @@ __all__ = lazy_exports(__name__, {
     "iga_core.guard.engine": ("run_rules",),
     "iga_core.guard.judge": ("PASS_NAMES", "Pass", "PassInvalid", "evaluate", "judge"),
     "iga_core.guard.modes": ("MODES",),
-    "iga_core.guard.request": ("ExecutedSchedule", "GuardPolicy", "GuardRequest", "GuardRequestInvalid"),
+    "iga_core.guard.request": ("ExecutedSchedule", "GuardPolicy", "GuardRequest", "GuardRequestInvalid",
+                                 "HostFacts"),
     "iga_core.guard.rules": ("RULES", "Rule"),
     "iga_core.guard.verdict": ("Finding", "Verdict"),
 })

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from iga_core.errors import IgaInvalid
@@ -190,6 +190,39 @@ class GuardRequest:
     #: the fields that describe the request itself (host facts left out): what audit params record
     REQUEST_FIELDS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "vae", "clip_skip", "width",
                       "height", "prediction_type", "denoising_strength")
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What the host itself reads from the model it will sample, for a check made before Generate (the panel's
+    live verdict, POST /iga/v1/check): the host facts Generate's own request carries (`GuardRequest.host`,
+    `prediction_type`, `zero_terminal_snr`, `architecture`), read by the same glue from the same loaded model.
+    A field left None is not known (the checkpoint is not loaded yet); `later` says, in words, what only
+    Generate knows (the schedule a sampler that does not exist yet will run, ...), so a verdict that is green
+    before Generate says what it could not check rather than pretending it did."""
+
+    host: str | None = None  # the WebUI (a1111, forge, ...): hard findings name its settings
+    prediction_type: str | None = None
+    zero_terminal_snr: bool | None = None
+    architecture: str | None = None
+    prediction_set_by: str | None = None  # what set the prediction type when not the checkpoint (reForge's AMS)
+    source: str | None = None  # where the host keeps them ("ldm_patched model_sampling", ...)
+    loaded: bool = False  # read from the loaded model (else only `host` is known)
+    later: tuple[str, ...] = ()  # what is judged only at Generate, in words
+
+    #: the request fields a host fact fills
+    FIELDS = ("host", "prediction_type", "zero_terminal_snr", "architecture", "prediction_set_by")
+
+    def apply(self, request: GuardRequest) -> GuardRequest:
+        """`request` with the host facts it does not state itself: a caller's own values win (an API caller
+        who sends what Generate judged, `prediction_type` included, is judged on exactly that)."""
+        changes = {k: getattr(self, k) for k in self.FIELDS
+                   if getattr(request, k) is None and getattr(self, k) is not None}
+        return replace(request, **changes) if changes else request
+
+    def to_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in (*self.FIELDS, "source") if getattr(self, k) is not None}
+        return {**out, "loaded": self.loaded, "later": list(self.later)}
 
 
 @dataclass(frozen=True)

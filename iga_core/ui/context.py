@@ -44,6 +44,10 @@ class PanelContext:
     host_name: the host's name in notes ("reForge", ...); None: "Forge" for the forge dialect, else "this WebUI".
     supports_distilled_cfg: does the host have a distilled-CFG control (Forge, Neo: yes; reForge and Forge
         Classic speak the forge dialect without one); None: as the dialect says.
+    host_facts(checkpoint, recipe, preset) -> `iga_core.guard.HostFacts` or None: what the host reads from the
+        model `checkpoint` (the control's value, None for the current one) runs as -- its prediction type,
+        noise schedule, architecture, the host's key -- as Generate will judge it with `recipe` and `preset`;
+        the live verdict is judged with them. None (the standalone app, no host): nothing is read.
     checkpoints() -> the checkpoint files the Recipes tab lists, as (title, path) pairs.
     loaded_checkpoint() -> the path of the checkpoint loaded (memory-mapped) right now, or None.
     refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
@@ -68,6 +72,7 @@ class PanelContext:
     log_decision: Callable[[dict], None] | None = None
     host_name: str | None = None
     supports_distilled_cfg: bool | None = None
+    host_facts: Callable[[str | None, Any, str], Any] | None = None
 
     def get(self, key: str) -> Any:
         """A setting, falling back to the panel's documented default."""

@@ -225,7 +225,24 @@ def _finding_row(finding: Any, state: str) -> str:
     )
 
 
-def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bool = True) -> str:
+def host_facts_text(facts: Any) -> list[str]:
+    """What the live verdict knew of the host's model (`iga_core.guard.HostFacts`) and what it could not know
+    before Generate, as sentences; none without facts (the standalone app)."""
+    if facts is None:
+        return []
+    out = []
+    if facts.loaded:
+        noise = {True: "zero-terminal-SNR", False: "default"}.get(facts.zero_terminal_snr, "unknown")
+        read = [f"prediction type {facts.prediction_type or 'unknown'}", f"{noise} noise schedule",
+                f"architecture {facts.architecture or 'unknown'}"]
+        out.append(f"Judged with the loaded model as the host reads it ({facts.source or 'host'}): "
+                   f"{', '.join(read)}.")
+    if facts.later:
+        out.append("Checked only at Generate: " + "; ".join(facts.later) + ".")
+    return out
+
+
+def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bool = True, facts: Any = None) -> str:
     state = verdict_state(verdict, error, has_recipe=has_recipe)
     parts = [
         f'<div class="{css_class("verdict")} {css_class("verdict", state)}" data-iga-state="{state}">',
@@ -238,6 +255,8 @@ def verdict_html(verdict: Any, error: Exception | None = None, *, has_recipe: bo
         rows = "".join(_finding_row(f, verdict.finding_state(f)) for f in verdict.findings)
         if rows:
             parts.append(f'<ul class="{css_class("findings")}">{rows}</ul>')
+        parts.extend(f'<div class="{css_class("host-facts")}">{esc(line, MESSAGE)}</div>'
+                     for line in host_facts_text(facts))
     parts.append("</div>")
     return "".join(parts)
 

@@ -17,7 +17,7 @@ from typing import Any
 from iga_core.autoconfig import HostCapabilities, auto_configure
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
-from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
+from iga_core.guard import GuardPolicy, GuardRequest, HostFacts, Verdict, judge
 from iga_core.presets import CUSTOM, NATIVE, preset_names
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs
@@ -67,6 +67,7 @@ class PanelView:
     verdict_html: str
     args: dict
     composition: Composition | None = None  # set when LoRA recipes from the prompt were composed in
+    host_facts: HostFacts | None = None  # what the host read from the model the verdict was judged with
 
 
 def preset_choices(recipe: Recipe | None) -> tuple[str, ...]:
@@ -254,13 +255,15 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             preset = CUSTOM
 
     args = script_args(preset, inputs.mode, inputs.overrides, inputs.reason, advanced)
-    verdict, verdict_error = None, load_error
+    verdict, verdict_error, facts = None, load_error, None
     if recipe and verdict_error is None:
+        facts = read_host_facts(ctx, inputs.checkpoint, recipe, preset)
         try:
             policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
                                  override_reasons=args["override_reasons"])
             subject = composition if composition is not None else recipe
-            verdict = judge(subject, guard_request({**current, **apply}), policy)
+            request = guard_request({**current, **apply})
+            verdict = judge(subject, facts.apply(request) if facts is not None else request, policy)
         except IgaError as exc:
             verdict_error = exc
 
@@ -273,7 +276,20 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         gate_closed=bool(recipe) and not advanced,
         apply=apply,
         verdict=verdict,
-        verdict_html=render.verdict_html(verdict, verdict_error, has_recipe=bool(recipe)),
+        verdict_html=render.verdict_html(verdict, verdict_error, has_recipe=bool(recipe), facts=facts),
         args=args,
         composition=composition,
+        host_facts=facts,
     )
+
+
+def read_host_facts(ctx: PanelContext, checkpoint: str | None, recipe: Recipe, preset: str) -> HostFacts | None:
+    """The host's facts about the model the verdict is for (`PanelContext.host_facts`), the ones Generate
+    judges with; a host lookup that fails gives no facts and says so, rather than breaking the panel."""
+    if ctx.host_facts is None:
+        return None
+    try:
+        return ctx.host_facts(checkpoint or None, recipe, preset)
+    except Exception as exc:  # the host's model objects vary: what could not be read is said with the verdict
+        return HostFacts(later=(f"the host's facts about the loaded model (reading them failed: "
+                                f"{type(exc).__name__})",))

@@ -61,6 +61,8 @@ class LdmConfig(_FromCheckpoint):
     name = "ldm_config"
     source = "a1111 model config"
     reads_checkpoint_keys = False
+    #: what this host decides about the model only inside a generation (said with a verdict made before one)
+    read_at_generate: tuple[str, ...] = ()
 
     def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         return {"eps": "eps", "v": "v"}.get(getattr(sd_model, "parameterization", None))
@@ -75,6 +77,7 @@ class ForgePredictor(_FromCheckpoint):
     name = "forge_predictor"
     source = "forge predictor"
     reads_checkpoint_keys = True
+    read_at_generate: tuple[str, ...] = ()
 
     def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         predictor = sd_model.forge_objects.unet.model.predictor
@@ -89,6 +92,7 @@ class LdmPatchedSampling(_FromCheckpoint):
     name = "ldm_patched_sampling"
     source = "ldm_patched model_sampling"
     reads_checkpoint_keys = True
+    read_at_generate: tuple[str, ...] = ()
 
     def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         sampling = sd_model.forge_objects.unet.model.model_sampling
@@ -111,6 +115,9 @@ _AMS_TYPES = {"eps": "eps", "v_prediction": "v", "x0": "x0", "edm_playground_v2.
 
 class ReforgeModelSampling(LdmPatchedSampling):
     name = "reforge_model_sampling"
+    #: the script's args belong to the request (`p.script_args`), so a check before Generate cannot read them
+    read_at_generate = ("the prediction type and noise schedule of the Advanced Model Sampling for reForge script, "
+                        "when it is enabled for the request",)
 
     def prediction(self, sd_model: Any, p: Any = None) -> str | None:
         args = _reforge_ams_args(p)
