@@ -318,7 +318,9 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
     if st is not None:
         st.host_run["model"] = facts
         record_executed(p, st, "first", executed, error)
-    return host_run.host_facts(facts).apply(GuardRequest(
+    # the host facts go in as the request is built (one validation, not a second one in HostFacts.apply)
+    return GuardRequest(
+        **host_run.host_facts(facts).request_fields(),
         executed=executed,
         sampler_sent=sent.get("sampler"),
         schedule_sent=sent.get("schedule"),
@@ -333,7 +335,7 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
         control=_control(host.control_units(p)),
-    ))
+    )
 
 
 def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:

@@ -213,6 +213,10 @@ class HostFacts:
     #: the request fields a host fact fills
     FIELDS = ("host", "prediction_type", "zero_terminal_snr", "architecture", "prediction_set_by")
 
+    def request_fields(self) -> dict:
+        """The request fields these facts fill, for building a request that states none of them itself."""
+        return {k: v for k in self.FIELDS if (v := getattr(self, k)) is not None}
+
     def apply(self, request: GuardRequest) -> GuardRequest:
         """`request` with the host facts it does not state itself: a caller's own values win (an API caller
         who sends what Generate judged, `prediction_type` included, is judged on exactly that)."""
