@@ -199,6 +199,9 @@ def test_advanced_gate_locks_and_unlocks_the_knobs(page):
 def test_forbidden_sampler_turns_the_verdict_red(page):
     page.select_checkpoint("lightning.safetensors")
     page.wait_number("steps", "4")
+    # the checkpoint's events end by locking the knobs; tick the gate after that, as a user who sees them
+    # locked does (on a loaded machine the last of those events can land after an early tick)
+    page.page.wait_for_function("() => document.querySelector('#iga-app-sampler input').disabled", timeout=20000)
     page.page.check("#iga-txt2img-advanced input[type=checkbox]")
     page.page.wait_for_function("() => !document.querySelector('#iga-app-sampler input').disabled", timeout=20000)
     page.choose("iga-app-sampler", "DDIM")
