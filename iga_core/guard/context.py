@@ -65,13 +65,24 @@ def resolve_schedule(name: str, dialect: str | None = None):
 
 
 @functools.lru_cache(maxsize=8192)
-def normalize(sampler: str, schedule: str | None, dialect: str | None = None):
+def normalize(sampler: str, schedule: str | None, dialect: str | None = None, runs: str | None = None):
     """vocab.normalize, memoised; returns (sampler_info, schedule_info, error)."""
     try:
-        s, sch = vocab.normalize(sampler, schedule, dialect)
+        s, sch = vocab.normalize(sampler, schedule, dialect, runs)
         return s, sch, None
     except (vocab.UnknownName, vocab.ConflictingNames) as exc:
         return None, None, exc
+
+
+def runs_on(request) -> str | None:
+    """Whose semantics the request's samplers run with: the request's dialect (ComfyUI's ddim is Euler), else
+    the host when it runs some names differently from A1111 / Forge (`vocab.HOST_VARIANTS`: Forge Classic and
+    Neo run UniPC on the schedule's sigmas, Neo's LCM has no 50-step table), else None (A1111 / Forge)."""
+    host = getattr(request, "host", None)
+    variant_of = vocab.HOST_VARIANTS.get(host or "")
+    if variant_of is not None and request.dialect in (None, variant_of):
+        return host
+    return request.dialect
 
 
 @dataclass(frozen=True)
@@ -95,11 +106,13 @@ class RuleContext:
     prediction_unknown: bool = False
     #: the request's naming dialect (None: A1111 / Forge); remedies are written in it
     dialect: str | None = None
+    #: whose semantics its samplers run with (`runs_on`): the dialect, or a host variant (Forge Classic, Neo)
+    runs: str | None = None
 
     @property
     def semantics(self):
-        """How the request's dialect runs its sampler (vocab.SamplerSemantics), or None without a sampler."""
-        return self.sampler.in_dialect(self.dialect) if self.sampler is not None else None
+        """How the request's dialect (or host) runs its sampler (vocab.SamplerSemantics), or None without one."""
+        return self.sampler.in_dialect(self.runs) if self.sampler is not None else None
 
     @property
     def sampler_run(self):

@@ -11,7 +11,7 @@ from iga_core.lazy import lazy_exports
 # loaded on first use (iga_core.lazy): the tables are read when a name is first resolved
 __all__ = lazy_exports(__name__, {
     "iga_core.vocab.diffusers_map": ("DiffusersMapping", "describe_diffusers", "from_diffusers", "to_diffusers"),
-    "iga_core.vocab.dialects": ("DIALECTS", "DIALECT_TITLES", "HOST_DIALECT", "KINDS"),
+    "iga_core.vocab.dialects": ("DIALECTS", "DIALECT_TITLES", "HOST_DIALECT", "HOST_VARIANTS", "KINDS", "SEMANTICS_KEYS"),
     "iga_core.vocab.invokeai": ("from_invokeai", "invokeai_names"),
     "iga_core.vocab.legacy": ("LegacyName", "infotext_version", "is_pre19_infotext", "pre19_sampler"),
     "iga_core.vocab.model": ("ConflictingNames", "NoHostSampler", "SamplerInfo", "SamplerSemantics", "ScheduleInfo",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iga_core.errors import IgaInvalid
-from iga_core.vocab.dialects import DIALECT_TITLES, DIALECTS, HOST_DIALECT, KINDS, MODES
+from iga_core.vocab.dialects import DIALECT_TITLES, DIALECTS, HOST_DIALECT, KINDS, MODES, SEMANTICS_KEYS
 
 __all__ = ["DIALECTS", "DIALECT_TITLES", "HOST_DIALECT", "KINDS", "MODES", "ConflictingNames", "NoHostSampler",
            "SamplerInfo", "SamplerSemantics", "ScheduleInfo", "UnknownDialect", "UnknownName", "VocabDataError"]
@@ -73,10 +73,11 @@ class SamplerInfo:
         return tuple(d for d in DIALECTS if self.names.get(d))
 
     def in_dialect(self, dialect: str | None) -> SamplerSemantics:
-        """How `dialect` runs this sampler (None: the WebUI hosts, A1111 / Forge)."""
+        """How `dialect` runs this sampler (None: the WebUI hosts, A1111 / Forge); a host variant
+        (`HOST_VARIANTS`: "forge-classic", "forge-neo") names the host that runs it differently."""
         found = self.semantics.get(dialect or HOST_DIALECT)
         if found is None:
-            raise UnknownDialect(f"unknown dialect {dialect!r}", f"use one of {', '.join(DIALECTS)}")
+            raise UnknownDialect(f"unknown dialect {dialect!r}", f"use one of {', '.join(SEMANTICS_KEYS)}")
         return found
 
     def ignores_schedule(self, dialect: str | None = None) -> bool:

@@ -133,7 +133,7 @@ def _combined_suffixes() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(keys.items(), key=lambda kv: len(kv[0]), reverse=True))
 
 
-def normalize(sampler: str, schedule: str | None = None, dialect: str | None = None
+def normalize(sampler: str, schedule: str | None = None, dialect: str | None = None, runs: str | None = None
               ) -> tuple[SamplerInfo, ScheduleInfo | None]:
     """The (sampler, schedule) a host actually runs for a pasted or requested pair.
 
@@ -141,7 +141,8 @@ def normalize(sampler: str, schedule: str | None = None, dialect: str | None = N
     None as the schedule for samplers that ignore it in `dialect` (None: A1111 / Forge, where DDIM,
     DDIM CFG++, PLMS and UniPC step on their own timesteps; ComfyUI's ddim and uni_pc run on the
     schedule's sigmas). A combined name whose schedule contradicts an explicit `schedule` raises
-    ConflictingNames.
+    ConflictingNames. `runs` names whose semantics decide whether the sampler ignores the schedule, where
+    that is not `dialect`'s: a host variant (`HOST_VARIANTS`, Forge Classic / Neo run UniPC on the schedule).
     """
     _check_name("sampler", sampler)
     table = load_table()
@@ -166,7 +167,7 @@ def normalize(sampler: str, schedule: str | None = None, dialect: str | None = N
         )
     chosen = suffix or given
 
-    if sampler_info.ignores_schedule(dialect):
+    if sampler_info.ignores_schedule(runs or dialect):
         return sampler_info, None
     if chosen is None or chosen.id == AUTOMATIC:
         return sampler_info, table.schedules[sampler_info.default_schedule or "uniform"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from iga_core.vocab.dialects import HOST_VARIANTS, SEMANTICS_KEYS
 from iga_core.vocab.model import (
     DIALECTS,
     HOST_DIALECT,
@@ -106,14 +107,17 @@ def _dialect_index(kind: str, items: dict, skip_names: set[str]) -> dict[str, di
 def _semantics(e: dict, base: SamplerSemantics, inherit: dict[str, str], sampler_ids: set[str]) -> dict:
     """dialect -> SamplerSemantics: the record's own fields, overridden per dialect by `semantics`."""
     raw = e.get("semantics") or {}
-    unknown = set(raw) - set(DIALECTS)
+    unknown = set(raw) - set(SEMANTICS_KEYS)
     keys = {"timestep_based", "mode", "eta", "grid_schedule", "grid_options", "runs_as"}
     if unknown or any(set(v) - keys for v in raw.values()):
         raise VocabDataError(f"sampler {e['id']!r} has bad semantics {raw!r}",
-                             f"dialects {DIALECTS}, keys {sorted(keys)}")
+                             f"dialects and host variants {SEMANTICS_KEYS}, keys {sorted(keys)}")
     out: dict[str, SamplerSemantics] = {}
-    for dialect in DIALECTS:
-        source = dialect if dialect in raw else inherit.get(dialect, dialect)
+    for dialect in SEMANTICS_KEYS:
+        # a host variant (Forge Classic, Neo) runs what its dialect runs unless it has its own entry
+        parent = HOST_VARIANTS.get(dialect)
+        source = dialect if dialect in raw else (
+            (parent if parent in raw else inherit.get(parent, parent)) if parent else inherit.get(dialect, dialect))
         over = dict(raw.get(source, {}))
         if over.get("timestep_based") is False:
             over.setdefault("grid_schedule", None)
