@@ -11,6 +11,7 @@ HOST_DIALECT = "a1111"
 #: k-diffusion sampler on the chosen schedule's sigmas, and Neo runs LCM without A1111's 50-step table
 #: (samplers.json "semantics"; docs/hosts.md section 5)
 HOST_VARIANTS = {"forge-classic": "forge", "forge-neo": "forge"}
+HOST_VARIANT_TITLES = {"forge-classic": "Forge Classic", "forge-neo": "Forge Neo"}
 #: every key a sampler's semantics are recorded under: the dialects, then the host variants
 SEMANTICS_KEYS = (*DIALECTS, *HOST_VARIANTS)
 KINDS = ("sampler", "schedule")

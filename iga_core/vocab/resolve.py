@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 
+from iga_core.vocab.dialects import HOST_VARIANTS
 from iga_core.vocab.diffusers_map import from_diffusers
 from iga_core.vocab.legacy import legacy_only_alias
 from iga_core.vocab.model import (
@@ -279,3 +280,11 @@ def names_in(kind: str, dialect: str) -> list[tuple[str, str, tuple[str, ...]]]:
     if infos is None:
         raise UnknownDialect(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
     return [(i.id, i.names[dialect], i.aliases.get(dialect, ())) for i in infos if i.names.get(dialect)]
+
+
+def runs_differently_on(sampler: str) -> tuple[str, ...]:
+    """The host variants (`HOST_VARIANTS` keys) that run `sampler` (any name or id) otherwise than A1111 /
+    Forge: where a check that does not name the host judges another grid than the host runs."""
+    info = lookup("sampler", sampler)
+    base = {**info.in_dialect(None).to_dict(), "dialect": None}
+    return tuple(v for v in HOST_VARIANTS if {**info.in_dialect(v).to_dict(), "dialect": None} != base)

@@ -20,10 +20,8 @@ from iga_core.schedules import (
     classify_grid,
     classify_timesteps,
 )
-from iga_core.vocab import DIALECT_TITLES, HOST_VARIANTS
+from iga_core.vocab import DIALECT_TITLES, HOST_VARIANT_TITLES, HOST_VARIANTS
 
-#: the host variants' names in a remedy
-_HOST_TITLES = {"forge-classic": "Forge Classic", "forge-neo": "Forge Neo"}
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
 
@@ -190,7 +188,7 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, opti
             result = (f"use {name}{f' with {label}' if label else ''} at {steps_text(n)}", fix)
             break
     if result is None:
-        where = (f"{_HOST_TITLES[runs]} runs it" if runs in _HOST_TITLES else "A1111 / Forge run it"
+        where = (f"{HOST_VARIANT_TITLES[runs]} runs it" if runs in HOST_VARIANT_TITLES else "A1111 / Forge run it"
                  if dialect in (None, "a1111", "forge") else f"{DIALECT_TITLES[dialect]} runs it")
         result = (f"no sampler this recipe allows reaches its grid the way {where}: run this model where the "
                   "sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers timesteps=), or allow a "
