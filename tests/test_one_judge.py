@@ -101,6 +101,8 @@ def cli_answer(double, checkpoint: str, request: dict, loras, mode: str, hires=N
     argv = ["check", str(double.models / f"{checkpoint}.safetensors"), "--json", "--verify", "never", "--mode", mode,
             "--sampler", request["sampler"], "--scheduler", request["schedule"], "--steps", str(request["steps"]),
             "--cfg", str(request["cfg"]), "--size", f"{request['width']}x{request['height']}"]
+    if request.get("host"):
+        argv += ["--host", request["host"]]
     for name, weight in loras:
         argv += ["--lora", f"{_lora_file(double, name)}:{weight}"]
     if hires is not None:
@@ -139,6 +141,9 @@ SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
 @SETTINGS
 @given(checkpoint=st.sampled_from(CHECKPOINTS), request=requests, loras=lora_tags, mode=modes)
 def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, loras, mode):
+    # the panel judges as its host runs the request (Classic's and Neo's UniPC on the schedule's sigmas): the
+    # API and the CLI are told the same host
+    request = {**request, "host": webui.host}
     api = api_answer(webui, checkpoint, request, loras, mode)
     cli_data = cli_answer(webui, checkpoint, request, loras, mode)
     assert api["verdict"] == cli_data["verdict"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from iga_core.guard import host_settings
 from iga_core.guard.context import (
     RuleContext,
     canonical_prediction_type,
@@ -80,7 +81,22 @@ def run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
     findings = []
     for rule in REQUEST_RULES:
         findings.extend(rule(ctx))
+    if request.hidden_controls:
+        findings = [_through_hidden_controls(f, request) for f in findings]
     return sort_findings(findings)
+
+
+def _through_hidden_controls(finding: Finding, request: GuardRequest) -> Finding:
+    """A remedy that changes a field the request's page has no control for (Forge Classic's schedule type
+    without its dropdown) starts with how to show that control: "pick Karras" alone names a control the
+    user cannot see. Setting a hidden schedule to Automatic, which is what such a page sends, needs nothing."""
+    hidden = [k for k, v in (finding.fix or {}).items() if k in request.hidden_controls
+              and not (k == "schedule" and str(v).strip().lower() == "automatic")]
+    if not hidden:
+        return finding
+    steps = [host_settings.show_control(request.host, k)
+             or f"this page has no {k.replace('_', ' ')} control: send {k} through the API instead" for k in hidden]
+    return replace(finding, remedy=f"{'; '.join(dict.fromkeys(steps))}; then {finding.remedy}")
 
 
 def _blocks(finding, mode: str) -> bool:

@@ -15,7 +15,8 @@ returns it, so no module asks which fork it runs on. A variant reaches the host 
 | `hires_cfg` | the hires pass's own CFG | `none`, `hr_cfg`, `hr_cfg_scale` |
 | `controlnet` | which ControlNet runs (a unit's default `enabled`) | `extension` (A1111), `integrated` (the forks) |
 | `callbacks` | whether `script_callbacks.on_*` take `name=` | `named` (A1111, Forge, Neo, reForge), `positional` (Classic) |
+| `schedule_control` | whether the page has a schedule type control | `dropdown` (A1111, Forge, Neo, reForge), `setting` (Classic: "Display the Scheduler Dropdown") |
 """
 
 DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg", "controlnet",
-               "callbacks")
+               "callbacks", "schedule_control")

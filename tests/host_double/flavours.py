@@ -39,6 +39,10 @@ class Flavour:
     #: script_callbacks.on_<event> takes `name=` (A 456-609, reForge script_callbacks.py:127); Classic's
     #: take the callback only (classic modules/script_callbacks.py:324-328, 378)
     callback_names: bool = True
+    #: the setting without which the page has no Schedule type dropdown and sends "Automatic" (Classic:
+    #: `show_scheduler`, classic modules/shared_options.py:365, processing_scripts/sampler.py:34-43); None: the
+    #: dropdown is always there (A processing_scripts/sampler.py:23-32)
+    schedule_setting: str | None = None
 
     @property
     def forge_backend(self) -> bool:
@@ -61,7 +65,8 @@ FLAVOURS = {
                              ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                              api_errors="middleware", api_unlisted_sampler="404", distilled_cfg=False,
                              hires_cfg="hr_cfg_scale", top_bar="quicksettings", sorting_priority=False,
-                             samplers="forge-classic", schedules="forge-classic", callback_names=False),
+                             samplers="forge-classic", schedules="forge-classic", callback_names=False,
+                             schedule_setting="show_scheduler"),
     "reforge": Flavour("reforge", 3, {"version": "1.0.0v2-v1.10.1RC"}, "f1.0.0v2-v1.10.1RC", ("ldm_patched",),
                        ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                        api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,
