@@ -33,15 +33,20 @@ GRID_RECIPES = {
                                 "subsample": {"rule": "divisors"}}},
     "ztsnr": {"sampler": {"name": "Euler", "mode": "ode"}, "scheduler": {"name": "Normal", "zero_terminal_snr": False,
                                                                           "spacing": "trailing"}},
+    # the model's own discretisation at 4 steps: what "Automatic" gives DPM++ 2M SDE on Forge Classic and Neo
+    # (no scheduler option there, classic sd_samplers_kdiffusion.py:21, Neo 17), Exponential elsewhere
+    "uniform": {"sampler": {"name": "DPM++ 2M SDE", "mode": "sde"},
+                "scheduler": {"name": "Uniform", "canonical_steps": 4, "subsample": {"rule": "divisors"}}},
 }
 STEPS = (1, 2, 3, 4, 6, 8)
 #: samplers a fork runs differently from A1111 (docs/hosts.md §5): Forge Classic and Neo run UniPC as a
 #: k-diffusion sampler on the chosen schedule's sigmas (classic sd_samplers_kdiffusion.py:29, Neo 30; A1111, Forge
 #: and reForge: a timestep sampler with its own time grid), and Neo's LCM is a plain k-diffusion sampler without
-#: A1111's 50-step LCM table (Neo sd_samplers_kdiffusion.py:23). iga's own maths follows them when the request
+#: A1111's 50-step LCM table (Neo sd_samplers_kdiffusion.py:23); their DPM++ 2M SDE has no default schedule, so
+#: Automatic is the model's own discretisation there (Exponential elsewhere). iga's own maths follows them when the request
 #: names the host (`GuardRequest.host`: the panel in the WebUI, `iga check --host`); the test below holds it to
 #: that for every sampler, these included.
-RUNS_DIFFERENTLY = {"forge-classic": {"UniPC"}, "forge-neo": {"UniPC", "LCM"}}
+RUNS_DIFFERENTLY = {"forge-classic": {"UniPC", "DPM++ 2M SDE"}, "forge-neo": {"UniPC", "LCM", "DPM++ 2M SDE"}}
 
 
 def _known_to_iga(kind: str, name: str) -> bool:

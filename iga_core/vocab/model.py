@@ -25,6 +25,9 @@ class SamplerSemantics:
     grid_options: dict = field(default_factory=dict, compare=False, hash=False)
     #: the sampler id this dialect actually runs under the name (None: the sampler itself)
     runs_as: str | None = None
+    #: the schedule id "Automatic" runs here where it is not the record's `default_schedule` (Forge Classic's
+    #: and Neo's DPM++ 2M SDE has no scheduler option: the model's own discretisation, Uniform); None: the record's
+    automatic: str | None = None
 
     @property
     def honours_schedule(self) -> bool:
@@ -33,7 +36,7 @@ class SamplerSemantics:
     def to_dict(self) -> dict:
         return {"dialect": self.dialect, "timestep_based": self.timestep_based, "mode": self.mode, "eta": self.eta,
                 "grid_schedule": self.grid_schedule, "grid_options": dict(self.grid_options),
-                "runs_as": self.runs_as}
+                "runs_as": self.runs_as, **({"automatic": self.automatic} if self.automatic else {})}
 
 
 @dataclass(frozen=True)

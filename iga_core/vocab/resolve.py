@@ -168,10 +168,11 @@ def normalize(sampler: str, schedule: str | None = None, dialect: str | None = N
         )
     chosen = suffix or given
 
-    if sampler_info.ignores_schedule(runs or dialect):
+    sem = sampler_info.in_dialect(runs or dialect)
+    if sem.timestep_based:
         return sampler_info, None
     if chosen is None or chosen.id == AUTOMATIC:
-        return sampler_info, table.schedules[sampler_info.default_schedule or "uniform"]
+        return sampler_info, table.schedules[sem.automatic or sampler_info.default_schedule or "uniform"]
     return sampler_info, chosen
 
 
