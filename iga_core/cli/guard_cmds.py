@@ -293,20 +293,11 @@ def build_policy(args):
 
 
 def host_notes(request) -> list[str]:
-    """What a check that names no host cannot know: a sampler some WebUI runs otherwise than A1111 / Forge."""
-    from iga_core import vocab
+    """What a check that names no host cannot know (`guard.unknown_host_note`)."""
+    from iga_core.guard.context import unknown_host_note
 
-    if request.host is not None or request.dialect not in (None, "a1111", "forge") or request.sampler is None:
-        return []
-    try:
-        variants = vocab.runs_differently_on(vocab.normalize(request.sampler, None, request.dialect)[0].id)
-    except (vocab.UnknownName, vocab.ConflictingNames):  # the guard reports the name itself
-        return []
-    if not variants:
-        return []
-    where = " and ".join(vocab.HOST_VARIANT_TITLES[v] for v in variants)
-    return [f"{where} {'run' if len(variants) > 1 else 'runs'} {request.sampler} otherwise (on the schedule's sigmas, their own step rule); judged as "
-            f"A1111 / Forge / reForge run it: pass --host {variants[0]} to judge {vocab.HOST_VARIANT_TITLES[variants[0]]}'s"]
+    note = unknown_host_note(request, "pass --host {key} to judge {title}'s")
+    return [note] if note else []
 
 
 def cmd_check(args) -> int:

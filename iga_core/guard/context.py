@@ -85,6 +85,25 @@ def runs_on(request) -> str | None:
     return request.dialect
 
 
+def unknown_host_note(request, how: str) -> str | None:
+    """A request that names no host, with a sampler some WebUI runs otherwise than A1111 / Forge (Forge Classic
+    and Neo: UniPC on the schedule's sigmas, DPM++ 2M SDE's Automatic, Neo's LCM): the note that it is judged
+    as A1111 / Forge / reForge run it, ending in `how` ("{key}", "{title}": the first such host); None
+    otherwise."""
+    if request.host is not None or request.dialect not in (None, "a1111", "forge") or request.sampler is None:
+        return None
+    sampler, _, err = normalize(request.sampler, None, request.dialect)
+    if err is not None:  # the guard reports the name itself
+        return None
+    variants = vocab.runs_differently_on(sampler.id)
+    if not variants:
+        return None
+    where = " and ".join(vocab.HOST_VARIANT_TITLES[v] for v in variants)
+    return (f"{where} {'run' if len(variants) > 1 else 'runs'} {request.sampler} otherwise (docs/hosts.md §5); "
+            f"judged as A1111 / Forge / reForge run it: "
+            + how.format(key=variants[0], title=vocab.HOST_VARIANT_TITLES[variants[0]]))
+
+
 @dataclass(frozen=True)
 class RuleContext:
     """One request against one recipe. Resolution of the request's names happens here, once.

@@ -18,6 +18,7 @@ from iga_core.autoconfig import HostCapabilities, auto_configure
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, Verdict, judge
+from iga_core.guard.context import unknown_host_note
 from iga_core.presets import CUSTOM, NATIVE, preset_names
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs
@@ -293,6 +294,9 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             subject = composition if composition is not None else recipe
             request = guard_request({**absent, **current, **apply}, ctx.host, tuple(absent))
             verdict = judge(subject, request, policy)
+            note = unknown_host_note(request, "in {title} the WebUI's own panel judges what it runs")
+            if note:
+                notes.append(note)
         except IgaError as exc:
             verdict_error = exc
 
