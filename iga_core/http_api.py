@@ -22,6 +22,7 @@ from iga_core.checkpoint.stamp import write_sidecar as write_sidecar_file
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose
 from iga_core.errors import IgaError, IgaInvalid, IgaNotFound
 from iga_core.guard import PASS_NAMES, GuardPolicy, GuardRequest, HostFacts, Pass, judge
+from iga_core.guard.context import unknown_host_note
 from iga_core.presets import PARAM_KEYS, missing_defaults, resolve_preset
 from iga_core.recipe import Recipe, RecipeInvalid, deprecation_notices, load_schema
 from iga_core.script_args import SCRIPT_ARGS_SCHEMA
@@ -293,7 +294,9 @@ def check(body: Any, resolve: Resolver, *, verify: str = "first", resolve_lora: 
         return error_answer(exc)
     return 200, {"ok": verdict.allowed, "source": info, "model_id": governing.model_id,
                  "request": request.to_dict(), "policy": policy.to_dict(), "preset": body.get("preset"),
-                 "passes": [p.name for p in passes], "defaults": defaults, "verdict": verdict.to_dict(),
+                 "passes": [p.name for p in passes], "defaults": defaults,
+                 "notes": [n for n in (unknown_host_note(request, 'send "host": "{key}" to judge {title}\'s'),) if n],
+                 "verdict": verdict.to_dict(),
                  "composition": [f.to_dict() for f in composition.findings] if composition is not None else [],
                  **({"host_facts": facts.to_dict()} if facts is not None else {})}
 

@@ -60,10 +60,18 @@ def _recent_decisions(n: int) -> list[dict] | None:
     return decisions.recent(n) if decisions.enabled() else None  # None: the panel says the log is off
 
 
+def _sent_without_control() -> dict:
+    """What the page runs for a control it can leave out (`forks.schedule_control`: Forge Classic's schedule
+    type without its dropdown runs Automatic); the panel judges it there when its page has no such control."""
+    sent = host.glue("schedule_control").sent_without
+    return {"schedule": sent} if sent is not None else {}
+
+
 def panel_context() -> PanelContext:
     return PanelContext(recipe_source=recipe_source, setting=_setting, samplers=host.sampler_names,
                         schedules=host.schedule_labels,
                         dialect=host.dialect(), checkpoints=_checkpoints, loaded_checkpoint=_loaded,
                         refresh_checkpoints=_refresh, lora_source=_lora_source,
                         recent_decisions=_recent_decisions, host_name=host.profile().name, host_facts=host_facts,
-                        supports_distilled_cfg=host.supports_distilled_cfg())
+                        supports_distilled_cfg=host.supports_distilled_cfg(), host=host.profile().key,
+                        sent_without_control=_sent_without_control)

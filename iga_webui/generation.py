@@ -335,7 +335,17 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
         height=int(p.height),
         denoising_strength=float(p.denoising_strength) if img2img and p.denoising_strength is not None else None,
         control=_control(host.control_units(p)),
+        hidden_controls=_hidden_controls(p),
     )
+
+
+def _hidden_controls(p: Any) -> tuple[str, ...] | None:
+    """The request fields the page of a UI generation has no control for (Forge Classic's schedule type
+    without "Display the Scheduler Dropdown": `forks.schedule_control`); None for the API, which sets every
+    field, and where the page has them all."""
+    if getattr(p, "is_api", False) or host.schedule_control_shown():
+        return None
+    return ("schedule",)
 
 
 def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:

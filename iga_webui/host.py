@@ -327,6 +327,18 @@ def schedule_map() -> dict:
     return sd_schedulers.schedulers_map
 
 
+def schedule_control_shown() -> bool:
+    """Does the txt2img / img2img page have a schedule type control (`iga_webui.forks.schedule_control`:
+    always, except on Forge Classic without "Display the Scheduler Dropdown")?"""
+    return glue("schedule_control").shown(option)
+
+
+def schedule_without_control() -> str | None:
+    """What the page sends as the schedule when it has no schedule control ("Automatic" on Forge Classic,
+    classic processing_scripts/sampler.py:42); None where the page always has one."""
+    return None if schedule_control_shown() else glue("schedule_control").sent_without
+
+
 def sampler_and_schedule(sampler: str | None, schedule: str | None) -> tuple[str, str]:
     """What the host makes of a (sampler, schedule) pair: a combined name split, an unknown name silently
     replaced by its first sampler (`get_sampler_and_scheduler`, A sd_samplers.py:100-122)."""

@@ -181,3 +181,29 @@ def test_a_check_without_steps_judges_the_recipes_default_steps(capsys):
     assert code == ExitCode.OK and data["defaults"] == {"steps": 4} and data["request"]["steps"] == 4
     code, out, _ = run(capsys, lightning, "--preset", "Lightning", "--json")  # a preset's steps count as given
     assert code == ExitCode.OK and json.loads(out)["defaults"] == {}
+
+
+#: a DMD2-style grid recipe run with UniPC (tests/test_webui_host_grid.py's "unipc"): A1111's UniPC steps on
+#: its own time grid, which lands on it at 2 steps; Forge Classic and Neo run UniPC on the schedule's sigmas
+#: (classic sd_samplers_kdiffusion.py:29, Neo 30), and Karras at 2 steps is off it
+_UNIPC_GRID = {"iga_version": "1.0.0", "model_id": "grid-unipc", "architecture": "sd1", "prediction_type": "eps",
+               "sampler": {"name": "UniPC", "mode": "ode"},
+               "scheduler": {"name": "Automatic", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
+                             "canonical_steps": 4, "subsample": {"allowed_steps": [1, 2, 4]}, "spacing": "trailing"},
+               "steps": {"default": 4, "min": 1, "max": 8}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0}}
+
+
+@pytest.mark.parametrize("host", ["forge-classic", "forge-neo"])
+def test_host_names_whose_unipc_is_judged(capsys, tmp_path, host):
+    path = tmp_path / "unipc.iga.json"
+    path.write_text(json.dumps(_UNIPC_GRID), encoding="utf-8")
+    args = [path, "--sampler", "UniPC", "--scheduler", "Karras", "--steps", "2", "--json"]
+    code, out, _ = run(capsys, *args)
+    data = json.loads(out)
+    assert code == 0 and data["verdict"]["blocked_ids"] == []  # as A1111 / Forge / reForge run it ...
+    assert "pass --host forge-classic" in data["notes"][0]  # ... and said so
+    code, out, _ = run(capsys, *args, "--host", host)
+    data = json.loads(out)
+    assert code == 3 and data["verdict"]["blocked_ids"] == ["IGA-H004"] and data["notes"] == []
+    assert data["request"]["host"] == host
+    assert run(capsys, *args, "--host", "reforge")[0] == 0  # reForge's UniPC is A1111's

@@ -32,7 +32,7 @@ def _field_names(fix: dict) -> set[str]:
 OTHER_VALUES = {"sampler": "Heun", "schedule": "Exponential", "steps": 13, "cfg": 2.5, "distilled_cfg": 9.0,
                 "vae": "x.vae.pt", "clip_skip": 3, "width": 640, "height": 1536, "prediction_type": "v",
                 "denoising_strength": 0.3, "zero_terminal_snr": True, "architecture": "flux",
-                "upstream_architecture": "sd3", "sampler_sent": "Eulerish", "schedule_sent": "Karrasish",
+                "upstream_architecture": "sd3", "sampler_sent": "Eulerish", "schedule_sent": "Karrasish", "host": "forge-classic",
                 "executed": {"kind": "sigmas", "values": [14.6, 1.0, 0.0], "timesteps": [999, 500]},
                 "control": [{"model": "t2iadapter_sketch_sd15v2", "weight": 0.3, "guidance_end": 0.2}]}
 

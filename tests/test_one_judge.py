@@ -140,6 +140,8 @@ def cli_answer(double, checkpoint: str, request: dict, loras, mode: str, hires=N
     argv = ["check", str(double.models / f"{checkpoint}.safetensors"), "--json", "--verify", "never", "--mode", mode,
             "--sampler", request["sampler"], "--scheduler", request["schedule"], "--steps", str(request["steps"]),
             "--cfg", str(request["cfg"]), "--size", f"{request['width']}x{request['height']}"]
+    if request.get("host"):
+        argv += ["--host", request["host"]]
     for name, weight in loras:
         argv += ["--lora", f"{_lora_file(double, name)}:{weight}"]
     if hires is not None:
@@ -181,12 +183,15 @@ def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, lor
     """The panel and the API judge with the host's facts about the loaded model (as Generate does); the CLI,
     which has no host, agrees with the API sent the same recipe inline (no model named, nothing read), and a
     checkpoint the host has not loaded is judged on the recipe alone, the facts left to Generate."""
+    # the panel judges as its host runs the request (Classic's and Neo's UniPC on the schedule's sigmas): the
+    # API and the CLI are told the same host
+    request = {**request, "host": webui.host}
     api = api_answer(webui, checkpoint, request, loras, mode)
     inline = api_answer(webui, None, request, loras, mode, inline=EXAMPLES[checkpoint])
     cli_data = cli_answer(webui, checkpoint, request, loras, mode)
     assert inline["verdict"] == cli_data["verdict"]
     assert inline["composition"] == cli_data["composition"]
-    assert {k: v for k, v in inline["request"].items() if k != "host"} == cli_data["request"]  # the host's key
+    assert inline["request"] == cli_data["request"]  # the host's key included: both are told the panel's host
     assert panel_verdict(webui, f"{checkpoint}.safetensors", request, loras, mode) == api["verdict"]
     facts = api["host_facts"]
     assert facts["host"] == webui.host and not inline["host_facts"]["loaded"]

@@ -303,3 +303,58 @@ def test_the_live_verdict_judges_with_the_hosts_facts_and_says_what_only_generat
     reads_v = HostFacts(host="a1111", prediction_type="v")
     assert reads_v.apply(GuardRequest(prediction_type="eps")).prediction_type == "eps"  # a caller's own value wins
     assert reads_v.apply(GuardRequest()).prediction_type == "v"
+
+
+# --- the host the panel judges for (issue #20) -------------------------------------------------------------
+
+#: a DMD2-style grid run with UniPC: A1111's UniPC steps on its own time grid (on it at 2 steps); Forge Classic
+#: and Neo run UniPC on the schedule's sigmas, and Karras at 2 steps is off it
+_UNIPC_GRID = {"iga_version": "1.0.0", "model_id": "grid-unipc", "architecture": "sd1", "prediction_type": "eps",
+               "sampler": {"name": "UniPC", "mode": "ode"},
+               "scheduler": {"name": "Automatic", "grid": {"kind": "timesteps", "values": [999, 749, 499, 249]},
+                             "canonical_steps": 4, "subsample": {"allowed_steps": [1, 2, 4]}, "spacing": "trailing"},
+               "steps": {"default": 4, "min": 1, "max": 8}, "cfg": {"default": 1.0, "min": 1.0, "max": 1.0}}
+
+
+_SGM_ONLY = {**{k: v for k, v in _UNIPC_GRID.items() if k != "scheduler"}, "model_id": "sgm-only",
+             "sampler": {"name": "Euler", "mode": "ode"}, "scheduler": {"name": "SGM Uniform"},
+             "constraints": {"allow_schedules": ["SGM Uniform"]}}
+
+
+def _host_panel(host, controls, sent_without=None, document=_UNIPC_GRID):
+    from types import SimpleNamespace
+
+    from iga_core.recipe import Recipe
+    from iga_core.ui import view
+    from iga_core.ui.context import PanelContext
+
+    source = SimpleNamespace(kind="sidecar", recipe=Recipe.from_dict(document), document=document,
+                             problems=(), hash_status="verified")
+    ctx = PanelContext(recipe_source=lambda name: source, dialect="forge", host=host,
+                       sent_without_control=lambda: dict(sent_without or {}))
+    return view.compute(ctx, view.PanelInputs(checkpoint="x", preset="Custom", controls=controls), "edit")
+
+
+def test_the_live_verdict_judges_as_the_host_runs_the_sampler_or_says_it_cannot():
+    controls = {"sampler": "UniPC", "schedule": "Karras", "steps": 2, "cfg": 1.0}
+    unknown = _host_panel(None, controls)  # the standalone app: no host
+    assert unknown.verdict.allowed and "Forge Classic and Forge Neo run UniPC otherwise" in unknown.status_html
+    for host in ("forge-classic", "forge-neo"):
+        known = _host_panel(host, controls)
+        assert not known.verdict.allowed and known.verdict.blocked_ids == ("IGA-H004",), host
+        assert "run UniPC otherwise" not in known.status_html
+    assert _host_panel("reforge", controls).verdict.allowed  # reForge's UniPC is A1111's
+
+
+def test_a_control_the_page_lacks_is_judged_at_what_the_host_sends():
+    """Forge Classic's page without its Schedule type dropdown sends Automatic: the panel judges that and a
+    remedy needing another schedule starts with the setting that shows the control."""
+    controls = {"sampler": "Euler", "steps": 4, "cfg": 1.0}
+    view_ = _host_panel("forge-classic", controls, {"schedule": "Automatic"}, _SGM_ONLY)
+    (finding,) = [f for f in view_.verdict.findings if f.rule_id == "IGA-H002"]
+    assert finding.remedy.startswith('turn on Settings > UI Alternatives > "Display the Scheduler Dropdown"')
+    assert finding.remedy.endswith("then use SGM Uniform")
+    with_dropdown = _host_panel("forge-classic", {**controls, "schedule": "Automatic"}, {"schedule": "Automatic"},
+                                _SGM_ONLY)
+    (plain,) = [f for f in with_dropdown.verdict.findings if f.rule_id == "IGA-H002"]
+    assert plain.remedy == "use SGM Uniform"

@@ -33,14 +33,20 @@ GRID_RECIPES = {
                                 "subsample": {"rule": "divisors"}}},
     "ztsnr": {"sampler": {"name": "Euler", "mode": "ode"}, "scheduler": {"name": "Normal", "zero_terminal_snr": False,
                                                                           "spacing": "trailing"}},
+    # the model's own discretisation at 4 steps: what "Automatic" gives DPM++ 2M SDE on Forge Classic and Neo
+    # (no scheduler option there, classic sd_samplers_kdiffusion.py:21, Neo 17), Exponential elsewhere
+    "uniform": {"sampler": {"name": "DPM++ 2M SDE", "mode": "sde"},
+                "scheduler": {"name": "Uniform", "canonical_steps": 4, "subsample": {"rule": "divisors"}}},
 }
 STEPS = (1, 2, 3, 4, 6, 8)
-#: samplers a fork runs differently from the A1111 semantics iga's own maths follows (docs/hosts.md §5): there
-#: the WebUI guard judges the host's values and the CLI / panel preview for that host is off. Forge Classic
-#: and Neo run UniPC as a k-diffusion sampler on the chosen schedule's sigmas (classic
-#: sd_samplers_kdiffusion.py:29, Neo 30; A1111 and Forge: a timestep sampler with its own time grid), and Neo's
-#: LCM is a plain k-diffusion sampler without A1111's 50-step LCM table (Neo sd_samplers_kdiffusion.py:22).
-RUNS_DIFFERENTLY = {"forge-classic": {"UniPC"}, "forge-neo": {"UniPC", "LCM"}}
+#: samplers a fork runs differently from A1111 (docs/hosts.md §5): Forge Classic and Neo run UniPC as a
+#: k-diffusion sampler on the chosen schedule's sigmas (classic sd_samplers_kdiffusion.py:29, Neo 30; A1111, Forge
+#: and reForge: a timestep sampler with its own time grid), and Neo's LCM is a plain k-diffusion sampler without
+#: A1111's 50-step LCM table (Neo sd_samplers_kdiffusion.py:23); their DPM++ 2M SDE has no default schedule, so
+#: Automatic is the model's own discretisation there (Exponential elsewhere). iga's own maths follows them when the request
+#: names the host (`GuardRequest.host`: the panel in the WebUI, `iga check --host`); the test below holds it to
+#: that for every sampler, these included.
+RUNS_DIFFERENTLY = {"forge-classic": {"UniPC", "DPM++ 2M SDE"}, "forge-neo": {"UniPC", "LCM", "DPM++ 2M SDE"}}
 
 
 def _known_to_iga(kind: str, name: str) -> bool:
@@ -74,10 +80,10 @@ def test_grid_verdict_equals_the_executed_values_verdict(started):
     model = m.sd_models.reload_model_weights()
     recipes = {name: _recipe(name) for name in GRID_RECIPES}
     disagree = []
-    different = RUNS_DIFFERENTLY.get(started.host, set())
     # a fork's own samplers and schedules iga's vocabulary does not know (reForge's Euler A2, Neo's ER SDE, ...)
     # have no schedule maths of iga's to compare with: only the host's values judge them
-    samplers = [s for s in m.sd_samplers.all_samplers if _known_to_iga("sampler", s.name) and s.name not in different]
+    samplers = [s for s in m.sd_samplers.all_samplers if _known_to_iga("sampler", s.name)]
+    assert RUNS_DIFFERENTLY.get(started.host, set()) <= {s.name for s in samplers}  # compared like the rest
     schedulers = [s for s in m.sd_samplers.schedulers if _known_to_iga("schedule", s.label)]
     assert len(samplers) >= 10 and len(schedulers) >= 10
     for sampler in samplers:
@@ -87,7 +93,8 @@ def test_grid_verdict_equals_the_executed_values_verdict(started):
                                                                   scheduler=scheduler.label, steps=steps)
                 p.sd_model = model
                 executed = host_run.executed(p)
-                ours = GuardRequest(sampler=sampler.name, schedule=scheduler.label, steps=steps)
+                # the preview's request: the host named, no executed values (iga's own maths)
+                ours = GuardRequest(sampler=sampler.name, schedule=scheduler.label, steps=steps, host=started.host)
                 theirs = dataclasses.replace(ours, executed=executed)
                 for name, recipe in recipes.items():
                     a, b = _grid_findings(recipe, ours), _grid_findings(recipe, theirs)

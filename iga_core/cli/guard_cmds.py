@@ -99,6 +99,12 @@ def register(sub) -> None:
                    help="read --sampler/--scheduler as this tool names and runs them, and give remedies in its "
                         "names (default: A1111/Forge); e.g. comfyui: its ddim and uni_pc run on the scheduler's "
                         "sigmas, A1111's Uniform is its normal")
+    from iga_core.guard.modes import HOSTS
+
+    p.add_argument("--host", choices=HOSTS,
+                   help="judge as this WebUI runs the request (default: as A1111 / Forge run it): Forge Classic and "
+                        "Forge Neo run UniPC on the schedule's sigmas, Neo runs LCM without A1111's 50-step table; "
+                        "hard findings name that host's settings")
     p.add_argument("--denoise", type=_unit_float, metavar="STRENGTH", help="img2img denoising strength")
     p.add_argument("--control", action="append", type=parse_control, metavar="MODEL[,KEY=VALUE...]",
                    help="an enabled control unit (ControlNet, T2I-Adapter, IP-Adapter; the kind comes from the "
@@ -266,7 +272,7 @@ def _request_from_flags(args, recipe):
     flags = {"sampler": args.sampler, "schedule": args.schedule, "steps": args.steps, "cfg": args.cfg,
              "distilled_cfg": args.distilled_cfg, "vae": args.vae, "clip_skip": args.clip_skip,
              "prediction_type": args.prediction_type, "denoising_strength": args.denoise,
-             "dialect": getattr(args, "dialect", None)}
+             "dialect": getattr(args, "dialect", None), "host": getattr(args, "host", None)}
     if args.size:
         flags["width"], flags["height"] = args.size
     values.update({k: v for k, v in flags.items() if v is not None})
@@ -284,6 +290,14 @@ def build_policy(args):
         raise UnknownRuleId(f"--override names unknown rule id(s): {', '.join(unknown)}",
                             f"rule ids are: {', '.join(RULES)}")
     return GuardPolicy(mode=args.mode, overrides=frozenset(r.upper() for r in args.override))
+
+
+def host_notes(request) -> list[str]:
+    """What a check that names no host cannot know (`guard.unknown_host_note`)."""
+    from iga_core.guard.context import unknown_host_note
+
+    note = unknown_host_note(request, "pass --host {key} to judge {title}'s")
+    return [note] if note else []
 
 
 def cmd_check(args) -> int:
@@ -304,10 +318,11 @@ def cmd_check(args) -> int:
         lines.append("  composed: " + " + ".join(f"{part.name} ({part.role})" for part in composition.parts))
     lines += [f"  {k} not given: judged at the recipe's default {v} (pass --{k} N to judge another)"
               for k, v in defaults.items()]
+    lines += [f"  note: {note}" for note in host_notes(request)]
     lines.append(verdict.message())
     data = {"ok": verdict.allowed, "source": info, "model_id": title, "request": request.to_dict(),
             "policy": policy.to_dict(), "preset": args.preset, "passes": [p.name for p in passes],
-            "defaults": defaults, "verdict": verdict.to_dict(),
+            "defaults": defaults, "notes": host_notes(request), "verdict": verdict.to_dict(),
             "composition": [f.to_dict() for f in composed]}
     emit(args, "\n".join(lines), data)
     return ExitCode.OK if verdict.allowed else ExitCode.BLOCKED

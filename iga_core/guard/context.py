@@ -65,13 +65,43 @@ def resolve_schedule(name: str, dialect: str | None = None):
 
 
 @functools.lru_cache(maxsize=8192)
-def normalize(sampler: str, schedule: str | None, dialect: str | None = None):
+def normalize(sampler: str, schedule: str | None, dialect: str | None = None, runs: str | None = None):
     """vocab.normalize, memoised; returns (sampler_info, schedule_info, error)."""
     try:
-        s, sch = vocab.normalize(sampler, schedule, dialect)
+        s, sch = vocab.normalize(sampler, schedule, dialect, runs)
         return s, sch, None
     except (vocab.UnknownName, vocab.ConflictingNames) as exc:
         return None, None, exc
+
+
+def runs_on(request) -> str | None:
+    """Whose semantics the request's samplers run with: the request's dialect (ComfyUI's ddim is Euler), else
+    the host when it runs some names differently from A1111 / Forge (`vocab.HOST_VARIANTS`: Forge Classic and
+    Neo run UniPC on the schedule's sigmas, Neo's LCM has no 50-step table), else None (A1111 / Forge)."""
+    host = getattr(request, "host", None)
+    variant_of = vocab.HOST_VARIANTS.get(host or "")
+    if variant_of is not None and request.dialect in (None, variant_of):
+        return host
+    return request.dialect
+
+
+def unknown_host_note(request, how: str) -> str | None:
+    """A request that names no host, with a sampler some WebUI runs otherwise than A1111 / Forge (Forge Classic
+    and Neo: UniPC on the schedule's sigmas, DPM++ 2M SDE's Automatic, Neo's LCM): the note that it is judged
+    as A1111 / Forge / reForge run it, ending in `how` ("{key}", "{title}": the first such host); None
+    otherwise."""
+    if request.host is not None or request.dialect not in (None, "a1111", "forge") or request.sampler is None:
+        return None
+    sampler, _, err = normalize(request.sampler, None, request.dialect)
+    if err is not None:  # the guard reports the name itself
+        return None
+    variants = vocab.runs_differently_on(sampler.id)
+    if not variants:
+        return None
+    where = " and ".join(vocab.HOST_VARIANT_TITLES[v] for v in variants)
+    return (f"{where} {'run' if len(variants) > 1 else 'runs'} {request.sampler} otherwise (docs/hosts.md §5); "
+            f"judged as A1111 / Forge / reForge run it: "
+            + how.format(key=variants[0], title=vocab.HOST_VARIANT_TITLES[variants[0]]))
 
 
 @dataclass(frozen=True)
@@ -95,11 +125,13 @@ class RuleContext:
     prediction_unknown: bool = False
     #: the request's naming dialect (None: A1111 / Forge); remedies are written in it
     dialect: str | None = None
+    #: whose semantics its samplers run with (`runs_on`): the dialect, or a host variant (Forge Classic, Neo)
+    runs: str | None = None
 
     @property
     def semantics(self):
-        """How the request's dialect runs its sampler (vocab.SamplerSemantics), or None without a sampler."""
-        return self.sampler.in_dialect(self.dialect) if self.sampler is not None else None
+        """How the request's dialect (or host) runs its sampler (vocab.SamplerSemantics), or None without one."""
+        return self.sampler.in_dialect(self.runs) if self.sampler is not None else None
 
     @property
     def sampler_run(self):

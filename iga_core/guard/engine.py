@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from iga_core.guard import host_settings
 from iga_core.guard.context import (
     RuleContext,
     canonical_prediction_type,
@@ -19,6 +20,7 @@ from iga_core.guard.context import (
     require_recipe,
     resolve_sampler,
     resolve_schedule,
+    runs_on,
     same_grid_ids,
     sampler_label,
     schedule_label,
@@ -42,24 +44,25 @@ def build_context(recipe: Recipe, request: GuardRequest) -> RuleContext:
     sampler = schedule = sampler_unknown = schedule_unknown = conflict = None
     ignored = False
     dialect = request.dialect
+    runs = runs_on(request)
     if request.sampler is not None:
-        sampler, schedule, err = normalize(request.sampler, request.schedule, dialect)
+        sampler, schedule, err = normalize(request.sampler, request.schedule, dialect, runs)
         if isinstance(err, ConflictingNames):
-            sampler, _, _ = normalize(request.sampler, None, dialect)
+            sampler, _, _ = normalize(request.sampler, None, dialect, runs)
             conflict, schedule = err, None
         elif err is not None:
             # tell which name is unknown: the sampler alone, or the schedule next to a known sampler
-            sampler, _, sampler_err = normalize(request.sampler, None, dialect)
+            sampler, _, sampler_err = normalize(request.sampler, None, dialect, runs)
             if sampler_err is not None:
                 sampler_unknown = sampler_err
             if request.schedule is not None:
                 _, schedule_unknown = resolve_schedule(request.schedule, dialect)
             schedule = None
-        elif sampler.ignores_schedule(dialect) and request.schedule is not None:
+        elif sampler.ignores_schedule(runs) and request.schedule is not None:
             named, _ = resolve_schedule(request.schedule, dialect)
             ignored = named is not None and named.id != "automatic"
     elif request.schedule is not None:
-        _, schedule, err = normalize(recipe.sampler_info.label, request.schedule, dialect)
+        _, schedule, err = normalize(recipe.sampler_info.label, request.schedule, dialect, runs)
         if err is not None:
             schedule_unknown = resolve_schedule(request.schedule, dialect)[1] or err
     prediction, prediction_unknown = None, False
@@ -69,7 +72,7 @@ def build_context(recipe: Recipe, request: GuardRequest) -> RuleContext:
     return RuleContext(recipe=recipe, request=request, sampler=sampler, schedule=schedule,
                        sampler_unknown=sampler_unknown, schedule_unknown=schedule_unknown, names_conflict=conflict,
                        schedule_ignored=ignored, prediction_type=prediction,
-                       prediction_unknown=prediction_unknown, dialect=dialect)
+                       prediction_unknown=prediction_unknown, dialect=dialect, runs=runs)
 
 
 def run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
@@ -99,7 +102,22 @@ def _run_rules(recipe: Recipe, request: GuardRequest) -> tuple[Finding, ...]:
     findings = []
     for rule in REQUEST_RULES:
         findings.extend(rule(ctx))
+    if request.hidden_controls:
+        findings = [_through_hidden_controls(f, request) for f in findings]
     return sort_findings(findings)
+
+
+def _through_hidden_controls(finding: Finding, request: GuardRequest) -> Finding:
+    """A remedy that changes a field the request's page has no control for (Forge Classic's schedule type
+    without its dropdown) starts with how to show that control: "pick Karras" alone names a control the
+    user cannot see. Setting a hidden schedule to Automatic, which is what such a page sends, needs nothing."""
+    hidden = [k for k, v in (finding.fix or {}).items() if k in request.hidden_controls
+              and not (k == "schedule" and str(v).strip().lower() == "automatic")]
+    if not hidden:
+        return finding
+    steps = [host_settings.show_control(request.host, k)
+             or f"this page has no {k.replace('_', ' ')} control: send {k} through the API instead" for k in hidden]
+    return replace(finding, remedy=f"{'; '.join(dict.fromkeys(steps))}; then {finding.remedy}")
 
 
 def _blocks(finding, mode: str) -> bool:

@@ -1,6 +1,6 @@
 """How each WebUI is told a model fact the guard checks: the remedy a hard finding names on that host
-(IGA-H003 prediction type, IGA-H007 noise schedule) and the noise-schedule option a script can set for one
-request. The facts, with the host lines they come from, are data: `data/host_settings.json`."""
+(IGA-H003 prediction type, IGA-H007 noise schedule), the noise-schedule option a script can set for one
+request, and how to show a control the host's page may leave out (Forge Classic's schedule type). The facts, with the host lines they come from, are data: `data/host_settings.json`."""
 
 from __future__ import annotations
 
@@ -49,3 +49,9 @@ def noise_schedule(host: str | None, zero_terminal_snr: bool) -> str | None:
     """`host`'s value of its noise-schedule option for a zero-terminal-SNR (or default) schedule; None when
     the host has no such option."""
     return _entry(_data()["noise_schedule"], host).get(_key(zero_terminal_snr))
+
+
+def show_control(host: str | None, control: str) -> str | None:
+    """How to make `host`'s page show the control of request field `control` (the setting that adds it);
+    None where the host always shows it or it is not known."""
+    return _entry(_data()["controls"], host).get(control)

@@ -129,8 +129,22 @@ class GuardRequest:
     #: the naming dialect of `sampler` / `schedule` and the semantics they run with ("comfyui": its ddim is
     #: Euler on the schedule's sigmas); None: the WebUI hosts (A1111 / Forge). Remedies use its names.
     dialect: str | None = None
+    #: the request fields the page it came from has no control for (Forge Classic's schedule type without
+    #: "Display the Scheduler Dropdown"): a remedy that changes one first says how to show the control;
+    #: None: not known, or not from a page (the API sets every field)
+    hidden_controls: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.hidden_controls is not None:
+            if isinstance(self.hidden_controls, (str, bytes)) or not hasattr(self.hidden_controls, "__iter__"):
+                raise GuardRequestInvalid("hidden_controls must be a list of request field names",
+                                          'pass e.g. ["schedule"]')
+            hidden = tuple(self.hidden_controls)
+            bad = [h for h in hidden if h not in self.REQUEST_FIELDS]
+            if bad:
+                raise GuardRequestInvalid(f"hidden_controls names unknown request field(s): {bad!r:.120}",
+                                          f"use only: {', '.join(self.REQUEST_FIELDS)}")
+            object.__setattr__(self, "hidden_controls", hidden)
         try:
             object.__setattr__(self, "control", control_units(self.control))
         except ControlUnitInvalid as exc:
@@ -185,6 +199,8 @@ class GuardRequest:
             out["executed"] = self.executed.to_dict()
         if self.control is not None:
             out["control"] = [u.to_dict() for u in self.control]
+        if self.hidden_controls is not None:
+            out["hidden_controls"] = list(self.hidden_controls)
         return out
 
     #: the fields that describe the request itself (host facts left out): what audit params record

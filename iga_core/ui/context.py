@@ -5,7 +5,7 @@ The WebUI glue, the standalone app and the tests each supply their own, so the p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,13 @@ class PanelContext:
         model `checkpoint` (the control's value, None for the current one) runs as -- its prediction type,
         noise schedule, architecture, the host's key -- as Generate will judge it with `recipe` and `preset`;
         the live verdict is judged with them. None (the standalone app, no host): nothing is read.
+    host: the host's key (iga_webui/hosts.json: "a1111", "forge", "forge-neo", "forge-classic", "reforge"):
+        the live verdict judges the request as that host runs it (Classic's and Neo's UniPC on the schedule's
+        sigmas) and names its settings; None (the standalone app): as A1111 / Forge run it.
+    sent_without_control() -> {raw control name: value} for controls the host's page can leave out, and what
+        the host then runs ({"schedule": "Automatic"} on Forge Classic without "Display the Scheduler
+        Dropdown"); a control the panel was not wired to is judged at that value and its remedies say how to
+        show it.
     checkpoints() -> the checkpoint files the Recipes tab lists, as (title, path) pairs.
     loaded_checkpoint() -> the path of the checkpoint loaded (memory-mapped) right now, or None.
     refresh_checkpoints() -> re-read the host's checkpoint list after a write (metadata is cached by mtime).
@@ -73,6 +80,8 @@ class PanelContext:
     host_name: str | None = None
     supports_distilled_cfg: bool | None = None
     host_facts: Callable[[str | None, Any, str], Any] | None = None
+    host: str | None = None
+    sent_without_control: Callable[[], Mapping[str, Any]] = field(default=lambda: {})
 
     def get(self, key: str) -> Any:
         """A setting, falling back to the panel's documented default."""

@@ -18,12 +18,13 @@ from iga_core.autoconfig import HostCapabilities, auto_configure
 from iga_core.compose import CHECKPOINT_PART, Addon, Composition, compose, prompt_addons
 from iga_core.errors import IgaError
 from iga_core.guard import GuardPolicy, GuardRequest, HostFacts, Verdict, judge
+from iga_core.guard.context import unknown_host_note
 from iga_core.presets import CUSTOM, NATIVE, preset_names
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs
 from iga_core.ui import render
 from iga_core.ui.context import SETTING_AUTO_APPLY, SETTING_GUARD_MODE, PanelContext
-from iga_core.vocab import normalize
+from iga_core.vocab import HOST_VARIANTS, normalize
 
 MODE_SETTING = "Setting"  # the guard-mode radio's "use the iga_guard_mode setting" choice
 MODE_CHOICES = (MODE_SETTING, "strict", "standard", "audit", "off")
@@ -95,10 +96,10 @@ def preset_values(recipe: Recipe, preset: str, ctx: PanelContext, notes: list[st
     return {k: v for k, v in config.values.items() if v is not None}
 
 
-def _same_sampling(a_sampler, a_schedule, b_sampler, b_schedule) -> bool:
+def _same_sampling(a_sampler, a_schedule, b_sampler, b_schedule, runs: str | None = None) -> bool:
     try:
-        a_s, a_k = normalize(str(a_sampler), a_schedule)
-        b_s, b_k = normalize(str(b_sampler), b_schedule)
+        a_s, a_k = normalize(str(a_sampler), a_schedule, None, runs)
+        b_s, b_k = normalize(str(b_sampler), b_schedule, None, runs)
     except IgaError:
         return (a_sampler, a_schedule) == (b_sampler, b_schedule)
     return a_s.id == b_s.id and (a_k.id if a_k else None) == (b_k.id if b_k else None)
@@ -138,7 +139,8 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def guard_request(values: Mapping[str, Any]) -> GuardRequest:
+def guard_request(values: Mapping[str, Any], host: str | None = None,
+                  hidden: tuple[str, ...] | None = None) -> GuardRequest:
     def text(key: str) -> str | None:
         value = values.get(key)
         return str(value) if value not in (None, "") else None
@@ -151,7 +153,33 @@ def guard_request(values: Mapping[str, Any]) -> GuardRequest:
         sampler=text("sampler"), schedule=text("schedule"), steps=positive("steps"),
         cfg=_float(values.get("cfg")), distilled_cfg=_float(values.get("distilled_cfg")),
         width=positive("width"), height=positive("height"), clip_skip=positive("clip_skip"),
+        host=host, hidden_controls=hidden or None,
     )
+
+
+def _without_control(ctx: PanelContext, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The values the host runs for controls its page left out (Forge Classic's schedule type without its
+    dropdown runs Automatic), for the controls the panel was not wired to."""
+    try:
+        sent = dict(ctx.sent_without_control() or {})
+    except Exception:  # a host lookup that misbehaves must not break the panel
+        return {}
+    return {k: v for k, v in sent.items() if k in RAW_CONTROLS and k not in current}
+
+
+def _runs_alike(key: str, wanted: Mapping[str, Any], value: Any, ctx: PanelContext) -> bool:
+    """Does the host run `value` for `key` the way it runs the wanted one (a schedule compared through the
+    sampler as this host runs it: Automatic is Karras for DPM++ 2M)?"""
+    if key != "schedule" or not wanted.get("sampler"):
+        return str(wanted.get(key)) == str(value)
+    runs = ctx.host if ctx.host in HOST_VARIANTS else None
+    return _same_sampling(wanted["sampler"], wanted.get(key), wanted["sampler"], value, runs)
+
+
+def _show_how(ctx: PanelContext, key: str) -> str:
+    from iga_core.guard.host_settings import show_control
+
+    return show_control(ctx.host, key) or f"this page has no {key} control"
 
 
 def effective_mode(mode: str, ctx: PanelContext) -> str:
@@ -222,6 +250,7 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
         recipe = composition.recipe
     choices = preset_choices(recipe)
     current = {k: v for k, v in inputs.controls.items() if k in RAW_CONTROLS}
+    absent = _without_control(ctx, current)  # judged at what the host runs without them
 
     if not recipe:
         preset, advanced, apply = CUSTOM, bool(inputs.advanced), {}
@@ -241,6 +270,9 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             except IgaError as exc:
                 notes.append(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
         for key, value in list(wanted.items()):
+            if key in absent and not _runs_alike(key, wanted, absent[key], ctx):
+                notes.append(f"The recipe's {key} {value} cannot be set on this page; "
+                             f"{_show_how(ctx, key)}. Until then it runs {absent[key]}.")
             accepted = inputs.choices.get(key)
             if key in current and accepted is not None and value not in accepted:  # a VAE this WebUI lacks
                 notes.append(f"The recipe's {key} {value!r} is not available in this WebUI; left unchanged.")
@@ -262,8 +294,11 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
                                  override_reasons=args["override_reasons"])
             subject = composition if composition is not None else recipe
-            request = guard_request({**current, **apply})
+            request = guard_request({**absent, **current, **apply}, ctx.host, tuple(absent))
             verdict = judge(subject, facts.apply(request) if facts is not None else request, policy)
+            note = unknown_host_note(request, "in {title} the WebUI's own panel judges what it runs")
+            if note:
+                notes.append(note)
         except IgaError as exc:
             verdict_error = exc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from iga_core.errors import IgaInvalid
-from iga_core.vocab.dialects import DIALECT_TITLES, DIALECTS, HOST_DIALECT, KINDS, MODES
+from iga_core.vocab.dialects import DIALECT_TITLES, DIALECTS, HOST_DIALECT, KINDS, MODES, SEMANTICS_KEYS
 
 __all__ = ["DIALECTS", "DIALECT_TITLES", "HOST_DIALECT", "KINDS", "MODES", "ConflictingNames", "NoHostSampler",
            "SamplerInfo", "SamplerSemantics", "ScheduleInfo", "UnknownDialect", "UnknownName", "VocabDataError"]
@@ -25,6 +25,9 @@ class SamplerSemantics:
     grid_options: dict = field(default_factory=dict, compare=False, hash=False)
     #: the sampler id this dialect actually runs under the name (None: the sampler itself)
     runs_as: str | None = None
+    #: the schedule id "Automatic" runs here where it is not the record's `default_schedule` (Forge Classic's
+    #: and Neo's DPM++ 2M SDE has no scheduler option: the model's own discretisation, Uniform); None: the record's
+    automatic: str | None = None
 
     @property
     def honours_schedule(self) -> bool:
@@ -33,7 +36,7 @@ class SamplerSemantics:
     def to_dict(self) -> dict:
         return {"dialect": self.dialect, "timestep_based": self.timestep_based, "mode": self.mode, "eta": self.eta,
                 "grid_schedule": self.grid_schedule, "grid_options": dict(self.grid_options),
-                "runs_as": self.runs_as}
+                "runs_as": self.runs_as, **({"automatic": self.automatic} if self.automatic else {})}
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,11 @@ class SamplerInfo:
         return tuple(d for d in DIALECTS if self.names.get(d))
 
     def in_dialect(self, dialect: str | None) -> SamplerSemantics:
-        """How `dialect` runs this sampler (None: the WebUI hosts, A1111 / Forge)."""
+        """How `dialect` runs this sampler (None: the WebUI hosts, A1111 / Forge); a host variant
+        (`HOST_VARIANTS`: "forge-classic", "forge-neo") names the host that runs it differently."""
         found = self.semantics.get(dialect or HOST_DIALECT)
         if found is None:
-            raise UnknownDialect(f"unknown dialect {dialect!r}", f"use one of {', '.join(DIALECTS)}")
+            raise UnknownDialect(f"unknown dialect {dialect!r}", f"use one of {', '.join(SEMANTICS_KEYS)}")
         return found
 
     def ignores_schedule(self, dialect: str | None = None) -> bool:

@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 
+from iga_core.vocab.dialects import HOST_VARIANTS
 from iga_core.vocab.diffusers_map import from_diffusers
 from iga_core.vocab.legacy import legacy_only_alias
 from iga_core.vocab.model import (
@@ -133,7 +134,7 @@ def _combined_suffixes() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(keys.items(), key=lambda kv: len(kv[0]), reverse=True))
 
 
-def normalize(sampler: str, schedule: str | None = None, dialect: str | None = None
+def normalize(sampler: str, schedule: str | None = None, dialect: str | None = None, runs: str | None = None
               ) -> tuple[SamplerInfo, ScheduleInfo | None]:
     """The (sampler, schedule) a host actually runs for a pasted or requested pair.
 
@@ -141,7 +142,8 @@ def normalize(sampler: str, schedule: str | None = None, dialect: str | None = N
     None as the schedule for samplers that ignore it in `dialect` (None: A1111 / Forge, where DDIM,
     DDIM CFG++, PLMS and UniPC step on their own timesteps; ComfyUI's ddim and uni_pc run on the
     schedule's sigmas). A combined name whose schedule contradicts an explicit `schedule` raises
-    ConflictingNames.
+    ConflictingNames. `runs` names whose semantics decide whether the sampler ignores the schedule, where
+    that is not `dialect`'s: a host variant (`HOST_VARIANTS`, Forge Classic / Neo run UniPC on the schedule).
     """
     _check_name("sampler", sampler)
     table = load_table()
@@ -166,10 +168,11 @@ def normalize(sampler: str, schedule: str | None = None, dialect: str | None = N
         )
     chosen = suffix or given
 
-    if sampler_info.ignores_schedule(dialect):
+    sem = sampler_info.in_dialect(runs or dialect)
+    if sem.timestep_based:
         return sampler_info, None
     if chosen is None or chosen.id == AUTOMATIC:
-        return sampler_info, table.schedules[sampler_info.default_schedule or "uniform"]
+        return sampler_info, table.schedules[sem.automatic or sampler_info.default_schedule or "uniform"]
     return sampler_info, chosen
 
 
@@ -278,3 +281,11 @@ def names_in(kind: str, dialect: str) -> list[tuple[str, str, tuple[str, ...]]]:
     if infos is None:
         raise UnknownDialect(f"unknown kind {kind!r}", f"use one of {', '.join(KINDS)}")
     return [(i.id, i.names[dialect], i.aliases.get(dialect, ())) for i in infos if i.names.get(dialect)]
+
+
+def runs_differently_on(sampler: str) -> tuple[str, ...]:
+    """The host variants (`HOST_VARIANTS` keys) that run `sampler` (any name or id) otherwise than A1111 /
+    Forge: where a check that does not name the host judges another grid than the host runs."""
+    info = lookup("sampler", sampler)
+    base = {**info.in_dialect(None).to_dict(), "dialect": None}
+    return tuple(v for v in HOST_VARIANTS if {**info.in_dialect(v).to_dict(), "dialect": None} != base)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from iga_core.vocab.dialects import HOST_VARIANTS, SEMANTICS_KEYS
 from iga_core.vocab.model import (
     DIALECTS,
     HOST_DIALECT,
@@ -103,25 +104,31 @@ def _dialect_index(kind: str, items: dict, skip_names: set[str]) -> dict[str, di
     return out
 
 
-def _semantics(e: dict, base: SamplerSemantics, inherit: dict[str, str], sampler_ids: set[str]) -> dict:
+def _semantics(e: dict, base: SamplerSemantics, inherit: dict[str, str], sampler_ids: set[str],
+               schedule_ids: set[str]) -> dict:
     """dialect -> SamplerSemantics: the record's own fields, overridden per dialect by `semantics`."""
     raw = e.get("semantics") or {}
-    unknown = set(raw) - set(DIALECTS)
-    keys = {"timestep_based", "mode", "eta", "grid_schedule", "grid_options", "runs_as"}
+    unknown = set(raw) - set(SEMANTICS_KEYS)
+    keys = {"timestep_based", "mode", "eta", "grid_schedule", "grid_options", "runs_as", "automatic"}
     if unknown or any(set(v) - keys for v in raw.values()):
         raise VocabDataError(f"sampler {e['id']!r} has bad semantics {raw!r}",
-                             f"dialects {DIALECTS}, keys {sorted(keys)}")
+                             f"dialects and host variants {SEMANTICS_KEYS}, keys {sorted(keys)}")
     out: dict[str, SamplerSemantics] = {}
-    for dialect in DIALECTS:
-        source = dialect if dialect in raw else inherit.get(dialect, dialect)
+    for dialect in SEMANTICS_KEYS:
+        # a host variant (Forge Classic, Neo) runs what its dialect runs unless it has its own entry
+        parent = HOST_VARIANTS.get(dialect)
+        source = dialect if dialect in raw else (
+            (parent if parent in raw else inherit.get(parent, parent)) if parent else inherit.get(dialect, dialect))
         over = dict(raw.get(source, {}))
         if over.get("timestep_based") is False:
             over.setdefault("grid_schedule", None)
         sem = SamplerSemantics(dialect, bool(over.get("timestep_based", base.timestep_based)),
                                over.get("mode", base.mode), over.get("eta", base.eta),
                                over.get("grid_schedule", base.grid_schedule),
-                               dict(over.get("grid_options", base.grid_options)), over.get("runs_as"))
+                               dict(over.get("grid_options", base.grid_options)), over.get("runs_as"),
+                               over.get("automatic"))
         if sem.mode not in MODES or (sem.runs_as is not None and sem.runs_as not in sampler_ids) \
+                or (sem.automatic is not None and (sem.timestep_based or sem.automatic not in schedule_ids)) \
                 or bool(sem.grid_schedule) != sem.timestep_based:
             raise VocabDataError(f"sampler {e['id']!r} in {dialect}: {sem!r} is inconsistent",
                                  "fix its semantics in iga_core/vocab/data/samplers.json")
@@ -169,7 +176,7 @@ def load_table() -> Table:
                                  "timestep samplers name the schedule id their timesteps follow; others none")
         base = SamplerSemantics(HOST_DIALECT, bool(e["timestep_based"]), e["mode"], e.get("eta"), grid,
                                 dict(e.get("grid_options") or {}))
-        semantics = _semantics(e, base, inherit, sampler_ids)
+        semantics = _semantics(e, base, inherit, sampler_ids, set(schedules))
         samplers[e["id"]] = SamplerInfo(e["id"], e["label"], e["mode"], effective, bool(e["timestep_based"]),
                                         explicit is not None, names, aliases, grid, dict(e.get("grid_options") or {}),
                                         tuple(e.get("substitutes") or ()), e.get("eta"), semantics)

@@ -16,7 +16,8 @@ returns it, so no module asks which fork it runs on. A variant reaches the host 
 | `controlnet` | which ControlNet runs (a unit's default `enabled`) | `extension` (A1111), `integrated` (the forks) |
 | `callbacks` | whether `script_callbacks.on_*` take `name=` | `named` (A1111, Forge, Neo, reForge), `positional` (Classic) |
 | `main_thread` | what the host's main thread does with a failed UI generation | `none` (A1111), `keeps_error` (Forge, Neo), `drops_error` (reForge, Classic: IGA re-raises its refusal) |
+| `schedule_control` | whether the page has a schedule type control | `dropdown` (A1111, Forge, Neo, reForge), `setting` (Classic: "Display the Scheduler Dropdown") |
 """
 
 DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg", "controlnet",
-               "callbacks", "main_thread")
+               "callbacks", "main_thread", "schedule_control")

@@ -10,14 +10,15 @@ both tabs' script UIs, then generate through the UI path or the API.
 Per host (`flavours.py`): its `modules_forge/forge_version.py`, the packages it ships besides `modules`
 (`backend`, `ldm_patched`: empty stand-ins, present so the extension can see them), eager or lazy loading,
 where the model's prediction lives, the VAE setting, the top bar, the API's error bodies and name checks,
-the distilled-CFG and hires-CFG fields, and the sampler and schedule lists.
+the distilled-CFG and hires-CFG fields, the sampler and schedule lists, and Classic's Schedule type dropdown
+behind its `show_scheduler` setting (started on; off, the page has none and a UI generation runs Automatic).
 
 What the double does not model (a test passing here says nothing about these):
 - of the forks: their own schedule functions (a schedule the double has no function for is left out of that
   host's list; one of the same name is computed with A1111's / Forge's function), reForge's other alter
   samplers and, of its Advanced Model Sampling script (reforge_ams_ext.py), all but the Discrete / Continuous V
-  prediction mixin and Zero SNR sigmas, Classic's optional scheduler dropdown (on here), Neo's
-  families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
+  prediction mixin and Zero SNR sigmas, Classic's hires sampler / schedule controls behind
+  `hires_fix_show_sampler`, Neo's families besides SD 1, SDXL and Z-Image, gradio 3.43 (Classic) and the forks' newer fastapi / Pillow;
 - no model weights and no denoising: `p.sample` returns a colour field drawn from the seed. The samplers
   and schedules up to the hand-over are the hosts' own code (sd_samplers.py, sd_schedulers.py, computing
   with the real k-diffusion package), recording in `p.double_executed` what the sampling function would get;
@@ -96,6 +97,11 @@ class HostDouble:
         for key, sub in (("outdir_txt2img_samples", "txt2img-images"), ("outdir_img2img_samples", "img2img-images"),
                          ("outdir_txt2img_grids", "txt2img-grids")):
             opts.data[key] = str(self.outputs / sub)
+        if self.flavour.schedule_setting:
+            # Classic's page shows its Schedule type dropdown only with this setting (default off); the double
+            # starts with it on, as a config.json would after the user turned it on, so the tests every host
+            # runs see the same page; tests of the hidden dropdown turn it off
+            opts.data[self.flavour.schedule_setting] = True
         self.api = None
 
     @property
@@ -184,6 +190,11 @@ class HostDouble:
         return values
 
     def ui_txt2img(self, iga_args=None, **fields):
+        setting = self.flavour.schedule_setting
+        if setting and not getattr(self.m.shared.opts, setting):
+            # no dropdown: the Sampler script sends its State, "Automatic" (classic processing_scripts/sampler.py:
+            # 41-43, setup 63-66)
+            fields["scheduler"] = "Automatic"
         p = self.m.processing.StableDiffusionProcessingTxt2Img(prompt=fields.pop("prompt", "a cat"), **fields)
         self.last_p = p
         return self.m.txt2img.ui_generate(p, self.ui_args(iga_args))

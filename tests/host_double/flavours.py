@@ -45,6 +45,10 @@ class Flavour:
     #: modelled, the double shows it as A1111 does), "drops" (reForge, Classic: printed, the result left None,
     #: R main_thread.py:29-42, C 43-58; main_thread.py here)
     main_thread: str | None = None
+    #: the setting without which the page has no Schedule type dropdown and sends "Automatic" (Classic:
+    #: `show_scheduler`, classic modules/shared_options.py:365, processing_scripts/sampler.py:34-43); None: the
+    #: dropdown is always there (A processing_scripts/sampler.py:23-32)
+    schedule_setting: str | None = None
 
     @property
     def forge_backend(self) -> bool:
@@ -68,7 +72,7 @@ FLAVOURS = {
                              api_errors="middleware", api_unlisted_sampler="404", distilled_cfg=False,
                              hires_cfg="hr_cfg_scale", top_bar="quicksettings", sorting_priority=False,
                              samplers="forge-classic", schedules="forge-classic", callback_names=False,
-                             main_thread="drops"),
+                             main_thread="drops", schedule_setting="show_scheduler"),
     "reforge": Flavour("reforge", 3, {"version": "1.0.0v2-v1.10.1RC"}, "f1.0.0v2-v1.10.1RC", ("ldm_patched",),
                        ("forge_loader",), lazy_load=False, model="ldm_patched", vae="sd_vae",
                        api_errors="middleware", api_unlisted_sampler="fallback", distilled_cfg=False,

@@ -7,6 +7,8 @@
 - `state`: A shared_state.py:110-160 — `interrupted`, `begin()` resets it, `interrupt()`.
 - Forge and Neo (F modules_forge/shared_options.py:7-8, Neo 9-10): `forge_preset`, `forge_additional_modules`
   exist only there. Neo's clip skip defaults to 2 (Neo shared_options.py:224).
+- Forge Classic's `show_scheduler` ("Display the Scheduler Dropdown", UI Alternatives; classic
+  shared_options.py:361-365), default off: without it the page has no Schedule type dropdown (ui_build.py).
 - `HOST` is the flavour the installer picked (`flavours.FLAVOURS`), `FLAVOUR` its traits.
 """
 
@@ -149,6 +151,9 @@ def _builtin_options() -> dict[str, OptionInfo]:
         opts["forge_additional_modules"] = OptionInfo([], "VAE / Text Encoder")
     if HOST == "forge-neo":
         opts["CLIP_stop_at_last_layers"] = OptionInfo(2, "Clip Skip", infotext="Clip skip")
+    if FLAVOUR.schedule_setting:  # classic modules/shared_options.py:361-365: off by default, needs Reload UI
+        opts.update(options_section(("ui_alternatives", "UI Alternatives", "ui"), {
+            FLAVOUR.schedule_setting: OptionInfo(False, "Display the Scheduler Dropdown").needs_reload_ui()}))
     return opts
 
 

@@ -11,7 +11,9 @@ Mirrors:
   preset a Dropdown (Neo main_entry.py:65-69), no clip-skip control there (an ordinary setting, Neo
   shared_options.py:224).
 - the distilled CFG slider `{tab}_distilled_cfg_scale` on F (ui.py:322, 715) and Neo (ui.py:247, 643) only.
-- per tab, the raw controls with their element ids (processing_scripts/sampler.py:23-32,
+- per tab, the raw controls with their element ids (processing_scripts/sampler.py:23-32; on Forge Classic the
+  Schedule type dropdown only with `show_scheduler` on, else a `gr.State("Automatic")`, classic
+  processing_scripts/sampler.py:34-43,
   A ui.py:290-303 / 629-667, F 309-323 / 666-716), then the scripts' UIs (`runner.setup_ui()`), and last the
   `footer` (A ui.py:1161, F 1009), after which everything exists.
 """
@@ -55,7 +57,11 @@ def _tab_controls(tab: str, m, forge: bool) -> None:
     samplers = [s.name for s in m.sd_samplers.all_samplers]
     schedules = [s.label for s in m.sd_samplers.schedulers]
     gr.Dropdown(choices=samplers, value=samplers[0], label="Sampling method", elem_id=f"{tab}_sampling")
-    gr.Dropdown(choices=schedules, value="Automatic", label="Schedule type", elem_id=f"{tab}_scheduler")
+    setting = m.shared.FLAVOUR.schedule_setting
+    if setting is None or getattr(m.shared.opts, setting):
+        gr.Dropdown(choices=schedules, value="Automatic", label="Schedule type", elem_id=f"{tab}_scheduler")
+    else:  # classic processing_scripts/sampler.py:41-43: no dropdown, the script holds "Automatic"
+        gr.State(value="Automatic")
     gr.Slider(1, 150, value=20, step=1, label="Sampling steps", elem_id=f"{tab}_steps")
     gr.Slider(64, 2048, value=512, step=8, label="Width", elem_id=f"{tab}_width")
     gr.Slider(64, 2048, value=512, step=8, label="Height", elem_id=f"{tab}_height")

@@ -7,7 +7,7 @@ from iga_core.guard.rules import Observation, rule
 from iga_core.guard.verdict import steps_text
 
 
-@rule("IGA-I001", "info", ("sampler", "schedule", "steps", "cfg"),
+@rule("IGA-I001", "info", ("sampler", "schedule", "steps", "cfg", "host"),
       title="allowed value that differs from the recipe's default",
       remedy="nothing required; the Native preset restores the default")
 def differs_from_default(ctx):

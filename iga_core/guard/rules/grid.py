@@ -20,7 +20,7 @@ from iga_core.schedules import (
     classify_grid,
     classify_timesteps,
 )
-from iga_core.vocab import DIALECT_TITLES
+from iga_core.vocab import DIALECT_TITLES, HOST_VARIANT_TITLES, HOST_VARIANTS
 
 #: step counts tried when looking for the nearest on-grid remedy
 _MAX_REMEDY_STEPS = 200
@@ -34,9 +34,11 @@ def request_sampler(ctx):
 
 
 def request_dialect(ctx) -> str | None:
-    """The dialect the running sampler is read in: the request's for its own sampler; the recipe's own sampler
-    (none asked) as the WebUI hosts run it."""
-    return ctx.dialect if ctx.sampler is not None else None
+    """Whose semantics the running sampler has: the request's dialect or host variant (`ctx.runs`) for its own
+    sampler; the recipe's own sampler (none asked) as the WebUI host runs it (its variant: Forge Classic, Neo)."""
+    if ctx.sampler is not None:
+        return ctx.runs
+    return ctx.runs if ctx.runs in HOST_VARIANTS else None
 
 
 def effective_schedule_id(ctx) -> str | None:
@@ -157,12 +159,13 @@ def _candidates(recipe, steps: int) -> list[int]:
 
 
 def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, options: tuple = (),
-            dialect: str | None = None) -> tuple[str, dict | None]:
+            dialect: str | None = None, runs: str | None = None) -> tuple[str, dict | None]:
     """Another step count on the same schedule (and sampler) when the request chose it, else the first
     sampler the recipe allows (its own first) with the recipe's schedule at the nearest step count that
-    lands on the grid as the request's host runs that sampler (A1111 / Forge unless its `dialect` says
-    otherwise), named in that dialect; none when no allowed sampler gets there."""
-    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, options, dialect)
+    lands on the grid as the request's host runs that sampler (A1111 / Forge unless its `dialect`, or the
+    host variant `runs`, says otherwise), named in that dialect; none when no allowed sampler gets there."""
+    runs = runs or dialect
+    memo_key = ("remedy", schedule_id, steps, schedule_was_asked, options, dialect, runs)
     if memo_key in recipe.memo:
         return recipe.memo[memo_key]
     result = None
@@ -174,7 +177,7 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, opti
     own = recipe.schedule_info.id if recipe.schedule_info is not None else None
     for sampler_id in recipe.allowed_samplers() if result is None else ():
         sampler = resolve_sampler(sampler_id)[0]
-        grid_id, sampler_opts = sampler_grid(sampler, own, dialect) if sampler is not None else (None, ())
+        grid_id, sampler_opts = sampler_grid(sampler, own, runs) if sampler is not None else (None, ())
         if sampler is None or grid_id is None:
             continue
         n = next((n for n in _candidates(recipe, steps) if _on_grid(recipe, grid_id, n, sampler_opts)), None)
@@ -185,7 +188,8 @@ def _remedy(recipe, schedule_id: str, steps: int, schedule_was_asked: bool, opti
             result = (f"use {name}{f' with {label}' if label else ''} at {steps_text(n)}", fix)
             break
     if result is None:
-        where = "A1111 / Forge run it" if dialect in (None, "a1111", "forge") else f"{DIALECT_TITLES[dialect]} runs it"
+        where = (f"{HOST_VARIANT_TITLES[runs]} runs it" if runs in HOST_VARIANT_TITLES else "A1111 / Forge run it"
+                 if dialect in (None, "a1111", "forge") else f"{DIALECT_TITLES[dialect]} runs it")
         result = (f"no sampler this recipe allows reaches its grid the way {where}: run this model where the "
                   "sampler takes the recipe's timesteps (ComfyUI custom sigmas, diffusers timesteps=), or allow a "
                   "sampler that reaches it (auto-configure names one)", None)
@@ -220,7 +224,7 @@ def _executed_text(executed) -> str:
     return f"t={shown}{' …' if len(ts) > 6 else ''}"
 
 
-@rule("IGA-H004", "hard", ("sampler", "schedule", "steps", "executed"),
+@rule("IGA-H004", "hard", ("sampler", "schedule", "steps", "executed", "host", "dialect"),
       title="step grid outside the recipe's allowed subsampling",
       remedy="use an allowed step count for this schedule, or the recipe's schedule and steps")
 def off_grid(ctx):
@@ -240,7 +244,7 @@ def off_grid(ctx):
         own = ctx.recipe.schedule_info
         grid_id, options = sampler_grid(sampler, effective_schedule_id(ctx) or (own.id if own is not None else None),
                                         dialect)
-        remedy, fix = (_remedy(ctx.recipe, grid_id, n, asked, options, ctx.dialect)
+        remedy, fix = (_remedy(ctx.recipe, grid_id, n, asked, options, ctx.dialect, ctx.runs)
                        if grid_id is not None and n else ("use the recipe's schedule and step count", None))
         who = "the host" if executed.computed_by == "host" else "iga's model of the host"
         yield Observation("steps", _expected(ctx.recipe), _executed_text(executed),
@@ -256,7 +260,7 @@ def off_grid(ctx):
     match = classify(ctx.recipe, schedule_id, steps, options=options)
     if match.kind != "off_grid":
         return
-    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, asked, options, ctx.dialect)
+    remedy, fix = _remedy(ctx.recipe, schedule_id, steps, asked, options, ctx.dialect, ctx.runs)
     name = sampler_label(sampler.id, ctx.dialect) if sampler is not None else None
     if sampler is not None and (sampler.in_dialect(dialect).timestep_based or dict(options).get("own_steps")):
         where = name

@@ -14,7 +14,7 @@ def _automatic(ctx) -> bool:
     return named is None or named.id == "automatic"
 
 
-@rule("IGA-H002", "hard", ("sampler", "schedule"),
+@rule("IGA-H002", "hard", ("sampler", "schedule", "host"),
       title="schedule type forbidden by the recipe, or not in its allow list",
       remedy="use the recipe's schedule type (or another one it allows)")
 def schedule_not_allowed(ctx):
@@ -45,7 +45,7 @@ def schedule_not_allowed(ctx):
                           "the recipe allows no schedule; fix its constraints", None)
 
 
-@rule("IGA-I003", "info", ("sampler", "schedule"),
+@rule("IGA-I003", "info", ("sampler", "schedule", "host"),
       title="the sampler ignores the schedule type that was set",
       remedy="nothing to do; set the schedule to Automatic to make that explicit")
 def schedule_ignored(ctx):
