@@ -36,13 +36,16 @@ class UnknownHost(IgaInvalid):
 @dataclass(frozen=True)
 class HostCapabilities:
     """What a host can run. `samplers`/`schedules` are the host's own names (any dialect resolves);
-    `dialect` is the vocabulary dialect values are spelled in for it."""
+    `dialect` is the vocabulary dialect values are spelled in for it; `host` the WebUI's key
+    (iga_webui/hosts.json), which says how it runs its samplers where that is not A1111's (Forge Classic's and
+    Neo's UniPC on the schedule's sigmas: `vocab.HOST_VARIANTS`); None: as A1111 / Forge run them."""
 
     name: str
     samplers: tuple[str, ...]
     schedules: tuple[str, ...]
     supports_distilled_cfg: bool = False
     dialect: str = "a1111"
+    host: str | None = None
     sampler_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     schedule_ids: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -80,6 +83,15 @@ class HostCapabilities:
         return cls(name, tuple(known["sampler"]) or fallback.samplers, tuple(known["schedule"]) or fallback.schedules,
                    dialect=dialect, **flags)
 
+    @property
+    def runs(self) -> str | None:
+        """Whose sampler semantics apply: the host when it is a variant (`vocab.HOST_VARIANTS`), else None."""
+        return self.host if self.host in vocab.HOST_VARIANTS else None
+
+    def timestep_based(self, sampler_id: str) -> bool:
+        """Does this host run the sampler on its own timesteps, ignoring the schedule?"""
+        return vocab.lookup("sampler", sampler_id).in_dialect(self.runs).timestep_based
+
     def schedule_order(self) -> list[str]:
         """Schedule ids in the host's own list order (the order its dropdown shows)."""
         return list(dict.fromkeys(vocab.lookup("schedule", n).id for n in self.schedules))
@@ -92,7 +104,8 @@ class HostCapabilities:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dialect": self.dialect, "samplers": list(self.samplers),
-                "schedules": list(self.schedules), "supports_distilled_cfg": self.supports_distilled_cfg}
+                "schedules": list(self.schedules), "supports_distilled_cfg": self.supports_distilled_cfg,
+                **({"host": self.host} if self.host else {})}
 
 
 @lru_cache(maxsize=4096)
@@ -155,8 +168,9 @@ def _accepts(recipe: Recipe, request: GuardRequest) -> bool:
     return not any(f.severity != "info" for f in run_rules(recipe, request))
 
 
-def _request(values: dict) -> GuardRequest:
-    return GuardRequest(**{k: v for k, v in values.items() if k in PARAM_KEYS and v is not None})
+def _request(values: dict, caps: HostCapabilities) -> GuardRequest:
+    """The guard request of these values, run the way `caps`' host runs its samplers."""
+    return GuardRequest(**{k: v for k, v in values.items() if k in PARAM_KEYS and v is not None}, host=caps.host)
 
 
 def _choose_sampler(recipe: Recipe, caps: HostCapabilities, values: dict, wanted_id: str,
@@ -168,7 +182,7 @@ def _choose_sampler(recipe: Recipe, caps: HostCapabilities, values: dict, wanted
     wanted = vocab.lookup("sampler", wanted_id).label
     for alt in recipe.allowed_samplers():
         label = vocab.lookup("sampler", alt).label
-        if alt in caps.sampler_ids and _accepts(recipe, _request({**values, "sampler": label})):
+        if alt in caps.sampler_ids and _accepts(recipe, _request({**values, "sampler": label}, caps)):
             findings.append(_finding("IGA-C001", "substituted", "sampler", wanted, label,
                                      f"{caps.name} has no {wanted} sampler; using {label}, which the recipe allows",
                                      f"use {label}", {"sampler": label}))
@@ -201,7 +215,7 @@ def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wante
         return wanted_id
     wanted = vocab.lookup("schedule", wanted_id).label if wanted_id else None
     accepted = [s for s in _schedule_candidates(recipe, caps)
-                if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}))]
+                if _accepts(recipe, _request({**values, "schedule": vocab.lookup("schedule", s).label}, caps))]
     steps = values.get("steps")
     same_grid = [s for s in accepted
                  if steps and classify(recipe, s, int(steps), exact=True).kind in ("canonical", "subsample")]
@@ -227,8 +241,8 @@ def _choose_schedule(recipe: Recipe, caps: HostCapabilities, values: dict, wante
 _MODELLED_DIALECTS = ("a1111", "forge")
 
 
-def _grid_misses(recipe: Recipe, values: dict) -> list[Finding]:
-    return [f for f in run_rules(recipe, _request(values)) if f.rule_id == "IGA-H004"]
+def _grid_misses(recipe: Recipe, values: dict, caps: HostCapabilities) -> list[Finding]:
+    return [f for f in run_rules(recipe, _request(values, caps)) if f.rule_id == "IGA-H004"]
 
 
 def _sampler_pool(recipe: Recipe, caps: HostCapabilities, sampler_id: str, *, within_recipe: bool) -> list[str]:
@@ -250,7 +264,7 @@ def _pairs(recipe: Recipe, caps: HostCapabilities, sampler_ids: list[str]):
     with the recipe's schedule first, then every host schedule the recipe allows."""
     for sid in sampler_ids:
         info = vocab.lookup("sampler", sid)
-        if info.timestep_based:
+        if caps.timestep_based(sid):
             yield info.label, "Automatic" if vocab.AUTOMATIC in caps.schedule_ids else None
             continue
         for schedule_id in _schedule_candidates(recipe, caps):
@@ -262,7 +276,8 @@ def _landing_pair(recipe: Recipe, caps: HostCapabilities, values: dict, sampler_
     """The first pair that the guard accepts (`within_recipe`) or that merely lands on the grid."""
     for sampler, schedule in _pairs(recipe, caps, sampler_ids):
         candidate = {**values, "sampler": sampler, "schedule": schedule}
-        ok = _accepts(recipe, _request(candidate)) if within_recipe else not _grid_misses(recipe, candidate)
+        ok = (_accepts(recipe, _request(candidate, caps)) if within_recipe
+              else not _grid_misses(recipe, candidate, caps))
         if ok:
             return candidate
     return None
@@ -278,7 +293,7 @@ def _land_on_grid(recipe: Recipe, caps: HostCapabilities, values: dict, findings
     if the recipe allowed it."""
     if caps.dialect not in _MODELLED_DIALECTS or values.get("sampler") is None or values.get("steps") is None:
         return values
-    missed = _grid_misses(recipe, values)
+    missed = _grid_misses(recipe, values, caps)
     if not missed:
         return values
     sampler_id = vocab.resolve_sampler(values["sampler"]).id
@@ -332,12 +347,12 @@ def _auto_configure(recipe: Recipe, host: HostCapabilities, name: str) -> AutoCo
 
     sampler_id = _choose_sampler(recipe, host, values, vocab.resolve_sampler(params["sampler"]).id, findings)
     values["sampler"] = vocab.lookup("sampler", sampler_id).label if sampler_id else None
-    if sampler_id is not None and vocab.lookup("sampler", sampler_id).timestep_based:
+    if sampler_id is not None and host.timestep_based(sampler_id):
         values["schedule"] = "Automatic" if vocab.AUTOMATIC in host.schedule_ids else None
     elif sampler_id is not None and _is_automatic(params.get("schedule")) and vocab.AUTOMATIC in host.schedule_ids:
         values["schedule"] = "Automatic"  # the host resolves it to the sampler's default, as the recipe means
     elif sampler_id is not None:
-        _, wanted = vocab.normalize(values["sampler"], params.get("schedule"))
+        _, wanted = vocab.normalize(values["sampler"], params.get("schedule"), None, host.runs)
         schedule_id = _choose_schedule(recipe, host, values, wanted.id if wanted else None, findings)
         values["schedule"] = vocab.lookup("schedule", schedule_id).label if schedule_id else None
     values = _land_on_grid(recipe, host, values, findings)

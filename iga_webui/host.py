@@ -354,7 +354,7 @@ def capabilities() -> HostCapabilities:
 @functools.lru_cache(maxsize=4)
 def _capabilities(dialect_: str, samplers: tuple[str, ...], schedules: tuple[str, ...]) -> HostCapabilities:
     return HostCapabilities.of_running_host(profile().name, dialect_, samplers, schedules,
-                                            supports_distilled_cfg=supports_distilled_cfg())
+                                            supports_distilled_cfg=supports_distilled_cfg(), host=profile().key)
 
 
 def supports_distilled_cfg() -> bool:

@@ -127,8 +127,9 @@ def test_auto_configure_picks_a_pair_the_host_runs_on_the_grid(started):
         grid = _grid_findings(recipe, request)
         outcomes[name] = (config.honoured, values["sampler"], grid)
         assert grid == ([] if config.honoured else ["IGA-H004"]), (name, config.to_dict())
-    # DMD2's own LCM is replaced by what lands (no allow list), UniPC runs on the grid as itself,
-    # DDIM is replaced by its Euler step
-    assert outcomes["dmd2_lcm"][:2] == (True, "Euler a")
+    # DMD2's own LCM is replaced by what lands (no allow list) where it runs A1111's 50-step table; Neo's LCM
+    # runs the recipe's SGM Uniform as it is and stays (auto-configure reasons as the host runs it). UniPC runs
+    # on the grid as itself, DDIM is replaced by its Euler step
+    assert outcomes["dmd2_lcm"][:2] == (True, "LCM" if started.host == "forge-neo" else "Euler a")
     assert outcomes["unipc"][:2] == (True, "UniPC")
     assert outcomes["ddim"][:2] == (True, "Euler")

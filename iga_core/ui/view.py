@@ -79,13 +79,14 @@ def host_of(ctx: PanelContext) -> HostCapabilities:
     """What the host behind this panel can run: its own dropdown lists, in its dialect."""
     distilled = ctx.supports_distilled_cfg if ctx.supports_distilled_cfg is not None else ctx.dialect == "forge"
     name = ctx.host_name or ("Forge" if ctx.dialect == "forge" else "this WebUI")
-    return _capabilities(name, ctx.dialect, tuple(ctx.samplers()), tuple(ctx.schedules()), distilled)
+    return _capabilities(name, ctx.dialect, tuple(ctx.samplers()), tuple(ctx.schedules()), distilled, ctx.host)
 
 
 @lru_cache(maxsize=16)
 def _capabilities(name: str, dialect: str, samplers: tuple[str, ...], schedules: tuple[str, ...],
-                  distilled: bool) -> HostCapabilities:
-    return HostCapabilities.of_running_host(name, dialect, samplers, schedules, supports_distilled_cfg=distilled)
+                  distilled: bool, host: str | None = None) -> HostCapabilities:
+    return HostCapabilities.of_running_host(name, dialect, samplers, schedules, supports_distilled_cfg=distilled,
+                                            host=host)
 
 
 def preset_values(recipe: Recipe, preset: str, ctx: PanelContext, notes: list[str]) -> dict[str, Any]:
