@@ -208,6 +208,7 @@ def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, lor
 def test_api_and_cli_agree_on_hires_and_refiner_passes(webui, checkpoint, request, loras, mode, hires_steps,
                                                        strength, refiner):
     hires = {"steps": hires_steps, "denoise": strength}
+    request = {**request, "host": webui.host}  # as the panel's test: the CLI is told the host the API judges for
     passes = [{"name": "hires", "request": {"steps": hires_steps, "denoising_strength": strength}}]
     if refiner:
         passes.append({"name": "refiner", "checkpoint": f"{CHECKPOINTS[0]}.safetensors"})

@@ -37,7 +37,7 @@ PASS_NAMES = ("hires", "refiner")
 #: request fields a hires pass takes from the first pass unless it sets its own (A processing.py:1252-1281:
 #: hr_sampler_name / hr_scheduler "Use same", hr_second_pass_steps 0 = the first pass's); the target size is
 #: not judged, since hires fix exists to go past the native size
-HIRES_INHERITS = ("sampler", "schedule", "steps", "cfg")
+HIRES_INHERITS = ("sampler", "schedule", "steps", "cfg", "host", "dialect")  # host, dialect: the same WebUI runs it
 
 
 class PassInvalid(IgaInvalid):
