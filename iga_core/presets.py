@@ -111,13 +111,23 @@ def native_params(recipe: Recipe) -> dict:
 #: a request without one would let any sampler through ("allowed") that the same request at the recipe's own
 #: step count is refused. Generate always has a step count; a check should judge one too.
 DEFAULTED_WHEN_MISSING = ("steps",)
+#: fields judged together: a check that gives one side of the size gets the other from the recipe's default,
+#: as Generate does for a txt2img request that omits it (seen in a real Forge Neo: `/check` with width 1088
+#: alone said allowed, the same txt2img body was refused with IGA-H005); a check with no size judges none
+PAIRED_WHEN_MISSING = (("width", "height"),)
 
 
 def missing_defaults(recipe: Recipe, values: dict) -> dict:
     """{field: the recipe's default} for each field of `DEFAULTED_WHEN_MISSING` that `values` leaves out
-    (or sets to None); the caller adds them to the request and says which it added."""
+    (or sets to None), and for the missing side of a pair in `PAIRED_WHEN_MISSING` whose other side it gives;
+    the caller adds them to the request and says which it added."""
     native = native_params(recipe)
-    return {k: native[k] for k in DEFAULTED_WHEN_MISSING if values.get(k) is None and native.get(k) is not None}
+    missing = [k for k in DEFAULTED_WHEN_MISSING if values.get(k) is None]
+    for pair in PAIRED_WHEN_MISSING:
+        absent = [k for k in pair if values.get(k) is None]
+        if len(absent) < len(pair):
+            missing.extend(absent)
+    return {k: native[k] for k in missing if native.get(k) is not None}
 
 
 def _find(recipe: Recipe, name: str, full: Recipe | None = None) -> Preset:

@@ -200,3 +200,14 @@ def test_a_check_without_steps_judges_the_recipes_default_steps(files):
     assert body["ok"] is False and "IGA-H004" in body["verdict"]["blocked_ids"]
     status, body = check({"checkpoint": "base", "request": {"steps": 25}}, files)
     assert status == 200 and body["defaults"] == {}
+
+
+def test_a_check_with_one_side_of_the_size_judges_the_other_at_the_recipes_default(files):
+    """Seen in a real Forge Neo: `/check` with width 1088 alone said allowed while the same txt2img body was
+    refused (IGA-H005, 1088x512: the host's request model fills the height, Generate gives it the recipe's)."""
+    status, body = check({"checkpoint": "base", "request": {"steps": 25, "width": 4096}}, files)
+    assert status == 200 and body["defaults"] == {"height": 1024} and body["request"]["height"] == 1024
+    sizes = [f["actual"] for f in body["verdict"]["findings"] if f["field"] == "size"]
+    assert sizes and all(size == {"width": 4096, "height": 1024} for size in sizes)
+    status, body = check({"checkpoint": "base", "request": {"steps": 25, "height": 1024}}, files)
+    assert body["defaults"] == {"width": 1024}
