@@ -9,11 +9,12 @@ from iga_webui import decisions, generation, host, loras, recipes, settings
 
 
 def _checkpoint(checkpoint: str | None):
-    """The CheckpointInfo of a checkpoint control value, else of the current checkpoint. A fires the control's
+    """The CheckpointInfo of a checkpoint control value, else of the checkpoint the next Generate runs
+    (`host.next_checkpoint`: the selected one, not a leftover model in memory). A fires the control's
     change with the bare name, then "name [hash]" (seen in the running host): the host's own lookup finds both,
     since it retries without the checksum (A sd_models.py:183-200, F 198-215)."""
     info = host.checkpoint_by_name(checkpoint) if checkpoint else None
-    return info if info is not None else host.loaded_checkpoint() or host.selected_checkpoint()
+    return info if info is not None else host.next_checkpoint()
 
 
 def recipe_source(checkpoint: str | None):

@@ -20,7 +20,19 @@ from iga_core.guard import ControlUnit, GuardPolicy, GuardRequest, Verdict, judg
 from iga_core.guard.host_settings import NOISE_SCHEDULE_OPTION
 from iga_core.recipe import Recipe
 from iga_core.script_args import ScriptArgs, parse_script_args
-from iga_webui import blocking, decisions, host, host_run, loras, passes, recipes, sent_names, settings, xyz
+from iga_webui import (
+    blocking,
+    decisions,
+    host,
+    host_run,
+    loras,
+    page,
+    passes,
+    recipes,
+    sent_names,
+    settings,
+    xyz,
+)
 
 log = logging.getLogger("iga")
 
@@ -292,11 +304,33 @@ def applied_noise_schedule(recipe: Recipe | None, preset: str | None, values: di
     return values.get("noise_schedule")
 
 
+def applied_clip_skip(recipe: Recipe | None, preset: str | None) -> int | None:
+    """The clip skip Generate runs for a request that sets none (`apply_recipe_settings`): the recipe's, set
+    per request, unless the preset is Custom or the recipe has none; then the host's Clip skip setting (2 by
+    default on Neo, N shared_options.py:224: seen in a real Forge Neo, where the live verdict had no clip skip
+    to judge on a page without its control while Generate warned IGA-S006)."""
+    preset = preset or ScriptArgs().preset
+    if recipe is not None and preset.lower() != "custom":
+        try:
+            wanted = auto_configure(recipe, host.capabilities(), preset).values.get("clip_skip")
+        except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied
+            wanted = None
+        if wanted:
+            return int(wanted)
+    return host.clip_skip()
+
+
 def check_facts(checkpoint_file: str | None, recipe: Recipe | None, preset: str | None = None):
     """The host facts a check made before Generate judges with (the panel's live verdict, POST /iga/v1/check):
     the loaded model's, read by the reader Generate's request is built with (`host_run.loaded_facts`), under
-    the noise schedule Generate will set for this recipe and preset."""
-    return host_run.loaded_facts(checkpoint_file, noise_schedule=applied_noise_schedule(recipe, preset))
+    the noise schedule Generate will set for this recipe and preset, and the clip skip Generate runs where the
+    request sets none (`applied_clip_skip`). A recipe that names no checkpoint gets no facts (it is judged as
+    `iga check` judges it, on the request alone)."""
+    facts = host_run.loaded_facts(checkpoint_file, noise_schedule=applied_noise_schedule(recipe, preset))
+    if checkpoint_file is None:
+        return facts
+    clip_skip = applied_clip_skip(recipe, preset)
+    return dataclasses.replace(facts, clip_skip=clip_skip) if clip_skip is not None else facts
 
 
 # --- process --------------------------------------------------------------------------------------------
@@ -341,11 +375,13 @@ def request_from_p(p: Any, recipe: Recipe | None = None, st: IgaState | None = N
 
 def _hidden_controls(p: Any) -> tuple[str, ...] | None:
     """The request fields the page of a UI generation has no control for (Forge Classic's schedule type
-    without "Display the Scheduler Dropdown": `forks.schedule_control`); None for the API, which sets every
-    field, and where the page has them all."""
-    if getattr(p, "is_api", False) or host.schedule_control_shown():
+    without "Display the Scheduler Dropdown": `forks.schedule_control`; clip skip on a page without its
+    control, `iga_webui.page`); None for the API, which sets every field, and where the page has them all."""
+    if getattr(p, "is_api", False):
         return None
-    return ("schedule",)
+    hidden = (*(() if host.schedule_control_shown() else ("schedule",)),
+              *(("clip_skip",) if page.lacks_clip_skip() else ()))
+    return hidden or None
 
 
 def _control(units: list[dict] | None) -> tuple[ControlUnit, ...] | None:

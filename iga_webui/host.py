@@ -219,19 +219,24 @@ def queue_lock():
 
 def target_checkpoint(p: Any):
     """The checkpoint this generation WILL use, valid in `before_process` on every host: an override in
-    `p.override_settings` first, then the loaded model where the host loads eagerly (A1111, Classic,
-    reForge), else the selected one (Forge and Neo load lazily, so `shared.sd_model` may be the previous
-    model or FakeInitialModel, F sd_models.py:385-408; `iga_webui.forks.loading`)."""
+    `p.override_settings` first, then the one the settings select (`next_checkpoint`)."""
     override = (getattr(p, "override_settings", None) or {}).get("sd_model_checkpoint")
     if override:
         info = sd_models.get_closet_checkpoint_match(override)
         if info is not None:
             return info
-    if glue("loading").loaded_is_target():
-        loaded = getattr(shared.sd_model, "sd_checkpoint_info", None)
-        if loaded is not None:
-            return loaded
-    return selected_checkpoint()
+    return next_checkpoint()
+
+
+def next_checkpoint():
+    """The checkpoint the next generation runs when its request names none: the selected one, on every host.
+    A1111, Classic and reForge reload it at the top of `process_images`, before the overrides (A
+    processing.py:826-831, C 781-789, R 907-915), Forge and Neo after them (F 829-836, N 824-831); the model in
+    memory can be another one until then: after an API request whose override named another checkpoint the
+    setting is restored without a reload (`setattr(opts, …)` runs no onchange, A processing.py:852-855,
+    options.py:90-126; N processing.py:842-843, through set_config), so that model stays loaded (seen in a real
+    Forge Neo: the panel showed its recipe). With no checkpoint at all, the model in memory, if any."""
+    return selected_checkpoint() or getattr(shared.sd_model, "sd_checkpoint_info", None)
 
 
 def selected_checkpoint():

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from iga_core.ui.panel import Panel
-from iga_webui import host
+from iga_webui import host, page
 from iga_webui.context import panel_context
 
 TABS = ("txt2img", "img2img")
@@ -95,6 +95,7 @@ def wire(ctx=None) -> list[str]:
         ctx = panel_context()
     checkpoint = _checkpoint_control()
     clip_skip = _clip_skip_control()
+    page.clip_skip_control = clip_skip is not None
     done = []
     for tab in TABS:
         try:

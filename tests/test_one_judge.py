@@ -77,6 +77,11 @@ ZTSNR_FILE = "ztsnr-recipe.safetensors"
 ZTSNR_RECIPE = _without_hashes(EXAMPLES["sd15"], scheduler={**EXAMPLES["sd15"]["scheduler"], "zero_terminal_snr": True})
 #: the rules that read the host's facts about the loaded model
 HOST_FACT_RULES = ("IGA-H003", "IGA-H007", "IGA-H008")
+#: a plain SD 1.5 recipe (clip skip 1) and another stamped file, for what the host runs that the page has no
+#: control for (clip skip) and for the checkpoint the next Generate runs
+SD15_FILE = "sd15-recipe.safetensors"
+OTHER_SD15_FILE = "sd15-other.safetensors"
+OTHER_SD15 = _without_hashes(EXAMPLES["sd15"], model_id="sd15-other")
 
 
 def _files(double) -> None:
@@ -87,6 +92,8 @@ def _files(double) -> None:
     for i, (name, (tensors, recipe, _request, _refused)) in enumerate(PREDICTION_CASES.items()):
         stamp(make_checkpoint(double.models / name, tensors, seed=50 + i), recipe)
     stamp(make_checkpoint(double.models / ZTSNR_FILE, seed=60), ZTSNR_RECIPE)
+    stamp(make_checkpoint(double.models / SD15_FILE, seed=61), _without_hashes(EXAMPLES["sd15"]))
+    stamp(make_checkpoint(double.models / OTHER_SD15_FILE, seed=62), OTHER_SD15)
     for i, (name, recipe) in enumerate(LORAS.items()):
         add_checkpoint(double.loras, f"{name}.safetensors", recipe, seed=30 + i)
     broken = add_checkpoint(double.loras, f"{BROKEN_LORA}.safetensors", None, seed=40)
@@ -114,23 +121,25 @@ def _prompt(loras) -> str:
     return "a lighthouse " + " ".join(f"<lora:{name}:{weight:g}>" for name, weight in loras)
 
 
-def panel_verdict(double, checkpoint: str, request: dict, loras, mode: str) -> dict | None:
+def panel_view(double, checkpoint: str, request: dict, loras, mode: str):
+    """The live verdict of a page with these controls and no clip-skip control (Neo's, A1111's by default)."""
     from iga_core.ui import view
     from iga_webui.context import panel_context
 
     controls = {"sampler": request["sampler"], "schedule": request["schedule"], "steps": request["steps"],
                 "cfg": request["cfg"], "width": request["width"], "height": request["height"]}
     inputs = view.PanelInputs(checkpoint=checkpoint, mode=mode, controls=controls, prompt=_prompt(loras))
-    result = view.compute(panel_context(), inputs, "edit")
-    return result.verdict.to_dict() if result.verdict is not None else None
+    return view.compute(panel_context(), inputs, "edit")
 
 
-def api_answer(double, checkpoint: str | None, request: dict, loras, mode: str, passes=(), *, inline=None) -> dict:
+def api_answer(double, checkpoint: str | None, request: dict, loras, mode: str, passes=(), *, inline=None,
+               preset: str | None = None) -> dict:
     """POST /iga/v1/check on a checkpoint, or (`inline`) on its recipe sent inline: a recipe that names no
     model, for which the host reads nothing (what the CLI judges, without a host)."""
     where = {"recipe": inline} if inline is not None else {"checkpoint": checkpoint}
     body = {**where, "request": request, "mode": mode,
-            "loras": [{"name": name, "weight": weight} for name, weight in loras], "passes": list(passes)}
+            "loras": [{"name": name, "weight": weight} for name, weight in loras], "passes": list(passes),
+            **({"preset": preset} if preset is not None else {})}
     answer = double.client.post("/iga/v1/check", json=body)
     assert answer.status_code == 200, answer.json()
     return answer.json()
@@ -192,7 +201,12 @@ def test_panel_api_and_cli_give_the_same_verdict(webui, checkpoint, request, lor
     assert inline["verdict"] == cli_data["verdict"]
     assert inline["composition"] == cli_data["composition"]
     assert inline["request"] == cli_data["request"]  # the host's key included: both are told the panel's host
-    assert panel_verdict(webui, f"{checkpoint}.safetensors", request, loras, mode) == api["verdict"]
+    # the panel's own preset (Custom once the controls leave the recipe's values) says which clip skip Generate
+    # runs on a page without that control: the API is asked about the same request on the same page
+    panel = panel_view(webui, f"{checkpoint}.safetensors", request, loras, mode)
+    same_page = api_answer(webui, checkpoint, {**request, "hidden_controls": ["clip_skip"]}, loras, mode,
+                           preset=panel.preset)
+    assert panel.verdict.to_dict() == same_page["verdict"]
     facts = api["host_facts"]
     assert facts["host"] == webui.host and not inline["host_facts"]["loaded"]
     assert any("sampler will run" in line for line in facts["later"])  # the executed grid: Generate's alone
@@ -318,3 +332,59 @@ def test_the_noise_schedule_generate_will_set_is_the_one_the_live_verdict_judges
     assert bool(h007) == (preset == "Custom")
     assert _host_fact_findings(panel.verdict.to_dict()) == _host_fact_findings(api["verdict"]) \
         == _host_fact_findings(generated)
+
+
+@pytest.mark.parametrize("preset", ["Native", "Custom"])
+def test_the_clip_skip_generate_will_run_is_the_one_the_live_verdict_judges(webui, preset, monkeypatch):
+    """Seen in a real Forge Neo (docs/hosts.md): its Clip skip setting defaults to 2 (N shared_options.py:224) and
+    its page has no clip-skip control, so under Custom Generate warned IGA-S006 while the live verdict, with no
+    clip skip to read, said nothing. The panel now judges the clip skip Generate will run: the recipe's under a
+    preset (Generate sets it per request), the host's setting under Custom, with a remedy that says where it is."""
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    webui.reset(SD15_FILE)
+    webui.m.shared.opts.data["CLIP_stop_at_last_layers"] = 2
+    controls = {"sampler": "DPM++ 2M", "schedule": "Karras", "steps": 25, "cfg": 7.5, "width": 512, "height": 512}
+    panel = view.compute(panel_context(), view.PanelInputs(checkpoint=SD15_FILE, preset=preset, mode="standard",
+                                                           controls=controls), "edit")
+    webui.ui_txt2img({"v": 1, "preset": preset, "mode": "standard"}, **SD15_REQUEST)
+    generated = webui.last_p.iga_state.verdict.to_dict()
+
+    def s006(verdict: dict) -> list[dict]:
+        return [f for f in verdict["findings"] if f["rule_id"] == "IGA-S006"]
+
+    assert bool(s006(generated)) == (preset == "Custom")
+    assert [f["actual"] for f in s006(panel.verdict.to_dict())] == [f["actual"] for f in s006(generated)]
+    assert panel.preset == preset and "cannot be set on this page" not in panel.status_html  # Generate sets it
+    if preset == "Custom":
+        remedy = s006(panel.verdict.to_dict())[0]["remedy"]
+        assert "a preset other than Custom" in remedy and remedy.endswith("then use clip skip 1")
+        # a UI generation on such a page (the wiring records it: tests/test_ui_wiring.py) says the same
+        from iga_webui import page
+
+        monkeypatch.setattr(page, "clip_skip_control", False)
+        webui.ui_txt2img({"v": 1, "preset": preset, "mode": "standard"}, **SD15_REQUEST)
+        assert s006(webui.last_p.iga_state.verdict.to_dict())[0]["remedy"] == remedy
+
+
+def test_the_panel_follows_the_checkpoint_the_next_generate_runs_after_an_api_override(webui):
+    """Seen in a real Forge Neo (docs/hosts.md): after an API request whose override_settings named another
+    checkpoint, the host restores the setting but keeps that model in memory until the next Generate, which
+    loads the selected one again (A processing.py:826-831 and 852-855, N 813-843); the page's panel showed the
+    recipe of the model in memory. With no checkpoint from the page (its load event) the panel now takes the
+    selected one, on every host, as Generate does."""
+    from iga_core.ui import view
+    from iga_webui.context import panel_context
+
+    webui.reset(SD15_FILE)
+    webui.m.sd_models.reload_model_weights()
+    webui.api_txt2img({"prompt": "a lighthouse", "steps": 25, "sampler_name": "DPM++ 2M", "scheduler": "Karras",
+                       "cfg_scale": 7.5, "override_settings": {"sd_model_checkpoint": OTHER_SD15_FILE}})
+    assert webui.m.shared.sd_model.sd_checkpoint_info.filename.endswith(OTHER_SD15_FILE)  # still in memory
+    panel = view.compute(panel_context(), view.PanelInputs(checkpoint=None, mode="standard"), "reload")
+    assert "sd-v1-5" in panel.status_html and "sd15-other" not in panel.status_html
+    webui.ui_txt2img({"v": 1, "preset": "Native", "mode": "standard"}, **SD15_REQUEST)
+    generated = webui.last_p.iga_state
+    assert generated.recipe.model_id == "sd-v1-5" and webui.last_p.sd_model.sd_checkpoint_info.filename.endswith(
+        SD15_FILE)

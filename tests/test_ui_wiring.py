@@ -39,6 +39,16 @@ def _title(double, name: str) -> str:
     return double.m.sd_models.get_closet_checkpoint_match(name).title  # "name.safetensors [shorthash]"
 
 
+def test_the_page_records_whether_it_has_a_clip_skip_control(host, monkeypatch):  # noqa: F811
+    """Neo's page has none (its Clip skip is an ordinary setting, N shared_options.py:224), nor A1111's and
+    Classic's by default; Forge's top bar and reForge's default quicksettings have one. A UI generation's
+    IGA-S006 remedy starts with where the setting is exactly where the page lacks the control."""
+    _page(host, monkeypatch)
+    from iga_webui import page
+
+    assert page.clip_skip_control == (host.host in ("forge", "reforge"))
+
+
 def test_checkpoint_change_applies_the_recipe_on_both_tabs(host, monkeypatch):  # noqa: F811
     page = _page(host, monkeypatch)
     # A fires the change with the bare name first, then with " [hash]" (seen in the running host): same result twice

@@ -68,7 +68,11 @@ def test_check_route_answers_like_the_cli(client):
     facts = api_body["host_facts"]  # the double is not started: no model is loaded, only the host is known
     assert facts["host"] == client.double.host and facts["loaded"] is False
     assert any("lightning.safetensors" in line and "not the loaded model" in line for line in facts["later"])
-    assert api_body["request"] == {**cli_body["request"], "host": client.double.host}
+    # the host's own part of the request: its key, and the clip skip Generate runs for a request that sets none
+    # (the recipe has none: the host's Clip skip setting, 2 on Neo), which host_facts names
+    host_part = {"host": client.double.host, "clip_skip": facts["clip_skip"]}
+    assert facts["clip_skip"] == client.double.m.shared.opts.CLIP_stop_at_last_layers
+    assert api_body["request"] == {**cli_body["request"], **host_part}
 
 
 def test_check_route_composes_lora_recipes(client):

@@ -222,12 +222,15 @@ class HostFacts:
     zero_terminal_snr: bool | None = None
     architecture: str | None = None
     prediction_set_by: str | None = None  # what set the prediction type when not the checkpoint (reForge's AMS)
+    #: not the model's but the host's: the clip skip Generate runs for a request that sets none (a page without
+    #: a clip-skip control: the recipe's, which Generate sets, or under Custom the host's setting)
+    clip_skip: int | None = None
     source: str | None = None  # where the host keeps them ("ldm_patched model_sampling", ...)
     loaded: bool = False  # read from the loaded model (else only `host` is known)
     later: tuple[str, ...] = ()  # what is judged only at Generate, in words
 
     #: the request fields a host fact fills
-    FIELDS = ("host", "prediction_type", "zero_terminal_snr", "architecture", "prediction_set_by")
+    FIELDS = ("host", "prediction_type", "zero_terminal_snr", "architecture", "prediction_set_by", "clip_skip")
 
     def request_fields(self) -> dict:
         """The request fields these facts fill, for building a request that states none of them itself."""

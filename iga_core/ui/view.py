@@ -33,6 +33,9 @@ MODE_CHOICES = (MODE_SETTING, "strict", "standard", "audit", "off")
 RAW_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg", "width", "height", "clip_skip", "vae")
 #: compared as text, not as numbers or vocabulary names
 TEXT_CONTROLS = ("vae",)
+#: request fields the host's facts fill where the page has no control for them (`HostFacts.clip_skip`: the
+#: clip skip Generate runs); a remedy that changes one starts with where the host sets it
+FILLED_BY_HOST = ("clip_skip",)
 #: the ones the closed Advanced gate hides or locks (size stays free: presets set it, users resize)
 GATED_CONTROLS = ("sampler", "schedule", "steps", "cfg", "distilled_cfg")
 #: what triggered the computation; "checkpoint", "reload" and "preset" may push values, and "prompt" too when
@@ -295,7 +298,8 @@ def compute(ctx: PanelContext, inputs: PanelInputs, trigger: str) -> PanelView:
             policy = GuardPolicy(mode=effective_mode(inputs.mode, ctx), overrides=frozenset(args["overrides"]),
                                  override_reasons=args["override_reasons"])
             subject = composition if composition is not None else recipe
-            request = guard_request({**absent, **current, **apply}, ctx.host, tuple(absent))
+            hidden = (*absent, *(k for k in FILLED_BY_HOST if k not in current and k not in absent))
+            request = guard_request({**absent, **current, **apply}, ctx.host, hidden)
             verdict = judge(subject, facts.apply(request) if facts is not None else request, policy)
             note = unknown_host_note(request, "in {title} the WebUI's own panel judges what it runs")
             if note:

@@ -6,7 +6,6 @@ returns it, so no module asks which fork it runs on. A variant reaches the host 
 
 | module | difference | variants |
 |---|---|---|
-| `loading` | when the generation's checkpoint is loaded | `eager` (A1111, Forge Classic, reForge), `lazy` (Forge, Neo) |
 | `vae` | how the VAE is chosen and read | `sd_vae` (A1111, Classic, reForge), `modules` (Forge, Neo) |
 | `prediction` | prediction type and zero terminal SNR of the loaded model | `ldm_config`, `forge_predictor`, `ldm_patched_sampling`, `reforge_model_sampling` |
 | `architecture` | the loaded model's architecture | `model_flags`, `engine_class` |
@@ -19,5 +18,5 @@ returns it, so no module asks which fork it runs on. A variant reaches the host 
 | `schedule_control` | whether the page has a schedule type control | `dropdown` (A1111, Forge, Neo, reForge), `setting` (Classic: "Display the Scheduler Dropdown") |
 """
 
-DIFFERENCES = ("loading", "vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg", "controlnet",
-               "callbacks", "main_thread", "schedule_control")
+DIFFERENCES = ("vae", "prediction", "architecture", "top_bar", "guidance", "hires_cfg", "controlnet", "callbacks",
+               "main_thread", "schedule_control")
