@@ -168,6 +168,18 @@ def _title(script: Any) -> str:
 # --- settings and command line ---------------------------------------------------------------------------
 
 
+def quicksettings() -> tuple[str, ...]:
+    """The settings the top bar shows; each is built there instead of in its Settings section (A
+    ui_settings.py:128-129, 155, 290-292; N 154-155, 181, 298-300): `quicksettings_list` (A shared_options.py:333,
+    default ["sd_model_checkpoint"]; Neo 455, default []), Forge's `quick_setting_list` (F shared_options.py:340,
+    read at ui_settings.py:136)."""
+    for key in ("quicksettings_list", "quick_setting_list"):
+        value = getattr(shared.opts, key, None)
+        if isinstance(value, (list, tuple)):
+            return tuple(str(k) for k in value)
+    return ()
+
+
 def option(key: str, default: Any = None) -> Any:
     """A setting's current value (`opts.data`), `default` until it is set."""
     return shared.opts.data.get(key, default)

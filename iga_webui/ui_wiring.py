@@ -40,9 +40,11 @@ CONTROL_IDS = {
 #: host rewrites after every generation (its change refreshes the panel's last decisions); same ids in A and F
 PROMPT_IDS = {tab: f"{tab}_prompt" for tab in TABS}
 AFTER_GENERATION_IDS = {tab: f"html_info_{tab}" for tab in TABS}
-A1111_CHECKPOINT_ID = "setting_sd_model_checkpoint"
-A1111_CLIP_SKIP_ID = "setting_CLIP_stop_at_last_layers"  # only when the user put it in quicksettings
-A1111_VAE_ID = "setting_sd_vae"  # idem; Forge's VAE / Text Encoder multiselect holds modules, not one VAE
+#: a setting's element id, in the top bar when it is in the quicksettings list and in the Settings tab otherwise
+#: (A ui_settings.py:42); only the top bar's is a control of the page (`_top_bar_setting`)
+A1111_CHECKPOINT_ID = "setting_sd_model_checkpoint"  # also Neo's own top-bar dropdown (N main_entry.py:67)
+A1111_CLIP_SKIP_ID = "setting_CLIP_stop_at_last_layers"
+A1111_VAE_ID = "setting_sd_vae"  # Forge's VAE / Text Encoder multiselect holds modules, not one VAE
 WIRE_AT = "footer"
 
 _WANTED = {elem for ids in CONTROL_IDS.values() for elem in ids.values()} | {
@@ -80,13 +82,24 @@ def _log(message: str) -> None:
     print(f"[IGA] {message}", file=sys.stderr)
 
 
+def _top_bar_setting(key: str):
+    """The top bar's control of setting `key`, or None. `setting_<key>` is also the element id of the same
+    setting in the Settings tab, which changes nothing until "Apply settings"; a key in the quicksettings list is
+    built in the top bar instead (`host.quicksettings`). Seen in a real Forge Neo: wired to the Settings tab's
+    Clip skip slider, the panel pushed the recipe's clip skip into it and judged that, while the setting Generate
+    runs stayed 2."""
+    return _capture.by_id.get(f"setting_{key}") if key in host.quicksettings() else None
+
+
 def _checkpoint_control():
-    return (_capture.by_id.get(A1111_CHECKPOINT_ID) or _capture.forge_checkpoint
-            or host.forge_main_entry("ui_checkpoint"))
+    if host.glue("top_bar").has_main_entry:  # Forge's has no element id, Neo's has A1111's (N main_entry.py:67)
+        return (_capture.by_id.get(A1111_CHECKPOINT_ID) or _capture.forge_checkpoint
+                or host.forge_main_entry("ui_checkpoint"))
+    return _top_bar_setting("sd_model_checkpoint")
 
 
 def _clip_skip_control():
-    return _capture.by_id.get(A1111_CLIP_SKIP_ID) or host.forge_main_entry("ui_clip_skip")
+    return _top_bar_setting("CLIP_stop_at_last_layers") or host.forge_main_entry("ui_clip_skip")
 
 
 def wire(ctx=None) -> list[str]:
@@ -104,7 +117,8 @@ def wire(ctx=None) -> list[str]:
             continue  # the script is not shown on this tab (or the panel is not installed)
         controls = {name: _capture.by_id.get(elem) for name, elem in CONTROL_IDS[tab].items()}
         controls["clip_skip"] = clip_skip
-        controls["vae"] = _capture.by_id.get(A1111_VAE_ID)
+        # Forge's and Neo's VAE is a module list (`forks/vae.py`); Neo's SD VAE setting is shown, not used
+        controls["vae"] = _top_bar_setting("sd_vae") if host.glue("vae").name == "sd_vae" else None
         panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint,
                    prompt=_capture.by_id.get(PROMPT_IDS[tab]),
                    after_generation=_capture.by_id.get(AFTER_GENERATION_IDS[tab]))

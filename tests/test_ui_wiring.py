@@ -17,11 +17,15 @@ pytestmark = pytest.mark.ui
 TABS = ("txt2img", "img2img")
 
 
-def _page(double, monkeypatch) -> Events:
+def _page(double, monkeypatch, quicksettings: list[str] | None = None) -> Events:
+    """The host's page; `quicksettings`: what the user put in the top bar (else the host's default list)."""
     monkeypatch.setenv("IGA_CACHE_DIR", str(double.root / "cache"))
     monkeypatch.setenv("IGA_REGISTRY", str(double.root / "registry"))
     make_models(double.models)
     double.start(select="plain.safetensors")
+    if quicksettings is not None:
+        key = "quick_setting_list" if "quick_setting_list" in double.m.shared.opts.data else "quicksettings_list"
+        double.m.shared.opts.data[key] = list(quicksettings)
     demo = build_ui(double)
     from iga_webui import ui_wiring
 
@@ -130,9 +134,12 @@ def test_vae_is_applied_only_where_the_host_offers_it(host, monkeypatch):  # noq
     stamp(make_checkpoint(host.models / "baked.safetensors", seed=5), {**LIGHTNING, "vae": {"embedded": True}})
     stamp(make_checkpoint(host.models / "other-vae.safetensors", seed=6),
           {**LIGHTNING, "vae": {"id": "someone_elses_vae.safetensors"}})
-    page = _page(host, monkeypatch)
-    if host.flavour.vae == "modules":
-        assert not [b for b in page.blocks.values() if getattr(b, "elem_id", None) == "setting_sd_vae"]
+    page = _page(host, monkeypatch, quicksettings=["sd_model_checkpoint", "sd_vae"])  # A1111 users add sd_vae
+    if host.flavour.vae == "modules":  # Forge's SD VAE is "Managed by Forge"; Neo's shown, not used (N 263)
+        vaes = [b for b in page.blocks.values() if getattr(b, "elem_id", None) == "setting_sd_vae"]
+        page.set(page.checkpoint, _title(host, "baked.safetensors"))
+        page.fire(page.checkpoint)
+        assert all(page.value(b) == "Automatic" for b in vaes) and len(vaes) == (host.host == "forge-neo")
         return
     vae = page.by_elem_id("setting_sd_vae")
     page.set(page.checkpoint, _title(host, "other-vae.safetensors"))
@@ -147,6 +154,28 @@ def test_vae_is_applied_only_where_the_host_offers_it(host, monkeypatch):  # noq
     assert "someone_elses_vae.safetensors" in page.value(page.by_elem_id("iga-txt2img-status"))  # said, not done
     assert page.value(vae) == "None"
     assert page.value(page.by_elem_id("iga-txt2img-preset")) == "Native"  # a missing file is not a user change
+
+
+def test_the_settings_tab_is_not_the_page(host, monkeypatch):  # noqa: F811
+    """Seen in a real Forge Neo: the Settings tab's Clip skip slider carries the quicksetting's element id
+    (`setting_<key>`, A ui_settings.py:42); wired to it, the panel pushed the recipe's clip skip into a control
+    that sets nothing until "Apply settings", and judged that value while Generate ran the setting (2). A
+    setting outside the quicksettings list is now no control of the page: left alone, and judged as the host
+    runs it (the host's setting under Custom)."""
+    from iga_webui import page as glue_page
+
+    host.models.mkdir(parents=True, exist_ok=True)
+    stamp(make_checkpoint(host.models / "baked.safetensors", seed=5),
+          {**LIGHTNING, "vae": {"embedded": True}, "clip_skip": 2})
+    page = _page(host, monkeypatch, quicksettings=["sd_model_checkpoint"])
+    in_settings = {b.elem_id: b for b in page.blocks.values()
+                   if getattr(b, "elem_id", None) in ("setting_sd_vae", "setting_CLIP_stop_at_last_layers")}
+    before = {elem: page.value(b) for elem, b in in_settings.items()}
+    page.set(page.checkpoint, _title(host, "baked.safetensors"))
+    page.fire(page.checkpoint)
+    assert page.value(page.by_elem_id("txt2img_steps")) == 4  # the recipe reached the page's own controls
+    assert {elem: page.value(b) for elem, b in in_settings.items()} == before  # the Settings tab: untouched
+    assert glue_page.clip_skip_control == (host.host == "forge")  # Forge's own top-bar slider
 
 
 def test_lora_tag_in_the_prompt_composes_through_the_glue(host, monkeypatch):  # noqa: F811

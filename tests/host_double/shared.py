@@ -151,6 +151,15 @@ def _builtin_options() -> dict[str, OptionInfo]:
         opts["forge_additional_modules"] = OptionInfo([], "VAE / Text Encoder")
     if HOST == "forge-neo":
         opts["CLIP_stop_at_last_layers"] = OptionInfo(2, "Clip Skip", infotext="Clip skip")
+    # the settings the top bar shows (each built there instead of in the Settings tab, A ui_settings.py:128-129,
+    # 155, 290-292): A shared_options.py:333, classic 388, reForge 384, Neo 455; Forge names it
+    # quick_setting_list (F shared_options.py:340, ui_settings.py:136)
+    quick = {"a1111": ["sd_model_checkpoint"], "forge-classic": ["sd_model_checkpoint", "sd_vae"],
+             "reforge": ["sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers"], "forge-neo": []}
+    if HOST == "forge":
+        opts["quick_setting_list"] = OptionInfo([], "Quicksettings list")
+    else:
+        opts["quicksettings_list"] = OptionInfo(quick.get(HOST, ["sd_model_checkpoint"]), "Quicksettings list")
     if FLAVOUR.schedule_setting:  # classic modules/shared_options.py:361-365: off by default, needs Reload UI
         opts.update(options_section(("ui_alternatives", "UI Alternatives", "ui"), {
             FLAVOUR.schedule_setting: OptionInfo(False, "Display the Scheduler Dropdown").needs_reload_ui()}))

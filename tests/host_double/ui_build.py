@@ -10,6 +10,8 @@ Mirrors:
   `forge_ui_preset` (main_entry.py:65); Neo's `ui_checkpoint` with `elem_id="setting_sd_model_checkpoint"`, the
   preset a Dropdown (Neo main_entry.py:65-69), no clip-skip control there (an ordinary setting, Neo
   shared_options.py:224).
+- the Settings tab: the settings not in the quicksettings list, with the same `setting_<key>` element ids
+  (A ui_settings.py:42, 128-129, 155): a control there changes nothing until "Apply settings".
 - the distilled CFG slider `{tab}_distilled_cfg_scale` on F (ui.py:322, 715) and Neo (ui.py:247, 643) only.
 - per tab, the raw controls with their element ids (processing_scripts/sampler.py:23-32; on Forge Classic the
   Schedule type dropdown only with `show_scheduler` on, else a `gr.State("Automatic")`, classic
@@ -92,15 +94,11 @@ def build_ui(double) -> gr.Blocks:
                                               elem_classes=["model_selection"])
             entry.ui_clip_skip = gr.Slider(label="Clip skip", value=m.shared.opts.data.get("CLIP_stop_at_last_layers", 1),
                                            minimum=1, maximum=12, step=1)
-        else:
-            gr.Dropdown(choices=titles, value=current, label="Stable Diffusion checkpoint",
-                        elem_id="setting_sd_model_checkpoint")
-            # only there when the user adds sd_vae to quicksettings (A shared_items.sd_vae_items: Automatic, None, files)
-            gr.Dropdown(choices=["Automatic", "None", "sdxl_vae.safetensors"], value="Automatic", label="SD VAE",
-                        elem_id="setting_sd_vae")
-            if double.host == "reforge":  # reForge's default quicksettings include clip skip (shared_options.py:384)
-                gr.Slider(1, 12, value=m.shared.opts.data.get("CLIP_stop_at_last_layers", 1), step=1, label="Clip skip",
-                          elem_id="setting_CLIP_stop_at_last_layers")
+        settings = _SETTINGS_TAB.get(flavour.top_bar, ())
+        quick = [k for k in _quicksettings(m) if k in settings]
+        with gr.Row(elem_id="quicksettings"):  # A ui_settings.py:290-292, N 298-300, F 299-301
+            for key in quick:
+                _setting_component(m, key, titles, current)
         for tab, runner, is_img2img in (("txt2img", m.scripts.scripts_txt2img, False),
                                         ("img2img", m.scripts.scripts_img2img, True)):
             with gr.Tab(tab):
@@ -109,5 +107,35 @@ def build_ui(double) -> gr.Blocks:
                 m.scripts.scripts_current = runner
                 runner.setup_ui()
                 m.scripts.scripts_current = None
+        # the Settings tab: every setting not in the quicksettings list, under the same element id (A
+        # ui_settings.py:42, 148-170); it sets nothing until "Apply settings"
+        with gr.Tab("Settings"):
+            for key in settings:
+                if key not in quick:
+                    _setting_component(m, key, titles, current)
         gr.HTML("footer", elem_id="footer")
     return demo
+
+
+#: the settings of the Settings tab the wiring could mistake for page controls, by top bar: A1111-style hosts
+#: build all three (A shared_options.py:171, 181, 207); Neo its Clip skip slider and a non-interactive SD VAE
+#: (N shared_options.py:224, 263; its checkpoint is "Managed by Forge", 220); Forge none (gr.State, F 173, 183,
+#: 209, built without an element id, F ui_settings.py:26-27)
+_SETTINGS_TAB = {"quicksettings": ("sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers"),
+                 "neo": ("sd_vae", "CLIP_stop_at_last_layers")}
+
+
+def _quicksettings(m) -> list[str]:
+    opts = m.shared.opts
+    return list(opts.data.get("quicksettings_list", opts.data.get("quick_setting_list", [])) or [])
+
+
+def _setting_component(m, key: str, titles: list[str], current):
+    """A setting's component as `create_setting_component` builds it, with its `setting_<key>` element id."""
+    opts = m.shared.opts
+    if key == "sd_model_checkpoint":
+        return gr.Dropdown(choices=titles, value=current, label="Stable Diffusion checkpoint", elem_id=f"setting_{key}")
+    if key == "sd_vae":  # A shared_items.sd_vae_items: Automatic, None, the files
+        return gr.Dropdown(choices=["Automatic", "None", "sdxl_vae.safetensors"], value=opts.sd_vae, label="SD VAE",
+                           elem_id=f"setting_{key}")
+    return gr.Slider(1, 12, value=opts.CLIP_stop_at_last_layers, step=1, label="Clip skip", elem_id=f"setting_{key}")
