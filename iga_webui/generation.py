@@ -5,6 +5,7 @@ audit record, block or warn). The per-generation state lives on `p.iga_state`.""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import traceback
 from dataclasses import dataclass, field
@@ -153,8 +154,12 @@ def _resolve_name(kind: str, sent: str) -> tuple[str | None, str]:
     except vocab.ConflictingNames as exc:
         return None, exc.message
     except vocab.UnknownName as exc:
-        close = ", ".join(exc.suggestions[:3]) if exc.suggestions else "none"
-        return None, f"{kind} {sent!r} is not a known {kind} name (closest known names: {close})"
+        # names this host lists first (seen in a real Forge Neo: "DPM++ 2N" got "DPM++ 2S a", a name of the
+        # vocabulary Neo does not have), else the vocabulary's
+        own = host.sampler_names() if kind == "sampler" else host.schedule_labels()
+        close = difflib.get_close_matches(sent, own, n=3, cutoff=0.6) or list(exc.suggestions[:3])
+        return None, (f"{kind} {sent!r} is not a known {kind} name (closest names this WebUI has: "
+                      f"{', '.join(close) or 'none'})")
     name = host.capabilities().spell(kind, ident)
     if name is None or (kind == "sampler" and name not in listed):
         return None, f"{kind} {sent!r} exists in another tool, but this host has no such {kind}"

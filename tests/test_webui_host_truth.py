@@ -148,6 +148,11 @@ def test_a_misspelt_sampler_is_refused_by_name(webui):
     assert status == 422, body
     assert "'Eular a'" in body["detail"] and "Euler a" in body["detail"]
     assert webui.last_api_p().double_executed == []
+    # the names offered are this host's own (seen in a real Forge Neo: a vocabulary name it lacks was offered)
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "DPM++ 2N"})
+    offered = body["detail"].split("closest names this WebUI has: ")[1].split(")")[0].split(", ")
+    listed = {s.name for s in webui.m.sd_samplers.all_samplers}
+    assert status == 422 and offered and set(offered) <= listed and "DPM++ 2M" in offered
 
 
 def test_the_audit_record_carries_the_executed_sigmas(webui):
