@@ -246,6 +246,23 @@ def test_unknown_schedule_is_hard_and_never_mapped():
     assert "IGA-H002" not in _ids(found)  # an unknown schedule is not guessed into an allowed one
 
 
+@pytest.mark.parametrize("schedule", ["Bong Tangent", "FlowMatchEulerDiscrete"])
+def test_forge_neos_own_schedules_are_known_and_judged_on_the_executed_sigmas(schedule):
+    """Seen in a real Forge Neo: its Bong Tangent was refused as an unknown schedule (IGA-H006). Neo's two own
+    schedules are in the vocabulary, with no grid of iga's (N modules/sd_schedulers.py:166-224, 282-283): a
+    lightning recipe's grid rule judges them on the sigmas the host hands over, and only there."""
+    from iga_core.guard.request import ExecutedSchedule
+
+    r = recipe("lightning")
+    request = GuardRequest(sampler="Euler", schedule=schedule, steps=4, host="forge-neo")
+    assert "IGA-H006" not in _ids(run_rules(recipe("sd1_anime"), request))
+    assert "IGA-H006" not in _ids(run_rules(r, request))
+    # not SDXL-Lightning's 4-step grid (timesteps 999, 749, 499, 249)
+    off_grid = ExecutedSchedule(kind="sigmas", values=(14.6, 7.0, 3.0, 1.0, 0.0), timesteps=(999, 900, 800, 700))
+    assert "IGA-H004" in _ids(run_rules(r, GuardRequest(sampler="Euler", schedule=schedule, steps=4,
+                                                         host="forge-neo", executed=off_grid)))
+
+
 def test_unknown_prediction_type_is_reported():
     found = run_rules(recipe("vpred"), GuardRequest(prediction_type="vee"))
     assert [(f.rule_id, f.field) for f in found] == [("IGA-H006", "prediction_type")]

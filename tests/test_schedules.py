@@ -89,9 +89,11 @@ def test_every_vocabulary_schedule_has_a_grid():
 
 
 def test_model_specific_schedules_say_why_no_grid_is_computed():
-    """SwarmUI's ltxv, flux2, ideogram4 ... take the model and image size (SwarmKSampler.py:400-430)."""
+    """SwarmUI's ltxv, flux2, ideogram4 ... take the model and image size (SwarmKSampler.py:400-430); Forge
+    Neo's Bong Tangent and FlowMatchEulerDiscrete are its own (N modules/sd_schedulers.py:166-224, 282-283)."""
     specific = [s.id for s in vocab.all_schedules() if not s.grid_known]
-    assert set(specific) == {"ltxv", "ltxv_image", "flux2", "ideogram4", "ideogram4_turbo"}
+    assert set(specific) == {"ltxv", "ltxv_image", "flux2", "ideogram4", "ideogram4_turbo", "bong_tangent",
+                             "flow_match"}
     for sid in specific:
         assert sid not in S.GRID_IDS
         with pytest.raises(S.ScheduleInputError, match="depend on the model"):

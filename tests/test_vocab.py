@@ -76,6 +76,25 @@ def test_vocabulary_claims_no_host_name_the_host_lacks(host):
     assert {s.names[host] for s in vocab.all_schedules() if s.names[host]} == {s["label"] for s in HOSTS[host]["schedulers"]}
 
 
+NEO = json.loads((FIXTURES / "host_samplers_forge-neo.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("entry", NEO["samplers"], ids=lambda e: e["name"])
+def test_every_sampler_a_real_forge_neo_lists_resolves(entry):
+    """Seen in a real Forge Neo: its own 'ER SDE' (its default for Anima) was refused as an unknown name
+    (IGA-H006), the sampler the user picked from the host's own list. Every name and alias Neo lists now
+    resolves in the forge dialect, to the sampler Neo runs (its k-diffusion function)."""
+    info = vocab.resolve_sampler(entry["name"], "forge")
+    for alias in entry["aliases"] or ():
+        assert vocab.resolve_sampler(alias, "forge").id == info.id
+
+
+@pytest.mark.parametrize("entry", NEO["schedulers"], ids=lambda e: e["label"])
+def test_every_schedule_a_real_forge_neo_lists_resolves(entry):
+    info = vocab.resolve_schedule(entry["label"], "forge")
+    assert vocab.resolve_schedule(entry["name"], "forge").id == info.id
+
+
 def test_forge_only_names_are_marked_forge_only():
     for name in ("HeunPP2", "IPNDM", "IPNDM_V", "DEIS", "DDPM"):
         info = vocab.resolve_sampler(name)

@@ -140,6 +140,22 @@ def test_an_alias_runs_as_what_it_names(webui, sent):
     assert p.iga_state.verdict.allowed
 
 
+@pytest.mark.parametrize(("sampler", "schedule"), [("ER SDE", "Karras"), ("Kohaku LoNyu Yog", "Automatic"),
+                                                   ("DPM++ 2s a RF", "Exponential")])
+def test_a_sampler_or_schedule_only_this_fork_lists_is_judged_not_refused_as_unknown(webui, sampler, schedule):
+    """Seen in a real Forge Neo: its own ER SDE (its default for Anima) and Bong Tangent were refused with
+    IGA-H006, "not a known sampler name", though the user picked them from the host's own list. They are in the
+    vocabulary now: judged like any other pair (the recipe's sampler rules, the host's executed sigmas); Neo's
+    two schedules, which the double does not compute, in tests/test_guard_rules.py."""
+    listed = {s.name for s in webui.m.sd_samplers.all_samplers}
+    labels = {s.label for s in webui.m.sd_samplers.schedulers}
+    if sampler not in listed or schedule not in labels:
+        pytest.skip(f"{webui.host} does not list {sampler} / {schedule}")
+    webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": sampler, "scheduler": schedule})
+    st = webui.last_api_p().iga_state
+    assert st.verdict is not None and "IGA-H006" not in {f.rule_id for f in st.verdict.findings}
+
+
 def test_a_misspelt_sampler_is_refused_by_name(webui):
     status, body = webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": "Eular a"})
     if webui.flavour.api_unlisted_sampler == "404":  # Forge Classic: the host's own 404, nothing generated

@@ -188,8 +188,8 @@ TIMESTEP_SCHEDULES = ("lcm", *SPACINGS)
 
 
 def model_specific(schedule_id: str) -> bool:
-    """A vocabulary schedule whose sigmas depend on the model and image size (SwarmUI's ltxv, flux2, ...): no
-    grid iga can compute."""
+    """A vocabulary schedule whose sigmas depend on the model and image size (SwarmUI's ltxv, flux2, ...) or
+    that only the host computes (Neo's Bong Tangent, FlowMatchEulerDiscrete): no grid iga can compute."""
     info = load_table().schedules.get(schedule_id)
     return info is not None and not info.grid_known
 #: the grids a schedule or a recipe can name
@@ -259,8 +259,9 @@ def compute_grid(schedule_id: str | None, steps: int, *, sigma_min: float | None
                                                        model=m)])
     fn = SIGMA_SCHEDULES.get(grid_id)  # type: ignore[arg-type]
     if fn is None and model_specific(grid_id):
-        raise ScheduleInputError(f"the {grid_id} schedule's sigmas depend on the model and the image size "
-                                 "(SwarmUI computes them); iga cannot compute its grid",
+        raise ScheduleInputError(f"the {grid_id} schedule's sigmas depend on the model and on what the tool "
+                                 "running it adds (the image size in SwarmUI, its own parameters in Forge Neo); "
+                                 "iga cannot compute its grid",
                                  "use a schedule iga knows the grid of to have the step grid checked")
     if fn is None:
         raise ScheduleInputError(f"no grid is known for schedule {grid_id!r}",
