@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from iga_core import vocab
 from iga_core.errors import IgaInvalid
+from iga_core.vocab.legacy import legacy_only_alias
 from iga_core.vocab.model import SamplerInfo
 from iga_core.vocab.table import _index, load_table
 
@@ -86,6 +87,11 @@ def test_every_sampler_a_real_forge_neo_lists_resolves(entry):
     resolves in the forge dialect, to the sampler Neo runs (its k-diffusion function)."""
     info = vocab.resolve_sampler(entry["name"], "forge")
     for alias in entry["aliases"] or ():
+        if legacy_only_alias(alias) is not None:
+            # A1111 before 1.9 meant another schedule by it (k_dpmpp_2m_sde_ka); Neo's samplers_map turns it into
+            # its own name before any hook runs, so the guard sees the name
+            assert legacy_only_alias(alias).sampler.id == info.id
+            continue
         assert vocab.resolve_sampler(alias, "forge").id == info.id
 
 
