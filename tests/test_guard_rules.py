@@ -7,6 +7,7 @@ and a remedy (`fix`) that clears the finding without tripping another rule on th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import ClassVar
 
@@ -261,6 +262,24 @@ def test_forge_neos_own_schedules_are_known_and_judged_on_the_executed_sigmas(sc
     off_grid = ExecutedSchedule(kind="sigmas", values=(14.6, 7.0, 3.0, 1.0, 0.0), timesteps=(999, 900, 800, 700))
     assert "IGA-H004" in _ids(run_rules(r, GuardRequest(sampler="Euler", schedule=schedule, steps=4,
                                                          host="forge-neo", executed=off_grid)))
+
+
+def test_a_schedule_the_host_writes_as_automatic_is_not_a_replaced_name():
+    """Seen in a real Forge Classic: it writes a schedule that is the sampler's own option as "Automatic"
+    (classic sd_samplers.py:137-140), so an API request sending DPM++ 2M with Karras -- the sd15 recipe's own
+    pair -- was refused as "the host would run Automatic" (IGA-H006). Automatic runs Karras for DPM++ 2M: no
+    finding; for Euler a it runs another schedule (Uniform), which is still refused."""
+    r = recipe("sd1_anime")
+    same = GuardRequest(sampler="DPM++ 2M", schedule="Automatic", schedule_sent="Karras", steps=25,
+                        host="forge-classic")
+    assert "IGA-H006" not in _ids(run_rules(r, same))
+    other = GuardRequest(sampler="Euler a", schedule="Automatic", schedule_sent="Karras", steps=25,
+                         host="forge-classic")
+    assert "IGA-H006" in _ids(run_rules(r, other))
+    # DPM++ 2M SDE has no scheduler option on Classic (Automatic is Uniform there, Exponential on A1111)
+    sde = GuardRequest(sampler="DPM++ 2M SDE", schedule="Automatic", schedule_sent="Exponential", steps=25)
+    assert "IGA-H006" not in _ids(run_rules(r, sde))
+    assert "IGA-H006" in _ids(run_rules(r, dataclasses.replace(sde, host="forge-classic")))
 
 
 def test_unknown_prediction_type_is_reported():

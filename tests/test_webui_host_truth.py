@@ -25,7 +25,12 @@ DMD2 = recipe(LIGHTNING, model_id="test-dmd2", sampler={"name": "Euler a", "mode
               steps={"default": 4, "min": 4, "max": 4}, constraints={}, presets=[])
 
 
+KARRAS = recipe(LIGHTNING, model_id="test-karras", sampler={"name": "DPM++ 2M", "mode": "ode"},
+                scheduler={"name": "Karras"}, steps={"default": 25, "min": 10, "max": 50}, constraints={}, presets=[])
+
+
 def _checkpoints(double):
+    add_checkpoint(double.models, "karras.safetensors", KARRAS, seed=18)
     add_checkpoint(double.models, "vpred.safetensors", VPRED, seed=11)
     add_checkpoint(double.models, "vpred_ok.safetensors", VPRED, seed=12)
     (double.models / "vpred_ok.yaml").write_text('model:\n  params:\n    parameterization: "v"\n')
@@ -154,6 +159,19 @@ def test_a_sampler_or_schedule_only_this_fork_lists_is_judged_not_refused_as_unk
     webui.api_txt2img({"prompt": "x", "steps": 4, "cfg_scale": 1.5, "sampler_name": sampler, "scheduler": schedule})
     st = webui.last_api_p().iga_state
     assert st.verdict is not None and "IGA-H006" not in {f.rule_id for f in st.verdict.findings}
+
+
+def test_the_recipes_own_pair_sent_explicitly_runs_where_the_host_writes_it_as_automatic(webui):
+    """Seen in a real Forge Classic: an API request sending DPM++ 2M with Karras, the recipe's own pair, was
+    refused with IGA-H006 ("the host would run Automatic"): Classic writes a schedule that is the sampler's own
+    option as Automatic (classic sd_samplers.py:137-140), which runs Karras for DPM++ 2M all the same."""
+    webui.reset("karras.safetensors")
+    status, body = webui.api_txt2img({"prompt": "x", "steps": 25, "cfg_scale": 1.5, "sampler_name": "DPM++ 2M",
+                                      "scheduler": "Karras"})
+    p = webui.last_api_p()
+    assert p.scheduler == ("Automatic" if webui.host == "forge-classic" else "Karras")  # the host's own rewrite
+    assert "IGA-H006" not in {f.rule_id for f in p.iga_state.verdict.findings}
+    assert status == 200, body
 
 
 def test_a_misspelt_sampler_is_refused_by_name(webui):

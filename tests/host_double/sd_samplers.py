@@ -401,6 +401,9 @@ def get_scheduler_from_infotext(d: dict):  # A sd_samplers.py:73-74
 
 def fix_p_invalid_sampler_and_scheduler(p):  # A sd_samplers.py:125-129
     i_sampler_name, i_scheduler = p.sampler_name, p.scheduler
-    p.sampler_name, p.scheduler = get_sampler_and_scheduler(p.sampler_name, p.scheduler, convert_automatic=False)
+    # Forge Classic writes a schedule that is the sampler's own option as Automatic here too (classic
+    # sd_samplers.py:137-140, 148-154: its get_sampler_and_scheduler has no convert_automatic); A, F, Neo do not
+    convert = shared.HOST == "forge-classic"
+    p.sampler_name, p.scheduler = get_sampler_and_scheduler(p.sampler_name, p.scheduler, convert_automatic=convert)
     if p.sampler_name != i_sampler_name or i_scheduler != p.scheduler:
         logging.warning(f'Sampler Scheduler autocorrection: "{i_sampler_name}" -> "{p.sampler_name}", "{i_scheduler}" -> "{p.scheduler}"')

@@ -20,7 +20,8 @@ def _suggestion(exc, fallback: str, kind: str, dialect: str | None = None) -> st
     return fallback
 
 
-@rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type", "sampler_sent", "schedule_sent"),
+@rule("IGA-H006", "hard", ("sampler", "schedule", "prediction_type", "sampler_sent", "schedule_sent", "host",
+                           "dialect"),
       title="unknown sampler, schedule or prediction type name (or a combined name that contradicts the "
             "schedule, or a sent name the host would replace with another)",
       remedy="use a known name (`iga vocab` lists them); the closest match is suggested")
@@ -70,7 +71,20 @@ def _sent_names(ctx):
                               f"{kind} {sent!r} is not a known {kind} name (closest: {close}); the host would "
                               f"silently run {ran or 'its default'} instead", f"use {fix}", {kind: fix})
         elif ran_info is not None and info.id != ran_info.id and not (kind == "schedule" and info.id == "automatic"):
+            if kind == "schedule" and ran_info.id == "automatic" and _automatic_runs(ctx, info.id):
+                continue  # the host wrote the sampler's own schedule as Automatic: the same one runs
             label = sampler_label(info.id) if kind == "sampler" else schedule_label(info.id)
             yield Observation(kind, label, ran,
                               f"the request asked for {kind} {sent!r} ({label}), but the host would run {ran}",
                               f"use a {kind} this host lists", {kind: ran})
+
+
+def _automatic_runs(ctx, schedule_id: str) -> bool:
+    """Does "Automatic" run `schedule_id` for the request's sampler, as its host runs it? Forge Classic's
+    `get_sampler_and_scheduler` writes a schedule that is the sampler's own scheduler option as Automatic
+    (classic sd_samplers.py:137-140, from fix_p_invalid_sampler_and_scheduler, 148-154); seen in a real Forge
+    Classic: an API request sending DPM++ 2M with Karras, the recipe's own pair, was refused as a replaced name."""
+    if ctx.request.sampler is None:
+        return False
+    _, schedule, err = normalize(ctx.request.sampler, "Automatic", ctx.dialect, ctx.runs)
+    return err is None and schedule is not None and schedule.id == schedule_id
