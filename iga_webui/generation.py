@@ -313,9 +313,10 @@ def applied_clip_skip(recipe: Recipe | None, preset: str | None) -> int | None:
     """The clip skip Generate runs for a request that sets none (`apply_recipe_settings`): the recipe's, set
     per request, unless the preset is Custom or the recipe has none; then the host's Clip skip setting (2 by
     default on Neo, N shared_options.py:224: seen in a real Forge Neo, where the live verdict had no clip skip
-    to judge on a page without its control while Generate warned IGA-S006)."""
+    to judge on a page without its control while Generate warned IGA-S006). With auto-apply off Generate sets
+    nothing (`before_process`), so the setting runs."""
     preset = preset or ScriptArgs().preset
-    if recipe is not None and preset.lower() != "custom":
+    if recipe is not None and preset.lower() != "custom" and settings.get("iga_auto_apply"):
         try:
             wanted = auto_configure(recipe, host.capabilities(), preset).values.get("clip_skip")
         except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied

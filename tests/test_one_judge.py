@@ -337,8 +337,8 @@ def test_the_noise_schedule_generate_will_set_is_the_one_the_live_verdict_judges
         == _host_fact_findings(generated)
 
 
-@pytest.mark.parametrize("preset", ["Native", "Custom"])
-def test_the_clip_skip_generate_will_run_is_the_one_the_live_verdict_judges(webui, preset, monkeypatch):
+@pytest.mark.parametrize(("preset", "auto_apply"), [("Native", True), ("Custom", True), ("Native", False)])
+def test_the_clip_skip_generate_will_run_is_the_one_the_live_verdict_judges(webui, preset, auto_apply, monkeypatch):
     """Seen in a real Forge Neo (docs/hosts.md): its Clip skip setting defaults to 2 (N shared_options.py:224) and
     its page has no clip-skip control, so under Custom Generate warned IGA-S006 while the live verdict, with no
     clip skip to read, said nothing. The panel now judges the clip skip Generate will run: the recipe's under a
@@ -348,6 +348,8 @@ def test_the_clip_skip_generate_will_run_is_the_one_the_live_verdict_judges(webu
 
     webui.reset(SD15_FILE)
     webui.m.shared.opts.data["CLIP_stop_at_last_layers"] = 2
+    webui.m.shared.opts.data["iga_auto_apply"] = auto_apply  # off: Generate sets nothing, the setting runs
+    runs_setting = preset == "Custom" or not auto_apply
     controls = {"sampler": "DPM++ 2M", "schedule": "Karras", "steps": 25, "cfg": 7.5, "width": 512, "height": 512}
     panel = view.compute(panel_context(), view.PanelInputs(checkpoint=SD15_FILE, preset=preset, mode="standard",
                                                            controls=controls), "edit")
@@ -357,10 +359,10 @@ def test_the_clip_skip_generate_will_run_is_the_one_the_live_verdict_judges(webu
     def s006(verdict: dict) -> list[dict]:
         return [f for f in verdict["findings"] if f["rule_id"] == "IGA-S006"]
 
-    assert bool(s006(generated)) == (preset == "Custom")
+    assert bool(s006(generated)) == runs_setting
     assert [f["actual"] for f in s006(panel.verdict.to_dict())] == [f["actual"] for f in s006(generated)]
     assert panel.preset == preset and "cannot be set on this page" not in panel.status_html  # Generate sets it
-    if preset == "Custom":
+    if runs_setting:
         remedy = s006(panel.verdict.to_dict())[0]["remedy"]
         assert "a preset other than Custom" in remedy and remedy.endswith("then use clip skip 1")
         # a UI generation on such a page (the wiring records it: tests/test_ui_wiring.py) says the same
