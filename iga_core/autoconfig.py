@@ -99,8 +99,15 @@ class HostCapabilities:
     def spell(self, kind: str, name: str) -> str | None:
         """How this host writes a sampler or schedule (`name` in any dialect, or an id): the one spelling
         function for every value iga puts into a host's controls or `p`; None when the host has no such
-        thing. Raises vocab.UnknownName for a name no dialect knows."""
-        return _spelling(kind, name, self.dialect)
+        thing. Raises vocab.UnknownName for a name no dialect knows. Where the dialect has no name for it, the
+        host's own listed name of the same identity (Forge Neo's ER SDE, Bong Tangent: known to the forge dialect
+        only as aliases, since Forge does not list them)."""
+        spelled = _spelling(kind, name, self.dialect)
+        if spelled is not None:
+            return spelled
+        wanted = vocab.lookup(kind, name).id
+        own = self.samplers if kind == "sampler" else self.schedules
+        return next((n for n in own if vocab.lookup(kind, n).id == wanted), None)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dialect": self.dialect, "samplers": list(self.samplers),

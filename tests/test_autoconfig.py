@@ -65,6 +65,19 @@ def test_values_are_spelled_in_the_hosts_vocabulary():
     assert values["clip_skip"] == 2 and values["vae"] == "vae-ft-mse-840000-ema-pruned.safetensors"
 
 
+def test_a_forge_neo_sampler_is_spelled_as_neo_lists_it():
+    """Neo's own ER SDE and Bong Tangent are forge-dialect aliases only (Forge does not list them): a recipe
+    naming them (ComfyUI's er_sde) is applied on a host that lists them, in the host's own spelling, and
+    reported as missing on one that does not."""
+    neo = HostCapabilities("Forge Neo", ["DPM++ 2M", "Euler", "ER SDE"], ["Karras", "Beta", "Bong Tangent"],
+                           dialect="forge", host="forge-neo")
+    assert neo.spell("sampler", "er_sde") == "ER SDE" and neo.spell("schedule", "bong_tangent") == "Bong Tangent"
+    assert FORGE.spell("sampler", "er_sde") is None
+    r = recipe("sd1_anime", sampler={"name": "er_sde"}, scheduler={"name": "beta"})
+    assert (auto_configure(r, neo).values["sampler"], auto_configure(r, neo).values["schedule"]) == ("ER SDE", "Beta")
+    assert auto_configure(r, FORGE).values["sampler"] != "ER SDE"
+
+
 def test_a_preset_is_configured_too():
     values = auto_configure(recipe("sd1_anime"), A1111, preset="Fast").values
     assert (values["sampler"], values["steps"], values["cfg"]) == ("Euler a", 15, 6.0)
