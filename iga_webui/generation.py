@@ -301,29 +301,29 @@ def applied_noise_schedule(recipe: Recipe | None, preset: str | None, values: di
     preset = preset or ScriptArgs().preset
     if recipe is None or preset.lower() == "custom" or not settings.get("iga_auto_apply"):
         return None
-    if values is None:
-        try:
-            values = auto_configure(recipe, host.capabilities(), preset).values
-        except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied
-            return None
-    return values.get("noise_schedule")
+    return (_auto_values(recipe, preset) if values is None else values).get("noise_schedule")
 
 
-def applied_clip_skip(recipe: Recipe | None, preset: str | None) -> int | None:
+def _auto_values(recipe: Recipe | None, preset: str | None) -> dict:
+    """auto-configure's values for this recipe and preset, as Generate spells them here; {} where Generate
+    applies nothing (no recipe, a Custom preset, auto-apply off) or refuses the preset before applying any."""
+    preset = preset or ScriptArgs().preset
+    if recipe is None or preset.lower() == "custom" or not settings.get("iga_auto_apply"):
+        return {}
+    try:
+        return auto_configure(recipe, host.capabilities(), preset).values
+    except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied
+        return {}
+
+
+def applied_clip_skip(recipe: Recipe | None, preset: str | None, values: dict | None = None) -> int | None:
     """The clip skip Generate runs for a request that sets none (`apply_recipe_settings`): the recipe's, set
     per request, unless the preset is Custom or the recipe has none; then the host's Clip skip setting (2 by
     default on Neo, N shared_options.py:224: seen in a real Forge Neo, where the live verdict had no clip skip
     to judge on a page without its control while Generate warned IGA-S006). With auto-apply off Generate sets
-    nothing (`before_process`), so the setting runs."""
-    preset = preset or ScriptArgs().preset
-    if recipe is not None and preset.lower() != "custom" and settings.get("iga_auto_apply"):
-        try:
-            wanted = auto_configure(recipe, host.capabilities(), preset).values.get("clip_skip")
-        except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied
-            wanted = None
-        if wanted:
-            return int(wanted)
-    return host.clip_skip()
+    nothing (`before_process`), so the setting runs. `values`: `_auto_values`, when the caller has them."""
+    wanted = (_auto_values(recipe, preset) if values is None else values).get("clip_skip")
+    return int(wanted) if wanted else host.clip_skip()
 
 
 def check_facts(checkpoint_file: str | None, recipe: Recipe | None, preset: str | None = None):
@@ -332,10 +332,11 @@ def check_facts(checkpoint_file: str | None, recipe: Recipe | None, preset: str 
     the noise schedule Generate will set for this recipe and preset, and the clip skip Generate runs where the
     request sets none (`applied_clip_skip`). A recipe that names no checkpoint gets no facts (it is judged as
     `iga check` judges it, on the request alone)."""
-    facts = host_run.loaded_facts(checkpoint_file, noise_schedule=applied_noise_schedule(recipe, preset))
+    values = _auto_values(recipe, preset)  # once for both
+    facts = host_run.loaded_facts(checkpoint_file, noise_schedule=applied_noise_schedule(recipe, preset, values))
     if checkpoint_file is None:
         return facts
-    clip_skip = applied_clip_skip(recipe, preset)
+    clip_skip = applied_clip_skip(recipe, preset, values)
     return dataclasses.replace(facts, clip_skip=clip_skip) if clip_skip is not None else facts
 
 
