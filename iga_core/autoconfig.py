@@ -48,6 +48,8 @@ class HostCapabilities:
     host: str | None = None
     sampler_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     schedule_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: (kind, id) -> the host's own first listed name of it
+    own_names: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.dialect not in vocab.DIALECTS:
@@ -55,8 +57,13 @@ class HostCapabilities:
                               f"use one of {', '.join(vocab.DIALECTS)}")
         object.__setattr__(self, "samplers", tuple(self.samplers))
         object.__setattr__(self, "schedules", tuple(self.schedules))
-        object.__setattr__(self, "sampler_ids", frozenset(self._ids("sampler", self.samplers)))
-        object.__setattr__(self, "schedule_ids", frozenset(self._ids("schedule", self.schedules)))
+        own: dict = {}
+        for kind, names in (("sampler", self.samplers), ("schedule", self.schedules)):
+            for name, ident in zip(names, self._ids(kind, names), strict=True):
+                own.setdefault((kind, ident), name)
+        object.__setattr__(self, "own_names", own)
+        object.__setattr__(self, "sampler_ids", frozenset(i for k, i in own if k == "sampler"))
+        object.__setattr__(self, "schedule_ids", frozenset(i for k, i in own if k == "schedule"))
 
     def _ids(self, kind: str, names) -> list[str]:
         ids = []
@@ -103,11 +110,7 @@ class HostCapabilities:
         host's own listed name of the same identity (Forge Neo's ER SDE, Bong Tangent: known to the forge dialect
         only as aliases, since Forge does not list them)."""
         spelled = _spelling(kind, name, self.dialect)
-        if spelled is not None:
-            return spelled
-        wanted = vocab.lookup(kind, name).id
-        own = self.samplers if kind == "sampler" else self.schedules
-        return next((n for n in own if vocab.lookup(kind, n).id == wanted), None)
+        return spelled if spelled is not None else self.own_names.get((kind, vocab.lookup(kind, name).id))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dialect": self.dialect, "samplers": list(self.samplers),

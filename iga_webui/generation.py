@@ -298,18 +298,24 @@ def applied_noise_schedule(recipe: Recipe | None, preset: str | None, values: di
     zero-terminal-SNR setting, in the host's option value; None where Generate leaves the host's setting
     alone (auto-apply off, a Custom preset, a recipe that says nothing about it). `values`: the recipe's
     auto-configured values, when the caller has them."""
-    preset = preset or ScriptArgs().preset
-    if recipe is None or preset.lower() == "custom" or not settings.get("iga_auto_apply"):
+    if not _applies(recipe, preset):
         return None
     return (_auto_values(recipe, preset) if values is None else values).get("noise_schedule")
 
 
+def _applies(recipe: Recipe | None, preset: str | None) -> bool:
+    """Does Generate apply the recipe's settings to a request with this preset (a recipe, auto-apply on, not
+    Custom: `before_process`, `apply_recipe_settings`)?"""
+    preset = preset or ScriptArgs().preset
+    return recipe is not None and preset.lower() != "custom" and bool(settings.get("iga_auto_apply"))
+
+
 def _auto_values(recipe: Recipe | None, preset: str | None) -> dict:
     """auto-configure's values for this recipe and preset, as Generate spells them here; {} where Generate
-    applies nothing (no recipe, a Custom preset, auto-apply off) or refuses the preset before applying any."""
-    preset = preset or ScriptArgs().preset
-    if recipe is None or preset.lower() == "custom" or not settings.get("iga_auto_apply"):
+    applies nothing (`_applies`) or refuses the preset before applying any."""
+    if not _applies(recipe, preset):
         return {}
+    preset = preset or ScriptArgs().preset
     try:
         return auto_configure(recipe, host.capabilities(), preset).values
     except IgaError:  # a preset the recipe lacks: Generate refuses it before any setting is applied

@@ -117,8 +117,8 @@ def wire(ctx=None) -> list[str]:
             continue  # the script is not shown on this tab (or the panel is not installed)
         controls = {name: _capture.by_id.get(elem) for name, elem in CONTROL_IDS[tab].items()}
         controls["clip_skip"] = clip_skip
-        # Forge's and Neo's VAE is a module list (`forks/vae.py`); Neo's SD VAE setting is shown, not used
-        controls["vae"] = _top_bar_setting("sd_vae") if host.glue("vae").name == "sd_vae" else None
+        vae_setting = host.glue("vae").control_setting  # None on Forge and Neo (`forks/vae.py`)
+        controls["vae"] = _top_bar_setting(vae_setting) if vae_setting else None
         panel.wire({k: v for k, v in controls.items() if v is not None}, checkpoint,
                    prompt=_capture.by_id.get(PROMPT_IDS[tab]),
                    after_generation=_capture.by_id.get(AFTER_GENERATION_IDS[tab]))

@@ -23,6 +23,8 @@ from iga_webui import host
 
 class SdVae:
     name = "sd_vae"
+    #: the setting whose top-bar control (when in the quicksettings) holds the VAE the panel sets
+    control_setting = "sd_vae"
 
     def effective(self, p: Any) -> str | None:
         """`p.sd_vae_name` (None = the VAE baked into the checkpoint)."""
@@ -46,6 +48,7 @@ class SdVae:
 
 class ModuleList:
     name = "modules"
+    control_setting = None  # a module list, not one VAE (Neo's SD VAE setting is shown, not used)
 
     def effective(self, p: Any) -> str | None:
         """The module whose tensors are a VAE's; none among the modules means the checkpoint's own ("None")."""
